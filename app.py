@@ -1,0 +1,167 @@
+"""Hourbill's application factory: configuration, extensions, blueprints and CLI commands.
+
+Configuration is read in this order, each overriding the one before: built-in defaults,
+instance/config.py, environment variables, then the test dict given to create_app().
+Nothing happens at import time: `flask --app app ...` calls create_app()."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from extensions import csrf, db, htmx, login_manager, migrate
+
+# Security headers on every response. No inline script or style anywhere, so the policy needs none.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "object-src 'none'; frame-ancestors 'none'"
+)
+
+
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=instance_path or os.environ.get("HOURBILL_INSTANCE_PATH") or None)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'app.db'}",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: no "form expired" after lunch
+        HOURBILL_LOCALE="en_US",
+        HOURBILL_LOGIN_MAX_FAILURES_PER_ACCOUNT=5,
+        HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS=20,
+        HOURBILL_LOGIN_FAILURE_WINDOW_SECONDS=15 * 60,
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    _config_from_environment(app)
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+
+    from blueprints import auth, customers, invoices, settings
+    from services.money import format_money, from_minor
+
+    for blueprint in (auth.bp, settings.bp, customers.bp, invoices.bp):
+        app.register_blueprint(blueprint)
+
+    @app.template_filter("money")
+    def money_filter(minor: int, currency: str) -> str:
+        return format_money(minor, currency, app.config["HOURBILL_LOCALE"])
+
+    @app.template_filter("minor_to_decimal")
+    def minor_to_decimal_filter(minor: int, currency: str) -> str:
+        return str(from_minor(minor, currency))
+
+    @app.template_filter("plain")
+    def plain_decimal_filter(value) -> str:
+        """7.5000 -> '7.5', 10 -> '10' (never '1E+1')."""
+        return format(value.normalize(), "f") if value else "0"
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("invoices.index" if current_user.is_authenticated else "auth.login"))
+
+    _register_error_pages(app)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        # Pages answer htmx with a fragment and a browser with the whole page: caches must keep both.
+        response.vary.add("HX-Request")
+        return response
+
+    return app
+
+
+def _config_from_environment(app: Flask) -> None:
+    if os.environ.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_url(os.environ["DATABASE_URL"])
+    if os.environ.get("HOURBILL_SECURE_COOKIES", "").lower() in {"1", "true", "yes"}:
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    for name in ("HOURBILL_DATA_KEY", "HOURBILL_LOCALE", "HOURBILL_CLOCKIFY_API_URL", "HOURBILL_CLOCKIFY_REPORTS_URL"):
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+
+
+def database_url(url: str) -> str:
+    """postgres:// and postgresql:// (as hosting providers write them) use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _instance_secret(path: Path) -> str:
+    """The session-signing key: generated once into instance/ (mode 0600), never a built-in default."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        value = path.read_text().strip()
+        if len(value) < 32:
+            raise RuntimeError(f"{path} holds no usable secret key: delete it to generate a new one.") from None
+        return value
+    value = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """SQLite: enforce foreign keys, let readers and a writer work at once (WAL), wait on locks."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("errors/error.html", title="Form expired",
+                               message="This form was open too long or came from another site. "
+                                       "Go back, reload the page and try again."), 400
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return render_template("errors/error.html", title="Not found",
+                               message="There is nothing here, or it belongs to another account."), 404
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        return render_template("errors/error.html", title="Not allowed",
+                               message="That action is not available here."), 405
+
+    @app.errorhandler(500)
+    def server_error(error):
+        return render_template("errors/error.html", title="Something went wrong",
+                               message="Nothing was changed. Try again; if it keeps happening, "
+                                       "the server log says why."), 500

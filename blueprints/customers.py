@@ -1,0 +1,94 @@
+"""Customers: list, add, edit, delete. A customer with invoices stays, and the page says why."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import EmailField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from blueprints.forms import currency_code
+from extensions import db
+from models import Customer, Invoice
+
+bp = Blueprint("customers", __name__, url_prefix="/customers")
+
+
+class CustomerForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Give the customer a name."), Length(max=200)])
+    email = EmailField("Email", validators=[Optional(), Email(check_deliverability=False), Length(max=254)])
+    address = TextAreaField("Address", validators=[Length(max=2000)])
+    currency = StringField("Currency", validators=[currency_code])
+
+
+def owned_customer(customer_id: int) -> Customer:
+    """The current user's customer, or 404: another user's customer does not exist for them."""
+    customer = db.session.get(Customer, customer_id)
+    if customer is None or customer.user_id != current_user.id:
+        abort(404)
+    return customer
+
+
+@bp.get("/")
+@login_required
+def index():
+    rows = db.session.execute(
+        select(Customer, func.count(Invoice.id))
+        .outerjoin(Invoice, Invoice.customer_id == Customer.id)
+        .where(Customer.user_id == current_user.id)
+        .group_by(Customer.id)
+        .order_by(func.lower(Customer.name))
+    ).all()
+    return render_template("customers/index.html", rows=rows)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = CustomerForm()
+    if not form.is_submitted():
+        form.currency.data = current_user.default_currency
+    if form.validate_on_submit():
+        customer = Customer(user_id=current_user.id)
+        _fill(customer, form)
+        db.session.add(customer)
+        db.session.commit()
+        flash(f"Customer {customer.name} added.", "success")
+        return redirect(url_for("customers.index"), code=303)
+    return render_template("customers/form.html", form=form, customer=None), 422 if form.errors else 200
+
+
+@bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(customer_id: int):
+    customer = owned_customer(customer_id)
+    form = CustomerForm(obj=customer)
+    if form.validate_on_submit():
+        _fill(customer, form)
+        db.session.commit()
+        flash(f"Customer {customer.name} saved.", "success")
+        return redirect(url_for("customers.index"), code=303)
+    return render_template("customers/form.html", form=form, customer=customer), 422 if form.errors else 200
+
+
+@bp.post("/<int:customer_id>/delete")
+@login_required
+def delete(customer_id: int):
+    customer = owned_customer(customer_id)
+    invoices = db.session.scalar(select(func.count(Invoice.id)).where(Invoice.customer_id == customer.id))
+    if invoices:
+        flash(f"{customer.name} has {invoices} invoice{'s' if invoices != 1 else ''}, so it cannot be deleted: "
+              "the invoices need it. Delete or keep those invoices first.", "error")
+        return redirect(url_for("customers.index"), code=303)
+    db.session.delete(customer)
+    db.session.commit()
+    flash(f"Customer {customer.name} deleted.", "success")
+    return redirect(url_for("customers.index"), code=303)
+
+
+def _fill(customer: Customer, form: CustomerForm) -> None:
+    customer.name = form.name.data.strip()
+    customer.email = (form.email.data or "").strip()
+    customer.address = (form.address.data or "").strip()
+    customer.currency = form.currency.data

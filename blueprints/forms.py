@@ -1,0 +1,65 @@
+"""Form fields shared by several areas: money, decimals, currencies, time zones."""
+from __future__ import annotations
+
+from decimal import Decimal
+from zoneinfo import available_timezones
+
+from wtforms import Field, IntegerField, StringField
+from wtforms.validators import StopValidation, ValidationError
+
+from services.money import is_currency, parse_decimal
+
+TIME_ZONES = sorted(available_timezones())
+
+
+class DecimalText(StringField):
+    """A decimal typed as text ('1,234.5'), exact (no float), with bounds and a places limit."""
+
+    def __init__(self, label=None, validators=None, *, places: int, minimum=None, maximum=None,
+                 required=False, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.places, self.minimum, self.maximum, self.required = places, minimum, maximum, required
+        self.decimal: Decimal | None = None
+
+    def pre_validate(self, form):
+        try:
+            value = parse_decimal(self.data)
+        except ValueError:
+            raise ValidationError("Enter a number, like 7.5.") from None
+        if value is None:
+            if self.required:
+                raise ValidationError("This is required.")
+            self.decimal = None
+            return
+        if -value.as_tuple().exponent > self.places and value != value.quantize(Decimal(1).scaleb(-self.places)):
+            raise ValidationError(f"Use at most {self.places} decimal places.")
+        if self.minimum is not None and value < self.minimum:
+            raise ValidationError(f"Must be at least {self.minimum}.")
+        if self.maximum is not None and value > self.maximum:
+            raise ValidationError(f"Must be at most {self.maximum}.")
+        self.decimal = value.quantize(Decimal(1).scaleb(-self.places)) if self.places else value
+
+
+class WholeNumber(IntegerField):
+    """An integer field that says one thing when the text is not a whole number (not two)."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a whole number, like 30.") from None
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
+
+
+def currency_code(form, field: Field) -> None:
+    field.data = (field.data or "").strip().upper()
+    if not is_currency(field.data):
+        raise ValidationError("Enter a three-letter ISO 4217 currency code, like USD or EUR.")
+
+
+def time_zone(form, field: Field) -> None:
+    if field.data not in TIME_ZONES:
+        raise ValidationError("Choose a time zone from the list, like Europe/Berlin.")

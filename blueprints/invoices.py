@@ -1,0 +1,324 @@
+"""Invoices: the list, drafts with line items edited in place (htmx), the status flow, the
+printable page and its PDF.
+
+Each htmx answer is a block of the page's own template (jinja2-fragments), so a region has one
+source of markup; without JavaScript the same forms post and redirect back (303)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
+                   url_for)
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from htmx_flask import request as htmx_request
+from jinja2_fragments.flask import render_block, render_blocks
+from sqlalchemy import func, select
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from blueprints.forms import DecimalText
+from extensions import db
+from models import INVOICE_STATUSES, Customer, Invoice, LineItem
+from services import invoicing
+from services.money import from_minor, invoice_totals, minor_digits, to_minor
+
+bp = Blueprint("invoices", __name__, url_prefix="/invoices")
+
+QUANTITY_LIMIT = Decimal("1000000")
+RATE_LIMIT = Decimal("10000000")
+
+
+class NewInvoiceForm(FlaskForm):
+    customer_id = SelectField("Customer", coerce=int, validators=[InputRequired("Choose a customer.")])
+
+
+class DetailsForm(FlaskForm):
+    issue_date = DateField("Issue date", validators=[InputRequired("Enter the issue date.")])
+    due_date = DateField("Due date", validators=[InputRequired("Enter the due date.")])
+    tax_rate = DecimalText("Tax rate (%)", places=3, minimum=Decimal(0), maximum=Decimal(100))
+    discount = DecimalText("Discount", places=3, minimum=Decimal(0), maximum=RATE_LIMIT)
+    notes = TextAreaField("Notes", validators=[Length(max=5000)])
+
+    def validate_due_date(self, field):
+        if self.issue_date.data and field.data and field.data < self.issue_date.data:
+            raise ValidationError("The due date cannot be before the issue date.")
+
+
+class LineForm(FlaskForm):
+    description = StringField("Description", validators=[InputRequired("Describe the line."), Length(max=2000)])
+    quantity = DecimalText("Quantity", places=4, minimum=-QUANTITY_LIMIT, maximum=QUANTITY_LIMIT, required=True)
+    unit = StringField("Unit", validators=[Length(max=20)])
+    rate = DecimalText("Rate", places=3, minimum=Decimal(0), maximum=RATE_LIMIT, required=True)
+
+    def validate_for(self, currency: str) -> bool:
+        """Validate, then check the rate fits the currency's minor unit (no 45.005 USD)."""
+        if not self.validate_on_submit():
+            return False
+        digits = minor_digits(currency)
+        if self.rate.decimal != self.rate.decimal.quantize(Decimal(1).scaleb(-digits)):
+            self.rate.errors = [f"{currency} rates have at most {digits} decimal places."]
+            return False
+        return True
+
+
+def _today() -> date:
+    return datetime.now(ZoneInfo(current_user.time_zone or "UTC")).date()
+
+
+def owned_invoice(invoice_id: int) -> Invoice:
+    """The current user's invoice, or 404: another user's invoice does not exist for them."""
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is None or invoice.user_id != current_user.id:
+        abort(404)
+    return invoice
+
+
+def owned_draft(invoice_id: int) -> Invoice:
+    invoice = owned_invoice(invoice_id)
+    if not invoice.is_draft:
+        abort(make_response(render_template(
+            "errors/error.html", title="Invoice is locked",
+            message=f"Invoice {invoice.number} is {invoice.status}: its lines and details can no longer change. "
+                    "Duplicate it to make a new draft."), 409))
+    return invoice
+
+
+def owned_line(invoice: Invoice, line_id: int) -> LineItem:
+    line = db.session.get(LineItem, line_id)
+    if line is None or line.invoice_id != invoice.id:
+        abort(404)
+    return line
+
+
+@bp.get("/")
+@login_required
+def index():
+    status = request.args.get("status", "")
+    query = (select(Invoice).join(Customer).where(Invoice.user_id == current_user.id)
+             .order_by(Invoice.issue_date.desc(), Invoice.id.desc()))
+    if status in INVOICE_STATUSES:
+        query = query.where(Invoice.status == status)
+    else:
+        status = ""
+    invoices = db.session.scalars(query).all()
+    subtotals = invoicing.totals_by_invoice([invoice.id for invoice in invoices])
+    totals = {invoice.id: invoice_totals([subtotals.get(invoice.id, 0)], invoice.tax_rate,
+                                         invoice.discount_minor).total for invoice in invoices}
+    sums: dict[str, int] = {}
+    for invoice in invoices:
+        if invoice.status != "void":
+            sums[invoice.currency] = sums.get(invoice.currency, 0) + totals[invoice.id]
+    return render_template("invoices/index.html", invoices=invoices, totals=totals, sums=sums,
+                           status=status, statuses=INVOICE_STATUSES, today=_today())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    customers = db.session.scalars(select(Customer).where(Customer.user_id == current_user.id)
+                                   .order_by(func.lower(Customer.name))).all()
+    form = NewInvoiceForm()
+    form.customer_id.choices = [(customer.id, f"{customer.name} ({customer.currency})") for customer in customers]
+    if not form.is_submitted() and request.args.get("customer", "").isdigit():
+        form.customer_id.data = int(request.args["customer"])
+    if form.validate_on_submit():
+        customer = next(customer for customer in customers if customer.id == form.customer_id.data)
+        invoice = invoicing.new_draft(current_user, customer, _today())
+        db.session.commit()
+        flash(f"Draft invoice for {customer.name} created. Add its lines below.", "success")
+        return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
+    return render_template("invoices/new.html", form=form, customers=customers), 422 if form.errors else 200
+
+
+@bp.get("/<int:invoice_id>")
+@login_required
+def show(invoice_id: int):
+    invoice = owned_invoice(invoice_id)
+    return _page(invoice)
+
+
+def _page(invoice: Invoice, status: int = 200, **context):
+    details = context.pop("details_form", None)
+    if details is None and invoice.is_draft:
+        details = DetailsForm(formdata=None, obj=invoice)
+        details.tax_rate.data = format(invoice.tax_rate.normalize(), "f")
+        details.discount.data = str(from_minor(invoice.discount_minor, invoice.currency))
+    return render_template("invoices/show.html", invoice=invoice, totals=invoicing.totals(invoice),
+                           details_form=details, add_form=context.pop("add_form", None) or LineForm(formdata=None),
+                           today=_today(), **context), status
+
+
+def _fragment(invoice: Invoice, blocks: list[str], status: int = 200, **context):
+    """An htmx answer: the named blocks of the invoice page. The totals live inside "lines"; asked for
+    beside another block, they are swapped out of band."""
+    context.setdefault("add_form", LineForm(formdata=None))
+    html = render_blocks("invoices/show.html", blocks, invoice=invoice, totals=invoicing.totals(invoice),
+                         today=_today(), oob="totals" in blocks, **context)
+    return html, status
+
+
+@bp.post("/<int:invoice_id>/details")
+@login_required
+def update_details(invoice_id: int):
+    invoice = owned_draft(invoice_id)
+    form = DetailsForm()
+    if form.validate_on_submit():
+        invoice.issue_date = form.issue_date.data
+        invoice.due_date = form.due_date.data
+        invoice.tax_rate = form.tax_rate.decimal or Decimal(0)
+        invoice.discount_minor = to_minor(form.discount.decimal or Decimal(0), invoice.currency)
+        invoice.notes = (form.notes.data or "").strip()
+        db.session.commit()
+        if htmx_request.htmx:
+            return _fragment(invoice, ["details", "totals"], details_form=form, saved=True)
+        flash("Invoice details saved.", "success")
+        return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
+    if htmx_request.htmx:
+        return _fragment(invoice, ["details"], 422, details_form=form)
+    return _page(invoice, 422, details_form=form)
+
+
+@bp.post("/<int:invoice_id>/lines")
+@login_required
+def add_line(invoice_id: int):
+    invoice = owned_draft(invoice_id)
+    form = LineForm()
+    if form.validate_for(invoice.currency):
+        line = LineItem(position=invoicing.next_position(invoice), description=form.description.data.strip(),
+                        unit=(form.unit.data or "").strip(), source="manual")
+        line.set_amounts(form.quantity.decimal, to_minor(form.rate.decimal, invoice.currency))
+        invoice.lines.append(line)
+        db.session.commit()
+        if htmx_request.htmx:
+            return _fragment(invoice, ["lines"], focus_add=True)
+        return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="add-line"), code=303)
+    if htmx_request.htmx:
+        return _fragment(invoice, ["lines"], 422, add_form=form)
+    return _page(invoice, 422, add_form=form)
+
+
+@bp.post("/<int:invoice_id>/lines/<int:line_id>")
+@login_required
+def update_line(invoice_id: int, line_id: int):
+    invoice = owned_draft(invoice_id)
+    line = owned_line(invoice, line_id)
+    form = LineForm()
+    if form.validate_for(invoice.currency):
+        line.description = form.description.data.strip()
+        line.unit = (form.unit.data or "").strip()
+        line.set_amounts(form.quantity.decimal, to_minor(form.rate.decimal, invoice.currency))
+        db.session.commit()
+        if htmx_request.htmx:
+            return _fragment(invoice, ["line_row", "totals"], line=line)
+        return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor=f"line-{line.id}"), code=303)
+    if htmx_request.htmx:
+        return _fragment(invoice, ["line_row"], 422, line=line, line_form=form)
+    return _page(invoice, 422, line_forms={line.id: form})
+
+
+@bp.post("/<int:invoice_id>/lines/<int:line_id>/move")
+@login_required
+def move_line(invoice_id: int, line_id: int):
+    invoice = owned_draft(invoice_id)
+    line = owned_line(invoice, line_id)
+    direction = request.form.get("direction")
+    if direction not in {"up", "down"}:
+        abort(400)
+    invoicing.move_line(invoice, line, direction)
+    db.session.commit()
+    if htmx_request.htmx:
+        return _fragment(invoice, ["lines"])
+    return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor=f"line-{line.id}"), code=303)
+
+
+@bp.post("/<int:invoice_id>/lines/<int:line_id>/delete")
+@login_required
+def delete_line(invoice_id: int, line_id: int):
+    invoice = owned_draft(invoice_id)
+    line = owned_line(invoice, line_id)
+    invoice.lines.remove(line)
+    for position, each in enumerate(invoice.lines, start=1):
+        each.position = position
+    db.session.commit()
+    if htmx_request.htmx:
+        return _fragment(invoice, ["lines"])
+    flash("Line removed.", "success")
+    return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
+
+
+def _change_status(invoice_id: int, change, done: str):
+    invoice = owned_invoice(invoice_id)
+    try:
+        change(invoice)
+        db.session.commit()
+    except invoicing.InvoiceStateError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
+    flash(done.format(number=invoice.number), "success")
+    return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
+
+
+@bp.post("/<int:invoice_id>/send")
+@login_required
+def send(invoice_id: int):
+    return _change_status(invoice_id, invoicing.mark_sent,
+                          "Invoice {number} is marked as sent. Its lines are now locked.")
+
+
+@bp.post("/<int:invoice_id>/paid")
+@login_required
+def paid(invoice_id: int):
+    return _change_status(invoice_id, invoicing.mark_paid, "Invoice {number} is marked as paid.")
+
+
+@bp.post("/<int:invoice_id>/void")
+@login_required
+def void(invoice_id: int):
+    return _change_status(invoice_id, invoicing.mark_void, "Invoice {number} is void.")
+
+
+@bp.post("/<int:invoice_id>/duplicate")
+@login_required
+def duplicate(invoice_id: int):
+    invoice = owned_invoice(invoice_id)
+    copy = invoicing.duplicate(invoice, current_user, _today())
+    db.session.commit()
+    flash("This is a new draft copied from the invoice.", "success")
+    return redirect(url_for("invoices.show", invoice_id=copy.id), code=303)
+
+
+@bp.post("/<int:invoice_id>/delete")
+@login_required
+def delete(invoice_id: int):
+    invoice = owned_draft(invoice_id)
+    db.session.delete(invoice)
+    db.session.commit()
+    flash("Draft deleted.", "success")
+    return redirect(url_for("invoices.index"), code=303)
+
+
+@bp.get("/<int:invoice_id>/print")
+@login_required
+def printable(invoice_id: int):
+    invoice = owned_invoice(invoice_id)
+    return render_template("invoices/print.html", invoice=invoice, totals=invoicing.totals(invoice),
+                           profile=current_user, pdf=False)
+
+
+@bp.get("/<int:invoice_id>/pdf")
+@login_required
+def pdf(invoice_id: int):
+    from services.pdf import html_to_pdf  # WeasyPrint is slow to import: only when a PDF is asked for
+
+    invoice = owned_invoice(invoice_id)
+    html = render_template("invoices/print.html", invoice=invoice, totals=invoicing.totals(invoice),
+                           profile=current_user, pdf=True)
+    response = make_response(html_to_pdf(html, current_app.static_folder))
+    response.headers["Content-Type"] = "application/pdf"
+    name = invoice.number or f"draft-{invoice.id}"
+    response.headers["Content-Disposition"] = f'attachment; filename="invoice-{name}.pdf"'
+    return response

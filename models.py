@@ -1,0 +1,190 @@
+"""The whole schema in one place: accounts and their business profile, customers, invoices and
+their line items. Money is integer minor units; quantities and percentages are exact decimals
+stored as scaled integers; times are UTC and come back time-zone aware."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+from services.money import line_amount_minor
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ScaledDecimal(TypeDecorator):
+    """An exact Decimal with a fixed number of places, stored as a scaled integer.
+
+    SQLite has no exact decimal type (Numeric there goes through float), so 7.25 is kept as 72500
+    with places=4 on every database alike."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def __init__(self, places: int):
+        super().__init__()
+        self.places = places
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        scaled = Decimal(value).scaleb(self.places)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than {self.places} decimal places")
+        return int(scaled)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return Decimal(value).scaleb(-self.places)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: times are stored time-zone aware")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+QUANTITY_PLACES = 4
+PERCENT_PLACES = 3
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Business profile: what the invoices say about the sender.
+    business_name: Mapped[str] = mapped_column(String(200), default="")
+    business_address: Mapped[str] = mapped_column(Text, default="")
+    business_email: Mapped[str] = mapped_column(String(254), default="")
+    tax_id: Mapped[str] = mapped_column(String(64), default="")
+    default_currency: Mapped[str] = mapped_column(String(3), default="USD")
+    default_hourly_rate_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    default_tax_rate: Mapped[Decimal] = mapped_column(ScaledDecimal(PERCENT_PLACES), default=Decimal(0))
+    invoice_prefix: Mapped[str] = mapped_column(String(20), default="INV-")
+    next_invoice_number: Mapped[int] = mapped_column(Integer, default=1)
+    payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)
+
+    customers: Mapped[list[Customer]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class LoginAttempt(db.Model):
+    """A failed log-in, kept briefly so repeated failures per account and per address slow down."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Customer(db.Model):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    clockify_client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="customers")
+    invoices: Mapped[list[Invoice]] = relationship(back_populates="customer")
+
+
+INVOICE_STATUSES = ("draft", "sent", "paid", "void")
+
+
+class Invoice(db.Model):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("user_id", "number", name="uq_invoices_user_number"),
+        CheckConstraint("status IN ('draft', 'sent', 'paid', 'void')", name="ck_invoices_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"), index=True)
+    number: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    tax_rate: Mapped[Decimal] = mapped_column(ScaledDecimal(PERCENT_PLACES), default=Decimal(0))
+    discount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    customer: Mapped[Customer] = relationship(back_populates="invoices")
+    lines: Mapped[list[LineItem]] = relationship(
+        back_populates="invoice", cascade="all, delete-orphan", order_by="LineItem.position"
+    )
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+
+class LineItem(db.Model):
+    __tablename__ = "line_items"
+    __table_args__ = (Index("ix_line_items_invoice_position", "invoice_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    quantity: Mapped[Decimal] = mapped_column(ScaledDecimal(QUANTITY_PLACES))
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    rate_minor: Mapped[int] = mapped_column(BigInteger)
+    # Derived from quantity and rate (set_amounts keeps it so); stored so lists can sum in SQL.
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(20), default="manual")
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+    def set_amounts(self, quantity: Decimal, rate_minor: int) -> None:
+        self.quantity = quantity
+        self.rate_minor = rate_minor
+        self.amount_minor = line_amount_minor(quantity, rate_minor)

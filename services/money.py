@@ -1,0 +1,84 @@
+"""Money as Decimal in Python and integer minor units in the database, never float.
+
+A currency's minor unit comes from Babel's CLDR data (USD 2, JPY 0, KWD 3). Every rounding is
+half-up to the currency's minor unit, the way people check an invoice by hand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+
+_CURRENCIES = frozenset(list_currencies())
+
+
+def is_currency(code: str | None) -> bool:
+    return bool(code) and code in _CURRENCIES
+
+
+def minor_digits(currency: str) -> int:
+    return get_currency_precision(currency)
+
+
+def quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_digits(currency))
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """Decimal major units -> integer minor units, rounding half-up (12.345 USD -> 1235)."""
+    digits = minor_digits(currency)
+    return int((amount.scaleb(digits)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def from_minor(minor: int, currency: str) -> Decimal:
+    """Integer minor units -> Decimal major units with the currency's exponent (1235 USD -> 12.35)."""
+    return Decimal(minor).scaleb(-minor_digits(currency)).quantize(quantum(currency))
+
+
+def parse_decimal(text: str | None) -> Decimal | None:
+    """A number as a person types it: '1,234.50', ' 7.5 ' -> Decimal; '' -> None; junk -> ValueError."""
+    if text is None:
+        return None
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    if not cleaned:
+        return None
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a number") from None
+    # Finite and of a sane size: 1e400000000 would overflow every later step.
+    if not value.is_finite() or (value and not -20 <= value.adjusted() <= 20):
+        raise ValueError(f"{text!r} is not a usable number")
+    return value
+
+
+def line_amount_minor(quantity: Decimal, rate_minor: int) -> int:
+    """A line's amount: quantity x rate, rounded half-up to the minor unit."""
+    return int((quantity * rate_minor).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def percent_of_minor(base_minor: int, percent: Decimal) -> int:
+    return int((Decimal(base_minor) * percent / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class Totals:
+    """An invoice's totals in minor units: subtotal - discount + tax on what remains."""
+
+    subtotal: int
+    discount: int
+    tax: int
+    total: int
+
+
+def invoice_totals(line_amounts: list[int], tax_rate: Decimal, discount_minor: int) -> Totals:
+    subtotal = sum(line_amounts)
+    discount = min(max(discount_minor, 0), max(subtotal, 0))
+    taxable = subtotal - discount
+    tax = percent_of_minor(taxable, tax_rate or Decimal(0))
+    return Totals(subtotal=subtotal, discount=discount, tax=tax, total=taxable + tax)
+
+
+def format_money(minor: int, currency: str, locale: str = "en_US") -> str:
+    return format_currency(from_minor(minor, currency), currency, locale=locale)

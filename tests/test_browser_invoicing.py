@@ -1,0 +1,116 @@
+"""In Chromium, as a person: register, add a customer, build an invoice in place, send it, get the PDF."""
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import chromium, live_server, page, screenshot  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.browser
+
+
+def register(page, email="ada@example.com"):
+    page.goto("/register")
+    page.get_by_label("Your name").fill("Ada Lovelace")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill("correct horse battery")
+    page.get_by_label("Repeat password").fill("correct horse battery")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url("**/settings/profile")
+
+
+def add_customer(page, name="Northwind Traders", currency="USD"):
+    page.get_by_role("link", name="Customers").click()
+    page.get_by_role("link", name="Add customer").click()
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Currency").fill(currency)
+    page.get_by_role("button", name="Add customer").click()
+    page.get_by_role("cell", name=name).wait_for()
+
+
+def test_build_an_invoice_in_place_send_it_and_download_the_pdf(page):
+    register(page)
+    page.get_by_label("Business name").fill("Lovelace Analytics")
+    page.get_by_label("Default tax rate (%)").fill("10")
+    page.get_by_role("button", name="Save profile").click()
+    page.get_by_text("Business profile saved.").wait_for()
+    add_customer(page)
+
+    page.get_by_role("link", name="Invoices").click()
+    page.get_by_role("link", name="New invoice").click()
+    page.get_by_role("button", name="Create draft").click()
+    page.get_by_text("Draft invoice for Northwind Traders created").wait_for()
+
+    # A marker on window survives only if the page is never reloaded: htmx swaps in place.
+    page.evaluate("window.stillTheSamePage = true")
+    for description, quantity, rate in (("Discovery workshop", "3", "120"), ("Report", "1.5", "80")):
+        page.get_by_label("New line description").fill(description)
+        page.get_by_label("New line quantity").fill(quantity)
+        page.get_by_label("New line rate").fill(rate)
+        page.get_by_role("button", name="Add line").click()
+        page.locator(f'input[value="{description}"]').wait_for()
+    expect(page.get_by_test_id("total")).to_have_text("$528.00")  # (360 + 120) + 10% tax
+
+    quantity = page.locator('form.line-row:not(.add-line) input[name="quantity"]').first
+    quantity.fill("4")
+    quantity.press("Tab")
+    expect(page.get_by_test_id("total")).to_have_text("$660.00")
+    expect(page.get_by_test_id("subtotal")).to_have_text("$600.00")
+    expect(page.get_by_test_id("line-amount").first).to_have_text("$480.00")
+
+    page.get_by_role("button", name="Move line down").first.click()
+    expect(page.locator('form.line-row input[name="description"]').first).to_have_value("Report")
+    assert page.evaluate("window.stillTheSamePage") is True
+    screenshot(page, "invoice-draft")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Mark as sent").click()
+    page.get_by_role("heading", name="Invoice INV-0001").wait_for()
+    assert page.get_by_role("button", name="Add line").count() == 0
+    screenshot(page, "invoice-sent")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download PDF").click()
+    path = download_info.value.path()
+    with open(path, "rb") as pdf:
+        assert pdf.read(4) == b"%PDF"
+
+
+def test_a_wrong_value_shows_its_error_in_the_row_and_keeps_the_totals(page):
+    register(page)
+    add_customer(page)
+    page.get_by_role("link", name="Invoices").click()
+    page.get_by_role("link", name="New invoice").click()
+    page.get_by_role("button", name="Create draft").click()
+    page.get_by_label("New line description").fill("Design")
+    page.get_by_label("New line quantity").fill("2")
+    page.get_by_label("New line rate").fill("50")
+    page.get_by_role("button", name="Add line").click()
+    page.locator('input[value="Design"]').wait_for()
+    rate = page.locator('form.line-row:not(.add-line) input[name="rate"]').first
+    rate.fill("fifty")
+    rate.press("Tab")
+    page.get_by_text("Enter a number, like 7.5.").wait_for()
+    expect(page.get_by_test_id("total")).to_have_text("$100.00")
+
+
+def test_everything_works_without_javascript(chromium, live_server):
+    context = chromium.new_context(base_url=live_server, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        register(page)
+        add_customer(page)
+        page.goto("/invoices/new")
+        page.get_by_role("button", name="Create draft").click()
+        page.get_by_label("New line description").fill("Consulting")
+        page.get_by_label("New line quantity").fill("2")
+        page.get_by_label("New line rate").fill("75")
+        page.get_by_role("button", name="Add line").click()
+        page.locator('input[value="Consulting"]').wait_for()
+        expect(page.get_by_test_id("total")).to_have_text("$150.00")
+        row_quantity = page.locator('form.line-row:not(.add-line) input[name="quantity"]').first
+        row_quantity.fill("3")
+        page.locator("form.line-row:not(.add-line)").first.get_by_role("button", name="Save").click()
+        expect(page.get_by_test_id("total")).to_have_text("$225.00")
+        page.get_by_role("button", name="Mark as sent").click()
+        page.get_by_role("heading", name="Invoice INV-0001").wait_for()
+    finally:
+        context.close()

@@ -1,0 +1,71 @@
+"""Customers and the business profile."""
+from decimal import Decimal
+
+from extensions import db
+from models import Customer, User
+
+
+def test_add_edit_and_delete_a_customer(client, logged_in, app):
+    customer_id = logged_in.customer("Acme", "eur", email="billing@acme.example", address="1 Road\nTown")
+    listing = client.get("/customers/").get_data(as_text=True)
+    assert "Acme" in listing and "EUR" in listing
+    edited = client.post(f"/customers/{customer_id}/edit", data={"name": "Acme Ltd", "currency": "GBP", "email": "", "address": ""})
+    assert edited.status_code == 303
+    with app.app_context():
+        customer = db.session.get(Customer, customer_id)
+        assert (customer.name, customer.currency, customer.email) == ("Acme Ltd", "GBP", "")
+    assert client.post(f"/customers/{customer_id}/delete").status_code == 303
+    with app.app_context():
+        assert db.session.get(Customer, customer_id) is None
+
+
+def test_customer_form_errors_are_shown_next_to_the_field(client, logged_in):
+    response = client.post("/customers/new", data={"name": "", "currency": "EURO", "email": "not-an-email"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Give the customer a name." in html and "three-letter ISO 4217" in html and "Invalid email" in html
+
+
+def test_a_customer_with_invoices_cannot_be_deleted_and_says_why(client, logged_in, app):
+    customer_id = logged_in.customer("Acme")
+    logged_in.invoice(customer_id)
+    response = client.post(f"/customers/{customer_id}/delete", follow_redirects=True)
+    assert "Acme has 1 invoice, so it cannot be deleted" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Customer, customer_id) is not None
+
+
+def test_business_profile_saves_every_field(client, logged_in, app):
+    response = client.post("/settings/profile", data={
+        "business_name": "Ada Consulting", "business_address": "Main St 1", "business_email": "ada@consulting.example",
+        "tax_id": "DE123", "default_currency": "jpy", "default_hourly_rate": "9000", "default_tax_rate": "7.5",
+        "invoice_prefix": "AC-", "next_invoice_number": "100", "payment_terms_days": "21",
+        "time_zone": "Europe/Berlin"})
+    assert response.status_code == 303
+    with app.app_context():
+        user = db.session.scalar(db.select(User))
+        assert (user.business_name, user.default_currency, user.default_hourly_rate_minor, user.default_tax_rate,
+                user.invoice_prefix, user.next_invoice_number, user.payment_terms_days, user.time_zone) == (
+            "Ada Consulting", "JPY", 9000, Decimal("7.5"), "AC-", 100, 21, "Europe/Berlin")
+    page = client.get("/settings/profile").get_data(as_text=True)
+    assert 'value="9000"' in page and 'value="7.5"' in page
+
+
+def test_business_profile_rejects_bad_values_and_keeps_the_old_ones(client, logged_in, app):
+    response = client.post("/settings/profile", data={
+        "default_currency": "USD", "default_hourly_rate": "12.345", "default_tax_rate": "101",
+        "invoice_prefix": "A B", "next_invoice_number": "0", "payment_terms_days": "x", "time_zone": "Mars/Base"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Use 0 to 365 days" not in html  # one message per field: the text was not a number at all
+    for message in ("at most 100", "Use letters, digits", "Use a number from 1 to 1,000,000,000",
+                    "Enter a whole number, like 30.", "Choose a time zone from the list",
+                    "USD amounts have at most 2 decimal places"):
+        assert message in html, message
+    with app.app_context():
+        assert db.session.scalar(db.select(User)).payment_terms_days == 30
+
+
+def test_integrations_page_shows_clockify_not_connected(client, logged_in):
+    html = client.get("/settings/integrations").get_data(as_text=True)
+    assert "Clockify" in html and "Not connected" in html and "Connect" in html

@@ -1,0 +1,219 @@
+"""Invoices: drafts, lines edited in place, totals, the status flow and numbering, print and PDF."""
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+from extensions import db
+from models import Invoice, LineItem, User
+
+
+def _invoice(app, invoice_id) -> Invoice:
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        _ = list(invoice.lines), invoice.customer
+        db.session.expunge_all()
+        return invoice
+
+
+def _profile(app, **values):
+    with app.app_context():
+        user = db.session.scalar(db.select(User))
+        for name, value in values.items():
+            setattr(user, name, value)
+        db.session.commit()
+
+
+def test_new_invoice_takes_the_customer_currency_and_the_payment_terms(client, logged_in, app):
+    _profile(app, payment_terms_days=14, default_tax_rate=Decimal("19"))
+    customer = logged_in.customer(currency="EUR")
+    invoice = _invoice(app, logged_in.invoice(customer))
+    assert invoice.status == "draft" and invoice.number is None and invoice.currency == "EUR"
+    assert invoice.due_date - invoice.issue_date == timedelta(days=14)
+    assert invoice.tax_rate == Decimal("19")
+
+
+def test_new_invoice_without_customers_points_to_adding_one(client, logged_in):
+    page = client.get("/invoices/new").get_data(as_text=True)
+    assert "An invoice needs a customer" in page and 'href="/customers/new"' in page
+
+
+def test_adding_lines_updates_amounts_and_totals(client, logged_in, app):
+    invoice_id = logged_in.invoice(logged_in.customer())
+    assert logged_in.line(invoice_id, quantity="1.5", rate="45").status_code == 303
+    assert logged_in.line(invoice_id, description="Hosting", quantity="1", rate="19.99", unit="month").status_code == 303
+    page = client.get(f"/invoices/{invoice_id}").get_data(as_text=True)
+    assert "$67.50" in page and "$19.99" in page
+    assert re.search(r'data-testid="subtotal">\$87.49<', page)
+    invoice = _invoice(app, invoice_id)
+    assert [(line.position, line.quantity, line.rate_minor, line.amount_minor) for line in invoice.lines] == [
+        (1, Decimal("1.5"), 4500, 6750), (2, Decimal("1"), 1999, 1999)]
+
+
+def test_editing_a_line_with_htmx_answers_the_row_and_the_totals_out_of_band(client, logged_in, app):
+    invoice_id = logged_in.invoice(logged_in.customer())
+    logged_in.line(invoice_id)
+    line_id = _invoice(app, invoice_id).lines[0].id
+    response = client.post(f"/invoices/{invoice_id}/lines/{line_id}", hx=True,
+                           data={"description": "Design work", "quantity": "3.25", "unit": "h", "rate": "80"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in html and f'id="line-{line_id}"' in html
+    assert 'id="totals" class="totals" hx-swap-oob="true"' in html
+    assert re.search(r'data-testid="total">\$260.00<', html)
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_line_errors_show_next_to_the_field_and_change_nothing(client, logged_in, app):
+    invoice_id = logged_in.invoice(logged_in.customer())
+    logged_in.line(invoice_id)
+    line_id = _invoice(app, invoice_id).lines[0].id
+    for data, message in [({"quantity": "abc"}, "Enter a number"), ({"rate": "-5"}, "at least 0"),
+                          ({"rate": "10.005"}, "at most 2 decimal places"), ({"description": ""}, "Describe the line"),
+                          ({"quantity": "1.23456"}, "at most 4 decimal places"), ({"quantity": "1e9"}, "at most")]:
+        form = {"description": "Design work", "quantity": "2", "unit": "h", "rate": "50", **data}
+        for hx in (True, False):
+            response = client.post(f"/invoices/{invoice_id}/lines/{line_id}", data=form, hx=hx)
+            assert response.status_code == 422
+            assert message in response.get_data(as_text=True), (data, hx)
+    line = _invoice(app, invoice_id).lines[0]
+    assert (line.quantity, line.rate_minor, line.amount_minor) == (Decimal(2), 5000, 10000)
+
+
+def test_adding_a_bad_line_keeps_what_was_typed(client, logged_in):
+    invoice_id = logged_in.invoice(logged_in.customer())
+    response = logged_in.line(invoice_id, description="Workshop", quantity="two")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'value="Workshop"' in html and "Enter a number" in html
+
+
+def test_lines_move_and_remove_and_positions_stay_in_order(client, logged_in, app):
+    invoice_id = logged_in.invoice(logged_in.customer())
+    for name in ("A", "B", "C"):
+        logged_in.line(invoice_id, description=name)
+    a, b, c = (line.id for line in _invoice(app, invoice_id).lines)
+    response = client.post(f"/invoices/{invoice_id}/lines/{c}/move", data={"direction": "up"}, hx=True)
+    assert response.status_code == 200 and 'id="lines"' in response.get_data(as_text=True)
+    assert [line.description for line in _invoice(app, invoice_id).lines] == ["A", "C", "B"]
+    client.post(f"/invoices/{invoice_id}/lines/{a}/move", data={"direction": "up"})  # already first: no change
+    client.post(f"/invoices/{invoice_id}/lines/{a}/delete")
+    lines = _invoice(app, invoice_id).lines
+    assert [(line.position, line.description) for line in lines] == [(1, "C"), (2, "B")]
+
+
+def test_details_set_tax_and_discount(client, logged_in, app):
+    invoice_id = logged_in.invoice(logged_in.customer())
+    logged_in.line(invoice_id, quantity="10", rate="100")
+    today = date.today().isoformat()
+    response = client.post(f"/invoices/{invoice_id}/details", hx=True, data={
+        "issue_date": today, "due_date": today, "tax_rate": "20", "discount": "100", "notes": "Thanks!"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Saved" in html
+    assert re.search(r'data-testid="tax">\$180.00<', html) and re.search(r'data-testid="total">\$1,080.00<', html)
+    bad = client.post(f"/invoices/{invoice_id}/details", data={
+        "issue_date": today, "due_date": "2000-01-01", "tax_rate": "200", "discount": "0"})
+    assert bad.status_code == 422
+    assert "cannot be before the issue date" in bad.get_data(as_text=True)
+    assert "at most 100" in bad.get_data(as_text=True)
+    assert _invoice(app, invoice_id).tax_rate == Decimal(20)
+
+
+def test_sending_numbers_invoices_in_sequence_and_locks_the_lines(client, logged_in, app):
+    _profile(app, invoice_prefix="HB-", next_invoice_number=41)
+    customer = logged_in.customer()
+    first, second = logged_in.invoice(customer), logged_in.invoice(customer)
+    for invoice_id in (first, second):
+        logged_in.line(invoice_id)
+    client.post(f"/invoices/{second}/send")
+    client.post(f"/invoices/{first}/send")
+    assert _invoice(app, second).number == "HB-0041" and _invoice(app, first).number == "HB-0042"
+    line_id = _invoice(app, first).lines[0].id
+    for url in (f"/invoices/{first}/lines", f"/invoices/{first}/lines/{line_id}", f"/invoices/{first}/details",
+                f"/invoices/{first}/lines/{line_id}/delete", f"/invoices/{first}/delete"):
+        locked = client.post(url, data={"description": "x", "quantity": "1", "rate": "1"})
+        assert locked.status_code == 409, url
+        assert "can no longer change" in locked.get_data(as_text=True)
+    assert len(_invoice(app, first).lines) == 1
+    page = client.get(f"/invoices/{first}").get_data(as_text=True)
+    assert "Invoice HB-0042" in page and "Add line" not in page
+
+
+def test_numbers_skip_ones_already_given_when_the_counter_is_set_back(client, logged_in, app):
+    customer = logged_in.customer()
+    first, second = logged_in.invoice(customer), logged_in.invoice(customer)
+    for invoice_id in (first, second):
+        logged_in.line(invoice_id)
+    client.post(f"/invoices/{first}/send")
+    _profile(app, next_invoice_number=1)
+    client.post(f"/invoices/{second}/send")
+    assert (_invoice(app, first).number, _invoice(app, second).number) == ("INV-0001", "INV-0002")
+
+
+def test_an_empty_draft_cannot_be_sent(client, logged_in, app):
+    invoice_id = logged_in.invoice(logged_in.customer())
+    response = client.post(f"/invoices/{invoice_id}/send", follow_redirects=True)
+    assert "Add at least one line before sending" in response.get_data(as_text=True)
+    assert _invoice(app, invoice_id).status == "draft"
+
+
+def test_status_flow_sent_paid_and_void_and_no_way_back(client, logged_in, app):
+    customer = logged_in.customer()
+    paid, voided = logged_in.invoice(customer), logged_in.invoice(customer)
+    for invoice_id in (paid, voided):
+        logged_in.line(invoice_id)
+        client.post(f"/invoices/{invoice_id}/send")
+    client.post(f"/invoices/{paid}/paid")
+    client.post(f"/invoices/{voided}/void")
+    assert _invoice(app, paid).status == "paid" and _invoice(app, voided).status == "void"
+    refused = client.post(f"/invoices/{paid}/void", follow_redirects=True)
+    assert "A paid invoice cannot be marked void" in refused.get_data(as_text=True)
+    assert _invoice(app, paid).status == "paid"
+    draft = logged_in.invoice(customer)
+    client.post(f"/invoices/{draft}/paid")
+    assert _invoice(app, draft).status == "draft"
+
+
+def test_duplicate_makes_a_new_draft_with_the_same_lines(client, logged_in, app):
+    invoice_id = logged_in.invoice(logged_in.customer())
+    logged_in.line(invoice_id, quantity="2.5", rate="40")
+    client.post(f"/invoices/{invoice_id}/send")
+    response = client.post(f"/invoices/{invoice_id}/duplicate")
+    copy = _invoice(app, int(response.headers["Location"].split("/")[-1]))
+    assert copy.status == "draft" and copy.number is None and copy.id != invoice_id
+    assert [(line.quantity, line.rate_minor, line.amount_minor) for line in copy.lines] == [(Decimal("2.5"), 4000, 10000)]
+
+
+def test_deleting_a_draft_removes_it_and_its_lines(client, logged_in, app):
+    invoice_id = logged_in.invoice(logged_in.customer())
+    logged_in.line(invoice_id)
+    assert client.post(f"/invoices/{invoice_id}/delete").status_code == 303
+    with app.app_context():
+        assert db.session.get(Invoice, invoice_id) is None
+        assert db.session.scalar(db.select(db.func.count(LineItem.id))) == 0
+
+
+def test_the_list_filters_by_status_and_totals_per_currency(client, logged_in, app):
+    usd, eur = logged_in.customer("Acme", "USD"), logged_in.customer("Bistro", "EUR")
+    a, b, c = logged_in.invoice(usd), logged_in.invoice(usd), logged_in.invoice(eur)
+    logged_in.line(a, quantity="1", rate="100")
+    logged_in.line(b, quantity="1", rate="50")
+    logged_in.line(c, quantity="2", rate="10")
+    client.post(f"/invoices/{a}/send")
+    everything = client.get("/invoices/").get_data(as_text=True)
+    assert "Total (not void) in USD" in everything and "$150.00" in everything and "€20.00" in everything
+    sent = client.get("/invoices/?status=sent").get_data(as_text=True)
+    assert "INV-0001" in sent and "Bistro" not in sent and "$100.00" in sent
+    assert "No void invoices yet" in client.get("/invoices/?status=void").get_data(as_text=True)
+
+
+def test_printable_view_and_pdf(client, logged_in, app):
+    _profile(app, business_name="Ada Consulting", tax_id="DE123456789")
+    invoice_id = logged_in.invoice(logged_in.customer("Northwind Traders"))
+    logged_in.line(invoice_id, description="Discovery workshop", quantity="3", rate="120")
+    client.post(f"/invoices/{invoice_id}/send")
+    page = client.get(f"/invoices/{invoice_id}/print").get_data(as_text=True)
+    for text in ("Ada Consulting", "DE123456789", "Northwind Traders", "Discovery workshop", "INV-0001", "$360.00"):
+        assert text in page
+    pdf = client.get(f"/invoices/{invoice_id}/pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.data.startswith(b"%PDF") and 'filename="invoice-INV-0001.pdf"' in pdf.headers["Content-Disposition"]
+    assert len(pdf.data) > 2000
