@@ -1,0 +1,647 @@
+"""The read-only Clockify API client: the only way Hourbill talks to Clockify.
+
+Behaviour follows /work/shared/clockify/NOTES.md: hosts built from an allow-listed region and a
+subdomain label (never a user-typed URL), one ``X-Api-Key`` header, no redirects, 10 requests per
+second per key, retries with jittered backoff on 429/5xx, pages of 1000 followed to the end, and a
+guard that refuses every method but GET and the detailed-report POST before anything is sent.
+
+The API key never appears in a repr, an exception, a log record or a URL. Every failure the UI must
+explain is a ClockifyError subclass whose ``str()`` is a safe message for the user.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.cookiejar
+import logging
+import math
+import os
+import random
+import re
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
+from datetime import time as clock_time
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import requests
+
+from services.clockify_types import (
+    Client,
+    ClockifyUser,
+    Member,
+    Project,
+    ReferenceData,
+    ReportPage,
+    Tag,
+    Task,
+    TimeEntry,
+    Workspace,
+)
+
+log = logging.getLogger(__name__)
+
+# Region code -> what the settings form shows. The code is the host prefix of regional servers.
+REGIONS: dict[str, str] = {
+    "global": "Global",
+    "euc1": "EU",
+    "use2": "USA",
+    "euw2": "UK",
+    "apse2": "Australia",
+}
+PAGE_SIZE = 1000  # never Clockify's default 50; 5000 was refused on tasks and on the report
+REQUESTS_PER_SECOND = 10  # per key, the older official limit; stay at or below it
+MAX_RETRY_WAIT = 30.0  # seconds; a longer Retry-After fails fast instead of blocking a web worker
+
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# Workspace, user and project ids go into paths: refuse anything that could change the path.
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_REPORT_PATH = re.compile(r"/workspaces/[A-Za-z0-9_-]{1,64}/reports/detailed")
+_KEY = re.compile(r"[\x21-\x7e]{1,256}")  # printable ASCII: anything else would end up in a requests error
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+class ClockifyError(Exception):
+    """Base of every failure the UI explains. ``str(e)`` is a safe, user-facing message.
+
+    ``status`` is the HTTP status (None without a response), ``code`` Clockify's error code and
+    ``detail`` Clockify's own message (shortened, key removed) for logs and support, never the key.
+    """
+
+    default_message = "Something went wrong while talking to Clockify. Please try again."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.status = status
+        self.code = code
+        self.detail = detail
+        super().__init__(self.message)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status!r}, code={self.code!r})"
+
+
+class InvalidKey(ClockifyError):
+    """401: code 4003 "Api key does not exist" (wrong, regenerated or deleted), code 1000 (header bug)."""
+
+    default_message = (
+        "Clockify did not accept this API key: it is invalid or expired. Generate a new key in "
+        "Clockify (Profile settings, API) and update the connection."
+    )
+
+
+class Forbidden(ClockifyError):
+    """403, e.g. an endpoint the workspace's plan does not include."""
+
+    default_message = (
+        "Clockify refused this request for this key. The workspace's plan may not include it, "
+        "or the key's owner may lack the permission."
+    )
+
+
+class NotFound(ClockifyError):
+    """404/405 (code 3000): unknown route or wrong method."""
+
+    default_message = "Clockify does not know what Hourbill asked for. The workspace may have moved or been deleted."
+
+
+class BadRequest(ClockifyError):
+    """400 (code 501 is Clockify's domain validation, also how some missing entities are reported)."""
+
+    default_message = "Clockify rejected the request as invalid. Check the workspace and filters and try again."
+
+
+class RateLimited(ClockifyError):
+    """429 after retries, or with a Retry-After longer than Hourbill will wait."""
+
+    default_message = (
+        "Clockify is limiting how often Hourbill may ask (Free workspaces allow 30 API requests an hour). "
+        "Please try again later."
+    )
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        if message is None and retry_after is not None:
+            minutes = max(1, math.ceil(retry_after / 60))
+            unit = "minute" if minutes == 1 else "minutes"
+            message = f"Clockify is limiting how often Hourbill may ask. Please try again in {minutes} {unit}."
+        super().__init__(message, **kwargs)
+
+
+class Unreachable(ClockifyError):
+    """No connection: DNS failure, refused connection, TLS failure."""
+
+    default_message = "Hourbill could not reach Clockify. Check the region and subdomain, or try again later."
+
+
+class TimedOut(ClockifyError):
+    default_message = "Clockify took too long to answer. Please try again."
+
+
+class UnexpectedResponse(ClockifyError):
+    """A redirect, a 5xx after retries, a body that is not the JSON expected (HTML, empty, truncated)."""
+
+    default_message = "Clockify sent an answer Hourbill could not read. Please try again later."
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A programming error: code asked the client for a request that could change data in Clockify."""
+
+
+# --- hosts --------------------------------------------------------------------------------------
+
+
+def base_urls(region: str = "global", subdomain: str | None = None) -> tuple[str, str]:
+    """(core API base, reports API base) for a region code and optional subdomain label.
+
+    Raises ValueError for a region outside REGIONS or a label that is not 1-63 letters, digits and
+    hyphens. The label is lower-cased; a subdomain only moves the reports host.
+    """
+    if region not in REGIONS:
+        raise ValueError(f"Unknown Clockify region; choose one of: {', '.join(REGIONS)}.")
+    if region == "global":
+        api, reports = "https://api.clockify.me/api/v1", "https://reports.api.clockify.me/v1"
+    else:
+        api, reports = f"https://{region}.clockify.me/api/v1", f"https://{region}.clockify.me/report/v1"
+    if subdomain:  # an empty form field means "no subdomain"
+        label = subdomain.lower()
+        if not _LABEL.fullmatch(label):
+            raise ValueError(
+                "A subdomain is the part before .clockify.me: 1-63 letters, digits or hyphens, "
+                "not starting or ending with a hyphen."
+            )
+        reports = f"https://{label}.clockify.me/report/v1"
+    return api, reports
+
+
+def _override(url: str | None) -> str | None:
+    """A base URL from server configuration (sandbox, demo), never from a form."""
+    if not url:
+        return None
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("A Clockify base URL override must start with http:// or https://.")
+    return url.rstrip("/")
+
+
+# --- rate limit ---------------------------------------------------------------------------------
+
+
+class _Budget:
+    """A sliding one-second window of REQUESTS_PER_SECOND slots for one key.
+
+    Callers reserve the next free slot under the lock and sleep outside it, so concurrent threads
+    are spaced correctly without holding the lock while waiting.
+    """
+
+    def __init__(self, per_second: int) -> None:
+        self._slots: deque[float] = deque(maxlen=per_second)
+        self._lock = threading.Lock()
+
+    def reserve(self, clock: Callable[[], float]) -> float:
+        """Seconds to wait before sending."""
+        with self._lock:
+            now = clock()
+            at = now
+            if len(self._slots) == self._slots.maxlen:
+                at = max(now, self._slots[0] + 1.0)
+            self._slots.append(at)
+            return at - now
+
+
+_BUDGETS: dict[str, _Budget] = {}
+_BUDGETS_LOCK = threading.Lock()
+_SALT = os.urandom(16)  # the registry is keyed by a salted hash so no key lingers in it
+
+
+def _budget_for(api_key: str) -> _Budget:
+    digest = hashlib.sha256(_SALT + api_key.encode()).hexdigest()
+    with _BUDGETS_LOCK:
+        return _BUDGETS.setdefault(digest, _Budget(REQUESTS_PER_SECOND))
+
+
+def reset_rate_limits() -> None:
+    """Forget every key's budget (for tests that use a fake clock)."""
+    with _BUDGETS_LOCK:
+        _BUDGETS.clear()
+
+
+# --- the client ---------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class ClockifyClient:
+    """A read-only client for one API key. Safe to share between threads.
+
+    ``calls`` counts HTTP requests attempted (retries included) and ``calls_by_path`` the same per
+    path, so tests and benchmarks can check the Free plan's 30-requests-an-hour budget.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        region: str = "global",
+        subdomain: str | None = None,
+        api_url: str | None = None,
+        reports_url: str | None = None,
+        timeout: tuple[float, float] = (5, 20),
+        max_retries: int = 3,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        api_key = (api_key or "").strip()
+        if not _KEY.fullmatch(api_key):
+            raise InvalidKey("That does not look like a Clockify API key. Copy it again from Clockify.")
+        api, reports = base_urls(region, subdomain)
+        self.region = region
+        self._api_url = _override(api_url) or api
+        self._reports_url = _override(reports_url) or reports
+        self._key = api_key
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._budget = _budget_for(api_key)
+        self._session = requests.Session()
+        self._session.headers.update(
+            {"X-Api-Key": api_key, "Accept": "application/json", "User-Agent": "Hourbill (self-hosted)"}
+        )
+        # Cookies are state the API does not need; refusing them keeps concurrent use simple.
+        self._session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        self._count_lock = threading.Lock()
+        self.calls = 0
+        self.calls_by_path: Counter[str] = Counter()
+
+    def __repr__(self) -> str:
+        return f"<ClockifyClient region={self.region!r}>"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> ClockifyClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- what the app asks ----------------------------------------------------------------------
+
+    def get_user(self) -> ClockifyUser:
+        """The key's owner: verifies the key (InvalidKey on 401)."""
+        data, _ = self._request("GET", "/user")
+        if not isinstance(data, dict):
+            raise UnexpectedResponse()
+        return _parse([data], ClockifyUser.from_api)[0]
+
+    def workspaces(self) -> list[Workspace]:
+        # /workspaces ignores paging and returns all in one call
+        data, _ = self._request("GET", "/workspaces")
+        if not isinstance(data, list):
+            raise UnexpectedResponse()
+        return _parse(data, Workspace.from_api)
+
+    def clients(self, workspace_id: str, archived: bool | None = None) -> list[Client]:
+        items = self._all_pages(f"/workspaces/{_checked(workspace_id)}/clients", {"archived": archived})
+        return _parse(items, Client.from_api)
+
+    def projects(
+        self, workspace_id: str, archived: bool | None = None, client_ids: Sequence[str] | None = None
+    ) -> list[Project]:
+        params = {"archived": archived, "clients": [_checked(c) for c in client_ids or []] or None}
+        items = self._all_pages(f"/workspaces/{_checked(workspace_id)}/projects", params)
+        return _parse(items, Project.from_api)
+
+    def members(self, workspace_id: str) -> list[Member]:
+        """Workspace users with their workspace hourly rate (``memberships=WORKSPACE``)."""
+        ws = _checked(workspace_id)
+        items = self._all_pages(f"/workspaces/{ws}/users", {"memberships": "WORKSPACE"})
+        return _parse(items, lambda item: Member.from_api(item, ws))
+
+    def tasks(self, workspace_id: str, project_id: str, is_active: bool | None = None) -> list[Task]:
+        path = f"/workspaces/{_checked(workspace_id)}/projects/{_checked(project_id)}/tasks"
+        items = self._all_pages(path, {"is-active": is_active})
+        return _parse(items, lambda item: Task.from_api(item, project_id))
+
+    def tags(self, workspace_id: str, archived: bool | None = None) -> list[Tag]:
+        items = self._all_pages(f"/workspaces/{_checked(workspace_id)}/tags", {"archived": archived})
+        return _parse(items, Tag.from_api)
+
+    def fetch_reference_data(self, workspace_id: str) -> ReferenceData:
+        """Clients, projects and members of a workspace, fetched concurrently (three threads)."""
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="clockify") as pool:
+            clients = pool.submit(self.clients, workspace_id)
+            projects = pool.submit(self.projects, workspace_id)
+            members = pool.submit(self.members, workspace_id)
+            return ReferenceData(tuple(clients.result()), tuple(projects.result()), tuple(members.result()))
+
+    def detailed_report_page(
+        self,
+        workspace_id: str,
+        *,
+        start: date | datetime,
+        end: date | datetime,
+        time_zone: str,
+        currency: str,
+        page: int = 1,
+        client_ids: Sequence[str] | None = None,
+        project_ids: Sequence[str] | None = None,
+        user_ids: Sequence[str] | None = None,
+        billable: bool | None = None,
+        page_size: int = PAGE_SIZE,
+        sort_column: str = "ID",
+    ) -> ReportPage:
+        """One page (1-indexed) of the detailed report: one POST, counted like any call.
+
+        ``start``/``end`` are read as wall-clock time in ``time_zone`` (an IANA name): a ``date``
+        means that whole day (start 00:00:00.000, end 23:59:59.999), an aware datetime is converted
+        into the zone, a naive one is already wall-clock time there. Entry timestamps come back in
+        that zone. ``billable`` True or False asks Clockify for only those entries; None for both.
+        ``currency`` is the workspace's currency: report rates are cents without a currency code.
+        The default sort by ID keeps pages stable: a tie on DATE could move an entry across pages.
+        """
+        if not 1 <= page_size <= PAGE_SIZE:
+            raise ValueError(f"The detailed report's pageSize must be 1 to {PAGE_SIZE}.")
+        if page < 1:
+            raise ValueError("Report pages are 1-indexed.")
+        zone = _zone(time_zone)
+        range_start, range_end = _report_time(start, zone, end=False), _report_time(end, zone, end=True)
+        if range_start > range_end:
+            raise ValueError("The report's start is after its end.")
+        body: dict[str, Any] = {
+            "dateRangeStart": range_start,
+            "dateRangeEnd": range_end,
+            "timeZone": time_zone,
+            "detailedFilter": {
+                "page": page,
+                "pageSize": page_size,
+                "sortColumn": sort_column,
+                "options": {"totals": "EXCLUDE"},  # Hourbill computes its own totals
+            },
+            "sortOrder": "ASCENDING",
+            "amountShown": "EARNED",
+            "exportType": "JSON",
+        }
+        if billable is not None:  # Clockify returns both when the field is left out
+            body["billable"] = billable
+        for name, ids in (("clients", client_ids), ("projects", project_ids), ("users", user_ids)):
+            if ids:
+                body[name] = {"ids": [_checked(i) for i in ids], "contains": "CONTAINS", "status": "ALL"}
+        ws = _checked(workspace_id)
+        data, _ = self._request("POST", f"/workspaces/{ws}/reports/detailed", reports=True, body=body)
+        if not isinstance(data, dict) or not isinstance(data.get("timeentries", []), list):
+            raise UnexpectedResponse()
+        items = data.get("timeentries") or []
+        entries = _parse(items, lambda item: TimeEntry.from_api(item, ws, currency))
+        # No Last-Page header on the report: only a short or empty page ends it.
+        return ReportPage(tuple(entries), page, has_more=len(items) >= page_size)
+
+    def detailed_report_pages(self, workspace_id: str, **filters: Any) -> Iterator[ReportPage]:
+        """Every page of the detailed report, lazily; takes detailed_report_page's keywords except ``page``."""
+        page = 1
+        while True:
+            result = self.detailed_report_page(workspace_id, page=page, **filters)
+            yield result
+            if not result.has_more:
+                return
+            page += 1
+
+    def detailed_report(self, workspace_id: str, **filters: Any) -> list[TimeEntry]:
+        """All entries of the detailed report (see detailed_report_page for the keywords)."""
+        seen: set[str] = set()
+        entries = []
+        for result in self.detailed_report_pages(workspace_id, **filters):
+            for entry in result.entries:
+                if entry.id not in seen:  # defensive: an entry repeated across pages is imported once
+                    seen.add(entry.id)
+                    entries.append(entry)
+        return entries
+
+    def user_time_entries(
+        self,
+        workspace_id: str,
+        user_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        account_time_zone: str,
+        project_id: str | None = None,
+    ) -> list[TimeEntry]:
+        """One user's entries from the core API, the fallback when the report is refused (403).
+
+        Caveat (NOTES.md): this endpoint ignores the offset sent and re-reads ``start``/``end`` as
+        wall-clock time in the Clockify account's time zone (``settings.timeZone`` of GET /user). So
+        ``start`` and ``end`` must be aware datetimes; they are converted into ``account_time_zone``
+        and sent as that wall-clock time in Clockify's ``yyyy-MM-ddThh:mm:ssZ`` format, which makes
+        the window exact. Entry timestamps come back in UTC. Names (project, client, task, user) are
+        not in this shape: fill them from reference data.
+        """
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("user_time_entries needs time-zone aware start and end.")
+        if start > end:
+            raise ValueError("The start is after the end.")
+        zone = _zone(account_time_zone)
+        ws = _checked(workspace_id)
+        params: dict[str, Any] = {
+            "start": start.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end": end.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "project": _checked(project_id) if project_id else None,
+        }
+        items = self._all_pages(f"/workspaces/{ws}/user/{_checked(user_id)}/time-entries", params)
+        return _parse(items, lambda item: TimeEntry.from_api(item, ws))
+
+    # --- HTTP -----------------------------------------------------------------------------------
+
+    def _all_pages(self, path: str, params: dict[str, Any]) -> list[Any]:
+        """Every item of a core list endpoint: pages of 1000 from page 1 until Last-Page, a short
+        page or an empty one."""
+        items: list[Any] = []
+        previous: list[Any] | None = None
+        page = 1
+        while True:
+            data, headers = self._request("GET", path, params={**params, "page": page, "page-size": PAGE_SIZE})
+            if not isinstance(data, list):
+                raise UnexpectedResponse()
+            if data and data == previous:  # a server ignoring `page` would otherwise loop forever
+                raise UnexpectedResponse()
+            items.extend(data)
+            last = headers.get("Last-Page", "").strip().lower() == "true"  # header names: any case
+            if last or len(data) < PAGE_SIZE:
+                return items
+            previous = data
+            page += 1
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        reports: bool = False,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> tuple[Any, Any]:
+        """Send one logical request (with retries); return (parsed JSON, response headers)."""
+        method = method.upper()
+        if not (method == "GET" or (method == "POST" and reports and _REPORT_PATH.fullmatch(path))):
+            raise ReadOnlyViolation(f"Refusing {method} {path}: the Clockify client is read-only.")
+        url = (self._reports_url if reports else self._api_url) + path
+        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+        for attempt in range(self._max_retries + 1):
+            retries_left = attempt < self._max_retries
+            wait = self._budget.reserve(self._clock)
+            if wait > 0:
+                self._sleep(wait)
+            with self._count_lock:
+                self.calls += 1
+                self.calls_by_path[path] += 1
+            started = self._clock()
+            try:
+                response = self._session.request(
+                    method, url, params=query, json=body, timeout=self._timeout, allow_redirects=False
+                )
+            except requests.Timeout:
+                error: ClockifyError = TimedOut()
+            except requests.ConnectionError:
+                error = Unreachable()
+            except requests.exceptions.ChunkedEncodingError:  # the body broke off mid-way
+                error = UnexpectedResponse()
+            except requests.RequestException:
+                raise UnexpectedResponse() from None
+            else:
+                status = response.status_code
+                log.debug("clockify %s %s -> %s in %.0f ms", method, path, status, (self._clock() - started) * 1000)
+                if 200 <= status < 300:
+                    return self._json(response), response.headers
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+                error = self._error(response, retry_after)
+                if status != 429 and status < 500:
+                    raise error
+                if retry_after is not None and retry_after > MAX_RETRY_WAIT:
+                    raise error  # Clockify says it is worth waiting longer than a page load
+                if retries_left:
+                    delay = retry_after if retry_after is not None else self._backoff(attempt)
+                    log.info("clockify %s %s -> %s, retrying in %.1f s", method, path, status, delay)
+                    self._sleep(delay)
+                    continue
+                raise error
+            # a connection-level failure: safe to retry, these are all reads
+            log.info("clockify %s %s -> %s", method, path, type(error).__name__)
+            if not retries_left:
+                raise error
+            self._sleep(self._backoff(attempt))
+        raise AssertionError("unreachable")  # the loop always returns or raises
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter: 0.25-0.5 s, then 0.5-1 s, 1-2 s, ..."""
+        ceiling = min(MAX_RETRY_WAIT, 0.5 * 2**attempt)
+        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+
+    def _json(self, response: requests.Response) -> Any:
+        if not response.content:
+            raise UnexpectedResponse(status=response.status_code)
+        try:
+            return response.json()
+        except ValueError:  # HTML error page, truncated or otherwise malformed JSON
+            raise UnexpectedResponse(status=response.status_code) from None
+
+    def _error(self, response: requests.Response, retry_after: float | None) -> ClockifyError:
+        status = response.status_code
+        code, detail = None, None
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict):
+            code = payload.get("code") if isinstance(payload.get("code"), int) else None
+            if isinstance(payload.get("message"), str):
+                detail = payload["message"].replace(self._key, "[redacted]")[:300]
+        info = {"status": status, "code": code, "detail": detail}
+        if 300 <= status < 400:
+            return UnexpectedResponse(
+                "Clockify answered with a redirect, which Hourbill does not follow. Check the region and subdomain.",
+                **info,
+            )
+        if status == 401:
+            if code == 1000:
+                return InvalidKey("Clockify did not receive exactly one API key (code 1000). This is a bug in Hourbill.", **info)
+            return InvalidKey(**info)
+        if status == 400:
+            return BadRequest(**info)
+        if status == 403:
+            return Forbidden(**info)
+        if status in (404, 405):
+            return NotFound(**info)
+        if status == 429:
+            return RateLimited(retry_after=retry_after, **info)
+        if status >= 500:
+            return UnexpectedResponse("Clockify is having trouble right now. Please try again in a few minutes.", **info)
+        return UnexpectedResponse(**info)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _checked(identifier: str) -> str:
+    if not isinstance(identifier, str) or not _ID.fullmatch(identifier):
+        raise ValueError("Not a Clockify id.")
+    return identifier
+
+
+def _query_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"  # requests would send "True"
+    return value
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError("Unknown time zone; use an IANA name such as Europe/Berlin.") from None
+
+
+def _report_time(value: date | datetime, zone: ZoneInfo, *, end: bool) -> str:
+    """The report's wall-clock format, read in the body's timeZone (the Z is Clockify's format)."""
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, clock_time(23, 59, 59, 999000) if end else clock_time())
+    elif value.tzinfo is not None:
+        value = value.astimezone(zone)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds (a number or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - datetime.now(when.tzinfo)).total_seconds())
+
+
+def _parse(items: list[Any], parse: Callable[[Any], T]) -> list[T]:
+    try:
+        return [parse(item) for item in items]
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError):
+        raise UnexpectedResponse() from None

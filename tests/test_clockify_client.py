@@ -1,0 +1,1199 @@
+"""The read-only Clockify client against mocked HTTP (responses): hosts, the read-only guard, every
+error and paging case in /work/shared/clockify/NOTES.md, the per-key rate limit on a fake clock,
+typed parsing, call counting, and the API key never leaking. Nothing here really sleeps."""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import traceback
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from email.utils import format_datetime
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+import responses
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services import clockify
+from services.clockify import (
+    BadRequest,
+    ClockifyClient,
+    ClockifyError,
+    Forbidden,
+    InvalidKey,
+    NotFound,
+    RateLimited,
+    ReadOnlyViolation,
+    TimedOut,
+    UnexpectedResponse,
+    Unreachable,
+    base_urls,
+)
+from services.clockify_types import (
+    Member,
+    Money,
+    Project,
+    TimeEntry,
+    Workspace,
+    parse_duration,
+    parse_timestamp,
+    rate_from_cents,
+)
+
+KEY = "CANARY-KEY-4f1c9a"
+API = "https://api.clockify.me/api/v1"
+REPORTS = "https://reports.api.clockify.me/v1"
+WS = "64a687e29ae1f428e7ebe303"
+REPORT_URL = f"{REPORTS}/workspaces/{WS}/reports/detailed"
+CLIENTS_URL = f"{API}/workspaces/{WS}/clients"
+
+
+class FakeTime:
+    """A monotonic clock that only moves when the client sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def fresh_budgets():
+    # budgets are per key and process-wide; a fake clock from an earlier test must not leak in
+    clockify.reset_rate_limits()
+    yield
+    clockify.reset_rate_limits()
+
+
+@pytest.fixture
+def fake() -> FakeTime:
+    return FakeTime()
+
+
+def make_client(fake: FakeTime, key: str = KEY, **kwargs) -> ClockifyClient:
+    return ClockifyClient(key, clock=fake.clock, sleep=fake.sleep, rng=random.Random(7), **kwargs)
+
+
+@pytest.fixture
+def client(fake) -> ClockifyClient:
+    return make_client(fake)
+
+
+@pytest.fixture
+def mocked():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+def query(call) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(call.request.url).query)
+
+
+def items(n: int, start: int = 0) -> list[dict]:
+    return [{"id": f"c{i}", "name": f"Client {i}", "archived": False, "currencyCode": "EUR"} for i in range(start, start + n)]
+
+
+def report_entry(n: int, **overrides) -> dict:
+    entry = {
+        "_id": f"e{n}",
+        "description": "Design review",
+        "billable": True,
+        "userId": "u1",
+        "userName": "Luke",
+        "userEmail": "luke@example.com",
+        "projectId": "p1",
+        "projectName": "Website",
+        "clientId": "c1",
+        "clientName": "Acme",
+        "taskId": "t1",
+        "taskName": "Consulting",
+        "tagIds": [],
+        "timeInterval": {"start": "2023-08-28T15:48:00+10:00", "end": "2023-08-28T18:42:00+10:00", "duration": 10440},
+        "rate": 4500,
+        "amount": 13050,
+        "type": "REGULAR",
+        "isLocked": False,
+    }
+    entry.update(overrides)
+    return entry
+
+
+CORE_ENTRY = {
+    "id": "63b0",
+    "description": "Design review",
+    "billable": True,
+    "projectId": "9721",
+    "taskId": "863f",
+    "tagIds": ["tag1"],
+    "userId": "b4de",
+    "workspaceId": WS,
+    "timeInterval": {"start": "2023-08-28T05:48:00Z", "end": "2023-08-28T08:42:00Z", "duration": "PT2H54M"},
+    "hourlyRate": {"amount": 4500, "currency": "AUD"},
+    "costRate": {"amount": 0, "currency": "AUD"},
+    "isLocked": False,
+    "type": "REGULAR",
+    "customFieldValues": [],
+    "kioskId": None,
+}
+
+
+def report_args(**overrides) -> dict:
+    args = {"start": date(2024, 3, 1), "end": date(2024, 3, 31), "time_zone": "Europe/Berlin", "currency": "EUR"}
+    args.update(overrides)
+    return args
+
+
+# --- hosts ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "region, api, reports",
+    [
+        ("global", "https://api.clockify.me/api/v1", "https://reports.api.clockify.me/v1"),
+        ("euc1", "https://euc1.clockify.me/api/v1", "https://euc1.clockify.me/report/v1"),
+        ("use2", "https://use2.clockify.me/api/v1", "https://use2.clockify.me/report/v1"),
+        ("euw2", "https://euw2.clockify.me/api/v1", "https://euw2.clockify.me/report/v1"),
+        ("apse2", "https://apse2.clockify.me/api/v1", "https://apse2.clockify.me/report/v1"),
+    ],
+)
+def test_region_urls(region, api, reports):
+    assert base_urls(region) == (api, reports)
+    # a subdomain moves only the reports host
+    assert base_urls(region, "Acme-2") == (api, "https://acme-2.clockify.me/report/v1")
+
+
+@pytest.mark.parametrize("region", ["", "eu", "EUC1", "https://evil.example", "global/../x"])
+def test_unknown_region_is_refused(region):
+    with pytest.raises(ValueError):
+        base_urls(region)
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["-acme", "acme-", "ac me", "acme.evil.com", "acme/x", "acme@evil", "acme\n", "évil", "a" * 64, "acme:443"],
+)
+def test_bad_subdomain_labels_are_refused(label):
+    with pytest.raises(ValueError):
+        base_urls("global", label)
+
+
+def test_empty_subdomain_means_none():
+    assert base_urls("euc1", "") == base_urls("euc1", None) == base_urls("euc1")
+
+
+def test_longest_label_is_accepted():
+    assert base_urls("global", "a" * 63)[1] == f"https://{'a' * 63}.clockify.me/report/v1"
+
+
+def test_override_urls_win_over_region_and_subdomain(fake, mocked):
+    client = make_client(
+        fake, region="euc1", subdomain="acme", api_url="http://127.0.0.1:5001/api/v1/", reports_url="http://127.0.0.1:5001/report/v1"
+    )
+    mocked.get("http://127.0.0.1:5001/api/v1/user", json={"id": "u1", "name": "Luke", "email": "l@example.com"})
+    mocked.post(f"http://127.0.0.1:5001/report/v1/workspaces/{WS}/reports/detailed", json={"timeentries": []})
+    assert client.get_user().id == "u1"
+    assert client.detailed_report(WS, **report_args()) == []
+    assert [c.request.url.split("?")[0] for c in mocked.calls] == [
+        "http://127.0.0.1:5001/api/v1/user",
+        f"http://127.0.0.1:5001/report/v1/workspaces/{WS}/reports/detailed",
+    ]
+
+
+def test_one_override_keeps_the_other_host(fake, mocked):
+    client = make_client(fake, subdomain="acme", reports_url="http://localhost:9/r")
+    mocked.get(f"{API}/user", json={"id": "u1"})
+    client.get_user()
+    assert mocked.calls[0].request.url == f"{API}/user"
+
+
+def test_override_must_be_http(fake):
+    with pytest.raises(ValueError):
+        make_client(fake, api_url="file:///etc/passwd")
+
+
+# --- requests as sent ----------------------------------------------------------------------------
+
+
+def test_headers_timeout_and_key_only_in_its_header(client, mocked):
+    mocked.get(f"{API}/user", json={"id": "u1", "name": "Luke", "email": "l@example.com", "settings": {"timeZone": "Australia/Sydney"}})
+    user = client.get_user()
+    assert user.time_zone == "Australia/Sydney"
+    sent = mocked.calls[0].request
+    assert sent.headers["X-Api-Key"] == KEY
+    assert "Authorization" not in sent.headers and "X-Addon-Token" not in sent.headers
+    assert KEY not in sent.url
+    assert sent.req_kwargs["timeout"] == (5, 20)
+
+
+def test_custom_timeout(fake, mocked):
+    client = make_client(fake, timeout=(1, 2))
+    mocked.get(f"{API}/workspaces", json=[])
+    client.workspaces()
+    assert mocked.calls[0].request.req_kwargs["timeout"] == (1, 2)
+
+
+@pytest.mark.parametrize(
+    "method, path, reports",
+    [
+        ("PUT", "/workspaces", False),
+        ("DELETE", f"/workspaces/{WS}/clients/c1", False),
+        ("PATCH", f"/workspaces/{WS}/projects/p1", False),
+        ("POST", f"/workspaces/{WS}/clients", False),
+        ("POST", f"/workspaces/{WS}/reports/detailed", False),  # the right path on the core host
+        ("POST", f"/workspaces/{WS}/reports/summary", True),
+        ("POST", f"/workspaces/{WS}/reports/detailed/../../time-entries", True),
+        ("HEAD", "/user", False),
+        ("delete", "/user", False),
+    ],
+)
+def test_guard_refuses_writes_before_any_network_io(client, mocked, method, path, reports):
+    with pytest.raises(ReadOnlyViolation):
+        client._request(method, path, reports=reports)
+    assert len(mocked.calls) == 0  # any request would also have failed as "connection refused"
+    assert client.calls == 0
+
+
+def test_guard_allows_get_and_the_report_post(client, mocked):
+    mocked.get(f"{API}/user", json={"id": "u1"})
+    mocked.post(REPORT_URL, json={"timeentries": []})
+    client._request("GET", "/user")
+    client._request("POST", f"/workspaces/{WS}/reports/detailed", reports=True, body={})
+    assert client.calls == 2
+
+
+@pytest.mark.parametrize("bad_id", ["../user", "ws?x=1", "ws/reports", "", "a b", "ws#x"])
+def test_ids_cannot_change_the_path(client, mocked, bad_id):
+    with pytest.raises(ValueError):
+        client.clients(bad_id)
+    with pytest.raises(ValueError):
+        client.detailed_report_page(bad_id, **report_args())
+    assert len(mocked.calls) == 0
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "status, body, error, code",
+    [
+        (401, {"message": "Api key does not exist", "code": 4003}, InvalidKey, 4003),
+        (401, {"message": "Multiple or none auth tokens present", "code": 1000}, InvalidKey, 1000),
+        (400, {"message": "Project doesn't belong to Workspace", "code": 501}, BadRequest, 501),
+        (403, {"message": "Forbidden"}, Forbidden, None),
+        (403, None, Forbidden, None),
+        (404, {"message": "No static resource", "code": 3000}, NotFound, 3000),
+        (405, {"message": "Request method 'GET' is not supported", "code": 3000}, NotFound, 3000),
+        (409, {"message": "Conflict", "code": 42}, UnexpectedResponse, 42),
+    ],
+)
+def test_client_errors_map_to_classes_and_are_not_retried(client, mocked, fake, status, body, error, code):
+    if body is None:
+        mocked.get(f"{API}/user", status=status, body="")
+    else:
+        mocked.get(f"{API}/user", status=status, json=body)
+    with pytest.raises(error) as caught:
+        client.get_user()
+    assert caught.value.status == status
+    assert caught.value.code == code
+    assert str(caught.value)  # a user-facing message
+    assert client.calls == 1 and fake.sleeps == []
+
+
+def test_invalid_key_messages_distinguish_4003_and_1000(client, mocked):
+    mocked.get(f"{API}/user", status=401, json={"message": "Api key does not exist", "code": 4003})
+    with pytest.raises(InvalidKey) as invalid:
+        client.get_user()
+    assert "invalid or expired" in str(invalid.value)
+    assert invalid.value.detail == "Api key does not exist"
+    mocked.replace(responses.GET, f"{API}/user", status=401, json={"code": 1000, "message": "Multiple or none auth tokens present"})
+    with pytest.raises(InvalidKey) as bug:
+        client.get_user()
+    assert "bug in Hourbill" in str(bug.value)
+
+
+def test_429_without_retry_after_backs_off_with_jitter_then_succeeds(client, mocked, fake):
+    mocked.get(f"{API}/workspaces", status=429, body="")
+    mocked.get(f"{API}/workspaces", status=429, json={"message": "Too many requests"})
+    mocked.get(f"{API}/workspaces", json=[{"id": "w1", "name": "Main"}])
+    assert [w.id for w in client.workspaces()] == ["w1"]
+    assert client.calls == 3
+    first, second = fake.sleeps
+    assert 0.25 <= first <= 0.5 and 0.5 <= second <= 1.0
+
+
+def test_429_gives_up_after_three_retries(client, mocked, fake):
+    mocked.get(f"{API}/workspaces", status=429, body="")
+    with pytest.raises(RateLimited) as caught:
+        client.workspaces()
+    assert client.calls == 4
+    assert len(fake.sleeps) == 3
+    for attempt, slept in enumerate(fake.sleeps):
+        ceiling = 0.5 * 2**attempt
+        assert ceiling / 2 <= slept <= ceiling
+    assert caught.value.retry_after is None and caught.value.status == 429
+
+
+@pytest.mark.parametrize("seconds", ["7", " 7 ", "30"])
+def test_429_retry_after_seconds_is_honoured(client, mocked, fake, seconds):
+    mocked.get(f"{API}/workspaces", status=429, headers={"Retry-After": seconds})
+    mocked.get(f"{API}/workspaces", json=[])
+    assert client.workspaces() == []
+    assert fake.sleeps == [float(seconds)]
+
+
+def test_429_retry_after_http_date_is_honoured(client, mocked, fake):
+    when = datetime.now(timezone.utc) + timedelta(seconds=8)
+    mocked.get(f"{API}/workspaces", status=429, headers={"Retry-After": format_datetime(when, usegmt=True)})
+    mocked.get(f"{API}/workspaces", json=[])
+    client.workspaces()
+    (slept,) = fake.sleeps
+    assert 6 <= slept <= 8
+
+
+def test_429_retry_after_in_the_past_retries_at_once(client, mocked, fake):
+    mocked.get(f"{API}/workspaces", status=429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    mocked.get(f"{API}/workspaces", json=[])
+    client.workspaces()
+    assert fake.sleeps == [0.0]
+
+
+@pytest.mark.parametrize("retry_after", ["120", format_datetime(datetime.now(timezone.utc) + timedelta(hours=1), usegmt=True)])
+def test_429_retry_after_beyond_the_cap_fails_fast(client, mocked, fake, retry_after):
+    # Waiting past 30 s would block a web worker and a retry before then is wasted on a 30-per-hour budget
+    mocked.get(f"{API}/workspaces", status=429, headers={"Retry-After": retry_after})
+    with pytest.raises(RateLimited) as caught:
+        client.workspaces()
+    assert client.calls == 1
+    assert fake.sleeps == []
+    assert caught.value.retry_after > 30
+    assert "minute" in str(caught.value)
+
+
+def test_garbage_retry_after_falls_back_to_backoff(client, mocked, fake):
+    mocked.get(f"{API}/workspaces", status=429, headers={"Retry-After": "soon"})
+    mocked.get(f"{API}/workspaces", json=[])
+    client.workspaces()
+    assert 0.25 <= fake.sleeps[0] <= 0.5
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_5xx_is_retried_then_succeeds(client, mocked, fake, status):
+    mocked.get(f"{API}/workspaces", status=status, body="<html><body>Bad gateway</body></html>", content_type="text/html")
+    mocked.get(f"{API}/workspaces", json=[{"id": "w1", "name": "Main"}])
+    assert len(client.workspaces()) == 1
+    assert client.calls == 2 and len(fake.sleeps) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_5xx_gives_up_after_retries(client, mocked, fake, status):
+    mocked.get(f"{API}/workspaces", status=status, body="")
+    with pytest.raises(UnexpectedResponse) as caught:
+        client.workspaces()
+    assert caught.value.status == status
+    assert client.calls == 4 and len(fake.sleeps) == 3
+    assert "trouble" in str(caught.value)
+
+
+def test_503_retry_after_is_honoured(client, mocked, fake):
+    mocked.get(f"{API}/workspaces", status=503, headers={"Retry-After": "3"})
+    mocked.get(f"{API}/workspaces", json=[])
+    client.workspaces()
+    assert fake.sleeps == [3.0]
+
+
+@pytest.mark.parametrize(
+    "failure, error",
+    [
+        (requests.exceptions.ReadTimeout("read timed out"), TimedOut),
+        (requests.exceptions.ConnectTimeout("connect timed out"), TimedOut),
+        (requests.exceptions.ConnectionError("[Errno 111] Connection refused"), Unreachable),
+        (requests.exceptions.ConnectionError("Failed to resolve 'euc1.clockify.me'"), Unreachable),
+        (requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead"), UnexpectedResponse),
+    ],
+)
+def test_connection_failures_are_retried_then_reported(client, mocked, fake, failure, error):
+    mocked.get(f"{API}/workspaces", body=failure)
+    with pytest.raises(error) as caught:
+        client.workspaces()
+    assert client.calls == 4 and len(fake.sleeps) == 3
+    # the underlying exception (its text names hosts and paths) is not chained into the report
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None or caught.value.__suppress_context__
+    assert str(failure) not in "".join(traceback.format_exception(caught.value))
+
+
+def test_timeout_then_success(client, mocked):
+    mocked.get(f"{API}/workspaces", body=requests.exceptions.ReadTimeout())
+    mocked.get(f"{API}/workspaces", json=[{"id": "w1", "name": "Main"}])
+    assert len(client.workspaces()) == 1
+    assert client.calls == 2
+
+
+def test_retries_are_configurable(fake, mocked):
+    client = make_client(fake, max_retries=0)
+    mocked.get(f"{API}/workspaces", status=503)
+    with pytest.raises(UnexpectedResponse):
+        client.workspaces()
+    assert client.calls == 1 and fake.sleeps == []
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirects_are_errors_and_never_followed(client, mocked, status):
+    mocked.get(f"{API}/user", status=status, headers={"Location": "https://evil.example/steal"})
+    trap = mocked.get("https://evil.example/steal", json={"id": "u1"})
+    with pytest.raises(UnexpectedResponse) as caught:
+        client.get_user()
+    assert caught.value.status == status and "redirect" in str(caught.value)
+    assert trap.call_count == 0
+    assert [urlsplit(c.request.url).hostname for c in mocked.calls] == ["api.clockify.me"]
+    assert client.calls == 1
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        ("{not json", "application/json"),
+        ("<!DOCTYPE html><html><body>Maintenance</body></html>", "text/html"),
+        ("", "application/json"),
+        ('[{"id": "c1", "name": "Ac', "application/json"),  # truncated
+        (b"\xff\xfe\x00garbage", "application/json"),
+    ],
+)
+def test_unreadable_bodies(client, mocked, body, content_type):
+    mocked.get(CLIENTS_URL, body=body, content_type=content_type)
+    with pytest.raises(UnexpectedResponse):
+        client.clients(WS)
+    assert client.calls == 1
+
+
+@pytest.mark.parametrize(
+    "url, payload, call",
+    [
+        (f"{API}/user", [], lambda c: c.get_user()),
+        (f"{API}/workspaces", {"id": "w1"}, lambda c: c.workspaces()),
+        (CLIENTS_URL, {"items": []}, lambda c: c.clients(WS)),
+        (CLIENTS_URL, [{"name": "no id"}], lambda c: c.clients(WS)),
+        (CLIENTS_URL, ["c1"], lambda c: c.clients(WS)),
+        (f"{API}/workspaces", [{"id": "w1", "hourlyRate": {"amount": 45.5, "currency": "EUR"}}], lambda c: c.workspaces()),
+    ],
+)
+def test_wrong_shapes_are_unexpected_responses(client, mocked, url, payload, call):
+    mocked.get(url, json=payload)
+    with pytest.raises(UnexpectedResponse):
+        call(client)
+
+
+def test_report_wrong_shapes(client, mocked):
+    mocked.post(REPORT_URL, json=[])
+    with pytest.raises(UnexpectedResponse):
+        client.detailed_report_page(WS, **report_args())
+    mocked.replace(responses.POST, REPORT_URL, json={"timeentries": {"a": 1}})
+    with pytest.raises(UnexpectedResponse):
+        client.detailed_report_page(WS, **report_args())
+    mocked.replace(responses.POST, REPORT_URL, json={"timeentries": [report_entry(1, timeInterval={"start": "yesterday"})]})
+    with pytest.raises(UnexpectedResponse):
+        client.detailed_report_page(WS, **report_args())
+
+
+def test_all_errors_are_clockify_errors():
+    for error in (InvalidKey, RateLimited, Unreachable, TimedOut, Forbidden, NotFound, BadRequest, UnexpectedResponse):
+        assert issubclass(error, ClockifyError)
+        assert error().message == error.default_message == str(error())
+    assert not issubclass(ReadOnlyViolation, ClockifyError)
+
+
+# --- paging --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["Last-Page", "last-page", "LAST-PAGE"])
+@pytest.mark.parametrize("value", ["true", "True", "TRUE"])
+def test_last_page_header_stops_paging_in_any_case(client, mocked, name, value):
+    mocked.get(CLIENTS_URL, json=items(1000), headers={name: value})
+    assert len(client.clients(WS)) == 1000
+    assert client.calls == 1
+
+
+def test_last_page_false_keeps_going(client, mocked):
+    mocked.get(CLIENTS_URL, json=items(1000), headers={"Last-Page": "false"})
+    mocked.get(CLIENTS_URL, json=items(2, 1000), headers={"Last-Page": "true"})
+    assert len(client.clients(WS)) == 1002
+
+
+def test_short_page_stops_paging(client, mocked):
+    mocked.get(CLIENTS_URL, json=items(999))
+    assert len(client.clients(WS)) == 999
+    assert client.calls == 1
+
+
+def test_empty_first_page(client, mocked):
+    mocked.get(CLIENTS_URL, json=[])
+    assert client.clients(WS) == []
+    assert client.calls == 1
+
+
+def test_exactly_1000_then_empty(client, mocked):
+    mocked.get(CLIENTS_URL, json=items(1000))
+    mocked.get(CLIENTS_URL, json=[])
+    assert len(client.clients(WS)) == 1000
+    assert [query(c)["page"] for c in mocked.calls] == [["1"], ["2"]]
+
+
+def test_pages_are_1_indexed_of_1000_and_followed_to_the_end(client, mocked):
+    mocked.get(CLIENTS_URL, json=items(1000))
+    mocked.get(CLIENTS_URL, json=items(1000, 1000))
+    mocked.get(CLIENTS_URL, json=items(3, 2000))
+    result = client.clients(WS, archived=False)
+    assert [c.id for c in result] == [f"c{i}" for i in range(2003)]
+    assert [query(c) for c in mocked.calls] == [
+        {"archived": ["false"], "page": [str(n)], "page-size": ["1000"]} for n in (1, 2, 3)
+    ]
+
+
+def test_a_server_ignoring_page_does_not_loop_forever(client, mocked):
+    mocked.get(CLIENTS_URL, json=items(1000))  # the same page every time
+    with pytest.raises(UnexpectedResponse):
+        client.clients(WS)
+    assert client.calls == 2
+
+
+def test_workspaces_is_one_unpaged_call(client, mocked):
+    mocked.get(f"{API}/workspaces", json=[{"id": f"w{i}", "name": "W"} for i in range(1000)])
+    assert len(client.workspaces()) == 1000
+    assert client.calls == 1
+    assert query(mocked.calls[0]) == {}
+
+
+def test_list_endpoints_send_their_filters(client, mocked):
+    mocked.get(f"{API}/workspaces/{WS}/projects", json=[])
+    mocked.get(f"{API}/workspaces/{WS}/users", json=[])
+    mocked.get(f"{API}/workspaces/{WS}/projects/p1/tasks", json=[])
+    mocked.get(f"{API}/workspaces/{WS}/tags", json=[])
+    client.projects(WS, archived=True, client_ids=["c1", "c2"])
+    client.members(WS)
+    client.tasks(WS, "p1", is_active=True)
+    client.tags(WS)
+    assert [query(c) for c in mocked.calls] == [
+        {"archived": ["true"], "clients": ["c1", "c2"], "page": ["1"], "page-size": ["1000"]},
+        {"memberships": ["WORKSPACE"], "page": ["1"], "page-size": ["1000"]},
+        {"is-active": ["true"], "page": ["1"], "page-size": ["1000"]},
+        {"page": ["1"], "page-size": ["1000"]},
+    ]
+
+
+def test_paging_restarts_per_project(client, mocked):
+    # the Airbyte bug: a page counter carried from one project to the next
+    for project in ("p1", "p2"):
+        url = f"{API}/workspaces/{WS}/projects/{project}/tasks"
+        mocked.get(url, json=[{"id": f"{project}-{i}", "name": "T"} for i in range(1000)])
+        mocked.get(url, json=[])
+    for project in ("p1", "p2"):
+        assert len(client.tasks(WS, project)) == 1000
+    assert [query(c)["page"][0] for c in mocked.calls] == ["1", "2", "1", "2"]
+
+
+# --- detailed report -----------------------------------------------------------------------------
+
+
+def report_bodies(mocked) -> list[dict]:
+    return [json.loads(c.request.body) for c in mocked.calls]
+
+
+def test_report_body(client, mocked):
+    mocked.post(REPORT_URL, json={"timeentries": [report_entry(1)], "totals": []})
+    page = client.detailed_report_page(WS, **report_args(client_ids=["c1"], project_ids=["p1", "p2"], user_ids=["u1"]))
+    assert page.page == 1 and page.has_more is False and len(page.entries) == 1
+    (body,) = report_bodies(mocked)
+    assert body == {
+        "dateRangeStart": "2024-03-01T00:00:00.000Z",
+        "dateRangeEnd": "2024-03-31T23:59:59.999Z",
+        "timeZone": "Europe/Berlin",
+        "detailedFilter": {"page": 1, "pageSize": 1000, "sortColumn": "ID", "options": {"totals": "EXCLUDE"}},
+        "sortOrder": "ASCENDING",
+        "amountShown": "EARNED",
+        "exportType": "JSON",
+        "clients": {"ids": ["c1"], "contains": "CONTAINS", "status": "ALL"},
+        "projects": {"ids": ["p1", "p2"], "contains": "CONTAINS", "status": "ALL"},
+        "users": {"ids": ["u1"], "contains": "CONTAINS", "status": "ALL"},
+    }
+    assert "billable" not in body
+    assert mocked.calls[0].request.headers["Content-Type"] == "application/json"
+    assert query(mocked.calls[0]) == {}  # paging lives in the body, not the query string
+
+
+def test_report_without_filters_sends_none(client, mocked):
+    mocked.post(REPORT_URL, json={"timeentries": []})
+    client.detailed_report_page(WS, **report_args())
+    (body,) = report_bodies(mocked)
+    assert not {"clients", "projects", "users", "billable"} & body.keys()
+
+
+def test_report_billable_only_is_asked_of_clockify_not_filtered_after(client, mocked):
+    mocked.post(REPORT_URL, json={"timeentries": []})
+    mocked.post(REPORT_URL, json={"timeentries": []})
+    client.detailed_report_page(WS, **report_args(), billable=True)
+    client.detailed_report_page(WS, **report_args(), billable=False)
+    assert [body["billable"] for body in report_bodies(mocked)] == [True, False]
+
+
+def test_report_pages_until_a_short_page(client, mocked):
+    mocked.post(REPORT_URL, json={"timeentries": [report_entry(i) for i in range(1000)]})
+    mocked.post(REPORT_URL, json={"timeentries": [report_entry(i) for i in range(1000, 2000)]})
+    mocked.post(REPORT_URL, json={"timeentries": [report_entry(i) for i in range(2000, 2005)]})
+    entries = client.detailed_report(WS, **report_args())
+    assert len(entries) == 2005
+    bodies = report_bodies(mocked)
+    assert [b["detailedFilter"]["page"] for b in bodies] == [1, 2, 3]
+    assert all(b["detailedFilter"]["pageSize"] == 1000 for b in bodies)
+    assert all(b["timeZone"] == "Europe/Berlin" for b in bodies)
+    assert client.calls == 3
+
+
+def test_report_exactly_1000_then_empty(client, mocked):
+    mocked.post(REPORT_URL, json={"timeentries": [report_entry(i) for i in range(1000)]})
+    mocked.post(REPORT_URL, json={"timeentries": []})
+    assert len(client.detailed_report(WS, **report_args())) == 1000
+    assert client.calls == 2
+
+
+def test_report_missing_timeentries_is_an_empty_page(client, mocked):
+    mocked.post(REPORT_URL, json={"totals": []})
+    assert client.detailed_report(WS, **report_args()) == []
+
+
+def test_report_page_by_page(client, mocked):
+    mocked.post(REPORT_URL, json={"timeentries": [report_entry(i) for i in range(1000)]})
+    mocked.post(REPORT_URL, json={"timeentries": [report_entry(1000)]})
+    first = client.detailed_report_page(WS, **report_args())
+    assert first.has_more and len(first.entries) == 1000
+    second = client.detailed_report_page(WS, page=2, **report_args())
+    assert not second.has_more and second.page == 2 and len(second.entries) == 1
+    assert [b["detailedFilter"]["page"] for b in report_bodies(mocked)] == [1, 2]
+
+
+def test_report_pages_iterator_is_lazy(client, mocked):
+    # the preview shows one page at a time: asking for the first page must cost one call
+    mocked.post(REPORT_URL, json={"timeentries": [report_entry(i) for i in range(1000)]})
+    pages = client.detailed_report_pages(WS, **report_args())
+    assert len(next(pages).entries) == 1000
+    assert client.calls == 1
+
+
+def test_report_small_page_size(client, mocked):
+    mocked.post(REPORT_URL, json={"timeentries": [report_entry(i) for i in range(10)]})
+    mocked.post(REPORT_URL, json={"timeentries": [report_entry(i) for i in range(10, 12)]})
+    assert len(client.detailed_report(WS, page_size=10, **report_args())) == 12
+    assert [b["detailedFilter"]["pageSize"] for b in report_bodies(mocked)] == [10, 10]
+
+
+@pytest.mark.parametrize("kwargs", [{"page_size": 1001}, {"page_size": 5000}, {"page_size": 0}, {"page": 0}])
+def test_report_page_size_never_over_1000(client, mocked, kwargs):
+    with pytest.raises(ValueError):
+        client.detailed_report_page(WS, **kwargs, **report_args())
+    assert client.calls == 0
+
+
+def test_report_dedupes_an_entry_repeated_across_pages(client, mocked):
+    mocked.post(REPORT_URL, json={"timeentries": [report_entry(i) for i in range(1000)]})
+    mocked.post(REPORT_URL, json={"timeentries": [report_entry(999), report_entry(1000)]})
+    assert [e.id for e in client.detailed_report(WS, **report_args())][-2:] == ["e999", "e1000"]
+
+
+def test_report_time_window_in_the_body_zone(client, mocked):
+    mocked.post(REPORT_URL, json={"timeentries": []})
+    client.detailed_report_page(
+        WS,
+        start=datetime(2024, 2, 29, 23, 0, tzinfo=timezone.utc),  # aware: converted into the zone
+        end=datetime(2024, 3, 31, 23, 59, 59, 999000),  # naive: already wall-clock there
+        time_zone="Europe/Berlin",
+        currency="EUR",
+    )
+    body = report_bodies(mocked)[0]
+    assert body["dateRangeStart"] == "2024-03-01T00:00:00.000Z"
+    assert body["dateRangeEnd"] == "2024-03-31T23:59:59.999Z"
+
+
+def test_report_rejects_bad_windows_and_zones(client, mocked):
+    with pytest.raises(ValueError):
+        client.detailed_report_page(WS, **report_args(start=date(2024, 4, 1)))
+    with pytest.raises(ValueError):
+        client.detailed_report_page(WS, **report_args(time_zone="Mars/Olympus"))
+    assert client.calls == 0
+
+
+def test_report_on_a_subdomain_host(fake, mocked):
+    client = make_client(fake, region="euc1", subdomain="acme")
+    mocked.post(f"https://acme.clockify.me/report/v1/workspaces/{WS}/reports/detailed", json={"timeentries": []})
+    client.detailed_report(WS, **report_args())
+    assert client.calls == 1
+
+
+def test_report_refused_is_forbidden_so_the_caller_can_fall_back(client, mocked):
+    mocked.post(REPORT_URL, status=403, json={"message": "Feature not available", "code": 403})
+    with pytest.raises(Forbidden):
+        client.detailed_report(WS, **report_args())
+
+
+def test_report_is_retried_like_reads(client, mocked, fake):
+    mocked.post(REPORT_URL, status=502)
+    mocked.post(REPORT_URL, json={"timeentries": [report_entry(1)]})
+    assert len(client.detailed_report(WS, **report_args())) == 1
+    assert client.calls == 2
+
+
+# --- a user's entries (fallback) -----------------------------------------------------------------
+
+
+def test_user_time_entries_sends_the_window_in_the_account_zone(client, mocked):
+    url = f"{API}/workspaces/{WS}/user/u1/time-entries"
+    mocked.get(url, json=[CORE_ENTRY])
+    berlin = ZoneInfo("Europe/Berlin")
+    entries = client.user_time_entries(
+        WS,
+        "u1",
+        datetime(2024, 3, 1, tzinfo=berlin),
+        datetime(2024, 3, 31, 23, 59, 59, tzinfo=berlin),
+        account_time_zone="Australia/Sydney",
+        project_id="p1",
+    )
+    # Berlin midnight is 10:00 in Sydney; Clockify reads the Z-suffixed text as Sydney wall-clock time.
+    # The end crosses Berlin's switch to summer time (31 March): 23:59:59 CEST is 08:59:59 in Sydney.
+    assert query(mocked.calls[0]) == {
+        "start": ["2024-03-01T10:00:00Z"],
+        "end": ["2024-04-01T08:59:59Z"],
+        "project": ["p1"],
+        "page": ["1"],
+        "page-size": ["1000"],
+    }
+    (entry,) = entries
+    assert entry.id == "63b0" and entry.seconds == 10440
+    assert entry.rate == Money(Decimal("45.00"), "AUD")
+    assert entry.workspace_id == WS and entry.tag_ids == ("tag1",)
+
+
+def test_user_time_entries_pages(client, mocked):
+    url = f"{API}/workspaces/{WS}/user/u1/time-entries"
+    mocked.get(url, json=[{**CORE_ENTRY, "id": f"e{i}"} for i in range(1000)])
+    mocked.get(url, json=[{**CORE_ENTRY, "id": "last"}], headers={"last-page": "true"})
+    start = datetime(2024, 3, 1, tzinfo=timezone.utc)
+    entries = client.user_time_entries(WS, "u1", start, start + timedelta(days=30), account_time_zone="UTC")
+    assert len(entries) == 1001 and client.calls == 2
+
+
+def test_user_time_entries_need_aware_datetimes(client):
+    with pytest.raises(ValueError):
+        client.user_time_entries(WS, "u1", datetime(2024, 3, 1), datetime(2024, 3, 2), account_time_zone="UTC")
+
+
+# --- rate limit ----------------------------------------------------------------------------------
+
+
+def send_times(mocked, fake, url=f"{API}/workspaces"):
+    times: list[float] = []
+
+    def record(request):
+        times.append(fake.now)
+        return (200, {}, "[]")
+
+    mocked.add_callback(responses.GET, url, callback=record)
+    return times
+
+
+def assert_at_most_10_per_second(times):
+    for i, start in enumerate(times):
+        assert sum(1 for t in times[i:] if t < start + 1.0) <= 10
+
+
+def test_rate_limit_spaces_requests_to_10_per_second(client, mocked, fake):
+    times = send_times(mocked, fake)
+    for _ in range(35):
+        client.workspaces()
+    assert len(times) == 35
+    assert_at_most_10_per_second(times)
+    assert times[9] == times[0]  # a burst of 10 is not delayed
+    assert times[10] == pytest.approx(times[0] + 1.0)
+    assert times[-1] == pytest.approx(times[0] + 3.0)
+
+
+def test_two_instances_with_the_same_key_share_a_budget(fake, mocked):
+    times = send_times(mocked, fake)
+    first, second = make_client(fake), make_client(fake)
+    for _ in range(10):
+        first.workspaces()
+    second.workspaces()
+    assert fake.sleeps == [pytest.approx(1.0)]
+    assert_at_most_10_per_second(times)
+
+
+def test_two_keys_do_not_share_a_budget(fake, mocked):
+    send_times(mocked, fake)
+    first, second = make_client(fake), make_client(fake, key="OTHER-KEY-77")
+    for _ in range(10):
+        first.workspaces()
+        second.workspaces()
+    assert fake.sleeps == []
+
+
+def test_rate_limit_holds_across_threads(mocked):
+    # a frozen clock: every thread must be handed its own slot, ten per second, none shared
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def record(seconds):
+        with lock:
+            waits.append(seconds)
+
+    mocked.get(f"{API}/workspaces", json=[])
+    client = ClockifyClient(KEY, clock=lambda: 0.0, sleep=record)
+    threads = [threading.Thread(target=lambda: [client.workspaces() for _ in range(5)]) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert client.calls == 30
+    # ten sent at once (no sleep), ten a second later, ten two seconds later
+    assert sorted(waits) == [1.0] * 10 + [2.0] * 10
+
+
+# --- concurrency and counting --------------------------------------------------------------------
+
+
+def test_fetch_reference_data_runs_the_three_fetches_concurrently(client, mocked):
+    barrier = threading.Barrier(3, timeout=5)  # breaks unless all three are in flight together
+
+    def answer(payload):
+        def callback(request):
+            barrier.wait()
+            return (200, {}, json.dumps(payload))
+
+        return callback
+
+    mocked.add_callback(responses.GET, CLIENTS_URL, callback=answer(items(2)))
+    mocked.add_callback(
+        responses.GET, f"{API}/workspaces/{WS}/projects", callback=answer([{"id": "p1", "name": "Web", "clientId": "c1", "clientName": "Acme"}])
+    )
+    mocked.add_callback(
+        responses.GET,
+        f"{API}/workspaces/{WS}/users",
+        callback=answer([{"id": "u1", "name": "Luke", "email": "l@example.com", "memberships": []}]),
+    )
+    data = client.fetch_reference_data(WS)
+    assert [c.id for c in data.clients] == ["c0", "c1"]
+    assert data.projects[0].client_name == "Acme"
+    assert data.members[0].hourly_rate is None
+    assert client.calls == 3
+    assert client.calls_by_path == {
+        f"/workspaces/{WS}/clients": 1,
+        f"/workspaces/{WS}/projects": 1,
+        f"/workspaces/{WS}/users": 1,
+    }
+
+
+def test_fetch_reference_data_raises_the_failure(client, mocked):
+    mocked.get(CLIENTS_URL, json=[])
+    mocked.get(f"{API}/workspaces/{WS}/projects", status=401, json={"code": 4003, "message": "Api key does not exist"})
+    mocked.get(f"{API}/workspaces/{WS}/users", json=[])
+    with pytest.raises(InvalidKey):
+        client.fetch_reference_data(WS)
+
+
+def test_calls_count_pages_and_retries(client, mocked):
+    mocked.get(CLIENTS_URL, json=items(1000))
+    mocked.get(CLIENTS_URL, status=503)
+    mocked.get(CLIENTS_URL, json=[])
+    mocked.get(f"{API}/user", json={"id": "u1"})
+    client.clients(WS)
+    client.get_user()
+    assert client.calls == 4
+    assert client.calls_by_path[f"/workspaces/{WS}/clients"] == 3
+    assert client.calls_by_path["/user"] == 1
+
+
+def test_counters_are_exact_under_threads(client, mocked):
+    mocked.get(f"{API}/workspaces", json=[])
+    threads = [threading.Thread(target=lambda: [client.workspaces() for _ in range(25)]) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert client.calls == 200 and client.calls_by_path["/workspaces"] == 200
+
+
+# --- typed results -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, seconds",
+    [
+        ("PT8H", 28800),
+        ("PT2H54M", 10440),
+        ("P1DT2H", 93600),
+        ("P2D", 172800),
+        ("P1W", 604800),
+        ("PT45S", 45),
+        ("PT0S", 0),
+        ("PT1M30.25S", 90),
+        ("PT1.5S", 2),
+        ("PT0.4S", 0),
+        ("PT1,5S", 2),
+        ("pt1h", 3600),
+        (10440, 10440),
+        (10440.0, 10440),
+        ("10440", 10440),
+        (None, None),
+    ],
+)
+def test_durations(value, seconds):
+    assert parse_duration(value) == seconds
+
+
+@given(
+    days=st.integers(0, 400),
+    hours=st.integers(0, 23),
+    minutes=st.integers(0, 59),
+    seconds=st.integers(0, 59),
+    millis=st.integers(0, 999),
+)
+def test_durations_property(days, hours, minutes, seconds, millis):
+    text = f"P{days}DT{hours}H{minutes}M{seconds}.{millis:03d}S"
+    whole = days * 86400 + hours * 3600 + minutes * 60 + seconds
+    assert parse_duration(text) == whole + (1 if millis >= 500 else 0)
+
+
+@pytest.mark.parametrize("value", ["", "P", "PT", "P1DT", "2h", "PT-1H", "PT1H2", "1:00", -5, 1.5, True])
+def test_bad_durations(value):
+    with pytest.raises((ValueError, TypeError)):
+        parse_duration(value)
+
+
+@pytest.mark.parametrize(
+    "cents, currency, amount",
+    [
+        (4500, "USD", Decimal("45.00")),
+        (4550, "aud", Decimal("45.50")),
+        (1, "EUR", Decimal("0.01")),
+        (4500, "JPY", Decimal("4500")),
+        (4500, "BHD", Decimal("4.500")),
+        (4500.0, "EUR", Decimal("45.00")),
+    ],
+)
+def test_cents_to_decimal_by_currency_exponent(cents, currency, amount):
+    money = Money.from_cents(cents, currency)
+    assert money.amount == amount
+    assert money.amount.as_tuple().exponent == amount.as_tuple().exponent  # "45.00", not "45"
+    assert money.currency == currency.upper()
+
+
+def test_money_refuses_floats_and_missing_currency():
+    with pytest.raises(ValueError):
+        Money.from_cents(45.5, "EUR")
+    with pytest.raises(ValueError):
+        Money.from_cents(4500, "")
+    with pytest.raises(TypeError):
+        Money.from_cents("4500", "EUR")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cents", [None, 0, 0.0])
+def test_null_and_zero_rates_mean_no_rate(cents):
+    assert rate_from_cents(cents, "EUR") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2023-08-28T05:48:00Z",
+        "2023-08-28T05:48:00.000Z",
+        "2023-08-28T05:48:00.000000z",
+        "2023-08-28T05:48:00.0000000Z",
+        "2023-08-28T15:48:00+10:00",
+        "2023-08-28T15:48:00.000+1000",
+        "2023-08-28T01:48:00-04:00",
+        "2023-08-28T05:48:00",  # no offset: UTC
+    ],
+)
+def test_timestamp_variants_are_the_same_instant(text):
+    parsed = parse_timestamp(text)
+    assert parsed.tzinfo is not None
+    assert parsed == datetime(2023, 8, 28, 5, 48, tzinfo=timezone.utc)
+
+
+def test_fractional_timestamps_keep_their_fraction():
+    assert parse_timestamp("2022-08-27T08:32:01.640708Z").microsecond == 640708
+    assert parse_timestamp("2022-08-27T08:32:01.5Z").microsecond == 500000
+
+
+def test_report_entry_shape():
+    entry = TimeEntry.from_api(report_entry(1), WS, "EUR")
+    assert entry.id == "e1" and entry.workspace_id == WS
+    assert entry.seconds == 10440
+    assert entry.start == datetime(2023, 8, 28, 5, 48, tzinfo=timezone.utc)
+    assert entry.start.utcoffset() == timedelta(hours=10)  # kept in the report's zone
+    assert entry.rate == Money(Decimal("45.00"), "EUR")
+    assert (entry.user_name, entry.project_name, entry.client_name, entry.task_name) == ("Luke", "Website", "Acme", "Consulting")
+    assert entry.is_work and not entry.running and entry.billable
+
+
+def test_report_entry_tags_and_currency_on_the_entry():
+    entry = TimeEntry.from_api(report_entry(1, tagIds=None, tags=[{"id": "t9", "name": "x"}], currency="JPY"), WS, "EUR")
+    assert entry.tag_ids == ("t9",)
+    assert entry.rate == Money(Decimal("4500"), "JPY")
+
+
+def test_core_entry_shape():
+    entry = TimeEntry.from_api(CORE_ENTRY, "ignored")
+    assert entry.id == "63b0" and entry.workspace_id == WS
+    assert entry.seconds == 10440 and entry.end == datetime(2023, 8, 28, 8, 42, tzinfo=timezone.utc)
+    assert entry.rate == Money(Decimal("45.00"), "AUD")
+    assert entry.user_name is None and entry.project_id == "9721"
+
+
+@pytest.mark.parametrize("rate", [{"hourlyRate": None}, {"hourlyRate": {"amount": 0, "currency": "AUD"}}])
+def test_core_entry_without_rate(rate):
+    assert TimeEntry.from_api({**CORE_ENTRY, **rate}, WS).rate is None
+
+
+@pytest.mark.parametrize("rate", [None, 0])
+def test_report_entry_without_rate(rate):
+    assert TimeEntry.from_api(report_entry(1, rate=rate), WS, "EUR").rate is None
+
+
+@pytest.mark.parametrize("shape", [CORE_ENTRY, report_entry(1)])
+def test_running_timers(shape):
+    running = {**shape, "timeInterval": {"start": "2023-08-28T05:48:00Z", "end": None, "duration": None}}
+    entry = TimeEntry.from_api(running, WS, "EUR")
+    assert entry.end is None and entry.seconds is None and entry.running
+
+
+def test_duration_missing_but_end_present_is_computed():
+    entry = TimeEntry.from_api({**CORE_ENTRY, "timeInterval": {"start": "2023-08-28T05:48:00Z", "end": "2023-08-28T06:00:00.5Z"}}, WS)
+    assert entry.seconds == 720
+
+
+@pytest.mark.parametrize("kind, work", [("break", False), ("TIME_OFF", False), ("Holiday", False), ("regular", True), (None, True)])
+def test_type_upper_cased_into_kind(kind, work):
+    entry = TimeEntry.from_api({**CORE_ENTRY, "type": kind}, WS)
+    assert entry.kind == (kind or "REGULAR").upper() and entry.is_work is work
+
+
+def test_workspace_member_and_project_shapes():
+    workspace = Workspace.from_api(
+        {
+            "id": WS,
+            "name": "Main",
+            "hourlyRate": {"amount": 0, "currency": "USD"},
+            "subdomain": {"enabled": True, "name": "acme"},
+            "featureSubscriptionType": "PRO",
+        }
+    )
+    assert (workspace.currency, workspace.hourly_rate, workspace.subdomain, workspace.plan) == ("USD", None, "acme", "PRO")
+    assert Workspace.from_api({"id": "w", "name": "W", "subdomain": {"enabled": False, "name": "x"}}).subdomain is None
+    member = Member.from_api(
+        {
+            "id": "u1",
+            "name": "Luke",
+            "email": "l@example.com",
+            "settings": {"timeZone": "Europe/Berlin"},
+            "memberships": [
+                {"membershipType": "PROJECT", "targetId": "p1", "hourlyRate": {"amount": 9900, "currency": "USD"}},
+                {"membershipType": "WORKSPACE", "targetId": "other", "hourlyRate": {"amount": 1, "currency": "USD"}},
+                {"membershipType": "WORKSPACE", "targetId": WS, "hourlyRate": {"amount": 5000, "currency": "USD"}},
+            ],
+        },
+        WS,
+    )
+    assert member.hourly_rate == Money(Decimal("50.00"), "USD") and member.time_zone == "Europe/Berlin"
+    project = Project.from_api({"id": "p1", "name": "Web", "clientId": "", "hourlyRate": None, "billable": True})
+    assert project.client_id is None and project.hourly_rate is None and project.billable
+
+
+def test_members_through_the_client(client, mocked):
+    mocked.get(
+        f"{API}/workspaces/{WS}/users",
+        json=[{"id": "u1", "name": "Ann", "email": "a@x", "memberships": [{"membershipType": "WORKSPACE", "targetId": WS, "hourlyRate": {"amount": 12000, "currency": "JPY"}}]}],
+    )
+    (member,) = client.members(WS)
+    assert member.hourly_rate == Money(Decimal("12000"), "JPY")
+
+
+# --- the key never leaks -------------------------------------------------------------------------
+
+LEAK_CASES = [
+    ("401-4003", lambda m: m.get(f"{API}/user", status=401, json={"message": "Api key does not exist", "code": 4003})),
+    ("401-1000", lambda m: m.get(f"{API}/user", status=401, json={"message": "Multiple or none auth tokens present", "code": 1000})),
+    ("401-echo", lambda m: m.get(f"{API}/user", status=401, json={"message": f"Api key {KEY} does not exist", "code": 4003})),
+    ("400", lambda m: m.get(f"{API}/user", status=400, json={"message": f"bad {KEY}", "code": 501})),
+    ("403", lambda m: m.get(f"{API}/user", status=403, body=f"<html>{KEY}</html>")),
+    ("404", lambda m: m.get(f"{API}/user", status=404, json={"message": "not found", "code": 3000})),
+    ("429", lambda m: m.get(f"{API}/user", status=429)),
+    ("429-long", lambda m: m.get(f"{API}/user", status=429, headers={"Retry-After": "3600"})),
+    ("500", lambda m: m.get(f"{API}/user", status=500, body=f"<html>{KEY}</html>")),
+    ("302", lambda m: m.get(f"{API}/user", status=302, headers={"Location": f"https://evil.example/?k={KEY}"})),
+    ("timeout", lambda m: m.get(f"{API}/user", body=requests.exceptions.ReadTimeout(f"timed out X-Api-Key: {KEY}"))),
+    ("refused", lambda m: m.get(f"{API}/user", body=requests.exceptions.ConnectionError(f"refused {KEY}"))),
+    ("truncated", lambda m: m.get(f"{API}/user", body=requests.exceptions.ChunkedEncodingError(f"broken {KEY}"))),
+    ("other", lambda m: m.get(f"{API}/user", body=requests.exceptions.InvalidURL(f"bad {KEY}"))),
+    ("html", lambda m: m.get(f"{API}/user", body=f"<html>{KEY}</html>", content_type="text/html")),
+    ("empty", lambda m: m.get(f"{API}/user", body="")),
+    ("shape", lambda m: m.get(f"{API}/user", json=[KEY])),
+]
+
+
+@pytest.mark.parametrize("name, setup", LEAK_CASES, ids=[name for name, _ in LEAK_CASES])
+def test_the_key_never_leaks(client, mocked, caplog, name, setup):
+    caplog.set_level(logging.DEBUG)
+    setup(mocked)
+    with pytest.raises(ClockifyError) as caught:
+        client.get_user()
+    error = caught.value
+    texts = [
+        str(error),
+        repr(error),
+        repr(error.args),
+        str(error.detail),
+        "".join(traceback.format_exception(error)),
+        repr(client),
+        caplog.text,
+        *(repr(record.args) for record in caplog.records),
+        *(c.request.url for c in mocked.calls),
+    ]
+    for text in texts:
+        assert KEY not in text
+    assert repr(client) == "<ClockifyClient region='global'>"
+
+
+def test_logs_say_method_path_status_and_time(client, mocked, caplog):
+    caplog.set_level(logging.DEBUG, logger="services.clockify")
+    mocked.get(f"{API}/user", status=503)
+    mocked.get(f"{API}/user", json={"id": "u1"})
+    client.get_user()
+    messages = [r.getMessage() for r in caplog.records if r.name == "services.clockify"]
+    assert messages[0].startswith("clockify GET /user -> 503 in ")
+    assert "retrying" in messages[1]
+    assert messages[2].startswith("clockify GET /user -> 200 in ")
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "CANARY KEY 4f1c9a", "CANARY-KEY-4f1c9a\r\nX-Evil: 1", "clé-CANARY"])
+def test_malformed_keys_are_refused_without_echo(bad):
+    with pytest.raises(InvalidKey) as caught:
+        ClockifyClient(bad)
+    assert "CANARY" not in str(caught.value) and "CANARY" not in repr(caught.value)
+
+
+def test_key_is_stripped_of_surrounding_whitespace(fake, mocked):
+    client = make_client(fake, key=f"  {KEY}\n")
+    mocked.get(f"{API}/user", json={"id": "u1"})
+    client.get_user()
+    assert mocked.calls[0].request.headers["X-Api-Key"] == KEY
