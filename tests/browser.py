@@ -70,3 +70,11 @@ def page(chromium, live_server, request):
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def settled(page) -> None:
+    """Wait until htmx has no request in flight and nothing swapping or settling, so the next
+    keystroke lands on elements htmx has already wired up."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)

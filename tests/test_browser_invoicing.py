@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import chromium, live_server, page, screenshot  # noqa: F401  (fixtures)
+from tests.browser import chromium, live_server, page, screenshot, settled  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -47,6 +47,7 @@ def test_build_an_invoice_in_place_send_it_and_download_the_pdf(page):
         page.get_by_label("New line rate").fill(rate)
         page.get_by_role("button", name="Add line").click()
         page.locator(f'input[value="{description}"]').wait_for()
+        settled(page)
     expect(page.get_by_test_id("total")).to_have_text("$528.00")  # (360 + 120) + 10% tax
 
     quantity = page.locator('form.line-row:not(.add-line) input[name="quantity"]').first
@@ -55,6 +56,7 @@ def test_build_an_invoice_in_place_send_it_and_download_the_pdf(page):
     expect(page.get_by_test_id("total")).to_have_text("$660.00")
     expect(page.get_by_test_id("subtotal")).to_have_text("$600.00")
     expect(page.get_by_test_id("line-amount").first).to_have_text("$480.00")
+    settled(page)
 
     page.get_by_role("button", name="Move line down").first.click()
     expect(page.locator('form.line-row input[name="description"]').first).to_have_value("Report")
@@ -85,6 +87,7 @@ def test_a_wrong_value_shows_its_error_in_the_row_and_keeps_the_totals(page):
     page.get_by_label("New line rate").fill("50")
     page.get_by_role("button", name="Add line").click()
     page.locator('input[value="Design"]').wait_for()
+    settled(page)
     rate = page.locator('form.line-row:not(.add-line) input[name="rate"]').first
     rate.fill("fifty")
     rate.press("Tab")
