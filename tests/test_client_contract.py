@@ -1,0 +1,51 @@
+"""The real client against the sandbox: every request it sends validates against Clockify's
+official OpenAPI file, and what it reads back parses into the typed results."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from sandbox import ACME_ID, DEMO_USER_ID, MAIN_KEY, NORTHWIND_ID, WEBSITE_REDESIGN_ID
+from services.clockify import ClockifyClient, InvalidKey, reset_rate_limits
+from tests.openapi_contract import validate_recorded
+
+pytest_plugins = ["tests.conftest_sandbox"]
+
+
+@pytest.fixture
+def client(clockify_sandbox):
+    reset_rate_limits()
+    with ClockifyClient(MAIN_KEY, api_url=clockify_sandbox.api_url,
+                        reports_url=clockify_sandbox.reports_url) as client:
+        yield client
+
+
+def test_every_request_the_client_sends_follows_the_spec(client, clockify_sandbox):
+    user = client.get_user()
+    workspaces = client.workspaces()
+    reference = client.fetch_reference_data(ACME_ID)
+    client.tasks(ACME_ID, WEBSITE_REDESIGN_ID)
+    client.tags(ACME_ID)
+    entries = client.detailed_report(ACME_ID, start=date(2025, 10, 1), end=date(2025, 10, 31),
+                                     time_zone="Europe/Berlin", currency="USD", client_ids=[NORTHWIND_ID],
+                                     billable=True)
+    own = client.user_time_entries(ACME_ID, DEMO_USER_ID, datetime(2025, 10, 1, tzinfo=timezone.utc),
+                                   datetime(2025, 11, 1, tzinfo=timezone.utc), account_time_zone=user.time_zone)
+
+    assert user.id == DEMO_USER_ID and any(ws.id == ACME_ID for ws in workspaces)
+    assert len(reference.clients) > 50 and len(reference.projects) > 50 and len(reference.members) > 50
+    assert entries and all(entry.client_id == NORTHWIND_ID and entry.billable for entry in entries)
+    assert own and all(entry.user_id == DEMO_USER_ID for entry in own)
+
+    recorded = clockify_sandbox.sandbox.requests
+    assert len(recorded) == client.calls >= 8
+    for record in recorded:
+        validate_recorded(record)
+
+
+def test_a_revoked_key_is_reported_as_invalid(client, clockify_sandbox):
+    clockify_sandbox.sandbox.revoke_key(MAIN_KEY)
+    with pytest.raises(InvalidKey) as raised:
+        client.get_user()
+    assert raised.value.code == 4003 and MAIN_KEY not in str(raised.value)

@@ -1,0 +1,89 @@
+"""The sandbox keeps Clockify's contract: client-shaped requests validate against the official OpenAPI
+file's request schemas, and the sandbox's answers against its response schemas (with the live API's
+known deviations, listed in tests/openapi_contract.py)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sandbox import (ACME_ID, DEMO_USER_ID, FREE_ID, LIGHTHOUSE_ID, NORTHWIND_ID, SUBDOMAIN_KEY, SUPPORT_RETAINER_ID,
+                     WEBSITE_REDESIGN_ID)
+from tests.openapi_contract import request_errors, validate_recorded, validate_request, validate_response
+
+pytest_plugins = ["tests.conftest_sandbox"]
+WS = f"/workspaces/{ACME_ID}"
+
+# What a read-only client asks for (NOTES.md's table), with the parameters it would send.
+CORE_CALLS = [
+    ("/user", {}),
+    ("/user", {"include-memberships": "true"}),
+    ("/workspaces", {}),
+    (f"{WS}/clients", {"archived": "false", "page": 1, "page-size": 200}),
+    (f"{WS}/projects", {"archived": "false", "hydrated": "true", "page": 2, "page-size": 50}),
+    (f"{WS}/projects", {"clients": [NORTHWIND_ID], "billable": "true"}),
+    (f"{WS}/users", {"memberships": "WORKSPACE", "status": "ACTIVE", "page": 1, "page-size": 100}),
+    (f"{WS}/projects/{SUPPORT_RETAINER_ID}/tasks", {"is-active": "true", "page-size": 100}),
+    (f"{WS}/projects/{WEBSITE_REDESIGN_ID}/tasks", {}),
+    (f"{WS}/tags", {"archived": "false", "page-size": 100}),
+    (f"{WS}/user/{DEMO_USER_ID}/time-entries", {"start": "2025-10-01T00:00:00Z", "end": "2025-10-31T23:59:59Z",
+                                                 "page": 1, "page-size": 200}),
+    (f"{WS}/user/{DEMO_USER_ID}/time-entries", {"in-progress": "true", "hydrated": "true"}),
+    (f"/workspaces/{FREE_ID}/user/{DEMO_USER_ID}/time-entries", {"project": "9f0000000000000000000201"}),
+]
+
+
+@pytest.mark.parametrize("path, params", CORE_CALLS, ids=[f"{p}?{'&'.join(q)}" for p, q in CORE_CALLS])
+def test_core_requests_and_answers_follow_the_spec(sandbox_api, clockify_sandbox, path, params):
+    response = sandbox_api.get(path, **params)
+    assert response.status_code == 200, response.text
+    (record,) = clockify_sandbox.sandbox.calls()
+    validate_recorded(record)
+    validate_response("GET", record.url, response.status_code, response.content, response.headers,
+                      request_headers=record.headers)
+
+
+@pytest.mark.parametrize("base", ["reports_url", "global_reports_url"])
+@pytest.mark.parametrize("extra", [
+    {},
+    {"users": {"ids": [DEMO_USER_ID], "contains": "CONTAINS", "status": "ALL"}, "billable": True,
+     "clients": {"ids": [NORTHWIND_ID], "contains": "CONTAINS", "status": "ALL"}, "sortOrder": "ASCENDING",
+     "amountShown": "EARNED", "invoicingState": "ALL"},
+    {"start": "2020-01-01T00:00:00", "end": "2020-01-31T23:59:59"},  # nothing matches: totals [null]
+])
+def test_report_requests_and_answers_follow_the_spec(sandbox_api, clockify_sandbox, base, extra):
+    body = sandbox_api.report_body("Australia/Sydney", size=50, **extra)
+    response = sandbox_api.report(ACME_ID, body, base=getattr(clockify_sandbox, base))
+    assert response.status_code == 200, response.text
+    (record,) = clockify_sandbox.sandbox.calls()
+    validate_recorded(record)
+    validate_response("POST", record.url, 200, response.content, response.headers, json_body=body)
+
+
+def test_subdomain_workspace_answers_follow_the_spec(sandbox_api, clockify_sandbox):
+    for path in ("/workspaces", f"/workspaces/{LIGHTHOUSE_ID}/projects", f"/workspaces/{LIGHTHOUSE_ID}/users"):
+        response = sandbox_api.get(path, key=SUBDOMAIN_KEY)
+        validate_response("GET", clockify_sandbox.api_url + path, 200, response.content)
+
+
+def test_the_contract_bites(sandbox_api):
+    core = "http://127.0.0.1:5050/api/v1"
+    reports = "http://127.0.0.1:5050/report/v1"
+    key = {"X-Api-Key": "k"}
+    body = sandbox_api.report_body()
+    del body["dateRangeEnd"]
+    assert request_errors("POST", f"{reports}{WS}/reports/detailed", headers=key, json_body=body)
+    assert request_errors("GET", f"{core}{WS}/clients", {"page": "abc"}, key)
+    assert not request_errors("GET", f"{core}{WS}/clients", {"page": "2"}, key)
+    with pytest.raises(Exception):
+        validate_request("GET", f"{core}/no/such/path", headers=key)
+    entry = {"_id": "e0", "timeInterval": {"start": "2025-10-01T09:00:00+10:00", "end": "2025-10-01T10:00:00+10:00",
+                                           "duration": "PT1H"}}  # a core duration inside a report: wrong
+    with pytest.raises(Exception):
+        validate_response("POST", f"{reports}{WS}/reports/detailed", 200, json.dumps({"timeentries": [entry]}),
+                          json_body=sandbox_api.report_body())
+    entry["timeInterval"]["duration"] = 3600
+    validate_response("POST", f"{reports}{WS}/reports/detailed", 200, json.dumps({"timeentries": [entry], "totals": []}),
+                      json_body=sandbox_api.report_body())
+    with pytest.raises(Exception):  # hourlyRate.amount is an integer number of cents, never a string
+        validate_response("GET", f"{core}{WS}/projects", 200, json.dumps([{"id": "p", "hourlyRate": {"amount": "45.00"}}]))
