@@ -1,0 +1,349 @@
+"""Selected Clockify time entries -> the invoice lines the import wizard proposes (DESIGN.md, step 5).
+
+Pure functions, no Flask and no database: the preview shows the plan, and confirming rebuilds the same
+plan from entries the server fetched itself and writes its lines.
+
+- Entries that are never billed (running timers, breaks and time off, zero time, a rate in another
+  currency) come back in ``ImportPlan.skipped`` with the reason the preview shows.
+- Entries already on another invoice are the caller's business: it needs the database to know them and
+  a link to show for them, so it leaves them out of ``entries`` and lists them itself.
+- ``billable`` is not looked at: "billable only" is a filter of the wizard, and an entry the user
+  ticked is billed.
+
+Exactness: a line keeps the exact billed seconds of its entries (``seconds``) and their ids. Its
+quantity is those seconds in hours rounded half-up to 4 places, LineItem's precision, so a line of 1 s
+says 0.0003 h (any rounding step of 6, 15 or 30 minutes gives an exact quantity). Its amount is the
+printed quantity times the printed rate, rounded half-up to the minor unit, as models.LineItem computes
+it, so whoever checks the invoice by hand gets the same number.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, tzinfo
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.clockify_types import TimeEntry
+from services.money import is_currency, line_amount_minor, to_minor
+
+GROUPINGS = ("entry", "project", "task", "member", "day", "description")
+ROUNDING_MINUTES = (0, 6, 15, 30)
+ROUNDING_DIRECTIONS = ("up", "nearest")
+DETAILS = ("date", "project", "task", "member", "description")  # also the order the line text uses
+DESCRIPTION_LIMITS = (20, 2000)  # the line form accepts 2000 characters
+UNIT_LIMIT = 20  # LineItem.unit is String(20)
+
+NOT_WORK = {"BREAK": "Break", "TIME_OFF": "Time off", "TIMEOFF": "Time off", "HOLIDAY": "Holiday",
+            "OVERTIME": "Overtime"}
+NO_TEXT = "Time tracked"
+
+_HOUR = Decimal(3600)
+_QUANTITY_STEP = Decimal("0.0001")  # models.QUANTITY_PLACES
+
+_GROUPING_MESSAGE = "Choose how to group entries: one line per entry, or by project, task, member, day or description."
+_ROUNDING_MESSAGE = "Rounding must be none, 6, 15 or 30 minutes."
+_DIRECTION_MESSAGE = "Round either up or to the nearest step."
+_LENGTH_MESSAGE = (f"The line text limit must be a whole number of characters from {DESCRIPTION_LIMITS[0]} "
+                   f"to {DESCRIPTION_LIMITS[1]}.")
+
+
+@dataclass(frozen=True)
+class LineOptions:
+    """How entries become lines; remembered per customer through ``as_dict``."""
+
+    grouping: str = "entry"
+    rounding_minutes: int = 0  # 0: none
+    rounding_direction: str = "up"
+    details: frozenset[str] = frozenset({"date", "project", "task", "description"})
+    max_description: int = 300
+    unit: str = "h"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "details", frozenset(self.details))
+        if self.grouping not in GROUPINGS:
+            raise ValueError(_GROUPING_MESSAGE)
+        if not _is_whole(self.rounding_minutes) or self.rounding_minutes not in ROUNDING_MINUTES:
+            raise ValueError(_ROUNDING_MESSAGE)
+        if self.rounding_direction not in ROUNDING_DIRECTIONS:
+            raise ValueError(_DIRECTION_MESSAGE)
+        unknown = sorted(str(detail) for detail in self.details - set(DETAILS))
+        if unknown:
+            raise ValueError(f"Unknown line detail: {', '.join(unknown)}.")
+        low, high = DESCRIPTION_LIMITS
+        if not _is_whole(self.max_description) or not low <= self.max_description <= high:
+            raise ValueError(_LENGTH_MESSAGE)
+        if not isinstance(self.unit, str) or len(self.unit) > UNIT_LIMIT:
+            raise ValueError(f"The unit can be at most {UNIT_LIMIT} characters.")
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, Any]) -> LineOptions:
+        """Options from untrusted form values (a MultiDict), or from ``as_dict`` read back from JSON.
+
+        A missing field takes its default, except ``details``: a form sends none when every box is
+        unchecked. Raises ValueError with a message for the user."""
+        default = cls()
+        details = form.getlist("details") if hasattr(form, "getlist") else form.get("details") or []
+        if isinstance(details, str):
+            details = [details]
+        if not isinstance(details, (list, tuple)):
+            raise ValueError("Unknown line details.")
+        unit = form.get("unit", default.unit)
+        if not isinstance(unit, str):
+            raise ValueError(f"The unit can be at most {UNIT_LIMIT} characters.")
+        return cls(
+            grouping=_choice(form.get("grouping"), default.grouping),
+            rounding_minutes=_whole(form.get("rounding_minutes"), default.rounding_minutes, _ROUNDING_MESSAGE),
+            rounding_direction=_choice(form.get("rounding_direction"), default.rounding_direction),
+            details=frozenset(filter(None, (_choice(detail, "") for detail in details))),
+            max_description=_whole(form.get("max_description"), default.max_description, _LENGTH_MESSAGE),
+            unit=unit.strip(),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON values; ``from_form`` reads them back."""
+        return {
+            "grouping": self.grouping,
+            "rounding_minutes": self.rounding_minutes,
+            "rounding_direction": self.rounding_direction,
+            "details": [detail for detail in DETAILS if detail in self.details],
+            "max_description": self.max_description,
+            "unit": self.unit,
+        }
+
+    def round_seconds(self, seconds: int) -> int:
+        """One entry's billed seconds. Rounding is per entry, before grouping, so an entry bills the
+        same time whichever line it lands on. "nearest" rounds an exact half step up."""
+        step = self.rounding_minutes * 60
+        if not step:
+            return seconds
+        if self.rounding_direction == "up":
+            return -(-seconds // step) * step
+        return (seconds + step // 2) // step * step
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _choice(value: Any, default: str) -> str:
+    if value is None or value == "":
+        return default
+    return value.strip() if isinstance(value, str) else repr(value)  # repr: never a valid choice
+
+
+def _whole(value: Any, default: int, message: str) -> int:
+    if value is None or value == "":
+        return default
+    if _is_whole(value):
+        return value
+    text = value.strip() if isinstance(value, str) else ""
+    if text == "none":
+        return 0
+    if text.isascii() and text.isdigit() and len(text) < 10:
+        return int(text)
+    raise ValueError(message)
+
+
+@dataclass(frozen=True)
+class ProposedLine:
+    description: str
+    quantity: Decimal  # hours, 4 places: round-half-up(seconds / 3600)
+    unit: str
+    rate_minor: int  # 0 when there is no rate
+    rate_source: str  # "clockify": the entries' own rate, "default": the fallback, "none": no rate
+    amount_minor: int  # line_amount_minor(quantity, rate_minor)
+    seconds: int  # exact billed seconds of the entries, after per-entry rounding
+    entry_ids: tuple[str, ...]  # in start order
+
+    @property
+    def needs_rate(self) -> bool:
+        return self.rate_source == "none"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    entry: TimeEntry
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    lines: tuple[ProposedLine, ...]
+    skipped: tuple[Skipped, ...]
+
+    @property
+    def hours(self) -> Decimal:
+        """The sum of the lines' quantities: what the invoice will add up to."""
+        return sum((line.quantity for line in self.lines), Decimal("0.0000"))
+
+    @property
+    def amount_minor(self) -> int:
+        return sum(line.amount_minor for line in self.lines)
+
+    @property
+    def entry_count(self) -> int:
+        return sum(len(line.entry_ids) for line in self.lines)
+
+    @property
+    def line_count(self) -> int:
+        return len(self.lines)
+
+    @property
+    def needs_rate(self) -> bool:
+        return any(line.needs_rate for line in self.lines)
+
+
+def plan_lines(
+    entries: Iterable[TimeEntry],
+    *,
+    currency: str,
+    fallback_rate: Decimal | None,
+    options: LineOptions,
+    time_zone: str,
+) -> ImportPlan:
+    """The lines for ``entries`` on an invoice in ``currency``.
+
+    ``fallback_rate`` (major units) is the invoice's default hourly rate for entries Clockify gave no
+    rate; None or zero means there is none. ``time_zone`` (IANA) decides an entry's calendar day.
+    Lines come in the order of their first entry's start; the result does not depend on input order.
+    """
+    if not is_currency(currency):
+        raise ValueError(f"Unknown currency {currency!r}.")
+    if fallback_rate is not None and fallback_rate < 0:
+        raise ValueError("The default rate cannot be negative.")
+    zone = ZoneInfo(time_zone)
+    fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
+
+    groups: dict[tuple[Any, ...], list[TimeEntry]] = {}
+    skipped = []
+    for entry in _in_order(entries):
+        reason = _skip_reason(entry, currency)
+        if reason:
+            skipped.append(Skipped(entry, reason))
+            continue
+        if entry.rate is not None:
+            rate = (to_minor(entry.rate.amount, currency), "clockify")
+        elif fallback_minor:
+            rate = (fallback_minor, "default")
+        else:
+            rate = (0, "none")
+        # The rate is part of the key: entries at different rates never share a line.
+        groups.setdefault((_group_key(entry, options.grouping, zone), *rate), []).append(entry)
+
+    lines = tuple(_line(group, rate_minor, source, options, zone)
+                  for (_, rate_minor, source), group in groups.items())
+    return ImportPlan(lines, tuple(skipped))
+
+
+def _in_order(entries: Iterable[TimeEntry]) -> list[TimeEntry]:
+    """Entries by start, then id, each once: overlapping report pages can repeat an entry."""
+    by_id: dict[str, TimeEntry] = {}
+    for entry in entries:
+        if by_id.setdefault(entry.id, entry) != entry:
+            raise ValueError(f"Two different time entries share the id {entry.id}.")
+    return sorted(by_id.values(), key=lambda entry: (entry.start, entry.id))
+
+
+def _skip_reason(entry: TimeEntry, currency: str) -> str | None:
+    if entry.running:
+        return "Timer still running"
+    if not entry.is_work:
+        return NOT_WORK.get(entry.kind, f"Not a work entry ({entry.kind})")
+    if entry.seconds <= 0:  # type: ignore[operator]  # not running, so seconds is set
+        # Nothing to bill; a 0 h line would only clutter the invoice.
+        return "No time recorded"
+    if entry.rate is not None and entry.rate.currency != currency:
+        return f"Rate in {entry.rate.currency}, invoice in {currency}"
+    return None
+
+
+def _day(entry: TimeEntry, zone: tzinfo) -> date:
+    return entry.start.astimezone(zone).date()
+
+
+def _group_key(entry: TimeEntry, grouping: str, zone: tzinfo) -> Any:
+    if grouping == "entry":
+        return entry.id
+    if grouping == "project":
+        return entry.project_id
+    if grouping == "task":
+        return entry.project_id, entry.task_id  # a task belongs to its project
+    if grouping == "member":
+        return entry.user_id
+    if grouping == "day":
+        return _day(entry, zone)
+    return _clean(entry.description)
+
+
+def _line(entries: list[TimeEntry], rate_minor: int, source: str, options: LineOptions, zone: tzinfo) -> ProposedLine:
+    seconds = sum(options.round_seconds(entry.seconds) for entry in entries)  # type: ignore[arg-type]
+    quantity = (Decimal(seconds) / _HOUR).quantize(_QUANTITY_STEP, rounding=ROUND_HALF_UP)
+    return ProposedLine(
+        description=_describe(entries, options, zone),
+        quantity=quantity,
+        unit=options.unit,
+        rate_minor=rate_minor,
+        rate_source=source,
+        amount_minor=line_amount_minor(quantity, rate_minor),
+        seconds=seconds,
+        entry_ids=tuple(entry.id for entry in entries),
+    )
+
+
+def _clean(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _distinct(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(value for value in values if value))
+
+
+def _work(entry: TimeEntry, details: frozenset[str]) -> str:
+    """'Project / Task', with whichever of the two the details ask for and the entry has."""
+    names = [("project", entry.project_name), ("task", entry.task_name)]
+    return " / ".join(_clean(name) for detail, name in names if detail in details and _clean(name))
+
+
+def _describe(entries: list[TimeEntry], options: LineOptions, zone: tzinfo) -> str:
+    """Details every entry shares read as a heading, 'date · project / task · member'; several
+    descriptions follow as a list, 'heading: one; two and 3 more', within the cap."""
+    details = options.details
+    heading = []
+    if "date" in details:
+        days = sorted({_day(entry, zone) for entry in entries})
+        heading.append(days[0].isoformat() if len(days) == 1 else f"{days[0].isoformat()} – {days[-1].isoformat()}")
+    heading.append(", ".join(_distinct(_work(entry, details) for entry in entries)))
+    if "member" in details:
+        heading.append(", ".join(_distinct(_clean(entry.user_name) for entry in entries)))
+    descriptions = _distinct(_clean(entry.description) for entry in entries) if "description" in details else []
+    if len(descriptions) == 1:
+        heading.append(descriptions.pop())
+    text = _fit(" · ".join(part for part in heading if part), descriptions, options.max_description)
+    if not text:  # never an empty line: say what the time was spent on, or at least that it was
+        text = _shorten(", ".join(_distinct(_work(entry, frozenset({"project", "task"})) for entry in entries)),
+                        options.max_description)
+    return text or NO_TEXT
+
+
+def _fit(heading: str, items: list[str], cap: int) -> str:
+    """As many whole items as fit within ``cap``, the rest counted: 'heading: a; b and 3 more'."""
+    lead = f"{heading}: " if heading else ""
+    for shown in range(len(items), 0, -1):
+        rest = len(items) - shown
+        text = lead + "; ".join(items[:shown]) + (f" and {rest} more" if rest else "")
+        if len(text) <= cap:
+            return text
+    return _shorten(lead + "; ".join(items) if items else heading, cap)
+
+
+def _shorten(text: str, cap: int) -> str:
+    """``text`` cut at a word boundary with '…', never longer than ``cap``."""
+    if len(text) <= cap:
+        return text
+    cut = text[: cap - 1]
+    space = cut.rfind(" ")
+    if space > cap // 2:  # a boundary not too far back; a very long word is cut instead
+        cut = cut[:space]
+    return cut.rstrip(" ;:·,/–") + "…"
