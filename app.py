@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import Flask, redirect, render_template, url_for
 from flask_login import current_user
@@ -39,6 +40,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: no "form expired" after lunch
         HOURBILL_LOCALE="en_US",
+        HOURBILL_CLOCKIFY_TIMEOUT=(5.0, 15.0),  # connect, read: well inside a worker's timeout
         HOURBILL_LOGIN_MAX_FAILURES_PER_ACCOUNT=5,
         HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS=20,
         HOURBILL_LOGIN_FAILURE_WINDOW_SECONDS=15 * 60,
@@ -58,10 +60,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."
 
-    from blueprints import auth, customers, invoices, settings
+    from blueprints import auth, customers, integrations, invoices, settings
     from services.money import format_money, from_minor
 
-    for blueprint in (auth.bp, settings.bp, customers.bp, invoices.bp):
+    for blueprint in (auth.bp, settings.bp, integrations.bp, customers.bp, invoices.bp):
         app.register_blueprint(blueprint)
 
     @app.template_filter("money")
@@ -77,11 +79,20 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         """7.5000 -> '7.5', 10 -> '10' (never '1E+1')."""
         return format(value.normalize(), "f") if value else "0"
 
+    @app.template_filter("local_time")
+    def local_time_filter(moment) -> str:
+        """An aware UTC time as the user's wall clock, e.g. '2026-11-22 16:05 (Europe/Berlin)'."""
+        if moment is None:
+            return "never"
+        zone = getattr(current_user, "time_zone", None) or "UTC"
+        return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") + f" ({zone})"
+
     @app.get("/")
     def index():
         return redirect(url_for("invoices.index" if current_user.is_authenticated else "auth.login"))
 
     _register_error_pages(app)
+    _register_commands(app)
 
     @app.after_request
     def security_headers(response):
@@ -141,6 +152,23 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+def _register_commands(app: Flask) -> None:
+    import click
+
+    @app.cli.command("rotate-data-key")
+    def rotate_data_key_command():
+        """Re-encrypt every stored Clockify key under a new data key (all or nothing)."""
+        from services.connections import rotate_data_key
+        from services.secrets import DataKeyError
+
+        try:
+            count, next_step = rotate_data_key(app.config.get("HOURBILL_DATA_KEY"),
+                                               Path(app.instance_path) / "data.key")
+        except DataKeyError as error:
+            raise click.ClickException(f"{error} Nothing was changed.") from None
+        click.echo(f"Re-encrypted {count} stored key{'s' if count != 1 else ''}. {next_step}")
 
 
 def _register_error_pages(app: Flask) -> None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from flask_login import UserMixin
 from sqlalchemy import (
     BigInteger,
+    LargeBinary,
     CheckConstraint,
     Date,
     DateTime,
@@ -188,3 +189,40 @@ class LineItem(db.Model):
         self.quantity = quantity
         self.rate_minor = rate_minor
         self.amount_minor = line_amount_minor(quantity, rate_minor)
+
+
+CONNECTION_STATUSES = ("active", "invalid")
+
+
+class ClockifyConnection(db.Model):
+    """A user's Clockify API key, encrypted at rest, and the Clockify account it reads as.
+
+    The key itself is only ever here as AES-GCM ciphertext (services/secrets.py) bound to this row;
+    ``key_last4`` is all of it a page may show. ``status`` turns to "invalid" when Clockify answers 401."""
+
+    __tablename__ = "clockify_connections"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'invalid')", name="ck_clockify_connections_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    region: Mapped[str] = mapped_column(String(10), default="global")
+    subdomain: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    # Set in the same transaction as the row: the associated data names the row's id.
+    key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    key_nonce: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    key_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    key_last4: Mapped[str] = mapped_column(String(4), default="")
+    clockify_user_id: Mapped[str] = mapped_column(String(64), default="")
+    clockify_user_name: Mapped[str] = mapped_column(String(200), default="")
+    clockify_user_email: Mapped[str] = mapped_column(String(254), default="")
+    clockify_time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ClockifyConnection id={self.id} user_id={self.user_id} status={self.status}>"

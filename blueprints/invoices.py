@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_block, render_blocks
 from sqlalchemy import func, select
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from blueprints.forms import DecimalText
@@ -121,7 +121,8 @@ def new():
     customers = db.session.scalars(select(Customer).where(Customer.user_id == current_user.id)
                                    .order_by(func.lower(Customer.name))).all()
     form = NewInvoiceForm()
-    form.customer_id.choices = [(customer.id, f"{customer.name} ({customer.currency})") for customer in customers]
+    form.customer_id.choices = [SelectChoice(customer.id, f"{customer.name} ({customer.currency})")
+                                for customer in customers]
     if not form.is_submitted() and request.args.get("customer", "").isdigit():
         form.customer_id.data = int(request.args["customer"])
     if form.validate_on_submit():

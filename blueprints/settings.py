@@ -6,11 +6,14 @@ from decimal import Decimal
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from blueprints.forms import TIME_ZONES, DecimalText, WholeNumber, currency_code, time_zone
+from blueprints.integrations import REGIONS, data_key_problem
 from extensions import db
+from models import ClockifyConnection
 from services.money import from_minor, is_currency, minor_digits, quantum, to_minor
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -74,4 +77,7 @@ def profile():
 @bp.get("/integrations")
 @login_required
 def integrations():
-    return render_template("settings/integrations.html")
+    connections = db.session.scalars(select(ClockifyConnection).where(ClockifyConnection.user_id == current_user.id)
+                                     .order_by(ClockifyConnection.created_at)).all()
+    return render_template("settings/integrations.html", connections=connections, regions=REGIONS,
+                           problem=data_key_problem() if connections else None)

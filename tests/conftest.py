@@ -32,9 +32,13 @@ class BrowserLikeClient(FlaskClient):
         return super().open(*args, headers=headers, **kwargs)
 
     def csrf_token(self) -> str:
-        # Any page carries the token in <meta name="csrf-token">; a 404 page is the cheapest one.
-        page = super().open("/__no_such_page__").get_data(as_text=True)
-        return re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+        # Any page carries the token in <meta name="csrf-token">; a 404 page is the cheapest one. The
+        # token lasts as long as the session, so it is fetched once: a page rendered for it would
+        # otherwise show (and use up) the flash messages the test is about to look for.
+        if self._token is None:
+            page = super().open("/__no_such_page__").get_data(as_text=True)
+            self._token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+        return self._token
 
 
 @pytest.fixture

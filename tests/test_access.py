@@ -25,7 +25,8 @@ def _url(rule, ids):
 
 @pytest.fixture
 def two_users(client, accounts, app):
-    """Ada owns a customer, a draft with a line, and a sent invoice; Bob owns a draft. Bob is logged in."""
+    """Ada owns a customer, a draft with a line, a sent invoice and a Clockify connection; Bob owns a
+    draft. Bob is logged in."""
     accounts.register("ada@example.com")
     customer = accounts.customer()
     draft = accounts.invoice(customer)
@@ -34,13 +35,19 @@ def two_users(client, accounts, app):
     accounts.line(sent)
     client.post(f"/invoices/{sent}/send")
     from extensions import db
-    from models import LineItem
+    from models import ClockifyConnection, LineItem, User
     with app.app_context():
         line = db.session.scalar(db.select(LineItem.id).where(LineItem.invoice_id == draft))
+        ada = db.session.scalar(db.select(User.id).where(User.email == "ada@example.com"))
+        connection = ClockifyConnection(user_id=ada, name="Ada's Clockify", key_last4="abcd")
+        db.session.add(connection)
+        db.session.commit()
+        connection_id = connection.id
     accounts.logout()
     accounts.register("bob@example.com", name="Bob")
     bob_draft = accounts.invoice(accounts.customer("Bob's customer"))
-    return {"customer_id": customer, "invoice_id": draft, "line_id": line, "sent_id": sent, "bob_draft": bob_draft}
+    return {"customer_id": customer, "invoice_id": draft, "line_id": line, "sent_id": sent, "bob_draft": bob_draft,
+            "connection_id": connection_id}
 
 
 def test_another_users_objects_answer_404_on_every_route(client, app, two_users):

@@ -1,0 +1,136 @@
+"""Clockify connections: connect (Verify & Save), update a regenerated key, disconnect.
+
+Every form here works as a plain page; the key is verified against Clockify (GET /user) before it
+is stored, and after that no page ever shows more of it than its last four characters."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from extensions import db
+from models import ClockifyConnection
+from services import connections
+from services.clockify import REGIONS, ClockifyError
+from services.secrets import DataKeyError, KeyRing
+
+bp = Blueprint("integrations", __name__, url_prefix="/settings/integrations/clockify")
+
+KEY_FIELD = dict(label="API key", validators=[DataRequired("Paste the API key from Clockify."), Length(max=256)],
+                 filters=[lambda value: value.strip() if isinstance(value, str) else value])
+
+
+class ConnectForm(FlaskForm):
+    name = StringField("Name", default="Clockify", validators=[DataRequired("Give the connection a name."),
+                                                               Length(max=100)])
+    description = TextAreaField("Description (optional)", validators=[Length(max=500)])
+    region = SelectField("Region", choices=[SelectChoice(code, label) for code, label in REGIONS.items()],
+                         default="global")
+    subdomain = StringField("Subdomain (optional)", validators=[
+        Optional(), Length(max=63),
+        Regexp(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$",
+               message="Only the part before .clockify.me: letters, digits and hyphens.")],
+        filters=[lambda value: value.strip().lower() if isinstance(value, str) else value])
+    api_key = PasswordField(**KEY_FIELD)
+
+
+class UpdateKeyForm(FlaskForm):
+    api_key = PasswordField(**KEY_FIELD)
+
+
+def site() -> connections.ClockifySite:
+    config = current_app.config
+    return connections.ClockifySite(config.get("HOURBILL_CLOCKIFY_API_URL"), config.get("HOURBILL_CLOCKIFY_REPORTS_URL"),
+                                    timeout=config["HOURBILL_CLOCKIFY_TIMEOUT"])
+
+
+def keyring() -> KeyRing:
+    return connections.open_keyring(current_app.config.get("HOURBILL_DATA_KEY"),
+                                    Path(current_app.instance_path) / "data.key")
+
+
+def owned_connection(connection_id: int) -> ClockifyConnection:
+    connection = db.session.get(ClockifyConnection, connection_id)
+    if connection is None or connection.user_id != current_user.id:
+        abort(404)
+    return connection
+
+
+def data_key_problem() -> str | None:
+    try:
+        keyring()
+    except DataKeyError as error:
+        return str(error)
+    return None
+
+
+def _verify(form, region: str, subdomain: str | None):
+    """(who, None) when Clockify accepts the key, else (None, error) for the page to explain."""
+    try:
+        return connections.verify(form.api_key.data, region, subdomain, site()), None
+    except ClockifyError as error:
+        current_app.logger.info("Clockify verification failed: %r", error)
+        return None, error
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def connect():
+    form = ConnectForm()
+    problem = data_key_problem()
+    error = None
+    if form.validate_on_submit() and not problem:
+        subdomain = form.subdomain.data or None
+        who, error = _verify(form, form.region.data, subdomain)
+        if who:
+            connection = ClockifyConnection(user_id=current_user.id, name=form.name.data.strip(),
+                                            description=(form.description.data or "").strip(),
+                                            region=form.region.data, subdomain=subdomain)
+            db.session.add(connection)
+            db.session.flush()  # the row's id goes into the key's associated data
+            connections.seal_key(connection, form.api_key.data, who, keyring())
+            db.session.commit()
+            flash(f"Connected to Clockify as {who.name} ({who.email}).", "success")
+            return redirect(url_for("settings.integrations"), code=303)
+    status = 503 if problem and form.is_submitted() else 422 if (form.errors or error) else 200
+    return render_template("integrations/connect.html", form=form, error=error, problem=problem,
+                           regions=REGIONS), status
+
+
+@bp.route("/<int:connection_id>/key", methods=["GET", "POST"])
+@login_required
+def update_key(connection_id: int):
+    connection = owned_connection(connection_id)
+    form = UpdateKeyForm()
+    problem = data_key_problem()
+    error = None
+    if form.validate_on_submit() and not problem:
+        who, error = _verify(form, connection.region, connection.subdomain)
+        if who:
+            previous = connection.clockify_user_email
+            connections.seal_key(connection, form.api_key.data, who, keyring())
+            db.session.commit()
+            note = f" It now reads as {who.name} ({who.email})." if previous and previous != who.email else ""
+            flash(f"The key for {connection.name} is updated and verified.{note}", "success")
+            return redirect(url_for("settings.integrations"), code=303)
+    status = 503 if problem and form.is_submitted() else 422 if (form.errors or error) else 200
+    return render_template("integrations/update_key.html", form=form, connection=connection, error=error,
+                           problem=problem, regions=REGIONS), status
+
+
+@bp.route("/<int:connection_id>/disconnect", methods=["GET", "POST"])
+@login_required
+def disconnect(connection_id: int):
+    connection = owned_connection(connection_id)
+    form = FlaskForm()
+    if form.validate_on_submit():
+        name = connection.name
+        db.session.delete(connection)  # the encrypted key goes with the row; Clockify is not touched
+        db.session.commit()
+        flash(f"{name} is disconnected. Its stored key is deleted; nothing changed in Clockify.", "success")
+        return redirect(url_for("settings.integrations"), code=303)
+    return render_template("integrations/disconnect.html", form=form, connection=connection, regions=REGIONS)

@@ -1,0 +1,127 @@
+"""Clockify connections: verifying a key against Clockify, sealing it in the row, opening a client
+for a stored connection, and turning a connection to "needs a new key" when Clockify says so.
+
+No Flask here: the caller passes the key ring and the server-side URL overrides."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import select
+
+from extensions import db
+from models import ClockifyConnection, utcnow
+from services.clockify import ClockifyClient, ClockifyUser, InvalidKey
+from services.secrets import DataKeyError, EncryptedSecret, KeyRing, load_keyring, reencrypt, write_key_file
+
+T = TypeVar("T")
+
+# Inside a web request a call must fail well before a worker timeout (gunicorn's default is 30 s).
+WEB_TIMEOUT = (5.0, 15.0)
+WEB_RETRIES = 1
+
+
+@dataclass(frozen=True)
+class ClockifySite:
+    """Server-side configuration of where Clockify is: overrides for the sandbox and tests, never a form."""
+
+    api_url: str | None = None
+    reports_url: str | None = None
+    timeout: tuple[float, float] = WEB_TIMEOUT
+
+
+def associated_data(connection: ClockifyConnection) -> bytes:
+    """Binds a ciphertext to its user and row: copied to another row, it no longer decrypts."""
+    return f"hourbill:clockify:user={connection.user_id}:connection={connection.id}".encode()
+
+
+def stored_key_ids() -> set[str]:
+    return set(db.session.scalars(select(ClockifyConnection.key_id).where(ClockifyConnection.key_id.is_not(None))))
+
+
+def open_keyring(env_value: str | None, key_file: Path) -> KeyRing:
+    """The data keys. A key file is generated only while no key is stored yet: with stored keys and
+    no data key, generating one would make them unreadable, so this fails closed instead."""
+    stored = stored_key_ids()
+    keyring = load_keyring(env_value, key_file, create=not stored)
+    unknown = stored - set(keyring.key_ids)
+    if unknown:
+        raise DataKeyError(
+            "The data key Hourbill has now is not the one the stored Clockify keys were saved with, so they "
+            "cannot be read. Restore HOURBILL_DATA_KEY or instance/data.key from your backup. The stored keys "
+            "are kept untouched.")
+    return keyring
+
+
+def client_for_key(api_key: str, region: str, subdomain: str | None, site: ClockifySite) -> ClockifyClient:
+    return ClockifyClient(api_key, region=region, subdomain=subdomain or None, api_url=site.api_url,
+                          reports_url=site.reports_url, timeout=site.timeout, max_retries=WEB_RETRIES)
+
+
+def verify(api_key: str, region: str, subdomain: str | None, site: ClockifySite) -> ClockifyUser:
+    """Ask Clockify who this key belongs to (GET /user). Raises a ClockifyError on any failure."""
+    with client_for_key(api_key, region, subdomain, site) as client:
+        return client.get_user()
+
+
+def seal_key(connection: ClockifyConnection, api_key: str, who: ClockifyUser, keyring: KeyRing) -> None:
+    """Store the verified key encrypted in the row (which must have its id: flush first) with the
+    account it reads as, and mark the connection active."""
+    secret = keyring.encrypt(api_key, associated_data(connection))
+    connection.key_id, connection.key_nonce, connection.key_ciphertext = secret.key_id, secret.nonce, secret.ciphertext
+    connection.key_last4 = api_key[-4:]
+    connection.clockify_user_id = who.id
+    connection.clockify_user_name = who.name
+    connection.clockify_user_email = who.email
+    connection.clockify_time_zone = who.time_zone
+    connection.status = "active"
+    connection.verified_at = utcnow()
+
+
+def stored_secret(connection: ClockifyConnection) -> EncryptedSecret:
+    if not connection.key_ciphertext:
+        raise DataKeyError("This connection has no stored key. Update its key.")
+    return EncryptedSecret(connection.key_id, connection.key_nonce, connection.key_ciphertext)
+
+
+def open_client(connection: ClockifyConnection, keyring: KeyRing, site: ClockifySite) -> ClockifyClient:
+    api_key = keyring.decrypt(stored_secret(connection), associated_data(connection))
+    return client_for_key(api_key, connection.region, connection.subdomain, site)
+
+
+def calling(connection: ClockifyConnection, call: Callable[[], T]) -> T:
+    """Run a Clockify call for a connection; a 401 turns the connection to "needs a new key" (committed
+    at once, so the state survives the error page) before the error goes on to the caller."""
+    try:
+        return call()
+    except InvalidKey:
+        connection.status = "invalid"
+        db.session.commit()
+        raise
+
+
+def rotate_data_key(env_value: str | None, key_file: Path) -> tuple[int, str]:
+    """Re-seal every stored Clockify key under a new data key; all or nothing.
+
+    With a key file: the new key is first written into the file beside the old one, then every row is
+    re-encrypted in one transaction, and only after the commit is the old key dropped from the file.
+    Stopped at any point, every stored key stays readable. With HOURBILL_DATA_KEY, the operator puts
+    the new key first (new,old); rows are re-sealed under it and the old one may then be removed.
+    Returns (how many keys were re-sealed, what the operator should do next)."""
+    if env_value is None:
+        keyring = open_keyring(None, key_file).rotated()
+        write_key_file(key_file, keyring)
+    else:
+        keyring = open_keyring(env_value, key_file)
+    rows = db.session.scalars(select(ClockifyConnection).where(ClockifyConnection.key_ciphertext.is_not(None))
+                              .with_for_update()).all()
+    sealed = reencrypt(keyring, [(stored_secret(row), associated_data(row)) for row in rows])
+    for row, secret in zip(rows, sealed):
+        row.key_id, row.key_nonce, row.key_ciphertext = secret.key_id, secret.nonce, secret.ciphertext
+    db.session.commit()
+    if env_value is None:
+        write_key_file(key_file, keyring.current_only())
+        return len(rows), f"The new data key is in {key_file}. Back it up now: without it the keys cannot be read."
+    return len(rows), "Every key is sealed with the first key in HOURBILL_DATA_KEY: you may now remove the others."
