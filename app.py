@@ -41,6 +41,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: no "form expired" after lunch
         HOURBILL_LOCALE="en_US",
         HOURBILL_CLOCKIFY_TIMEOUT=(5.0, 15.0),  # connect, read: well inside a worker's timeout
+        HOURBILL_CLOCKIFY_CACHE_SECONDS=15 * 60,  # workspaces, clients, projects, members
         HOURBILL_LOGIN_MAX_FAILURES_PER_ACCOUNT=5,
         HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS=20,
         HOURBILL_LOGIN_FAILURE_WINDOW_SECONDS=15 * 60,
@@ -60,10 +61,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."
 
-    from blueprints import auth, customers, integrations, invoices, settings
+    from blueprints import auth, customers, imports, integrations, invoices, settings
     from services.money import format_money, from_minor
 
-    for blueprint in (auth.bp, settings.bp, integrations.bp, customers.bp, invoices.bp):
+    for blueprint in (auth.bp, settings.bp, integrations.bp, customers.bp, invoices.bp, imports.bp):
         app.register_blueprint(blueprint)
 
     @app.template_filter("money")
@@ -86,6 +87,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
             return "never"
         zone = getattr(current_user, "time_zone", None) or "UTC"
         return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") + f" ({zone})"
+
+    @app.template_filter("zoneinfo")
+    def zoneinfo_filter(name: str) -> ZoneInfo:
+        return ZoneInfo(name)
 
     @app.get("/")
     def index():

@@ -9,6 +9,7 @@ from decimal import Decimal
 from flask_login import UserMixin
 from sqlalchemy import (
     BigInteger,
+    JSON,
     LargeBinary,
     CheckConstraint,
     Date,
@@ -126,6 +127,8 @@ class Customer(db.Model):
     address: Mapped[str] = mapped_column(Text, default="")
     currency: Mapped[str] = mapped_column(String(3))
     clockify_client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # How the import wizard last turned entries into lines for this customer (services.lines.LineOptions).
+    import_options: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="customers")
@@ -184,6 +187,8 @@ class LineItem(db.Model):
     source: Mapped[str] = mapped_column(String(20), default="manual")
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
+    imported_entries: Mapped[list[ImportedEntry]] = relationship(back_populates="line_item",
+                                                                 cascade="all, delete-orphan")
 
     def set_amounts(self, quantity: Decimal, rate_minor: int) -> None:
         self.quantity = quantity
@@ -226,3 +231,60 @@ class ClockifyConnection(db.Model):
 
     def __repr__(self) -> str:
         return f"<ClockifyConnection id={self.id} user_id={self.user_id} status={self.status}>"
+
+
+class ClockifyCache(db.Model):
+    """What a connection fetched from Clockify and may reuse for a while (workspaces, and each
+    workspace's clients, projects and members). Goes with its connection on disconnect."""
+
+    __tablename__ = "clockify_cache"
+    __table_args__ = (UniqueConstraint("connection_id", "key", name="uq_clockify_cache_connection_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("clockify_connections.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(120))
+    payload: Mapped[list | dict] = mapped_column(JSON)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ImportPreview(db.Model):
+    """The entries the wizard fetched for one preview, kept server-side so that confirming bills exactly
+    what was shown (never amounts from the browser) without asking Clockify again."""
+
+    __tablename__ = "import_previews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(43), unique=True)  # unguessable: it goes in URLs
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("clockify_connections.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    filters: Mapped[dict] = mapped_column(JSON)
+    entries: Mapped[list] = mapped_column(JSON, default=list)
+    pages_loaded: Mapped[int] = mapped_column(Integer, default=0)
+    complete: Mapped[bool] = mapped_column(default=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ImportedEntry(db.Model):
+    """A Clockify entry billed on a line. One per user and entry: the same hour is never on two invoices.
+
+    Deleting the line or the draft deletes the row (the entry is free again); voiding the invoice
+    deletes its rows too."""
+
+    __tablename__ = "imported_entries"
+    __table_args__ = (
+        UniqueConstraint("user_id", "workspace_id", "entry_id", name="uq_imported_entries_user_entry"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    line_item_id: Mapped[int] = mapped_column(ForeignKey("line_items.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    entry_id: Mapped[str] = mapped_column(String(64))
+    seconds: Mapped[int] = mapped_column(BigInteger)
+    rate_minor: Mapped[int] = mapped_column(BigInteger)
+
+    line_item: Mapped[LineItem] = relationship(back_populates="imported_entries")

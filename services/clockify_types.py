@@ -9,6 +9,8 @@ TypeError or ValueError on a shape they cannot read; the client turns those into
 from __future__ import annotations
 
 import re
+import types
+import typing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -351,3 +353,42 @@ class ReferenceData:
     clients: tuple[Client, ...]
     projects: tuple[Project, ...]
     members: tuple[Member, ...]
+
+
+# --- storing results (cache and import previews) -------------------------------------------------------
+
+
+def to_plain(value: Any) -> Any:
+    """A result as JSON-ready data: Decimal as text, datetimes as ISO 8601, dataclasses as dicts."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [to_plain(item) for item in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: to_plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    return value
+
+
+def from_plain(cls: type, data: dict[str, Any]) -> Any:
+    """The inverse of to_plain for this module's result types (a stored copy of our own output)."""
+    hints = typing.get_type_hints(cls)
+    return cls(**{name: _from_plain_value(hints[name], value) for name, value in data.items()})
+
+
+def _from_plain_value(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return _from_plain_value(next(arg for arg in args if arg is not type(None)), value)
+    if origin is tuple:
+        return tuple(_from_plain_value(args[0], item) for item in value)
+    if hint is Decimal:
+        return Decimal(value)
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    if hasattr(hint, "__dataclass_fields__"):
+        return from_plain(hint, value)
+    return value

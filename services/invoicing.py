@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from extensions import db
-from models import Customer, Invoice, LineItem, User, utcnow
+from models import Customer, ImportedEntry, Invoice, LineItem, User, utcnow
 from services.money import Totals, invoice_totals
 
 # Which status may follow which; anything else is refused with InvoiceStateError.
@@ -74,7 +74,9 @@ def mark_paid(invoice: Invoice) -> None:
 
 
 def mark_void(invoice: Invoice) -> None:
+    """Void the invoice and release its Clockify entries: they may be billed again elsewhere."""
     _require_transition(invoice, "void")
+    db.session.execute(delete(ImportedEntry).where(ImportedEntry.invoice_id == invoice.id))
     invoice.status = "void"
     invoice.voided_at = utcnow()
 

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from extensions import db
+from tests.browser import chromium, live_server, page  # noqa: F401  (fixtures: one Chromium per session)
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 PASSWORD = "correct horse battery"

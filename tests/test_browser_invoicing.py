@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import chromium, live_server, page, screenshot, settled  # noqa: F401  (fixtures)
+from tests.browser import screenshot, settled
 
 pytestmark = pytest.mark.browser
 

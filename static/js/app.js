@@ -1,6 +1,7 @@
 /* Hourbill's only script: glue for htmx. Every page works without it. */
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
 
   // One place gives every htmx request the CSRF token (Flask-WTF reads X-CSRFToken).
   document.addEventListener("htmx:configRequest", function (event) {
@@ -33,6 +34,62 @@
       : status === 400 ? "The page is out of date. Reload it and try again."
       : "Something went wrong and nothing was saved. Try again, or reload the page.");
   });
+  // The import preview: totals that follow the ticked entries, select all / none, and a selection
+  // sent as the shorter list: the ticked ids, or "all matching" minus the unticked ones (so ticking
+  // all of 10,000 entries never sends 10,000 ids).
+  function previewForm(node) { return node && node.closest && node.closest("[data-import-selection]"); }
+
+  function updateTotals(form) {
+    var totals = form.querySelector("[data-import-totals]");
+    if (!totals) { return; }
+    var count = 0, seconds = 0, amount = 0;
+    form.querySelectorAll('input[name="entry"]:checked').forEach(function (box) {
+      count += 1;
+      seconds += Number(box.dataset.seconds);
+      amount += Number(box.dataset.amount);
+    });
+    var currency = totals.dataset.currency;
+    var digits = new Intl.NumberFormat("en-US", { style: "currency", currency: currency }).resolvedOptions().maximumFractionDigits;
+    totals.querySelector("[data-selected-count]").textContent = count;
+    totals.querySelector("[data-selected-hours]").textContent = (seconds / 3600).toFixed(2);
+    totals.querySelector("[data-selected-amount]").textContent =
+      new Intl.NumberFormat(totals.dataset.locale || "en-US", { style: "currency", currency: currency })
+        .format(amount / Math.pow(10, digits));
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = previewForm(event.target);
+    if (form && event.target.name === "entry") { updateTotals(form); }
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-select]");
+    var form = previewForm(button);
+    if (!form) { return; }
+    var on = button.dataset.select === "all";
+    form.querySelectorAll('input[name="entry"]').forEach(function (box) { box.checked = on; });
+    updateTotals(form);
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var form = previewForm(event.detail.target);
+    if (form) { updateTotals(form); }
+  });
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = previewForm(event.detail.elt);
+    var params = event.detail.parameters;
+    if (!form || !("selection" in params)) { return; }
+    var ticked = [], unticked = [];
+    form.querySelectorAll('input[name="entry"]').forEach(function (box) { (box.checked ? ticked : unticked).push(box.value); });
+    var loading = form.querySelector("#loader[hx-post]") !== null;
+    delete params.entry;
+    if (unticked.length < ticked.length || (loading && unticked.length === 0)) {
+      params.selection = "all";
+      params.exclude = unticked;
+    } else {
+      params.selection = "some";
+      params.entry = ticked;
+    }
+  });
+
   document.addEventListener("htmx:sendError", function () {
     say("Hourbill could not be reached. Check your connection and try again.");
   });

@@ -1,0 +1,348 @@
+"""The in-page Clockify import wizard on a draft invoice (DESIGN.md, "The import flow").
+
+Steps: choose the connection and workspace -> filters (the workspace's clients, projects and members,
+cached) -> preview (entries fetched by the server and kept with the preview) -> how entries become
+lines -> confirm. With htmx each step swaps #import-wizard in the invoice page; without JavaScript
+the same URLs answer whole pages. Clockify is only ever read."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from htmx_flask import request as htmx_request
+from jinja2_fragments.flask import render_block, render_blocks
+from sqlalchemy import select
+
+from blueprints.integrations import keyring, site
+from blueprints.invoices import LineForm, owned_draft
+from extensions import db
+from models import ClockifyConnection, ImportPreview
+from services import connections, imports, invoicing
+from services.clockify import ClockifyError, InvalidKey, RateLimited
+from services.lines import DETAILS, GROUPINGS, ROUNDING_MINUTES, LineOptions
+from services.money import line_amount_minor, parse_decimal, to_minor
+from services.secrets import DataKeyError
+
+bp = Blueprint("imports", __name__, url_prefix="/invoices/<int:invoice_id>/import")
+
+TEMPLATE = "imports/wizard.html"
+
+
+def _max_age() -> timedelta:
+    return timedelta(seconds=current_app.config["HOURBILL_CLOCKIFY_CACHE_SECONDS"])
+
+
+def _zone() -> str:
+    return current_user.time_zone or "UTC"
+
+
+def _today() -> date:
+    return datetime.now(ZoneInfo(_zone())).date()
+
+
+def _connections() -> list[ClockifyConnection]:
+    return db.session.scalars(select(ClockifyConnection).where(ClockifyConnection.user_id == current_user.id)
+                              .order_by(ClockifyConnection.created_at)).all()
+
+
+def _connection(connection_id) -> ClockifyConnection:
+    connection = db.session.get(ClockifyConnection, int(connection_id)) if str(connection_id).isdigit() else None
+    if connection is None or connection.user_id != current_user.id:
+        abort(404)
+    return connection
+
+
+def _client(connection: ClockifyConnection):
+    return connections.open_client(connection, keyring(), site())
+
+
+def _render(invoice, step: str, status: int = 200, **context):
+    """The wizard at a step: its block for htmx, the whole page otherwise."""
+    context.update(invoice=invoice, step=step, zone=_zone())
+    if htmx_request.htmx:
+        return render_block(TEMPLATE, "wizard", **context), status
+    return render_template(TEMPLATE, **context), status
+
+
+def _problem(invoice, error: Exception, connection: ClockifyConnection | None = None, **context):
+    """Any failure talking to Clockify or opening the key, as a message in the wizard."""
+    current_app.logger.info("Clockify import step failed: %r", error)
+    status = 503 if isinstance(error, DataKeyError) else 502
+    if isinstance(error, RateLimited):
+        status = 429
+    return _render(invoice, context.pop("step", "error"), status, error=error, connection=connection,
+                   invalid_key=isinstance(error, InvalidKey), **context)
+
+
+@bp.get("")
+@login_required
+def start(invoice_id: int):
+    invoice = owned_draft(invoice_id)
+    all_connections = _connections()
+    if not all_connections:
+        return _render(invoice, "no-connection")
+    chosen = request.args.get("connection")
+    connection = _connection(chosen) if chosen else all_connections[0]
+    if connection.status != "active":
+        return _render(invoice, "start", connections=all_connections, connection=connection, workspaces=[])
+    try:
+        with _client(connection) as client:
+            workspaces = connections.calling(connection, lambda: imports.workspaces(
+                connection, client, _max_age(), refresh=bool(request.args.get("refresh"))))
+    except (ClockifyError, DataKeyError) as error:
+        return _problem(invoice, error, connection, step="start", connections=all_connections, workspaces=[])
+    return _render(invoice, "start", connections=all_connections, connection=connection, workspaces=workspaces)
+
+
+def _workspace(connection, client, workspace_id):
+    workspaces = imports.workspaces(connection, client, _max_age())
+    workspace = next((each for each in workspaces if each.id == workspace_id), None)
+    if workspace is None:
+        abort(404)
+    return workspace
+
+
+@bp.get("/filters")
+@login_required
+def filters(invoice_id: int):
+    invoice = owned_draft(invoice_id)
+    connection = _connection(request.args.get("connection"))
+    workspace_id = request.args.get("workspace", "")
+    refresh = bool(request.args.get("refresh"))
+    try:
+        with _client(connection) as client:
+            workspace = connections.calling(connection, lambda: _workspace(connection, client, workspace_id))
+            reference, fetched_at = connections.calling(connection, lambda: imports.reference_data(
+                connection, client, workspace_id, _max_age(), refresh=refresh))
+    except (ClockifyError, DataKeyError) as error:
+        return _problem(invoice, error, connection)
+    return _render(invoice, "filters", **_filters_context(invoice, connection, workspace, reference, fetched_at,
+                                                          request.args))
+
+
+def _filters_context(invoice, connection, workspace, reference, fetched_at, args, **extra) -> dict:
+    customer_client = invoice.customer.clockify_client_id
+    client_id = args.get("client", customer_client if "client" not in args else "") or ""
+    known_clients = {client.id for client in reference.clients}
+    if client_id not in known_clients:
+        client_id = ""
+    projects = [project for project in reference.projects if not client_id or project.client_id == client_id]
+    first, last = imports.month_range(_today(), 0)
+    return dict(connection=connection, workspace=workspace, reference=reference, fetched_at=fetched_at,
+                client_id=client_id, projects=projects, chosen_projects=set(args.getlist("project")),
+                chosen_members=set(args.getlist("member")),
+                range=args.get("range", "this_month"), start_date=args.get("start", first.isoformat()),
+                end_date=args.get("end", last.isoformat()),
+                # A first visit has both on; a sent form has each only when ticked.
+                billable="billable" in args or not args.get("submitted"),
+                hide_imported="hide_imported" in args or not args.get("submitted"),
+                customer_client=customer_client, **extra)
+
+
+def _date_range(form) -> tuple[date, date]:
+    preset = form.get("range", "this_month")
+    if preset == "this_month":
+        return imports.month_range(_today(), 0)
+    if preset == "last_month":
+        return imports.month_range(_today(), 1)
+    try:
+        start, end = date.fromisoformat(form.get("start", "")), date.fromisoformat(form.get("end", ""))
+    except ValueError:
+        raise ValueError("Enter both dates of the custom range, like 2026-10-01.") from None
+    if start > end:
+        raise ValueError("The range starts after it ends: swap the dates.")
+    if (end - start).days > 366:
+        raise ValueError("Import at most a year at a time.")
+    return start, end
+
+
+@bp.post("/preview")
+@login_required
+def preview(invoice_id: int):
+    invoice = owned_draft(invoice_id)
+    form = request.form
+    connection = _connection(form.get("connection"))
+    workspace_id = form.get("workspace", "")
+    try:
+        with _client(connection) as client:
+            workspace = _workspace(connection, client, workspace_id)
+            reference, fetched_at = imports.reference_data(connection, client, workspace_id, _max_age())
+            context = _filters_context(invoice, connection, workspace, reference, fetched_at, form)
+            try:
+                start, end = _date_range(form)
+            except ValueError as error:
+                return _render(invoice, "filters", 422, range_error=str(error), **context)
+            known_projects = {project.id for project in reference.projects}
+            known_members = {member.id for member in reference.members}
+            chosen = imports.Filters(
+                workspace_id=workspace.id, currency=workspace.currency or invoice.currency, start=start, end=end,
+                time_zone=_zone(), client_ids=(context["client_id"],) if context["client_id"] else (),
+                project_ids=tuple(sorted(context["chosen_projects"] & known_projects)),
+                user_ids=tuple(sorted(context["chosen_members"] & known_members)),
+                billable_only="billable" in form, hide_imported="hide_imported" in form, plan=workspace.plan)
+            if form.get("link_client") and context["client_id"]:
+                invoice.customer.clockify_client_id = context["client_id"]
+            preview = connections.calling(connection, lambda: imports.start_preview(
+                current_user, invoice, connection, chosen, client, reference))
+    except (ClockifyError, DataKeyError) as error:
+        db.session.rollback()
+        return _problem(invoice, error, connection)
+    return _render(invoice, "preview", **_preview_context(invoice, preview))
+
+
+def _preview_context(invoice, preview: ImportPreview, **extra) -> dict:
+    filters = imports.Filters.from_dict(preview.filters)
+    view = imports.classify(preview, invoice.currency, _zone())
+    customer = invoice.customer
+    options = _options_from(customer.import_options) if customer.import_options else LineOptions()
+    rate = imports.fallback_rate(current_user, invoice)
+    return dict(preview=preview, filters=filters, view=view, options=options, fallback=rate,
+                amounts=_entry_amounts(view.selectable, invoice.currency, rate), groupings=GROUPINGS,
+                roundings=ROUNDING_MINUTES, details=DETAILS, **extra)
+
+
+def _options_from(stored: dict) -> LineOptions:
+    try:
+        return LineOptions.from_form(stored)
+    except ValueError:
+        return LineOptions()  # options saved by an older version: start from the defaults
+
+
+def _entry_amounts(entries, currency: str, fallback: Decimal | None) -> dict[str, tuple[int, str, int]]:
+    """Entry id -> (amount, where its rate comes from, rate), in minor units, as one line per entry
+    without rounding would bill it."""
+    amounts = {}
+    for entry in entries:
+        if entry.rate is not None:
+            rate_minor, source = to_minor(entry.rate.amount, currency), "clockify"
+        elif fallback is not None:
+            rate_minor, source = to_minor(fallback, currency), "default"
+        else:
+            rate_minor, source = 0, "none"
+        hours = (Decimal(entry.seconds) / 3600).quantize(Decimal("0.0001"))
+        amounts[entry.id] = (line_amount_minor(hours, rate_minor), source, rate_minor)
+    return amounts
+
+
+def _owned_preview(invoice, token: str) -> ImportPreview:
+    preview = db.session.scalar(select(ImportPreview).where(ImportPreview.token == token))
+    if preview is None or preview.user_id != current_user.id or preview.invoice_id != invoice.id:
+        abort(404)
+    return preview
+
+
+@bp.post("/<token>/more")
+@login_required
+def more(invoice_id: int, token: str):
+    """The next report page: rows to append (htmx), or the whole preview again (no JavaScript)."""
+    invoice = owned_draft(invoice_id)
+    preview = _owned_preview(invoice, token)
+    connection = _connection(preview.connection_id)
+    try:
+        with _client(connection) as client:
+            before = {item["id"] for item in preview.entries}
+            connections.calling(connection, lambda: imports.load_next_page(preview, client))
+            db.session.commit()
+    except (ClockifyError, DataKeyError) as error:
+        db.session.rollback()
+        if htmx_request.htmx:
+            return render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, load_error=error), 200
+        return _problem(invoice, error, connection, step="preview", **_preview_context(invoice, preview))
+    context = _preview_context(invoice, preview)
+    if htmx_request.htmx:
+        context["new_rows"] = [entry for entry in context["view"].selectable if entry.id not in before]
+        return render_blocks(TEMPLATE, ["new_rows", "loader"], invoice=invoice, zone=_zone(), appending=True,
+                             **context), 200
+    return _render(invoice, "preview", **context)
+
+
+def _options_and_selection(invoice, preview):
+    """The options and the selected entries from the form; the entries come from the preview the
+    server fetched, never from the browser."""
+    form = request.form
+    options = LineOptions.from_form(form)
+    rate = imports.fallback_rate(current_user, invoice)
+    if form.get("fallback_rate", "").strip():
+        try:
+            typed = parse_decimal(form["fallback_rate"])
+        except ValueError:
+            typed = None
+        if typed is None or typed < 0 or typed > Decimal("10000000"):
+            raise ValueError("Enter the rate for entries without one as a number, like 80.")
+        rate = typed
+    view = imports.classify(preview, invoice.currency, _zone())
+    entries = imports.selected(view, form.get("selection", "some"), form.getlist("entry"), form.getlist("exclude"))
+    return options, rate, imports.plan_for(entries, invoice, options, rate, _zone())
+
+
+@bp.post("/<token>/lines")
+@login_required
+def lines(invoice_id: int, token: str):
+    """The lines the selection would become, shown before anything is saved."""
+    invoice = owned_draft(invoice_id)
+    preview = _owned_preview(invoice, token)
+    if request.form.get("selection") == "all" and not preview.complete:
+        response = _load_rest(invoice, preview)
+        if response:
+            return response
+    try:
+        options, rate, plan = _options_and_selection(invoice, preview)
+    except ValueError as error:
+        return _plan_response(invoice, preview, 422, options_error=str(error))
+    except imports.ImportProblem as error:
+        return _plan_response(invoice, preview, 409, options_error=str(error))
+    return _plan_response(invoice, preview, 200, plan=plan, options=options, chosen_rate=rate)
+
+
+def _plan_response(invoice, preview, status, **context):
+    if htmx_request.htmx:
+        return render_block(TEMPLATE, "plan", invoice=invoice, preview=preview, **context), status
+    return _render(invoice, "preview", status, **{**_preview_context(invoice, preview), **context})
+
+
+def _load_rest(invoice, preview):
+    """"All N matching" with pages not loaded yet: load them now (one call per 1000 entries)."""
+    connection = _connection(preview.connection_id)
+    try:
+        with _client(connection) as client:
+            connections.calling(connection, lambda: imports.load_all(preview, client))
+    except (ClockifyError, DataKeyError) as error:
+        db.session.rollback()
+        return _problem(invoice, error, connection)
+    return None
+
+
+@bp.post("/<token>/confirm")
+@login_required
+def confirm(invoice_id: int, token: str):
+    invoice = owned_draft(invoice_id)
+    preview = _owned_preview(invoice, token)
+    if preview.confirmed_at is not None:  # a double click: the first one did it (imports.confirm re-checks)
+        return _plan_response(invoice, preview, 409, options_error=imports.ALREADY_CONFIRMED)
+    if request.form.get("selection") == "all" and not preview.complete:
+        response = _load_rest(invoice, preview)
+        if response:
+            return response
+    try:
+        options, rate, plan = _options_and_selection(invoice, preview)
+        imports.confirm(preview, invoice, plan, options)
+    except ValueError as error:
+        return _plan_response(invoice, preview, 422, options_error=str(error))
+    except imports.ImportProblem as error:
+        db.session.rollback()
+        return _plan_response(invoice, preview, 409, options_error=str(error))
+    hours = format(plan.hours.normalize(), "f")
+    message = (f"Imported {plan.entry_count} entr{'y' if plan.entry_count == 1 else 'ies'} as {plan.line_count} "
+               f"line{'' if plan.line_count == 1 else 's'}, {hours} h.")
+    if plan.needs_rate:
+        message += " Some lines have no rate yet: set it on the line."
+    if htmx_request.htmx:
+        html = render_block(TEMPLATE, "wizard", invoice=invoice, step="done", message=message, zone=_zone())
+        html += render_block("invoices/show.html", "lines", invoice=invoice, totals=invoicing.totals(invoice),
+                             add_form=LineForm(formdata=None), lines_oob=True, today=_today())
+        return html, 200
+    flash(message, "success")
+    return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="lines"), code=303)

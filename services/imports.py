@@ -1,0 +1,316 @@
+"""The Clockify import behind the wizard: cached reference data, date windows, previews kept
+server-side, what is selectable, and confirming lines in one transaction.
+
+No Flask request here; the caller opens the Clockify client (services.connections) and passes it."""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from extensions import db
+from models import ClockifyCache, ClockifyConnection, ImportedEntry, ImportPreview, Invoice, LineItem, User, utcnow
+from services.clockify import ClockifyClient, Forbidden
+from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, to_plain
+from services.invoicing import next_position
+from services.lines import ImportPlan, LineOptions, plan_lines
+from services.money import from_minor
+
+FREE_PLAN_WINDOW_DAYS = 31  # a Free workspace's report covers at most 31 days per request
+ALREADY_CONFIRMED = "These entries were already imported (the form was sent twice). The invoice shows them."
+
+
+class ImportProblem(Exception):
+    """Something the user must know about an import; the message says what happened and what to do."""
+
+
+# --- cached reference data -------------------------------------------------------------------------
+
+
+def cached(connection: ClockifyConnection, key: str, fetch: Callable[[], Any], max_age: timedelta,
+           refresh: bool = False) -> tuple[Any, datetime]:
+    """A connection's cached copy of ``fetch()`` (JSON-ready), fetched again when older than max_age
+    or when asked to. Returns the data and when it was fetched."""
+    row = db.session.scalar(select(ClockifyCache).where(ClockifyCache.connection_id == connection.id,
+                                                        ClockifyCache.key == key))
+    now = utcnow()
+    if row is not None and not refresh and now - row.fetched_at < max_age:
+        return row.payload, row.fetched_at
+    payload = fetch()
+    if row is None:
+        row = ClockifyCache(connection_id=connection.id, key=key)
+        db.session.add(row)
+    row.payload, row.fetched_at = payload, now
+    db.session.commit()
+    return payload, now
+
+
+def workspaces(connection, client: ClockifyClient, max_age: timedelta, refresh=False) -> list[Workspace]:
+    data, _ = cached(connection, "workspaces", lambda: to_plain(client.workspaces()), max_age, refresh)
+    return [from_plain(Workspace, item) for item in data]
+
+
+def reference_data(connection, client: ClockifyClient, workspace_id: str, max_age: timedelta,
+                   refresh=False) -> tuple[ReferenceData, datetime]:
+    data, fetched_at = cached(connection, f"reference:{workspace_id}",
+                              lambda: to_plain(client.fetch_reference_data(workspace_id)), max_age, refresh)
+    return from_plain(ReferenceData, data), fetched_at
+
+
+def forget_cache(connection: ClockifyConnection) -> None:
+    db.session.execute(delete(ClockifyCache).where(ClockifyCache.connection_id == connection.id))
+    db.session.commit()
+
+
+# --- dates ----------------------------------------------------------------------------------------
+
+
+def month_range(today: date, months_back: int) -> tuple[date, date]:
+    year, month = today.year, today.month - months_back
+    while month < 1:
+        year, month = year - 1, month + 12
+    first = date(year, month, 1)
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return first, following - timedelta(days=1)
+
+
+def windows(start: date, end: date, plan: str | None) -> list[tuple[date, date]]:
+    """The report windows for a date range: one, or 31-day pieces on a Free workspace."""
+    if (plan or "").upper() != "FREE":
+        return [(start, end)]
+    pieces, cursor = [], start
+    while cursor <= end:
+        last = min(end, cursor + timedelta(days=FREE_PLAN_WINDOW_DAYS - 1))
+        pieces.append((cursor, last))
+        cursor = last + timedelta(days=1)
+    return pieces
+
+
+# --- previews -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user asked for, as sent to Clockify (never filtered after download but for the
+    fallback path)."""
+
+    workspace_id: str
+    currency: str
+    start: date
+    end: date
+    time_zone: str
+    client_ids: tuple[str, ...] = ()
+    project_ids: tuple[str, ...] = ()
+    user_ids: tuple[str, ...] = ()
+    billable_only: bool = True
+    hide_imported: bool = True
+    plan: str | None = None
+
+    def as_dict(self) -> dict:
+        return {**to_plain(self), "start": self.start.isoformat(), "end": self.end.isoformat()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Filters:
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        known.update(start=date.fromisoformat(data["start"]), end=date.fromisoformat(data["end"]))
+        for name in ("client_ids", "project_ids", "user_ids"):
+            known[name] = tuple(known.get(name) or ())
+        return cls(**known)
+
+
+def start_preview(user: User, invoice: Invoice, connection: ClockifyConnection, filters: Filters,
+                  client: ClockifyClient, reference: ReferenceData) -> ImportPreview:
+    """A new preview with its first page of entries (one report call for up to 1000 entries)."""
+    state = {**filters.as_dict(), "windows": [[a.isoformat(), b.isoformat()] for a, b in
+                                              windows(filters.start, filters.end, filters.plan)], "cursor": [0, 1]}
+    preview = ImportPreview(token=secrets.token_urlsafe(32), user_id=user.id, invoice_id=invoice.id,
+                            connection_id=connection.id, workspace_id=filters.workspace_id, filters=state,
+                            entries=[], pages_loaded=0, complete=False)
+    db.session.add(preview)
+    try:
+        load_next_page(preview, client)
+    except Forbidden:
+        # The report is refused (a plan or a permission): read each member's entries instead.
+        _load_per_member(preview, client, filters, reference, connection.clockify_time_zone or filters.time_zone)
+    db.session.commit()
+    return preview
+
+
+def load_next_page(preview: ImportPreview, client: ClockifyClient) -> list[TimeEntry]:
+    """One more report page into the preview (one call); marks it complete after the last."""
+    state = preview.filters
+    if preview.complete or state.get("cursor") is None:
+        return []
+    filters = Filters.from_dict(state)
+    window, page = state["cursor"]
+    start, end = (date.fromisoformat(day) for day in state["windows"][window])
+    result = client.detailed_report_page(
+        filters.workspace_id, start=start, end=end, time_zone=filters.time_zone, currency=filters.currency,
+        page=page, client_ids=filters.client_ids or None, project_ids=filters.project_ids or None,
+        user_ids=filters.user_ids or None, billable=True if filters.billable_only else None)
+    known = {item["id"] for item in preview.entries}
+    fresh = [entry for entry in result.entries if entry.id not in known]
+    preview.entries = preview.entries + [to_plain(entry) for entry in fresh]
+    preview.pages_loaded += 1
+    if result.has_more:
+        cursor = [window, page + 1]
+    elif window + 1 < len(state["windows"]):
+        cursor = [window + 1, 1]
+    else:
+        cursor = None
+    preview.filters = {**state, "cursor": cursor}
+    preview.complete = cursor is None
+    return fresh
+
+
+def load_all(preview: ImportPreview, client: ClockifyClient) -> None:
+    while not preview.complete:
+        load_next_page(preview, client)
+    db.session.commit()
+
+
+def _load_per_member(preview, client, filters: Filters, reference: ReferenceData, account_zone: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(filters.time_zone)
+    start = datetime.combine(filters.start, datetime.min.time(), zone)
+    end = datetime.combine(filters.end + timedelta(days=1), datetime.min.time(), zone)
+    projects = {project.id: project for project in reference.projects}
+    members = [member for member in reference.members if not filters.user_ids or member.id in filters.user_ids]
+    names = {member.id: member.name for member in reference.members}
+    entries = []
+    for member in members:
+        for entry in client.user_time_entries(filters.workspace_id, member.id, start, end,
+                                              account_time_zone=account_zone):
+            project = projects.get(entry.project_id)
+            if filters.project_ids and entry.project_id not in filters.project_ids:
+                continue
+            if filters.client_ids and (project is None or project.client_id not in filters.client_ids):
+                continue
+            if filters.billable_only and not entry.billable:
+                continue
+            entries.append(to_plain(_with_names(entry, project, names.get(entry.user_id))))
+    preview.entries = entries
+    preview.pages_loaded = len(members)
+    preview.filters = {**preview.filters, "cursor": None, "per_member": True}
+    preview.complete = True
+
+
+def _with_names(entry: TimeEntry, project, user_name: str | None) -> TimeEntry:
+    from dataclasses import replace
+
+    return replace(entry, user_name=user_name or entry.user_name,
+                   project_name=project.name if project else entry.project_name,
+                   client_id=project.client_id if project else entry.client_id,
+                   client_name=project.client_name if project else entry.client_name)
+
+
+def preview_entries(preview: ImportPreview) -> list[TimeEntry]:
+    return [from_plain(TimeEntry, item) for item in preview.entries]
+
+
+def imported_elsewhere(user_id: int, workspace_id: str, entry_ids: Iterable[str]) -> dict[str, Invoice]:
+    """Entry id -> the invoice it is already billed on, for these entries (queried in chunks)."""
+    ids, found = list(entry_ids), {}
+    for start in range(0, len(ids), 500):
+        rows = db.session.execute(
+            select(ImportedEntry.entry_id, Invoice).join(Invoice, Invoice.id == ImportedEntry.invoice_id)
+            .where(ImportedEntry.user_id == user_id, ImportedEntry.workspace_id == workspace_id,
+                   ImportedEntry.entry_id.in_(ids[start:start + 500])))
+        found.update({entry_id: invoice for entry_id, invoice in rows})
+    return found
+
+
+@dataclass(frozen=True)
+class PreviewView:
+    """A preview sorted for the page: what may be billed, and what is listed apart with why."""
+
+    selectable: list[TimeEntry]
+    skipped: list[tuple[TimeEntry, str]]
+    elsewhere: list[tuple[TimeEntry, Invoice]]
+
+
+def classify(preview: ImportPreview, currency: str, time_zone: str) -> PreviewView:
+    entries = preview_entries(preview)
+    elsewhere = imported_elsewhere(preview.user_id, preview.workspace_id, [entry.id for entry in entries])
+    plan = plan_lines([entry for entry in entries if entry.id not in elsewhere], currency=currency,
+                      fallback_rate=None, options=LineOptions(), time_zone=time_zone)
+    skipped_ids = {skip.entry.id for skip in plan.skipped}
+    return PreviewView(
+        selectable=[entry for entry in entries if entry.id not in elsewhere and entry.id not in skipped_ids],
+        skipped=[(skip.entry, skip.reason) for skip in plan.skipped],
+        elsewhere=[(entry, elsewhere[entry.id]) for entry in entries if entry.id in elsewhere],
+    )
+
+
+def selected(view: PreviewView, mode: str, entry_ids: Iterable[str], excluded: Iterable[str]) -> list[TimeEntry]:
+    """The entries to bill: all selectable ones but the excluded (mode "all", so the browser need not
+    send thousands of ids), or the ticked ones. Ids the preview does not hold are ignored; a ticked
+    entry billed elsewhere since the preview was shown stops the import (ImportProblem)."""
+    if mode == "all":
+        skip = set(excluded)
+        return [entry for entry in view.selectable if entry.id not in skip]
+    wanted = set(entry_ids)
+    taken = [entry for entry, _ in view.elsewhere if entry.id in wanted]
+    if taken:
+        raise ImportProblem(f"{len(taken)} of the ticked entries were billed on another invoice meanwhile "
+                            "(another tab?). Nothing was imported: preview again to see what is left.")
+    return [entry for entry in view.selectable if entry.id in wanted]
+
+
+def fallback_rate(user: User, invoice: Invoice) -> Decimal | None:
+    """The default hourly rate, when it is in the invoice's currency (no conversion is guessed)."""
+    if user.default_hourly_rate_minor is None or user.default_currency != invoice.currency:
+        return None
+    return from_minor(user.default_hourly_rate_minor, invoice.currency)
+
+
+def plan_for(entries: list[TimeEntry], invoice: Invoice, options: LineOptions, rate: Decimal | None,
+             time_zone: str) -> ImportPlan:
+    return plan_lines(entries, currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
+
+
+def confirm(preview: ImportPreview, invoice: Invoice, plan: ImportPlan, options: LineOptions) -> None:
+    """Write every line and every entry link in one transaction, once per preview.
+
+    A second confirm of the same preview (double click, resubmitted form) finds it claimed; an entry
+    billed meanwhile from another tab trips the unique constraint. Either way nothing is written."""
+    claimed = db.session.execute(update(ImportPreview).where(ImportPreview.id == preview.id,
+                                                             ImportPreview.confirmed_at.is_(None))
+                                 .values(confirmed_at=utcnow())).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise ImportProblem(ALREADY_CONFIRMED)
+    if not plan.lines:
+        db.session.rollback()
+        raise ImportProblem("Nothing to import: tick at least one entry.")
+    seconds = {entry.id: options.round_seconds(entry.seconds) for entry in _entries_by_id(preview, plan)}
+    position = next_position(invoice)
+    try:
+        for offset, proposed in enumerate(plan.lines):
+            line = LineItem(position=position + offset, description=proposed.description, unit=proposed.unit,
+                            source="clockify")
+            line.set_amounts(proposed.quantity, proposed.rate_minor)
+            invoice.lines.append(line)
+            for entry_id in proposed.entry_ids:
+                line.imported_entries.append(ImportedEntry(
+                    user_id=invoice.user_id, invoice_id=invoice.id, workspace_id=preview.workspace_id,
+                    entry_id=entry_id, seconds=seconds[entry_id], rate_minor=proposed.rate_minor))
+        customer = invoice.customer
+        customer.import_options = options.as_dict()
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ImportProblem("Some of these entries were billed on another invoice meanwhile (another tab?). "
+                          "Nothing was imported: preview again to see what is left.") from None
+
+
+def _entries_by_id(preview: ImportPreview, plan: ImportPlan) -> list[TimeEntry]:
+    wanted = {entry_id for line in plan.lines for entry_id in line.entry_ids}
+    return [entry for entry in preview_entries(preview) if entry.id in wanted]
