@@ -10,11 +10,13 @@ import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask, redirect, render_template, url_for
+from flask import Flask, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from extensions import csrf, db, htmx, login_manager, migrate
 
@@ -53,6 +55,13 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
 
+    if app.config.get("HOURBILL_PROXY_FIX"):
+        # Behind a reverse proxy: trust its X-Forwarded-For/-Proto/-Host (as many hops as configured),
+        # so log-in throttling sees the visitor's address and Secure cookies see HTTPS.
+        hops = int(app.config["HOURBILL_PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.url_map.converters["int"] = DatabaseId
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
@@ -60,9 +69,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."
+    login_manager.unauthorized_handler(_unauthorized)
 
     from blueprints import auth, customers, imports, integrations, invoices, settings
-    from services.money import format_money, from_minor
+    from services.money import format_money, from_minor, plain
 
     for blueprint in (auth.bp, settings.bp, integrations.bp, customers.bp, invoices.bp, imports.bp):
         app.register_blueprint(blueprint)
@@ -75,10 +85,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     def minor_to_decimal_filter(minor: int, currency: str) -> str:
         return str(from_minor(minor, currency))
 
-    @app.template_filter("plain")
-    def plain_decimal_filter(value) -> str:
-        """7.5000 -> '7.5', 10 -> '10' (never '1E+1')."""
-        return format(value.normalize(), "f") if value else "0"
+    app.add_template_filter(plain, "plain")
 
     @app.template_filter("local_time")
     def local_time_filter(moment) -> str:
@@ -98,6 +105,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     _register_error_pages(app)
     _register_commands(app)
+
+    @app.before_request
+    def refuse_nul_characters():
+        # A NUL byte cannot be stored in PostgreSQL text: refuse it plainly instead of failing later.
+        if any("\x00" in value for value in (*request.args.values(), *request.form.values())):
+            return render_template("errors/error.html", title="Unusable character",
+                                   message="The form held a character that cannot be saved (a NUL byte). "
+                                           "Remove it and try again."), 400
 
     @app.after_request
     def security_headers(response):
@@ -120,7 +135,8 @@ def _config_from_environment(app: Flask) -> None:
     if os.environ.get("HOURBILL_SECURE_COOKIES", "").lower() in {"1", "true", "yes"}:
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
-    for name in ("HOURBILL_DATA_KEY", "HOURBILL_LOCALE", "HOURBILL_CLOCKIFY_API_URL", "HOURBILL_CLOCKIFY_REPORTS_URL"):
+    for name in ("HOURBILL_DATA_KEY", "HOURBILL_LOCALE", "HOURBILL_CLOCKIFY_API_URL", "HOURBILL_CLOCKIFY_REPORTS_URL",
+                 "HOURBILL_PROXY_FIX"):
         if os.environ.get(name):
             app.config[name] = os.environ[name]
 
@@ -134,17 +150,14 @@ def database_url(url: str) -> str:
 
 
 def _instance_secret(path: Path) -> str:
-    """The session-signing key: generated once into instance/ (mode 0600), never a built-in default."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        value = path.read_text().strip()
-        if len(value) < 32:
-            raise RuntimeError(f"{path} holds no usable secret key: delete it to generate a new one.") from None
-        return value
-    value = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
+    """The session-signing key: generated once into instance/ (mode 0600), never a built-in default.
+    Several workers starting at once agree on one key (services.secrets.create_file_once)."""
+    from services.secrets import create_file_once
+
+    create_file_once(path, secrets.token_urlsafe(48) + "\n")
+    value = path.read_text().strip()
+    if len(value) < 32:
+        raise RuntimeError(f"{path} holds no usable secret key: delete it to generate a new one.")
     return value
 
 
@@ -157,6 +170,26 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+class DatabaseId(IntegerConverter):
+    """<int:...> in our URLs: ids that fit the database's BIGINT; a larger number is a 404, not a 500."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def _unauthorized():
+    """Logged out (in another tab, say): htmx gets a 401 that sends the whole page to log in, rather
+    than a log-in form swapped into an invoice row; a browser gets the usual redirect."""
+    target = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
+    if getattr(request, "htmx", False):
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = url_for("auth.login")
+        return response
+    flash(login_manager.login_message, "info")
+    return redirect(target)
 
 
 def _register_commands(app: Flask) -> None:

@@ -196,9 +196,6 @@ class LineItem(db.Model):
         self.amount_minor = line_amount_minor(quantity, rate_minor)
 
 
-CONNECTION_STATUSES = ("active", "invalid")
-
-
 class ClockifyConnection(db.Model):
     """A user's Clockify API key, encrypted at rest, and the Clockify account it reads as.
 

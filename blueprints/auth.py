@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
@@ -73,7 +74,12 @@ def register():
                         password_hash=generate_password_hash(form.password.data, method="scrypt"),
                         business_email=email)
             db.session.add(user)
-            db.session.commit()
+            try:
+                db.session.commit()
+            except IntegrityError:  # the same address registered a moment ago (a double click)
+                db.session.rollback()
+                form.email.errors.append("An account with this email exists already. Log in instead.")
+                return render_template("auth/register.html", form=form), 422
             login_user(user)
             flash("Welcome to Hourbill. Fill in your business profile: it goes on every invoice.", "success")
             return redirect(url_for("settings.profile"), code=303)

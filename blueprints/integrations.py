@@ -15,13 +15,20 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from extensions import db
 from models import ClockifyConnection
 from services import connections
-from services.clockify import REGIONS, ClockifyError
+from services.clockify import REGIONS, ClockifyError, InvalidKey
 from services.secrets import DataKeyError, KeyRing
 
 bp = Blueprint("integrations", __name__, url_prefix="/settings/integrations/clockify")
 
-KEY_FIELD = dict(label="API key", validators=[DataRequired("Paste the API key from Clockify."), Length(max=256)],
-                 filters=[lambda value: value.strip() if isinstance(value, str) else value])
+def _trimmed(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def api_key_field() -> PasswordField:
+    # Clockify keys are long; a very short one would be shown whole behind the "••••".
+    return PasswordField("API key", filters=[_trimmed], validators=[
+        DataRequired("Paste the API key from Clockify."),
+        Length(min=12, max=256, message="That is too short for a Clockify API key: copy the whole key.")])
 
 
 class ConnectForm(FlaskForm):
@@ -34,12 +41,12 @@ class ConnectForm(FlaskForm):
         Optional(), Length(max=63),
         Regexp(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$",
                message="Only the part before .clockify.me: letters, digits and hyphens.")],
-        filters=[lambda value: value.strip().lower() if isinstance(value, str) else value])
-    api_key = PasswordField(**KEY_FIELD)
+        filters=[lambda value: _trimmed(value).lower() if isinstance(value, str) else value])
+    api_key = api_key_field()
 
 
 class UpdateKeyForm(FlaskForm):
-    api_key = PasswordField(**KEY_FIELD)
+    api_key = api_key_field()
 
 
 def site() -> connections.ClockifySite:
@@ -74,6 +81,8 @@ def _verify(form, region: str, subdomain: str | None):
         return connections.verify(form.api_key.data, region, subdomain, site()), None
     except ClockifyError as error:
         current_app.logger.info("Clockify verification failed: %r", error)
+        if isinstance(error, InvalidKey):  # point at the field to fix, for screen readers too
+            form.api_key.errors = [*form.api_key.errors, "Clockify did not accept this key (see above)."]
         return None, error
 
 

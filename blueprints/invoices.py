@@ -14,7 +14,7 @@ from flask import (Blueprint, abort, current_app, flash, make_response, redirect
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from htmx_flask import request as htmx_request
-from jinja2_fragments.flask import render_block, render_blocks
+from jinja2_fragments.flask import render_blocks
 from sqlalchemy import func, select
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
@@ -23,7 +23,7 @@ from blueprints.forms import DecimalText
 from extensions import db
 from models import INVOICE_STATUSES, Customer, Invoice, LineItem
 from services import invoicing
-from services.money import from_minor, invoice_totals, minor_digits, to_minor
+from services.money import fits_currency, from_minor, invoice_totals, minor_digits, plain, to_minor
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 
@@ -55,13 +55,14 @@ class LineForm(FlaskForm):
 
     def validate_for(self, currency: str) -> bool:
         """Validate, then check the rate fits the currency's minor unit (no 45.005 USD)."""
-        if not self.validate_on_submit():
-            return False
-        digits = minor_digits(currency)
-        if self.rate.decimal != self.rate.decimal.quantize(Decimal(1).scaleb(-digits)):
-            self.rate.errors = [f"{currency} rates have at most {digits} decimal places."]
-            return False
+        return self.validate_on_submit() and _fits(self.rate, currency)
+
+
+def _fits(field: DecimalText, currency: str) -> bool:
+    if field.decimal is None or fits_currency(field.decimal, currency):
         return True
+    field.errors = [f"{currency} amounts have at most {minor_digits(currency)} decimal places."]
+    return False
 
 
 def _today() -> date:
@@ -123,8 +124,8 @@ def new():
     form = NewInvoiceForm()
     form.customer_id.choices = [SelectChoice(customer.id, f"{customer.name} ({customer.currency})")
                                 for customer in customers]
-    if not form.is_submitted() and request.args.get("customer", "").isdigit():
-        form.customer_id.data = int(request.args["customer"])
+    if not form.is_submitted() and request.args.get("customer", type=int):
+        form.customer_id.data = request.args.get("customer", type=int)
     if form.validate_on_submit():
         customer = next(customer for customer in customers if customer.id == form.customer_id.data)
         invoice = invoicing.new_draft(current_user, customer, _today())
@@ -145,7 +146,7 @@ def _page(invoice: Invoice, status: int = 200, **context):
     details = context.pop("details_form", None)
     if details is None and invoice.is_draft:
         details = DetailsForm(formdata=None, obj=invoice)
-        details.tax_rate.data = format(invoice.tax_rate.normalize(), "f")
+        details.tax_rate.data = plain(invoice.tax_rate)
         details.discount.data = str(from_minor(invoice.discount_minor, invoice.currency))
     return render_template("invoices/show.html", invoice=invoice, totals=invoicing.totals(invoice),
                            details_form=details, add_form=context.pop("add_form", None) or LineForm(formdata=None),
@@ -166,7 +167,7 @@ def _fragment(invoice: Invoice, blocks: list[str], status: int = 200, **context)
 def update_details(invoice_id: int):
     invoice = owned_draft(invoice_id)
     form = DetailsForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _fits(form.discount, invoice.currency):
         invoice.issue_date = form.issue_date.data
         invoice.due_date = form.due_date.data
         invoice.tax_rate = form.tax_rate.decimal or Decimal(0)
@@ -240,9 +241,7 @@ def move_line(invoice_id: int, line_id: int):
 def delete_line(invoice_id: int, line_id: int):
     invoice = owned_draft(invoice_id)
     line = owned_line(invoice, line_id)
-    invoice.lines.remove(line)
-    for position, each in enumerate(invoice.lines, start=1):
-        each.position = position
+    invoicing.remove_line(invoice, line)
     db.session.commit()
     if htmx_request.htmx:
         return _fragment(invoice, ["lines"])
@@ -255,12 +254,11 @@ def _change_status(invoice_id: int, change, done: str):
     try:
         change(invoice)
         db.session.commit()
+        flash(done.format(number=invoice.number), "success")
     except invoicing.InvoiceStateError as error:
         db.session.rollback()
         flash(str(error), "error")
-        return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
-    flash(done.format(number=invoice.number), "success")
-    return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
+    return redirect(url_for("invoices.show", invoice_id=invoice_id), code=303)
 
 
 @bp.post("/<int:invoice_id>/send")

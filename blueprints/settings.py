@@ -11,10 +11,11 @@ from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from blueprints.forms import TIME_ZONES, DecimalText, WholeNumber, currency_code, time_zone
-from blueprints.integrations import REGIONS, data_key_problem
+from blueprints.integrations import data_key_problem
 from extensions import db
+from services.clockify import REGIONS
 from models import ClockifyConnection
-from services.money import from_minor, is_currency, minor_digits, quantum, to_minor
+from services.money import fits_currency, from_minor, is_currency, minor_digits, plain, to_minor
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -40,7 +41,7 @@ class ProfileForm(FlaskForm):
 
     def validate_default_hourly_rate(self, field):
         currency, rate = self.default_currency.data, field.decimal
-        if rate is not None and is_currency(currency) and rate != rate.quantize(quantum(currency)):
+        if rate is not None and is_currency(currency) and not fits_currency(rate, currency):
             raise ValidationError(f"{currency} amounts have at most {minor_digits(currency)} decimal places.")
 
 
@@ -58,7 +59,7 @@ def profile():
     if not form.is_submitted():
         form.default_hourly_rate.data = (str(from_minor(user.default_hourly_rate_minor, user.default_currency))
                                          if user.default_hourly_rate_minor is not None else "")
-        form.default_tax_rate.data = format(user.default_tax_rate.normalize(), "f") if user.default_tax_rate else "0"
+        form.default_tax_rate.data = plain(user.default_tax_rate)
     if form.validate_on_submit():
         for name in ("business_name", "business_address", "business_email", "tax_id", "invoice_prefix",
                      "next_invoice_number", "payment_terms_days", "time_zone"):

@@ -18,8 +18,8 @@ from services.secrets import DataKeyError, EncryptedSecret, KeyRing, load_keyrin
 
 T = TypeVar("T")
 
-# Inside a web request a call must fail well before a worker timeout (gunicorn's default is 30 s).
-WEB_TIMEOUT = (5.0, 15.0)
+# Inside a web request a call must fail well before a worker timeout (gunicorn's default is 30 s);
+# the timeouts themselves are configuration (HOURBILL_CLOCKIFY_TIMEOUT).
 WEB_RETRIES = 1
 
 
@@ -29,7 +29,7 @@ class ClockifySite:
 
     api_url: str | None = None
     reports_url: str | None = None
-    timeout: tuple[float, float] = WEB_TIMEOUT
+    timeout: tuple[float, float] = (5.0, 15.0)
 
 
 def associated_data(connection: ClockifyConnection) -> bytes:
@@ -72,10 +72,11 @@ def seal_key(connection: ClockifyConnection, api_key: str, who: ClockifyUser, ke
     secret = keyring.encrypt(api_key, associated_data(connection))
     connection.key_id, connection.key_nonce, connection.key_ciphertext = secret.key_id, secret.nonce, secret.ciphertext
     connection.key_last4 = api_key[-4:]
-    connection.clockify_user_id = who.id
-    connection.clockify_user_name = who.name
-    connection.clockify_user_email = who.email
-    connection.clockify_time_zone = who.time_zone
+    # Clockify's own values, cut to our columns (PostgreSQL refuses longer text).
+    connection.clockify_user_id = who.id[:64]
+    connection.clockify_user_name = (who.name or "")[:200]
+    connection.clockify_user_email = (who.email or "")[:254]
+    connection.clockify_time_zone = who.time_zone[:64] if who.time_zone else None
     connection.status = "active"
     connection.verified_at = utcnow()
 

@@ -43,12 +43,18 @@ def format_number(prefix: str, sequence: int) -> str:
 def mark_sent(invoice: Invoice) -> None:
     """Give the draft the user's next number and lock its lines.
 
-    The counter is incremented by one UPDATE before it is read, so two drafts sent at once by two
-    requests serialise on the user's row (a row lock on PostgreSQL, the write lock on SQLite) and
-    never share a number; the unique constraint on (user, number) is the last guard."""
+    The draft is claimed first (one UPDATE guarded by its status), so the same draft sent twice at
+    once is numbered once. The counter is then incremented by one UPDATE before it is read, so two
+    drafts sent at once serialise on the user's row (a row lock on PostgreSQL, the write lock on
+    SQLite) and never share a number; the unique constraint on (user, number) is the last guard."""
     _require_transition(invoice, "sent")
     if not invoice.lines:
         raise InvoiceStateError("Add at least one line before sending the invoice.")
+    claimed = db.session.execute(
+        update(Invoice).where(Invoice.id == invoice.id, Invoice.status == "draft")
+        .values(status="sent", sent_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise InvoiceStateError("This invoice was sent already (in another tab?).")
     while True:
         db.session.execute(
             update(User).where(User.id == invoice.user_id).values(next_invoice_number=User.next_invoice_number + 1)
@@ -102,6 +108,13 @@ def duplicate(invoice: Invoice, user: User, today: date) -> Invoice:
 
 def next_position(invoice: Invoice) -> int:
     return (max((line.position for line in invoice.lines), default=0)) + 1
+
+
+def remove_line(invoice: Invoice, line: LineItem) -> None:
+    """Remove a line (its Clockify entries are released with it); positions stay 1..n."""
+    invoice.lines.remove(line)
+    for position, each in enumerate(invoice.lines, start=1):
+        each.position = position
 
 
 def move_line(invoice: Invoice, line: LineItem, direction: str) -> None:

@@ -5,6 +5,7 @@ half-up to the currency's minor unit, the way people check an invoice by hand.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -36,13 +37,23 @@ def from_minor(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-minor_digits(currency)).quantize(quantum(currency))
 
 
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
 def parse_decimal(text: str | None) -> Decimal | None:
-    """A number as a person types it: '1,234.50', ' 7.5 ' -> Decimal; '' -> None; junk -> ValueError."""
+    """A number as a person types it: '1,234.50', ' 7.5 ' -> Decimal; '' -> None; junk -> ValueError.
+
+    A comma is only read as a thousands separator ('1,234.5'): '7,5' is refused rather than read as 75,
+    since a decimal comma typed out of habit would otherwise bill ten times too much."""
     if text is None:
         return None
-    cleaned = text.strip().replace(",", "").replace("_", "")
+    cleaned = text.strip()
     if not cleaned:
         return None
+    if "," in cleaned:
+        if not _THOUSANDS.match(cleaned):
+            raise ValueError(f"{text!r} is not a number")
+        cleaned = cleaned.replace(",", "")
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
@@ -51,6 +62,16 @@ def parse_decimal(text: str | None) -> Decimal | None:
     if not value.is_finite() or (value and not -20 <= value.adjusted() <= 20):
         raise ValueError(f"{text!r} is not a usable number")
     return value
+
+
+def fits_currency(amount: Decimal, currency: str) -> bool:
+    """True when the amount has no more decimals than the currency's minor unit (no 45.005 USD)."""
+    return amount == amount.quantize(quantum(currency))
+
+
+def plain(value: Decimal | None) -> str:
+    """A decimal as people write it: 7.5000 -> '7.5', 10 -> '10' (never '1E+1'), None or 0 -> '0'."""
+    return format(value.normalize(), "f") if value else "0"
 
 
 def line_amount_minor(quantity: Decimal, rate_minor: int) -> int:

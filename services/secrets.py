@@ -213,22 +213,22 @@ def write_key_file(path: Path, keyring: KeyRing) -> None:
     _fsync_dir(path.parent)
 
 
-def _create_key_file(path: Path) -> None:
-    """Create the key file with a new key unless it exists; never overwrite. The complete file is
-    published with os.link, which fails if the name exists, so a second worker starting at the same
-    moment either wins or reads the winner's complete file, never a half-written one."""
+def create_file_once(path: Path, text: str) -> bool:
+    """Create a 0600 file with this text unless the name exists; never overwrite. The complete file is
+    published with os.link, which fails if the name exists, so of several processes starting at the
+    same moment one wins and the others read its complete file, never a half-written one. Returns
+    whether this call created it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = _key_file_text(KeyRing([generate_key()]))
     temp = _write_temp(path, text)
     try:
         os.link(temp, path)
     except FileExistsError:
-        return
+        return False
     except OSError:  # a filesystem without hard links: O_EXCL still never overwrites
         try:
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            return
+            return False
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -236,7 +236,12 @@ def _create_key_file(path: Path) -> None:
     finally:
         os.unlink(temp)
     _fsync_dir(path.parent)
-    log.warning("Created a new data key in %s: back it up", path)
+    return True
+
+
+def _create_key_file(path: Path) -> None:
+    if create_file_once(path, _key_file_text(KeyRing([generate_key()]))):
+        log.warning("Created a new data key in %s: back it up", path)
 
 
 def load_keyring(env_value: str | None, key_file: Path, create: bool) -> KeyRing:

@@ -33,7 +33,7 @@ def spec_path() -> Path:
     override = os.environ.get("HOURBILL_CLOCKIFY_OPENAPI")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "shared" / "clockify" / "openapi.official.yaml"
+    return Path(__file__).resolve().parent / "contract" / "clockify.openapi.yaml"
 
 
 # Fields the live API sends as null although the file does not say nullable.

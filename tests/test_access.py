@@ -123,3 +123,32 @@ def test_environment_configures_secret_database_and_secure_cookies(tmp_path, mon
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.example/hourbill"
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_hostile_ids_and_characters_get_clear_answers_not_errors(client, logged_in):
+    assert client.get("/invoices/9223372036854775808").status_code == 404
+    assert client.get("/customers/99999999999999999999999/edit").status_code == 404
+    assert client.get("/invoices/new?customer=²").status_code == 200
+    response = client.post("/customers/new", data={"name": "Nul\x00Byte", "currency": "USD"})
+    assert response.status_code == 400 and "cannot be saved" in response.get_data(as_text=True)
+
+
+def test_an_htmx_request_after_logging_out_sends_the_page_to_log_in(client, logged_in):
+    invoice_id = logged_in.invoice(logged_in.customer())
+    logged_in.logout()
+    response = client.post(f"/invoices/{invoice_id}/lines", data={"description": "x"}, hx=True)
+    assert response.status_code == 401 and response.headers["HX-Redirect"] == "/login"
+
+
+def test_behind_a_proxy_the_visitor_address_comes_from_x_forwarded_for(tmp_path):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "HOURBILL_PROXY_FIX": 1},
+                     instance_path=str(tmp_path))
+
+    @app.get("/__address")
+    def address():
+        from flask import request
+        return request.remote_addr
+
+    client = app.test_client()
+    seen = client.get("/__address", headers={"X-Forwarded-For": "203.0.113.9"}).get_data(as_text=True)
+    assert seen == "203.0.113.9"

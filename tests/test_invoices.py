@@ -3,6 +3,8 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
+
 from extensions import db
 from models import Invoice, LineItem, User
 
@@ -217,3 +219,37 @@ def test_printable_view_and_pdf(client, logged_in, app):
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert pdf.data.startswith(b"%PDF") and 'filename="invoice-INV-0001.pdf"' in pdf.headers["Content-Disposition"]
     assert len(pdf.data) > 2000
+
+
+def test_a_draft_sent_twice_at_once_is_numbered_once(client, logged_in, app):
+    from services import invoicing
+    invoice_id = logged_in.invoice(logged_in.customer())
+    logged_in.line(invoice_id)
+    with app.app_context():
+        stale = db.session.get(Invoice, invoice_id)
+        _ = stale.lines
+        with db.engine.begin() as other_request:  # sends it meanwhile, on its own connection
+            other_request.execute(db.update(Invoice).where(Invoice.id == invoice_id)
+                                  .values(status="sent", number="INV-0001"))
+            other_request.execute(db.update(User).values(next_invoice_number=2))
+        with pytest.raises(invoicing.InvoiceStateError, match="sent already"):
+            invoicing.mark_sent(stale)
+        db.session.rollback()
+        assert db.session.scalar(db.select(User.next_invoice_number)) == 2  # no number used up
+
+
+def test_a_decimal_comma_is_refused_rather_than_read_as_ten_times_more(client, logged_in, app):
+    invoice_id = logged_in.invoice(logged_in.customer())
+    refused = logged_in.line(invoice_id, quantity="7,5")
+    assert refused.status_code == 422 and "Enter a number" in refused.get_data(as_text=True)
+    assert logged_in.line(invoice_id, quantity="1,234.5", rate="1").status_code == 303
+    assert _invoice(app, invoice_id).lines[0].quantity == Decimal("1234.5")
+
+
+def test_a_discount_finer_than_the_currency_is_refused(client, logged_in, app):
+    invoice_id = logged_in.invoice(logged_in.customer(currency="JPY"))
+    today = date.today().isoformat()
+    response = client.post(f"/invoices/{invoice_id}/details", data={
+        "issue_date": today, "due_date": today, "tax_rate": "0", "discount": "0.5"})
+    assert response.status_code == 422 and "JPY amounts have at most 0 decimal places" in response.get_data(as_text=True)
+    assert _invoice(app, invoice_id).discount_minor == 0
