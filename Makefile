@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test install install-dev migrate clean
+.PHONY: run test demo install install-dev migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ migrate: install
 
 run: migrate
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# The app and the Clockify sandbox together, with a demo account; Ctrl-C stops both.
+demo: migrate
+	$(BIN)/flask demo --port $(PORT)
 
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

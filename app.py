@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -98,6 +100,16 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     @app.template_filter("zoneinfo")
     def zoneinfo_filter(name: str) -> ZoneInfo:
         return ZoneInfo(name)
+
+    @app.get("/health")
+    def health():
+        """For a load balancer or monitor: 200 when the database answers, 503 when it does not."""
+        try:
+            db.session.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            app.logger.exception("health check: the database does not answer")
+            return {"status": "database unavailable"}, 503
+        return {"status": "ok"}
 
     @app.get("/")
     def index():
@@ -194,6 +206,51 @@ def _unauthorized():
 
 def _register_commands(app: Flask) -> None:
     import click
+
+    @app.cli.command("demo")
+    @click.option("--port", default=5000, show_default=True)
+    @click.option("--sandbox-port", default=5050, show_default=True)
+    def demo_command(port: int, sandbox_port: int):
+        """Serve the app and the Clockify sandbox together, with a demo account (Ctrl-C stops both)."""
+        from datetime import date
+
+        from flask_migrate import upgrade
+
+        import sandbox
+        from services.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_account
+
+        last_month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+        running = sandbox.create_sandbox(month=last_month).serve_in_thread(port=sandbox_port)
+        app.config.update(HOURBILL_CLOCKIFY_API_URL=running.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=running.reports_url)
+        upgrade()
+        ensure_demo_account(sandbox.NORTHWIND_ID)
+        click.echo(f"\nHourbill demo on http://127.0.0.1:{port}\n"
+                   f"  log in as {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+                   f"  then Settings > Integrations > Connect, region Global, API key: {sandbox.MAIN_KEY}\n"
+                   f"  Clockify sandbox on {running.url} (time entries for {last_month}: import 'Last month')\n"
+                   f"  Ctrl-C stops both.\n")
+        from werkzeug.serving import run_simple
+
+        try:
+            run_simple("127.0.0.1", port, app, threaded=True)
+        finally:
+            running.stop()
+
+    @app.cli.command("backup")
+    @click.argument("destination", type=click.Path(dir_okay=False, writable=True))
+    def backup_command(destination: str):
+        """Write a consistent copy of the SQLite database to DESTINATION (safe while the app runs)."""
+        from services.backup import backup_sqlite
+
+        try:
+            backup_sqlite(db.engine, Path(destination))
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"Database copied to {destination}.\n"
+                   f"Keep it with the data key, without which its Clockify keys cannot be read: "
+                   f"{'HOURBILL_DATA_KEY' if app.config.get('HOURBILL_DATA_KEY') else Path(app.instance_path) / 'data.key'}"
+                   f", and {'SECRET_KEY' if os.environ.get('SECRET_KEY') else Path(app.instance_path) / 'secret_key'}"
+                   " (sessions).")
 
     @app.cli.command("rotate-data-key")
     def rotate_data_key_command():
