@@ -8,7 +8,7 @@ import pytest
 
 from app import create_app
 
-PUBLIC = {"auth.login", "auth.register", "static", "index"}
+PUBLIC = {"auth.login", "auth.register", "static", "index", "health"}
 
 
 def _routes(app):
