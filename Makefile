@@ -34,8 +34,14 @@ run: migrate
 demo: migrate
 	$(BIN)/flask demo --port $(PORT)
 
+# With HOURBILL_TEST_POSTGRES_URL set (.ci/run starts a server: see .ci/postgres), the tests that touch
+# the database run a second time on PostgreSQL.
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
+	@if [ -n "$$HOURBILL_TEST_POSTGRES_URL" ]; then \
+	  echo "== the database tests again, on PostgreSQL"; \
+	  HOURBILL_TEST_DATABASE_URL="$$HOURBILL_TEST_POSTGRES_URL" $(BIN)/pytest $(PYTEST_ARGS); \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

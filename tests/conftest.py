@@ -2,13 +2,16 @@
 carries the CSRF token the way a browser page does, and helpers to make users and invoices."""
 from __future__ import annotations
 
+import os
 import re
 from decimal import Decimal
 
 import pytest
+import sqlalchemy
 from flask.testing import FlaskClient
 
 from app import create_app
+from app import database_url as server_url
 from extensions import db
 from tests.browser import chromium, live_server, page  # noqa: F401  (fixtures: one Chromium per session)
 
@@ -42,12 +45,50 @@ class BrowserLikeClient(FlaskClient):
         return self._token
 
 
+# Set (by `make test` when HOURBILL_TEST_POSTGRES_URL is given) to run the database tests on PostgreSQL.
+SERVER_DATABASE = os.environ.get("HOURBILL_TEST_DATABASE_URL")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, run the tests that touch the database (and no browser tests: they ran already)."""
+    if not SERVER_DATABASE:
+        return
+    keep, drop = [], []
+    for item in items:
+        uses_database = {"app", "database_url"} & set(getattr(item, "fixturenames", ()))
+        skip = item.get_closest_marker("browser") or item.get_closest_marker("sqlite_only")
+        (keep if uses_database and not skip else drop).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
+
+def _empty(url: str) -> None:
+    """Drop every table of a server database, so each test starts from nothing."""
+    engine = sqlalchemy.create_engine(url)
+    try:
+        metadata = sqlalchemy.MetaData()
+        metadata.reflect(engine)
+        metadata.drop_all(engine)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
-def app(tmp_path):
-    app = create_app(
-        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}"},
-        instance_path=str(tmp_path / "instance"),
-    )
+def database_url(tmp_path):
+    """An empty database: a new SQLite file, or the PostgreSQL test database emptied."""
+    if SERVER_DATABASE:
+        url = server_url(SERVER_DATABASE)
+        _empty(url)
+        yield url
+        _empty(url)
+    else:
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url},
+                     instance_path=str(tmp_path / "instance"))
     app.test_client_class = BrowserLikeClient
     with app.app_context():
         db.create_all()

@@ -7,9 +7,8 @@ from app import create_app
 from extensions import db
 
 
-def test_upgrade_from_empty_matches_the_models_and_downgrades_cleanly(tmp_path):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}"},
-                     instance_path=str(tmp_path / "instance"))
+def test_upgrade_from_empty_matches_the_models_and_downgrades_cleanly(tmp_path, database_url):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:

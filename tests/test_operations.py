@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from flask_migrate import upgrade
 
 from app import create_app
@@ -30,6 +31,7 @@ def test_health_says_503_when_the_database_is_gone(tmp_path):
     assert response.status_code == 503 and response.json["status"] == "database unavailable"
 
 
+@pytest.mark.sqlite_only
 def test_backup_is_a_consistent_copy_that_restores(client, logged_in, app, runner, tmp_path):
     invoice_id = logged_in.invoice(logged_in.customer("Backup Co"))
     logged_in.line(invoice_id, description="Kept safe", quantity="2", rate="50")
