@@ -243,20 +243,20 @@ def more(invoice_id: int, token: str):
     connection = _connection(preview.connection_id)
     try:
         with _client(connection) as client:
-            before = {item["id"] for item in preview.entries}
-            connections.calling(connection, lambda: imports.load_next_page(preview, client))
+            fresh = connections.calling(connection, lambda: imports.load_next_page(preview, client))
             db.session.commit()
     except (ClockifyError, DataKeyError) as error:
         db.session.rollback()
         if htmx_request.htmx:
             return render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, load_error=error), 200
         return _problem(invoice, error, connection, step="preview", **_preview_context(invoice, preview))
-    context = _preview_context(invoice, preview)
-    if htmx_request.htmx:
-        context["new_rows"] = [entry for entry in context["view"].selectable if entry.id not in before]
+    if htmx_request.htmx:  # only the new page's rows: the page holds the others already
+        view = imports.classify(preview, invoice.currency, _zone(), entries=fresh)
+        rate = imports.fallback_rate(current_user, invoice)
         return render_blocks(TEMPLATE, ["new_rows", "loader"], invoice=invoice, zone=_zone(), appending=True,
-                             **context), 200
-    return _render(invoice, "preview", **context)
+                             preview=preview, new_rows=view.selectable,
+                             amounts=_entry_amounts(view.selectable, invoice.currency, rate)), 200
+    return _render(invoice, "preview", **_preview_context(invoice, preview))
 
 
 def _options_and_selection(invoice, preview):
@@ -300,7 +300,17 @@ def lines(invoice_id: int, token: str):
 def _plan_response(invoice, preview, status, **context):
     if htmx_request.htmx:
         return render_block(TEMPLATE, "plan", invoice=invoice, preview=preview, **context), status
-    return _render(invoice, "preview", status, **{**_preview_context(invoice, preview), **context})
+    # A whole page again: keep the boxes as they were ticked and the rate as it was typed.
+    form = request.form
+    ticked = None
+    if form.get("selection") == "some":
+        ticked = set(form.getlist("entry"))
+    elif form.get("selection") == "all" and form.getlist("exclude"):
+        excluded = set(form.getlist("exclude"))
+        ticked = {item["id"] for item in preview.entries if item["id"] not in excluded}
+    page = {**_preview_context(invoice, preview), **context, "ticked": ticked,
+            "typed_rate": form.get("fallback_rate")}
+    return _render(invoice, "preview", status, **page)
 
 
 def _load_rest(invoice, preview):

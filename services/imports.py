@@ -236,12 +236,15 @@ class PreviewView:
     elsewhere: list[tuple[TimeEntry, Invoice]]
 
 
-def classify(preview: ImportPreview, currency: str, time_zone: str) -> PreviewView:
-    entries = preview_entries(preview)
+def classify(preview: ImportPreview, currency: str, time_zone: str,
+             entries: list[TimeEntry] | None = None) -> PreviewView:
+    """Sort the preview's entries (or just these, e.g. a page loaded now) for the page."""
+    entries = preview_entries(preview) if entries is None else entries
     elsewhere = imported_elsewhere(preview.user_id, preview.workspace_id, [entry.id for entry in entries])
     plan = plan_lines([entry for entry in entries if entry.id not in elsewhere], currency=currency,
                       fallback_rate=None, options=LineOptions(), time_zone=time_zone)
     skipped_ids = {skip.entry.id for skip in plan.skipped}
+    entries = sorted(entries, key=lambda entry: (entry.start, entry.id))  # the report pages by id
     return PreviewView(
         selectable=[entry for entry in entries if entry.id not in elsewhere and entry.id not in skipped_ids],
         skipped=[(skip.entry, skip.reason) for skip in plan.skipped],

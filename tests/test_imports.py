@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from extensions import db
-from models import ImportedEntry, Invoice, LineItem, User
+from models import ImportedEntry, ImportPreview, Invoice, LineItem, User
 from sandbox import ACME_ID, FREE_ID, MAIN_KEY, NORTHWIND_ID, WEBSITE_REDESIGN_ID
 from services.clockify import reset_rate_limits
 from tests.test_connections import connect
@@ -353,3 +353,38 @@ def test_without_javascript_every_step_is_a_whole_page_and_confirm_redirects(wiz
     done = wizard.client.post(f"{wizard.base}/{token}/confirm", data=options)
     assert done.status_code == 303 and done.headers["Location"].endswith(f"/invoices/{wizard.invoice_id}#lines")
     assert "Imported" in wizard.client.get(done.headers["Location"]).get_data(as_text=True)
+
+
+def test_ten_thousand_entries_preview_page_by_page_and_all_matching_imports_them(app, client, logged_in):
+    """20 members x 500 entries in one month: the preview shows the first 1000 with a loader for the
+    rest, and "all matching" imports every billable entry without the browser sending an id."""
+    from sandbox import create_sandbox
+
+    reset_rate_limits()
+    big = create_sandbox(members=20, entries_per_member=500, rate_limit=None)
+    with big.serve_in_thread() as running:
+        app.config.update(HOURBILL_CLOCKIFY_API_URL=running.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=running.reports_url)
+        assert connect(client).status_code == 303
+        wizard = Wizard(app, client, running, logged_in.invoice(logged_in.customer("Everyone", "USD")))
+        first = wizard.preview(billable=None)
+        html = first.get_data(as_text=True)
+        assert len(wizard.entry_ids(first)) <= 1000 and 'hx-trigger="load"' in html and "loading more" in html
+        token = wizard.token(first)
+        pages = 1
+        while 'hx-trigger="load"' in html and pages < 20:
+            html = client.post(f"{wizard.base}/{token}/more", hx=True).get_data(as_text=True)
+            pages += 1
+        assert "All " in html and "entries loaded" in html
+        reports = [call for call in running.sandbox.requests if call.path.endswith("/reports/detailed")]
+        assert len(reports) == pages >= 10  # 1000 entries a call, never more
+
+        with app.app_context():
+            from services.imports import classify
+            preview = db.session.scalar(db.select(ImportPreview))
+            billable = classify(preview, "USD", "UTC").selectable  # USD work entries, no breaks or timers
+        done = wizard.post(token, "confirm", selection="all", grouping="project")
+        assert done.status_code == 200
+        imported = wizard.imported()
+        assert len(preview.entries) > 9000 and len(billable) > 5000
+        assert sorted(row.entry_id for row in imported) == sorted(entry.id for entry in billable)
+        assert len(wizard.lines()) < 100

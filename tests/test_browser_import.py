@@ -1,0 +1,259 @@
+"""In Chromium, as a person: a draft invoice for Northwind, Import from Clockify against the Clockify
+sandbox (October 2025, Acme Studio, project Website redesign), untick two entries, one line per project
+rounded up to 15 minutes, Show the lines, Add to invoice, and the lines on the invoice and its PDF.
+Once with JavaScript (the wizard swaps in place) and once without (whole pages)."""
+import re
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from sandbox import MAIN_KEY
+from services.clockify import reset_rate_limits
+from tests.browser import screenshot, settled
+from tests.test_browser_invoicing import add_customer, register
+
+pytest_plugins = ["tests.conftest_sandbox"]
+pytestmark = pytest.mark.browser
+
+PROJECT = "Website redesign · Northwind"  # the option's text: project · client
+DONE = re.compile(r"Imported (\d+) entries as (\d+) lines?, ([\d.]+) h\.")
+LINE_DESCRIPTIONS = 'form.line-row:not(.add-line) input[name="description"]'
+
+
+@pytest.fixture
+def clockify(app, clockify_sandbox):
+    """The app pointed at the sandbox (as tests/test_browser_connections.py does)."""
+    reset_rate_limits()
+    app.config["HOURBILL_CLOCKIFY_API_URL"] = clockify_sandbox.api_url
+    app.config["HOURBILL_CLOCKIFY_REPORTS_URL"] = clockify_sandbox.reports_url
+    app.config["HOURBILL_CLOCKIFY_TIMEOUT"] = (2.0, 2.0)
+    return clockify_sandbox
+
+
+def set_up_ada(page):
+    """Register, UTC and a fallback rate in the profile, connect Clockify, add Northwind, open a draft."""
+    register(page)
+    page.get_by_label("Time zone").select_option("UTC")
+    page.get_by_label("Default hourly rate").fill("90")
+    page.get_by_role("button", name="Save profile").click()
+    page.get_by_text("Business profile saved.").wait_for()
+
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("navigation", name="Account settings").get_by_role("link", name="Integrations").click()
+    page.locator("section#clockify").get_by_role("link", name="Connect", exact=True).click()
+    page.get_by_label("API key").fill(MAIN_KEY)
+    page.get_by_role("button", name="Verify & Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Connected to Clockify as Alex Morgan")
+
+    add_customer(page, "Northwind", "USD")
+    page.get_by_role("link", name="Invoices").click()
+    page.get_by_role("link", name="New invoice").click()
+    page.get_by_role("button", name="Create draft").click()
+    page.get_by_text("Draft invoice for Northwind created").wait_for()
+    expect(page.get_by_test_id("total")).to_have_text("$0.00")
+
+
+def choose_filters(page, javascript=True):
+    """Client Northwind, project Website redesign, October 2025 (the sandbox's seeded month)."""
+    page.get_by_label("Client", exact=True).select_option(label="Northwind")
+    if javascript:  # the wizard comes back with the client's projects only
+        expect(page.get_by_text("Projects of this client")).to_be_visible()
+        settled(page)
+    page.get_by_label(re.compile(r"^Projects")).select_option(label=PROJECT)
+    page.get_by_label(re.compile(r"^Dates")).select_option(label="Custom range")
+    page.get_by_label("From").fill("2025-10-01")
+    page.get_by_label("To", exact=True).fill("2025-10-31")
+    expect(page.get_by_label("Billable entries only")).to_be_checked()
+
+
+def entry_boxes(page):
+    return page.get_by_role("checkbox", name=re.compile(r"^Bill "))
+
+
+def choose_line_options(page):
+    page.get_by_label("Lines", exact=True).select_option(label="One line per project")
+    page.get_by_label("Round each entry").select_option(label="to 15 minutes")
+    page.get_by_label("Rounding direction").select_option(label="up")
+
+
+def plan_descriptions(page) -> list[str]:
+    return [text.strip() for text in page.locator("#import-plan tbody tr td:first-child").all_inner_texts()]
+
+
+def usd(minor: int) -> str:
+    return f"${Decimal(minor) / 100:,.2f}"
+
+
+def assert_pdf(page):
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download PDF").click()
+    with open(download_info.value.path(), "rb") as pdf:
+        assert pdf.read(4) == b"%PDF"
+
+
+def test_import_with_javascript_in_place_untick_group_round_and_add(page, clockify):
+    set_up_ada(page)
+    invoice_url = page.url
+    # A marker on window survives only if the page is never reloaded: htmx swaps in place.
+    page.evaluate("window.stillTheSamePage = true")
+
+    page.get_by_role("link", name="Import from Clockify").click()
+    wizard = page.locator("section#import-wizard")
+    expect(wizard.get_by_role("heading", name="Import from Clockify")).to_be_visible()
+    settled(page)
+    assert page.url == invoice_url
+    wizard.get_by_label("Workspace").select_option(label="Acme Studio")
+    wizard.get_by_role("button", name="Load clients, projects and members").click()
+    expect(wizard.get_by_text("Acme Studio · Clockify · clients, projects and members as of")).to_be_visible()
+    settled(page)
+    choose_filters(page)
+    # Choosing the client narrowed the projects to Northwind's.
+    projects = page.get_by_label(re.compile(r"^Projects")).locator("option")
+    expect(projects.filter(has_not_text="· Northwind")).to_have_count(0)
+    screenshot(page, "import-js-filters")
+    wizard.get_by_role("button", name="Preview entries").click()
+    expect(wizard.get_by_text(re.compile(r"All \d+ entries loaded"))).to_be_visible()
+    settled(page)
+    expect(wizard.get_by_text("2025-10-01 to 2025-10-31 (UTC) · billable only")).to_be_visible()
+
+    boxes = entry_boxes(page)
+    total = boxes.count()
+    assert total >= 4, f"the sandbox should have several Website redesign entries in October, got {total}"
+    amounts = boxes.evaluate_all("boxes => boxes.map(box => Number(box.dataset.amount))")
+    count, amount = page.locator("[data-selected-count]"), page.locator("[data-selected-amount]")
+    expect(count).to_have_text(str(total))
+    expect(amount).to_have_text(usd(sum(amounts)))
+    boxes.nth(0).uncheck()
+    boxes.nth(2).uncheck()
+    ticked = total - 2
+    expect(count).to_have_text(str(ticked))
+    expect(amount).to_have_text(usd(sum(amounts) - amounts[0] - amounts[2]))
+    # Select none / all, then untick the same two again.
+    page.get_by_role("button", name="Select none").click()
+    expect(count).to_have_text("0")
+    page.get_by_role("button", name="Select all").click()
+    expect(count).to_have_text(str(total))
+    boxes.nth(0).uncheck()
+    boxes.nth(2).uncheck()
+    expect(count).to_have_text(str(ticked))
+    screenshot(page, "import-js-preview")
+
+    choose_line_options(page)
+    page.get_by_role("button", name="Show the lines").click()
+    plan_heading = page.locator("#import-plan h3")
+    expect(plan_heading).to_have_text(re.compile(rf"^\d+ lines? from {ticked} entries$"))
+    settled(page)
+    line_count = int(plan_heading.inner_text().split()[0])
+    planned = plan_descriptions(page)
+    assert len(planned) == line_count >= 1
+    plan_total = page.get_by_test_id("plan-total").inner_text()
+    expect(page.get_by_text("Nothing is saved until you choose \"Add to invoice\".")).to_be_visible()
+    expect(page.get_by_test_id("total")).to_have_text("$0.00")  # nothing saved yet
+    screenshot(page, "import-js-lines")
+
+    page.get_by_role("button", name="Add to invoice").click()
+    done = wizard.get_by_role("status").filter(has_text=DONE)
+    expect(done).to_be_visible()
+    settled(page)
+    entries, lines, hours = DONE.search(done.inner_text()).groups()
+    assert int(entries) == ticked and int(lines) == line_count
+    assert Decimal(hours) % Decimal("0.25") == 0  # each entry rounded up to 15 minutes
+    descriptions = page.locator(LINE_DESCRIPTIONS)
+    expect(descriptions).to_have_count(line_count)
+    assert [descriptions.nth(i).input_value() for i in range(line_count)] == planned
+    quantities = page.locator('form.line-row:not(.add-line) input[name="quantity"]')
+    assert sum(Decimal(quantities.nth(i).input_value()) for i in range(line_count)) == Decimal(hours)
+    expect(page.get_by_test_id("total")).not_to_have_text("$0.00")
+    expect(page.get_by_test_id("subtotal")).to_have_text(plan_total)
+    assert page.evaluate("window.stillTheSamePage") is True
+    assert page.url == invoice_url
+    screenshot(page, "import-js-done")
+
+    assert_pdf(page)
+
+
+@pytest.fixture
+def page_without_js(chromium, live_server):
+    """A page with JavaScript off: every step is a whole page (links, GET and POST forms, redirects)."""
+    context = chromium.new_context(base_url=live_server, java_script_enabled=False, accept_downloads=True)
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def preview_without_js(page):
+    """From the draft to the preview of October's entries, page by page; returns the entry boxes."""
+    page.get_by_role("link", name="Import from Clockify").click()
+    page.wait_for_url("**/import")
+    expect(page.get_by_role("heading", name="Import from Clockify")).to_be_visible()
+    page.get_by_label("Workspace").select_option(label="Acme Studio")
+    page.get_by_role("button", name="Load clients, projects and members").click()
+    page.wait_for_url(re.compile(r"/import/filters\?"))
+    choose_filters(page, javascript=False)
+    screenshot(page, "import-nojs-filters")
+    page.get_by_role("button", name="Preview entries").click()
+    page.wait_for_url("**/import/preview")
+    expect(page.get_by_text(re.compile(r"All \d+ entries loaded"))).to_be_visible()
+    expect(page.get_by_text("2025-10-01 to 2025-10-31 (UTC) · billable only")).to_be_visible()
+    boxes = entry_boxes(page)
+    assert boxes.count() >= 4, "the sandbox should have several Website redesign entries in October"
+    return boxes
+
+
+def test_import_without_javascript_through_whole_pages(page_without_js, clockify):
+    page = page_without_js
+    set_up_ada(page)
+    invoice_url = page.url
+    boxes = preview_without_js(page)
+    total = boxes.count()
+    dropped = [boxes.nth(0).get_attribute("value"), boxes.nth(2).get_attribute("value")]
+    boxes.nth(0).uncheck()
+    boxes.nth(2).uncheck()
+    ticked = total - 2
+    choose_line_options(page)
+    screenshot(page, "import-nojs-preview")
+
+    page.get_by_role("button", name="Show the lines").click()
+    page.wait_for_url(re.compile(r"/import/[\w-]+/lines$"))
+    plan_heading = page.locator("#import-plan h3")
+    expect(plan_heading).to_have_text(re.compile(rf"^\d+ lines? from {ticked} entries$"))
+    line_count = int(plan_heading.inner_text().split()[0])
+    planned = plan_descriptions(page)
+    plan_total = page.get_by_test_id("plan-total").inner_text()
+    expect(page.get_by_label("Lines", exact=True)).to_have_value("project")
+    expect(page.get_by_label("Round each entry")).to_have_value("15")
+    expect(page.get_by_label("Rounding direction")).to_have_value("up")
+    screenshot(page, "import-nojs-lines")
+    for value in dropped:  # the page that shows the lines keeps them unticked
+        expect(page.locator(f'input[name="entry"][value="{value}"]')).not_to_be_checked()
+
+    page.get_by_role("button", name="Add to invoice").click()
+    page.wait_for_url(invoice_url + "#lines")
+    flash = page.get_by_text(DONE)
+    expect(flash).to_be_visible()
+    entries, lines, hours = DONE.search(flash.inner_text()).groups()
+    assert int(entries) == ticked and int(lines) == line_count
+    assert Decimal(hours) % Decimal("0.25") == 0
+    descriptions = page.locator(LINE_DESCRIPTIONS)
+    expect(descriptions).to_have_count(line_count)
+    assert [descriptions.nth(i).input_value() for i in range(line_count)] == planned
+    expect(page.get_by_test_id("total")).not_to_have_text("$0.00")
+    expect(page.get_by_test_id("subtotal")).to_have_text(plan_total)
+    screenshot(page, "import-nojs-done")
+
+    assert_pdf(page)
+
+
+def test_without_javascript_show_the_lines_keeps_unticked_entries_unticked(page_without_js, clockify):
+    page = page_without_js
+    set_up_ada(page)
+    boxes = preview_without_js(page)
+    total = boxes.count()
+    boxes.nth(0).uncheck()
+    boxes.nth(2).uncheck()
+    page.get_by_role("button", name="Show the lines").click()
+    expect(page.locator("#import-plan h3")).to_have_text(re.compile(rf"from {total - 2} entries$"))
+    expect(boxes.nth(0)).not_to_be_checked(timeout=1_000)
+    expect(boxes.nth(2)).not_to_be_checked(timeout=1_000)
+    expect(page.locator("[data-selected-count]")).to_have_text(str(total - 2), timeout=1_000)
