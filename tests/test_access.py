@@ -152,3 +152,18 @@ def test_behind_a_proxy_the_visitor_address_comes_from_x_forwarded_for(tmp_path)
     client = app.test_client()
     seen = client.get("/__address", headers={"X-Forwarded-For": "203.0.113.9"}).get_data(as_text=True)
     assert seen == "203.0.113.9"
+
+
+def test_csrf_over_https_passes_with_the_same_origin_referrer_the_policy_sends(app, client, logged_in):
+    invoice_id = logged_in.invoice(logged_in.customer())
+    https = {"base_url": "https://localhost"}
+    token = client.csrf_token()
+    headers = {"X-CSRFToken": token}
+    refused = client.post(f"/invoices/{invoice_id}/lines", data={"description": "x", "quantity": "1", "rate": "1"},
+                          headers=headers, csrf=False, **https)
+    assert refused.status_code == 400  # over HTTPS a missing Referer is refused (Flask-WTF's strict check)
+    accepted = client.post(f"/invoices/{invoice_id}/lines", data={"description": "x", "quantity": "1", "rate": "1"},
+                           headers={**headers, "Referer": f"https://localhost/invoices/{invoice_id}"},
+                           csrf=False, **https)
+    assert accepted.status_code == 303
+    assert client.get("/login").headers["Referrer-Policy"] == "same-origin"  # sends it to our own origin

@@ -388,3 +388,38 @@ def test_ten_thousand_entries_preview_page_by_page_and_all_matching_imports_them
         assert len(preview.entries) > 9000 and len(billable) > 5000
         assert sorted(row.entry_id for row in imported) == sorted(entry.id for entry in billable)
         assert len(wizard.lines()) < 100
+
+
+def test_the_canary_key_never_leaks_through_the_wizard_or_its_failures(app, client, logged_in, clockify_sandbox,
+                                                                       caplog):
+    import logging
+
+    from sandbox import DEMO_USER_ID
+    from tests.test_connections import CANARY
+
+    caplog.set_level(logging.DEBUG)
+    reset_rate_limits()
+    app.config.update(HOURBILL_CLOCKIFY_API_URL=clockify_sandbox.api_url,
+                      HOURBILL_CLOCKIFY_REPORTS_URL=clockify_sandbox.reports_url, HOURBILL_CLOCKIFY_TIMEOUT=(2.0, 2.0))
+    clockify_sandbox.sandbox.add_key(DEMO_USER_ID, CANARY)
+    responses = [connect(client, key=CANARY)]
+    wizard = Wizard(app, client, clockify_sandbox, logged_in.invoice(logged_in.customer("Northwind", "USD")))
+    responses += [wizard.start(hx=True), wizard.start(), wizard.filters()]
+    clockify_sandbox.sandbox.add_fault(kind="status", path="*/reports/detailed", status=500, times=2)
+    responses.append(wizard.preview(client=NORTHWIND_ID))
+    preview = wizard.preview(client=NORTHWIND_ID)
+    token = wizard.token(preview)
+    responses += [preview, wizard.post(token, "lines", selection="all"), wizard.post(token, "confirm", selection="all"),
+                  client.get(f"/invoices/{wizard.invoice_id}"), client.get(f"/invoices/{wizard.invoice_id}/print")]
+    clockify_sandbox.sandbox.regenerate_key(CANARY)
+    responses += [wizard.start(hx=True, query_string={"refresh": "1"}), client.get("/settings/integrations")]
+
+    assert any("Imported" in response.get_data(as_text=True) for response in responses)
+    assert any("no longer accepts the key" in response.get_data(as_text=True) for response in responses)
+    for response in responses:
+        assert CANARY not in response.get_data(as_text=True) and CANARY not in str(response.headers)
+    assert CANARY not in caplog.text
+    with app.app_context():
+        rows = "\n".join(repr(tuple(row)) for table in db.metadata.sorted_tables
+                         for row in db.session.execute(table.select()))
+    assert CANARY not in rows and "Northwind" in rows
