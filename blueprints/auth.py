@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -41,6 +41,18 @@ class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     remember = BooleanField("Remember me on this device")
+
+
+def owned(model, object_id):
+    """The current user's object of this model, or 404: another user's object does not exist for them.
+    (The id may come from a form: anything that is not a whole number is a 404 too.)"""
+    try:
+        found = db.session.get(model, int(object_id)) if 0 < int(object_id) < 2**63 else None
+    except (TypeError, ValueError):
+        found = None
+    if found is None or found.user_id != current_user.id:
+        abort(404)
+    return found
 
 
 def safe_next(target: str | None) -> str | None:

@@ -1,13 +1,14 @@
 """Customers: list, add, edit, delete. A customer with invoices stays, and the page says why."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from blueprints.auth import owned
 from blueprints.forms import currency_code
 from extensions import db
 from models import Customer, Invoice
@@ -23,11 +24,7 @@ class CustomerForm(FlaskForm):
 
 
 def owned_customer(customer_id: int) -> Customer:
-    """The current user's customer, or 404: another user's customer does not exist for them."""
-    customer = db.session.get(Customer, customer_id)
-    if customer is None or customer.user_id != current_user.id:
-        abort(404)
-    return customer
+    return owned(Customer, customer_id)
 
 
 @bp.get("/")

@@ -16,7 +16,7 @@ from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_block, render_blocks
 from sqlalchemy import select
 
-from blueprints.integrations import keyring, site
+from blueprints.integrations import keyring, owned_connection, site
 from blueprints.invoices import LineForm, owned_draft
 from extensions import db
 from models import ClockifyConnection, ImportPreview
@@ -46,13 +46,6 @@ def _today() -> date:
 def _connections() -> list[ClockifyConnection]:
     return db.session.scalars(select(ClockifyConnection).where(ClockifyConnection.user_id == current_user.id)
                               .order_by(ClockifyConnection.created_at)).all()
-
-
-def _connection(connection_id) -> ClockifyConnection:
-    connection = db.session.get(ClockifyConnection, int(connection_id)) if str(connection_id).isdigit() else None
-    if connection is None or connection.user_id != current_user.id:
-        abort(404)
-    return connection
 
 
 def _client(connection: ClockifyConnection):
@@ -85,7 +78,7 @@ def start(invoice_id: int):
     if not all_connections:
         return _render(invoice, "no-connection")
     chosen = request.args.get("connection")
-    connection = _connection(chosen) if chosen else all_connections[0]
+    connection = owned_connection(chosen) if chosen else all_connections[0]
     if connection.status != "active":
         return _render(invoice, "start", connections=all_connections, connection=connection, workspaces=[])
     try:
@@ -109,7 +102,7 @@ def _workspace(connection, client, workspace_id):
 @login_required
 def filters(invoice_id: int):
     invoice = owned_draft(invoice_id)
-    connection = _connection(request.args.get("connection"))
+    connection = owned_connection(request.args.get("connection"))
     workspace_id = request.args.get("workspace", "")
     refresh = bool(request.args.get("refresh"))
     try:
@@ -164,7 +157,7 @@ def _date_range(form) -> tuple[date, date]:
 def preview(invoice_id: int):
     invoice = owned_draft(invoice_id)
     form = request.form
-    connection = _connection(form.get("connection"))
+    connection = owned_connection(form.get("connection"))
     workspace_id = form.get("workspace", "")
     try:
         with _client(connection) as client:
@@ -240,7 +233,7 @@ def more(invoice_id: int, token: str):
     """The next report page: rows to append (htmx), or the whole preview again (no JavaScript)."""
     invoice = owned_draft(invoice_id)
     preview = _owned_preview(invoice, token)
-    connection = _connection(preview.connection_id)
+    connection = owned_connection(preview.connection_id)
     try:
         with _client(connection) as client:
             fresh = connections.calling(connection, lambda: imports.load_next_page(preview, client))
@@ -315,7 +308,7 @@ def _plan_response(invoice, preview, status, **context):
 
 def _load_rest(invoice, preview):
     """"All N matching" with pages not loaded yet: load them now (one call per 1000 entries)."""
-    connection = _connection(preview.connection_id)
+    connection = owned_connection(preview.connection_id)
     try:
         with _client(connection) as client:
             connections.calling(connection, lambda: imports.load_all(preview, client))

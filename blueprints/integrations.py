@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from blueprints.auth import owned
 from extensions import db
 from models import ClockifyConnection
 from services import connections
@@ -61,10 +62,7 @@ def keyring() -> KeyRing:
 
 
 def owned_connection(connection_id: int) -> ClockifyConnection:
-    connection = db.session.get(ClockifyConnection, connection_id)
-    if connection is None or connection.user_id != current_user.id:
-        abort(404)
-    return connection
+    return owned(ClockifyConnection, connection_id)
 
 
 def data_key_problem() -> str | None:

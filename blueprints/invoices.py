@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
+from blueprints.auth import owned
 from blueprints.forms import DecimalText
 from extensions import db
 from models import INVOICE_STATUSES, Customer, Invoice, LineItem
@@ -70,11 +71,7 @@ def _today() -> date:
 
 
 def owned_invoice(invoice_id: int) -> Invoice:
-    """The current user's invoice, or 404: another user's invoice does not exist for them."""
-    invoice = db.session.get(Invoice, invoice_id)
-    if invoice is None or invoice.user_id != current_user.id:
-        abort(404)
-    return invoice
+    return owned(Invoice, invoice_id)
 
 
 def owned_draft(invoice_id: int) -> Invoice:
