@@ -5,7 +5,6 @@ import pytest
 from playwright.sync_api import expect
 
 from sandbox import DEMO_USER_EMAIL, MAIN_KEY, fingerprint
-from services.clockify import reset_rate_limits
 from tests.browser import screenshot, settled
 from tests.test_browser_invoicing import register
 
@@ -13,16 +12,6 @@ pytest_plugins = ["tests.conftest_sandbox"]
 pytestmark = pytest.mark.browser
 
 BAD_KEY = "not-a-real-key-9999"
-
-
-@pytest.fixture
-def clockify(app, clockify_sandbox):
-    """The app pointed at the sandbox (as tests/test_connections.py does)."""
-    reset_rate_limits()
-    app.config["HOURBILL_CLOCKIFY_API_URL"] = clockify_sandbox.api_url
-    app.config["HOURBILL_CLOCKIFY_REPORTS_URL"] = clockify_sandbox.reports_url
-    app.config["HOURBILL_CLOCKIFY_TIMEOUT"] = (2.0, 1.0)
-    return clockify_sandbox
 
 
 def open_integrations(page):

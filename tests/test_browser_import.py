@@ -9,7 +9,6 @@ import pytest
 from playwright.sync_api import expect
 
 from sandbox import MAIN_KEY
-from services.clockify import reset_rate_limits
 from tests.browser import screenshot, settled
 from tests.test_browser_invoicing import add_customer, register
 
@@ -19,16 +18,6 @@ pytestmark = pytest.mark.browser
 PROJECT = "Website redesign · Northwind"  # the option's text: project · client
 DONE = re.compile(r"Imported (\d+) entries as (\d+) lines?, ([\d.]+) h\.")
 LINE_DESCRIPTIONS = 'form.line-row:not(.add-line) input[name="description"]'
-
-
-@pytest.fixture
-def clockify(app, clockify_sandbox):
-    """The app pointed at the sandbox (as tests/test_browser_connections.py does)."""
-    reset_rate_limits()
-    app.config["HOURBILL_CLOCKIFY_API_URL"] = clockify_sandbox.api_url
-    app.config["HOURBILL_CLOCKIFY_REPORTS_URL"] = clockify_sandbox.reports_url
-    app.config["HOURBILL_CLOCKIFY_TIMEOUT"] = (2.0, 2.0)
-    return clockify_sandbox
 
 
 def set_up_ada(page):

@@ -10,21 +10,11 @@ from extensions import db
 from models import ClockifyConnection
 from sandbox import DEMO_USER_ID, MAIN_KEY, SUBDOMAIN_KEY
 from services import connections
-from services.clockify import InvalidKey, reset_rate_limits
+from services.clockify import InvalidKey
 
 pytest_plugins = ["tests.conftest_sandbox"]
 
 CANARY = "CANARY-KEY-4f1c9a-do-not-leak"
-
-
-@pytest.fixture
-def clockify(app, clockify_sandbox):
-    """The app pointed at the sandbox."""
-    reset_rate_limits()
-    app.config["HOURBILL_CLOCKIFY_API_URL"] = clockify_sandbox.api_url
-    app.config["HOURBILL_CLOCKIFY_REPORTS_URL"] = clockify_sandbox.reports_url
-    app.config["HOURBILL_CLOCKIFY_TIMEOUT"] = (2.0, 1.0)
-    return clockify_sandbox
 
 
 def connect(client, key=MAIN_KEY, **fields):

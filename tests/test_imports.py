@@ -19,19 +19,15 @@ OCTOBER = {"range": "custom", "start": "2025-10-01", "end": "2025-10-31"}
 
 
 @pytest.fixture
-def wizard(app, client, logged_in, clockify_sandbox):
+def wizard(app, client, logged_in, clockify):
     """Ada, connected to the sandbox, with a draft invoice in USD for Northwind. Returns helpers."""
-    reset_rate_limits()
-    app.config.update(HOURBILL_CLOCKIFY_API_URL=clockify_sandbox.api_url,
-                      HOURBILL_CLOCKIFY_REPORTS_URL=clockify_sandbox.reports_url,
-                      HOURBILL_CLOCKIFY_TIMEOUT=(2.0, 2.0))
     with app.app_context():
         user = db.session.scalar(db.select(User))
         user.time_zone, user.default_hourly_rate_minor = "UTC", 9000
         db.session.commit()
     assert connect(client).status_code == 303
     invoice_id = logged_in.invoice(logged_in.customer("Northwind", "USD"))
-    return Wizard(app, client, clockify_sandbox, invoice_id)
+    return Wizard(app, client, clockify, invoice_id)
 
 
 class Wizard:

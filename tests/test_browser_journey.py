@@ -1,0 +1,193 @@
+"""In Chromium, the whole journey of a new user (issue 5), against the Clockify sandbox: register, fill
+the business profile, Integrations > Clockify > Connect with the key, see it masked, add a customer, open
+a draft, Import from Clockify (workspace, client, project), untick two entries, one line per project and
+rate, add them, edit a line's description and rate, mark the invoice sent, download its PDF, disconnect
+Clockify. A screenshot per step lands in tests/artifacts/journey/ (git-ignored)."""
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from sandbox import DEMO_USER_EMAIL, MAIN_KEY
+from tests.browser import screenshot, settled
+from tests.conftest import money
+from tests.test_browser_connections import no_key_in_html, open_integrations
+from tests.test_browser_import import (DONE, LINE_DESCRIPTIONS, assert_pdf, choose_filters, choose_line_options,
+                                       entry_boxes, plan_descriptions, usd)
+from tests.test_browser_invoicing import add_customer, register
+
+pytest_plugins = ["tests.conftest_sandbox"]
+pytestmark = pytest.mark.browser
+
+JOURNEY = Path(__file__).parent / "artifacts" / "journey"
+LINE_ROWS = "form.line-row:not(.add-line)"
+
+
+def shot(page, name: str) -> None:
+    screenshot(page, f"journey/{name}")
+
+
+def test_a_new_user_from_register_to_a_sent_invoice_and_back_to_not_connected(page, clockify):
+    JOURNEY.mkdir(parents=True, exist_ok=True)
+
+    # 1. Register: the app lands on the business profile.
+    register(page)
+    expect(page.get_by_role("heading", name="Business profile")).to_be_visible()
+    shot(page, "01-register")
+
+    # 2. The business profile (UTC, so the sandbox's October entries fall in October).
+    page.get_by_label("Business name").fill("Lovelace Analytics")
+    page.get_by_label("Billing email").fill("billing@lovelace.example")
+    page.get_by_label("Address").fill("12 St James's Square\nLondon")
+    page.get_by_label("Tax id (VAT, EIN, ABN…)").fill("GB123456789")
+    page.get_by_label("Default hourly rate").fill("90")
+    page.get_by_label("Default tax rate (%)").fill("10")
+    page.get_by_label("Time zone").select_option("UTC")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_text("Business profile saved.")).to_be_visible()
+    expect(page.get_by_label("Business name")).to_have_value("Lovelace Analytics")
+    shot(page, "02-business-profile")
+
+    # 3. Settings > Integrations > Clockify: not connected yet; Connect; paste the key; Verify & Save.
+    open_integrations(page)
+    card = page.locator("section#clockify")
+    expect(card.get_by_text("Not connected", exact=True)).to_be_visible()
+    shot(page, "03-integrations-not-connected")
+    card.get_by_role("link", name="Connect", exact=True).click()
+    expect(page.get_by_role("heading", name="Connect Clockify")).to_be_visible()
+    page.get_by_label("API key").fill(MAIN_KEY)
+    shot(page, "04-connect-key-pasted")
+    page.get_by_role("button", name="Verify & Save").click()
+    page.wait_for_url("**/settings/integrations")
+    expect(page.get_by_role("status")).to_contain_text(f"Connected to Clockify as Alex Morgan ({DEMO_USER_EMAIL}).")
+    connection = card.get_by_role("listitem")
+    expect(connection).to_have_count(1)
+    expect(connection.get_by_text("Connected", exact=True)).to_be_visible()
+    expect(connection.get_by_test_id("masked-key")).to_have_text(f"••••{MAIN_KEY[-4:]}")
+    no_key_in_html(page, MAIN_KEY)
+    shot(page, "05-connected-key-masked")
+
+    # 4. A customer, then a draft invoice for it.
+    add_customer(page, "Northwind", "USD")
+    shot(page, "06-customer-added")
+    page.get_by_role("link", name="Invoices").click()
+    page.get_by_role("link", name="New invoice").click()
+    page.get_by_label("Customer").select_option(label="Northwind (USD)")
+    page.get_by_role("button", name="Create draft").click()
+    page.get_by_text("Draft invoice for Northwind created").wait_for()
+    expect(page.get_by_role("heading", name="Draft invoice")).to_be_visible()
+    expect(page.get_by_test_id("total")).to_have_text("$0.00")
+    invoice_url = page.url
+    shot(page, "07-draft-invoice")
+
+    # 5. Import from Clockify: the workspace, then the client and a project (October 2025).
+    page.get_by_role("link", name="Import from Clockify").click()
+    wizard = page.locator("section#import-wizard")
+    expect(wizard.get_by_role("heading", name="Import from Clockify")).to_be_visible()
+    settled(page)
+    wizard.get_by_label("Workspace").select_option(label="Acme Studio")
+    shot(page, "08-import-workspace")
+    wizard.get_by_role("button", name="Load clients, projects and members").click()
+    expect(wizard.get_by_text("Acme Studio · Clockify · clients, projects and members as of")).to_be_visible()
+    settled(page)
+    choose_filters(page)
+    shot(page, "09-import-client-and-project")
+
+    # 6. Review the entries and untick two: the count and the amount follow.
+    wizard.get_by_role("button", name="Preview entries").click()
+    expect(wizard.get_by_text(re.compile(r"All \d+ entries loaded"))).to_be_visible()
+    settled(page)
+    boxes = entry_boxes(page)
+    total = boxes.count()
+    assert total >= 4, f"the sandbox should have several Website redesign entries in October, got {total}"
+    amounts = boxes.evaluate_all("boxes => boxes.map(box => Number(box.dataset.amount))")
+    count, amount = page.locator("[data-selected-count]"), page.locator("[data-selected-amount]")
+    expect(count).to_have_text(str(total))
+    boxes.nth(0).uncheck()
+    boxes.nth(2).uncheck()
+    ticked = total - 2
+    expect(count).to_have_text(str(ticked))
+    expect(amount).to_have_text(usd(sum(amounts) - amounts[0] - amounts[2]))
+    shot(page, "10-import-review-two-unticked")
+
+    # 7. One line per project (and rate), rounded up to 15 minutes; Show the lines; confirm.
+    choose_line_options(page)
+    page.get_by_role("button", name="Show the lines").click()
+    plan_heading = page.locator("#import-plan h3")
+    expect(plan_heading).to_have_text(re.compile(rf"^\d+ lines? from {ticked} entries$"))
+    settled(page)
+    line_count = int(plan_heading.inner_text().split()[0])
+    planned = plan_descriptions(page)
+    assert len(planned) == line_count >= 1
+    plan_total = page.get_by_test_id("plan-total").inner_text()
+    shot(page, "11-import-lines-planned")
+    page.get_by_role("button", name="Add to invoice").click()
+    done = wizard.get_by_role("status").filter(has_text=DONE)
+    expect(done).to_be_visible()
+    settled(page)
+    entries, lines, hours = DONE.search(done.inner_text()).groups()
+    assert (int(entries), int(lines)) == (ticked, line_count)
+    assert Decimal(hours) % Decimal("0.25") == 0
+
+    # 8. The lines are on the invoice.
+    assert page.url == invoice_url
+    descriptions = page.locator(LINE_DESCRIPTIONS)
+    expect(descriptions).to_have_count(line_count)
+    assert [descriptions.nth(i).input_value() for i in range(line_count)] == planned
+    expect(page.get_by_test_id("subtotal")).to_have_text(plan_total)
+    shot(page, "12-lines-on-the-invoice")
+
+    # 9. Change the first line's description and rate: its amount and the totals follow.
+    row = page.locator(LINE_ROWS).first
+    quantity = Decimal(row.locator('input[name="quantity"]').input_value())
+    old_amount = money(row.get_by_test_id("line-amount").inner_text())
+    old_subtotal = money(page.get_by_test_id("subtotal").inner_text())
+    description = row.locator('input[name="description"]')
+    description.fill("Website redesign: homepage and navigation")
+    description.press("Tab")
+    expect(row.locator('input[name="description"]')).to_have_value("Website redesign: homepage and navigation")
+    settled(page)
+    rate = row.locator('input[name="rate"]')
+    rate.fill("125")
+    rate.press("Tab")
+    new_amount = (quantity * 125).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    expect(row.get_by_test_id("line-amount")).to_have_text(f"${new_amount:,.2f}")
+    subtotal = old_subtotal - old_amount + new_amount
+    tax = (subtotal / 10).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    expect(page.get_by_test_id("subtotal")).to_have_text(f"${subtotal:,.2f}")
+    expect(page.get_by_test_id("tax")).to_have_text(f"${tax:,.2f}")
+    expect(page.get_by_test_id("total")).to_have_text(f"${subtotal + tax:,.2f}")
+    settled(page)
+    expect(row.locator('input[name="rate"]')).to_have_value("125.00")
+    shot(page, "13-line-edited")
+
+    # 10. Mark the invoice sent: it gets its number and its lines are locked.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Mark as sent").click()
+    page.get_by_role("heading", name="Invoice INV-0001").wait_for()
+    assert page.get_by_role("button", name="Add line").count() == 0
+    expect(page.get_by_text("Website redesign: homepage and navigation")).to_be_visible()
+    expect(page.get_by_test_id("total")).to_have_text(f"${subtotal + tax:,.2f}")
+    shot(page, "14-invoice-sent")
+
+    # 11. The PDF.
+    assert_pdf(page)
+
+    # 12. Disconnect Clockify: the card is back to "Not connected". (Not open_integrations: the default
+    # connection name "Clockify" makes its heading check match two headings.)
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("navigation", name="Account settings").get_by_role("link", name="Integrations").click()
+    page.wait_for_url("**/settings/integrations")
+    connection.get_by_role("link", name="Disconnect").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Disconnect .+\?$"))).to_be_visible()
+    shot(page, "15-disconnect-confirm")
+    page.get_by_role("button", name="Disconnect").click()
+    page.wait_for_url("**/settings/integrations")
+    expect(page.get_by_role("status")).to_contain_text("is disconnected.")
+    expect(card.get_by_text("Not connected", exact=True)).to_be_visible()
+    expect(card.get_by_role("link", name="Connect", exact=True)).to_be_visible()
+    expect(card.get_by_role("listitem")).to_have_count(0)
+    settled(page)
+    shot(page, "16-not-connected")
