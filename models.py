@@ -160,6 +160,9 @@ class Invoice(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Who it was from and to, as they were when it was sent: later edits of the profile or the customer
+    # must not change an invoice that has left (services.invoicing.mark_sent fills it).
+    parties: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     customer: Mapped[Customer] = relationship(back_populates="invoices")
     lines: Mapped[list[LineItem]] = relationship(

@@ -302,7 +302,7 @@ def delete(invoice_id: int):
 def printable(invoice_id: int):
     invoice = owned_invoice(invoice_id)
     return render_template("invoices/print.html", invoice=invoice, totals=invoicing.totals(invoice),
-                           profile=current_user, pdf=False)
+                           parties=invoicing.parties(invoice), pdf=False)
 
 
 @bp.get("/<int:invoice_id>/pdf")
@@ -312,7 +312,7 @@ def pdf(invoice_id: int):
 
     invoice = owned_invoice(invoice_id)
     html = render_template("invoices/print.html", invoice=invoice, totals=invoicing.totals(invoice),
-                           profile=current_user, pdf=True)
+                           parties=invoicing.parties(invoice), pdf=True)
     response = make_response(html_to_pdf(html, current_app.static_folder))
     response.headers["Content-Type"] = "application/pdf"
     name = invoice.number or f"draft-{invoice.id}"

@@ -71,6 +71,21 @@ def mark_sent(invoice: Invoice) -> None:
     invoice.number = number
     invoice.status = "sent"
     invoice.sent_at = utcnow()
+    invoice.parties = parties(invoice)
+
+
+PARTY_FIELDS = {"sender": ("business_name", "display_name", "business_address", "business_email", "tax_id"),
+                "customer": ("name", "address", "email")}
+
+
+def parties(invoice: Invoice) -> dict:
+    """Sender and customer as the invoice shows them: the snapshot taken when it was sent, or, for a
+    draft, the profile and customer as they are now."""
+    if invoice.parties:
+        return invoice.parties
+    sender = db.session.get(User, invoice.user_id)
+    return {"sender": {name: getattr(sender, name) for name in PARTY_FIELDS["sender"]},
+            "customer": {name: getattr(invoice.customer, name) for name in PARTY_FIELDS["customer"]}}
 
 
 def mark_paid(invoice: Invoice) -> None:

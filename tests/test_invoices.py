@@ -253,3 +253,18 @@ def test_a_discount_finer_than_the_currency_is_refused(client, logged_in, app):
         "issue_date": today, "due_date": today, "tax_rate": "0", "discount": "0.5"})
     assert response.status_code == 422 and "JPY amounts have at most 0 decimal places" in response.get_data(as_text=True)
     assert _invoice(app, invoice_id).discount_minor == 0
+
+
+def test_a_sent_invoice_keeps_the_sender_and_customer_it_was_sent_with(client, logged_in, app):
+    _profile(app, business_name="Ada Consulting", business_address="Old Street 1")
+    customer = logged_in.customer("Northwind Traders", address="Harbour 2")
+    invoice_id = logged_in.invoice(customer)
+    logged_in.line(invoice_id)
+    client.post(f"/invoices/{invoice_id}/send")
+    _profile(app, business_name="Ada & Partners", business_address="New Avenue 9")
+    client.post(f"/customers/{customer}/edit", data={"name": "Northwind Ltd", "currency": "USD", "address": "Moved"})
+    page = client.get(f"/invoices/{invoice_id}/print").get_data(as_text=True)
+    assert "Ada Consulting" in page and "Old Street 1" in page and "Northwind Traders" in page and "Harbour 2" in page
+    assert "Ada &amp; Partners" not in page and "Northwind Ltd" not in page
+    draft = logged_in.invoice(customer)
+    assert "Ada &amp; Partners" in client.get(f"/invoices/{draft}/print").get_data(as_text=True)
