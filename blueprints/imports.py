@@ -268,7 +268,7 @@ def _options_and_selection(invoice, preview):
         rate = typed
     view = imports.classify(preview, invoice.currency, _zone())
     entries = imports.selected(view, form.get("selection", "some"), form.getlist("entry"), form.getlist("exclude"))
-    return options, rate, imports.plan_for(entries, invoice, options, rate, _zone())
+    return options, rate, entries, imports.plan_for(entries, invoice, options, rate, _zone())
 
 
 @bp.post("/<token>/lines")
@@ -282,7 +282,7 @@ def lines(invoice_id: int, token: str):
         if response:
             return response
     try:
-        options, rate, plan = _options_and_selection(invoice, preview)
+        options, rate, _, plan = _options_and_selection(invoice, preview)
     except ValueError as error:
         return _plan_response(invoice, preview, 422, options_error=str(error))
     except imports.ImportProblem as error:
@@ -330,8 +330,8 @@ def confirm(invoice_id: int, token: str):
         if response:
             return response
     try:
-        options, rate, plan = _options_and_selection(invoice, preview)
-        imports.confirm(preview, invoice, plan, options)
+        options, rate, entries, plan = _options_and_selection(invoice, preview)
+        imports.confirm(preview, invoice, entries, plan, options)
     except ValueError as error:
         return _plan_response(invoice, preview, 422, options_error=str(error))
     except imports.ImportProblem as error:

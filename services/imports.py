@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -19,7 +19,7 @@ from models import ClockifyCache, ClockifyConnection, ImportedEntry, ImportPrevi
 from services.clockify import ClockifyClient, Forbidden
 from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, to_plain
 from services.invoicing import next_position
-from services.lines import ImportPlan, LineOptions, plan_lines
+from services.lines import ImportPlan, LineOptions, plan_lines, skip_reason
 from services.money import from_minor
 
 FREE_PLAN_WINDOW_DAYS = 31  # a Free workspace's report covers at most 31 days per request
@@ -238,18 +238,21 @@ class PreviewView:
 
 def classify(preview: ImportPreview, currency: str, time_zone: str,
              entries: list[TimeEntry] | None = None) -> PreviewView:
-    """Sort the preview's entries (or just these, e.g. a page loaded now) for the page."""
-    entries = preview_entries(preview) if entries is None else entries
+    """Sort the preview's entries (or just these, e.g. a page loaded now) for the page, in date order
+    (the report pages by id)."""
+    entries = sorted(preview_entries(preview) if entries is None else entries, key=lambda e: (e.start, e.id))
     elsewhere = imported_elsewhere(preview.user_id, preview.workspace_id, [entry.id for entry in entries])
-    plan = plan_lines([entry for entry in entries if entry.id not in elsewhere], currency=currency,
-                      fallback_rate=None, options=LineOptions(), time_zone=time_zone)
-    skipped_ids = {skip.entry.id for skip in plan.skipped}
-    entries = sorted(entries, key=lambda entry: (entry.start, entry.id))  # the report pages by id
-    return PreviewView(
-        selectable=[entry for entry in entries if entry.id not in elsewhere and entry.id not in skipped_ids],
-        skipped=[(skip.entry, skip.reason) for skip in plan.skipped],
-        elsewhere=[(entry, elsewhere[entry.id]) for entry in entries if entry.id in elsewhere],
-    )
+    selectable, skipped = [], []
+    for entry in entries:
+        if entry.id in elsewhere:
+            continue
+        reason = skip_reason(entry, currency)
+        if reason:
+            skipped.append((entry, reason))
+        else:
+            selectable.append(entry)
+    return PreviewView(selectable=selectable, skipped=skipped,
+                       elsewhere=[(entry, elsewhere[entry.id]) for entry in entries if entry.id in elsewhere])
 
 
 def selected(view: PreviewView, mode: str, entry_ids: Iterable[str], excluded: Iterable[str]) -> list[TimeEntry]:
@@ -279,7 +282,8 @@ def plan_for(entries: list[TimeEntry], invoice: Invoice, options: LineOptions, r
     return plan_lines(entries, currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
 
 
-def confirm(preview: ImportPreview, invoice: Invoice, plan: ImportPlan, options: LineOptions) -> None:
+def confirm(preview: ImportPreview, invoice: Invoice, entries: list[TimeEntry], plan: ImportPlan,
+            options: LineOptions) -> None:
     """Write every line and every entry link in one transaction, once per preview.
 
     A second confirm of the same preview (double click, resubmitted form) finds it claimed; an entry
@@ -293,27 +297,25 @@ def confirm(preview: ImportPreview, invoice: Invoice, plan: ImportPlan, options:
     if not plan.lines:
         db.session.rollback()
         raise ImportProblem("Nothing to import: tick at least one entry.")
-    seconds = {entry.id: options.round_seconds(entry.seconds) for entry in _entries_by_id(preview, plan)}
+    seconds = {entry.id: options.round_seconds(entry.seconds) for entry in entries}
     position = next_position(invoice)
     try:
+        new_lines = []
         for offset, proposed in enumerate(plan.lines):
             line = LineItem(position=position + offset, description=proposed.description, unit=proposed.unit,
                             source="clockify")
             line.set_amounts(proposed.quantity, proposed.rate_minor)
             invoice.lines.append(line)
-            for entry_id in proposed.entry_ids:
-                line.imported_entries.append(ImportedEntry(
-                    user_id=invoice.user_id, invoice_id=invoice.id, workspace_id=preview.workspace_id,
-                    entry_id=entry_id, seconds=seconds[entry_id], rate_minor=proposed.rate_minor))
-        customer = invoice.customer
-        customer.import_options = options.as_dict()
+            new_lines.append(line)
+        db.session.flush()  # the lines' ids, for one bulk insert of their entry links
+        db.session.execute(insert(ImportedEntry), [
+            {"user_id": invoice.user_id, "invoice_id": invoice.id, "line_item_id": line.id,
+             "workspace_id": preview.workspace_id, "entry_id": entry_id, "seconds": seconds[entry_id],
+             "rate_minor": proposed.rate_minor}
+            for line, proposed in zip(new_lines, plan.lines) for entry_id in proposed.entry_ids])
+        invoice.customer.import_options = options.as_dict()
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         raise ImportProblem("Some of these entries were billed on another invoice meanwhile (another tab?). "
-                          "Nothing was imported: preview again to see what is left.") from None
-
-
-def _entries_by_id(preview: ImportPreview, plan: ImportPlan) -> list[TimeEntry]:
-    wanted = {entry_id for line in plan.lines for entry_id in line.entry_ids}
-    return [entry for entry in preview_entries(preview) if entry.id in wanted]
+                            "Nothing was imported: preview again to see what is left.") from None

@@ -219,7 +219,7 @@ def plan_lines(
     groups: dict[tuple[Any, ...], list[TimeEntry]] = {}
     skipped = []
     for entry in _in_order(entries):
-        reason = _skip_reason(entry, currency)
+        reason = skip_reason(entry, currency)
         if reason:
             skipped.append(Skipped(entry, reason))
             continue
@@ -246,7 +246,8 @@ def _in_order(entries: Iterable[TimeEntry]) -> list[TimeEntry]:
     return sorted(by_id.values(), key=lambda entry: (entry.start, entry.id))
 
 
-def _skip_reason(entry: TimeEntry, currency: str) -> str | None:
+def skip_reason(entry: TimeEntry, currency: str) -> str | None:
+    """Why an entry is never billed on an invoice in this currency, or None when it may be."""
     if entry.running:
         return "Timer still running"
     if not entry.is_work:

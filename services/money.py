@@ -5,6 +5,7 @@ half-up to the currency's minor unit, the way people check an invoice by hand.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -101,5 +102,7 @@ def invoice_totals(line_amounts: list[int], tax_rate: Decimal, discount_minor: i
     return Totals(subtotal=subtotal, discount=discount, tax=tax, total=taxable + tax)
 
 
+@functools.lru_cache(maxsize=4096)
 def format_money(minor: int, currency: str, locale: str = "en_US") -> str:
+    # Cached: Babel parses the locale's pattern on every call, and a page repeats the same amounts.
     return format_currency(from_minor(minor, currency), currency, locale=locale)
