@@ -260,11 +260,24 @@ class ImportPreview(db.Model):
     connection_id: Mapped[int] = mapped_column(ForeignKey("clockify_connections.id", ondelete="CASCADE"))
     workspace_id: Mapped[str] = mapped_column(String(64))
     filters: Mapped[dict] = mapped_column(JSON)
-    entries: Mapped[list] = mapped_column(JSON, default=list)
+    entry_count: Mapped[int] = mapped_column(Integer, default=0)
     pages_loaded: Mapped[int] = mapped_column(Integer, default=0)
     complete: Mapped[bool] = mapped_column(default=False)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ImportPreviewPage(db.Model):
+    """One report page of a preview's entries: loading the next page adds a row, it never rewrites
+    the pages before it (a 10,000-entry month is ten rows, not one growing document)."""
+
+    __tablename__ = "import_preview_pages"
+    __table_args__ = (UniqueConstraint("preview_id", "number", name="uq_import_preview_pages_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preview_id: Mapped[int] = mapped_column(ForeignKey("import_previews.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    entries: Mapped[list] = mapped_column(JSON)
 
 
 class ImportedEntry(db.Model):

@@ -300,7 +300,7 @@ def _plan_response(invoice, preview, status, **context):
         ticked = set(form.getlist("entry"))
     elif form.get("selection") == "all" and form.getlist("exclude"):
         excluded = set(form.getlist("exclude"))
-        ticked = {item["id"] for item in preview.entries if item["id"] not in excluded}
+        ticked = {entry.id for entry in imports.preview_entries(preview) if entry.id not in excluded}
     page = {**_preview_context(invoice, preview), **context, "ticked": ticked,
             "typed_rate": form.get("fallback_rate")}
     return _render(invoice, "preview", status, **page)

@@ -15,7 +15,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from models import ClockifyCache, ClockifyConnection, ImportedEntry, ImportPreview, Invoice, LineItem, User, utcnow
+from models import (ClockifyCache, ClockifyConnection, ImportedEntry, ImportPreview, ImportPreviewPage, Invoice,
+                    LineItem, User, utcnow)
 from services.clockify import ClockifyClient, Forbidden
 from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, to_plain
 from services.invoicing import next_position
@@ -131,7 +132,7 @@ def start_preview(user: User, invoice: Invoice, connection: ClockifyConnection, 
                                               windows(filters.start, filters.end, filters.plan)], "cursor": [0, 1]}
     preview = ImportPreview(token=secrets.token_urlsafe(32), user_id=user.id, invoice_id=invoice.id,
                             connection_id=connection.id, workspace_id=filters.workspace_id, filters=state,
-                            entries=[], pages_loaded=0, complete=False)
+                            entry_count=0, pages_loaded=0, complete=False)
     db.session.add(preview)
     try:
         load_next_page(preview, client)
@@ -154,10 +155,8 @@ def load_next_page(preview: ImportPreview, client: ClockifyClient) -> list[TimeE
         filters.workspace_id, start=start, end=end, time_zone=filters.time_zone, currency=filters.currency,
         page=page, client_ids=filters.client_ids or None, project_ids=filters.project_ids or None,
         user_ids=filters.user_ids or None, billable=True if filters.billable_only else None)
-    known = {item["id"] for item in preview.entries}
-    fresh = [entry for entry in result.entries if entry.id not in known]
-    preview.entries = preview.entries + [to_plain(entry) for entry in fresh]
-    preview.pages_loaded += 1
+    fresh = list(result.entries)
+    _add_page(preview, fresh)
     if result.has_more:
         cursor = [window, page + 1]
     elif window + 1 < len(state["windows"]):
@@ -196,7 +195,7 @@ def _load_per_member(preview, client, filters: Filters, reference: ReferenceData
             if filters.billable_only and not entry.billable:
                 continue
             entries.append(to_plain(_with_names(entry, project, names.get(entry.user_id))))
-    preview.entries = entries
+    _add_page(preview, entries, plain=True)
     preview.pages_loaded = len(members)
     preview.filters = {**preview.filters, "cursor": None, "per_member": True}
     preview.complete = True
@@ -211,8 +210,26 @@ def _with_names(entry: TimeEntry, project, user_name: str | None) -> TimeEntry:
                    client_name=project.client_name if project else entry.client_name)
 
 
+def _add_page(preview: ImportPreview, entries: list, plain: bool = False) -> None:
+    if preview.id is None:
+        db.session.flush()
+    preview.pages_loaded += 1
+    preview.entry_count += len(entries)
+    db.session.add(ImportPreviewPage(preview_id=preview.id, number=preview.pages_loaded,
+                                     entries=entries if plain else [to_plain(entry) for entry in entries]))
+
+
 def preview_entries(preview: ImportPreview) -> list[TimeEntry]:
-    return [from_plain(TimeEntry, item) for item in preview.entries]
+    """Every entry of the preview's pages, each once (an entry repeated on two pages is one entry)."""
+    pages = db.session.scalars(select(ImportPreviewPage.entries).where(ImportPreviewPage.preview_id == preview.id)
+                               .order_by(ImportPreviewPage.number))
+    entries, seen = [], set()
+    for page in pages:
+        for item in page:
+            if item["id"] not in seen:
+                seen.add(item["id"])
+                entries.append(from_plain(TimeEntry, item))
+    return entries
 
 
 def imported_elsewhere(user_id: int, workspace_id: str, entry_ids: Iterable[str]) -> dict[str, Invoice]:
