@@ -4,6 +4,7 @@ Every form here works as a plain page; the key is verified against Clockify (GET
 is stored, and after that no page ever shows more of it than its last four characters."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
@@ -84,6 +85,20 @@ def _verify(form, region: str, subdomain: str | None):
         return None, error
 
 
+def _prefetch_workspaces(connection: ClockifyConnection, api_key: str) -> None:
+    """Fetch the workspace list while the key is at hand, so the import wizard opens without asking
+    Clockify; on any failure the wizard simply asks then."""
+    from services import imports
+
+    max_age = timedelta(seconds=current_app.config["HOURBILL_CLOCKIFY_CACHE_SECONDS"])
+    try:
+        with connections.client_for_key(api_key, connection.region, connection.subdomain, site()) as client:
+            imports.workspaces(connection, client, max_age, refresh=True)
+    except ClockifyError as error:
+        db.session.rollback()
+        current_app.logger.info("Clockify workspaces not prefetched: %r", error)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def connect():
@@ -101,6 +116,7 @@ def connect():
             db.session.flush()  # the row's id goes into the key's associated data
             connections.seal_key(connection, form.api_key.data, who, keyring())
             db.session.commit()
+            _prefetch_workspaces(connection, form.api_key.data)
             flash(f"Connected to Clockify as {who.name} ({who.email}).", "success")
             return redirect(url_for("settings.integrations"), code=303)
     status = 503 if problem and form.is_submitted() else 422 if (form.errors or error) else 200
@@ -121,6 +137,7 @@ def update_key(connection_id: int):
             previous = connection.clockify_user_email
             connections.seal_key(connection, form.api_key.data, who, keyring())
             db.session.commit()
+            _prefetch_workspaces(connection, form.api_key.data)
             note = f" It now reads as {who.name} ({who.email})." if previous and previous != who.email else ""
             flash(f"The key for {connection.name} is updated and verified.{note}", "success")
             return redirect(url_for("settings.integrations"), code=303)

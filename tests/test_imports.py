@@ -104,6 +104,12 @@ def test_the_whole_import_from_cold_start_costs_at_most_six_calls(wizard):
     assert all(call.method == "GET" or call.path.endswith("/reports/detailed") for call in calls)
 
 
+def test_connecting_fetches_the_workspaces_so_the_wizard_opens_without_a_call(wizard):
+    wizard.sandbox.sandbox.clear_requests()
+    assert "Acme Studio" in wizard.start(hx=True).get_data(as_text=True)
+    assert wizard.sandbox.sandbox.requests == []
+
+
 def test_with_a_warm_cache_an_import_costs_one_call(wizard):
     wizard.start()
     wizard.filters()
@@ -282,8 +288,8 @@ def test_a_bad_custom_range_is_explained(wizard):
 ])
 def test_every_step_failure_has_its_message_and_writes_nothing(wizard, path, fault, message):
     wizard.sandbox.sandbox.add_fault(path=path, **fault)
-    if path.endswith("workspaces"):
-        response = wizard.start(hx=True)
+    if path.endswith("workspaces"):  # connecting fetched the list already: the Refresh asks again
+        response = wizard.start(hx=True, query_string={"refresh": "1"})
     elif path.endswith("clients"):
         response = wizard.filters()
     else:
@@ -296,7 +302,7 @@ def test_every_step_failure_has_its_message_and_writes_nothing(wizard, path, fau
 
 def test_a_401_turns_the_connection_to_needs_a_new_key_and_the_wizard_links_to_update_it(wizard):
     wizard.sandbox.sandbox.regenerate_key(MAIN_KEY)
-    html = wizard.start(hx=True).get_data(as_text=True)
+    html = wizard.filters().get_data(as_text=True)
     assert "no longer accepts the key" in html and f"/settings/integrations/clockify/{wizard.connection_id}/key" in html
     again = wizard.start(hx=True).get_data(as_text=True)
     assert "no longer accepts the key" in again
