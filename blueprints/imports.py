@@ -178,17 +178,17 @@ def preview(invoice_id: int):
                 billable_only="billable" in form, hide_imported="hide_imported" in form, plan=workspace.plan)
             if form.get("link_client") and context["client_id"]:
                 invoice.customer.clockify_client_id = context["client_id"]
-            preview = connections.calling(connection, lambda: imports.start_preview(
+            preview, entries = connections.calling(connection, lambda: imports.start_preview(
                 current_user, invoice, connection, chosen, client, reference))
     except (ClockifyError, DataKeyError) as error:
         db.session.rollback()
         return _problem(invoice, error, connection)
-    return _render(invoice, "preview", **_preview_context(invoice, preview))
+    return _render(invoice, "preview", **_preview_context(invoice, preview, entries=entries))
 
 
-def _preview_context(invoice, preview: ImportPreview, **extra) -> dict:
+def _preview_context(invoice, preview: ImportPreview, entries=None, **extra) -> dict:
     filters = imports.Filters.from_dict(preview.filters)
-    view = imports.classify(preview, invoice.currency, _zone())
+    view = imports.classify(preview, invoice.currency, _zone(), entries=entries)
     customer = invoice.customer
     options = _options_from(customer.import_options) if customer.import_options else LineOptions()
     rate = imports.fallback_rate(current_user, invoice)

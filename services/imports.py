@@ -126,8 +126,9 @@ class Filters:
 
 
 def start_preview(user: User, invoice: Invoice, connection: ClockifyConnection, filters: Filters,
-                  client: ClockifyClient, reference: ReferenceData) -> ImportPreview:
-    """A new preview with its first page of entries (one report call for up to 1000 entries)."""
+                  client: ClockifyClient, reference: ReferenceData) -> tuple[ImportPreview, list[TimeEntry]]:
+    """A new preview with its first page of entries (one report call for up to 1000 entries); returns
+    it with those entries, so the page shows them without reading them back."""
     state = {**filters.as_dict(), "windows": [[a.isoformat(), b.isoformat()] for a, b in
                                               windows(filters.start, filters.end, filters.plan)], "cursor": [0, 1]}
     preview = ImportPreview(token=secrets.token_urlsafe(32), user_id=user.id, invoice_id=invoice.id,
@@ -135,12 +136,13 @@ def start_preview(user: User, invoice: Invoice, connection: ClockifyConnection, 
                             entry_count=0, pages_loaded=0, complete=False)
     db.session.add(preview)
     try:
-        load_next_page(preview, client)
+        entries = load_next_page(preview, client)
     except Forbidden:
         # The report is refused (a plan or a permission): read each member's entries instead.
-        _load_per_member(preview, client, filters, reference, connection.clockify_time_zone or filters.time_zone)
+        entries = _load_per_member(preview, client, filters, reference,
+                                   connection.clockify_time_zone or filters.time_zone)
     db.session.commit()
-    return preview
+    return preview, entries
 
 
 def load_next_page(preview: ImportPreview, client: ClockifyClient) -> list[TimeEntry]:
@@ -174,7 +176,8 @@ def load_all(preview: ImportPreview, client: ClockifyClient) -> None:
     db.session.commit()
 
 
-def _load_per_member(preview, client, filters: Filters, reference: ReferenceData, account_zone: str) -> None:
+def _load_per_member(preview, client, filters: Filters, reference: ReferenceData,
+                     account_zone: str) -> list[TimeEntry]:
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(filters.time_zone)
@@ -194,11 +197,12 @@ def _load_per_member(preview, client, filters: Filters, reference: ReferenceData
                 continue
             if filters.billable_only and not entry.billable:
                 continue
-            entries.append(to_plain(_with_names(entry, project, names.get(entry.user_id))))
-    _add_page(preview, entries, plain=True)
+            entries.append(_with_names(entry, project, names.get(entry.user_id)))
+    _add_page(preview, entries)
     preview.pages_loaded = len(members)
     preview.filters = {**preview.filters, "cursor": None, "per_member": True}
     preview.complete = True
+    return entries
 
 
 def _with_names(entry: TimeEntry, project, user_name: str | None) -> TimeEntry:
@@ -210,13 +214,13 @@ def _with_names(entry: TimeEntry, project, user_name: str | None) -> TimeEntry:
                    client_name=project.client_name if project else entry.client_name)
 
 
-def _add_page(preview: ImportPreview, entries: list, plain: bool = False) -> None:
+def _add_page(preview: ImportPreview, entries: list[TimeEntry]) -> None:
     if preview.id is None:
         db.session.flush()
     preview.pages_loaded += 1
     preview.entry_count += len(entries)
     db.session.add(ImportPreviewPage(preview_id=preview.id, number=preview.pages_loaded,
-                                     entries=entries if plain else [to_plain(entry) for entry in entries]))
+                                     entries=[to_plain(entry) for entry in entries]))
 
 
 def preview_entries(preview: ImportPreview) -> list[TimeEntry]:
