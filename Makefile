@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test demo install install-dev migrate clean
+.PHONY: run test demo bench install install-dev migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: install-dev
 	  echo "== the database tests again, on PostgreSQL"; \
 	  HOURBILL_TEST_DATABASE_URL="$$HOURBILL_TEST_POSTGRES_URL" $(BIN)/pytest $(PYTEST_ARGS); \
 	fi
+
+# Benchmarks (bench/README.md): one results table, about 80 s; exits 0 even when a target is missed.
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,169 @@
+"""`python -m bench.run` (`make bench`): run every benchmark and print one results table.
+
+1, 2 and 5 run over HTTP on 127.0.0.1: the app (bench.app_server, werkzeug) and the Clockify sandbox
+(bench.sandbox_server, 20 members x 500 entries in 2025-10, 10 requests/s per key) each in their own
+process; this process drives the wizard as a browser does and samples the app's RSS from /proc.
+3 and 4 run in this process with Flask's test client (see bench/inprocess.py).
+Exit status 0 even when a target is missed: the figures are the point; missed targets say MISSED."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import inprocess, journey
+from bench._servers import Child
+
+RATE = 10  # requests per second per key, the sandbox's limit and the floor's divisor
+
+
+def fmt_s(seconds: float) -> str:
+    return f"{seconds:.2f} s"
+
+
+def fmt_ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}"
+
+
+class Table:
+    def __init__(self):
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def add(self, name: str, figure: str, target: str = "", met: bool | None = None) -> None:
+        self.rows.append((name, figure, target or "-", "-" if met is None else ("yes" if met else "MISSED")))
+
+    def section(self, title: str) -> None:
+        self.rows.append((title, "", "", ""))
+
+    def print(self) -> None:
+        heads = ("measure", "figure", "target", "met?")
+        widths = [max(len(heads[i]), *(len(row[i]) for row in self.rows)) for i in range(4)]
+        line = "+".join("-" * (w + 2) for w in widths)
+        print("+" + line + "+")
+        print("| " + " | ".join(h.ljust(w) for h, w in zip(heads, widths)) + " |")
+        print("+" + line + "+")
+        for row in self.rows:
+            if not any(row[1:]):
+                print("| " + row[0].ljust(sum(widths) + 9) + " |")
+                continue
+            print("| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths)) + " |")
+        print("+" + line + "+")
+        missed = sum(1 for row in self.rows if row[3] == "MISSED")
+        print(f"{missed} target{'s' if missed != 1 else ''} missed." if missed else "Every target met.")
+
+
+def over_http(workdir: Path, billable_only: bool):
+    say("starting the sandbox (20 members x 500 entries, 10 requests/s) and the app, each in its own process")
+    with Child("bench.sandbox_server", "--members", "20", "--entries-per-member", "500") as sandbox:
+        with Child("bench.app_server", "--workdir", str(workdir), "--api-url", sandbox.info["api_url"],
+                   "--reports-url", sandbox.info["reports_url"]) as app:
+            say("1/5: the 10,000-entry import (start -> filters -> preview + every `more` page -> confirm)")
+            ours = journey.run_import(app.info["url"], sandbox.info["url"], app, billable_only=billable_only)
+            say(f"     {ours.entries_in_preview} entries previewed in {ours.preview_s:.2f} s, "
+                f"{ours.imported} imported in {ours.confirm_s:.2f} s, {ours.calls} calls")
+        say("2/5: the connector-style fetch (pages of 50, paced at 10/s)")
+        theirs = journey.connector_fetch(sandbox.info["api_url"], sandbox.info["url"])
+        say(f"     {theirs.entries} entries, {theirs.calls} calls in {theirs.seconds:.1f} s")
+    return ours, theirs
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def import_rows(table: Table, ours, theirs, billable_only: bool) -> None:
+    scope = "billable entries" if billable_only else "all entries"
+    table.section(f"1. 10,000-entry month, {scope}, sandbox at {RATE} req/s/key; app over HTTP in its own "
+                  "process, cold cache")
+    table.add("entries previewed / imported / lines", f"{ours.entries_in_preview} / {ours.imported} / {ours.lines}")
+    breakdown = " ".join(f"{kind} {count}" for kind, count in sorted(ours.calls_by_kind.items()))
+    table.add(f"Clockify calls ({breakdown})", str(ours.calls), "<= 12", ours.calls <= 12)
+    if ours.status_429:
+        table.add("  of which answered 429", str(ours.status_429), "0", False)
+    table.add("start + filters", fmt_s(ours.setup_s))
+    table.add("preview asked -> whole preview shown", fmt_s(ours.preview_s))
+    if ours.more_s:
+        table.add(f"  first page / {len(ours.more_s)} `more`: first, last, sum",
+                  f"{ours.first_page_s:.2f} / {ours.more_s[0]:.2f}, {ours.more_s[-1]:.2f}, {sum(ours.more_s):.2f} s")
+    table.add("confirm (all, by project) -> lines committed", fmt_s(ours.confirm_s))
+    floor = ours.calls / RATE
+    ratio = ours.whole_s / floor if floor else float("inf")
+    table.add(f"whole, start -> committed ({ours.whole_s:.2f} s) / floor ({floor:.1f} s)", f"{ratio:.2f}x",
+              "<= 1.5x", ratio <= 1.5)
+
+    table.section("2. Same entries, connector-style: members, each member's entries, projects, clients; "
+                  "pages of 50")
+    table.add(f"calls ({theirs.members} members, {theirs.entries} entries, {theirs.projects} projects, "
+              f"{theirs.clients} clients)", str(theirs.calls))
+    table.add(f"seconds (paced at {RATE}/s)", fmt_s(theirs.seconds))
+    call_ratio = theirs.calls / ours.calls if ours.calls else float("inf")
+    table.add("connector calls / our calls", f"{call_ratio:.1f}x", ">= 10x", call_ratio >= 10)
+    table.add("connector seconds / our whole import", f"{theirs.seconds / ours.whole_s:.1f}x")
+
+
+def memory_rows(table: Table, ours) -> None:
+    table.section("5. App process memory during the import (/proc/<pid>/status)")
+    how = "VmHWM, reset before the import" if ours.hwm_reset else "sampled VmRSS peak"
+    table.add(f"peak RSS ({how}; {ours.baseline_rss_mb:.0f} MB before)", f"{ours.hwm_mb:.0f} MB", "< 150 MB",
+              ours.hwm_mb < 150)
+
+
+def inprocess_rows(table: Table, steps, normal_entries, page, pdf) -> None:
+    table.section("3. Server time per wizard step, warm cache (ms, median / p95), in-process")
+    for series in steps:
+        label = series.name
+        if series.name == "preview":
+            label = f"preview, {normal_entries} entries (report call subtracted)"
+        elif series.clockify_calls:  # a warm cache should make none
+            label += f" ({series.clockify_calls} Clockify calls, subtracted)"
+        table.add(f"{label} x{len(series.server)}", f"{fmt_ms(series.median)} / {fmt_ms(series.p95)}",
+                  "p95 < 50", series.p95 < 0.050)
+    table.section("4. Render time (ms, median / p95), in-process")
+    table.add(f"GET /invoices/<id>, draft, 1,000 lines x{len(page.server)}",
+              f"{fmt_ms(page.median)} / {fmt_ms(page.p95)}", "p95 < 300", page.p95 < 0.300)
+    table.add(f"GET /invoices/<id>/pdf, 200 lines x{len(pdf.server)}", f"{fmt_ms(pdf.median)} / {fmt_ms(pdf.p95)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=100, help="timed requests per wizard step (default 100)")
+    parser.add_argument("--confirm-runs", type=int, default=50, help="timed confirms, each on a fresh preview")
+    parser.add_argument("--render-runs", type=int, default=20, help="timed renders of the 1,000-line invoice")
+    parser.add_argument("--pdf-runs", type=int, default=5, help="timed PDFs of the 200-line invoice")
+    parser.add_argument("--billable-only", action="store_true",
+                        help="import with 'Billable entries only' ticked (default: every entry of the month)")
+    parser.add_argument("--only", choices=("http", "inprocess"),
+                        help="run only 1, 2, 5 (http) or only 3, 4 (inprocess)")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    table = Table()
+
+    with tempfile.TemporaryDirectory(prefix="hourbill-bench-") as tmp:
+        tmp = Path(tmp)
+        if args.only != "inprocess":
+            (tmp / "http").mkdir()
+            ours, theirs = over_http(tmp / "http", args.billable_only)
+            import_rows(table, ours, theirs, args.billable_only)
+        if args.only != "http":
+            (tmp / "inprocess").mkdir()
+            say("3/5 and 4/5: server time per wizard step, invoice and PDF renders (in-process test client)")
+            steps, normal_entries, page, pdf = inprocess.run(tmp / "inprocess", runs=args.runs,
+                                                              confirm_runs=args.confirm_runs,
+                                                              render_runs=args.render_runs, pdf_runs=args.pdf_runs)
+            inprocess_rows(table, steps, normal_entries, page, pdf)
+        if args.only != "inprocess":
+            memory_rows(table, ours)
+
+    print()
+    table.print()
+    load = " ".join(open("/proc/loadavg").read().split()[:3])
+    print(f"({time.monotonic() - started:.0f} s on {os.cpu_count()} CPUs, load average {load}; "
+          f"Python {sys.version.split()[0]}; see bench/README.md)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
