@@ -43,6 +43,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: no "form expired" after lunch
+        MAX_CONTENT_LENGTH=4 * 1024 * 1024,  # forms only: a month of ticked entry ids is well under this
         HOURBILL_LOCALE="en_US",
         HOURBILL_CLOCKIFY_TIMEOUT=(5.0, 15.0),  # connect, read: well inside a worker's timeout
         HOURBILL_CLOCKIFY_CACHE_SECONDS=15 * 60,  # workspaces, clients, projects, members
@@ -272,6 +273,16 @@ def _register_error_pages(app: Flask) -> None:
         return render_template("errors/error.html", title="Form expired",
                                message="This form was open too long or came from another site. "
                                        "Go back, reload the page and try again."), 400
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return render_template("errors/error.html", title="Not understood",
+                               message="That request was not understood. Go back, reload the page and try again."), 400
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return render_template("errors/error.html", title="Too much at once",
+                               message="That form sent more than Hourbill accepts. Send less and try again."), 413
 
     @app.errorhandler(404)
     def not_found(error):

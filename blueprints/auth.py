@@ -57,7 +57,8 @@ def owned(model, object_id):
 
 def safe_next(target: str | None) -> str | None:
     """Only a path on this site: never another host, a scheme, or a protocol-relative //host."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(char) < 32 or ord(char) == 127 for char in target)):
         return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None

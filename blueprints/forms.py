@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 from wtforms import Field, IntegerField, StringField
 from wtforms.validators import StopValidation, ValidationError
 
-from services.money import is_currency, parse_decimal
+from services.money import is_currency, parse_decimal, plain
 
 TIME_ZONES = sorted(available_timezones())
 
@@ -22,6 +22,8 @@ class DecimalText(StringField):
         self.decimal: Decimal | None = None
 
     def pre_validate(self, form):
+        if self.data is not None and not isinstance(self.data, str):  # filled from the record, not sent
+            self.data = plain(self.data)
         try:
             value = parse_decimal(self.data)
         except ValueError:
@@ -44,6 +46,9 @@ class WholeNumber(IntegerField):
     """An integer field that says one thing when the text is not a whole number (not two)."""
 
     def process_formdata(self, valuelist):
+        if valuelist and len(valuelist[0].strip()) > 12:  # no invoice number or term is that long
+            self.data = None
+            raise ValueError("Enter a whole number, like 30.")
         try:
             super().process_formdata(valuelist)
         except ValueError:

@@ -52,11 +52,17 @@ def _client(connection: ClockifyConnection):
     return connections.open_client(connection, keyring(), site())
 
 
+def _swappable(status: int) -> int:
+    """htmx swaps only 2xx and 422 answers (base.html): a message about Clockify trouble or a refused
+    import is the content of the wizard, so htmx gets it as 200; a whole page keeps the real status."""
+    return status if status in (200, 422) else 200
+
+
 def _render(invoice, step: str, status: int = 200, **context):
     """The wizard at a step: its block for htmx, the whole page otherwise."""
     context.update(invoice=invoice, step=step, zone=_zone())
     if htmx_request.htmx:
-        return render_block(TEMPLATE, "wizard", **context), status
+        return render_block(TEMPLATE, "wizard", **context), _swappable(status)
     return render_template(TEMPLATE, **context), status
 
 
@@ -147,6 +153,8 @@ def _date_range(form) -> tuple[date, date]:
         raise ValueError("Enter both dates of the custom range, like 2026-10-01.") from None
     if start > end:
         raise ValueError("The range starts after it ends: swap the dates.")
+    if start.year < 2000 or end.year > 2100:
+        raise ValueError("Clockify keeps time from 2000 on: choose dates between 2000 and 2100.")
     if (end - start).days > 366:
         raise ValueError("Import at most a year at a time.")
     return start, end
@@ -241,7 +249,8 @@ def more(invoice_id: int, token: str):
     except (ClockifyError, DataKeyError) as error:
         db.session.rollback()
         if htmx_request.htmx:
-            return render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, load_error=error), 200
+            return render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, load_error=error,
+                                connection=connection, invalid_key=isinstance(error, InvalidKey)), 200
         return _problem(invoice, error, connection, step="preview", **_preview_context(invoice, preview))
     if htmx_request.htmx:  # only the new page's rows: the page holds the others already
         view = imports.classify(preview, invoice.currency, _zone(), entries=fresh)
@@ -292,7 +301,7 @@ def lines(invoice_id: int, token: str):
 
 def _plan_response(invoice, preview, status, **context):
     if htmx_request.htmx:
-        return render_block(TEMPLATE, "plan", invoice=invoice, preview=preview, **context), status
+        return render_block(TEMPLATE, "plan", invoice=invoice, preview=preview, **context), _swappable(status)
     # A whole page again: keep the boxes as they were ticked and the rate as it was typed.
     form = request.form
     ticked = None

@@ -94,12 +94,15 @@ def open_client(connection: ClockifyConnection, keyring: KeyRing, site: Clockify
 
 def calling(connection: ClockifyConnection, call: Callable[[], T]) -> T:
     """Run a Clockify call for a connection; a 401 turns the connection to "needs a new key" (committed
-    at once, so the state survives the error page) before the error goes on to the caller."""
+    at once, so the state survives the error page, after rolling back what the step had begun)
+    before the error goes on to the caller."""
     try:
         return call()
-    except InvalidKey:
-        connection.status = "invalid"
-        db.session.commit()
+    except InvalidKey as error:
+        db.session.rollback()  # whatever the failed step had begun is not kept
+        if error.code != 1000:  # 1000: Clockify got no key or two, Hourbill's fault, not the key's
+            connection.status = "invalid"
+            db.session.commit()
         raise
 
 

@@ -86,11 +86,12 @@ def windows(start: date, end: date, plan: str | None) -> list[tuple[date, date]]
     if (plan or "").upper() != "FREE":
         return [(start, end)]
     pieces, cursor = [], start
-    while cursor <= end:
-        last = min(end, cursor + timedelta(days=FREE_PLAN_WINDOW_DAYS - 1))
+    while True:
+        last = end if (end - cursor).days < FREE_PLAN_WINDOW_DAYS else cursor + timedelta(days=FREE_PLAN_WINDOW_DAYS - 1)
         pieces.append((cursor, last))
+        if last == end:
+            return pieces
         cursor = last + timedelta(days=1)
-    return pieces
 
 
 # --- previews -------------------------------------------------------------------------------------

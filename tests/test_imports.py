@@ -173,8 +173,8 @@ def test_a_double_click_or_resubmitted_form_gives_one_set_of_lines(wizard):
     token, ids = wizard.token(preview), wizard.entry_ids(preview)
     first = wizard.post(token, "confirm", selection="some", entry=ids)
     second = wizard.post(token, "confirm", selection="some", entry=ids)
-    assert first.status_code == 200 and second.status_code == 409
-    assert "already imported" in second.get_data(as_text=True)
+    assert first.status_code == second.status_code == 200  # htmx swaps the answer: it is the message
+    assert "Imported" in first.get_data(as_text=True) and "already imported" in second.get_data(as_text=True)
     assert len(wizard.lines()) == len(ids) and len(wizard.imported()) == len(ids)
 
 
@@ -183,7 +183,7 @@ def test_two_tabs_importing_the_same_entries_give_one_set_and_say_why(wizard):
     ids = wizard.entry_ids(tab_one)
     assert wizard.post(wizard.token(tab_one), "confirm", selection="some", entry=ids).status_code == 200
     refused = wizard.post(wizard.token(tab_two), "confirm", selection="some", entry=ids)
-    assert refused.status_code == 409 and "billed on another invoice meanwhile" in refused.get_data(as_text=True)
+    assert "billed on another invoice meanwhile" in refused.get_data(as_text=True)
     assert len(wizard.imported()) == len(ids)
 
 
@@ -257,7 +257,7 @@ def test_bad_options_say_what_is_wrong_and_write_nothing(wizard):
         response = wizard.post(token, "confirm", selection="all", **fields)
         assert response.status_code == 422 and message in response.get_data(as_text=True)
     nothing = wizard.post(token, "confirm", selection="some", entry=[])
-    assert nothing.status_code == 409 and "tick at least one entry" in nothing.get_data(as_text=True)
+    assert "tick at least one entry" in nothing.get_data(as_text=True)
     assert wizard.lines() == [] and wizard.imported() == []
 
 
@@ -296,7 +296,9 @@ def test_every_step_failure_has_its_message_and_writes_nothing(wizard, path, fau
         wizard.filters()
         response = wizard.preview(client=NORTHWIND_ID)
     html = response.get_data(as_text=True)
-    assert response.status_code in (429, 502) and message in html and "Try again" in html
+    # htmx only swaps 2xx and 422: it gets 200 and the message; a whole page keeps the real status
+    expected = {200} if response.request.headers.get("HX-Request") else {429, 502}
+    assert response.status_code in expected and message in html and "Try again" in html
     assert wizard.lines() == [] and MAIN_KEY not in html
 
 
