@@ -43,6 +43,19 @@ def set_up_ada(page):
     expect(page.get_by_test_id("total")).to_have_text("$0.00")
 
 
+def show_the_lines(page, ticked: int) -> tuple[int, list[str], str]:
+    """Choose the line options, Show the lines, and read the plan: (line count, descriptions, total)."""
+    choose_line_options(page)
+    page.get_by_role("button", name="Show the lines").click()
+    plan_heading = page.locator("#import-plan h3")
+    expect(plan_heading).to_have_text(re.compile(rf"^\d+ lines? from {ticked} entries$"))
+    settled(page)
+    line_count = int(plan_heading.inner_text().split()[0])
+    planned = plan_descriptions(page)
+    assert len(planned) == line_count >= 1
+    return line_count, planned, page.get_by_test_id("plan-total").inner_text()
+
+
 def choose_filters(page, javascript=True):
     """Client Northwind, project Website redesign, October 2025 (the sandbox's seeded month)."""
     page.get_by_label("Client", exact=True).select_option(label="Northwind")
@@ -128,15 +141,7 @@ def test_import_with_javascript_in_place_untick_group_round_and_add(page, clocki
     expect(count).to_have_text(str(ticked))
     screenshot(page, "import-js-preview")
 
-    choose_line_options(page)
-    page.get_by_role("button", name="Show the lines").click()
-    plan_heading = page.locator("#import-plan h3")
-    expect(plan_heading).to_have_text(re.compile(rf"^\d+ lines? from {ticked} entries$"))
-    settled(page)
-    line_count = int(plan_heading.inner_text().split()[0])
-    planned = plan_descriptions(page)
-    assert len(planned) == line_count >= 1
-    plan_total = page.get_by_test_id("plan-total").inner_text()
+    line_count, planned, plan_total = show_the_lines(page, ticked)
     expect(page.get_by_text("Nothing is saved until you choose \"Add to invoice\".")).to_be_visible()
     expect(page.get_by_test_id("total")).to_have_text("$0.00")  # nothing saved yet
     screenshot(page, "import-js-lines")

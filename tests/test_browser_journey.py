@@ -14,8 +14,8 @@ from sandbox import DEMO_USER_EMAIL, MAIN_KEY
 from tests.browser import screenshot, settled
 from tests.conftest import money
 from tests.test_browser_connections import no_key_in_html, open_integrations
-from tests.test_browser_import import (DONE, LINE_DESCRIPTIONS, assert_pdf, choose_filters, choose_line_options,
-                                       entry_boxes, plan_descriptions, usd)
+from tests.test_browser_import import (DONE, LINE_DESCRIPTIONS, assert_pdf, choose_filters, entry_boxes,
+                                       show_the_lines, usd)
 from tests.test_browser_invoicing import add_customer, register
 
 pytest_plugins = ["tests.conftest_sandbox"]
@@ -113,15 +113,7 @@ def test_a_new_user_from_register_to_a_sent_invoice_and_back_to_not_connected(pa
     shot(page, "10-import-review-two-unticked")
 
     # 7. One line per project (and rate), rounded up to 15 minutes; Show the lines; confirm.
-    choose_line_options(page)
-    page.get_by_role("button", name="Show the lines").click()
-    plan_heading = page.locator("#import-plan h3")
-    expect(plan_heading).to_have_text(re.compile(rf"^\d+ lines? from {ticked} entries$"))
-    settled(page)
-    line_count = int(plan_heading.inner_text().split()[0])
-    planned = plan_descriptions(page)
-    assert len(planned) == line_count >= 1
-    plan_total = page.get_by_test_id("plan-total").inner_text()
+    line_count, planned, plan_total = show_the_lines(page, ticked)
     shot(page, "11-import-lines-planned")
     page.get_by_role("button", name="Add to invoice").click()
     done = wizard.get_by_role("status").filter(has_text=DONE)
