@@ -21,6 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from extensions import csrf, db, htmx, login_manager, migrate
+from models import MAX_ID
 
 # Security headers on every response. No inline script or style anywhere, so the policy needs none.
 CONTENT_SECURITY_POLICY = (
@@ -186,10 +187,10 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 
 
 class DatabaseId(IntegerConverter):
-    """<int:...> in our URLs: ids that fit the database's BIGINT; a larger number is a 404, not a 500."""
+    """<int:...> in our URLs: ids that fit the primary keys; a larger number is a 404, not a 500."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

@@ -78,6 +78,7 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+MAX_ID = 2**31 - 1  # primary keys are INTEGER: PostgreSQL refuses even to compare a larger number with one
 QUANTITY_PLACES = 4
 PERCENT_PLACES = 3
 

@@ -13,7 +13,7 @@ from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from extensions import db, login_manager
-from models import User
+from models import MAX_ID, User
 from services import login_throttle
 
 bp = Blueprint("auth", __name__)
@@ -47,7 +47,7 @@ def owned(model, object_id):
     """The current user's object of this model, or 404: another user's object does not exist for them.
     (The id may come from a form: anything that is not a whole number is a 404 too.)"""
     try:
-        found = db.session.get(model, int(object_id)) if 0 < int(object_id) < 2**63 else None
+        found = db.session.get(model, int(object_id)) if 0 < int(object_id) <= MAX_ID else None
     except (TypeError, ValueError):
         found = None
     if found is None or found.user_id != current_user.id:

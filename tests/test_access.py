@@ -127,6 +127,7 @@ def test_environment_configures_secret_database_and_secure_cookies(tmp_path, mon
 
 def test_hostile_ids_and_characters_get_clear_answers_not_errors(client, logged_in):
     assert client.get("/invoices/9223372036854775808").status_code == 404
+    assert client.get("/invoices/2147483648").status_code == 404  # past INTEGER: PostgreSQL would refuse it
     assert client.get("/customers/99999999999999999999999/edit").status_code == 404
     assert client.get("/invoices/new?customer=²").status_code == 200
     response = client.post("/customers/new", data={"name": "Nul\x00Byte", "currency": "USD"})
