@@ -30,6 +30,7 @@ from services.clockify import (
     NotFound,
     RateLimited,
     ReadOnlyViolation,
+    WINDOW_MARGIN,
     TimedOut,
     UnexpectedResponse,
     Unreachable,
@@ -824,8 +825,8 @@ def test_rate_limit_spaces_requests_to_10_per_second(client, mocked, fake):
     assert len(times) == 35
     assert_at_most_10_per_second(times)
     assert times[9] == times[0]  # a burst of 10 is not delayed
-    assert times[10] == pytest.approx(times[0] + 1.0)
-    assert times[-1] == pytest.approx(times[0] + 3.0)
+    assert times[10] == pytest.approx(times[0] + 1.0 + WINDOW_MARGIN)
+    assert times[-1] == pytest.approx(times[0] + 3 * (1.0 + WINDOW_MARGIN))
 
 
 def test_two_instances_with_the_same_key_share_a_budget(fake, mocked):
@@ -834,7 +835,7 @@ def test_two_instances_with_the_same_key_share_a_budget(fake, mocked):
     for _ in range(10):
         first.workspaces()
     second.workspaces()
-    assert fake.sleeps == [pytest.approx(1.0)]
+    assert fake.sleeps == [pytest.approx(1.0 + WINDOW_MARGIN)]
     assert_at_most_10_per_second(times)
 
 
@@ -864,8 +865,8 @@ def test_rate_limit_holds_across_threads(mocked):
     for thread in threads:
         thread.join()
     assert client.calls == 30
-    # ten sent at once (no sleep), ten a second later, ten two seconds later
-    assert sorted(waits) == [1.0] * 10 + [2.0] * 10
+    # ten sent at once (no sleep), ten a second later, ten two seconds later (each second a hair long)
+    assert sorted(waits) == pytest.approx([1.0 + WINDOW_MARGIN] * 10 + [2 * (1.0 + WINDOW_MARGIN)] * 10)
 
 
 # --- concurrency and counting --------------------------------------------------------------------
