@@ -49,7 +49,8 @@ def _connections() -> list[ClockifyConnection]:
 
 
 def _client(connection: ClockifyConnection):
-    return connections.open_client(connection, keyring(), site())
+    """The connection's client for a step; a 401 anywhere in the step marks the connection."""
+    return connections.reading(connection, keyring(), site())
 
 
 def _swappable(status: int) -> int:
@@ -89,8 +90,7 @@ def start(invoice_id: int):
         return _render(invoice, "start", connections=all_connections, connection=connection, workspaces=[])
     try:
         with _client(connection) as client:
-            workspaces = connections.calling(connection, lambda: imports.workspaces(
-                connection, client, _max_age(), refresh=bool(request.args.get("refresh"))))
+            workspaces = imports.workspaces(connection, client, _max_age(), refresh=bool(request.args.get("refresh")))
     except (ClockifyError, DataKeyError) as error:
         return _problem(invoice, error, connection, step="start", connections=all_connections, workspaces=[])
     return _render(invoice, "start", connections=all_connections, connection=connection, workspaces=workspaces)
@@ -113,9 +113,9 @@ def filters(invoice_id: int):
     refresh = bool(request.args.get("refresh"))
     try:
         with _client(connection) as client:
-            workspace = connections.calling(connection, lambda: _workspace(connection, client, workspace_id))
-            reference, fetched_at = connections.calling(connection, lambda: imports.reference_data(
-                connection, client, workspace_id, _max_age(), refresh=refresh))
+            workspace = _workspace(connection, client, workspace_id)
+            reference, fetched_at = imports.reference_data(connection, client, workspace_id, _max_age(),
+                                                           refresh=refresh)
     except (ClockifyError, DataKeyError) as error:
         return _problem(invoice, error, connection)
     return _render(invoice, "filters", **_filters_context(invoice, connection, workspace, reference, fetched_at,
@@ -186,8 +186,7 @@ def preview(invoice_id: int):
                 billable_only="billable" in form, hide_imported="hide_imported" in form, plan=workspace.plan)
             if form.get("link_client") and context["client_id"]:
                 invoice.customer.clockify_client_id = context["client_id"]
-            preview, entries = connections.calling(connection, lambda: imports.start_preview(
-                current_user, invoice, connection, chosen, client, reference))
+            preview, entries = imports.start_preview(current_user, invoice, connection, chosen, client, reference)
     except (ClockifyError, DataKeyError) as error:
         db.session.rollback()
         return _problem(invoice, error, connection)
@@ -244,7 +243,7 @@ def more(invoice_id: int, token: str):
     connection = owned_connection(preview.connection_id)
     try:
         with _client(connection) as client:
-            fresh = connections.calling(connection, lambda: imports.load_next_page(preview, client))
+            fresh = imports.load_next_page(preview, client)
             db.session.commit()
     except (ClockifyError, DataKeyError) as error:
         db.session.rollback()
@@ -320,7 +319,7 @@ def _load_rest(invoice, preview):
     connection = owned_connection(preview.connection_id)
     try:
         with _client(connection) as client:
-            connections.calling(connection, lambda: imports.load_all(preview, client))
+            imports.load_all(preview, client)
     except (ClockifyError, DataKeyError) as error:
         db.session.rollback()
         return _problem(invoice, error, connection)

@@ -4,10 +4,10 @@ for a stored connection, and turning a connection to "needs a new key" when Cloc
 No Flask here: the caller passes the key ring and the server-side URL overrides."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from sqlalchemy import select
 
@@ -16,7 +16,6 @@ from models import ClockifyConnection, utcnow
 from services.clockify import ClockifyClient, ClockifyUser, InvalidKey
 from services.secrets import DataKeyError, EncryptedSecret, KeyRing, load_keyring, reencrypt, write_key_file
 
-T = TypeVar("T")
 
 # Inside a web request a call must fail well before a worker timeout (gunicorn's default is 30 s);
 # the timeouts themselves are configuration (HOURBILL_CLOCKIFY_TIMEOUT).
@@ -92,18 +91,26 @@ def open_client(connection: ClockifyConnection, keyring: KeyRing, site: Clockify
     return client_for_key(api_key, connection.region, connection.subdomain, site)
 
 
-def calling(connection: ClockifyConnection, call: Callable[[], T]) -> T:
-    """Run a Clockify call for a connection; a 401 turns the connection to "needs a new key" (committed
-    at once, so the state survives the error page, after rolling back what the step had begun)
-    before the error goes on to the caller."""
+@contextmanager
+def marking_refused_keys(connection: ClockifyConnection) -> Iterator[None]:
+    """Around work that talks to Clockify for a connection: a 401 anywhere in it turns the connection
+    to "needs a new key" (committed at once, so the state survives the error page, after rolling back
+    what the step had begun) before the error goes on to the caller."""
     try:
-        return call()
+        yield
     except InvalidKey as error:
         db.session.rollback()  # whatever the failed step had begun is not kept
         if error.code != 1000:  # 1000: Clockify got no key or two, Hourbill's fault, not the key's
             connection.status = "invalid"
             db.session.commit()
         raise
+
+
+@contextmanager
+def reading(connection: ClockifyConnection, keyring: KeyRing, site: ClockifySite) -> Iterator[ClockifyClient]:
+    """The connection's client for a block of work; a 401 anywhere in the block marks the connection."""
+    with marking_refused_keys(connection), open_client(connection, keyring, site) as client:
+        yield client
 
 
 def rotate_data_key(env_value: str | None, key_file: Path) -> tuple[int, str]:

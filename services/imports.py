@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -62,11 +62,6 @@ def reference_data(connection, client: ClockifyClient, workspace_id: str, max_ag
     data, fetched_at = cached(connection, f"reference:{workspace_id}",
                               lambda: to_plain(client.fetch_reference_data(workspace_id)), max_age, refresh)
     return from_plain(ReferenceData, data), fetched_at
-
-
-def forget_cache(connection: ClockifyConnection) -> None:
-    db.session.execute(delete(ClockifyCache).where(ClockifyCache.connection_id == connection.id))
-    db.session.commit()
 
 
 # --- dates ----------------------------------------------------------------------------------------

@@ -110,9 +110,9 @@ def test_a_401_later_turns_the_connection_to_needs_a_new_key_and_update_key_fixe
     new_key = clockify.sandbox.regenerate_key(MAIN_KEY)
     with app.app_context():
         connection = db.session.get(ClockifyConnection, row.id)
-        api = connections.open_client(connection, _keyring(app), connections.ClockifySite(clockify.api_url))
-        with pytest.raises(InvalidKey):
-            connections.calling(connection, api.workspaces)
+        site = connections.ClockifySite(clockify.api_url)
+        with pytest.raises(InvalidKey), connections.reading(connection, _keyring(app), site) as api:
+            api.workspaces()
     page = client.get("/settings/integrations").get_data(as_text=True)
     assert "Needs a new key" in page and f"/settings/integrations/clockify/{row.id}/key" in page
 
@@ -131,12 +131,19 @@ def test_disconnect_asks_first_then_deletes_the_stored_key_and_leaves_clockify_a
                                                                                      clockify):
     connect(client, name="Agency")
     (row,) = stored(app)
+    from models import ClockifyCache
+
+    def cached_rows():
+        with app.app_context():
+            return db.session.scalar(db.select(db.func.count(ClockifyCache.id)))
+
+    assert cached_rows() == 1  # the workspace list fetched at Verify & Save
     clockify.sandbox.clear_requests()
     confirm = client.get(f"/settings/integrations/clockify/{row.id}/disconnect").get_data(as_text=True)
     assert "Disconnect Agency?" in confirm and "Nothing changes in Clockify" in confirm
     assert stored(app)  # asking is not doing
     assert client.post(f"/settings/integrations/clockify/{row.id}/disconnect").status_code == 303
-    assert stored(app) == []
+    assert stored(app) == [] and cached_rows() == 0  # the key and everything fetched with it
     assert clockify.sandbox.requests == []  # not a single call to Clockify, let alone a write
     assert "Not connected" in client.get("/settings/integrations").get_data(as_text=True)
 
@@ -229,9 +236,9 @@ def test_the_canary_key_is_found_nowhere_it_must_not_be(client, logged_in, app, 
     known = clockify.sandbox.regenerate_key(CANARY)
     with app.app_context():
         connection = db.session.get(ClockifyConnection, row.id)
-        api = connections.open_client(connection, _keyring(app), connections.ClockifySite(clockify.api_url))
-        with pytest.raises(InvalidKey) as raised:
-            connections.calling(connection, api.get_user)
+        site = connections.ClockifySite(clockify.api_url)
+        with pytest.raises(InvalidKey) as raised, connections.reading(connection, _keyring(app), site) as api:
+            api.get_user()
         logging.getLogger("test").info("error seen: %s %r", raised.value, raised.value)
     for url in ("/settings/integrations", f"/settings/integrations/clockify/{row.id}/key",
                 f"/settings/integrations/clockify/{row.id}/disconnect", "/invoices/"):

@@ -427,3 +427,14 @@ def test_the_canary_key_never_leaks_through_the_wizard_or_its_failures(app, clie
         rows = "\n".join(repr(tuple(row)) for table in db.metadata.sorted_tables
                          for row in db.session.execute(table.select()))
     assert CANARY not in rows and "Northwind" in rows
+
+
+def test_a_401_anywhere_in_a_step_marks_the_connection_even_on_a_cache_refetch(wizard):
+    wizard.filters()  # reference data cached...
+    wizard.app.config["HOURBILL_CLOCKIFY_CACHE_SECONDS"] = 0  # ...and expired by the time of the preview
+    wizard.sandbox.sandbox.regenerate_key(MAIN_KEY)
+    html = wizard.preview(client=NORTHWIND_ID).get_data(as_text=True)
+    assert "no longer accepts the key" in html
+    with wizard.app.app_context():
+        from models import ClockifyConnection
+        assert db.session.get(ClockifyConnection, wizard.connection_id).status == "invalid"
