@@ -135,9 +135,10 @@ class _Builder:
 
         delivery = self.sub(transaction, "ram:ApplicableHeaderTradeDelivery")
         if VatCategory.INTRA_COMMUNITY in doc.categories:
-            # BR-IC-12: the deliver-to country; the buyer's own for services supplied to them.
+            # BR-IC-12: the deliver-to country; the buyer's address (XRechnung's BR-DE-10/11 then want
+            # its city and postcode too).
             ship_to = self.sub(delivery, "ram:ShipToTradeParty")
-            self.sub(self.sub(ship_to, "ram:PostalTradeAddress"), "ram:CountryID", doc.buyer.address.country)
+            self.address(ship_to, doc.buyer.address)
         if doc.delivery_date:
             event = self.sub(delivery, "ram:ActualDeliverySupplyChainEvent")
             self.date(event, "ram:OccurrenceDateTime", doc.delivery_date)

@@ -169,7 +169,8 @@ PLAIN_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _plain(failed: FailedAssert) -> Problem:
+def plain_words(failed: FailedAssert) -> Problem:
+    """A failed assert as a problem the user can fix: our words where we have them, else the rule's own."""
     if failed.id in PLAIN_WORDS:
         field, message = PLAIN_WORDS[failed.id]
     else:
@@ -260,7 +261,7 @@ def check(doc: Document, format: Format) -> list[Problem]:
     for failed in validate_format(render(doc, format), format):
         if not failed.blocks:
             continue
-        problem = _plain(failed)
+        problem = plain_words(failed)
         if problem.field in seen and problem.field != "invoice":
             continue
         if any(p.message == problem.message for p in problems):

@@ -10,7 +10,7 @@ from decimal import Decimal
 from lxml import etree
 
 from .cii import PEPPOL_PROCESS, XRECHNUNG, amount, number
-from .model import Document, Party, VatCategory
+from .model import Address, Document, Party, VatCategory
 
 INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
@@ -22,8 +22,10 @@ PEPPOL = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing
 
 
 class _Builder:
-    def __init__(self, doc: Document):
+    def __init__(self, doc: Document, xrechnung: bool):
         self.doc = doc
+        # XRechnung's BR-DE-14 wants a rate (0) even in an O breakdown; Peppol's own examples leave it out.
+        self.xrechnung = xrechnung
 
     def sub(self, parent, tag: str, text: str | None = None, **attrs):
         prefix, name = tag.split(":")
@@ -38,10 +40,11 @@ class _Builder:
     def date(self, parent, tag: str, value: dt.date):
         return self.sub(parent, tag, value.isoformat())
 
-    def category(self, parent, tag: str, category: VatCategory, rate: Decimal, *, reason: str = "", code: str = ""):
+    def category(self, parent, tag: str, category: VatCategory, rate: Decimal, *, reason: str = "", code: str = "",
+                 always_rate: bool = False):
         element = self.sub(parent, tag)
         self.sub(element, "cbc:ID", category.value)
-        if category is not VatCategory.OUTSIDE_SCOPE:
+        if category is not VatCategory.OUTSIDE_SCOPE or always_rate:
             self.sub(element, "cbc:Percent", number(rate))
         if code:
             self.sub(element, "cbc:TaxExemptionReasonCode", code)
@@ -49,26 +52,29 @@ class _Builder:
             self.sub(element, "cbc:TaxExemptionReason", reason)
         self.sub(self.sub(element, "cac:TaxScheme"), "cbc:ID", "VAT")
 
+    def address(self, parent, tag: str, address: Address):
+        element = self.sub(parent, tag)
+        lines = [text for text in address.lines if text]
+        if lines:
+            self.sub(element, "cbc:StreetName", lines[0])
+        if len(lines) > 1:
+            self.sub(element, "cbc:AdditionalStreetName", lines[1])
+        if address.city:
+            self.sub(element, "cbc:CityName", address.city)
+        if address.postcode:
+            self.sub(element, "cbc:PostalZone", address.postcode)
+        if address.subdivision:
+            self.sub(element, "cbc:CountrySubentity", address.subdivision)
+        if len(lines) > 2:
+            self.sub(self.sub(element, "cac:AddressLine"), "cbc:Line", lines[2])
+        self.sub(self.sub(element, "cac:Country"), "cbc:IdentificationCode", address.country)
+
     def party(self, parent, tag: str, party: Party, *, seller: bool):
         outer = self.sub(parent, tag)
         element = self.sub(outer, "cac:Party")
         if party.electronic_address:
             self.sub(element, "cbc:EndpointID", party.electronic_address.value, schemeID=party.electronic_address.scheme)
-        address = self.sub(element, "cac:PostalAddress")
-        lines = [text for text in party.address.lines if text]
-        if lines:
-            self.sub(address, "cbc:StreetName", lines[0])
-        if len(lines) > 1:
-            self.sub(address, "cbc:AdditionalStreetName", lines[1])
-        if party.address.city:
-            self.sub(address, "cbc:CityName", party.address.city)
-        if party.address.postcode:
-            self.sub(address, "cbc:PostalZone", party.address.postcode)
-        if party.address.subdivision:
-            self.sub(address, "cbc:CountrySubentity", party.address.subdivision)
-        if len(lines) > 2:
-            self.sub(self.sub(address, "cac:AddressLine"), "cbc:Line", lines[2])
-        self.sub(self.sub(address, "cac:Country"), "cbc:IdentificationCode", party.address.country)
+        self.address(element, "cac:PostalAddress", party.address)
         no_vat_ids = self.doc.categories == {VatCategory.OUTSIDE_SCOPE}
         if party.vat_id and not no_vat_ids:
             scheme = self.sub(element, "cac:PartyTaxScheme")
@@ -128,8 +134,7 @@ class _Builder:
             if doc.delivery_date:
                 self.date(delivery, "cbc:ActualDeliveryDate", doc.delivery_date)
             if VatCategory.INTRA_COMMUNITY in doc.categories:
-                location = self.sub(self.sub(delivery, "cac:DeliveryLocation"), "cac:Address")
-                self.sub(self.sub(location, "cac:Country"), "cbc:IdentificationCode", doc.buyer.address.country)
+                self.address(self.sub(delivery, "cac:DeliveryLocation"), "cac:Address", doc.buyer.address)
         if doc.payment:
             means = self.sub(root, "cac:PaymentMeans")
             self.sub(means, "cbc:PaymentMeansCode", doc.payment.means_code)
@@ -159,7 +164,8 @@ class _Builder:
             self.money(subtotal, "cbc:TaxableAmount", group.basis)
             self.money(subtotal, "cbc:TaxAmount", group.tax)
             self.category(subtotal, "cac:TaxCategory", group.category, group.rate,
-                          reason=group.exemption_reason, code=group.exemption_code)
+                          reason=group.exemption_reason, code=group.exemption_code,
+                          always_rate=self.xrechnung)
         totals = doc.totals
         monetary = self.sub(root, "cac:LegalMonetaryTotal")
         self.money(monetary, "cbc:LineExtensionAmount", totals.line_total)
@@ -186,5 +192,5 @@ class _Builder:
 
 def render(doc: Document, *, peppol: bool = False) -> bytes:
     """UBL bytes: XRechnung 3.0 by default, Peppol BIS Billing 3.0 when asked."""
-    root = _Builder(doc).render(PEPPOL if peppol else XRECHNUNG)
+    root = _Builder(doc, xrechnung=not peppol).render(PEPPOL if peppol else XRECHNUNG)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
