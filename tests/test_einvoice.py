@@ -326,12 +326,22 @@ def test_a_seller_with_only_a_tax_number_is_told_to_add_a_vat_id_or_registration
     ({"address": Address(("Ringstraße 5",), "50667", "Köln", "")}, "customer.country", "Choose the country"),
     ({"electronic_address": ElectronicAddress("XYZ", "123")}, "customer.electronic_address", "not one Peppol knows"),
     ({"electronic_address": None}, "customer.electronic_address", "Peppol needs the customer's electronic address"),
+    ({"electronic_address": ElectronicAddress("0208", "0403019262")}, "customer.electronic_address", "not a valid electronic address"),
+    ({"electronic_address": ElectronicAddress("EM", "nobody")}, "customer.electronic_address", "not a valid electronic address"),
+    ({"vat_id": "XX123"}, "customer.vat_id", "known country prefix"),
 ])
 def test_bad_customer_details_are_named_at_their_field(official_rules, change, field, words):
     doc = make([hours("Consulting", "1")], buyer=Party(**{**BUYER_DE.__dict__, **change}))
     problems = check(doc, Format.PEPPOL)
     assert_plain(problems)
     assert any(p.field == field and words in p.message for p in problems), problems
+
+
+def test_vat_ids_outside_the_eu_are_checked_by_their_own_country():
+    from services.einvoice.rules import vat_id_problem
+    assert vat_id_problem("GB980780684") is None
+    assert vat_id_problem("GB980780685")
+    assert vat_id_problem("BE0403019261") is None
 
 
 def test_an_invalid_iban_is_named(official_rules):

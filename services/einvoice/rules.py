@@ -20,8 +20,12 @@ from pathlib import Path
 
 from babel import Locale
 from lxml import etree
-from stdnum import bic as stdnum_bic, iban as stdnum_iban
+from stdnum import bic as stdnum_bic, ean, get_cc_module, iban as stdnum_iban
+from stdnum.be import vat as be_vat
+from stdnum.dk import cvr as dk_cvr
 from stdnum.eu import vat as eu_vat
+from stdnum.no import orgnr as no_orgnr
+from stdnum.se import orgnr as se_orgnr
 from stdnum.exceptions import ValidationError
 
 from . import cii, ubl
@@ -200,11 +204,38 @@ def is_country(code: str) -> bool:
 
 
 def vat_id_problem(vat_id: str) -> str | None:
-    """Why a VAT id is not valid (None when it is): checked per country with python-stdnum."""
+    """Why a VAT id is not valid (None when it is): checked per country with python-stdnum, by its prefix
+    (EU member states, and the other countries stdnum knows: GB, CH, NO ...)."""
+    prefix = vat_id.strip()[:2].lower()
+    module = eu_vat if prefix in eu_vat.MEMBER_STATES else get_cc_module(prefix, "vat") if prefix.isalpha() else None
+    if module is None:
+        return f"{vat_id!r} does not start with a known country prefix (for example DE, FR, BE)."
     try:
-        eu_vat.validate(vat_id)
+        module.validate(vat_id)
     except ValidationError as error:
         return f"{vat_id!r} is not a valid VAT id ({error.message.rstrip('.').lower()})."
+    return None
+
+
+# Endpoint ids we can check digit by digit (the others are checked for presence and scheme only).
+_ENDPOINT_CHECKS = {
+    "0208": lambda value: be_vat.is_valid("BE" + value),  # Belgian enterprise number
+    "9925": be_vat.is_valid,
+    "9930": lambda value: eu_vat.is_valid(value if value[:2].upper() == "DE" else "DE" + value),
+    "0088": ean.is_valid,  # GLN
+    "0184": dk_cvr.is_valid,
+    "0192": no_orgnr.is_valid,
+    "0007": se_orgnr.is_valid,
+    "EM": lambda value: "@" in value.strip(" @"),
+}
+
+
+def endpoint_problem(address) -> str | None:
+    if address.scheme not in ENDPOINT_SCHEMES:
+        return f"The electronic address scheme {address.scheme!r} is not one Peppol knows"
+    check_value = _ENDPOINT_CHECKS.get(address.scheme)
+    if not address.value.strip() or (check_value and not check_value(address.value.strip())):
+        return f"{address.value!r} is not a valid electronic address for scheme {address.scheme}"
     return None
 
 
@@ -220,8 +251,8 @@ def _own_checks(doc: Document, format: Format) -> list[Problem]:
             add(f"{who}.country", f"{party.address.country!r} is not a country code: choose the country from the list {where}.")
         if party.vat_id and (reason := vat_id_problem(party.vat_id)):
             add(f"{who}.vat_id", f"{reason} Check it {where}.")
-        if party.electronic_address and party.electronic_address.scheme not in ENDPOINT_SCHEMES:
-            add(f"{who}.electronic_address", f"The electronic address scheme {party.electronic_address.scheme!r} is not one Peppol knows: choose it from the list {where}.")
+        if party.electronic_address and (reason := endpoint_problem(party.electronic_address)):
+            add(f"{who}.electronic_address", f"{reason}: check it {where}.")
     if doc.payment:
         if not stdnum_iban.is_valid(doc.payment.iban):
             add("profile.iban", "The IBAN on your business profile is not valid: check it in Settings.")
