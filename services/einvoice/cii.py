@@ -1,0 +1,208 @@
+"""A Document -> UN/CEFACT Cross Industry Invoice (CII D16B), as Factur-X EN 16931 or XRechnung 3.0 CII.
+
+Built with lxml element by element (text is escaped by the library, never concatenated), in the
+element order the Factur-X XSD demands.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from lxml import etree
+
+from .elements import Elements
+from .model import Address, Document, Party, VatCategory, round_money
+
+RSM = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
+RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
+UDT = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"
+QDT = "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"
+NSMAP = {"rsm": RSM, "ram": RAM, "udt": UDT, "qdt": QDT}
+
+EN16931 = "urn:cen.eu:en16931:2017"
+XRECHNUNG = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
+PEPPOL_PROCESS = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+
+
+def amount(value: Decimal, currency: str) -> str:
+    return format(round_money(value, currency), "f")
+
+
+def number(value: Decimal) -> str:
+    """Quantities, prices and rates as plain decimals: 7.5000 -> '7.5', 10 -> '10'."""
+    text = format(Decimal(value).normalize(), "f")
+    return text if text != "-0" else "0"
+
+
+class _Builder:
+    sub = Elements(NSMAP)
+
+    def __init__(self, doc: Document):
+        self.doc = doc
+
+    def money(self, value: Decimal) -> str:
+        return amount(value, self.doc.currency)
+
+    def date(self, parent, tag: str, value: dt.date, qualified: bool = False):
+        wrapper = self.sub(parent, tag)
+        self.sub(wrapper, "qdt:DateTimeString" if qualified else "udt:DateTimeString", value.strftime("%Y%m%d"), format="102")
+
+    def tax(self, parent, tag: str, category: VatCategory, rate: Decimal):
+        element = self.sub(parent, tag)
+        self.sub(element, "ram:TypeCode", "VAT")
+        self.sub(element, "ram:CategoryCode", category.value)
+        if category is not VatCategory.OUTSIDE_SCOPE:
+            self.sub(element, "ram:RateApplicablePercent", number(rate))
+        return element
+
+    def address(self, parent, address: Address):
+        element = self.sub(parent, "ram:PostalTradeAddress")
+        if address.postcode:
+            self.sub(element, "ram:PostcodeCode", address.postcode)
+        for tag, text in zip(("ram:LineOne", "ram:LineTwo", "ram:LineThree"), address.lines):
+            if text:
+                self.sub(element, tag, text)
+        if address.city:
+            self.sub(element, "ram:CityName", address.city)
+        self.sub(element, "ram:CountryID", address.country)
+        if address.subdivision:
+            self.sub(element, "ram:CountrySubDivisionName", address.subdivision)
+
+    def party(self, parent, tag: str, party: Party, *, seller: bool):
+        element = self.sub(parent, tag)
+        self.sub(element, "ram:Name", party.name)
+        if party.registration_id:
+            legal = self.sub(element, "ram:SpecifiedLegalOrganization")
+            self.sub(legal, "ram:ID", party.registration_id)
+        contact = party.contact
+        if contact.name or contact.phone or contact.email:
+            defined = self.sub(element, "ram:DefinedTradeContact")
+            if contact.name:
+                self.sub(defined, "ram:PersonName", contact.name)
+            if contact.phone:
+                self.sub(self.sub(defined, "ram:TelephoneUniversalCommunication"), "ram:CompleteNumber", contact.phone)
+            if contact.email:
+                self.sub(self.sub(defined, "ram:EmailURIUniversalCommunication"), "ram:URIID", contact.email)
+        self.address(element, party.address)
+        if party.electronic_address:
+            uri = self.sub(element, "ram:URIUniversalCommunication")
+            self.sub(uri, "ram:URIID", party.electronic_address.value, schemeID=party.electronic_address.scheme)
+        # BR-O-02..04: an invoice outside the scope of VAT carries no VAT ids at all.
+        no_vat_ids = self.doc.categories == {VatCategory.OUTSIDE_SCOPE}
+        if party.vat_id and not no_vat_ids:
+            self.sub(self.sub(element, "ram:SpecifiedTaxRegistration"), "ram:ID", party.vat_id, schemeID="VA")
+        if seller and party.tax_number:
+            self.sub(self.sub(element, "ram:SpecifiedTaxRegistration"), "ram:ID", party.tax_number, schemeID="FC")
+
+    def render(self, guideline: str, business_process: str | None) -> etree._Element:
+        doc = self.doc
+        root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice", nsmap=NSMAP)
+        context = self.sub(root, "rsm:ExchangedDocumentContext")
+        if business_process:
+            self.sub(self.sub(context, "ram:BusinessProcessSpecifiedDocumentContextParameter"), "ram:ID", business_process)
+        self.sub(self.sub(context, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID", guideline)
+
+        header = self.sub(root, "rsm:ExchangedDocument")
+        self.sub(header, "ram:ID", doc.number)
+        self.sub(header, "ram:TypeCode", doc.type.value)
+        self.date(header, "ram:IssueDateTime", doc.issue_date)
+        for note in doc.notes:
+            self.sub(self.sub(header, "ram:IncludedNote"), "ram:Content", note)
+
+        transaction = self.sub(root, "rsm:SupplyChainTradeTransaction")
+        for line in doc.lines:
+            item = self.sub(transaction, "ram:IncludedSupplyChainTradeLineItem")
+            self.sub(self.sub(item, "ram:AssociatedDocumentLineDocument"), "ram:LineID", line.id)
+            self.sub(self.sub(item, "ram:SpecifiedTradeProduct"), "ram:Name", line.description)
+            agreement = self.sub(item, "ram:SpecifiedLineTradeAgreement")
+            self.sub(self.sub(agreement, "ram:NetPriceProductTradePrice"), "ram:ChargeAmount", number(line.price))
+            delivery = self.sub(item, "ram:SpecifiedLineTradeDelivery")
+            self.sub(delivery, "ram:BilledQuantity", number(line.quantity), unitCode=line.unit_code)
+            settlement = self.sub(item, "ram:SpecifiedLineTradeSettlement")
+            self.tax(settlement, "ram:ApplicableTradeTax", line.vat_category, line.vat_rate)
+            summation = self.sub(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")
+            self.sub(summation, "ram:LineTotalAmount", self.money(line.net_amount))
+
+        agreement = self.sub(transaction, "ram:ApplicableHeaderTradeAgreement")
+        if doc.buyer_reference:
+            self.sub(agreement, "ram:BuyerReference", doc.buyer_reference)
+        self.party(agreement, "ram:SellerTradeParty", doc.seller, seller=True)
+        self.party(agreement, "ram:BuyerTradeParty", doc.buyer, seller=False)
+
+        delivery = self.sub(transaction, "ram:ApplicableHeaderTradeDelivery")
+        if VatCategory.INTRA_COMMUNITY in doc.categories:
+            # BR-IC-12: the deliver-to country; the buyer's address (XRechnung's BR-DE-10/11 then want
+            # its city and postcode too).
+            ship_to = self.sub(delivery, "ram:ShipToTradeParty")
+            self.address(ship_to, doc.buyer.address)
+        if doc.delivery_date:
+            event = self.sub(delivery, "ram:ActualDeliverySupplyChainEvent")
+            self.date(event, "ram:OccurrenceDateTime", doc.delivery_date)
+
+        settlement = self.sub(transaction, "ram:ApplicableHeaderTradeSettlement")
+        if doc.payment and doc.payment.remittance:
+            self.sub(settlement, "ram:PaymentReference", doc.payment.remittance)
+        self.sub(settlement, "ram:InvoiceCurrencyCode", doc.currency)
+        if doc.payment:
+            means = self.sub(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
+            self.sub(means, "ram:TypeCode", doc.payment.means_code)
+            account = self.sub(means, "ram:PayeePartyCreditorFinancialAccount")
+            self.sub(account, "ram:IBANID", doc.payment.iban)
+            if doc.payment.account_name:
+                self.sub(account, "ram:AccountName", doc.payment.account_name)
+            if doc.payment.bic:
+                self.sub(self.sub(means, "ram:PayeeSpecifiedCreditorFinancialInstitution"), "ram:BICID", doc.payment.bic)
+        for group in doc.breakdown:
+            tax = self.sub(settlement, "ram:ApplicableTradeTax")
+            self.sub(tax, "ram:CalculatedAmount", self.money(group.tax))
+            self.sub(tax, "ram:TypeCode", "VAT")
+            if group.exemption_reason:
+                self.sub(tax, "ram:ExemptionReason", group.exemption_reason)
+            self.sub(tax, "ram:BasisAmount", self.money(group.basis))
+            self.sub(tax, "ram:CategoryCode", group.category.value)
+            if group.exemption_code:
+                self.sub(tax, "ram:ExemptionReasonCode", group.exemption_code)
+            self.sub(tax, "ram:RateApplicablePercent", number(group.rate))
+        if doc.period_start or doc.period_end:
+            period = self.sub(settlement, "ram:BillingSpecifiedPeriod")
+            if doc.period_start:
+                self.date(period, "ram:StartDateTime", doc.period_start)
+            if doc.period_end:
+                self.date(period, "ram:EndDateTime", doc.period_end)
+        for allowance in doc.allowances:
+            charge = self.sub(settlement, "ram:SpecifiedTradeAllowanceCharge")
+            self.sub(self.sub(charge, "ram:ChargeIndicator"), "udt:Indicator", "false")
+            self.sub(charge, "ram:ActualAmount", self.money(allowance.amount))
+            self.sub(charge, "ram:ReasonCode", "95")
+            self.sub(charge, "ram:Reason", allowance.reason)
+            self.tax(charge, "ram:CategoryTradeTax", allowance.vat_category, allowance.vat_rate)
+        if doc.payment_terms or doc.due_date:
+            terms = self.sub(settlement, "ram:SpecifiedTradePaymentTerms")
+            if doc.payment_terms:
+                self.sub(terms, "ram:Description", doc.payment_terms)
+            if doc.due_date:
+                self.date(terms, "ram:DueDateDateTime", doc.due_date)
+        totals = doc.totals
+        summation = self.sub(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
+        self.sub(summation, "ram:LineTotalAmount", self.money(totals.line_total))
+        if doc.allowances:
+            self.sub(summation, "ram:AllowanceTotalAmount", self.money(totals.allowance_total))
+        self.sub(summation, "ram:TaxBasisTotalAmount", self.money(totals.tax_basis))
+        self.sub(summation, "ram:TaxTotalAmount", self.money(totals.tax_total), currencyID=doc.currency)
+        self.sub(summation, "ram:GrandTotalAmount", self.money(totals.grand_total))
+        if totals.prepaid:
+            self.sub(summation, "ram:TotalPrepaidAmount", self.money(totals.prepaid))
+        self.sub(summation, "ram:DuePayableAmount", self.money(totals.due))
+        if doc.corrects:
+            reference = self.sub(settlement, "ram:InvoiceReferencedDocument")
+            self.sub(reference, "ram:IssuerAssignedID", doc.corrects.number)
+            if doc.corrects.issue_date:
+                self.date(reference, "ram:FormattedIssueDateTime", doc.corrects.issue_date, qualified=True)
+        return root
+
+
+def render(doc: Document, *, xrechnung: bool = False) -> bytes:
+    """CII bytes (UTF-8, with declaration): Factur-X EN 16931 by default, XRechnung 3.0 when asked."""
+    guideline = XRECHNUNG if xrechnung else EN16931
+    root = _Builder(doc).render(guideline, PEPPOL_PROCESS if xrechnung else None)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
