@@ -37,19 +37,33 @@ class ImportProblem(Exception):
 def cached(connection: ClockifyConnection, key: str, fetch: Callable[[], Any], max_age: timedelta,
            refresh: bool = False) -> tuple[Any, datetime]:
     """A connection's cached copy of ``fetch()`` (JSON-ready), fetched again when older than max_age
-    or when asked to. Returns the data and when it was fetched."""
-    row = db.session.scalar(select(ClockifyCache).where(ClockifyCache.connection_id == connection.id,
-                                                        ClockifyCache.key == key))
+    or when asked to. Returns the data and when it was fetched.
+
+    Two requests may find the cache empty at once and both fetch: the write is an upsert, so the later
+    one overwrites the row instead of tripping the unique key. It is committed at once, as its own
+    unit of work: what was fetched is worth keeping (a Free workspace has 30 calls an hour) even when
+    the rest of the request fails, and the row lock is not held while the request goes on asking
+    Clockify. (The wizard's GET steps rely on this commit; they commit nothing themselves.)"""
+    row = db.session.execute(select(ClockifyCache.payload, ClockifyCache.fetched_at)
+                             .where(ClockifyCache.connection_id == connection.id, ClockifyCache.key == key)).first()
     now = utcnow()
     if row is not None and not refresh and now - row.fetched_at < max_age:
         return row.payload, row.fetched_at
     payload = fetch()
-    if row is None:
-        row = ClockifyCache(connection_id=connection.id, key=key)
-        db.session.add(row)
-    row.payload, row.fetched_at = payload, now
+    upsert = _dialect_insert()(ClockifyCache).values(connection_id=connection.id, key=key, payload=payload,
+                                                     fetched_at=now)
+    db.session.execute(upsert.on_conflict_do_update(
+        index_elements=[ClockifyCache.connection_id, ClockifyCache.key],
+        set_={"payload": upsert.excluded.payload, "fetched_at": upsert.excluded.fetched_at}))
     db.session.commit()
     return payload, now
+
+
+def _dialect_insert():
+    """INSERT ... ON CONFLICT for the database in use (SQLite and PostgreSQL spell it alike)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[db.session.get_bind().dialect.name]
 
 
 def workspaces(connection, client: ClockifyClient, max_age: timedelta, refresh=False) -> list[Workspace]:
