@@ -350,3 +350,51 @@ def confirm(preview: ImportPreview, invoice: Invoice, entries: list[TimeEntry], 
         db.session.rollback()
         raise ImportProblem("Some of these entries were billed on another invoice meanwhile (another tab?). "
                             "Nothing was imported: preview again to see what is left.") from None
+
+
+# --- expiry of stored previews --------------------------------------------------------------------
+# A preview keeps every entry it showed (an 11,000-entry month is about 7 MB): confirmed or abandoned
+# ones are deleted after a while (`flask purge-previews`, from cron or a timer), and one user keeps only
+# a few unconfirmed ones at a time.
+
+PREVIEWS_KEPT_PER_USER = 5
+
+
+@dataclass(frozen=True)
+class Purged:
+    confirmed: int
+    abandoned: int
+    pages: int
+
+    @property
+    def previews(self) -> int:
+        return self.confirmed + self.abandoned
+
+
+def purge_previews(max_age: timedelta, now: datetime | None = None) -> Purged:
+    """Delete the previews confirmed more than max_age ago, and those started more than max_age ago and
+    never confirmed; their pages go with them (ON DELETE CASCADE). What was billed (ImportedEntry) does
+    not depend on a preview and stays."""
+    from sqlalchemy import and_, delete, func, or_
+
+    cutoff = (now or utcnow()) - max_age
+    confirmed = ImportPreview.confirmed_at < cutoff
+    abandoned = and_(ImportPreview.confirmed_at.is_(None), ImportPreview.created_at < cutoff)
+    pages = db.session.scalar(select(func.count(ImportPreviewPage.id)).join(
+        ImportPreview, ImportPreview.id == ImportPreviewPage.preview_id).where(or_(confirmed, abandoned)))
+    counts = [db.session.execute(delete(ImportPreview).where(which).execution_options(synchronize_session=False))
+              .rowcount for which in (confirmed, abandoned)]
+    return Purged(confirmed=counts[0], abandoned=counts[1], pages=pages or 0)
+
+
+def trim_previews(user_id: int, keep: int = PREVIEWS_KEPT_PER_USER) -> int:
+    """Keep the user's `keep` newest unconfirmed previews (one just added to the session among them)
+    and delete their older ones, with their pages. Confirmed previews are left to purge_previews.
+    Returns how many were deleted."""
+    from sqlalchemy import and_, delete
+
+    db.session.flush()
+    unconfirmed = and_(ImportPreview.user_id == user_id, ImportPreview.confirmed_at.is_(None))
+    newest = select(ImportPreview.id).where(unconfirmed).order_by(ImportPreview.id.desc()).limit(keep)
+    return db.session.execute(delete(ImportPreview).where(unconfirmed, ImportPreview.id.not_in(newest.scalar_subquery()))
+                              .execution_options(synchronize_session="fetch")).rowcount
