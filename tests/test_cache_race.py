@@ -19,7 +19,8 @@ ROUNDS = 40  # a 1-in-40 race shows up in one run
 THREADS = 2  # the pair is the race; the client-side limit (10 calls/s a key) paces the rounds
 
 
-def _registered(base: str) -> requests.Session:
+def registered(base: str) -> requests.Session:
+    """A browser session of a new user, Ada, carrying the page's CSRF token."""
     session = requests.Session()
     page = session.get(f"{base}/register").text
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
@@ -31,15 +32,16 @@ def _registered(base: str) -> requests.Session:
     return session
 
 
-def _tab(session: requests.Session) -> requests.Session:
+def tab(session: requests.Session) -> requests.Session:
     """Another tab of the same browser: the same log-in, its own connection to the server."""
-    tab = requests.Session()
-    tab.cookies.update(session.cookies)
-    tab.headers.update(session.headers)
-    return tab
+    copy = requests.Session()
+    copy.cookies.update(session.cookies)
+    copy.headers.update(session.headers)
+    return copy
 
 
-def _all_at_once(calls) -> list:
+def all_at_once(calls) -> list:
+    """Run the calls in threads released together; their results (or errors) in order."""
     barrier = threading.Barrier(len(calls))
     results = [None] * len(calls)
 
@@ -66,20 +68,20 @@ def test_requests_filling_the_same_empty_cache_at_once_all_get_the_page_and_one_
     clockify_sandbox.sandbox.latency = 0.02
     app.config.update(HOURBILL_CLOCKIFY_API_URL=clockify_sandbox.api_url,
                       HOURBILL_CLOCKIFY_REPORTS_URL=clockify_sandbox.reports_url)
-    session = _registered(live_server)
+    session = registered(live_server)
     assert session.post(f"{live_server}/settings/integrations/clockify/new", allow_redirects=False, data={
         "name": "Clockify", "region": "global", "api_key": "sandbox-demo-key"}).status_code == 303
     session.post(f"{live_server}/customers/new", data={"name": "Northwind", "currency": "USD"})
     customer_id = re.search(r'<option value="(\d+)"', session.get(f"{live_server}/invoices/new").text).group(1)
     created = session.post(f"{live_server}/invoices/new", data={"customer_id": customer_id}, allow_redirects=False)
     wizard = f"{live_server}{created.headers['Location'].rstrip('/')}/import"
-    tabs = [_tab(session) for _ in range(THREADS)]
+    tabs = [tab(session) for _ in range(THREADS)]
 
     for round_ in range(ROUNDS):
         with app.app_context():
             db.session.execute(delete(ClockifyCache))  # empty again: every round races to fill it
             db.session.commit()
-        results = _all_at_once([lambda tab=tab: tab.get(wizard, headers={"HX-Request": "true"}) for tab in tabs])
+        results = all_at_once([lambda each=each: each.get(wizard, headers={"HX-Request": "true"}) for each in tabs])
 
         statuses = [getattr(result, "status_code", repr(result)) for result in results]
         assert statuses == [200] * THREADS, f"round {round_}: {statuses}"
