@@ -47,7 +47,7 @@ def test_the_first_connection_sets_a_new_users_zone_to_clockifys_and_says_so(cli
     assert response.status_code == 303
     page = client.get("/settings/integrations").get_data(as_text=True)
     assert "Connected to Clockify as Jonas Weber" in page and ADOPTED.format("Europe/Berlin") in page
-    assert profile_zone(client) == "Europe/Berlin"
+    assert profile_zone(client) == "Europe/Berlin" and "imports follow yours" not in page
 
 
 def test_after_adopting_the_zone_october_is_octobers_wall_clock_in_berlin(client, logged_in, app, clockify,
@@ -74,8 +74,9 @@ def test_a_zone_the_user_chose_is_kept(client, logged_in, berlin_key):
 
     connect(client, berlin_key)
 
-    assert "Your time zone is now" not in client.get("/settings/integrations").get_data(as_text=True)
-    assert profile_zone(client) == "Asia/Tokyo"
+    page = client.get("/settings/integrations").get_data(as_text=True)
+    assert "Your time zone is now" not in page and profile_zone(client) == "Asia/Tokyo"
+    assert "Europe/Berlin" in page and "yours is Asia/Tokyo, and imports follow yours" in page
 
 
 def test_only_the_first_connection_sets_the_zone(client, logged_in, berlin_key):
