@@ -12,7 +12,7 @@ from extensions import db
 from models import ClockifyConnection, User
 from sandbox import ACME_ID, JONAS_ID, MAIN_KEY
 from services.clockify import reset_rate_limits
-from tests.test_cache_race import all_at_once, registered, tab
+from tests.test_concurrency import _all_at_once, _copies, _session
 
 pytest_plugins = ["tests.conftest_sandbox"]
 
@@ -119,15 +119,14 @@ def test_a_profile_saved_while_the_first_connection_is_made_keeps_the_chosen_zon
     clockify.sandbox.rate_limit = None
     clockify.sandbox.latency = 0.01  # Clockify answers Verify & Save while the profile is being saved
     key = clockify.sandbox.add_key(JONAS_ID)
-    session = registered(live_server)
-    connecting, saving = tab(session), tab(session)
+    connecting, saving = _copies(_session(live_server), 2)
 
     for round_ in range(ROUNDS):
         with app.app_context():
             db.session.execute(delete(ClockifyConnection))
             db.session.execute(update(User).values(time_zone="UTC"))
             db.session.commit()
-        results = all_at_once([
+        results = _all_at_once([
             lambda: connecting.post(f"{live_server}/settings/integrations/clockify/new", allow_redirects=False,
                                     data={"name": "Clockify", "region": "global", "api_key": key}),
             lambda: saving.post(f"{live_server}/settings/profile", allow_redirects=False,
