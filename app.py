@@ -51,6 +51,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         HOURBILL_LOGIN_MAX_FAILURES_PER_ACCOUNT=5,
         HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS=20,
         HOURBILL_LOGIN_FAILURE_WINDOW_SECONDS=15 * 60,
+        HOURBILL_PREVIEW_MAX_AGE_DAYS=7,  # `flask purge-previews`: confirmed or abandoned previews older go
     )
     app.config.from_pyfile("config.py", silent=True)
     _config_from_environment(app)
@@ -150,7 +151,7 @@ def _config_from_environment(app: Flask) -> None:
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
     for name in ("HOURBILL_DATA_KEY", "HOURBILL_LOCALE", "HOURBILL_CLOCKIFY_API_URL", "HOURBILL_CLOCKIFY_REPORTS_URL",
-                 "HOURBILL_PROXY_FIX"):
+                 "HOURBILL_PROXY_FIX", "HOURBILL_PREVIEW_MAX_AGE_DAYS"):
         if os.environ.get(name):
             app.config[name] = os.environ[name]
 
@@ -266,6 +267,27 @@ def _register_commands(app: Flask) -> None:
         except DataKeyError as error:
             raise click.ClickException(f"{error} Nothing was changed.") from None
         click.echo(f"Re-encrypted {count} stored key{'s' if count != 1 else ''}. {next_step}")
+
+    @app.cli.command("purge-previews")
+    @click.option("--days", type=click.IntRange(min=1), default=None,
+                  help="Age in days (default: HOURBILL_PREVIEW_MAX_AGE_DAYS, else 7).")
+    def purge_previews_command(days: int | None):
+        """Delete import previews confirmed, or started and never confirmed, more than N days ago.
+        Run it daily (cron or a systemd timer: docs/deploy.md). Billed entries are never touched."""
+        from services.imports import purge_previews
+
+        if days is None:
+            setting = str(app.config["HOURBILL_PREVIEW_MAX_AGE_DAYS"]).strip()
+            if not setting.isdigit() or int(setting) < 1:
+                raise click.ClickException(f"HOURBILL_PREVIEW_MAX_AGE_DAYS is {setting!r}: set a whole number of "
+                                           "days, 1 or more. Nothing was deleted.")
+            days = int(setting)
+        purged = purge_previews(timedelta(days=days))
+        db.session.commit()
+        click.echo(f"Deleted {purged.previews} import preview{'s' if purged.previews != 1 else ''} older than "
+                   f"{days} day{'s' if days != 1 else ''}: {purged.confirmed} confirmed, {purged.abandoned} never "
+                   f"confirmed, {purged.pages} page{'s' if purged.pages != 1 else ''} of entries. "
+                   "Imported lines are not touched.")
 
 
 def _register_error_pages(app: Flask) -> None:

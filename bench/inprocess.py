@@ -229,6 +229,35 @@ def renders(app, client, customer_id: int, runs: int, pdf_runs: int) -> tuple[Se
     return page, pdf
 
 
+def purge_previews(app) -> tuple[int, int, int, float]:
+    """Age every preview the timed steps left (about a hundred of a few hundred entries each, confirmed
+    or not: a busy week) past the purge age, then time `flask purge-previews` deleting them.
+    Returns (previews, pages, bytes of entries, seconds)."""
+    from datetime import timedelta
+
+    from sqlalchemy import LargeBinary, cast, func, update
+
+    from extensions import db
+    from models import ImportPreview, ImportPreviewPage, utcnow
+
+    with app.app_context():
+        week_ago = utcnow() - timedelta(days=8)
+        db.session.execute(update(ImportPreview).values(created_at=week_ago))
+        db.session.execute(update(ImportPreview).where(ImportPreview.confirmed_at.is_not(None))
+                           .values(confirmed_at=week_ago))
+        db.session.commit()
+        previews = db.session.scalar(select(func.count(ImportPreview.id)))
+        pages, size = db.session.execute(select(func.count(ImportPreviewPage.id),
+                                                func.sum(func.length(cast(ImportPreviewPage.entries, LargeBinary))))).one()
+        db.session.remove()
+    began = time.perf_counter()
+    result = app.test_cli_runner().invoke(args=["purge-previews"])
+    seconds = time.perf_counter() - began
+    if result.exit_code != 0 or f"Deleted {previews} import previews" not in result.output:
+        raise RuntimeError(f"purge-previews: {result.output[:300]!r}")
+    return previews, pages, size or 0, seconds
+
+
 class Running:
     """The sandbox child's URLs, shaped like sandbox.RunningSandbox."""
 
@@ -252,6 +281,7 @@ def run(workdir: Path, runs: int = 100, confirm_runs: int = 50, render_runs: int
             ids = set_up(app, client)
             steps, entries = wizard_steps(app, client, timer, ids, PRIYA_ID, runs, confirm_runs)
             page, pdf = renders(app, client, ids[0], render_runs, pdf_runs)
+            purge = purge_previews(app)
     finally:
         timer.restore()
         if app is not None:
@@ -259,4 +289,4 @@ def run(workdir: Path, runs: int = 100, confirm_runs: int = 50, render_runs: int
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
-    return steps, entries, page, pdf
+    return steps, entries, page, pdf, purge

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 from bench import inprocess, journey
@@ -104,6 +106,28 @@ def import_rows(table: Table, ours, theirs, billable_only: bool) -> None:
     table.add("connector seconds / our whole import", f"{theirs.seconds / ours.whole_s:.1f}x")
 
 
+def stored_preview(database: Path) -> tuple[int, int]:
+    """The largest preview the import left in the app's SQLite database: (entries, bytes of its pages'
+    entries in import_preview_pages)."""
+    with closing(sqlite3.connect(database)) as connection:
+        row = connection.execute(
+            "SELECT p.entry_count, SUM(LENGTH(CAST(pg.entries AS BLOB))) FROM import_previews p "
+            "JOIN import_preview_pages pg ON pg.preview_id = p.id GROUP BY p.id ORDER BY p.entry_count DESC LIMIT 1"
+        ).fetchone()
+    return row or (0, 0)
+
+
+def storage_rows(table: Table, stored: tuple[int, int] | None, purge) -> None:
+    table.section("6. Stored previews (SQLite)")
+    if stored:
+        entries, size = stored
+        table.add(f"the {entries:,}-entry preview of 1., stored (import_preview_pages)", f"{size / 1e6:.1f} MB")
+    if purge:
+        previews, pages, size, seconds = purge
+        table.add(f"flask purge-previews: {previews} previews aged 8 days, {pages} pages, {size / 1e6:.0f} MB",
+                  fmt_s(seconds))
+
+
 def memory_rows(table: Table, ours) -> None:
     table.section("5. App process memory during the import (/proc/<pid>/status)")
     how = "VmHWM, reset before the import" if ours.hwm_reset else "sampled VmRSS peak"
@@ -147,15 +171,17 @@ def main(argv: list[str] | None = None) -> int:
             (tmp / "http").mkdir()
             ours, theirs = over_http(tmp / "http", args.billable_only)
             import_rows(table, ours, theirs, args.billable_only)
+            stored = stored_preview(tmp / "http" / "app.db")
         if args.only != "http":
             (tmp / "inprocess").mkdir()
             say("3/5 and 4/5: server time per wizard step, invoice and PDF renders (in-process test client)")
-            steps, normal_entries, page, pdf = inprocess.run(tmp / "inprocess", runs=args.runs,
-                                                              confirm_runs=args.confirm_runs,
-                                                              render_runs=args.render_runs, pdf_runs=args.pdf_runs)
+            steps, normal_entries, page, pdf, purge = inprocess.run(
+                tmp / "inprocess", runs=args.runs, confirm_runs=args.confirm_runs, render_runs=args.render_runs,
+                pdf_runs=args.pdf_runs)
             inprocess_rows(table, steps, normal_entries, page, pdf)
         if args.only != "inprocess":
             memory_rows(table, ours)
+        storage_rows(table, None if args.only == "inprocess" else stored, None if args.only == "http" else purge)
 
     print()
     table.print()

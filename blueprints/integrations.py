@@ -115,9 +115,11 @@ def connect():
             db.session.add(connection)
             db.session.flush()  # the row's id goes into the key's associated data
             connections.seal_key(connection, form.api_key.data, who, keyring())
+            zone = connections.adopt_time_zone(current_user, connection, who)
             db.session.commit()
             _prefetch_workspaces(connection, form.api_key.data)
-            flash(f"Connected to Clockify as {who.name} ({who.email}).", "success")
+            adopted = f" Your time zone is now {zone}, as in Clockify; change it in Settings." if zone else ""
+            flash(f"Connected to Clockify as {who.name} ({who.email}).{adopted}", "success")
             return redirect(url_for("settings.integrations"), code=303)
     status = 503 if problem and form.is_submitted() else 422 if (form.errors or error) else 200
     return render_template("integrations/connect.html", form=form, error=error, problem=problem,

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import available_timezones
 
-from sqlalchemy import select
+from sqlalchemy import exists, select, update
 
 from extensions import db
-from models import ClockifyConnection, utcnow
+from models import ClockifyConnection, User, utcnow
 from services.clockify import ClockifyClient, ClockifyUser, InvalidKey
 from services.secrets import DataKeyError, EncryptedSecret, KeyRing, load_keyring, reencrypt, write_key_file
 
@@ -78,6 +79,23 @@ def seal_key(connection: ClockifyConnection, api_key: str, who: ClockifyUser, ke
     connection.clockify_time_zone = who.time_zone[:64] if who.time_zone else None
     connection.status = "active"
     connection.verified_at = utcnow()
+
+
+DEFAULT_TIME_ZONE = "UTC"  # a new profile's (models.User.time_zone)
+
+
+def adopt_time_zone(user: User, connection: ClockifyConnection, who: ClockifyUser) -> str | None:
+    """On a user's first connection, their profile takes the Clockify account's time zone, so that a
+    month here is the month of Clockify's own reports: only while the profile still has the default (a
+    zone the user chose is never changed, even by a save racing this one) and when Clockify's is a zone
+    the profile form offers. Returns the zone adopted, or None."""
+    zone = who.time_zone
+    if not zone or zone == DEFAULT_TIME_ZONE or zone not in available_timezones():
+        return None
+    earlier = exists().where(ClockifyConnection.user_id == user.id, ClockifyConnection.id != connection.id)
+    adopted = db.session.execute(update(User).where(User.id == user.id, User.time_zone == DEFAULT_TIME_ZONE, ~earlier)
+                                 .values(time_zone=zone).execution_options(synchronize_session="fetch")).rowcount
+    return zone if adopted == 1 else None
 
 
 def stored_secret(connection: ClockifyConnection) -> EncryptedSecret:

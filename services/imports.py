@@ -37,19 +37,33 @@ class ImportProblem(Exception):
 def cached(connection: ClockifyConnection, key: str, fetch: Callable[[], Any], max_age: timedelta,
            refresh: bool = False) -> tuple[Any, datetime]:
     """A connection's cached copy of ``fetch()`` (JSON-ready), fetched again when older than max_age
-    or when asked to. Returns the data and when it was fetched."""
-    row = db.session.scalar(select(ClockifyCache).where(ClockifyCache.connection_id == connection.id,
-                                                        ClockifyCache.key == key))
+    or when asked to. Returns the data and when it was fetched.
+
+    Two requests may find the cache empty at once and both fetch: the write is an upsert, so the later
+    one overwrites the row instead of tripping the unique key. It is committed at once, as its own
+    unit of work: what was fetched is worth keeping (a Free workspace has 30 calls an hour) even when
+    the rest of the request fails, and the row lock is not held while the request goes on asking
+    Clockify. (The wizard's GET steps rely on this commit; they commit nothing themselves.)"""
+    row = db.session.execute(select(ClockifyCache.payload, ClockifyCache.fetched_at)
+                             .where(ClockifyCache.connection_id == connection.id, ClockifyCache.key == key)).first()
     now = utcnow()
     if row is not None and not refresh and now - row.fetched_at < max_age:
         return row.payload, row.fetched_at
     payload = fetch()
-    if row is None:
-        row = ClockifyCache(connection_id=connection.id, key=key)
-        db.session.add(row)
-    row.payload, row.fetched_at = payload, now
+    upsert = _dialect_insert()(ClockifyCache).values(connection_id=connection.id, key=key, payload=payload,
+                                                     fetched_at=now)
+    db.session.execute(upsert.on_conflict_do_update(
+        index_elements=[ClockifyCache.connection_id, ClockifyCache.key],
+        set_={"payload": upsert.excluded.payload, "fetched_at": upsert.excluded.fetched_at}))
     db.session.commit()
     return payload, now
+
+
+def _dialect_insert():
+    """INSERT ... ON CONFLICT for the database in use (SQLite and PostgreSQL spell it alike)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[db.session.get_bind().dialect.name]
 
 
 def workspaces(connection, client: ClockifyClient, max_age: timedelta, refresh=False) -> list[Workspace]:
@@ -336,3 +350,51 @@ def confirm(preview: ImportPreview, invoice: Invoice, entries: list[TimeEntry], 
         db.session.rollback()
         raise ImportProblem("Some of these entries were billed on another invoice meanwhile (another tab?). "
                             "Nothing was imported: preview again to see what is left.") from None
+
+
+# --- expiry of stored previews --------------------------------------------------------------------
+# A preview keeps every entry it showed (an 11,000-entry month is about 7 MB): confirmed or abandoned
+# ones are deleted after a while (`flask purge-previews`, from cron or a timer), and one user keeps only
+# a few unconfirmed ones at a time.
+
+PREVIEWS_KEPT_PER_USER = 5
+
+
+@dataclass(frozen=True)
+class Purged:
+    confirmed: int
+    abandoned: int
+    pages: int
+
+    @property
+    def previews(self) -> int:
+        return self.confirmed + self.abandoned
+
+
+def purge_previews(max_age: timedelta, now: datetime | None = None) -> Purged:
+    """Delete the previews confirmed more than max_age ago, and those started more than max_age ago and
+    never confirmed; their pages go with them (ON DELETE CASCADE). What was billed (ImportedEntry) does
+    not depend on a preview and stays."""
+    from sqlalchemy import and_, delete, func, or_
+
+    cutoff = (now or utcnow()) - max_age
+    confirmed = ImportPreview.confirmed_at < cutoff
+    abandoned = and_(ImportPreview.confirmed_at.is_(None), ImportPreview.created_at < cutoff)
+    pages = db.session.scalar(select(func.count(ImportPreviewPage.id)).join(
+        ImportPreview, ImportPreview.id == ImportPreviewPage.preview_id).where(or_(confirmed, abandoned)))
+    counts = [db.session.execute(delete(ImportPreview).where(which).execution_options(synchronize_session=False))
+              .rowcount for which in (confirmed, abandoned)]
+    return Purged(confirmed=counts[0], abandoned=counts[1], pages=pages or 0)
+
+
+def trim_previews(user_id: int, keep: int = PREVIEWS_KEPT_PER_USER) -> int:
+    """Keep the user's `keep` newest unconfirmed previews (one just added to the session among them)
+    and delete their older ones, with their pages. Confirmed previews are left to purge_previews.
+    Returns how many were deleted."""
+    from sqlalchemy import and_, delete
+
+    db.session.flush()
+    unconfirmed = and_(ImportPreview.user_id == user_id, ImportPreview.confirmed_at.is_(None))
+    newest = select(ImportPreview.id).where(unconfirmed).order_by(ImportPreview.id.desc()).limit(keep)
+    return db.session.execute(delete(ImportPreview).where(unconfirmed, ImportPreview.id.not_in(newest.scalar_subquery()))
+                              .execution_options(synchronize_session="fetch")).rowcount

@@ -1,0 +1,42 @@
+"""Two wizard requests filling the same empty Clockify cache at once, through a real threaded server:
+both answer the page (no 500 from the cache's unique constraint) and the cache holds one row."""
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+
+from extensions import db
+from models import ClockifyCache
+from services.clockify import reset_rate_limits
+from tests.test_concurrency import _all_at_once, _copies, _new_invoice, _session
+
+pytest_plugins = ["tests.conftest_sandbox"]
+
+ROUNDS = 40  # a 1-in-40 race shows up in one run
+THREADS = 2  # the pair is the race; the client-side limit (10 calls/s a key) paces the rounds
+
+
+def test_requests_filling_the_same_empty_cache_at_once_all_get_the_page_and_one_row(app, live_server,
+                                                                                   clockify_sandbox):
+    reset_rate_limits()
+    clockify_sandbox.sandbox.rate_limit = None
+    # Each request reads the empty cache, asks Clockify (20 ms here), then stores what it got: they overlap.
+    clockify_sandbox.sandbox.latency = 0.02
+    app.config.update(HOURBILL_CLOCKIFY_API_URL=clockify_sandbox.api_url,
+                      HOURBILL_CLOCKIFY_REPORTS_URL=clockify_sandbox.reports_url)
+    session = _session(live_server)
+    assert session.post(f"{live_server}/settings/integrations/clockify/new", allow_redirects=False, data={
+        "name": "Clockify", "region": "global", "api_key": "sandbox-demo-key"}).status_code == 303
+    wizard = f"{live_server}/invoices/{_new_invoice(session, live_server)}/import"
+    tabs = _copies(session, THREADS)  # tabs of one browser
+
+    for round_ in range(ROUNDS):
+        with app.app_context():
+            db.session.execute(delete(ClockifyCache))  # empty again: every round races to fill it
+            db.session.commit()
+        results = _all_at_once([lambda each=each: each.get(wizard, headers={"HX-Request": "true"}) for each in tabs])
+
+        statuses = [getattr(result, "status_code", repr(result)) for result in results]
+        assert statuses == [200] * THREADS, f"round {round_}: {statuses}"
+        assert all("Acme Studio" in result.text for result in results)  # each shows the workspaces
+        with app.app_context():
+            assert db.session.scalar(select(func.count(ClockifyCache.id))) == 1
