@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_block, render_blocks
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from blueprints.integrations import keyring, owned_connection, site
 from blueprints.invoices import LineForm, owned_draft
@@ -237,27 +238,39 @@ def _owned_preview(invoice, token: str) -> ImportPreview:
 @bp.post("/<token>/more")
 @login_required
 def more(invoice_id: int, token: str):
-    """The next report page: rows to append (htmx), or the whole preview again (no JavaScript)."""
+    """The next report page: rows to append (htmx), or the whole preview again (no JavaScript). Ten of
+    these at once for one preview fetch the page once: the others find it claimed and answer with
+    nothing new (the loader asks again a moment later)."""
     invoice = owned_draft(invoice_id)
     preview = _owned_preview(invoice, token)
     connection = owned_connection(preview.connection_id)
-    try:
-        with _client(connection) as client:
-            fresh = imports.load_next_page(preview, client)
+    fresh: list = []
+    if imports.claim_next_page(preview):
+        db.session.commit()  # the claim is seen by the other requests before Clockify is asked
+        try:
+            with _client(connection) as client:
+                fresh = imports.load_next_page(preview, client)
+                db.session.commit()
+        except IntegrityError:  # a claim that had expired was taken over: that request stored the page
+            db.session.rollback()
+        except (ClockifyError, DataKeyError) as error:
+            db.session.rollback()
+            imports.release_claim(preview)
             db.session.commit()
-    except (ClockifyError, DataKeyError) as error:
+            if htmx_request.htmx:
+                return render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, load_error=error,
+                                    connection=connection, invalid_key=isinstance(error, InvalidKey)), 200
+            return _problem(invoice, error, connection, step="preview", **_preview_context(invoice, preview))
+    else:
         db.session.rollback()
-        if htmx_request.htmx:
-            return render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, load_error=error,
-                                connection=connection, invalid_key=isinstance(error, InvalidKey)), 200
-        return _problem(invoice, error, connection, step="preview", **_preview_context(invoice, preview))
+    busy = not preview.complete and not fresh
     if htmx_request.htmx:  # only the new page's rows: the page holds the others already
         view = imports.classify(preview, invoice.currency, _zone(), entries=fresh)
         rate = imports.fallback_rate(current_user, invoice)
         return render_blocks(TEMPLATE, ["new_rows", "loader"], invoice=invoice, zone=_zone(), appending=True,
-                             preview=preview, new_rows=view.selectable,
+                             preview=preview, new_rows=view.selectable, busy=busy,
                              amounts=_entry_amounts(view.selectable, invoice.currency, rate)), 200
-    return _render(invoice, "preview", **_preview_context(invoice, preview))
+    return _render(invoice, "preview", **_preview_context(invoice, preview, busy=busy))
 
 
 def _options_and_selection(invoice, preview):
@@ -320,6 +333,8 @@ def _load_rest(invoice, preview):
     try:
         with _client(connection) as client:
             imports.load_all(preview, client)
+    except imports.ImportProblem as error:
+        return _plan_response(invoice, preview, 409, options_error=str(error))
     except (ClockifyError, DataKeyError) as error:
         db.session.rollback()
         return _problem(invoice, error, connection)

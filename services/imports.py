@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -25,6 +25,10 @@ from services.money import from_minor
 
 FREE_PLAN_WINDOW_DAYS = 31  # a Free workspace's report covers at most 31 days per request
 ALREADY_CONFIRMED = "These entries were already imported (the form was sent twice). The invoice shows them."
+NO_LONGER_DRAFT = ("This invoice was sent or deleted meanwhile (another tab?): nothing was imported. "
+                   "Import onto a new draft instead.")
+STILL_LOADING = "Clockify entries are still loading for this preview (another tab?): try again in a moment."
+LOAD_CLAIM = timedelta(seconds=120)  # longer than a page's calls with their retries may take
 
 
 class ImportProblem(Exception):
@@ -141,10 +145,30 @@ def start_preview(user: User, invoice: Invoice, connection: ClockifyConnection, 
     return preview, entries
 
 
+def claim_next_page(preview: ImportPreview) -> bool:
+    """Claim the loading of the preview's next page (a guarded UPDATE): False when it is complete or
+    another request is loading it now. The caller commits the claim before asking Clockify, so that a
+    second "load more" of the same preview sees it; ``load_next_page`` releases it with the page."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(ImportPreview).where(ImportPreview.id == preview.id, ImportPreview.complete.is_(False),
+                                    or_(ImportPreview.loading_until.is_(None), ImportPreview.loading_until < now))
+        .values(loading_until=now + LOAD_CLAIM).execution_options(synchronize_session=False)).rowcount
+    return claimed == 1
+
+
+def release_claim(preview: ImportPreview) -> None:
+    """Give up a claim whose page could not be loaded (Clockify failed): the next request may retry."""
+    db.session.execute(update(ImportPreview).where(ImportPreview.id == preview.id)
+                       .values(loading_until=None).execution_options(synchronize_session=False))
+
+
 def load_next_page(preview: ImportPreview, client: ClockifyClient) -> list[TimeEntry]:
-    """One more report page into the preview (one call); marks it complete after the last."""
+    """One more report page into the preview (one call); marks it complete after the last. The caller
+    holds the claim (``claim_next_page``), or made the preview in this transaction."""
     state = preview.filters
     if preview.complete or state.get("cursor") is None:
+        preview.loading_until = None
         return []
     filters = Filters.from_dict(state)
     window, page = state["cursor"]
@@ -163,13 +187,28 @@ def load_next_page(preview: ImportPreview, client: ClockifyClient) -> list[TimeE
         cursor = None
     preview.filters = {**state, "cursor": cursor}
     preview.complete = cursor is None
+    preview.loading_until = None
     return fresh
 
 
 def load_all(preview: ImportPreview, client: ClockifyClient) -> None:
+    """Every page not loaded yet, each claimed and committed on its own (a page is never fetched
+    twice). ImportProblem when another request is loading this preview's pages now."""
     while not preview.complete:
-        load_next_page(preview, client)
-    db.session.commit()
+        if not claim_next_page(preview):
+            db.session.rollback()
+            if preview.complete:
+                return
+            raise ImportProblem(STILL_LOADING)
+        db.session.commit()
+        try:
+            load_next_page(preview, client)
+        except BaseException:
+            db.session.rollback()
+            release_claim(preview)
+            db.session.commit()
+            raise
+        db.session.commit()
 
 
 def _load_per_member(preview, client, filters: Filters, reference: ReferenceData,
@@ -304,7 +343,16 @@ def confirm(preview: ImportPreview, invoice: Invoice, entries: list[TimeEntry], 
     """Write every line and every entry link in one transaction, once per preview.
 
     A second confirm of the same preview (double click, resubmitted form) finds it claimed; an entry
-    billed meanwhile from another tab trips the unique constraint. Either way nothing is written."""
+    billed meanwhile from another tab trips the unique constraint. Either way nothing is written.
+
+    The draft is claimed first (a guarded UPDATE: a row lock on PostgreSQL, the write lock on SQLite),
+    so a "Mark as sent" or "Delete draft" at the same moment either waits for the lines or wins, and
+    then nothing is added to an invoice that left draft."""
+    still_draft = db.session.execute(update(Invoice).where(Invoice.id == invoice.id, Invoice.status == "draft")
+                                     .values(status="draft").execution_options(synchronize_session=False)).rowcount
+    if still_draft != 1:
+        db.session.rollback()
+        raise ImportProblem(NO_LONGER_DRAFT)
     claimed = db.session.execute(update(ImportPreview).where(ImportPreview.id == preview.id,
                                                              ImportPreview.confirmed_at.is_(None))
                                  .values(confirmed_at=utcnow())).rowcount
