@@ -23,8 +23,8 @@ from extensions import db
 from models import ClockifyConnection, ImportPreview
 from services import connections, imports, invoicing
 from services.clockify import ClockifyError, InvalidKey, RateLimited
-from services.lines import DETAILS, GROUPINGS, ROUNDING_MINUTES, LineOptions
-from services.money import line_amount_minor, parse_decimal, to_minor
+from services.lines import DETAILS, GROUPINGS, ROUNDING_MINUTES, LineOptions, entry_amounts
+from services.money import parse_decimal
 from services.secrets import DataKeyError
 
 bp = Blueprint("imports", __name__, url_prefix="/invoices/<int:invoice_id>/import")
@@ -126,14 +126,15 @@ def filters(invoice_id: int):
 def _filters_context(invoice, connection, workspace, reference, fetched_at, args, **extra) -> dict:
     customer_client = invoice.customer.clockify_client_id
     client_id = args.get("client", customer_client if "client" not in args else "") or ""
-    known_clients = {client.id for client in reference.clients}
-    if client_id not in known_clients:
-        client_id = ""
+    chosen_projects, chosen_members = set(args.getlist("project")), set(args.getlist("member"))
+    unknown = imports.unknown_choices(reference, client_id, chosen_projects, chosen_members,
+                                      linked_to=invoice.customer.name if client_id == customer_client else None)
     projects = [project for project in reference.projects if not client_id or project.client_id == client_id]
     first, last = imports.month_range(_today(), 0)
     return dict(connection=connection, workspace=workspace, reference=reference, fetched_at=fetched_at,
-                client_id=client_id, projects=projects, chosen_projects=set(args.getlist("project")),
-                chosen_members=set(args.getlist("member")),
+                client_id=client_id, projects=projects, chosen_projects=chosen_projects,
+                chosen_members=chosen_members, unknown_choice=unknown,
+                known_client=any(client.id == client_id for client in reference.clients),
                 range=args.get("range", "this_month"), start_date=args.get("start", first.isoformat()),
                 end_date=args.get("end", last.isoformat()),
                 # A first visit has both on; a sent form has each only when ticked.
@@ -173,18 +174,18 @@ def preview(invoice_id: int):
             workspace = _workspace(connection, client, workspace_id)
             reference, fetched_at = imports.reference_data(connection, client, workspace_id, _max_age())
             context = _filters_context(invoice, connection, workspace, reference, fetched_at, form)
+            if context["unknown_choice"]:
+                return _render(invoice, "filters", 422, **context)
             try:
                 start, end = _date_range(form)
             except ValueError as error:
                 return _render(invoice, "filters", 422, range_error=str(error), **context)
-            known_projects = {project.id for project in reference.projects}
-            known_members = {member.id for member in reference.members}
             chosen = imports.Filters(
                 workspace_id=workspace.id, currency=workspace.currency or invoice.currency, start=start, end=end,
                 time_zone=_zone(), client_ids=(context["client_id"],) if context["client_id"] else (),
-                project_ids=tuple(sorted(context["chosen_projects"] & known_projects)),
-                user_ids=tuple(sorted(context["chosen_members"] & known_members)),
-                billable_only="billable" in form, hide_imported="hide_imported" in form, plan=workspace.plan)
+                project_ids=tuple(sorted(context["chosen_projects"])), user_ids=tuple(sorted(context["chosen_members"])),
+                billable_only="billable" in form, hide_imported="hide_imported" in form, plan=workspace.plan,
+                preset=form.get("range", "this_month"))
             if form.get("link_client") and context["client_id"]:
                 invoice.customer.clockify_client_id = context["client_id"]
             preview, entries = imports.start_preview(current_user, invoice, connection, chosen, client, reference)
@@ -201,7 +202,7 @@ def _preview_context(invoice, preview: ImportPreview, entries=None, **extra) -> 
     options = _options_from(customer.import_options) if customer.import_options else LineOptions()
     rate = imports.fallback_rate(current_user, invoice)
     return dict(preview=preview, filters=filters, view=view, options=options, fallback=rate,
-                amounts=_entry_amounts(view.selectable, invoice.currency, rate), groupings=GROUPINGS,
+                amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate), groupings=GROUPINGS,
                 roundings=ROUNDING_MINUTES, details=DETAILS, **extra)
 
 
@@ -210,22 +211,6 @@ def _options_from(stored: dict) -> LineOptions:
         return LineOptions.from_form(stored)
     except ValueError:
         return LineOptions()  # options saved by an older version: start from the defaults
-
-
-def _entry_amounts(entries, currency: str, fallback: Decimal | None) -> dict[str, tuple[int, str, int]]:
-    """Entry id -> (amount, where its rate comes from, rate), in minor units, as one line per entry
-    without rounding would bill it."""
-    amounts = {}
-    for entry in entries:
-        if entry.rate is not None:
-            rate_minor, source = to_minor(entry.rate.amount, currency), "clockify"
-        elif fallback is not None:
-            rate_minor, source = to_minor(fallback, currency), "default"
-        else:
-            rate_minor, source = 0, "none"
-        hours = (Decimal(entry.seconds) / 3600).quantize(Decimal("0.0001"))
-        amounts[entry.id] = (line_amount_minor(hours, rate_minor), source, rate_minor)
-    return amounts
 
 
 def _owned_preview(invoice, token: str) -> ImportPreview:
@@ -267,9 +252,12 @@ def more(invoice_id: int, token: str):
     if htmx_request.htmx:  # only the new page's rows: the page holds the others already
         view = imports.classify(preview, invoice.currency, _zone(), entries=fresh)
         rate = imports.fallback_rate(current_user, invoice)
-        return render_blocks(TEMPLATE, ["new_rows", "loader"], invoice=invoice, zone=_zone(), appending=True,
-                             preview=preview, new_rows=view.selectable, busy=busy,
-                             amounts=_entry_amounts(view.selectable, invoice.currency, rate)), 200
+        # The lists apart grow with the page too, so every count covers every loaded entry.
+        return render_blocks(TEMPLATE, ["new_rows", "apart_more", "loader"], invoice=invoice, zone=_zone(),
+                             appending=True, preview=preview, new_rows=view.selectable, busy=busy,
+                             new_non_billable=view.non_billable, new_skipped=view.skipped,
+                             new_elsewhere=view.elsewhere,
+                             amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate)), 200
     return _render(invoice, "preview", **_preview_context(invoice, preview, busy=busy))
 
 
@@ -288,8 +276,17 @@ def _options_and_selection(invoice, preview):
             raise ValueError("Enter the rate for entries without one as a number, like 80.")
         rate = typed
     view = imports.classify(preview, invoice.currency, _zone())
-    entries = imports.selected(view, form.get("selection", "some"), form.getlist("entry"), form.getlist("exclude"))
+    entries = imports.selected(view, form.get("selection", "some"), form.getlist("entry"), form.getlist("exclude"),
+                               shown=_shown(preview), non_billable_ids=form.getlist("nonbillable"))
     return options, rate, entries, imports.plan_for(entries, invoice, options, rate, _zone())
+
+
+def _shown(preview) -> set[str] | None:
+    """The entries a page without JavaScript showed (its pages, sent as ``shown_pages``)."""
+    if request.form.get("selection") != "shown":
+        return None
+    pages = request.form.get("shown_pages", "")
+    return imports.ids_through_page(preview, int(pages)) if pages.isdigit() and len(pages) < 6 else set()
 
 
 @bp.post("/<token>/lines")
@@ -298,7 +295,7 @@ def lines(invoice_id: int, token: str):
     """The lines the selection would become, shown before anything is saved."""
     invoice = owned_draft(invoice_id)
     preview = _owned_preview(invoice, token)
-    if request.form.get("selection") == "all" and not preview.complete:
+    if request.form.get("selection") in ("all", "shown") and not preview.complete:
         response = _load_rest(invoice, preview)
         if response:
             return response
@@ -322,7 +319,11 @@ def _plan_response(invoice, preview, status, **context):
     elif form.get("selection") == "all" and form.getlist("exclude"):
         excluded = set(form.getlist("exclude"))
         ticked = {entry.id for entry in imports.preview_entries(preview) if entry.id not in excluded}
+    elif form.get("selection") == "shown":
+        unticked = (_shown(preview) or set()) - set(form.getlist("entry"))
+        ticked = {entry.id for entry in imports.preview_entries(preview) if entry.id not in unticked}
     page = {**_preview_context(invoice, preview), **context, "ticked": ticked,
+            "ticked_non_billable": set(form.getlist("nonbillable")),
             "typed_rate": form.get("fallback_rate")}
     return _render(invoice, "preview", status, **page)
 
@@ -348,7 +349,7 @@ def confirm(invoice_id: int, token: str):
     preview = _owned_preview(invoice, token)
     if preview.confirmed_at is not None:  # a double click: the first one did it (imports.confirm re-checks)
         return _plan_response(invoice, preview, 409, options_error=imports.ALREADY_CONFIRMED)
-    if request.form.get("selection") == "all" and not preview.complete:
+    if request.form.get("selection") in ("all", "shown") and not preview.complete:
         response = _load_rest(invoice, preview)
         if response:
             return response

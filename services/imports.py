@@ -68,6 +68,26 @@ def reference_data(connection, client: ClockifyClient, workspace_id: str, max_ag
     return from_plain(ReferenceData, data), fetched_at
 
 
+def unknown_choices(reference: ReferenceData, client_id: str, project_ids: Iterable[str],
+                    member_ids: Iterable[str], linked_to: str | None = None) -> str | None:
+    """What the user chose (or the customer's linked client, ``linked_to`` naming the customer) that the
+    workspace's lists do not hold, as a message; None when everything is known. Such a filter is never
+    dropped: the import would widen to every client, project or member without a word."""
+    problems = []
+    if client_id and client_id not in {client.id for client in reference.clients}:
+        problems.append(f"the Clockify client linked to {linked_to}" if linked_to else "the chosen client")
+    unknown_projects = set(project_ids) - {project.id for project in reference.projects}
+    if unknown_projects:
+        problems.append(f"{len(unknown_projects)} chosen project{'s' if len(unknown_projects) > 1 else ''}")
+    unknown_members = set(member_ids) - {member.id for member in reference.members}
+    if unknown_members:
+        problems.append(f"{len(unknown_members)} chosen team member{'s' if len(unknown_members) > 1 else ''}")
+    if not problems:
+        return None
+    return (f"Clockify's lists for this workspace do not hold {' and '.join(problems)} (deleted, or not "
+            "listed?). Refresh the lists, or choose again: Hourbill will not import without that filter.")
+
+
 # --- dates ----------------------------------------------------------------------------------------
 
 
@@ -112,6 +132,7 @@ class Filters:
     billable_only: bool = True
     hide_imported: bool = True
     plan: str | None = None
+    preset: str = "custom"  # the date range as chosen: this_month, last_month or custom
 
     def as_dict(self) -> dict:
         return {**to_plain(self), "start": self.start.isoformat(), "end": self.end.isoformat()}
@@ -283,13 +304,22 @@ def imported_elsewhere(user_id: int, workspace_id: str, entry_ids: Iterable[str]
     return found
 
 
+def ids_through_page(preview: ImportPreview, number: int) -> set[str]:
+    """The ids of the entries on the preview's pages 1..number: what a page rendered then showed."""
+    pages = db.session.scalars(select(ImportPreviewPage.entries).where(ImportPreviewPage.preview_id == preview.id,
+                                                                       ImportPreviewPage.number <= number))
+    return {item["id"] for page in pages for item in page}
+
+
 @dataclass(frozen=True)
 class PreviewView:
-    """A preview sorted for the page: what may be billed, and what is listed apart with why."""
+    """A preview sorted for the page: what may be billed, non-billable entries (listed apart, billed
+    only when ticked one by one), and what is listed apart with why."""
 
     selectable: list[TimeEntry]
     skipped: list[tuple[TimeEntry, str]]
     elsewhere: list[tuple[TimeEntry, Invoice]]
+    non_billable: list[TimeEntry] = ()
 
 
 def classify(preview: ImportPreview, currency: str, time_zone: str,
@@ -298,32 +328,46 @@ def classify(preview: ImportPreview, currency: str, time_zone: str,
     (the report pages by id)."""
     entries = sorted(preview_entries(preview) if entries is None else entries, key=lambda e: (e.start, e.id))
     elsewhere = imported_elsewhere(preview.user_id, preview.workspace_id, [entry.id for entry in entries])
-    selectable, skipped = [], []
+    selectable, skipped, non_billable = [], [], []
     for entry in entries:
         if entry.id in elsewhere:
             continue
         reason = skip_reason(entry, currency)
         if reason:
             skipped.append((entry, reason))
+        elif not entry.billable:
+            non_billable.append(entry)
         else:
             selectable.append(entry)
-    return PreviewView(selectable=selectable, skipped=skipped,
+    return PreviewView(selectable=selectable, skipped=skipped, non_billable=non_billable,
                        elsewhere=[(entry, elsewhere[entry.id]) for entry in entries if entry.id in elsewhere])
 
 
-def selected(view: PreviewView, mode: str, entry_ids: Iterable[str], excluded: Iterable[str]) -> list[TimeEntry]:
-    """The entries to bill: all selectable ones but the excluded (mode "all", so the browser need not
-    send thousands of ids), or the ticked ones. Ids the preview does not hold are ignored; a ticked
-    entry billed elsewhere since the preview was shown stops the import (ImportProblem)."""
+def selected(view: PreviewView, mode: str, entry_ids: Iterable[str], excluded: Iterable[str],
+             shown: set[str] | None = None, non_billable_ids: Iterable[str] = ()) -> list[TimeEntry]:
+    """The entries to bill.
+
+    - "all": every billable entry but the excluded (so the browser need not send thousands of ids);
+    - "shown" (a page without JavaScript): every billable entry but those the page showed unticked,
+      so entries loaded after it was rendered are billed too: "all N matching" means all N;
+    - "some": the ticked ones.
+    Non-billable entries are billed only when ticked (``non_billable_ids``), whatever the mode. Ids the
+    preview does not hold are ignored; a ticked entry billed elsewhere since the preview was shown stops
+    the import (ImportProblem)."""
+    wanted_non_billable = set(non_billable_ids)
+    extra = [entry for entry in view.non_billable if entry.id in wanted_non_billable]
     if mode == "all":
         skip = set(excluded)
-        return [entry for entry in view.selectable if entry.id not in skip]
+        return [entry for entry in view.selectable if entry.id not in skip] + extra
     wanted = set(entry_ids)
-    taken = [entry for entry, _ in view.elsewhere if entry.id in wanted]
+    if mode == "shown":
+        skip = (shown or set()) - wanted
+        return [entry for entry in view.selectable if entry.id not in skip] + extra
+    taken = [entry for entry, _ in view.elsewhere if entry.id in wanted | wanted_non_billable]
     if taken:
         raise ImportProblem(f"{len(taken)} of the ticked entries were billed on another invoice meanwhile "
                             "(another tab?). Nothing was imported: preview again to see what is left.")
-    return [entry for entry in view.selectable if entry.id in wanted]
+    return [entry for entry in view.selectable if entry.id in wanted] + extra
 
 
 def fallback_rate(user: User, invoice: Invoice) -> Decimal | None:

@@ -223,18 +223,36 @@ def plan_lines(
         if reason:
             skipped.append(Skipped(entry, reason))
             continue
-        if entry.rate is not None:
-            rate = (to_minor(entry.rate.amount, currency), "clockify")
-        elif fallback_minor:
-            rate = (fallback_minor, "default")
-        else:
-            rate = (0, "none")
+        rate = entry_rate(entry, currency, fallback_minor)
         # The rate is part of the key: entries at different rates never share a line.
         groups.setdefault((_group_key(entry, options.grouping, zone), *rate), []).append(entry)
 
     lines = tuple(_line(group, rate_minor, source, options, zone)
                   for (_, rate_minor, source), group in groups.items())
     return ImportPlan(lines, tuple(skipped))
+
+
+def entry_rate(entry: TimeEntry, currency: str, fallback_minor: int) -> tuple[int, str]:
+    """The rate an entry bills at, in minor units, and where it comes from: Clockify's own rate for the
+    entry ("clockify"), else the fallback when there is one ("default"), else none (0, "none")."""
+    if entry.rate is not None:
+        return to_minor(entry.rate.amount, currency), "clockify"
+    if fallback_minor:
+        return fallback_minor, "default"
+    return 0, "none"
+
+
+def entry_amounts(entries: Iterable[TimeEntry], currency: str,
+                  fallback_rate: Decimal | None) -> dict[str, tuple[int, str, int]]:
+    """Entry id -> (amount, rate source, rate), in minor units, as one line per entry without rounding
+    would bill it: what the preview lists beside each entry."""
+    fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
+    amounts = {}
+    for entry in entries:
+        rate_minor, source = entry_rate(entry, currency, fallback_minor)
+        hours = (Decimal(entry.seconds) / _HOUR).quantize(_QUANTITY_STEP, rounding=ROUND_HALF_UP)
+        amounts[entry.id] = (line_amount_minor(hours, rate_minor), source, rate_minor)
+    return amounts
 
 
 def _in_order(entries: Iterable[TimeEntry]) -> list[TimeEntry]:
