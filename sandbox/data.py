@@ -40,11 +40,22 @@ LIGHTHOUSE_NAME = "Lighthouse Labs"
 LIGHTHOUSE_SUBDOMAIN = "lighthouse"
 FREE_ID = "5e0000000000000000000003"
 FREE_NAME = "Side Gigs"
+TOKYO_ID = "5e0000000000000000000004"  # currency JPY (x100 like every currency); reports round up to 15 min
+TOKYO_NAME = "Tokyo Studio"
+EURO_SIGN_ID = "5e0000000000000000000005"  # currency labelled "€", not an ISO code
+EURO_SIGN_NAME = "Atelier Lumière"
 
 NORTHWIND_ID = "c10000000000000000000001"
 NORTHWIND_NAME = "Northwind"
 GLOBEX_ID = "c10000000000000000000002"  # bills in EUR
 UMBRELLA_ID = "c10000000000000000000004"  # archived client
+SAKURA_ID = "c10000000000000000000301"  # Tokyo Studio's client, JPY
+KANJI_ID = "c10000000000000000000302"  # Tokyo Studio's archived client, still with entries
+BOULANGERIE_ID = "c10000000000000000000401"  # Atelier Lumière's client, "€"
+MENU_APP_ID = "9f0000000000000000000301"  # Sakura, JPY 5,000 an hour (500000)
+KANJI_ARCHIVE_ID = "9f0000000000000000000302"  # the archived client's project (not archived itself)
+TOKYO_INTERNAL_ID = "9f0000000000000000000303"  # no client, not billable: earned amount 0
+SITE_VITRINE_ID = "9f0000000000000000000401"  # Boulangerie, € 95.00
 WEBSITE_REDESIGN_ID = "9f0000000000000000000001"
 WEBSITE_REDESIGN_NAME = "Website redesign"
 SUPPORT_RETAINER_ID = "9f0000000000000000000002"  # the project with more than 50 tasks
@@ -174,6 +185,7 @@ class Workspace:
     projects: list[Project]
     tasks: dict[str, list[Task]]  # by project id
     tags: list[Tag]
+    rounding: tuple[str, int] | None = None  # how reports round time: ("Round up to", 15); None: they do not
     entries: list[Entry] = field(default_factory=list)  # sorted by start
     _starts: list[datetime] = field(default_factory=list)
 
@@ -309,6 +321,29 @@ def _free(rng: random.Random) -> Workspace:
                      {p.id: [] for p in projects}, [])
 
 
+def _tokyo(rng: random.Random) -> Workspace:
+    # JPY 5,000 an hour is 500000: Clockify keeps every currency x100, whatever its label (NOTES.md).
+    people = [Member(DEMO_USER_ID, DEMO_USER_NAME, DEMO_USER_EMAIL, DEMO_TIME_ZONE, 800000, "ACTIVE", "OWNER"),
+              Member(_hex_id(rng, "b0"), "Yuki Tanaka", "yuki@tokyo.example", "Asia/Tokyo", 600000, "ACTIVE")]
+    clients = [Client(SAKURA_ID, "Sakura Foods", False, "JPY", None, None),
+               Client(KANJI_ID, "Kanji Printing", True, "JPY", None, None)]
+    projects = [Project(MENU_APP_ID, "Menu app", SAKURA_ID, False, True, 500000, "#e91e63"),
+                Project(KANJI_ARCHIVE_ID, "Archive scans", KANJI_ID, False, True, 450000, "#795548"),
+                Project(TOKYO_INTERNAL_ID, "Internal", None, False, False, None, "#9e9e9e")]
+    return Workspace(TOKYO_ID, TOKYO_NAME, "JPY", 500000, "PRO", None, people, clients, projects,
+                     {p.id: [] for p in projects}, [], rounding=("Round up to", 15))
+
+
+def _euro_sign(rng: random.Random) -> Workspace:
+    people = [Member(DEMO_USER_ID, DEMO_USER_NAME, DEMO_USER_EMAIL, DEMO_TIME_ZONE, 9000, "ACTIVE", "OWNER"),
+              Member(_hex_id(rng, "b0"), "Chloé Dubois", "chloe@atelier.example", "Europe/Paris", 7000, "ACTIVE")]
+    clients = [Client(BOULANGERIE_ID, "Boulangerie Paul", False, "€", None, None)]
+    projects = [Project(SITE_VITRINE_ID, "Site vitrine", BOULANGERIE_ID, False, True, 9500, "#3f51b5"),
+                Project(_hex_id(rng, "9f"), "Admin", None, False, False, None, "#9e9e9e")]
+    return Workspace(EURO_SIGN_ID, EURO_SIGN_NAME, "€", 8000, "PRO", None, people, clients, projects,
+                     {p.id: [] for p in projects}, [])
+
+
 def _entry_rate(ws: Workspace, member: Member, project: Project | None, task: Task | None, day: int) -> int | None:
     """Clockify's precedence, lowest to highest: workspace, project, member, task, project member;
     then the sandbox's deliberate quirks (rates off, zero rates, a historic rate)."""
@@ -392,11 +427,16 @@ def build_world(seed: int = 1, members: int = 55, entries_per_member: int = 40, 
     acme.set_entries(_entries(acme, rng, year, mon, days, entries_per_member, {DEMO_USER_ID, MARIA_ID}))
     lighthouse.set_entries(_entries(lighthouse, rng, year, mon, days, 25, {SUBDOMAIN_USER_ID}))
     free.set_entries(_entries(free, rng, year, mon, days, 30, set()))
+    # Workspaces added later draw from their own generator, so the ones above keep their data.
+    later = random.Random(f"{seed}-currencies")
+    tokyo, euro_sign = _tokyo(later), _euro_sign(later)
+    tokyo.set_entries(_entries(tokyo, later, year, mon, days, 20, set()))
+    euro_sign.set_entries(_entries(euro_sign, later, year, mon, days, 20, set()))
 
     accounts = {}
-    for ws in (acme, free, lighthouse):
+    for ws in (acme, free, lighthouse, tokyo, euro_sign):
         for m in ws.members:
             accounts.setdefault(m.id, Account(m.id, m.name, m.email, m.time_zone, ws.subdomain, ws.id))
-    return World(accounts=accounts, workspaces={ws.id: ws for ws in (acme, lighthouse, free)},
+    return World(accounts=accounts, workspaces={ws.id: ws for ws in (acme, lighthouse, free, tokyo, euro_sign)},
                  month_start=datetime(year, mon, 1),
                  default_keys={MAIN_KEY: DEMO_USER_ID, SUBDOMAIN_KEY: SUBDOMAIN_USER_ID})

@@ -3,7 +3,8 @@
 Field names follow openapi.official.yaml; where the live API differs from that file (NOTES.md), the
 live API wins: projects carry clientId/clientName ("" when there is no client), report entries use
 `_id`, durations are ISO 8601 strings on the core API and integer seconds on the report, money is
-integer cents, rates may be null.
+an integer x100 in every currency (JPY 5,000 is 500000; the currency is a free-text label such as "€"),
+rates may be null. Report entries carry `rate` and `amount` and no `hourlyRate` object.
 """
 from __future__ import annotations
 
@@ -61,7 +62,10 @@ def workspace(ws: Workspace) -> dict:
             "hourlyRate": {"amount": ws.rate or 0, "currency": ws.currency},
             "costRate": {"amount": 0, "currency": ws.currency},
             "memberships": [membership(ws, m) for m in ws.members],
-            "workspaceSettings": {"timeRoundingInReports": False, "onlyAdminsSeeBillableRates": True,
+            "workspaceSettings": {"timeRoundingInReports": ws.rounding is not None,
+                                  "round": {"round": ws.rounding[0] if ws.rounding else "Round to nearest",
+                                            "minutes": str(ws.rounding[1] if ws.rounding else 15)},
+                                  "onlyAdminsSeeBillableRates": True,
                                   "onlyAdminsCreateProject": True, "onlyAdminsSeeDashboard": False,
                                   "defaultBillableProjects": True, "lockTimeEntries": None,
                                   "isProjectPublicByDefault": True, "trackTimeDownToSecond": True,
@@ -137,20 +141,35 @@ def core_entry(ws: Workspace, e: Entry, hydrated: bool = False) -> dict:
     return item
 
 
-def earned(e: Entry) -> int:
-    """Report `amount`: billable seconds times the stamped rate, in cents, rounded half up."""
-    if not e.billable or not e.rate or e.seconds is None:
+def rounded(seconds: int, rounding: tuple[str, int] | None) -> int:
+    """A duration as a report that rounds time shows it ("Round up to" 15 minutes: 16 min -> 30 min)."""
+    if rounding is None:
+        return seconds
+    rule, minutes = rounding
+    step = minutes * 60
+    whole, rest = divmod(seconds, step)
+    if rest and ("up" in rule.split() or ("nearest" in rule.split() and rest * 2 >= step)):
+        whole += 1
+    return whole * step
+
+
+def earned(e: Entry, seconds: int | None = None) -> int:
+    """Report `amount`: billable seconds times the stamped rate, x100, rounded half up; 0 when not billable."""
+    seconds = e.seconds if seconds is None else seconds
+    if not e.billable or not e.rate or seconds is None:
         return 0
-    return (e.rate * e.seconds + 1800) // 3600
+    return (e.rate * seconds + 1800) // 3600
 
 
-def report_entry(ws: Workspace, e: Entry, zone: tzinfo) -> dict:
-    """One item of the detailed report's `timeentries`, timestamps in the report's time zone."""
+def report_entry(ws: Workspace, e: Entry, zone: tzinfo, rounding: tuple[str, int] | None = None) -> dict:
+    """One item of the detailed report's `timeentries`, timestamps in the report's time zone; with
+    `rounding`, the duration and amount are rounded the way the workspace's reports round time."""
     member = ws.member_by_id[e.user_id]
     p = ws.project_by_id.get(e.project_id)
     owner = ws.client_by_id.get(p.client_id) if p else None
     t = ws.task_by_id.get(e.task_id)
     rate = e.rate or 0
+    seconds = rounded(e.seconds, rounding)
     return {"_id": e.id, "description": e.description, "userId": e.user_id, "userName": member.name,
             "userEmail": member.email, "billable": e.billable,
             "projectId": p.id if p else None, "projectName": p.name if p else None,
@@ -160,24 +179,23 @@ def report_entry(ws: Workspace, e: Entry, zone: tzinfo) -> dict:
             "taskId": t.id if t else None, "taskName": t.name if t else None,
             "tagIds": list(e.tag_ids), "tags": [{"id": i, "name": ws.tag_by_id[i].name} for i in e.tag_ids],
             "timeInterval": {"start": timestamp(e.start, zone), "end": timestamp(e.end, zone),
-                             "duration": e.seconds},
-            "rate": rate, "amount": earned(e), "currency": e.currency,
-            "hourlyRate": {"amount": rate, "currency": e.currency},
+                             "duration": seconds},
+            "rate": rate, "amount": earned(e, seconds), "currency": e.currency,
             "costRate": e.cost_rate, "costAmount": 0, "type": e.type, "isLocked": e.locked,
             "approvalRequestId": None, "customFields": []}
 
 
-def report_totals(entries: list[Entry]) -> list[dict | None]:
+def report_totals(entries: list[Entry], rounding: tuple[str, int] | None = None) -> list[dict | None]:
     """The report's `totals`. Clockify answers `[null]` when nothing matched (seen by public clients)."""
     if not entries:
         return [None]
     by_currency: dict[str, int] = {}
     for e in entries:
-        by_currency[e.currency] = by_currency.get(e.currency, 0) + earned(e)
+        by_currency[e.currency] = by_currency.get(e.currency, 0) + earned(e, rounded(e.seconds, rounding))
     per_currency = [{"currency": c, "amount": a} for c, a in sorted(by_currency.items())]
     total = sum(by_currency.values())
-    return [{"_id": "", "totalTime": sum(e.seconds for e in entries),
-             "totalBillableTime": sum(e.seconds for e in entries if e.billable),
+    return [{"_id": "", "totalTime": sum(rounded(e.seconds, rounding) for e in entries),
+             "totalBillableTime": sum(rounded(e.seconds, rounding) for e in entries if e.billable),
              "entriesCount": len(entries), "totalAmount": total, "totalAmountByCurrency": per_currency,
              "numOfCurrencies": len(per_currency),
              "amounts": [{"type": "EARNED", "value": total, "amountByCurrency": per_currency}]}]

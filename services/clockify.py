@@ -40,6 +40,7 @@ from services.clockify_types import (
     Tag,
     Task,
     TimeEntry,
+    UnreadableEntry,
     Workspace,
 )
 
@@ -53,6 +54,7 @@ REGIONS: dict[str, str] = {
     "euw2": "UK",
     "apse2": "Australia",
 }
+FREE_PLAN_REPORT_DAYS = 31  # a Free workspace's detailed report covers at most this many days per request
 PAGE_SIZE = 1000  # never Clockify's default 50; 5000 was refused on tasks and on the report
 REQUESTS_PER_SECOND = 10  # per key, the older official limit; stay at or below it
 WINDOW_MARGIN = 0.05  # seconds added to the one-second window (a 429 and its retry cost far more)
@@ -125,6 +127,17 @@ class BadRequest(ClockifyError):
     default_message = "Clockify rejected the request as invalid. Check the workspace and filters and try again."
 
 
+class ReportRangeTooLong(BadRequest):
+    """400 from the detailed report for a window longer than FREE_PLAN_REPORT_DAYS: the Free plan's limit
+    (NOTES.md), detected from the answer, since the plan's name for Free workspaces is not known. The
+    caller splits the range into windows of at most FREE_PLAN_REPORT_DAYS days and asks again."""
+
+    default_message = (
+        "Clockify's Free plan reports cover at most 31 days per request. Hourbill asks for the range "
+        "in parts of 31 days or fewer."
+    )
+
+
 class RateLimited(ClockifyError):
     """429 after retries, or with a Retry-After longer than Hourbill will wait."""
 
@@ -156,6 +169,9 @@ class UnexpectedResponse(ClockifyError):
     """A redirect, a 5xx after retries, a body that is not the JSON expected (HTML, empty, truncated)."""
 
     default_message = "Clockify sent an answer Hourbill could not read. Please try again later."
+
+
+UNKNOWN_SHAPE = "Clockify answered in a shape Hourbill does not know."
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -345,12 +361,17 @@ class ClockifyClient:
         return _parse(items, Tag.from_api)
 
     def fetch_reference_data(self, workspace_id: str) -> ReferenceData:
-        """Clients, projects and members of a workspace, fetched concurrently (three threads)."""
-        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="clockify") as pool:
-            clients = pool.submit(self.clients, workspace_id)
-            projects = pool.submit(self.projects, workspace_id)
+        """Clients, projects and members of a workspace, fetched concurrently (five calls, five threads).
+
+        Archived clients and projects are asked for as well (``archived=true``): the plain client list
+        leaves archived clients out (NOTES.md), yet their entries are still in reports and a customer may
+        be linked to one. They come back with ``archived=True``, each item once."""
+        with ThreadPoolExecutor(max_workers=5, thread_name_prefix="clockify") as pool:
+            clients = [pool.submit(self.clients, workspace_id, archived) for archived in (None, True)]
+            projects = [pool.submit(self.projects, workspace_id, archived) for archived in (None, True)]
             members = pool.submit(self.members, workspace_id)
-            return ReferenceData(tuple(clients.result()), tuple(projects.result()), tuple(members.result()))
+            return ReferenceData(_once([f.result() for f in clients]), _once([f.result() for f in projects]),
+                                 tuple(members.result()))
 
     def detailed_report_page(
         self,
@@ -376,6 +397,14 @@ class ClockifyClient:
         that zone. ``billable`` True or False asks Clockify for only those entries; None for both.
         ``currency`` is the workspace's currency: report rates are cents without a currency code.
         The default sort by ID keeps pages stable: a tie on DATE could move an entry across pages.
+        ``rounding`` is sent as false: durations come back as tracked, whatever the workspace's report
+        rounding (Workspace.rounding says what that is; the wizard offers the same rounding).
+
+        An entry that cannot be read (no usable id, a description that is not text, a negative or huge
+        rate, an impossible duration, a bad timestamp) is listed in ``unreadable`` and the rest are read.
+        Raises ReportRangeTooLong when Clockify refuses (400) a window longer than FREE_PLAN_REPORT_DAYS
+        days, the Free plan's limit: split the range and ask again. Raises UnexpectedResponse with the
+        message UNKNOWN_SHAPE for a body without ``timeentries`` (or ``totals``), never an empty page.
         """
         if not 1 <= page_size <= PAGE_SIZE:
             raise ValueError(f"The detailed report's pageSize must be 1 to {PAGE_SIZE}.")
@@ -397,6 +426,7 @@ class ClockifyClient:
             },
             "sortOrder": "ASCENDING",
             "amountShown": "EARNED",
+            "rounding": False,
             "exportType": "JSON",
         }
         if billable is not None:  # Clockify returns both when the field is left out
@@ -405,13 +435,29 @@ class ClockifyClient:
             if ids:
                 body[name] = {"ids": [_checked(i) for i in ids], "contains": "CONTAINS", "status": "ALL"}
         ws = _checked(workspace_id)
-        data, _ = self._request("POST", f"/workspaces/{ws}/reports/detailed", reports=True, body=body)
-        if not isinstance(data, dict) or not isinstance(data.get("timeentries", []), list):
-            raise UnexpectedResponse()
-        items = data.get("timeentries") or []
-        entries = _parse(items, lambda item: TimeEntry.from_api(item, ws, currency))
+        try:
+            data, _ = self._request("POST", f"/workspaces/{ws}/reports/detailed", reports=True, body=body)
+        except BadRequest as error:
+            if _days(range_start, range_end) > FREE_PLAN_REPORT_DAYS:
+                raise ReportRangeTooLong(status=error.status, code=error.code, detail=error.detail) from None
+            raise
+        if not isinstance(data, dict) or not ("timeentries" in data or "totals" in data):
+            raise UnexpectedResponse(UNKNOWN_SHAPE)
+        items = data.get("timeentries")
+        if items is None:
+            items = []  # totals alone: nothing matched
+        if not isinstance(items, list):
+            raise UnexpectedResponse(UNKNOWN_SHAPE)
+        entries, unreadable = [], []
+        for item in items:
+            try:
+                entries.append(TimeEntry.from_api(item, ws, currency))
+            except ValueError as error:
+                unreadable.append(UnreadableEntry.of(item, str(error)))
+            except (KeyError, TypeError, AttributeError, ArithmeticError):
+                unreadable.append(UnreadableEntry.of(item, "a field is missing or of the wrong type"))
         # No Last-Page header on the report: only a short or empty page ends it.
-        return ReportPage(tuple(entries), page, has_more=len(items) >= page_size)
+        return ReportPage(tuple(entries), page, has_more=len(items) >= page_size, unreadable=tuple(unreadable))
 
     def detailed_report_pages(self, workspace_id: str, **filters: Any) -> Iterator[ReportPage]:
         """Every page of the detailed report, lazily; takes detailed_report_page's keywords except ``page``."""
@@ -450,8 +496,9 @@ class ClockifyClient:
         wall-clock time in the Clockify account's time zone (``settings.timeZone`` of GET /user). So
         ``start`` and ``end`` must be aware datetimes; they are converted into ``account_time_zone``
         and sent as that wall-clock time in Clockify's ``yyyy-MM-ddThh:mm:ssZ`` format, which makes
-        the window exact. Entry timestamps come back in UTC. Names (project, client, task, user) are
-        not in this shape: fill them from reference data.
+        the window exact. Entry timestamps come back in UTC. Entries are asked for ``hydrated=true``, so
+        project, client and task names come with them; the member's name does not: fill it from
+        reference data.
         """
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("user_time_entries needs time-zone aware start and end.")
@@ -463,6 +510,7 @@ class ClockifyClient:
             "start": start.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "end": end.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "project": _checked(project_id) if project_id else None,
+            "hydrated": True,
         }
         items = self._all_pages(f"/workspaces/{ws}/user/{_checked(user_id)}/time-entries", params)
         return _parse(items, lambda item: TimeEntry.from_api(item, ws))
@@ -640,6 +688,21 @@ def _retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         return None
     return max(0.0, (when - datetime.now(when.tzinfo)).total_seconds())
+
+
+def _days(range_start: str, range_end: str) -> float:
+    """Days between two of the report's wall-clock times (see _report_time)."""
+    first, last = (datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ") for text in (range_start, range_end))
+    return (last - first).total_seconds() / 86400
+
+
+def _once(lists: list[list[T]]) -> tuple[T, ...]:
+    """Items of several lists, each id once, in the order first seen."""
+    seen: dict[str, T] = {}
+    for items in lists:
+        for item in items:
+            seen.setdefault(item.id, item)  # type: ignore[attr-defined]
+    return tuple(seen.values())
 
 
 def _parse(items: list[Any], parse: Callable[[Any], T]) -> list[T]:

@@ -1,6 +1,7 @@
 """Typed results of the read-only Clockify client, shared by the client, the sandbox tests and
-services/lines.py. Money is Decimal (from Clockify's integer cents), durations are whole seconds,
-timestamps are time-zone aware.
+services/lines.py. Money is Decimal (Clockify's integers are x100 in every currency), durations are whole
+seconds, timestamps are time-zone aware, strings are capped (NAME_LIMIT, DESCRIPTION_LIMIT) before anything
+stores them.
 
 The ``from_api`` constructors read Clockify's JSON leniently (see /work/shared/clockify/NOTES.md: two
 entry shapes, ``id`` or ``_id``, ISO or integer durations, null or zero rates) and raise KeyError,
@@ -18,36 +19,59 @@ from decimal import ROUND_HALF_UP, Decimal
 from collections.abc import Callable
 from typing import Any
 
-from babel.numbers import get_currency_precision
+
+# The line form's limits (blueprints/invoices.py LineForm: QUANTITY_LIMIT hours, RATE_LIMIT, a 2000-character
+# description); an entry past them is listed as unreadable instead of becoming a line the form would refuse.
+RATE_LIMIT = Decimal("10000000")
+QUANTITY_LIMIT = Decimal("1000000")  # hours
+MAX_ENTRY_SECONDS = int(QUANTITY_LIMIT) * 3600
+DESCRIPTION_LIMIT = 2000
+NAME_LIMIT = 200  # client, project, task, member and workspace names
+ID_SHOWN_LIMIT = 64  # an unreadable entry's id, as shown
+
+_ISO_LIKE = re.compile(r"[A-Za-z]{3}")
+_HUNDREDTHS = Decimal("0.01")
+
+
+def currency_label(label: str) -> str:
+    """A Clockify currency label as stored: stripped; an ISO-looking code (three letters) upper-cased.
+    Anything else is kept as typed ("€", "US$", "Euro"): services/currencies.py reads it."""
+    text = label.strip()[:100]  # Clockify allows 1-100 characters
+    return text.upper() if _ISO_LIKE.fullmatch(text) else text
 
 
 @dataclass(frozen=True)
 class Money:
-    """An amount in a currency. ``amount`` is a Decimal in major units (4500 cents -> Decimal('45.00'))."""
+    """An amount as Clockify states it. ``amount`` is an exact Decimal with 2 places (4500 -> 45.00),
+    ``currency`` the workspace's label as Clockify gave it (see currency_label), not necessarily ISO."""
 
     amount: Decimal
     currency: str
 
     @classmethod
-    def from_cents(cls, cents: int | float, currency: str) -> Money:
-        """Clockify's integer minor units -> Money, using the currency's own exponent (JPY has none)."""
-        if isinstance(cents, bool) or not isinstance(cents, (int, float)):
-            raise TypeError("money must be an integer number of minor units")
-        if isinstance(cents, float):  # tolerate 4500.0, never a real fraction of a cent
-            if not cents.is_integer():
-                raise ValueError("money must be an integer number of minor units")
-            cents = int(cents)
+    def from_clockify(cls, value: int | float, currency: str) -> Money:
+        """Clockify's integer x100 in EVERY currency (NOTES.md): 500000 is 5000.00, JPY or USD alike.
+        Rounding to the invoice currency's minor unit happens where the line is made, not here."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError("money must be an integer number of hundredths")
+        if isinstance(value, float):  # tolerate 4500.0, never a real fraction of a hundredth
+            if not value.is_integer():
+                raise ValueError("money must be an integer number of hundredths")
+            value = int(value)
+        if abs(value) >= 10**24:  # past any real amount, and past what Decimal's 28 digits hold exactly
+            raise ValueError("money too large to be real")
         if not isinstance(currency, str) or not currency.strip():
-            raise ValueError("money needs a currency code")
-        code = currency.strip().upper()
-        return cls(Decimal(cents).scaleb(-get_currency_precision(code)), code)
+            raise ValueError("money needs a currency")
+        return cls(Decimal(value).scaleb(-2).quantize(_HUNDREDTHS), currency_label(currency))
+
+    from_cents = from_clockify  # the old name; kept while tests/test_lines.py still uses it
 
 
 def rate_from_cents(cents: int | float | None, currency: str | None) -> Money | None:
-    """A Clockify rate; null and 0 both mean "no rate" (billable rates off, or the Free plan)."""
+    """A Clockify rate (x100); null and 0 both mean "no rate" (billable rates off, or the Free plan)."""
     if cents is None or cents == 0:
         return None
-    return Money.from_cents(cents, currency)  # type: ignore[arg-type]
+    return Money.from_clockify(cents, currency)  # type: ignore[arg-type]
 
 
 def rate_from(obj: Any, fallback_currency: str | None = None) -> Money | None:
@@ -98,20 +122,39 @@ def parse_timestamp(value: str | None) -> datetime | None:
     text = value.strip()
     if text[-1:] == "z":
         text = text[:-1] + "Z"
-    parsed = datetime.fromisoformat(text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("its timestamp is not ISO 8601") from None  # never echo the raw text
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what the client accepts in a path, and models store (String(64))
 
 
 def _id(obj: dict[str, Any]) -> str:
     """Core API items carry ``id``, report entries ``_id``."""
     value = obj.get("id") or obj.get("_id")
-    if not isinstance(value, str) or not value:
-        raise ValueError("an item without an id")
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise ValueError("it has no readable id")
     return value
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _text(value: Any, limit: int = NAME_LIMIT) -> str | None:
+    """A name from Clockify, capped; anything that is not a non-empty string is None."""
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+def _name(value: Any) -> str:
+    return _text(value) or ""
+
+
+def _optional_id(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise ValueError("it has an unreadable project, task, client or member id")
+    return value
 
 
 @dataclass(frozen=True)
@@ -128,34 +171,67 @@ class ClockifyUser:
         settings = obj.get("settings") or {}
         return cls(
             id=_id(obj),
-            name=obj.get("name") or "",
-            email=obj.get("email") or "",
+            name=_name(obj.get("name")),
+            email=_name(obj.get("email")),
             time_zone=_text(settings.get("timeZone")),
             active_workspace_id=_text(obj.get("activeWorkspace")),
             default_workspace_id=_text(obj.get("defaultWorkspace")),
         )
 
 
+ROUNDING_DIRECTIONS = ("up", "nearest", "down")
+
+
+@dataclass(frozen=True)
+class Rounding:
+    """How a workspace rounds time in its reports: to ``minutes``, ``direction`` "up", "nearest" or "down"."""
+
+    minutes: int
+    direction: str
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Rounding | None:
+        """``workspaceSettings``: ``round{round: "Round to nearest", minutes: "15"}`` counts only when
+        ``timeRoundingInReports`` is true (NOTES.md). None when reports do not round, or the settings are
+        in a shape not known (a guess would bill the wrong hours)."""
+        if not isinstance(settings, dict) or settings.get("timeRoundingInReports") is not True:
+            return None
+        rule = settings.get("round")
+        if not isinstance(rule, dict) or not isinstance(rule.get("round"), str):
+            return None
+        words = rule["round"].casefold().split()
+        direction = next((d for d in ROUNDING_DIRECTIONS if d in words), None)
+        minutes = rule.get("minutes")
+        if isinstance(minutes, str) and minutes.strip().isdigit():
+            minutes = int(minutes.strip())
+        if direction is None or isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 < minutes <= 1440:
+            return None
+        return cls(minutes, direction)
+
+
 @dataclass(frozen=True)
 class Workspace:
     id: str
     name: str
-    currency: str | None  # the workspace hourly rate's currency, the best hint Clockify gives
+    currency: str | None  # the workspace hourly rate's currency label as Clockify gave it (not always ISO)
     hourly_rate: Money | None  # None when unset or zero
     subdomain: str | None  # the subdomain label when the workspace lives on one
     plan: str | None  # featureSubscriptionType, e.g. "FREE", "PRO", None when absent
+    rounding: Rounding | None = None  # set only when the workspace rounds time in its reports
 
     @classmethod
     def from_api(cls, obj: dict[str, Any]) -> Workspace:
         rate = obj.get("hourlyRate") or {}
         subdomain = obj.get("subdomain") or {}
+        currency = rate.get("currency")
         return cls(
             id=_id(obj),
-            name=obj.get("name") or "",
-            currency=_text(rate.get("currency")),
+            name=_name(obj.get("name")),
+            currency=currency_label(currency) or None if isinstance(currency, str) else None,
             hourly_rate=rate_from(rate),
             subdomain=_text(subdomain.get("name")) if subdomain.get("enabled") else None,
             plan=_text(obj.get("featureSubscriptionType")),
+            rounding=Rounding.from_settings(obj.get("workspaceSettings")),
         )
 
 
@@ -172,7 +248,7 @@ class Client:
     def from_api(cls, obj: dict[str, Any]) -> Client:
         return cls(
             id=_id(obj),
-            name=obj.get("name") or "",
+            name=_name(obj.get("name")),
             archived=bool(obj.get("archived")),
             currency=_text(obj.get("currencyCode")),
             email=_text(obj.get("email")),
@@ -195,7 +271,7 @@ class Project:
     def from_api(cls, obj: dict[str, Any]) -> Project:
         return cls(
             id=_id(obj),
-            name=obj.get("name") or "",
+            name=_name(obj.get("name")),
             # live items carry clientId/clientName although the official file omits them
             client_id=_text(obj.get("clientId")),
             client_name=_text(obj.get("clientName")),
@@ -222,8 +298,8 @@ class Member:
         mine = mine or (memberships[0] if memberships else {})
         return cls(
             id=_id(obj),
-            name=obj.get("name") or "",
-            email=obj.get("email") or "",
+            name=_name(obj.get("name")),
+            email=_name(obj.get("email")),
             hourly_rate=rate_from(mine.get("hourlyRate")),
             time_zone=_text((obj.get("settings") or {}).get("timeZone")),
         )
@@ -241,7 +317,7 @@ class Task:
     def from_api(cls, obj: dict[str, Any], project_id: str) -> Task:
         return cls(
             id=_id(obj),
-            name=obj.get("name") or "",
+            name=_name(obj.get("name")),
             project_id=_text(obj.get("projectId")) or project_id,
             hourly_rate=rate_from(obj.get("hourlyRate")),
             billable=bool(obj.get("billable")),
@@ -256,7 +332,7 @@ class Tag:
 
     @classmethod
     def from_api(cls, obj: dict[str, Any]) -> Tag:
-        return cls(id=_id(obj), name=obj.get("name") or "", archived=bool(obj.get("archived")))
+        return cls(id=_id(obj), name=_name(obj.get("name")), archived=bool(obj.get("archived")))
 
 
 @dataclass(frozen=True)
@@ -264,7 +340,9 @@ class TimeEntry:
     """One Clockify time entry, from either the core API or the detailed report.
 
     ``end`` and ``seconds`` are None for a running timer. ``rate`` is None when Clockify has no rate
-    for the entry (null or zero). ``kind`` is Clockify's ``type`` upper-cased: only "REGULAR" is work.
+    for the entry (null or zero). ``amount`` is what the report says the entry earned (x100; 0 for a
+    non-billable entry), None on core-API entries. ``kind`` is Clockify's ``type`` upper-cased: only
+    "REGULAR" is work.
     """
 
     id: str
@@ -285,6 +363,7 @@ class TimeEntry:
     rate: Money | None
     kind: str = "REGULAR"
     tag_ids: tuple[str, ...] = field(default_factory=tuple)
+    amount: Money | None = None  # a default, so previews stored before this field still read back
 
     @property
     def running(self) -> bool:
@@ -296,56 +375,127 @@ class TimeEntry:
 
     @classmethod
     def from_api(cls, obj: dict[str, Any], workspace_id: str, currency: str | None = None) -> TimeEntry:
-        """Either shape. Core entries carry ``hourlyRate{amount,currency}`` and an ISO duration; report
-        entries carry ``rate`` in cents without a currency (``currency`` supplies it), integer seconds,
-        names, and no workspace id (``workspace_id`` supplies it)."""
-        interval = obj.get("timeInterval") or {}
-        start = parse_timestamp(interval["start"])
+        """Either shape. Core entries carry ``hourlyRate{amount,currency}``, an ISO duration and, when
+        asked with ``hydrated=true``, ``project``/``task`` objects with their names; report entries carry
+        ``rate`` and ``amount`` (x100) without a currency (``currency`` supplies it unless the entry
+        names one), integer seconds, names, and no workspace id (``workspace_id`` supplies it).
+
+        Raises ValueError (its message says what is wrong, in words fit for the page), KeyError or
+        TypeError for an entry past the line form's limits or in a shape it cannot read."""
+        if not isinstance(obj, dict):
+            raise ValueError("it is not an object")
+        interval = obj.get("timeInterval")
+        if not isinstance(interval, dict):
+            raise ValueError("it has no time interval")
+        start = parse_timestamp(_timestamp_text(interval.get("start")))
         if start is None:
-            raise ValueError("an entry without a start")
-        end = parse_timestamp(interval.get("end"))
+            raise ValueError("it has no start")
+        end = parse_timestamp(_timestamp_text(interval.get("end")))
         seconds = None
         if end is not None:  # a running timer is never billed, whatever its duration says
-            seconds = parse_duration(interval.get("duration"))
+            try:
+                seconds = parse_duration(interval.get("duration"))
+            except (TypeError, ValueError):
+                raise ValueError("its duration is not readable") from None
             if seconds is None:
                 seconds = int((end - start).total_seconds())
+            if not 0 <= seconds <= MAX_ENTRY_SECONDS:
+                raise ValueError(f"its duration is outside 0 to {int(QUANTITY_LIMIT):,} hours")
+        label = _text(obj.get("currency"), 100) or currency
         if isinstance(obj.get("hourlyRate"), dict):
-            rate = rate_from(obj["hourlyRate"], currency)
+            rate = _bounded(rate_from(obj["hourlyRate"], label), "rate", RATE_LIMIT)
         else:
-            rate = rate_from_cents(obj.get("rate"), _text(obj.get("currency")) or currency)
+            rate = _bounded(_money(obj.get("rate"), label, "rate", zero_is_none=True), "rate", RATE_LIMIT)
+        amount = _bounded(_money(obj.get("amount"), label, "amount", zero_is_none=False), "amount",
+                          RATE_LIMIT * QUANTITY_LIMIT)
+        description = obj.get("description")
+        if description is not None and not isinstance(description, str):
+            raise ValueError("its description is not text")
+        project = obj.get("project") if isinstance(obj.get("project"), dict) else {}  # hydrated core entries
+        task = obj.get("task") if isinstance(obj.get("task"), dict) else {}
         tag_ids = obj.get("tagIds")
         if tag_ids is None:
-            tag_ids = [tag["id"] for tag in obj.get("tags") or []]
+            tag_ids = [tag.get("id") for tag in obj.get("tags") or [] if isinstance(tag, dict)]
+        if not isinstance(tag_ids, list):
+            raise ValueError("its tags are not a list")
         return cls(
             id=_id(obj),
-            workspace_id=_text(obj.get("workspaceId")) or workspace_id,
-            user_id=obj["userId"],
+            workspace_id=_optional_id(obj.get("workspaceId")) or workspace_id,
+            user_id=_required_id(obj.get("userId"), "member"),
             user_name=_text(obj.get("userName")),
-            description=obj.get("description") or "",
+            description=(description or "")[:DESCRIPTION_LIMIT],
             start=start,
             end=end,
             seconds=seconds,
             billable=bool(obj.get("billable")),
-            project_id=_text(obj.get("projectId")),
-            project_name=_text(obj.get("projectName")),
-            client_id=_text(obj.get("clientId")),
-            client_name=_text(obj.get("clientName")),
-            task_id=_text(obj.get("taskId")),
-            task_name=_text(obj.get("taskName")),
+            project_id=_optional_id(obj.get("projectId")),
+            project_name=_text(obj.get("projectName")) or _text(project.get("name")),
+            client_id=_optional_id(obj.get("clientId") or project.get("clientId")),
+            client_name=_text(obj.get("clientName")) or _text(project.get("clientName")),
+            task_id=_optional_id(obj.get("taskId")),
+            task_name=_text(obj.get("taskName")) or _text(task.get("name")),
             rate=rate,
-            kind=str(obj.get("type") or "REGULAR").upper(),
-            tag_ids=tuple(tag_ids),
+            kind=str(obj.get("type") or "REGULAR").upper()[:40],
+            tag_ids=tuple(tag for tag in (_optional_id(t) for t in tag_ids) if tag),
+            amount=amount,
         )
+
+
+def _timestamp_text(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError("its timestamp is not ISO 8601")
+    return value
+
+
+def _required_id(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise ValueError(f"it has no readable {what} id")
+    return value
+
+
+def _money(value: Any, label: str | None, what: str, *, zero_is_none: bool) -> Money | None:
+    if value is None or (zero_is_none and value == 0):
+        return None
+    if not label:
+        raise ValueError(f"its {what} has no currency")
+    try:
+        return Money.from_clockify(value, label)
+    except (TypeError, ValueError, ArithmeticError):
+        raise ValueError(f"its {what} is not a usable amount") from None
+
+
+def _bounded(money: Money | None, what: str, limit: Decimal) -> Money | None:
+    if money is not None and money.amount < 0:
+        raise ValueError(f"its {what} is negative")
+    if money is not None and money.amount > limit:
+        raise ValueError(f"its {what} is above {limit:,}")
+    return money
+
+
+@dataclass(frozen=True)
+class UnreadableEntry:
+    """A report entry that could not be read: listed apart, never imported, never failing its page.
+    ``id`` is the raw id text capped at ID_SHOWN_LIMIT characters, or "" when there is none."""
+
+    id: str
+    reason: str
+
+    @classmethod
+    def of(cls, item: Any, reason: str) -> UnreadableEntry:
+        raw = item.get("_id", item.get("id")) if isinstance(item, dict) else None
+        return cls(raw[:ID_SHOWN_LIMIT] if isinstance(raw, str) else "", reason)
 
 
 @dataclass(frozen=True)
 class ReportPage:
     """One page of the detailed report. ``has_more`` is True when the page was full, so a next page
-    may exist (it may also turn out empty: the report sends no Last-Page header)."""
+    may exist (it may also turn out empty: the report sends no Last-Page header). ``unreadable`` lists
+    the entries of the page that could not be read; the others are in ``entries``."""
 
     entries: tuple[TimeEntry, ...]
     page: int
     has_more: bool
+    unreadable: tuple[UnreadableEntry, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,11 @@ def mocked():
 
 
 def query(call) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(call.request.url).query)
+    return query_of(call.request)
+
+
+def query_of(request) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(request.url).query)
 
 
 def items(n: int, start: int = 0) -> list[dict]:
@@ -505,9 +509,6 @@ def test_report_wrong_shapes(client, mocked):
     mocked.replace(responses.POST, REPORT_URL, json={"timeentries": {"a": 1}})
     with pytest.raises(UnexpectedResponse):
         client.detailed_report_page(WS, **report_args())
-    mocked.replace(responses.POST, REPORT_URL, json={"timeentries": [report_entry(1, timeInterval={"start": "yesterday"})]})
-    with pytest.raises(UnexpectedResponse):
-        client.detailed_report_page(WS, **report_args())
 
 
 def test_all_errors_are_clockify_errors():
@@ -625,6 +626,7 @@ def test_report_body(client, mocked):
         "detailedFilter": {"page": 1, "pageSize": 1000, "sortColumn": "ID", "options": {"totals": "EXCLUDE"}},
         "sortOrder": "ASCENDING",
         "amountShown": "EARNED",
+        "rounding": False,  # durations as tracked; Workspace.rounding says how the workspace rounds
         "exportType": "JSON",
         "clients": {"ids": ["c1"], "contains": "CONTAINS", "status": "ALL"},
         "projects": {"ids": ["p1", "p2"], "contains": "CONTAINS", "status": "ALL"},
@@ -776,6 +778,7 @@ def test_user_time_entries_sends_the_window_in_the_account_zone(client, mocked):
         "start": ["2024-03-01T10:00:00Z"],
         "end": ["2024-04-01T08:59:59Z"],
         "project": ["p1"],
+        "hydrated": ["true"],
         "page": ["1"],
         "page-size": ["1000"],
     }
@@ -872,33 +875,39 @@ def test_rate_limit_holds_across_threads(mocked):
 # --- concurrency and counting --------------------------------------------------------------------
 
 
-def test_fetch_reference_data_runs_the_three_fetches_concurrently(client, mocked):
-    barrier = threading.Barrier(3, timeout=5)  # breaks unless all three are in flight together
+def test_fetch_reference_data_runs_the_five_fetches_concurrently(client, mocked):
+    barrier = threading.Barrier(5, timeout=5)  # breaks unless all five are in flight together
 
-    def answer(payload):
+    def answer(plain, archived):
         def callback(request):
             barrier.wait()
-            return (200, {}, json.dumps(payload))
+            return (200, {}, json.dumps(archived if query_of(request).get("archived") == ["true"] else plain))
 
         return callback
 
-    mocked.add_callback(responses.GET, CLIENTS_URL, callback=answer(items(2)))
+    mocked.add_callback(responses.GET, CLIENTS_URL, callback=answer(items(2), [{"id": "c9", "name": "Old", "archived": True}]))
     mocked.add_callback(
-        responses.GET, f"{API}/workspaces/{WS}/projects", callback=answer([{"id": "p1", "name": "Web", "clientId": "c1", "clientName": "Acme"}])
+        responses.GET,
+        f"{API}/workspaces/{WS}/projects",
+        callback=answer([{"id": "p1", "name": "Web", "clientId": "c1", "clientName": "Acme"}],
+                        [{"id": "p1", "name": "Web", "clientId": "c1"}, {"id": "p9", "name": "Gone", "archived": True}]),
     )
     mocked.add_callback(
         responses.GET,
         f"{API}/workspaces/{WS}/users",
-        callback=answer([{"id": "u1", "name": "Luke", "email": "l@example.com", "memberships": []}]),
+        callback=answer([{"id": "u1", "name": "Luke", "email": "l@example.com", "memberships": []}], None),
     )
     data = client.fetch_reference_data(WS)
-    assert [c.id for c in data.clients] == ["c0", "c1"]
+    assert [(c.id, c.archived) for c in data.clients] == [("c0", False), ("c1", False), ("c9", True)]
+    assert [p.id for p in data.projects] == ["p1", "p9"]  # a project in both lists is listed once
     assert data.projects[0].client_name == "Acme"
     assert data.members[0].hourly_rate is None
-    assert client.calls == 3
+    # Five calls, two more than before: the plain client list leaves archived clients out, and a customer
+    # linked to one must still find it (issue 9, item 3); archived projects the same way.
+    assert client.calls == 5
     assert client.calls_by_path == {
-        f"/workspaces/{WS}/clients": 1,
-        f"/workspaces/{WS}/projects": 1,
+        f"/workspaces/{WS}/clients": 2,
+        f"/workspaces/{WS}/projects": 2,
         f"/workspaces/{WS}/users": 1,
     }
 
@@ -981,30 +990,42 @@ def test_bad_durations(value):
 
 
 @pytest.mark.parametrize(
-    "cents, currency, amount",
+    "value, label, amount, currency",
     [
-        (4500, "USD", Decimal("45.00")),
-        (4550, "aud", Decimal("45.50")),
-        (1, "EUR", Decimal("0.01")),
-        (4500, "JPY", Decimal("4500")),
-        (4500, "BHD", Decimal("4.500")),
-        (4500.0, "EUR", Decimal("45.00")),
+        (4500, "USD", "45.00", "USD"),
+        (4550, "aud", "45.50", "AUD"),
+        (1, "EUR", "0.01", "EUR"),
+        # x100 whatever the label: Clockify cannot know a free-text label's exponent (NOTES.md)
+        (500000, "JPY", "5000.00", "JPY"),  # JPY 5,000 an hour, not 500,000
+        (4500, "BHD", "45.00", "BHD"),  # not 4.500
+        (4500, "KWD", "45.00", "KWD"),
+        (4500.0, "EUR", "45.00", "EUR"),
+        (500000, " € ", "5000.00", "€"),  # a label that is not ISO survives, stripped
+        (9900, "Euro", "99.00", "Euro"),
+        (9900, "US$", "99.00", "US$"),
     ],
 )
-def test_cents_to_decimal_by_currency_exponent(cents, currency, amount):
-    money = Money.from_cents(cents, currency)
-    assert money.amount == amount
-    assert money.amount.as_tuple().exponent == amount.as_tuple().exponent  # "45.00", not "45"
-    assert money.currency == currency.upper()
+def test_clockify_money_is_x100_in_every_currency(value, label, amount, currency):
+    money = Money.from_clockify(value, label)
+    assert money == Money(Decimal(amount), currency)
+    assert str(money.amount) == amount  # exact, two places: "45.00", never "45" or "4.500"
+
+
+@given(st.integers(-(10**20), 10**20), st.sampled_from(["USD", "JPY", "KWD", "BHD", "CLF", "€", "EURO"]))
+def test_clockify_money_is_value_over_100_exactly(value, label):
+    money = Money.from_clockify(value, label)
+    assert money.amount * 100 == value and money.amount.as_tuple().exponent == -2
 
 
 def test_money_refuses_floats_and_missing_currency():
     with pytest.raises(ValueError):
-        Money.from_cents(45.5, "EUR")
+        Money.from_clockify(45.5, "EUR")
     with pytest.raises(ValueError):
-        Money.from_cents(4500, "")
+        Money.from_clockify(4500, "")
+    with pytest.raises(ValueError):
+        Money.from_clockify(1e30, "EUR")
     with pytest.raises(TypeError):
-        Money.from_cents("4500", "EUR")  # type: ignore[arg-type]
+        Money.from_clockify("4500", "EUR")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("cents", [None, 0, 0.0])
@@ -1050,7 +1071,7 @@ def test_report_entry_shape():
 def test_report_entry_tags_and_currency_on_the_entry():
     entry = TimeEntry.from_api(report_entry(1, tagIds=None, tags=[{"id": "t9", "name": "x"}], currency="JPY"), WS, "EUR")
     assert entry.tag_ids == ("t9",)
-    assert entry.rate == Money(Decimal("4500"), "JPY")
+    assert entry.rate == Money(Decimal("45.00"), "JPY")  # x100 in every currency
 
 
 def test_core_entry_shape():
@@ -1126,7 +1147,7 @@ def test_members_through_the_client(client, mocked):
         json=[{"id": "u1", "name": "Ann", "email": "a@x", "memberships": [{"membershipType": "WORKSPACE", "targetId": WS, "hourlyRate": {"amount": 12000, "currency": "JPY"}}]}],
     )
     (member,) = client.members(WS)
-    assert member.hourly_rate == Money(Decimal("12000"), "JPY")
+    assert member.hourly_rate == Money(Decimal("120.00"), "JPY")  # x100 in every currency
 
 
 # --- the key never leaks -------------------------------------------------------------------------

@@ -182,7 +182,7 @@ def test_entries_at_different_rates_or_rate_sources_never_share_a_line():
 
 
 def test_rates_use_the_invoice_currencys_minor_unit():
-    yen = entry(rate=Money.from_cents(5000, "JPY"), seconds=5400)
+    yen = entry(rate=Money.from_clockify(500000, "JPY"), seconds=5400)  # JPY 5,000 an hour, x100
     [line] = plan([yen], currency="JPY").lines
     assert (line.rate_minor, line.amount_minor) == (5000, 7500)
     [line] = plan([entry(rate=None)], currency="KWD", fallback_rate=Decimal("12.345")).lines

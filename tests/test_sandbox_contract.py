@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from sandbox import (ACME_ID, DEMO_USER_ID, FREE_ID, LIGHTHOUSE_ID, NORTHWIND_ID, SUBDOMAIN_KEY, SUPPORT_RETAINER_ID,
-                     WEBSITE_REDESIGN_ID)
+from sandbox import (ACME_ID, DEMO_USER_ID, EURO_SIGN_ID, FREE_ID, KANJI_ID, LIGHTHOUSE_ID, NORTHWIND_ID, SUBDOMAIN_KEY,
+                     SUPPORT_RETAINER_ID, TOKYO_ID, WEBSITE_REDESIGN_ID)
 from tests.openapi_contract import request_errors, validate_recorded, validate_request, validate_response
 
 pytest_plugins = ["tests.conftest_sandbox"]
@@ -30,6 +30,15 @@ CORE_CALLS = [
                                                  "page": 1, "page-size": 200}),
     (f"{WS}/user/{DEMO_USER_ID}/time-entries", {"in-progress": "true", "hydrated": "true"}),
     (f"/workspaces/{FREE_ID}/user/{DEMO_USER_ID}/time-entries", {"project": "9f0000000000000000000201"}),
+    # issue 9: archived clients asked for, hydrated per-member entries, the JPY and "€" workspaces
+    (f"{WS}/clients", {"archived": "true", "page": 1, "page-size": 1000}),
+    (f"/workspaces/{TOKYO_ID}/clients", {"archived": "true"}),
+    (f"/workspaces/{TOKYO_ID}/projects", {"archived": "true", "page": 1, "page-size": 1000}),
+    (f"/workspaces/{TOKYO_ID}/user/{DEMO_USER_ID}/time-entries", {"start": "2025-10-01T00:00:00Z",
+                                                                  "end": "2025-10-31T23:59:59Z", "hydrated": "true",
+                                                                  "page": 1, "page-size": 1000}),
+    (f"/workspaces/{EURO_SIGN_ID}/clients", {"page": 1, "page-size": 1000}),
+    (f"/workspaces/{EURO_SIGN_ID}/users", {"memberships": "WORKSPACE", "page": 1, "page-size": 1000}),
 ]
 
 
@@ -60,6 +69,31 @@ def test_report_requests_and_answers_follow_the_spec(sandbox_api, clockify_sandb
     validate_response("POST", record.url, 200, response.content, response.headers, json_body=body)
 
 
+@pytest.mark.parametrize("workspace_id", [TOKYO_ID, EURO_SIGN_ID])
+@pytest.mark.parametrize("extra", [
+    {"rounding": False, "amountShown": "EARNED", "sortOrder": "ASCENDING"},
+    {"rounding": True, "clients": {"ids": [KANJI_ID], "contains": "CONTAINS", "status": "ALL"}},
+    {},  # rounding left out: the Tokyo workspace's reports round time
+])
+def test_new_workspaces_reports_follow_the_spec(sandbox_api, clockify_sandbox, workspace_id, extra):
+    body = sandbox_api.report_body("Asia/Tokyo", size=1000, **extra)
+    response = sandbox_api.report(workspace_id, body)
+    assert response.status_code == 200, response.text
+    (record,) = clockify_sandbox.sandbox.calls()
+    validate_recorded(record)
+    validate_response("POST", record.url, 200, response.content, response.headers, json_body=body)
+
+
+def test_workspace_rounding_settings_follow_the_spec(sandbox_api, clockify_sandbox):
+    response = sandbox_api.get("/workspaces")
+    validate_response("GET", clockify_sandbox.api_url + "/workspaces", 200, response.content)
+    (tokyo,) = [w for w in response.json() if w["id"] == TOKYO_ID]
+    assert tokyo["workspaceSettings"]["round"] == {"round": "Round up to", "minutes": "15"}  # RoundDto: strings
+    broken = {**tokyo, "workspaceSettings": {**tokyo["workspaceSettings"], "timeRoundingInReports": "yes"}}
+    with pytest.raises(Exception):
+        validate_response("GET", clockify_sandbox.api_url + "/workspaces", 200, json.dumps([broken]))
+
+
 def test_subdomain_workspace_answers_follow_the_spec(sandbox_api, clockify_sandbox):
     for path in ("/workspaces", f"/workspaces/{LIGHTHOUSE_ID}/projects", f"/workspaces/{LIGHTHOUSE_ID}/users"):
         response = sandbox_api.get(path, key=SUBDOMAIN_KEY)
@@ -85,5 +119,9 @@ def test_the_contract_bites(sandbox_api):
     entry["timeInterval"]["duration"] = 3600
     validate_response("POST", f"{reports}{WS}/reports/detailed", 200, json.dumps({"timeentries": [entry], "totals": []}),
                       json_body=sandbox_api.report_body())
+    entry["amount"] = "130.50"  # the report's amount is an integer x100, never a decimal string
+    with pytest.raises(Exception):
+        validate_response("POST", f"{reports}{WS}/reports/detailed", 200, json.dumps({"timeentries": [entry], "totals": []}),
+                          json_body=sandbox_api.report_body())
     with pytest.raises(Exception):  # hourlyRate.amount is an integer number of cents, never a string
         validate_response("GET", f"{core}{WS}/projects", 200, json.dumps([{"id": "p", "hourlyRate": {"amount": "45.00"}}]))

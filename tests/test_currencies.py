@@ -1,0 +1,58 @@
+"""Clockify's free-text currency labels read as ISO 4217 where, and only where, they name one currency."""
+from __future__ import annotations
+
+import pytest
+from babel.numbers import list_currencies
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.currencies import iso_currency
+from services.money import is_currency
+
+ISO_CODES = sorted(list_currencies())
+
+
+@pytest.mark.parametrize("label, code", [
+    ("€", "EUR"), ("EUR", "EUR"), ("eur", "EUR"), ("EURO", "EUR"), ("euro", "EUR"), ("Euro", "EUR"),
+    ("Euros", "EUR"), (" € ", "EUR"), ("euro.", "EUR"),
+    ("£", "GBP"), ("GBP", "GBP"), ("Pound sterling", "GBP"), ("STG", "GBP"),
+    ("US$", "USD"), ("us$", "USD"), ("USD", "USD"), ("US Dollar", "USD"),
+    ("CA$", "CAD"), ("A$", "AUD"), ("NZ$", "NZD"), ("R$", "BRL"),
+    ("JP¥", "JPY"), ("JPY", "JPY"), ("YEN", "JPY"), ("yen", "JPY"), ("円", "JPY"),
+    ("CN¥", "CNY"), ("RMB", "CNY"),
+    ("CHF", "CHF"), ("SFr.", "CHF"), ("sfr", "CHF"),
+    ("₹", "INR"), ("zł", "PLN"), ("Kč", "CZK"), ("₪", "ILS"),
+    ("ＥＵＲ", "EUR"),  # full-width letters, as some keyboards type them
+    ("kwd", "KWD"), ("BHD", "BHD"),
+])
+def test_unambiguous_labels_map_to_their_iso_code(label, code):
+    assert iso_currency(label) == code
+
+
+@pytest.mark.parametrize("label", [
+    "$",  # USD, CAD, AUD, NZD, MXN, ...
+    "¥",  # JPY or CNY
+    "kr", "kr.", "Kr",  # SEK, NOK, DKK, ISK
+    "Fr.", "fr", "franc",  # CHF, but also XOF, XAF, KMF
+    "dollar", "Dollars", "pound", "rupee", "peso", "lei", "won", "crown",
+    "R",  # ZAR, but also short for R$ or ₹
+    "", "   ", None, "Euro dollars", "XYZ", "points", "€€", "x" * 101,
+])
+def test_ambiguous_or_unknown_labels_are_none_so_the_user_is_asked(label):
+    assert iso_currency(label) is None
+
+
+@pytest.mark.parametrize("code", ISO_CODES)
+def test_every_iso_code_maps_to_itself(code):
+    assert iso_currency(code) == code
+
+
+@given(st.sampled_from(ISO_CODES), st.sampled_from([str.lower, str.upper, str.title]), st.text(" \t", max_size=3))
+def test_iso_codes_map_to_themselves_in_any_case_and_padding(code, case, padding):
+    assert iso_currency(padding + case(code) + padding) == code
+
+
+@given(st.text(max_size=12))
+def test_every_answer_is_a_real_iso_code_or_none(label):
+    answer = iso_currency(label)
+    assert answer is None or is_currency(answer)
