@@ -84,7 +84,7 @@ class Wizard:
             return rows
 
 
-def test_the_whole_import_from_cold_start_costs_at_most_six_calls(wizard):
+def test_the_whole_import_from_cold_start_costs_at_most_eight_calls(wizard):
     start = wizard.start(hx=True)
     assert start.status_code == 200 and "Acme Studio" in start.get_data(as_text=True)
     filters = wizard.filters()
@@ -103,9 +103,9 @@ def test_the_whole_import_from_cold_start_costs_at_most_six_calls(wizard):
     lines = wizard.lines()
     assert len(lines) == len(ids) and all(line.source == "clockify" for line in lines)
     assert len(wizard.imported()) == len(ids)
-    # verify (GET /user) + workspaces + clients, projects, members + one report page
+    # verify (GET /user) + workspaces + clients and projects (live and archived), members + one report page
     calls = wizard.sandbox.sandbox.requests
-    assert len(calls) <= 6, [(call.method, call.path) for call in calls]
+    assert len(calls) <= 8, [(call.method, call.path) for call in calls]
     assert all(call.method == "GET" or call.path.endswith("/reports/detailed") for call in calls)
 
 
