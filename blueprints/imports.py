@@ -202,6 +202,7 @@ def _preview_context(invoice, preview: ImportPreview, entries=None, **extra) -> 
     options = _options_from(customer.import_options) if customer.import_options else LineOptions()
     rate = imports.fallback_rate(current_user, invoice)
     return dict(preview=preview, filters=filters, view=view, options=options, fallback=rate,
+                unreadable=imports.unreadable_entries(preview),
                 amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate), groupings=GROUPINGS,
                 roundings=ROUNDING_MINUTES, details=DETAILS, **extra)
 
@@ -257,6 +258,7 @@ def more(invoice_id: int, token: str):
                              appending=True, preview=preview, new_rows=view.selectable, busy=busy,
                              new_non_billable=view.non_billable, new_skipped=view.skipped,
                              new_elsewhere=view.elsewhere,
+                             new_unreadable=imports.unreadable_entries(preview, preview.pages_loaded) if fresh else [],
                              amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate)), 200
     return _render(invoice, "preview", **_preview_context(invoice, preview, busy=busy))
 

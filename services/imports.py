@@ -4,6 +4,7 @@ server-side, what is selectable, and confirming lines in one transaction.
 No Flask request here; the caller opens the Clockify client (services.connections) and passes it."""
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from extensions import db
 from models import (ClockifyCache, ClockifyConnection, ImportedEntry, ImportPreview, ImportPreviewPage, Invoice,
                     LineItem, User, utcnow)
-from services.clockify import ClockifyClient, Forbidden
+from services.clockify import ClockifyClient, Forbidden, ReportRangeTooLong
 from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, to_plain
 from services.invoicing import next_position
 from services.lines import ImportPlan, LineOptions, plan_lines, skip_reason
@@ -100,9 +101,10 @@ def month_range(today: date, months_back: int) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
-def windows(start: date, end: date, plan: str | None) -> list[tuple[date, date]]:
-    """The report windows for a date range: one, or 31-day pieces on a Free workspace."""
-    if (plan or "").upper() != "FREE":
+def windows(start: date, end: date, plan: str | None, split: bool = False) -> list[tuple[date, date]]:
+    """The report windows for a date range: one, or 31-day pieces on a Free workspace or when Clockify
+    refused a longer window (``split``: its 400 says so whatever the plan is called)."""
+    if not split and (plan or "").upper() != "FREE":
         return [(start, end)]
     pieces, cursor = [], start
     while True:
@@ -194,12 +196,22 @@ def load_next_page(preview: ImportPreview, client: ClockifyClient) -> list[TimeE
     filters = Filters.from_dict(state)
     window, page = state["cursor"]
     start, end = (date.fromisoformat(day) for day in state["windows"][window])
-    result = client.detailed_report_page(
-        filters.workspace_id, start=start, end=end, time_zone=filters.time_zone, currency=filters.currency,
+    ask = functools.partial(
+        client.detailed_report_page, filters.workspace_id, time_zone=filters.time_zone, currency=filters.currency,
         page=page, client_ids=filters.client_ids or None, project_ids=filters.project_ids or None,
         user_ids=filters.user_ids or None, billable=True if filters.billable_only else None)
+    try:
+        result = ask(start=start, end=end)
+    except ReportRangeTooLong:
+        if (end - start).days < FREE_PLAN_WINDOW_DAYS or page != 1:
+            raise
+        # The 31-day limit, whatever the plan's name: this window becomes 31-day pieces, then ask again.
+        pieces = [[a.isoformat(), b.isoformat()] for a, b in windows(start, end, filters.plan, split=True)]
+        state = {**state, "windows": state["windows"][:window] + pieces + state["windows"][window + 1:]}
+        start, end = (date.fromisoformat(day) for day in pieces[0])
+        result = ask(start=start, end=end)
     fresh = list(result.entries)
-    _add_page(preview, fresh)
+    _add_page(preview, fresh, [to_plain(each) for each in getattr(result, "unreadable", ())])
     if result.has_more:
         cursor = [window, page + 1]
     elif window + 1 < len(state["windows"]):
@@ -270,13 +282,23 @@ def _with_names(entry: TimeEntry, project, user_name: str | None) -> TimeEntry:
                    client_name=project.client_name if project else entry.client_name)
 
 
-def _add_page(preview: ImportPreview, entries: list[TimeEntry]) -> None:
+def _add_page(preview: ImportPreview, entries: list[TimeEntry], unreadable: list[dict] | None = None) -> None:
     if preview.id is None:
         db.session.flush()
     preview.pages_loaded += 1
     preview.entry_count += len(entries)
     db.session.add(ImportPreviewPage(preview_id=preview.id, number=preview.pages_loaded,
-                                     entries=[to_plain(entry) for entry in entries]))
+                                     entries=[to_plain(entry) for entry in entries], unreadable=unreadable or None))
+
+
+def unreadable_entries(preview: ImportPreview, page: int | None = None) -> list[dict]:
+    """The entries Clockify sent that could not be read ({"id", "reason"}): over every loaded page, or
+    on one page."""
+    query = select(ImportPreviewPage.unreadable).where(ImportPreviewPage.preview_id == preview.id)
+    if page is not None:
+        query = query.where(ImportPreviewPage.number == page)
+    pages = db.session.scalars(query.order_by(ImportPreviewPage.number))
+    return [item for page in pages for item in page or ()]
 
 
 def preview_entries(preview: ImportPreview) -> list[TimeEntry]:

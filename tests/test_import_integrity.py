@@ -205,3 +205,61 @@ def _all_billable(wizard):
 def _multidict(fields):
     from werkzeug.datastructures import MultiDict
     return MultiDict(fields)
+
+
+# --- item 12: the 31-day limit, detected from Clockify's answer --------------------------------------
+
+
+def test_a_31_day_refusal_splits_the_range_whatever_the_plan_is_called(wizard):
+    from sandbox.server import FREE_PLAN_REPORT_MESSAGE
+    wizard.filters()
+    wizard.sandbox.sandbox.clear_requests()
+    wizard.sandbox.sandbox.add_fault(kind="status", path="*/reports/detailed", status=400, code=501, times=1,
+                                     message=FREE_PLAN_REPORT_MESSAGE)  # Acme's plan is not "FREE"
+    response = wizard.preview(range="custom", start="2025-09-01", end="2025-11-30", billable=None)
+    assert response.status_code == 200 and wizard.entry_ids(response), response.get_data(as_text=True)[:400]
+    more = wizard.client.post(f"{wizard.base}/{wizard.token(response)}/more", hx=True)
+    assert more.status_code == 200
+    asked = [call.json["dateRangeStart"][:10] for call in reports(wizard)]
+    assert asked == ["2025-09-01", "2025-09-01", "2025-10-02"]  # refused, then 31-day pieces
+
+
+# --- item 13: entries that cannot be read are listed apart ------------------------------------------
+
+
+def test_an_unreadable_entry_is_listed_apart_with_its_id_and_the_rest_import(wizard):
+    from dataclasses import replace
+    workspace = wizard.sandbox.sandbox.world.workspaces[ACME_ID]
+    original = list(workspace.entries)
+    october = [entry for entry in original if entry.start.month == 10 and entry.project_id == WEBSITE_REDESIGN_ID
+               and entry.seconds and entry.type == "REGULAR"]
+    bad = october[0]
+    try:
+        workspace.set_entries([replace(entry, rate=10**30) if entry.id == bad.id else entry for entry in original])
+        preview = wizard.preview(client=NORTHWIND_ID)
+        html = preview.get_data(as_text=True)
+        assert preview.status_code == 200 and bad.id in html and "could not be read" in words(html)
+        assert bad.id not in wizard.entry_ids(preview) and wizard.entry_ids(preview)
+        wizard.post(wizard.token(preview), "confirm", selection="all")
+        imported = {row.entry_id for row in wizard.imported()}
+        assert imported and bad.id not in imported
+    finally:
+        workspace.set_entries(original)
+
+
+# --- item 3 with archived clients -------------------------------------------------------------------
+
+
+def test_a_customer_linked_to_an_archived_client_previews_only_that_clients_entries(wizard):
+    from sandbox import UMBRELLA_ID
+    set_customer_client(wizard, UMBRELLA_ID)
+    page = wizard.filters().get_data(as_text=True)
+    assert f'<option value="{UMBRELLA_ID}" selected>Umbrella Corp (archived)' in page
+    preview = wizard.preview(billable=None, hide_imported=None)
+    assert preview.status_code == 200
+    (call,) = reports(wizard)[-1:]
+    assert call.json["clients"]["ids"] == [UMBRELLA_ID]
+    with wizard.app.app_context():
+        from services.imports import preview_entries
+        entries = preview_entries(db.session.scalar(db.select(ImportPreview)))
+    assert entries and {entry.client_id for entry in entries} == {UMBRELLA_ID}
