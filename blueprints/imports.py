@@ -185,7 +185,9 @@ def preview(invoice_id: int):
                 time_zone=_zone(), client_ids=(context["client_id"],) if context["client_id"] else (),
                 project_ids=tuple(sorted(context["chosen_projects"])), user_ids=tuple(sorted(context["chosen_members"])),
                 billable_only="billable" in form, hide_imported="hide_imported" in form, plan=workspace.plan,
-                preset=form.get("range", "this_month"))
+                preset=form.get("range", "this_month"),
+                report_round_minutes=workspace.rounding.minutes if workspace.rounding else 0,
+                report_round_direction=workspace.rounding.direction if workspace.rounding else "up")
             if form.get("link_client") and context["client_id"]:
                 invoice.customer.clockify_client_id = context["client_id"]
             preview, entries = imports.start_preview(current_user, invoice, connection, chosen, client, reference)
@@ -200,6 +202,8 @@ def _preview_context(invoice, preview: ImportPreview, entries=None, **extra) -> 
     view = imports.classify(preview, invoice.currency, _zone(), entries=entries)
     customer = invoice.customer
     options = _options_from(customer.import_options) if customer.import_options else LineOptions()
+    if filters.report_round_minutes:  # Clockify's reports round: the same rounding, so the sums agree
+        options = options.with_report_rounding(filters.report_round_minutes, filters.report_round_direction)
     rate = imports.fallback_rate(current_user, invoice)
     return dict(preview=preview, filters=filters, view=view, options=options, fallback=rate,
                 unreadable=imports.unreadable_entries(preview),

@@ -135,6 +135,8 @@ class Filters:
     hide_imported: bool = True
     plan: str | None = None
     preset: str = "custom"  # the date range as chosen: this_month, last_month or custom
+    report_round_minutes: int = 0  # how the workspace's reports round time (Workspace.rounding), 0: not
+    report_round_direction: str = "up"
 
     def as_dict(self) -> dict:
         return {**to_plain(self), "start": self.start.isoformat(), "end": self.end.isoformat()}

@@ -19,7 +19,7 @@ it, so whoever checks the invoice by hand gets the same number.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -29,8 +29,8 @@ from services.clockify_types import TimeEntry
 from services.money import is_currency, line_amount_minor, to_minor
 
 GROUPINGS = ("entry", "project", "task", "member", "day", "description")
-ROUNDING_MINUTES = (0, 6, 15, 30)
-ROUNDING_DIRECTIONS = ("up", "nearest")
+ROUNDING_MINUTES = (0, 1, 5, 6, 10, 12, 15, 30, 60)  # Clockify's own report roundings among them
+ROUNDING_DIRECTIONS = ("up", "nearest", "down")
 DETAILS = ("date", "project", "task", "member", "description")  # also the order the line text uses
 DESCRIPTION_LIMITS = (20, 2000)  # the line form accepts 2000 characters
 UNIT_LIMIT = 20  # LineItem.unit is String(20)
@@ -43,8 +43,8 @@ _HOUR = Decimal(3600)
 _QUANTITY_STEP = Decimal("0.0001")  # models.QUANTITY_PLACES
 
 _GROUPING_MESSAGE = "Choose how to group entries: one line per entry, or by project, task, member, day or description."
-_ROUNDING_MESSAGE = "Rounding must be none, 6, 15 or 30 minutes."
-_DIRECTION_MESSAGE = "Round either up or to the nearest step."
+_ROUNDING_MESSAGE = "Rounding must be none, 1, 5, 6, 10, 12, 15, 30 or 60 minutes."
+_DIRECTION_MESSAGE = "Round up, down or to the nearest step."
 _LENGTH_MESSAGE = (f"The line text limit must be a whole number of characters from {DESCRIPTION_LIMITS[0]} "
                    f"to {DESCRIPTION_LIMITS[1]}.")
 
@@ -120,7 +120,16 @@ class LineOptions:
             return seconds
         if self.rounding_direction == "up":
             return -(-seconds // step) * step
+        if self.rounding_direction == "down":
+            return seconds // step * step
         return (seconds + step // 2) // step * step
+
+    def with_report_rounding(self, minutes: int, direction: str) -> LineOptions:
+        """These options with the rounding Clockify's reports use for the workspace, when it is one
+        Hourbill offers (else unchanged: the page says so)."""
+        if minutes not in ROUNDING_MINUTES or direction not in ROUNDING_DIRECTIONS:
+            return self
+        return replace(self, rounding_minutes=minutes, rounding_direction=direction)
 
 
 def _is_whole(value: Any) -> bool:

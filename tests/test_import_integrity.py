@@ -263,3 +263,18 @@ def test_a_customer_linked_to_an_archived_client_previews_only_that_clients_entr
         from services.imports import preview_entries
         entries = preview_entries(db.session.scalar(db.select(ImportPreview)))
     assert entries and {entry.client_id for entry in entries} == {UMBRELLA_ID}
+
+
+# --- item 10: the workspace's report rounding is preselected -----------------------------------------
+
+
+def yen_wizard(wizard, accounts) -> Wizard:
+    return Wizard(wizard.app, wizard.client, wizard.sandbox, accounts.invoice(accounts.customer("Sakura", "JPY")))
+
+
+def test_the_workspace_report_rounding_is_preselected_and_said(wizard, logged_in):
+    from sandbox import TOKYO_ID
+    yen = yen_wizard(wizard, logged_in)
+    html = yen.preview(workspace=TOKYO_ID).get_data(as_text=True)
+    assert "Clockify's reports round this workspace's time to 15 minutes (up)" in words(html)
+    assert '<option value="15" selected>' in html and '<option value="up" selected>' in html
