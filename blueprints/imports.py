@@ -23,8 +23,10 @@ from extensions import db
 from models import ClockifyConnection, ImportPreview
 from services import connections, imports, invoicing
 from services.clockify import ClockifyError, InvalidKey, RateLimited
-from services.lines import DETAILS, GROUPINGS, ROUNDING_MINUTES, LineOptions, entry_amounts
-from services.money import parse_decimal
+from babel.numbers import list_currencies
+
+from services.lines import DETAILS, GROUPINGS, ROUNDING_MINUTES, LineOptions, entry_amounts, unknown_labels
+from services.money import is_currency, parse_decimal
 from services.secrets import DataKeyError
 
 bp = Blueprint("imports", __name__, url_prefix="/invoices/<int:invoice_id>/import")
@@ -207,6 +209,7 @@ def _preview_context(invoice, preview: ImportPreview, entries=None, **extra) -> 
     rate = imports.fallback_rate(current_user, invoice)
     return dict(preview=preview, filters=filters, view=view, options=options, fallback=rate,
                 unreadable=imports.unreadable_entries(preview),
+                labels_to_ask=unknown_labels(entry for entry, _ in view.skipped), currencies=sorted(list_currencies()),
                 amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate), groupings=GROUPINGS,
                 roundings=ROUNDING_MINUTES, details=DETAILS, **extra)
 
@@ -265,6 +268,21 @@ def more(invoice_id: int, token: str):
                              new_unreadable=imports.unreadable_entries(preview, preview.pages_loaded) if fresh else [],
                              amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate)), 200
     return _render(invoice, "preview", **_preview_context(invoice, preview, busy=busy))
+
+
+@bp.post("/<token>/currency")
+@login_required
+def currency(invoice_id: int, token: str):
+    """Which ISO currency the workspace's ambiguous currency label means, said once and remembered."""
+    invoice = owned_draft(invoice_id)
+    preview = _owned_preview(invoice, token)
+    label, code = request.form.get("label", "")[:100], request.form.get("currency", "")
+    if not label or not is_currency(code):
+        return _render(invoice, "preview", 422, currency_error="Choose the currency the label stands for.",
+                       **_preview_context(invoice, preview))
+    imports.answer_currency(preview.connection_id, preview.workspace_id, label, code)
+    db.session.commit()
+    return _render(invoice, "preview", **_preview_context(invoice, preview))
 
 
 def _options_and_selection(invoice, preview):

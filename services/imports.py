@@ -16,12 +16,12 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from models import (ClockifyCache, ClockifyConnection, ImportedEntry, ImportPreview, ImportPreviewPage, Invoice,
+from models import (ClockifyCache, ClockifyCurrencyLabel, ClockifyConnection, ImportedEntry, ImportPreview, ImportPreviewPage, Invoice,
                     LineItem, User, utcnow)
 from services.clockify import ClockifyClient, Forbidden, ReportRangeTooLong
 from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, to_plain
 from services.invoicing import next_position
-from services.lines import ImportPlan, LineOptions, plan_lines, skip_reason
+from services.lines import ImportPlan, LineOptions, plan_lines, resolve_currencies, skip_reason
 from services.money import from_minor
 
 FREE_PLAN_WINDOW_DAYS = 31  # a Free workspace's report covers at most 31 days per request
@@ -350,7 +350,9 @@ def classify(preview: ImportPreview, currency: str, time_zone: str,
              entries: list[TimeEntry] | None = None) -> PreviewView:
     """Sort the preview's entries (or just these, e.g. a page loaded now) for the page, in date order
     (the report pages by id)."""
-    entries = sorted(preview_entries(preview) if entries is None else entries, key=lambda e: (e.start, e.id))
+    entries = sorted(resolve_currencies(preview_entries(preview) if entries is None else entries,
+                                        currency_answers(preview.connection_id, preview.workspace_id)),
+                     key=lambda e: (e.start, e.id))
     elsewhere = imported_elsewhere(preview.user_id, preview.workspace_id, [entry.id for entry in entries])
     selectable, skipped, non_billable = [], [], []
     for entry in entries:
@@ -392,6 +394,28 @@ def selected(view: PreviewView, mode: str, entry_ids: Iterable[str], excluded: I
         raise ImportProblem(f"{len(taken)} of the ticked entries were billed on another invoice meanwhile "
                             "(another tab?). Nothing was imported: preview again to see what is left.")
     return [entry for entry in view.selectable if entry.id in wanted] + extra
+
+
+def currency_answers(connection_id: int, workspace_id: str) -> dict[str, str]:
+    """What the user said the workspace's ambiguous currency labels mean: label -> ISO code."""
+    rows = db.session.execute(select(ClockifyCurrencyLabel.label, ClockifyCurrencyLabel.currency)
+                              .where(ClockifyCurrencyLabel.connection_id == connection_id,
+                                     ClockifyCurrencyLabel.workspace_id == workspace_id))
+    return dict(rows.tuples().all())
+
+
+def answer_currency(connection_id: int, workspace_id: str, label: str, currency: str) -> None:
+    """Remember (once per connection, workspace and label) which ISO currency a label means; a second
+    answer, e.g. from another tab, replaces the first."""
+    row = db.session.scalar(select(ClockifyCurrencyLabel).where(
+        ClockifyCurrencyLabel.connection_id == connection_id, ClockifyCurrencyLabel.workspace_id == workspace_id,
+        ClockifyCurrencyLabel.label == label))
+    if row is None:
+        db.session.add(ClockifyCurrencyLabel(connection_id=connection_id, workspace_id=workspace_id, label=label,
+                                             currency=currency))
+    else:
+        row.currency = currency
+    db.session.flush()
 
 
 def fallback_rate(user: User, invoice: Invoice) -> Decimal | None:

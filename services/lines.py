@@ -273,6 +273,26 @@ def _in_order(entries: Iterable[TimeEntry]) -> list[TimeEntry]:
     return sorted(by_id.values(), key=lambda entry: (entry.start, entry.id))
 
 
+def resolve_currencies(entries: Iterable[TimeEntry], answers: Mapping[str, str]) -> list[TimeEntry]:
+    """Entries whose rate and amount carry the ISO code their Clockify label stands for: read by
+    services.currencies.iso_currency, or as the user said (``answers``: label -> ISO code) where the
+    label is ambiguous. An unknown label stays as it is: skip_reason says so, nothing is guessed."""
+    from services.currencies import iso_currency
+
+    def code(money):
+        if money is None:
+            return money
+        iso = answers.get(money.currency) or iso_currency(money.currency)
+        return replace(money, currency=iso) if iso else money
+
+    return [replace(entry, rate=code(entry.rate), amount=code(entry.amount)) for entry in entries]
+
+
+def unknown_labels(entries: Iterable[TimeEntry]) -> list[str]:
+    """The currency labels of these (resolved) entries that are no ISO code: the wizard asks about them."""
+    return sorted({entry.rate.currency for entry in entries if entry.rate is not None and not is_currency(entry.rate.currency)})
+
+
 def skip_reason(entry: TimeEntry, currency: str) -> str | None:
     """Why an entry is never billed on an invoice in this currency, or None when it may be."""
     if entry.running:
@@ -282,6 +302,8 @@ def skip_reason(entry: TimeEntry, currency: str) -> str | None:
     if entry.seconds <= 0:  # type: ignore[operator]  # not running, so seconds is set
         # Nothing to bill; a 0 h line would only clutter the invoice.
         return "No time recorded"
+    if entry.rate is not None and not is_currency(entry.rate.currency):
+        return f"Rate in “{entry.rate.currency}”: say which currency that is (above)"
     if entry.rate is not None and entry.rate.currency != currency:
         return f"Rate in {entry.rate.currency}, invoice in {currency}"
     return None

@@ -278,3 +278,46 @@ def test_the_workspace_report_rounding_is_preselected_and_said(wizard, logged_in
     html = yen.preview(workspace=TOKYO_ID).get_data(as_text=True)
     assert "Clockify's reports round this workspace's time to 15 minutes (up)" in words(html)
     assert '<option value="15" selected>' in html and '<option value="up" selected>' in html
+
+
+# --- items 1 and 2: a JPY workspace bills Clockify's amounts to the yen; labels are asked about once --
+
+
+def test_a_jpy_workspace_bills_the_amounts_clockify_reports_to_the_yen(wizard, logged_in):
+    from sandbox import SAKURA_ID, TOKYO_ID
+    yen = yen_wizard(wizard, logged_in)
+    preview = yen.preview(workspace=TOKYO_ID, client=SAKURA_ID)
+    ids = yen.entry_ids(preview)
+    assert ids
+    yen.post(yen.token(preview), "confirm", selection="some", entry=ids[:1], rounding_minutes="0")
+    (line,) = yen.lines()
+    assert line.rate_minor in (500000 // 100, 800000 // 100, 600000 // 100)  # JPY 5,000 an hour is 5000, not 500000
+
+
+def test_an_ambiguous_currency_label_is_asked_once_per_workspace_and_remembered(wizard, logged_in):
+    from dataclasses import replace
+    from sandbox import EURO_SIGN_ID
+    workspace = wizard.sandbox.sandbox.world.workspaces[EURO_SIGN_ID]
+    original, label = list(workspace.entries), workspace.currency
+    try:
+        workspace.currency = "$"
+        workspace.set_entries([replace(entry, currency="$") for entry in original])
+        usd = Wizard(wizard.app, wizard.client, wizard.sandbox, logged_in.invoice(logged_in.customer("Paul", "CAD")))
+        preview = usd.preview(workspace=EURO_SIGN_ID, billable=None)
+        html = preview.get_data(as_text=True)
+        assert "Clockify labels this workspace's currency “$”" in html and not usd.entry_ids(preview)
+        answered = usd.client.post(f"{usd.base}/{usd.token(preview)}/currency", data={"label": "$", "currency": "CAD"},
+                                   hx=True).get_data(as_text=True)
+        assert "Clockify labels" not in answered and re.findall(r'name="entry" value="([^"]+)"', answered)
+        again = usd.preview(workspace=EURO_SIGN_ID, billable=None)
+        assert "Clockify labels" not in again.get_data(as_text=True) and usd.entry_ids(again)
+    finally:
+        workspace.currency = label
+        workspace.set_entries(original)
+
+
+def test_a_euro_sign_label_bills_on_a_eur_invoice(wizard, logged_in):
+    from sandbox import EURO_SIGN_ID
+    eur = Wizard(wizard.app, wizard.client, wizard.sandbox, logged_in.invoice(logged_in.customer("Paul", "EUR")))
+    preview = eur.preview(workspace=EURO_SIGN_ID)
+    assert eur.entry_ids(preview) and "Rate in €" not in preview.get_data(as_text=True)
