@@ -401,7 +401,7 @@ def currency_answers(connection_id: int, workspace_id: str) -> dict[str, str]:
     rows = db.session.execute(select(ClockifyCurrencyLabel.label, ClockifyCurrencyLabel.currency)
                               .where(ClockifyCurrencyLabel.connection_id == connection_id,
                                      ClockifyCurrencyLabel.workspace_id == workspace_id))
-    return dict(rows.tuples().all())
+    return {label: code for label, code in rows}
 
 
 def answer_currency(connection_id: int, workspace_id: str, label: str, currency: str) -> None:
