@@ -46,8 +46,9 @@ FREE_PLAN_REPORT_MESSAGE = ("Detailed report data on FREE subscription plan is l
 FAULT_KINDS = ("status", "delay", "malformed_json", "html", "truncated", "empty", "redirect", "drop")
 
 
-class ClockifyError(Exception):
-    """An error answered in Clockify's shape: {"message": ..., "code": ...} (code omitted when None)."""
+class ErrorAnswer(Exception):
+    """An error the sandbox answers in Clockify's shape: {"message": ..., "code": ...} (code omitted when None).
+    Not the client's services.clockify.ClockifyError: this one is raised inside the stand-in server."""
 
     def __init__(self, status: int, message: str, code: int | None = None, headers: dict | None = None):
         super().__init__(message)
@@ -371,13 +372,13 @@ class Sandbox:
         window.append(now)
         return None
 
-    def _too_many(self, wait: float) -> ClockifyError:
+    def _too_many(self, wait: float) -> ErrorAnswer:
         headers = {}
         if self.retry_after is True:
             headers["Retry-After"] = str(max(1, math.ceil(wait)))
         elif self.retry_after is not None and self.retry_after is not False:
             headers["Retry-After"] = str(self.retry_after)
-        return ClockifyError(429, "Too many requests", None, headers)
+        return ErrorAnswer(429, "Too many requests", None, headers)
 
     # --- the Flask app -----------------------------------------------------------------------------
 
@@ -385,8 +386,8 @@ class Sandbox:
         app = Flask("sandbox")
         sandbox = self
 
-        @app.errorhandler(ClockifyError)
-        def clockify_error(error: ClockifyError):
+        @app.errorhandler(ErrorAnswer)
+        def clockify_error(error: ErrorAnswer):
             return _json(error.body(), error.status, error.headers)
 
         @app.errorhandler(HTTPException)
@@ -405,12 +406,12 @@ class Sandbox:
                 return None  # control endpoints and unknown roots: no auth
             api_key, addon = request.headers.get("X-Api-Key"), request.headers.get("X-Addon-Token")
             if (api_key is None) == (addon is None):
-                raise ClockifyError(401, "Multiple or none auth tokens present", 1000)
+                raise ErrorAnswer(401, "Multiple or none auth tokens present", 1000)
             key = api_key if api_key is not None else addon
             with sandbox._lock:
                 account_id = sandbox.keys.get(key)
                 if account_id is None:
-                    raise ClockifyError(401, "Api key does not exist", 4003)
+                    raise ErrorAnswer(401, "Api key does not exist", 4003)
                 g.account = sandbox.world.accounts[account_id]
                 if sandbox.rate_limit:
                     wait = sandbox._admit(sandbox._key_windows, fingerprint(key), sandbox.rate_limit, 1.0)
@@ -446,12 +447,12 @@ class Sandbox:
     def _workspace(self, ws_id: str) -> Workspace:
         ws = self.world.workspaces.get(ws_id)
         if ws is None:
-            raise ClockifyError(400, f"Workspace with id {ws_id} doesn't exist", 501)
+            raise ErrorAnswer(400, f"Workspace with id {ws_id} doesn't exist", 501)
         if ws.subdomain != g.account.domain:
             # A key from another (sub)domain does not authenticate there.
-            raise ClockifyError(401, "Api key does not exist", 4003)
+            raise ErrorAnswer(401, "Api key does not exist", 4003)
         if g.account.id not in ws.member_by_id:
-            raise ClockifyError(403, "Access Denied", 403)
+            raise ErrorAnswer(403, "Access Denied", 403)
         return ws
 
     @staticmethod
@@ -462,7 +463,7 @@ class Sandbox:
         try:
             return int(value)
         except ValueError:
-            raise ClockifyError(400, f"Failed to convert value of type 'java.lang.String' to required type "
+            raise ErrorAnswer(400, f"Failed to convert value of type 'java.lang.String' to required type "
                                      f"'int'; For input string: \"{value}\"", 501) from None
 
     @staticmethod
@@ -471,7 +472,7 @@ class Sandbox:
         if value is None or value == "":
             return None
         if value.lower() not in ("true", "false"):
-            raise ClockifyError(400, f"Invalid boolean value for {name}: {value}", 501)
+            raise ErrorAnswer(400, f"Invalid boolean value for {name}: {value}", 501)
         return value.lower() == "true"
 
     @staticmethod
@@ -490,7 +491,7 @@ class Sandbox:
         page = max(1, self._int_arg("page", 1))
         size = self._int_arg("page-size", 50)
         if not 1 <= size <= MAX_CORE_PAGE_SIZE:
-            raise ClockifyError(400, f"page-size must be between 1 and {MAX_CORE_PAGE_SIZE}", 501)
+            raise ErrorAnswer(400, f"page-size must be between 1 and {MAX_CORE_PAGE_SIZE}", 501)
         chunk = items[(page - 1) * size: page * size]
         return _json([render(item) for item in chunk], headers={"Last-Page": str(page * size >= len(items)).lower()})
 
@@ -504,11 +505,11 @@ class Sandbox:
     def _wall_clock(text, field_name: str) -> datetime:
         """Clockify reads these as wall-clock time: whatever offset the client sent is dropped."""
         if not isinstance(text, str):
-            raise ClockifyError(400, f"{field_name}: must not be null", 501)
+            raise ErrorAnswer(400, f"{field_name}: must not be null", 501)
         try:
             return datetime.fromisoformat(text.strip()).replace(tzinfo=None)
         except ValueError:
-            raise ClockifyError(400, f"{field_name}: invalid date '{text}'", 501) from None
+            raise ErrorAnswer(400, f"{field_name}: invalid date '{text}'", 501) from None
 
     # --- core API ----------------------------------------------------------------------------------
 
@@ -551,7 +552,7 @@ class Sandbox:
     def _tasks(self, ws, project_id):
         ws = self._workspace(ws)
         if project_id not in ws.project_by_id:
-            raise ClockifyError(400, "Project doesn't belong to Workspace", 501)
+            raise ErrorAnswer(400, "Project doesn't belong to Workspace", 501)
         items = self._named(ws.tasks[project_id])
         if self._bool_arg("is-active"):
             items = [t for t in items if t.status == "ACTIVE"]
@@ -583,7 +584,7 @@ class Sandbox:
     def _time_entries(self, ws, user_id):
         ws = self._workspace(ws)
         if user_id not in ws.member_by_id:
-            raise ClockifyError(400, "User doesn't belong to Workspace", 501)
+            raise ErrorAnswer(400, "User doesn't belong to Workspace", 501)
         # start/end are re-read as wall-clock time in the requesting account's zone, whatever offset was sent.
         zone = ZoneInfo(g.account.time_zone)
         start = request.args.get("start")
@@ -608,7 +609,7 @@ class Sandbox:
 
     def _read_only(self, ws):
         self._workspace(ws)
-        raise ClockifyError(403, "The Clockify sandbox is read-only", 501)
+        raise ErrorAnswer(403, "The Clockify sandbox is read-only", 501)
 
     # --- reports API -------------------------------------------------------------------------------
 
@@ -616,24 +617,24 @@ class Sandbox:
         ws = self._workspace(ws)
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
-            raise ClockifyError(400, "Malformed JSON request", 501)
+            raise ErrorAnswer(400, "Malformed JSON request", 501)
         try:
             zone = ZoneInfo(body.get("timeZone") or g.account.time_zone)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise ClockifyError(400, f"timeZone: unknown time zone '{body.get('timeZone')}'", 501) from None
+            raise ErrorAnswer(400, f"timeZone: unknown time zone '{body.get('timeZone')}'", 501) from None
         # The window is wall-clock time in the body's timeZone: exact for whoever sends their own zone.
         start = self._wall_clock(body.get("dateRangeStart"), "dateRangeStart").replace(tzinfo=zone)
         end = self._wall_clock(body.get("dateRangeEnd"), "dateRangeEnd").replace(tzinfo=zone)
         if end < start:
-            raise ClockifyError(400, "dateRangeEnd must be after dateRangeStart", 501)
+            raise ErrorAnswer(400, "dateRangeEnd must be after dateRangeStart", 501)
         if (ws.plan == "FREE" or self.free_plan) and end - start > timedelta(days=FREE_PLAN_REPORT_DAYS):
-            raise ClockifyError(400, FREE_PLAN_REPORT_MESSAGE, 501)
+            raise ErrorAnswer(400, FREE_PLAN_REPORT_MESSAGE, 501)
         detailed = body.get("detailedFilter") or {}
         page, size = detailed.get("page", 1), detailed.get("pageSize", 50)
         if not isinstance(page, int) or not isinstance(size, int):
-            raise ClockifyError(400, "detailedFilter.page and pageSize must be integers", 501)
+            raise ErrorAnswer(400, "detailedFilter.page and pageSize must be integers", 501)
         if not 1 <= size <= MAX_REPORT_PAGE_SIZE:
-            raise ClockifyError(400, f"detailedFilter.pageSize: must be between 1 and {MAX_REPORT_PAGE_SIZE}", 501)
+            raise ErrorAnswer(400, f"detailedFilter.pageSize: must be between 1 and {MAX_REPORT_PAGE_SIZE}", 501)
         page = max(page, 1)
 
         entries = self._report_filter(ws, body, [e for e in ws.entries_between(start, end) if e.seconds is not None])
@@ -708,11 +709,11 @@ class Sandbox:
             if request.method == "POST":
                 spec = request.get_json(silent=True)
                 if not isinstance(spec, dict) or "kind" not in spec:
-                    raise ClockifyError(400, "POST a JSON fault: {\"kind\": ..., \"path\": ..., ...}", 400)
+                    raise ErrorAnswer(400, "POST a JSON fault: {\"kind\": ..., \"path\": ..., ...}", 400)
                 try:
                     fault = sandbox.add_fault(**spec)
                 except (TypeError, ValueError) as error:
-                    raise ClockifyError(400, str(error), 400) from None
+                    raise ErrorAnswer(400, str(error), 400) from None
                 return _json(asdict(fault), 201)
             if request.method == "DELETE":
                 sandbox.clear_faults()
@@ -725,7 +726,7 @@ class Sandbox:
                 try:
                     key = sandbox.add_key(spec.get("accountId", DEMO_USER_ID), spec.get("key"))
                 except KeyError as error:
-                    raise ClockifyError(400, str(error), 400) from None
+                    raise ErrorAnswer(400, str(error), 400) from None
                 return _json({"key": key, "fingerprint": fingerprint(key)}, 201)
             return _json(sandbox.state()["keys"])
 
@@ -747,7 +748,7 @@ class Sandbox:
                 spec = request.get_json(silent=True) or {}
                 unknown = set(spec) - set(sandbox._initial_knobs)
                 if unknown:
-                    raise ClockifyError(400, f"unknown settings: {', '.join(sorted(unknown))}", 400)
+                    raise ErrorAnswer(400, f"unknown settings: {', '.join(sorted(unknown))}", 400)
                 with sandbox._lock:
                     for name, value in spec.items():
                         setattr(sandbox, name, value)

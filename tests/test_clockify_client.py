@@ -512,7 +512,8 @@ def test_report_wrong_shapes(client, mocked):
 
 
 def test_all_errors_are_clockify_errors():
-    for error in (InvalidKey, RateLimited, Unreachable, TimedOut, Forbidden, NotFound, BadRequest, UnexpectedResponse):
+    for error in (InvalidKey, RateLimited, Unreachable, TimedOut, Forbidden, NotFound, BadRequest, UnexpectedResponse,
+                  clockify.ReportRangeTooLong):
         assert issubclass(error, ClockifyError)
         assert error().message == error.default_message == str(error())
     assert not issubclass(ReadOnlyViolation, ClockifyError)
