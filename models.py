@@ -264,6 +264,9 @@ class ImportPreview(db.Model):
     entry_count: Mapped[int] = mapped_column(Integer, default=0)
     pages_loaded: Mapped[int] = mapped_column(Integer, default=0)
     complete: Mapped[bool] = mapped_column(default=False)
+    # Set while one request fetches the next report page (a guarded claim): a second "load more" of the
+    # same preview at that moment answers without fetching. A claim left by a dead request expires.
+    loading_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -279,6 +282,23 @@ class ImportPreviewPage(db.Model):
     preview_id: Mapped[int] = mapped_column(ForeignKey("import_previews.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
     entries: Mapped[list] = mapped_column(JSON)
+    # Entries of this page Hourbill could not read, as [{"id", "reason"}]: listed apart, never billed.
+    unreadable: Mapped[list | None] = mapped_column(JSON, nullable=True)
+
+
+class ClockifyCurrencyLabel(db.Model):
+    """What a workspace's free-text currency label ("EURO", "$") means, as the user said once: Clockify's
+    label is not an ISO code and Hourbill never guesses an ambiguous one."""
+
+    __tablename__ = "clockify_currency_labels"
+    __table_args__ = (UniqueConstraint("connection_id", "workspace_id", "label",
+                                       name="uq_clockify_currency_labels_label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("clockify_connections.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(100))
+    currency: Mapped[str] = mapped_column(String(3))
 
 
 class ImportedEntry(db.Model):

@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_block, render_blocks
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from blueprints.integrations import keyring, owned_connection, site
 from blueprints.invoices import LineForm, owned_draft
@@ -22,8 +23,10 @@ from extensions import db
 from models import ClockifyConnection, ImportPreview
 from services import connections, imports, invoicing
 from services.clockify import ClockifyError, InvalidKey, RateLimited
-from services.lines import DETAILS, GROUPINGS, ROUNDING_MINUTES, LineOptions
-from services.money import line_amount_minor, parse_decimal, to_minor
+from babel.numbers import list_currencies
+
+from services.lines import DETAILS, GROUPINGS, ROUNDING_MINUTES, LineOptions, entry_amounts, unknown_labels
+from services.money import is_currency, parse_decimal
 from services.secrets import DataKeyError
 
 bp = Blueprint("imports", __name__, url_prefix="/invoices/<int:invoice_id>/import")
@@ -125,14 +128,15 @@ def filters(invoice_id: int):
 def _filters_context(invoice, connection, workspace, reference, fetched_at, args, **extra) -> dict:
     customer_client = invoice.customer.clockify_client_id
     client_id = args.get("client", customer_client if "client" not in args else "") or ""
-    known_clients = {client.id for client in reference.clients}
-    if client_id not in known_clients:
-        client_id = ""
+    chosen_projects, chosen_members = set(args.getlist("project")), set(args.getlist("member"))
+    unknown = imports.unknown_choices(reference, client_id, chosen_projects, chosen_members,
+                                      linked_to=invoice.customer.name if client_id == customer_client else None)
     projects = [project for project in reference.projects if not client_id or project.client_id == client_id]
     first, last = imports.month_range(_today(), 0)
     return dict(connection=connection, workspace=workspace, reference=reference, fetched_at=fetched_at,
-                client_id=client_id, projects=projects, chosen_projects=set(args.getlist("project")),
-                chosen_members=set(args.getlist("member")),
+                client_id=client_id, projects=projects, chosen_projects=chosen_projects,
+                chosen_members=chosen_members, unknown_choice=unknown,
+                known_client=any(client.id == client_id for client in reference.clients),
                 range=args.get("range", "this_month"), start_date=args.get("start", first.isoformat()),
                 end_date=args.get("end", last.isoformat()),
                 # A first visit has both on; a sent form has each only when ticked.
@@ -172,18 +176,20 @@ def preview(invoice_id: int):
             workspace = _workspace(connection, client, workspace_id)
             reference, fetched_at = imports.reference_data(connection, client, workspace_id, _max_age())
             context = _filters_context(invoice, connection, workspace, reference, fetched_at, form)
+            if context["unknown_choice"]:
+                return _render(invoice, "filters", 422, **context)
             try:
                 start, end = _date_range(form)
             except ValueError as error:
                 return _render(invoice, "filters", 422, range_error=str(error), **context)
-            known_projects = {project.id for project in reference.projects}
-            known_members = {member.id for member in reference.members}
             chosen = imports.Filters(
                 workspace_id=workspace.id, currency=workspace.currency or invoice.currency, start=start, end=end,
                 time_zone=_zone(), client_ids=(context["client_id"],) if context["client_id"] else (),
-                project_ids=tuple(sorted(context["chosen_projects"] & known_projects)),
-                user_ids=tuple(sorted(context["chosen_members"] & known_members)),
-                billable_only="billable" in form, hide_imported="hide_imported" in form, plan=workspace.plan)
+                project_ids=tuple(sorted(context["chosen_projects"])), user_ids=tuple(sorted(context["chosen_members"])),
+                billable_only="billable" in form, hide_imported="hide_imported" in form, plan=workspace.plan,
+                preset=form.get("range", "this_month"),
+                report_round_minutes=workspace.rounding.minutes if workspace.rounding else 0,
+                report_round_direction=workspace.rounding.direction if workspace.rounding else "up")
             if form.get("link_client") and context["client_id"]:
                 invoice.customer.clockify_client_id = context["client_id"]
             preview, entries = imports.start_preview(current_user, invoice, connection, chosen, client, reference)
@@ -198,9 +204,13 @@ def _preview_context(invoice, preview: ImportPreview, entries=None, **extra) -> 
     view = imports.classify(preview, invoice.currency, _zone(), entries=entries)
     customer = invoice.customer
     options = _options_from(customer.import_options) if customer.import_options else LineOptions()
+    if filters.report_round_minutes:  # Clockify's reports round: the same rounding, so the sums agree
+        options = options.with_report_rounding(filters.report_round_minutes, filters.report_round_direction)
     rate = imports.fallback_rate(current_user, invoice)
     return dict(preview=preview, filters=filters, view=view, options=options, fallback=rate,
-                amounts=_entry_amounts(view.selectable, invoice.currency, rate), groupings=GROUPINGS,
+                unreadable=imports.unreadable_entries(preview),
+                labels_to_ask=unknown_labels(entry for entry, _ in view.skipped), currencies=sorted(list_currencies()),
+                amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate), groupings=GROUPINGS,
                 roundings=ROUNDING_MINUTES, details=DETAILS, **extra)
 
 
@@ -209,22 +219,6 @@ def _options_from(stored: dict) -> LineOptions:
         return LineOptions.from_form(stored)
     except ValueError:
         return LineOptions()  # options saved by an older version: start from the defaults
-
-
-def _entry_amounts(entries, currency: str, fallback: Decimal | None) -> dict[str, tuple[int, str, int]]:
-    """Entry id -> (amount, where its rate comes from, rate), in minor units, as one line per entry
-    without rounding would bill it."""
-    amounts = {}
-    for entry in entries:
-        if entry.rate is not None:
-            rate_minor, source = to_minor(entry.rate.amount, currency), "clockify"
-        elif fallback is not None:
-            rate_minor, source = to_minor(fallback, currency), "default"
-        else:
-            rate_minor, source = 0, "none"
-        hours = (Decimal(entry.seconds) / 3600).quantize(Decimal("0.0001"))
-        amounts[entry.id] = (line_amount_minor(hours, rate_minor), source, rate_minor)
-    return amounts
 
 
 def _owned_preview(invoice, token: str) -> ImportPreview:
@@ -237,26 +231,57 @@ def _owned_preview(invoice, token: str) -> ImportPreview:
 @bp.post("/<token>/more")
 @login_required
 def more(invoice_id: int, token: str):
-    """The next report page: rows to append (htmx), or the whole preview again (no JavaScript)."""
+    """The next report page: rows to append (htmx), or the whole preview again (no JavaScript). Ten of
+    these at once for one preview fetch the page once: the others find it claimed and answer with
+    nothing new (the loader asks again a moment later)."""
     invoice = owned_draft(invoice_id)
     preview = _owned_preview(invoice, token)
     connection = owned_connection(preview.connection_id)
-    try:
-        with _client(connection) as client:
-            fresh = imports.load_next_page(preview, client)
+    fresh: list = []
+    if imports.claim_next_page(preview):
+        db.session.commit()  # the claim is seen by the other requests before Clockify is asked
+        try:
+            with _client(connection) as client:
+                fresh = imports.load_next_page(preview, client)
+                db.session.commit()
+        except IntegrityError:  # a claim that had expired was taken over: that request stored the page
+            db.session.rollback()
+        except (ClockifyError, DataKeyError) as error:
+            db.session.rollback()
+            imports.release_claim(preview)
             db.session.commit()
-    except (ClockifyError, DataKeyError) as error:
+            if htmx_request.htmx:
+                return render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, load_error=error,
+                                    connection=connection, invalid_key=isinstance(error, InvalidKey)), 200
+            return _problem(invoice, error, connection, step="preview", **_preview_context(invoice, preview))
+    else:
         db.session.rollback()
-        if htmx_request.htmx:
-            return render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, load_error=error,
-                                connection=connection, invalid_key=isinstance(error, InvalidKey)), 200
-        return _problem(invoice, error, connection, step="preview", **_preview_context(invoice, preview))
+    busy = not preview.complete and not fresh
     if htmx_request.htmx:  # only the new page's rows: the page holds the others already
         view = imports.classify(preview, invoice.currency, _zone(), entries=fresh)
         rate = imports.fallback_rate(current_user, invoice)
-        return render_blocks(TEMPLATE, ["new_rows", "loader"], invoice=invoice, zone=_zone(), appending=True,
-                             preview=preview, new_rows=view.selectable,
-                             amounts=_entry_amounts(view.selectable, invoice.currency, rate)), 200
+        # The lists apart grow with the page too, so every count covers every loaded entry.
+        return render_blocks(TEMPLATE, ["new_rows", "apart_more", "loader"], invoice=invoice, zone=_zone(),
+                             appending=True, preview=preview, new_rows=view.selectable, busy=busy,
+                             new_non_billable=view.non_billable, new_skipped=view.skipped,
+                             new_elsewhere=view.elsewhere,
+                             new_unreadable=imports.unreadable_entries(preview, preview.pages_loaded) if fresh else [],
+                             amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate)), 200
+    return _render(invoice, "preview", **_preview_context(invoice, preview, busy=busy))
+
+
+@bp.post("/<token>/currency")
+@login_required
+def currency(invoice_id: int, token: str):
+    """Which ISO currency the workspace's ambiguous currency label means, said once and remembered."""
+    invoice = owned_draft(invoice_id)
+    preview = _owned_preview(invoice, token)
+    label, code = request.form.get("label", "")[:100], request.form.get("currency", "")
+    if not label or not is_currency(code):
+        return _render(invoice, "preview", 422, currency_error="Choose the currency the label stands for.",
+                       **_preview_context(invoice, preview))
+    imports.answer_currency(preview.connection_id, preview.workspace_id, label, code)
+    db.session.commit()
     return _render(invoice, "preview", **_preview_context(invoice, preview))
 
 
@@ -275,8 +300,17 @@ def _options_and_selection(invoice, preview):
             raise ValueError("Enter the rate for entries without one as a number, like 80.")
         rate = typed
     view = imports.classify(preview, invoice.currency, _zone())
-    entries = imports.selected(view, form.get("selection", "some"), form.getlist("entry"), form.getlist("exclude"))
+    entries = imports.selected(view, form.get("selection", "some"), form.getlist("entry"), form.getlist("exclude"),
+                               shown=_shown(preview), non_billable_ids=form.getlist("nonbillable"))
     return options, rate, entries, imports.plan_for(entries, invoice, options, rate, _zone())
+
+
+def _shown(preview) -> set[str] | None:
+    """The entries a page without JavaScript showed (its pages, sent as ``shown_pages``)."""
+    if request.form.get("selection") != "shown":
+        return None
+    pages = request.form.get("shown_pages", "")
+    return imports.ids_through_page(preview, int(pages)) if pages.isdigit() and len(pages) < 6 else set()
 
 
 @bp.post("/<token>/lines")
@@ -285,7 +319,7 @@ def lines(invoice_id: int, token: str):
     """The lines the selection would become, shown before anything is saved."""
     invoice = owned_draft(invoice_id)
     preview = _owned_preview(invoice, token)
-    if request.form.get("selection") == "all" and not preview.complete:
+    if request.form.get("selection") in ("all", "shown") and not preview.complete:
         response = _load_rest(invoice, preview)
         if response:
             return response
@@ -309,7 +343,11 @@ def _plan_response(invoice, preview, status, **context):
     elif form.get("selection") == "all" and form.getlist("exclude"):
         excluded = set(form.getlist("exclude"))
         ticked = {entry.id for entry in imports.preview_entries(preview) if entry.id not in excluded}
+    elif form.get("selection") == "shown":
+        unticked = (_shown(preview) or set()) - set(form.getlist("entry"))
+        ticked = {entry.id for entry in imports.preview_entries(preview) if entry.id not in unticked}
     page = {**_preview_context(invoice, preview), **context, "ticked": ticked,
+            "ticked_non_billable": set(form.getlist("nonbillable")),
             "typed_rate": form.get("fallback_rate")}
     return _render(invoice, "preview", status, **page)
 
@@ -320,6 +358,8 @@ def _load_rest(invoice, preview):
     try:
         with _client(connection) as client:
             imports.load_all(preview, client)
+    except imports.ImportProblem as error:
+        return _plan_response(invoice, preview, 409, options_error=str(error))
     except (ClockifyError, DataKeyError) as error:
         db.session.rollback()
         return _problem(invoice, error, connection)
@@ -333,7 +373,7 @@ def confirm(invoice_id: int, token: str):
     preview = _owned_preview(invoice, token)
     if preview.confirmed_at is not None:  # a double click: the first one did it (imports.confirm re-checks)
         return _plan_response(invoice, preview, 409, options_error=imports.ALREADY_CONFIRMED)
-    if request.form.get("selection") == "all" and not preview.complete:
+    if request.form.get("selection") in ("all", "shown") and not preview.complete:
         response = _load_rest(invoice, preview)
         if response:
             return response

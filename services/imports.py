@@ -4,6 +4,7 @@ server-side, what is selectable, and confirming lines in one transaction.
 No Flask request here; the caller opens the Clockify client (services.connections) and passes it."""
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -11,20 +12,24 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from models import (ClockifyCache, ClockifyConnection, ImportedEntry, ImportPreview, ImportPreviewPage, Invoice,
+from models import (ClockifyCache, ClockifyCurrencyLabel, ClockifyConnection, ImportedEntry, ImportPreview, ImportPreviewPage, Invoice,
                     LineItem, User, utcnow)
-from services.clockify import ClockifyClient, Forbidden
+from services.clockify import ClockifyClient, Forbidden, ReportRangeTooLong
 from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, to_plain
 from services.invoicing import next_position
-from services.lines import ImportPlan, LineOptions, plan_lines, skip_reason
+from services.lines import ImportPlan, LineOptions, plan_lines, resolve_currencies, skip_reason
 from services.money import from_minor
 
 FREE_PLAN_WINDOW_DAYS = 31  # a Free workspace's report covers at most 31 days per request
 ALREADY_CONFIRMED = "These entries were already imported (the form was sent twice). The invoice shows them."
+NO_LONGER_DRAFT = ("This invoice was sent or deleted meanwhile (another tab?): nothing was imported. "
+                   "Import onto a new draft instead.")
+STILL_LOADING = "Clockify entries are still loading for this preview (another tab?): try again in a moment."
+LOAD_CLAIM = timedelta(seconds=120)  # longer than a page's calls with their retries may take
 
 
 class ImportProblem(Exception):
@@ -78,6 +83,26 @@ def reference_data(connection, client: ClockifyClient, workspace_id: str, max_ag
     return from_plain(ReferenceData, data), fetched_at
 
 
+def unknown_choices(reference: ReferenceData, client_id: str, project_ids: Iterable[str],
+                    member_ids: Iterable[str], linked_to: str | None = None) -> str | None:
+    """What the user chose (or the customer's linked client, ``linked_to`` naming the customer) that the
+    workspace's lists do not hold, as a message; None when everything is known. Such a filter is never
+    dropped: the import would widen to every client, project or member without a word."""
+    problems = []
+    if client_id and client_id not in {client.id for client in reference.clients}:
+        problems.append(f"the Clockify client linked to {linked_to}" if linked_to else "the chosen client")
+    unknown_projects = set(project_ids) - {project.id for project in reference.projects}
+    if unknown_projects:
+        problems.append(f"{len(unknown_projects)} chosen project{'s' if len(unknown_projects) > 1 else ''}")
+    unknown_members = set(member_ids) - {member.id for member in reference.members}
+    if unknown_members:
+        problems.append(f"{len(unknown_members)} chosen team member{'s' if len(unknown_members) > 1 else ''}")
+    if not problems:
+        return None
+    return (f"Clockify's lists for this workspace do not hold {' and '.join(problems)} (deleted, or not "
+            "listed?). Refresh the lists, or choose again: Hourbill will not import without that filter.")
+
+
 # --- dates ----------------------------------------------------------------------------------------
 
 
@@ -90,9 +115,10 @@ def month_range(today: date, months_back: int) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
-def windows(start: date, end: date, plan: str | None) -> list[tuple[date, date]]:
-    """The report windows for a date range: one, or 31-day pieces on a Free workspace."""
-    if (plan or "").upper() != "FREE":
+def windows(start: date, end: date, plan: str | None, split: bool = False) -> list[tuple[date, date]]:
+    """The report windows for a date range: one, or 31-day pieces on a Free workspace or when Clockify
+    refused a longer window (``split``: its 400 says so whatever the plan is called)."""
+    if not split and (plan or "").upper() != "FREE":
         return [(start, end)]
     pieces, cursor = [], start
     while True:
@@ -122,6 +148,9 @@ class Filters:
     billable_only: bool = True
     hide_imported: bool = True
     plan: str | None = None
+    preset: str = "custom"  # the date range as chosen: this_month, last_month or custom
+    report_round_minutes: int = 0  # how the workspace's reports round time (Workspace.rounding), 0: not
+    report_round_direction: str = "up"
 
     def as_dict(self) -> dict:
         return {**to_plain(self), "start": self.start.isoformat(), "end": self.end.isoformat()}
@@ -155,20 +184,50 @@ def start_preview(user: User, invoice: Invoice, connection: ClockifyConnection, 
     return preview, entries
 
 
+def claim_next_page(preview: ImportPreview) -> bool:
+    """Claim the loading of the preview's next page (a guarded UPDATE): False when it is complete or
+    another request is loading it now. The caller commits the claim before asking Clockify, so that a
+    second "load more" of the same preview sees it; ``load_next_page`` releases it with the page."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(ImportPreview).where(ImportPreview.id == preview.id, ImportPreview.complete.is_(False),
+                                    or_(ImportPreview.loading_until.is_(None), ImportPreview.loading_until < now))
+        .values(loading_until=now + LOAD_CLAIM).execution_options(synchronize_session=False)).rowcount
+    return claimed == 1
+
+
+def release_claim(preview: ImportPreview) -> None:
+    """Give up a claim whose page could not be loaded (Clockify failed): the next request may retry."""
+    db.session.execute(update(ImportPreview).where(ImportPreview.id == preview.id)
+                       .values(loading_until=None).execution_options(synchronize_session=False))
+
+
 def load_next_page(preview: ImportPreview, client: ClockifyClient) -> list[TimeEntry]:
-    """One more report page into the preview (one call); marks it complete after the last."""
+    """One more report page into the preview (one call); marks it complete after the last. The caller
+    holds the claim (``claim_next_page``), or made the preview in this transaction."""
     state = preview.filters
     if preview.complete or state.get("cursor") is None:
+        preview.loading_until = None
         return []
     filters = Filters.from_dict(state)
     window, page = state["cursor"]
     start, end = (date.fromisoformat(day) for day in state["windows"][window])
-    result = client.detailed_report_page(
-        filters.workspace_id, start=start, end=end, time_zone=filters.time_zone, currency=filters.currency,
+    ask = functools.partial(
+        client.detailed_report_page, filters.workspace_id, time_zone=filters.time_zone, currency=filters.currency,
         page=page, client_ids=filters.client_ids or None, project_ids=filters.project_ids or None,
         user_ids=filters.user_ids or None, billable=True if filters.billable_only else None)
+    try:
+        result = ask(start=start, end=end)
+    except ReportRangeTooLong:
+        if (end - start).days < FREE_PLAN_WINDOW_DAYS or page != 1:
+            raise
+        # The 31-day limit, whatever the plan's name: this window becomes 31-day pieces, then ask again.
+        pieces = [[a.isoformat(), b.isoformat()] for a, b in windows(start, end, filters.plan, split=True)]
+        state = {**state, "windows": state["windows"][:window] + pieces + state["windows"][window + 1:]}
+        start, end = (date.fromisoformat(day) for day in pieces[0])
+        result = ask(start=start, end=end)
     fresh = list(result.entries)
-    _add_page(preview, fresh)
+    _add_page(preview, fresh, [to_plain(each) for each in getattr(result, "unreadable", ())])
     if result.has_more:
         cursor = [window, page + 1]
     elif window + 1 < len(state["windows"]):
@@ -177,13 +236,28 @@ def load_next_page(preview: ImportPreview, client: ClockifyClient) -> list[TimeE
         cursor = None
     preview.filters = {**state, "cursor": cursor}
     preview.complete = cursor is None
+    preview.loading_until = None
     return fresh
 
 
 def load_all(preview: ImportPreview, client: ClockifyClient) -> None:
+    """Every page not loaded yet, each claimed and committed on its own (a page is never fetched
+    twice). ImportProblem when another request is loading this preview's pages now."""
     while not preview.complete:
-        load_next_page(preview, client)
-    db.session.commit()
+        if not claim_next_page(preview):
+            db.session.rollback()
+            if preview.complete:
+                return
+            raise ImportProblem(STILL_LOADING)
+        db.session.commit()
+        try:
+            load_next_page(preview, client)
+        except BaseException:
+            db.session.rollback()
+            release_claim(preview)
+            db.session.commit()
+            raise
+        db.session.commit()
 
 
 def _load_per_member(preview, client, filters: Filters, reference: ReferenceData,
@@ -224,13 +298,23 @@ def _with_names(entry: TimeEntry, project, user_name: str | None) -> TimeEntry:
                    client_name=project.client_name if project else entry.client_name)
 
 
-def _add_page(preview: ImportPreview, entries: list[TimeEntry]) -> None:
+def _add_page(preview: ImportPreview, entries: list[TimeEntry], unreadable: list[dict] | None = None) -> None:
     if preview.id is None:
         db.session.flush()
     preview.pages_loaded += 1
     preview.entry_count += len(entries)
     db.session.add(ImportPreviewPage(preview_id=preview.id, number=preview.pages_loaded,
-                                     entries=[to_plain(entry) for entry in entries]))
+                                     entries=[to_plain(entry) for entry in entries], unreadable=unreadable or None))
+
+
+def unreadable_entries(preview: ImportPreview, page: int | None = None) -> list[dict]:
+    """The entries Clockify sent that could not be read ({"id", "reason"}): over every loaded page, or
+    on one page."""
+    query = select(ImportPreviewPage.unreadable).where(ImportPreviewPage.preview_id == preview.id)
+    if page is not None:
+        query = query.where(ImportPreviewPage.number == page)
+    pages = db.session.scalars(query.order_by(ImportPreviewPage.number))
+    return [item for page in pages for item in page or ()]
 
 
 def preview_entries(preview: ImportPreview) -> list[TimeEntry]:
@@ -258,47 +342,94 @@ def imported_elsewhere(user_id: int, workspace_id: str, entry_ids: Iterable[str]
     return found
 
 
+def ids_through_page(preview: ImportPreview, number: int) -> set[str]:
+    """The ids of the entries on the preview's pages 1..number: what a page rendered then showed."""
+    pages = db.session.scalars(select(ImportPreviewPage.entries).where(ImportPreviewPage.preview_id == preview.id,
+                                                                       ImportPreviewPage.number <= number))
+    return {item["id"] for page in pages for item in page}
+
+
 @dataclass(frozen=True)
 class PreviewView:
-    """A preview sorted for the page: what may be billed, and what is listed apart with why."""
+    """A preview sorted for the page: what may be billed, non-billable entries (listed apart, billed
+    only when ticked one by one), and what is listed apart with why."""
 
     selectable: list[TimeEntry]
     skipped: list[tuple[TimeEntry, str]]
     elsewhere: list[tuple[TimeEntry, Invoice]]
+    non_billable: list[TimeEntry] = ()
 
 
 def classify(preview: ImportPreview, currency: str, time_zone: str,
              entries: list[TimeEntry] | None = None) -> PreviewView:
     """Sort the preview's entries (or just these, e.g. a page loaded now) for the page, in date order
     (the report pages by id)."""
-    entries = sorted(preview_entries(preview) if entries is None else entries, key=lambda e: (e.start, e.id))
+    entries = sorted(resolve_currencies(preview_entries(preview) if entries is None else entries,
+                                        currency_answers(preview.connection_id, preview.workspace_id)),
+                     key=lambda e: (e.start, e.id))
     elsewhere = imported_elsewhere(preview.user_id, preview.workspace_id, [entry.id for entry in entries])
-    selectable, skipped = [], []
+    selectable, skipped, non_billable = [], [], []
     for entry in entries:
         if entry.id in elsewhere:
             continue
         reason = skip_reason(entry, currency)
         if reason:
             skipped.append((entry, reason))
+        elif not entry.billable:
+            non_billable.append(entry)
         else:
             selectable.append(entry)
-    return PreviewView(selectable=selectable, skipped=skipped,
+    return PreviewView(selectable=selectable, skipped=skipped, non_billable=non_billable,
                        elsewhere=[(entry, elsewhere[entry.id]) for entry in entries if entry.id in elsewhere])
 
 
-def selected(view: PreviewView, mode: str, entry_ids: Iterable[str], excluded: Iterable[str]) -> list[TimeEntry]:
-    """The entries to bill: all selectable ones but the excluded (mode "all", so the browser need not
-    send thousands of ids), or the ticked ones. Ids the preview does not hold are ignored; a ticked
-    entry billed elsewhere since the preview was shown stops the import (ImportProblem)."""
+def selected(view: PreviewView, mode: str, entry_ids: Iterable[str], excluded: Iterable[str],
+             shown: set[str] | None = None, non_billable_ids: Iterable[str] = ()) -> list[TimeEntry]:
+    """The entries to bill.
+
+    - "all": every billable entry but the excluded (so the browser need not send thousands of ids);
+    - "shown" (a page without JavaScript): every billable entry but those the page showed unticked,
+      so entries loaded after it was rendered are billed too: "all N matching" means all N;
+    - "some": the ticked ones.
+    Non-billable entries are billed only when ticked (``non_billable_ids``), whatever the mode. Ids the
+    preview does not hold are ignored; a ticked entry billed elsewhere since the preview was shown stops
+    the import (ImportProblem)."""
+    wanted_non_billable = set(non_billable_ids)
+    extra = [entry for entry in view.non_billable if entry.id in wanted_non_billable]
     if mode == "all":
         skip = set(excluded)
-        return [entry for entry in view.selectable if entry.id not in skip]
+        return [entry for entry in view.selectable if entry.id not in skip] + extra
     wanted = set(entry_ids)
-    taken = [entry for entry, _ in view.elsewhere if entry.id in wanted]
+    if mode == "shown":
+        skip = (shown or set()) - wanted
+        return [entry for entry in view.selectable if entry.id not in skip] + extra
+    taken = [entry for entry, _ in view.elsewhere if entry.id in wanted | wanted_non_billable]
     if taken:
         raise ImportProblem(f"{len(taken)} of the ticked entries were billed on another invoice meanwhile "
                             "(another tab?). Nothing was imported: preview again to see what is left.")
-    return [entry for entry in view.selectable if entry.id in wanted]
+    return [entry for entry in view.selectable if entry.id in wanted] + extra
+
+
+def currency_answers(connection_id: int, workspace_id: str) -> dict[str, str]:
+    """What the user said the workspace's ambiguous currency labels mean: label -> ISO code."""
+    rows = db.session.execute(select(ClockifyCurrencyLabel.label, ClockifyCurrencyLabel.currency)
+                              .where(ClockifyCurrencyLabel.connection_id == connection_id,
+                                     ClockifyCurrencyLabel.workspace_id == workspace_id))
+    return {label: code for label, code in rows}
+
+
+def answer_currency(connection_id: int, workspace_id: str, label: str, currency: str) -> None:
+    """Remember (once per connection, workspace and label) which ISO currency a label means; a second
+    answer, e.g. from another tab, replaces the first."""
+    row = db.session.scalar(select(ClockifyCurrencyLabel).where(
+        ClockifyCurrencyLabel.connection_id == connection_id, ClockifyCurrencyLabel.workspace_id == workspace_id,
+        ClockifyCurrencyLabel.label == label))
+    if row is None:
+        db.session.add(ClockifyCurrencyLabel(connection_id=connection_id, workspace_id=workspace_id, label=label,
+                                             currency=currency))
+    else:
+        row.currency = currency
+    db.session.flush()
 
 
 def fallback_rate(user: User, invoice: Invoice) -> Decimal | None:
@@ -318,7 +449,16 @@ def confirm(preview: ImportPreview, invoice: Invoice, entries: list[TimeEntry], 
     """Write every line and every entry link in one transaction, once per preview.
 
     A second confirm of the same preview (double click, resubmitted form) finds it claimed; an entry
-    billed meanwhile from another tab trips the unique constraint. Either way nothing is written."""
+    billed meanwhile from another tab trips the unique constraint. Either way nothing is written.
+
+    The draft is claimed first (a guarded UPDATE: a row lock on PostgreSQL, the write lock on SQLite),
+    so a "Mark as sent" or "Delete draft" at the same moment either waits for the lines or wins, and
+    then nothing is added to an invoice that left draft."""
+    still_draft = db.session.execute(update(Invoice).where(Invoice.id == invoice.id, Invoice.status == "draft")
+                                     .values(status="draft").execution_options(synchronize_session=False)).rowcount
+    if still_draft != 1:
+        db.session.rollback()
+        raise ImportProblem(NO_LONGER_DRAFT)
     claimed = db.session.execute(update(ImportPreview).where(ImportPreview.id == preview.id,
                                                              ImportPreview.confirmed_at.is_(None))
                                  .values(confirmed_at=utcnow())).rowcount

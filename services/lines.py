@@ -19,7 +19,7 @@ it, so whoever checks the invoice by hand gets the same number.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -29,8 +29,8 @@ from services.clockify_types import TimeEntry
 from services.money import is_currency, line_amount_minor, to_minor
 
 GROUPINGS = ("entry", "project", "task", "member", "day", "description")
-ROUNDING_MINUTES = (0, 6, 15, 30)
-ROUNDING_DIRECTIONS = ("up", "nearest")
+ROUNDING_MINUTES = (0, 1, 5, 6, 10, 12, 15, 30, 60)  # Clockify's own report roundings among them
+ROUNDING_DIRECTIONS = ("up", "nearest", "down")
 DETAILS = ("date", "project", "task", "member", "description")  # also the order the line text uses
 DESCRIPTION_LIMITS = (20, 2000)  # the line form accepts 2000 characters
 UNIT_LIMIT = 20  # LineItem.unit is String(20)
@@ -43,8 +43,8 @@ _HOUR = Decimal(3600)
 _QUANTITY_STEP = Decimal("0.0001")  # models.QUANTITY_PLACES
 
 _GROUPING_MESSAGE = "Choose how to group entries: one line per entry, or by project, task, member, day or description."
-_ROUNDING_MESSAGE = "Rounding must be none, 6, 15 or 30 minutes."
-_DIRECTION_MESSAGE = "Round either up or to the nearest step."
+_ROUNDING_MESSAGE = "Rounding must be none, 1, 5, 6, 10, 12, 15, 30 or 60 minutes."
+_DIRECTION_MESSAGE = "Round up, down or to the nearest step."
 _LENGTH_MESSAGE = (f"The line text limit must be a whole number of characters from {DESCRIPTION_LIMITS[0]} "
                    f"to {DESCRIPTION_LIMITS[1]}.")
 
@@ -120,7 +120,16 @@ class LineOptions:
             return seconds
         if self.rounding_direction == "up":
             return -(-seconds // step) * step
+        if self.rounding_direction == "down":
+            return seconds // step * step
         return (seconds + step // 2) // step * step
+
+    def with_report_rounding(self, minutes: int, direction: str) -> LineOptions:
+        """These options with the rounding Clockify's reports use for the workspace, when it is one
+        Hourbill offers (else unchanged: the page says so)."""
+        if minutes not in ROUNDING_MINUTES or direction not in ROUNDING_DIRECTIONS:
+            return self
+        return replace(self, rounding_minutes=minutes, rounding_direction=direction)
 
 
 def _is_whole(value: Any) -> bool:
@@ -223,18 +232,36 @@ def plan_lines(
         if reason:
             skipped.append(Skipped(entry, reason))
             continue
-        if entry.rate is not None:
-            rate = (to_minor(entry.rate.amount, currency), "clockify")
-        elif fallback_minor:
-            rate = (fallback_minor, "default")
-        else:
-            rate = (0, "none")
+        rate = entry_rate(entry, currency, fallback_minor)
         # The rate is part of the key: entries at different rates never share a line.
         groups.setdefault((_group_key(entry, options.grouping, zone), *rate), []).append(entry)
 
     lines = tuple(_line(group, rate_minor, source, options, zone)
                   for (_, rate_minor, source), group in groups.items())
     return ImportPlan(lines, tuple(skipped))
+
+
+def entry_rate(entry: TimeEntry, currency: str, fallback_minor: int) -> tuple[int, str]:
+    """The rate an entry bills at, in minor units, and where it comes from: Clockify's own rate for the
+    entry ("clockify"), else the fallback when there is one ("default"), else none (0, "none")."""
+    if entry.rate is not None:
+        return to_minor(entry.rate.amount, currency), "clockify"
+    if fallback_minor:
+        return fallback_minor, "default"
+    return 0, "none"
+
+
+def entry_amounts(entries: Iterable[TimeEntry], currency: str,
+                  fallback_rate: Decimal | None) -> dict[str, tuple[int, str, int]]:
+    """Entry id -> (amount, rate source, rate), in minor units, as one line per entry without rounding
+    would bill it: what the preview lists beside each entry."""
+    fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
+    amounts = {}
+    for entry in entries:
+        rate_minor, source = entry_rate(entry, currency, fallback_minor)
+        hours = (Decimal(entry.seconds) / _HOUR).quantize(_QUANTITY_STEP, rounding=ROUND_HALF_UP)
+        amounts[entry.id] = (line_amount_minor(hours, rate_minor), source, rate_minor)
+    return amounts
 
 
 def _in_order(entries: Iterable[TimeEntry]) -> list[TimeEntry]:
@@ -246,6 +273,26 @@ def _in_order(entries: Iterable[TimeEntry]) -> list[TimeEntry]:
     return sorted(by_id.values(), key=lambda entry: (entry.start, entry.id))
 
 
+def resolve_currencies(entries: Iterable[TimeEntry], answers: Mapping[str, str]) -> list[TimeEntry]:
+    """Entries whose rate and amount carry the ISO code their Clockify label stands for: read by
+    services.currencies.iso_currency, or as the user said (``answers``: label -> ISO code) where the
+    label is ambiguous. An unknown label stays as it is: skip_reason says so, nothing is guessed."""
+    from services.currencies import iso_currency
+
+    def code(money):
+        if money is None:
+            return money
+        iso = answers.get(money.currency) or iso_currency(money.currency)
+        return replace(money, currency=iso) if iso else money
+
+    return [replace(entry, rate=code(entry.rate), amount=code(entry.amount)) for entry in entries]
+
+
+def unknown_labels(entries: Iterable[TimeEntry]) -> list[str]:
+    """The currency labels of these (resolved) entries that are no ISO code: the wizard asks about them."""
+    return sorted({entry.rate.currency for entry in entries if entry.rate is not None and not is_currency(entry.rate.currency)})
+
+
 def skip_reason(entry: TimeEntry, currency: str) -> str | None:
     """Why an entry is never billed on an invoice in this currency, or None when it may be."""
     if entry.running:
@@ -255,6 +302,8 @@ def skip_reason(entry: TimeEntry, currency: str) -> str | None:
     if entry.seconds <= 0:  # type: ignore[operator]  # not running, so seconds is set
         # Nothing to bill; a 0 h line would only clutter the invoice.
         return "No time recorded"
+    if entry.rate is not None and not is_currency(entry.rate.currency):
+        return f"Rate in “{entry.rate.currency}”: say which currency that is (above)"
     if entry.rate is not None and entry.rate.currency != currency:
         return f"Rate in {entry.rate.currency}, invoice in {currency}"
     return None

@@ -18,6 +18,11 @@ pytest_plugins = ["tests.conftest_sandbox"]
 OCTOBER = {"range": "custom", "start": "2025-10-01", "end": "2025-10-31"}
 
 
+def words(html: str) -> str:
+    """The page's text as a person reads it: tags dropped, spaces collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
 @pytest.fixture
 def wizard(app, client, logged_in, clockify):
     """Ada, connected to the sandbox, with a draft invoice in USD for Northwind. Returns helpers."""
@@ -79,7 +84,7 @@ class Wizard:
             return rows
 
 
-def test_the_whole_import_from_cold_start_costs_at_most_six_calls(wizard):
+def test_the_whole_import_from_cold_start_costs_at_most_eight_calls(wizard):
     start = wizard.start(hx=True)
     assert start.status_code == 200 and "Acme Studio" in start.get_data(as_text=True)
     filters = wizard.filters()
@@ -98,9 +103,9 @@ def test_the_whole_import_from_cold_start_costs_at_most_six_calls(wizard):
     lines = wizard.lines()
     assert len(lines) == len(ids) and all(line.source == "clockify" for line in lines)
     assert len(wizard.imported()) == len(ids)
-    # verify (GET /user) + workspaces + clients, projects, members + one report page
+    # verify (GET /user) + workspaces + clients and projects (live and archived), members + one report page
     calls = wizard.sandbox.sandbox.requests
-    assert len(calls) <= 6, [(call.method, call.path) for call in calls]
+    assert len(calls) <= 8, [(call.method, call.path) for call in calls]
     assert all(call.method == "GET" or call.path.endswith("/reports/detailed") for call in calls)
 
 
@@ -194,9 +199,9 @@ def test_entries_on_an_invoice_are_listed_apart_and_released_by_deleting_the_lin
     again = wizard.preview(client=NORTHWIND_ID, hide_imported=None)
     html = again.get_data(as_text=True)
     assert not set(ids[:3]) & set(wizard.entry_ids(again))
-    assert "3 entries are already on an invoice" in html and "(this invoice)" in html
+    assert "3 entries are already on an invoice" in words(html) and "(this invoice)" in html
     hidden = wizard.preview(client=NORTHWIND_ID)
-    assert "3 entries already on an invoice are hidden" in hidden.get_data(as_text=True)
+    assert "3 entries already on an invoice are hidden" in words(hidden.get_data(as_text=True))
 
     first_line = wizard.lines()[0]
     wizard.client.post(f"/invoices/{wizard.invoice_id}/lines/{first_line.id}/delete")
@@ -389,7 +394,7 @@ def test_ten_thousand_entries_preview_page_by_page_and_all_matching_imports_them
         done = wizard.post(token, "confirm", selection="all", grouping="project")
         assert done.status_code == 200
         imported = wizard.imported()
-        assert preview.entry_count > 9000 and len(billable) > 5000
+        assert preview.entry_count > 9000 and len(billable) > 3000  # non-billable ones only when ticked
         assert sorted(row.entry_id for row in imported) == sorted(entry.id for entry in billable)
         assert len(wizard.lines()) < 100
 

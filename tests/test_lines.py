@@ -276,9 +276,9 @@ def test_a_form_without_values_gets_the_defaults_but_unchecked_details_stay_unch
 
 @pytest.mark.parametrize("field, value, message", [
     ("grouping", "client", "Choose how to group"), ("grouping", ["project"], "Choose how to group"),
-    ("rounding_minutes", "10", "none, 6, 15 or 30"), ("rounding_minutes", "1.5", "none, 6, 15 or 30"),
-    ("rounding_minutes", True, "none, 6, 15 or 30"), ("rounding_minutes", "١٥", "none, 6, 15 or 30"),
-    ("rounding_direction", "down", "up or to the nearest"),
+    ("rounding_minutes", "7", "none, 1, 5, 6"), ("rounding_minutes", "1.5", "none, 1, 5, 6"),
+    ("rounding_minutes", True, "none, 1, 5, 6"), ("rounding_minutes", "١٥", "none, 1, 5, 6"),
+    ("rounding_direction", "sideways", "up, down or to the nearest"),
     ("details", ["project", "rate"], "Unknown line detail: rate"), ("details", 5, "Unknown line details"),
     ("max_description", "abc", "from 20 to 2000"), ("max_description", "5", "from 20 to 2000"),
     ("max_description", "99999999999", "from 20 to 2000"),
@@ -415,3 +415,15 @@ def test_rounding_properties(seconds, minutes, direction):
     else:
         assert abs(billed - seconds) <= step / 2
     assert LineOptions().round_seconds(seconds) == seconds
+
+
+def test_rounding_down_drops_the_part_step():
+    options = LineOptions(rounding_minutes=15, rounding_direction="down")
+    assert [options.round_seconds(s) for s in (0, 899, 900, 1799, 1800)] == [0, 0, 900, 900, 1800]
+
+
+def test_the_report_rounding_is_taken_when_hourbill_offers_it():
+    base = LineOptions(grouping="task")
+    assert base.with_report_rounding(15, "up") == LineOptions(grouping="task", rounding_minutes=15, rounding_direction="up")
+    assert base.with_report_rounding(10, "down").rounding_direction == "down"
+    assert base.with_report_rounding(7, "up") == base  # not a step Hourbill offers: unchanged, the page says so

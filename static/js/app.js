@@ -43,7 +43,7 @@
     var totals = form.querySelector("[data-import-totals]");
     if (!totals) { return; }
     var count = 0, seconds = 0, amount = 0;
-    form.querySelectorAll('input[name="entry"]:checked').forEach(function (box) {
+    form.querySelectorAll('input[name="entry"]:checked, input[name="nonbillable"]:checked').forEach(function (box) {
       count += 1;
       seconds += Number(box.dataset.seconds);
       amount += Number(box.dataset.amount);
@@ -57,9 +57,21 @@
         .format(amount / Math.pow(10, digits));
   }
 
+  // The counts of the lists apart ("never billed", "already on an invoice", non-billable) follow the
+  // items a "load more" appended to them.
+  function updateCounts(form) {
+    form.querySelectorAll("[data-count-of]").forEach(function (count) {
+      var list = document.getElementById(count.dataset.countOf);
+      if (!list) { return; }
+      count.textContent = list.children.length;
+      var box = count.closest("details");
+      if (box && list.children.length) { box.hidden = false; }
+    });
+  }
+
   document.addEventListener("change", function (event) {
     var form = previewForm(event.target);
-    if (form && event.target.name === "entry") { updateTotals(form); }
+    if (form && (event.target.name === "entry" || event.target.name === "nonbillable")) { updateTotals(form); }
   });
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-select]");
@@ -71,7 +83,7 @@
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     var form = previewForm(event.detail.target);
-    if (form) { updateTotals(form); }
+    if (form) { updateTotals(form); updateCounts(form); }
   });
   document.addEventListener("htmx:configRequest", function (event) {
     var form = previewForm(event.detail.elt);

@@ -1,0 +1,131 @@
+"""The import wizard raced through a real threaded server: ten "load more" of one preview at once fetch
+its next page once; a confirm racing "Mark as sent" or "Delete draft" never adds lines to an invoice
+that left draft. Each race is repeated enough times to catch a 1-in-40 interleaving."""
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from extensions import db
+from models import ImportedEntry, ImportPreview, ImportPreviewPage, Invoice, LineItem
+from sandbox import ACME_ID, NORTHWIND_ID, create_sandbox
+from services.clockify import reset_rate_limits
+from tests.test_concurrency import _all_at_once, _copies, _new_invoice, _session
+
+pytest_plugins = ["tests.conftest_sandbox"]
+
+TRIALS = 40
+LOADERS = 10
+HX = {"HX-Request": "true"}
+
+
+def _connect(app, session, base: str, running) -> int:
+    reset_rate_limits()
+    app.config.update(HOURBILL_CLOCKIFY_API_URL=running.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=running.reports_url)
+    connected = session.post(f"{base}/settings/integrations/clockify/new", allow_redirects=False,
+                             data={"name": "Clockify", "region": "global", "api_key": "sandbox-demo-key"})
+    assert connected.status_code == 303
+    with app.app_context():
+        return db.session.scalar(db.text("SELECT id FROM clockify_connections"))
+
+
+def _preview(session, base, invoice_id, connection_id, **fields) -> str:
+    response = session.post(f"{base}/invoices/{invoice_id}/import/preview", headers=HX, data={
+        "connection": connection_id, "workspace": ACME_ID, "submitted": "1", "range": "custom",
+        "start": "2025-10-01", "end": "2025-10-31", **fields})
+    assert response.status_code == 200, response.text[:300]
+    return re.search(r"/import/([\w-]+)/lines", response.text).group(1)
+
+
+@pytest.fixture(scope="module")
+def three_pages():
+    """A month of 2,500 entries (three report pages), each report answered after 50 ms."""
+    with create_sandbox(members=5, entries_per_member=500, rate_limit=None, latency=0.05).serve_in_thread() as running:
+        yield running
+
+
+def test_ten_load_more_of_one_preview_at_once_fetch_the_next_page_once(app, live_server, three_pages):
+    session = _session(live_server)
+    connection_id = _connect(app, session, live_server, three_pages)
+    invoice_id = _new_invoice(session, live_server)
+    for trial in range(TRIALS // 4):  # ten requests a trial: 100 racing requests in all
+        token = _preview(session, live_server, invoice_id, connection_id)
+        more = f"{live_server}/invoices/{invoice_id}/import/{token}/more"
+        three_pages.sandbox.clear_requests()
+
+        results = _all_at_once([lambda s=s: s.post(more, headers=HX) for s in _copies(session, LOADERS)])
+
+        assert [getattr(result, "status_code", repr(result)) for result in results] == [200] * LOADERS, trial
+        rows = [entry for result in results for entry in re.findall(r'name="entry" value="([^"]+)"', result.text)]
+        assert len(rows) == len(set(rows))  # no entry appended twice to the page
+        reports = [call for call in three_pages.sandbox.requests if call.path.endswith("/reports/detailed")]
+        assert len(reports) == 1, trial  # the second page, asked for once
+        with app.app_context():
+            preview = db.session.scalar(select(ImportPreview).where(ImportPreview.token == token))
+            pages = db.session.scalars(select(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id)
+                                       .order_by(ImportPreviewPage.number)).all()
+            assert [page.number for page in pages] == [1, 2] and preview.pages_loaded == 2
+            assert preview.entry_count == sum(len(page.entries) for page in pages) == 2000
+            assert preview.loading_until is None and not preview.complete
+        # A loser's loader asks again later; that request takes the third page, once.
+        assert any('hx-trigger="load delay:1s"' in result.text for result in results)
+
+
+@pytest.fixture
+def lines_written_to(app):
+    """The status each import saw its invoice in at the moment its lines were written (inside the
+    writing transaction): anything but "draft" means lines were added to a sent or deleted invoice."""
+    seen: list[str | None] = []
+
+    def after_flush(session, context):
+        invoice_ids = {item.invoice_id for item in session.new if isinstance(item, LineItem)}
+        for invoice_id in invoice_ids:
+            seen.append(session.execute(select(Invoice.status).where(Invoice.id == invoice_id)).scalar())
+
+    event.listen(Session, "after_flush", after_flush)
+    yield seen
+    event.remove(Session, "after_flush", after_flush)
+
+
+@pytest.mark.parametrize("action", ["send", "delete"])
+def test_confirm_racing_send_or_delete_never_adds_lines_to_an_invoice_that_left_draft(
+        app, live_server, clockify_sandbox, lines_written_to, action):
+    clockify_sandbox.sandbox.rate_limit = None
+    session = _session(live_server)
+    connection_id = _connect(app, session, live_server, clockify_sandbox)
+    form = {"selection": "all", "grouping": "entry", "rounding_minutes": "0", "rounding_direction": "up",
+            "details": ["date", "description"], "unit": "h", "max_description": "300"}
+    outcomes = set()
+    for trial in range(TRIALS):
+        invoice_id = _new_invoice(session, live_server)
+        session.post(f"{live_server}/invoices/{invoice_id}/lines", allow_redirects=False,
+                     data={"description": "Set-up", "quantity": "1", "rate": "10", "unit": "h"})
+        token = _preview(session, live_server, invoice_id, connection_id, client=NORTHWIND_ID, billable="on")
+        confirm_url = f"{live_server}/invoices/{invoice_id}/import/{token}/confirm"
+        other_url = f"{live_server}/invoices/{invoice_id}/{action}"
+        importer, other = _copies(session, 2)
+
+        confirmed, _ = _all_at_once([lambda: importer.post(confirm_url, data=form, headers=HX),
+                                     lambda: other.post(other_url, allow_redirects=False)])
+
+        # 409: the draft was sent before the request began; 404: it was deleted before
+        assert getattr(confirmed, "status_code", None) in (200, 404, 409), (trial, confirmed)
+        text = confirmed.text
+        assert confirmed.status_code != 200 or "Imported" in text or "sent or deleted meanwhile" in text, \
+            (trial, text[:300])
+        outcomes.add("imported" if "Imported" in text else "refused")
+        with app.app_context():
+            invoice = db.session.get(Invoice, invoice_id)
+            orphans = db.session.scalar(select(db.func.count(ImportedEntry.id))
+                                        .where(ImportedEntry.invoice_id == invoice_id)) if invoice is None else 0
+            assert orphans == 0
+        assert set(lines_written_to) <= {"draft"}, (trial, lines_written_to)
+        # Free the entries for the next trial: a sent invoice keeps them, so void it.
+        with app.app_context():
+            db.session.execute(db.delete(ImportedEntry))
+            db.session.commit()
+    assert outcomes  # every trial ended in one of the two honest answers
