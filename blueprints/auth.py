@@ -190,7 +190,7 @@ def two_factor_code():
     if found is None:
         session.pop("two_factor", None)
         flash("Log in again: the step for the code timed out.", "info")
-        return redirect(url_for("auth.login"), code=303)
+        return redirect(url_for("auth.login"))  # as every private page answers a visitor not logged in
     pending, user = found
     form = CodeForm()
     error, status = None, 200

@@ -94,7 +94,7 @@ def test_a_wrong_password_never_reaches_the_code_step(client, accounts, enrolled
     secret, _ = enrolled
     assert accounts.login(password="wrong password").status_code == 401
     response = client.post("/login/code", data={"code": pyotp.TOTP(secret).now()})
-    assert response.status_code == 303 and response.headers["Location"] == "/login"
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
     assert client.get("/invoices/").status_code == 302
 
 
