@@ -74,10 +74,12 @@ def _take_slot(key: str, slot: int, now: datetime, cutoff: datetime) -> bool:
     statement, so two requests racing for the same slot cannot both get it (the database serializes
     them on the unique key and re-checks the WHERE against the winner's row)."""
     module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = module.insert(LoginAttempt).values(key=key, slot=slot, at=now)
+    table = LoginAttempt.__table__
+    statement = module.insert(table).values(key=key, slot=slot, at=now)
     statement = statement.on_conflict_do_update(index_elements=["key", "slot"], set_={"at": now},
-                                                where=LoginAttempt.at <= cutoff)
-    return db.session.execute(statement).rowcount == 1
+                                                where=table.c.at <= cutoff).returning(table.c.id)
+    # RETURNING rather than rowcount, which psycopg reports as -1 for this statement.
+    return db.session.execute(statement).first() is not None
 
 
 def claim_slot(key: str, limit: int, window_seconds: int, now: datetime) -> tuple[int | None, int]:
