@@ -49,7 +49,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         HOURBILL_CLOCKIFY_TIMEOUT=(5.0, 15.0),  # connect, read: well inside a worker's timeout
         HOURBILL_CLOCKIFY_CACHE_SECONDS=15 * 60,  # workspaces, clients, projects, members
         HOURBILL_LOGIN_MAX_FAILURES_PER_ACCOUNT=5,
-        HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS=20,
+        HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS=100,  # loose: many people may share an office address
         HOURBILL_LOGIN_FAILURE_WINDOW_SECONDS=15 * 60,
         HOURBILL_PREVIEW_MAX_AGE_DAYS=7,  # `flask purge-previews`: confirmed or abandoned previews older go
     )
