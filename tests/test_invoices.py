@@ -268,3 +268,57 @@ def test_a_sent_invoice_keeps_the_sender_and_customer_it_was_sent_with(client, l
     assert "Ada &amp; Partners" not in page and "Northwind Ltd" not in page
     draft = logged_in.invoice(customer)
     assert "Ada &amp; Partners" in client.get(f"/invoices/{draft}/print").get_data(as_text=True)
+
+
+def test_duplicate_leaves_imported_lines_out_and_says_so(client, logged_in, app):
+    """A copy of an imported line would bill its Clockify hours a second time (issue 9, item 4)."""
+    from models import ImportedEntry
+    invoice_id = logged_in.invoice(logged_in.customer())
+    logged_in.line(invoice_id, description="Hosting", quantity="1", rate="20")
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        for number in range(3):
+            line = LineItem(position=2 + number, description=f"Imported {number}", unit="h", source="clockify")
+            line.set_amounts(Decimal(1), 9000)
+            invoice.lines.append(line)
+            db.session.flush()
+            db.session.add(ImportedEntry(user_id=invoice.user_id, invoice_id=invoice_id, line_item_id=line.id,
+                                         workspace_id="ws", entry_id=f"e{number}", seconds=3600, rate_minor=9000))
+        db.session.commit()
+    client.post(f"/invoices/{invoice_id}/send")
+    response = client.post(f"/invoices/{invoice_id}/duplicate", follow_redirects=True)
+    assert ("3 imported lines were left out: import them again from Clockify if they are still unbilled."
+            in response.get_data(as_text=True))
+    copy_id = int(response.request.path.rstrip("/").split("/")[-1])
+    copy = _invoice(app, copy_id)
+    assert copy_id != invoice_id and [(line.position, line.description, line.source) for line in copy.lines] == [
+        (1, "Hosting", "manual")]
+    with app.app_context():
+        assert db.session.scalars(db.select(ImportedEntry.invoice_id)).all() == [invoice_id] * 3
+
+
+def test_a_line_past_what_an_invoice_can_hold_is_refused_at_the_field_and_the_list_still_sums(client, logged_in, app):
+    """Quantity x rate at their maximum in a four-decimal currency is about 10**17 minor units: the invoice
+    list summed 93 such lines past BIGINT and answered 500 (issue 9, item 14)."""
+    invoice_id = logged_in.invoice(logged_in.customer("Banco", "CLF"))
+    refused = None
+    for _ in range(100):
+        response = logged_in.line(invoice_id, quantity="1000000", rate="9999999.999")
+        if response.status_code != 303:
+            refused = response
+            break
+    assert refused is not None and refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "This line would make the invoice total larger than Hourbill can keep" in html
+    assert "1,000,000,000.0000 CLF" in html
+    assert client.get("/invoices/").status_code == 200
+    assert client.get(f"/invoices/{invoice_id}").status_code == 200
+    # Up to the limit is fine; one minor unit past it, counting every line by its size, is not.
+    assert logged_in.line(invoice_id, quantity="100", rate="10000000").status_code == 303  # 10**13 minor units
+    assert logged_in.line(invoice_id, quantity="-1", rate="0.0001").status_code == 422
+    line_id = _invoice(app, invoice_id).lines[0].id
+    edit = client.post(f"/invoices/{invoice_id}/lines/{line_id}", hx=True,
+                       data={"description": "x", "quantity": "99.9999", "unit": "h", "rate": "10000000"})
+    assert edit.status_code == 200  # replacing the line itself: it still fits
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.sum(LineItem.amount_minor))) == 10**13 - 10**7  # 99.9999 x 10**11
