@@ -171,7 +171,8 @@ def _page(invoice: Invoice, status: int = 200, **context):
 
 def _fragment(invoice: Invoice, blocks: list[str], status: int = 200, **context):
     """An htmx answer: the named blocks of the invoice page. The totals live inside "lines"; asked for
-    beside another block, they are swapped out of band."""
+    beside another block, they are swapped out of band. An autosave answers its "_feedback" block: the
+    amounts and errors out of band, never the inputs the person may still be typing in."""
     context.setdefault("add_form", LineForm(formdata=None))
     html = render_blocks("invoices/show.html", blocks, invoice=invoice, totals=invoicing.totals(invoice),
                          today=_today(), oob="totals" in blocks, **context)
@@ -191,11 +192,11 @@ def update_details(invoice_id: int):
         invoice.notes = (form.notes.data or "").strip()
         db.session.commit()
         if htmx_request.htmx:
-            return _fragment(invoice, ["details", "totals"], details_form=form, saved=True)
+            return _fragment(invoice, ["details_feedback", "totals"], details_form=form, saved=True)
         flash("Invoice details saved.", "success")
         return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
     if htmx_request.htmx:
-        return _fragment(invoice, ["details"], 422, details_form=form)
+        return _fragment(invoice, ["details_feedback"], 422, details_form=form)
     return _page(invoice, 422, details_form=form)
 
 
@@ -230,10 +231,10 @@ def update_line(invoice_id: int, line_id: int):
         line.set_amounts(form.quantity.decimal, to_minor(form.rate.decimal, invoice.currency))
         db.session.commit()
         if htmx_request.htmx:
-            return _fragment(invoice, ["line_row", "totals"], line=line)
+            return _fragment(invoice, ["line_feedback", "totals"], line=line, line_form=None)
         return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor=f"line-{line.id}"), code=303)
     if htmx_request.htmx:
-        return _fragment(invoice, ["line_row"], 422, line=line, line_form=form)
+        return _fragment(invoice, ["line_feedback"], 422, line=line, line_form=form)
     return _page(invoice, 422, line_forms={line.id: form})
 
 

@@ -51,7 +51,9 @@ def test_adding_lines_updates_amounts_and_totals(client, logged_in, app):
         (1, Decimal("1.5"), 4500, 6750), (2, Decimal("1"), 1999, 1999)]
 
 
-def test_editing_a_line_with_htmx_answers_the_row_and_the_totals_out_of_band(client, logged_in, app):
+def test_autosaving_a_line_answers_its_amount_and_the_totals_but_never_its_inputs(client, logged_in, app):
+    """The person may be typing in the row while the answer travels: an answer holding the inputs would
+    overwrite what they typed meanwhile (issue 9, item 5)."""
     invoice_id = logged_in.invoice(logged_in.customer())
     logged_in.line(invoice_id)
     line_id = _invoice(app, invoice_id).lines[0].id
@@ -59,10 +61,33 @@ def test_editing_a_line_with_htmx_answers_the_row_and_the_totals_out_of_band(cli
                            data={"description": "Design work", "quantity": "3.25", "unit": "h", "rate": "80"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "<html" not in html and f'id="line-{line_id}"' in html
+    assert "<html" not in html and "<input" not in html and "<form" not in html
+    assert re.search(rf'id="line-{line_id}-amount"[^>]*\s+hx-swap-oob="true">\$260.00<', html)
     assert 'id="totals" class="totals" hx-swap-oob="true"' in html
     assert re.search(r'data-testid="total">\$260.00<', html)
+    assert f'id="line-{line_id}-quantity-errors" class="field-errors" hx-swap-oob="true"></span>' in html
     assert "HX-Request" in response.headers["Vary"]
+    refused = client.post(f"/invoices/{invoice_id}/lines/{line_id}", hx=True,
+                          data={"description": "Design work", "quantity": "three", "unit": "h", "rate": "80"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "<input" not in html
+    assert re.search(rf'id="line-{line_id}-quantity-errors"[^>]*>\s*<span class="error">Enter a number', html)
+
+
+def test_autosaving_the_details_answers_the_totals_and_errors_but_never_the_inputs(client, logged_in, app):
+    invoice_id = logged_in.invoice(logged_in.customer())
+    logged_in.line(invoice_id, quantity="10", rate="100")
+    today = date.today().isoformat()
+    response = client.post(f"/invoices/{invoice_id}/details", hx=True, data={
+        "issue_date": today, "due_date": today, "tax_rate": "10", "discount": "125", "notes": "Thanks"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<input" not in html and "<textarea" not in html
+    assert re.search(r'id="details-saved"[^>]*>Saved<', html) and re.search(r'data-testid="total">\$962.50<', html)
+    refused = client.post(f"/invoices/{invoice_id}/details", hx=True, data={
+        "issue_date": today, "due_date": "2000-01-01", "tax_rate": "10", "discount": "125", "notes": "Thanks"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "<input" not in html and "cannot be before the issue date" in html
+    assert re.search(r'id="details-saved"[^>]*></span>', html)
 
 
 def test_line_errors_show_next_to_the_field_and_change_nothing(client, logged_in, app):
