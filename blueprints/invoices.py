@@ -231,7 +231,7 @@ def update_line(invoice_id: int, line_id: int):
         line.set_amounts(form.quantity.decimal, to_minor(form.rate.decimal, invoice.currency))
         db.session.commit()
         if htmx_request.htmx:
-            return _fragment(invoice, ["line_feedback", "totals"], line=line, line_form=None)
+            return _fragment(invoice, ["line_feedback", "totals"], line=line)
         return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor=f"line-{line.id}"), code=303)
     if htmx_request.htmx:
         return _fragment(invoice, ["line_feedback"], 422, line=line, line_form=form)
