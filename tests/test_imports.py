@@ -13,7 +13,6 @@ from sandbox import ACME_ID, FREE_ID, MAIN_KEY, NORTHWIND_ID, WEBSITE_REDESIGN_I
 from services.clockify import reset_rate_limits
 from tests.test_connections import connect
 
-pytest_plugins = ["tests.conftest_sandbox"]
 
 OCTOBER = {"range": "custom", "start": "2025-10-01", "end": "2025-10-31"}
 
