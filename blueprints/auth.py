@@ -1,6 +1,7 @@
 """Register, log in, log out."""
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -18,9 +19,17 @@ from services import login_throttle
 
 bp = Blueprint("auth", __name__)
 
-# One hash to compare against when the account does not exist, so a wrong e-mail and a wrong
-# password take the same time.
-_NO_SUCH_USER_HASH = generate_password_hash("no such user", method="scrypt")
+
+def _hash_password(password: str) -> str:
+    """scrypt unless configured otherwise (HOURBILL_PASSWORD_HASH_METHOD: the tests use a cheap one)."""
+    return generate_password_hash(password, method=current_app.config["HOURBILL_PASSWORD_HASH_METHOD"])
+
+
+@functools.cache
+def _no_such_user_hash(method: str) -> str:
+    """One hash to compare against when the account does not exist, made the way real ones are, so a
+    wrong e-mail and a wrong password take the same time."""
+    return generate_password_hash("no such user", method=method)
 
 
 @login_manager.user_loader
@@ -84,7 +93,7 @@ def register():
             form.email.errors.append("An account with this email exists already. Log in instead.")
         else:
             user = User(email=email, display_name=form.display_name.data.strip(),
-                        password_hash=generate_password_hash(form.password.data, method="scrypt"),
+                        password_hash=_hash_password(form.password.data),
                         business_email=email)
             db.session.add(user)
             try:
@@ -117,7 +126,9 @@ def login():
             status = 429
         else:
             user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-            if check_password_hash(user.password_hash if user else _NO_SUCH_USER_HASH, form.password.data) and user:
+            stored = (user.password_hash if user
+                      else _no_such_user_hash(current_app.config["HOURBILL_PASSWORD_HASH_METHOD"]))
+            if check_password_hash(stored, form.password.data) and user:
                 login_throttle.clear_account(email)
                 login_user(user, remember=form.remember.data)
                 return redirect(safe_next(request.args.get("next")) or url_for("invoices.index"), code=303)
