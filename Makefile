@@ -34,12 +34,12 @@ run: migrate
 demo: migrate
 	$(BIN)/flask demo --port $(PORT)
 
-# The suite runs in parallel (pytest-xdist; the browser tests share one worker: --dist loadgroup).
-# PYTEST_WORKERS=0 runs it in one process. With HOURBILL_TEST_POSTGRES_URL set (.ci/run starts a server:
+# The suite runs in parallel, one worker per core (pytest-xdist; an idle worker takes tests queued for a
+# busy one: --dist worksteal). PYTEST_WORKERS=0 runs it in one process. With HOURBILL_TEST_POSTGRES_URL set (.ci/run starts a server:
 # see .ci/postgres), the tests that touch the database run a second time on PostgreSQL, each worker on
 # its own database beside that one. Either run failing fails `make test`.
 PYTEST_WORKERS ?= auto
-PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
 
 test: install-dev
 	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)

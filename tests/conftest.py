@@ -40,11 +40,7 @@ SERVER_DATABASE = os.environ.get("HOURBILL_TEST_DATABASE_URL")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under xdist (`--dist loadgroup`), the browser tests share one worker and so one Chromium. On
-    PostgreSQL, run the tests that touch the database (and no browser tests: they ran already)."""
-    for item in items:
-        if item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
+    """On PostgreSQL, run the tests that touch the database (and no browser tests: they ran already)."""
     if not SERVER_DATABASE:
         return
     keep, drop = [], []
@@ -217,13 +213,13 @@ class SandboxCaller:
 
         headers = self.headers(key) if headers is None else headers
         return requests.get(self.running.api_url + path, params=params, headers=headers,
-                            allow_redirects=False, timeout=5)
+                            allow_redirects=False, timeout=30)
 
     def report(self, workspace_id: str, body: dict, key: str | None = None, base: str | None = None):
         import requests
 
         return requests.post(f"{base or self.running.reports_url}/workspaces/{workspace_id}/reports/detailed",
-                             json=body, headers=self.headers(key), allow_redirects=False, timeout=5)
+                             json=body, headers=self.headers(key), allow_redirects=False, timeout=30)
 
     @staticmethod
     def report_body(zone: str = "UTC", page: int = 1, size: int = 1000, start: str = "2025-10-01T00:00:00",
