@@ -121,15 +121,6 @@ def test_with_a_warm_cache_an_import_costs_one_call(wizard):
     assert wizard.lines()
 
 
-def _seconds_of(wizard, token, ids):
-    """The seconds the sandbox holds for these entries (the ground truth, not our page)."""
-    from datetime import datetime, timezone
-    workspace = wizard.sandbox.sandbox.workspace(ACME_ID)
-    entries = workspace.entries_between(datetime(2025, 9, 1, tzinfo=timezone.utc), datetime(2025, 12, 1, tzinfo=timezone.utc))
-    by_id = {entry["id"] if isinstance(entry, dict) else entry.id: entry for entry in entries}
-    return by_id
-
-
 def test_lines_hold_exactly_the_selected_seconds_and_amounts_are_quantity_times_rate(wizard):
     preview = wizard.preview(client=NORTHWIND_ID)
     token, ids = wizard.token(preview), wizard.entry_ids(preview)
