@@ -28,12 +28,12 @@ from app import create_app
 from app import database_url as server_url
 from extensions import db
 from sandbox import RunningSandbox, create_sandbox
-from tests.browser import chromium, live_server, page  # noqa: F401  (fixtures: one Chromium per session)
+from tests.browser import chromium, live_server, page  # noqa: F401  (fixtures: one Chromium per worker)
 from tests.client import BrowserLikeClient
 
 PASSWORD = "correct horse battery"
 # Hashing is the slowest step of registering or logging in, and the suite does both hundreds of times:
-# one PBKDF2 round here (production keeps scrypt: test_auth checks the default).
+# one PBKDF2 round here (production keeps scrypt: test_configuration checks the default).
 CHEAP_PASSWORD_HASH = "pbkdf2:sha256:1"
 
 
