@@ -178,7 +178,6 @@ def login():
         else:
             login_throttle.slow_down(attempt, limits)
             user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-import functools
             if check_password_hash(user.password_hash if user else _no_such_user_hash(), form.password.data) and user:
                 login_throttle.succeeded(attempt, email, request.remote_addr)
                 return _password_accepted(user, form.remember.data)
