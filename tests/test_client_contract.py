@@ -7,7 +7,8 @@ from datetime import date, datetime, timezone
 import pytest
 
 from sandbox import ACME_ID, DEMO_USER_ID, MAIN_KEY, NORTHWIND_ID, WEBSITE_REDESIGN_ID
-from services.clockify import ClockifyClient, InvalidKey, reset_rate_limits
+from services.clockify import ClockifyClient, InvalidKey
+from services.rate_budget import LocalBudget
 from tests.openapi_contract import validate_recorded
 
 pytest_plugins = ["tests.conftest_sandbox"]
@@ -15,9 +16,8 @@ pytest_plugins = ["tests.conftest_sandbox"]
 
 @pytest.fixture
 def client(clockify_sandbox):
-    reset_rate_limits()
-    with ClockifyClient(MAIN_KEY, api_url=clockify_sandbox.api_url,
-                        reports_url=clockify_sandbox.reports_url) as client:
+    with ClockifyClient(MAIN_KEY, api_url=clockify_sandbox.api_url, reports_url=clockify_sandbox.reports_url,
+                        budget=LocalBudget()) as client:
         yield client
 
 

@@ -1,5 +1,5 @@
 """The read-only Clockify client against mocked HTTP (responses): hosts, the read-only guard, every
-error and paging case in /work/shared/clockify/NOTES.md, the per-key rate limit on a fake clock,
+error and paging case in docs/clockify-notes.md, the per-key rate limit on a fake clock,
 typed parsing, call counting, and the API key never leaking. Nothing here really sleeps."""
 from __future__ import annotations
 
@@ -30,12 +30,13 @@ from services.clockify import (
     NotFound,
     RateLimited,
     ReadOnlyViolation,
-    WINDOW_MARGIN,
+    RetryPolicy,
     TimedOut,
     UnexpectedResponse,
     Unreachable,
     base_urls,
 )
+from services.rate_budget import WINDOW, LocalBudget
 from services.clockify_types import (
     Member,
     Money,
@@ -56,12 +57,13 @@ CLIENTS_URL = f"{API}/workspaces/{WS}/clients"
 
 
 class FakeTime:
-    """A monotonic clock that only moves when the client sleeps."""
+    """A monotonic clock that only moves when the client sleeps, and a rate budget on it."""
 
     def __init__(self) -> None:
         self.now = 1000.0
         self.sleeps: list[float] = []
         self._lock = threading.Lock()
+        self.budget = LocalBudget(clock=self.clock)
 
     def clock(self) -> float:
         return self.now
@@ -72,21 +74,14 @@ class FakeTime:
             self.now += seconds
 
 
-@pytest.fixture(autouse=True)
-def fresh_budgets():
-    # budgets are per key and process-wide; a fake clock from an earlier test must not leak in
-    clockify.reset_rate_limits()
-    yield
-    clockify.reset_rate_limits()
-
-
 @pytest.fixture
 def fake() -> FakeTime:
     return FakeTime()
 
 
-def make_client(fake: FakeTime, key: str = KEY, **kwargs) -> ClockifyClient:
-    return ClockifyClient(key, clock=fake.clock, sleep=fake.sleep, rng=random.Random(7), **kwargs)
+def make_client(fake: FakeTime, key: str = KEY, retries: int = 3, **kwargs) -> ClockifyClient:
+    return ClockifyClient(key, budget=fake.budget, sleep=fake.sleep,
+                          retry=RetryPolicy(retries=retries, rng=random.Random(7)), **kwargs)
 
 
 @pytest.fixture
@@ -449,7 +444,7 @@ def test_timeout_then_success(client, mocked):
 
 
 def test_retries_are_configurable(fake, mocked):
-    client = make_client(fake, max_retries=0)
+    client = make_client(fake, retries=0)
     mocked.get(f"{API}/workspaces", status=503)
     with pytest.raises(UnexpectedResponse):
         client.workspaces()
@@ -829,8 +824,8 @@ def test_rate_limit_spaces_requests_to_10_per_second(client, mocked, fake):
     assert len(times) == 35
     assert_at_most_10_per_second(times)
     assert times[9] == times[0]  # a burst of 10 is not delayed
-    assert times[10] == pytest.approx(times[0] + 1.0 + WINDOW_MARGIN)
-    assert times[-1] == pytest.approx(times[0] + 3 * (1.0 + WINDOW_MARGIN))
+    assert times[10] == pytest.approx(times[0] + WINDOW)
+    assert times[-1] == pytest.approx(times[0] + 3 * WINDOW)
 
 
 def test_two_instances_with_the_same_key_share_a_budget(fake, mocked):
@@ -839,7 +834,7 @@ def test_two_instances_with_the_same_key_share_a_budget(fake, mocked):
     for _ in range(10):
         first.workspaces()
     second.workspaces()
-    assert fake.sleeps == [pytest.approx(1.0 + WINDOW_MARGIN)]
+    assert fake.sleeps == [pytest.approx(WINDOW)]
     assert_at_most_10_per_second(times)
 
 
@@ -862,7 +857,7 @@ def test_rate_limit_holds_across_threads(mocked):
             waits.append(seconds)
 
     mocked.get(f"{API}/workspaces", json=[])
-    client = ClockifyClient(KEY, clock=lambda: 0.0, sleep=record)
+    client = ClockifyClient(KEY, budget=LocalBudget(clock=lambda: 0.0), sleep=record)
     threads = [threading.Thread(target=lambda: [client.workspaces() for _ in range(5)]) for _ in range(6)]
     for thread in threads:
         thread.start()
@@ -870,7 +865,7 @@ def test_rate_limit_holds_across_threads(mocked):
         thread.join()
     assert client.calls == 30
     # ten sent at once (no sleep), ten a second later, ten two seconds later (each second a hair long)
-    assert sorted(waits) == pytest.approx([1.0 + WINDOW_MARGIN] * 10 + [2 * (1.0 + WINDOW_MARGIN)] * 10)
+    assert sorted(waits) == pytest.approx([WINDOW] * 10 + [2 * WINDOW] * 10)
 
 
 # --- concurrency and counting --------------------------------------------------------------------

@@ -42,7 +42,6 @@ from models import ClockifyConnection, ImportedEntry, ImportPreview, Invoice, Us
 from sandbox import (ACME_ID, DEMO_USER_ID, FREE_ID, GLOBEX_ID, LIGHTHOUSE_ID, MAIN_KEY, MARIA_ID, NORTHWIND_ID,
                      PRIYA_ID, SUPPORT_RETAINER_ID, UMBRELLA_ID, WEBSITE_REDESIGN_ID, create_sandbox)
 from services import invoicing
-from services.clockify import reset_rate_limits
 from services.lines import DETAILS, GROUPINGS
 from tests.conftest import PASSWORD, Accounts
 
@@ -437,7 +436,6 @@ def small_clockify():
 @pytest.fixture
 def on_small_clockify(target, small_clockify):
     small_clockify.sandbox.reset()
-    reset_rate_limits()
     target.app.config.update(HOURBILL_CLOCKIFY_API_URL=small_clockify.api_url,
                              HOURBILL_CLOCKIFY_REPORTS_URL=small_clockify.reports_url,
                              HOURBILL_CLOCKIFY_TIMEOUT=(2.0, 2.0))
