@@ -55,7 +55,7 @@ from services.clockify_types import (
     UnreadableEntry,
     Workspace,
 )
-from services.rate_budget import PROCESS_BUDGET, RateBudget, key_hash
+from services.rate_budget import PROCESS_BUDGET, RateBudget, Slot, key_hash
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ class ClockifyClient:
         """Clients, projects and members of a workspace, fetched concurrently (five calls, five threads).
 
         Archived clients and projects are asked for as well (``archived=true``): the plain client list
-        leaves archived clients out (NOTES.md), yet their entries are still in reports and a customer may
+        leaves archived clients out (docs/clockify-notes.md), yet their entries are still in reports and a customer may
         be linked to one. They come back with ``archived=True``, each item once."""
         with ThreadPoolExecutor(max_workers=5, thread_name_prefix="clockify") as pool:
             clients = [pool.submit(self.clients, workspace_id, archived) for archived in (None, True)]
@@ -374,7 +374,7 @@ class ClockifyClient:
     ) -> list[TimeEntry]:
         """One user's entries from the core API, the fallback when the report is refused (403).
 
-        Caveat (NOTES.md): this endpoint ignores the offset sent and re-reads ``start``/``end`` as
+        Caveat (docs/clockify-notes.md): this endpoint ignores the offset sent and re-reads ``start``/``end`` as
         wall-clock time in the Clockify account's time zone (``settings.timeZone`` of GET /user). So
         ``start`` and ``end`` must be aware datetimes; they are converted into ``account_time_zone``
         and sent as that wall-clock time in Clockify's ``yyyy-MM-ddThh:mm:ssZ`` format, which makes
@@ -435,16 +435,14 @@ class ClockifyClient:
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
         for attempt in range(self._retry.retries + 1):
             retries_left = attempt < self._retry.retries
-            wait = self._budget.reserve(self._budget_key)
-            if wait > 0:
-                self._sleep(wait)
+            slot = self._budget.reserve(self._budget_key)
+            if slot.wait > 0:
+                self._sleep(slot.wait)
             with self._count_lock:
                 self.calls += 1
                 self.calls_by_path[path] += 1
             try:
-                response = self._session.request(
-                    method, url, params=query, json=body, timeout=self._timeout, allow_redirects=False
-                )
+                response = self._send(slot, method, url, query, body)
             except requests.Timeout:
                 error: ClockifyError = TimedOut()
             except requests.ConnectionError:
@@ -477,6 +475,14 @@ class ClockifyClient:
                 raise error
             self._sleep(self._retry.delay(attempt))
         raise AssertionError("unreachable")  # the loop always returns or raises
+
+    def _send(self, slot: Slot, method: str, url: str, query: dict[str, Any], body: Any) -> requests.Response:
+        """One HTTP request in its booked slot; the budget hears when the answer is in (or the attempt failed)."""
+        try:
+            return self._session.request(method, url, params=query, json=body, timeout=self._timeout,
+                                         allow_redirects=False)
+        finally:
+            self._budget.finished(self._budget_key, slot.at)
 
     def _json(self, response: requests.Response) -> Any:
         if not response.content:

@@ -1,9 +1,12 @@
 """How often Hourbill may call Clockify: at most PER_SECOND requests in any rolling second per API key
 (docs/clockify-notes.md), counted where every process that uses the key sees it.
 
-A budget has one method, ``reserve(key) -> seconds to wait before sending``: it books the next free slot
-under a lock and the caller sleeps outside it, so concurrent callers are spaced without anyone holding the
-lock while waiting. ``key`` is ``key_hash(api_key)``, never the key.
+A budget has two methods. ``reserve(key)`` books the next free slot under a lock and says how long to
+wait before sending; the caller sleeps outside the lock, so concurrent callers are spaced without anyone
+holding it while waiting. ``finished(key, slot)``, once the answer is in, moves the slot to that moment:
+Clockify counts a request when it arrives, which may be well after the booked time on a loaded machine,
+but never after its answer, so a window counted from the answer can never overlap the next ten
+arrivals. ``key`` is ``key_hash(api_key)``, never the key.
 
 - ``LocalBudget``: in this process only (threads share it). The client's default, for tests, benchmarks
   and scripts without a database.
@@ -22,7 +25,7 @@ import hmac
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import Engine, create_engine, event, insert, select, update
 from sqlalchemy.pool import NullPool
@@ -32,9 +35,17 @@ PER_SECOND = 10  # per key: Clockify's documented limit (the newer 50/s is for a
 WINDOW = 1.05  # a hair over a second: Clockify counts arrivals, which network jitter can bunch
 
 
+class Slot(NamedTuple):
+    at: float  # when the request may be sent, on the budget's clock
+    wait: float  # seconds from now until then (0: send now)
+
+
 class RateBudget(Protocol):
-    def reserve(self, key: str) -> float:
-        """Book the next slot for ``key``; the seconds to wait before sending (0 to send now)."""
+    def reserve(self, key: str) -> Slot:
+        """Book the next slot for ``key``."""
+
+    def finished(self, key: str, at: float) -> None:
+        """The request booked at ``at`` has its answer (or failed): its slot counts from now."""
 
 
 def key_hash(api_key: str) -> str:
@@ -43,10 +54,18 @@ def key_hash(api_key: str) -> str:
 
 
 def next_slot(slots: list[float], now: float, per_second: int, window: float) -> tuple[float, list[float]]:
-    """When the next request may go, and the slots to keep (the last ``per_second`` booked, oldest
-    first): a full window sends a window after its oldest slot."""
+    """When the next request may go, and the slots to keep (the last ``per_second``, oldest first): a
+    full window sends a window after its oldest slot."""
     at = now if len(slots) < per_second else max(now, slots[-per_second] + window)
     return at, [*slots, at][-per_second:]
+
+
+def moved(slots: list[float], at: float, now: float) -> list[float]:
+    """The slots with the one booked at ``at`` moved to ``now`` (if later and still kept), oldest first."""
+    for index, slot in enumerate(slots):
+        if abs(slot - at) < 1e-6:
+            return sorted([*slots[:index], max(slot, now), *slots[index + 1:]])
+    return slots
 
 
 class LocalBudget:
@@ -58,11 +77,15 @@ class LocalBudget:
         self._slots: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
-    def reserve(self, key: str) -> float:
+    def reserve(self, key: str) -> Slot:
         with self._lock:
             now = self._clock()
             at, self._slots[key] = next_slot(self._slots.get(key, []), now, self.per_second, self.window)
-        return at - now
+        return Slot(at, at - now)
+
+    def finished(self, key: str, at: float) -> None:
+        with self._lock:
+            self._slots[key] = moved(self._slots.get(key, []), at, self._clock())
 
 
 class DatabaseBudget:
@@ -76,7 +99,23 @@ class DatabaseBudget:
         self.per_second, self.window, self._clock = per_second, window, clock
         self._engine, self._table = engine, ClockifyRateBudget.__table__
 
-    def reserve(self, key: str) -> float:
+    def reserve(self, key: str) -> Slot:
+        slot = None
+
+        def book(slots: list[float], now: float) -> list[float]:
+            nonlocal slot
+            at, kept = next_slot(slots, now, self.per_second, self.window)
+            slot = Slot(at, at - now)
+            return kept
+
+        self._change(key, book)
+        return slot
+
+    def finished(self, key: str, at: float) -> None:
+        self._change(key, lambda slots, now: moved(slots, at, now))
+
+    def _change(self, key: str, change: Callable[[list[float], float], list[float]]) -> None:
+        """Apply ``change(slots, now)`` to the key's row, locked, in a transaction of its own."""
         table = self._table
         row = select(table.c.slots).where(table.c.key_hash == key).with_for_update()
         with self._engine.begin() as connection:
@@ -85,10 +124,9 @@ class DatabaseBudget:
                 connection.execute(_insert_if_absent(self._engine, table, key))
                 slots = connection.scalar(row)
             now = self._clock()  # read under the lock: whoever waited for it books after its holder
-            at, kept = next_slot([float(t) for t in slots.split()], now, self.per_second, self.window)
+            kept = change([float(t) for t in slots.split()], now)
             connection.execute(update(table).where(table.c.key_hash == key)
                                .values(slots=" ".join(f"{t:.6f}" for t in kept)))
-        return at - now
 
 
 def _insert_if_absent(engine: Engine, table, key: str):

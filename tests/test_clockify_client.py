@@ -991,7 +991,7 @@ def test_bad_durations(value):
         (4500, "USD", "45.00", "USD"),
         (4550, "aud", "45.50", "AUD"),
         (1, "EUR", "0.01", "EUR"),
-        # x100 whatever the label: Clockify cannot know a free-text label's exponent (NOTES.md)
+        # x100 whatever the label: Clockify cannot know a free-text label's exponent (docs/clockify-notes.md)
         (500000, "JPY", "5000.00", "JPY"),  # JPY 5,000 an hour, not 500,000
         (4500, "BHD", "45.00", "BHD"),  # not 4.500
         (4500, "KWD", "45.00", "KWD"),

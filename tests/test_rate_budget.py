@@ -3,7 +3,6 @@ database, which every worker and host shares (services/rate_budget.py). Proven a
 when each request arrived: two processes, each its own app and client, calling with one key at once."""
 from __future__ import annotations
 
-import multiprocessing
 import time
 
 import pytest
@@ -12,12 +11,11 @@ from sqlalchemy import select, text
 from extensions import db
 from models import ClockifyRateBudget
 from sandbox import MAIN_KEY
-from services import connections, rate_budget
-from services.clockify import ClockifyClient
+from services import rate_budget
+from bench.shared_budget import CALLS_EACH, Outcome, two_processes_at_once
 from services.rate_budget import WINDOW, DatabaseBudget, LocalBudget, key_hash
 
 pytest_plugins = ["tests.conftest_sandbox"]
-CALLS_EACH = 15
 
 
 class Clock:
@@ -28,20 +26,27 @@ class Clock:
         return self.now
 
 
-def busiest_second(times: list[float]) -> int:
-    """The most requests that arrived within any one second."""
-    times = sorted(times)
-    return max((sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times)), default=0)
-
-
 def test_a_full_second_sends_the_next_request_a_window_after_the_oldest():
     clock = Clock()
     budget = LocalBudget(clock=clock)
-    assert [budget.reserve("k") for _ in range(10)] == [0.0] * 10
-    assert budget.reserve("k") == pytest.approx(WINDOW)
-    assert budget.reserve("other key") == 0.0  # keys do not share
+    assert [budget.reserve("k").wait for _ in range(10)] == [0.0] * 10
+    assert budget.reserve("k").wait == pytest.approx(WINDOW)
+    assert budget.reserve("other key").wait == 0.0  # keys do not share
     clock.now += 2 * WINDOW
-    assert budget.reserve("k") == 0.0  # the window has slid past every slot
+    assert budget.reserve("k").wait == 0.0  # the window has slid past every slot
+
+
+def test_a_slot_counts_from_the_answer_so_a_late_arrival_cannot_crowd_the_next_second():
+    """Clockify counts a request when it arrives, at the latest when its answer leaves: a request whose
+    answer came 0.3 s after its booked time holds its slot until then."""
+    clock = Clock()
+    budget = LocalBudget(clock=clock)
+    slots = [budget.reserve("k") for _ in range(10)]
+    clock.now += 0.3
+    budget.finished("k", slots[0].at)  # the first answer is in, 0.3 s late
+    for slot in slots[1:]:
+        budget.finished("k", slot.at)  # the others are too, the same moment
+    assert budget.reserve("k").wait == pytest.approx(WINDOW)  # a window from the answers, not the bookings
 
 
 def test_two_processes_share_the_database_budget(app):
@@ -51,9 +56,15 @@ def test_two_processes_share_the_database_budget(app):
     with app.app_context():
         engine = rate_budget.for_database(db.engine)._engine
         first, second = DatabaseBudget(engine, clock=clock), DatabaseBudget(engine, clock=clock)
-        assert [first.reserve("k") for _ in range(10)] == [0.0] * 10
-        assert second.reserve("k") == pytest.approx(WINDOW)
-        assert second.reserve("another key") == 0.0
+        assert [first.reserve("k").wait for _ in range(10)] == [0.0] * 10
+        assert second.reserve("k").wait == pytest.approx(WINDOW)
+        assert second.reserve("another key").wait == 0.0
+        clock.now += 0.5
+        first.finished("k", 5000.0)  # one of the first ten answered half a second late: its slot moves
+        assert second.reserve("k").wait == pytest.approx(WINDOW - 0.5)  # eight slots are still at 5000
+        for _ in range(8):
+            first.finished("k", 5000.0)
+        assert second.reserve("k").wait == pytest.approx(WINDOW)  # counted from the answers now
 
 
 def test_the_budget_names_a_key_by_a_hash_and_never_stores_the_key(app):
@@ -74,49 +85,26 @@ def test_a_request_that_has_begun_writing_can_still_call_clockify(app):
     with app.app_context():
         db.session.execute(text("UPDATE users SET display_name = display_name"))  # takes SQLite's write lock
         started = time.monotonic()
-        assert rate_budget.for_database(db.engine).reserve(key_hash(MAIN_KEY)) == 0.0
+        assert rate_budget.for_database(db.engine).reserve(key_hash(MAIN_KEY)).wait == 0.0
         assert time.monotonic() - started < 5  # the file's lock timeout is 10 s
         assert db.session().in_transaction()  # the request's unit of work is untouched
         db.session.rollback()
 
 
-def _fetch_with_its_own_app(database_url: str, instance: str, api_url: str, reports_url: str, shared: bool,
-                            ready) -> None:
-    """One app process: its own app and client (built the way the app builds it), CALLS_EACH calls."""
-    from app import create_app
+def _two_processes(tmp_path, database_url, clockify_sandbox, shared: bool) -> Outcome:
+    def arrivals():
+        return [(call.at, call.status) for call in clockify_sandbox.sandbox.calls("*/workspaces")]
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=instance)
-    with app.app_context():
-        if shared:
-            client = connections.client_for_key(MAIN_KEY, "global", None, connections.ClockifySite(api_url, reports_url))
-        else:  # the control: each process keeps its own budget, as before issue 15
-            client = ClockifyClient(MAIN_KEY, api_url=api_url, reports_url=reports_url, budget=LocalBudget())
-        ready.wait(timeout=60)
-        with client:
-            for _ in range(CALLS_EACH):
-                client.workspaces()
-
-
-def _two_processes_at_once(app, tmp_path, database_url, clockify_sandbox, shared: bool):
-    context = multiprocessing.get_context("spawn")
-    ready = context.Barrier(2)
-    processes = [context.Process(target=_fetch_with_its_own_app, args=(
-        database_url, str(tmp_path / f"instance-{n}"), clockify_sandbox.api_url, clockify_sandbox.reports_url,
-        shared, ready)) for n in range(2)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(timeout=90)
-    return [process.exitcode for process in processes], clockify_sandbox.sandbox.calls("*/workspaces")
+    return two_processes_at_once(database_url, tmp_path, clockify_sandbox.api_url, clockify_sandbox.reports_url,
+                                 MAIN_KEY, arrivals, shared=shared)
 
 
 def test_two_app_processes_with_one_key_never_exceed_10_a_second_at_clockify(app, tmp_path, database_url,
                                                                              clockify_sandbox):
-    exits, calls = _two_processes_at_once(app, tmp_path, database_url, clockify_sandbox, shared=True)
-    assert exits == [0, 0]
-    assert len(calls) == 2 * CALLS_EACH  # every call went, none retried
-    assert [call.status for call in calls] == [200] * len(calls)  # no 429
-    assert busiest_second([call.at for call in calls]) <= 10
+    outcome = _two_processes(tmp_path, database_url, clockify_sandbox, shared=True)
+    assert outcome.exit_codes == [0, 0]
+    assert outcome.status_429 == 0 and outcome.calls == 2 * CALLS_EACH  # every call went once, none refused
+    assert outcome.busiest_second <= 10
 
 
 def test_the_control_two_processes_each_with_its_own_budget_overrun_clockify(app, tmp_path, database_url,
@@ -124,6 +112,6 @@ def test_the_control_two_processes_each_with_its_own_budget_overrun_clockify(app
     """Without the shared budget (each process its own, as before) the same run breaks the limit: the
     test above can fail."""
     clockify_sandbox.sandbox.rate_limit = None  # count what arrives, without refusing it
-    exits, calls = _two_processes_at_once(app, tmp_path, database_url, clockify_sandbox, shared=False)
-    assert exits == [0, 0]
-    assert busiest_second([call.at for call in calls]) > 10
+    outcome = _two_processes(tmp_path, database_url, clockify_sandbox, shared=False)
+    assert outcome.exit_codes == [0, 0]
+    assert outcome.busiest_second > 10

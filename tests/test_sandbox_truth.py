@@ -1,4 +1,4 @@
-"""The sandbox tells the truth where the evidence says what Clockify does (NOTES.md, "Learned since"), and
+"""The sandbox tells the truth where the evidence says what Clockify does (docs/clockify-notes.md, "Learned since"), and
 the client reads it right: report entries with `rate` and `amount` x100 and no `hourlyRate` object, a JPY
 workspace and one labelled "€", archived clients only when asked, a workspace whose reports round time,
 non-billable entries that earned 0, the Free plan's 31-day 400, hydrated per-member entries."""
