@@ -16,7 +16,6 @@ import random
 import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,8 +48,6 @@ from services.clockify_types import (
     Project,
     ReferenceData,
     ReportPage,
-    Tag,
-    Task,
     TimeEntry,
     UnreadableEntry,
     Workspace,
@@ -149,8 +146,8 @@ class ClockifyClient:
     limit (services/rate_budget.py: the app passes the one its database shares between processes; the
     default is this process's); ``sleep`` waits (tests pass a fake clock's).
 
-    ``calls`` counts HTTP requests attempted (retries included) and ``calls_by_path`` the same per
-    path, so tests and benchmarks can check the Free plan's 30-requests-an-hour budget.
+    ``calls`` counts HTTP requests attempted (retries included), so tests can check the Free plan's
+    30-requests-an-hour budget.
     """
 
     def __init__(
@@ -186,7 +183,6 @@ class ClockifyClient:
         self._session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self._count_lock = threading.Lock()
         self.calls = 0
-        self.calls_by_path: Counter[str] = Counter()
 
     def __repr__(self) -> str:
         return f"<ClockifyClient region={self.region!r}>"
@@ -232,15 +228,6 @@ class ClockifyClient:
         ws = _checked(workspace_id)
         items = self._all_pages(f"/workspaces/{ws}/users", {"memberships": "WORKSPACE"})
         return _parse(items, lambda item: Member.from_api(item, ws))
-
-    def tasks(self, workspace_id: str, project_id: str, is_active: bool | None = None) -> list[Task]:
-        path = f"/workspaces/{_checked(workspace_id)}/projects/{_checked(project_id)}/tasks"
-        items = self._all_pages(path, {"is-active": is_active})
-        return _parse(items, lambda item: Task.from_api(item, project_id))
-
-    def tags(self, workspace_id: str, archived: bool | None = None) -> list[Tag]:
-        items = self._all_pages(f"/workspaces/{_checked(workspace_id)}/tags", {"archived": archived})
-        return _parse(items, Tag.from_api)
 
     def fetch_reference_data(self, workspace_id: str) -> ReferenceData:
         """Clients, projects and members of a workspace, fetched concurrently (five calls, five threads).
@@ -440,7 +427,6 @@ class ClockifyClient:
                 self._sleep(slot.wait)
             with self._count_lock:
                 self.calls += 1
-                self.calls_by_path[path] += 1
             try:
                 response = self._send(slot, method, url, query, body)
             except requests.Timeout:

@@ -306,36 +306,6 @@ class Member:
 
 
 @dataclass(frozen=True)
-class Task:
-    id: str
-    name: str
-    project_id: str
-    hourly_rate: Money | None
-    billable: bool
-
-    @classmethod
-    def from_api(cls, obj: dict[str, Any], project_id: str) -> Task:
-        return cls(
-            id=_id(obj),
-            name=_name(obj.get("name")),
-            project_id=_text(obj.get("projectId")) or project_id,
-            hourly_rate=rate_from(obj.get("hourlyRate")),
-            billable=bool(obj.get("billable")),
-        )
-
-
-@dataclass(frozen=True)
-class Tag:
-    id: str
-    name: str
-    archived: bool
-
-    @classmethod
-    def from_api(cls, obj: dict[str, Any]) -> Tag:
-        return cls(id=_id(obj), name=_name(obj.get("name")), archived=bool(obj.get("archived")))
-
-
-@dataclass(frozen=True)
 class TimeEntry:
     """One Clockify time entry, from either the core API or the detailed report.
 
