@@ -40,8 +40,11 @@ class ClockifySite:
         """From the app's HOURBILL_CLOCKIFY_* settings; a setting left out keeps its default."""
         names = {"api_url": "API_URL", "reports_url": "REPORTS_URL", "timeout": "TIMEOUT",
                  "requests_per_second": "REQUESTS_PER_SECOND", "retry_backoff": "RETRY_BACKOFF"}
-        return cls(**{field: config[f"HOURBILL_CLOCKIFY_{name}"] for field, name in names.items()
-                      if config.get(f"HOURBILL_CLOCKIFY_{name}") is not None})
+        values = {field: config[f"HOURBILL_CLOCKIFY_{name}"] for field, name in names.items()
+                  if config.get(f"HOURBILL_CLOCKIFY_{name}") is not None}
+        if "timeout" in values:  # from the environment it is a JSON list: requests wants a tuple
+            values["timeout"] = tuple(float(seconds) for seconds in values["timeout"])
+        return cls(**values)
 
 
 def associated_data(connection: ClockifyConnection) -> bytes:

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from extensions import db
 from models import ClockifyRateBudget
 from sandbox import MAIN_KEY
-from services import rate_budget
+from services import connections, rate_budget
 from bench.shared_budget import CALLS_EACH, Outcome, two_processes_at_once
 from services.rate_budget import WINDOW, DatabaseBudget, LocalBudget, key_hash
 
@@ -115,3 +115,11 @@ def test_the_control_two_processes_each_with_its_own_budget_overrun_clockify(app
     outcome = _two_processes(tmp_path, database_url, clockify_sandbox, shared=False)
     assert outcome.exit_codes == [0, 0]
     assert outcome.busiest_second > 10
+
+
+def test_the_sites_settings_come_from_the_app_config_with_defaults_for_the_rest():
+    site = connections.ClockifySite.from_config({"HOURBILL_CLOCKIFY_TIMEOUT": [2, 3.5],  # as JSON from the environment
+                                                 "HOURBILL_CLOCKIFY_REQUESTS_PER_SECOND": 50,
+                                                 "HOURBILL_CLOCKIFY_API_URL": None})
+    assert site == connections.ClockifySite(timeout=(2.0, 3.5), requests_per_second=50)
+    assert (site.retry_backoff, site.api_url) == (0.5, None)
