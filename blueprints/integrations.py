@@ -52,9 +52,7 @@ class UpdateKeyForm(FlaskForm):
 
 
 def site() -> connections.ClockifySite:
-    config = current_app.config
-    return connections.ClockifySite(config.get("HOURBILL_CLOCKIFY_API_URL"), config.get("HOURBILL_CLOCKIFY_REPORTS_URL"),
-                                    timeout=config["HOURBILL_CLOCKIFY_TIMEOUT"])
+    return connections.ClockifySite.from_config(current_app.config)
 
 
 def keyring() -> KeyRing:
