@@ -25,7 +25,8 @@ from services import connections, imports, invoicing
 from services.clockify import ClockifyError, InvalidKey, RateLimited
 from babel.numbers import list_currencies
 
-from services.lines import DETAILS, GROUPINGS, ROUNDING_MINUTES, LineOptions, entry_amounts, unknown_labels
+from services.lines import (DETAILS, GROUPINGS, ROUNDING_MINUTES, LineOptions, entry_amounts, hundredths_to_minor,
+                           reconcile, unknown_labels)
 from services.money import is_currency, parse_decimal
 from services.secrets import DataKeyError
 
@@ -211,7 +212,7 @@ def _preview_context(invoice, preview: ImportPreview, entries=None, **extra) -> 
                 unreadable=imports.unreadable_entries(preview),
                 labels_to_ask=unknown_labels(entry for entry, _ in view.skipped), currencies=sorted(list_currencies()),
                 amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate), groupings=GROUPINGS,
-                roundings=ROUNDING_MINUTES, details=DETAILS, **extra)
+                roundings=ROUNDING_MINUTES, details=DETAILS, clockify_minor=hundredths_to_minor, **extra)
 
 
 def _options_from(stored: dict) -> LineOptions:
@@ -324,12 +325,14 @@ def lines(invoice_id: int, token: str):
         if response:
             return response
     try:
-        options, rate, _, plan = _options_and_selection(invoice, preview)
+        options, rate, entries, plan = _options_and_selection(invoice, preview)
     except ValueError as error:
         return _plan_response(invoice, preview, 422, options_error=str(error))
     except imports.ImportProblem as error:
         return _plan_response(invoice, preview, 409, options_error=str(error))
-    return _plan_response(invoice, preview, 200, plan=plan, options=options, chosen_rate=rate)
+    return _plan_response(invoice, preview, 200, plan=plan, options=options, chosen_rate=rate,
+                          reconciliation=reconcile(entries, plan, currency=invoice.currency, fallback_rate=rate,
+                                                   options=options))
 
 
 def _plan_response(invoice, preview, status, **context):

@@ -252,15 +252,17 @@ def entry_rate(entry: TimeEntry, currency: str, fallback_minor: int) -> tuple[in
 
 
 def entry_amounts(entries: Iterable[TimeEntry], currency: str,
-                  fallback_rate: Decimal | None) -> dict[str, tuple[int, str, int]]:
+                  fallback_rate: Decimal | None) -> dict[str, tuple[int, str, int, int | None]]:
     """Entry id -> (amount, rate source, rate), in minor units, as one line per entry without rounding
-    would bill it: what the preview lists beside each entry."""
+    would bill it, and what Clockify's report says the entry earned (hundredths, or None): what the
+    preview lists beside each entry."""
     fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
     amounts = {}
     for entry in entries:
         rate_minor, source = entry_rate(entry, currency, fallback_minor)
         hours = (Decimal(entry.seconds) / _HOUR).quantize(_QUANTITY_STEP, rounding=ROUND_HALF_UP)
-        amounts[entry.id] = (line_amount_minor(hours, rate_minor), source, rate_minor)
+        amounts[entry.id] = (line_amount_minor(hours, rate_minor), source, rate_minor,
+                             reported_hundredths(entry, currency))
     return amounts
 
 

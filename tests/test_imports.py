@@ -26,11 +26,11 @@ def words(html: str) -> str:
 @pytest.fixture
 def wizard(app, client, logged_in, clockify):
     """Ada, connected to the sandbox, with a draft invoice in USD for Northwind. Returns helpers."""
-    with app.app_context():
+    assert connect(client).status_code == 303
+    with app.app_context():  # after connecting: the first connection adopts Clockify's zone
         user = db.session.scalar(db.select(User))
         user.time_zone, user.default_hourly_rate_minor = "UTC", 9000
         db.session.commit()
-    assert connect(client).status_code == 303
     invoice_id = logged_in.invoice(logged_in.customer("Northwind", "USD"))
     return Wizard(app, client, clockify, invoice_id)
 
