@@ -49,7 +49,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         HOURBILL_CLOCKIFY_TIMEOUT=(5.0, 15.0),  # connect, read: well inside a worker's timeout
         HOURBILL_CLOCKIFY_CACHE_SECONDS=15 * 60,  # workspaces, clients, projects, members
         HOURBILL_LOGIN_MAX_FAILURES_PER_ACCOUNT=5,
-        HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS=20,
+        HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS=100,  # loose: many people may share an office address
         HOURBILL_LOGIN_FAILURE_WINDOW_SECONDS=15 * 60,
         HOURBILL_PREVIEW_MAX_AGE_DAYS=7,  # `flask purge-previews`: confirmed or abandoned previews older go
     )
@@ -122,7 +122,13 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     _register_commands(app)
 
     @app.before_request
-    def refuse_nul_characters():
+    def refuse_files_and_nul_characters():
+        # No form of Hourbill takes a file, and Flask-WTF hands a file sent under a text field's name to
+        # that field (which expects text): refuse every file here, once for all forms.
+        if request.files:
+            return render_template("errors/error.html", title="No files here",
+                                   message="This form takes text only, and a file was sent with it. "
+                                           "Go back, reload the page and fill in the form again."), 400
         # A NUL byte cannot be stored in PostgreSQL text: refuse it plainly instead of failing later.
         if any("\x00" in value for value in (*request.args.values(), *request.form.values())):
             return render_template("errors/error.html", title="Unusable character",
@@ -291,11 +297,19 @@ def _register_commands(app: Flask) -> None:
 
 
 def _register_error_pages(app: Flask) -> None:
+    from services.invoicing import InvoiceChanged
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_template("errors/error.html", title="Form expired",
                                message="This form was open too long or came from another site. "
                                        "Go back, reload the page and try again."), 400
+
+    @app.errorhandler(InvoiceChanged)
+    def invoice_changed(error):
+        # Another request changed the invoice first (services.invoicing.lock_draft): say what happened.
+        db.session.rollback()
+        return render_template("errors/error.html", title="Invoice changed meanwhile", message=str(error)), 409
 
     @app.errorhandler(400)
     def bad_request(error):

@@ -105,16 +105,76 @@ class User(UserMixin, db.Model):
     next_invoice_number: Mapped[int] = mapped_column(Integer, default=1)
     payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)
 
+    # Two-factor authentication (services/two_factor.py). The TOTP secret is sealed with the data key
+    # like a Clockify key; it is there but not yet in force until the first code confirms it
+    # (totp_enabled_at). totp_last_step is the last time step a code was accepted for: a code is never
+    # accepted twice, and a guarded UPDATE on it lets only one of two parallel requests through.
+    totp_key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    totp_nonce: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    totp_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
     customers: Mapped[list[Customer]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    # The login this request runs as (its UserSession's token), set by services.accounts when the
+    # session is started or loaded: Flask-Login keeps it in the session and the remember-me cookie, so
+    # revoking the row ends every copy of those cookies.
+    session_token = None  # str: not a column
+
+    def get_id(self) -> str:
+        if not self.session_token:
+            raise RuntimeError("This user was not loaded through a login session (services.accounts).")
+        return self.session_token
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_enabled_at is not None
+
+
+class UserSession(db.Model):
+    """One login: a browser that gave the right password (and code). Its id is the SHA-256 of a random
+    token that only the browser holds (in the session and the remember-me cookie); revoking the row
+    (log-out, "log out everywhere", a password change) ends that login at its next request."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_revoked", "user_id", "revoked_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(120), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[User] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for an authenticator code. Only its SHA-256 is stored (the codes
+    are random, so a fast hash is enough); using it sets used_at with a guarded UPDATE."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash", name="uq_recovery_codes_user_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class LoginAttempt(db.Model):
-    """A failed log-in, kept briefly so repeated failures per account and per address slow down."""
+    """One slot of a log-in budget: a key (an account from an address, an address, an account
+    anywhere) has `limit` numbered slots. An attempt claims a free or aged-out slot with a guarded
+    INSERT or UPDATE before any password is checked, so parallel guesses cannot overrun the limit
+    (services/login_throttle.py). A successful log-in gives its slots back."""
 
     __tablename__ = "login_attempts"
+    __table_args__ = (UniqueConstraint("key", "slot", name="uq_login_attempts_key_slot"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(300), index=True)
+    key: Mapped[str] = mapped_column(String(300))
+    slot: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 

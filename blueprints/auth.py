@@ -1,9 +1,11 @@
-"""Register, log in, log out."""
+"""Register, log in (with a second step for two-factor accounts), log out here or everywhere."""
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -12,9 +14,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from blueprints.forms import new_password_length
 from extensions import db, login_manager
 from models import MAX_ID, User
-from services import login_throttle
+from services import accounts, login_throttle, two_factor
+from services.secrets import DataKeyError
 
 bp = Blueprint("auth", __name__)
 
@@ -23,16 +27,26 @@ bp = Blueprint("auth", __name__)
 _NO_SUCH_USER_HASH = generate_password_hash("no such user", method="scrypt")
 
 
+# How long the half-logged-in state (right password, code not yet given) lasts.
+TWO_FACTOR_SECONDS = 5 * 60
+
+
+def session_max_age() -> timedelta:
+    """A login unused for as long as the remember-me cookie lasts is over."""
+    duration = current_app.config.get("REMEMBER_COOKIE_DURATION", timedelta(days=365))
+    return duration if isinstance(duration, timedelta) else timedelta(seconds=int(duration))
+
+
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(token: str) -> User | None:
+    """The session and remember-me cookies hold a login's token (User.get_id), never the user's id."""
+    return accounts.load_session_user(token, session_max_age())
 
 
 class RegisterForm(FlaskForm):
     display_name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=200,
-                             message="Use at least 10 characters.")])
+    password = PasswordField("Password", validators=[DataRequired(), new_password_length()])
     confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password",
                             message="The two passwords differ.")])
 
@@ -41,6 +55,10 @@ class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     remember = BooleanField("Remember me on this device")
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired("Enter the code."), Length(max=40)])
 
 
 def owned(model, object_id):
@@ -64,13 +82,33 @@ def safe_next(target: str | None) -> str | None:
     return target if not parts.scheme and not parts.netloc else None
 
 
-def _throttle_limits() -> dict:
-    config = current_app.config
-    return {
-        "per_account": config["HOURBILL_LOGIN_MAX_FAILURES_PER_ACCOUNT"],
-        "per_address": config["HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS"],
-        "window_seconds": config["HOURBILL_LOGIN_FAILURE_WINDOW_SECONDS"],
-    }
+def _too_many(wait: int, what: str = "failed log-ins") -> str:
+    minutes = max(1, round(wait / 60))
+    return (f"Too many {what}. Wait {minutes} minute{'s' if minutes != 1 else ''} and try again, "
+            "or check the email address and password.")
+
+
+def _log_in(user: User, remember: bool) -> None:
+    """A new revocable login (services.accounts) for this browser; commits."""
+    accounts.start_session(user, request.user_agent.string, session_max_age())
+    db.session.commit()
+    login_user(user, remember=remember)
+
+
+def _password_accepted(user: User, remember: bool):
+    """After the right password: the code step for a two-factor account (logged in to nothing until
+    then), else logged in."""
+    target = safe_next(request.args.get("next"))
+    if user.two_factor_enabled:
+        db.session.commit()
+        session["two_factor"] = {"user": user.id, "remember": bool(remember), "next": target,
+                                 "until": time.time() + TWO_FACTOR_SECONDS}
+        return redirect(url_for("auth.two_factor_code"), code=303)
+    _log_in(user, remember)
+    if two_factor.two_factor_required(user):
+        flash("Set up two-factor authentication to go on: it is required for your account.", "info")
+        return redirect(url_for("settings.account"), code=303)
+    return redirect(target or url_for("invoices.index"), code=303)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -80,9 +118,19 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
+        # A taken email costs a slot of the address's log-in budget (and as much work as a new
+        # account), so registering finds out which emails have accounts no faster than logging in.
+        attempt = login_throttle.claim_address(request.remote_addr,
+                                               login_throttle.Limits.from_config(current_app.config))
+        db.session.commit()
+        if attempt.refused:
+            form.email.errors.append(_too_many(attempt.wait, "attempts from your address"))
+            return render_template("auth/register.html", form=form), 429
         if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
+            check_password_hash(_NO_SUCH_USER_HASH, form.password.data)
             form.email.errors.append("An account with this email exists already. Log in instead.")
         else:
+            login_throttle.release(attempt)
             user = User(email=email, display_name=form.display_name.data.strip(),
                         password_hash=generate_password_hash(form.password.data, method="scrypt"),
                         business_email=email)
@@ -93,7 +141,7 @@ def register():
                 db.session.rollback()
                 form.email.errors.append("An account with this email exists already. Log in instead.")
                 return render_template("auth/register.html", form=form), 422
-            login_user(user)
+            _log_in(user, remember=False)
             flash("Welcome to Hourbill. Fill in your business profile: it goes on every invoice.", "success")
             return redirect(url_for("settings.profile"), code=303)
     return render_template("auth/register.html", form=form), 422 if form.errors else 200
@@ -108,20 +156,18 @@ def login():
     status = 200
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        limits = _throttle_limits()
-        wait = login_throttle.seconds_until_allowed(email, request.remote_addr, **limits)
-        if wait:
-            minutes = max(1, round(wait / 60))
-            error = (f"Too many failed log-ins. Wait {minutes} minute{'s' if minutes != 1 else ''} and try again, "
-                     "or check the email address and password.")
+        limits = login_throttle.Limits.from_config(current_app.config)
+        attempt = login_throttle.claim_login(email, request.remote_addr, limits)
+        db.session.commit()  # the slots are taken before any password is checked
+        if attempt.refused:
+            error = _too_many(attempt.wait)
             status = 429
         else:
+            login_throttle.slow_down(attempt, limits)
             user = db.session.scalar(select(User).where(func.lower(User.email) == email))
             if check_password_hash(user.password_hash if user else _NO_SUCH_USER_HASH, form.password.data) and user:
-                login_throttle.clear_account(email)
-                login_user(user, remember=form.remember.data)
-                return redirect(safe_next(request.args.get("next")) or url_for("invoices.index"), code=303)
-            login_throttle.record_failure(email, request.remote_addr, limits["window_seconds"])
+                login_throttle.succeeded(attempt, email, request.remote_addr)
+                return _password_accepted(user, form.remember.data)
             error = "That email and password do not match an account. Check both and try again."
             status = 401
     elif form.errors:
@@ -129,9 +175,68 @@ def login():
     return render_template("auth/login.html", form=form, error=error), status
 
 
+def _pending_two_factor() -> tuple[dict, User] | None:
+    pending = session.get("two_factor")
+    if not isinstance(pending, dict) or pending.get("until", 0) < time.time():
+        return None
+    user = db.session.get(User, pending.get("user"))
+    return (pending, user) if user is not None and user.two_factor_enabled else None
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def two_factor_code():
+    """The second step: an authenticator or recovery code after the right password."""
+    found = _pending_two_factor()
+    if found is None:
+        session.pop("two_factor", None)
+        flash("Log in again: the step for the code timed out.", "info")
+        return redirect(url_for("auth.login"))  # as every private page answers a visitor not logged in
+    pending, user = found
+    form = CodeForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        limits = login_throttle.Limits.from_config(current_app.config)
+        attempt = login_throttle.claim_code(user.id, limits.per_account_address, limits.window_seconds)
+        db.session.commit()
+        if attempt.refused:
+            session.pop("two_factor", None)
+            error, status = _too_many(attempt.wait, "wrong codes").replace("email address and password", "code"), 429
+        else:
+            from blueprints.integrations import keyring  # here: integrations imports this module
+
+            try:
+                accepted = two_factor.accept_code(user, form.code.data, keyring())
+            except DataKeyError:
+                accepted, error = False, ("The server cannot read your authenticator secret (its data key is missing "
+                                          "or wrong): use a recovery code, and tell whoever runs this Hourbill.")
+            if accepted:
+                login_throttle.release(attempt)
+                session.pop("two_factor", None)
+                _log_in(user, pending.get("remember", False))
+                return redirect(pending.get("next") or url_for("invoices.index"), code=303)
+            error = error or "That code is not right, or was used already. Enter the code your app shows now."
+            status = 401
+    elif form.errors:
+        status = 422
+    return render_template("auth/two_factor.html", form=form, error=error), status
+
+
 @bp.post("/logout")
 @login_required
 def logout():
+    accounts.revoke(current_user.session_token)
+    db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.post("/logout/everywhere")
+@login_required
+def logout_everywhere():
+    """End every login of this account: other browsers are logged out at their next request."""
+    accounts.revoke_all(current_user)
+    db.session.commit()
+    logout_user()
+    flash("You are logged out on every device and browser.", "info")
     return redirect(url_for("auth.login"), code=303)

@@ -5,8 +5,9 @@ from decimal import Decimal
 from zoneinfo import available_timezones
 
 from wtforms import Field, IntegerField, StringField
-from wtforms.validators import StopValidation, ValidationError
+from wtforms.validators import Length, StopValidation, ValidationError
 
+from services.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from services.money import is_currency, parse_decimal, plain
 
 TIME_ZONES = sorted(available_timezones())
@@ -68,3 +69,9 @@ def currency_code(form, field: Field) -> None:
 def time_zone(form, field: Field) -> None:
     if field.data not in TIME_ZONES:
         raise ValidationError("Choose a time zone from the list, like Europe/Berlin.")
+
+
+def new_password_length() -> Length:
+    """The one rule for a new password, at registration and at a change."""
+    return Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+                  message=f"Use at least {MIN_PASSWORD_LENGTH} characters.")

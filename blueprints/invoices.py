@@ -54,9 +54,18 @@ class LineForm(FlaskForm):
     unit = StringField("Unit", validators=[Length(max=20)])
     rate = DecimalText("Rate", places=3, minimum=Decimal(0), maximum=RATE_LIMIT, required=True)
 
-    def validate_for(self, currency: str) -> bool:
-        """Validate, then check the rate fits the currency's minor unit (no 45.005 USD)."""
-        return self.validate_on_submit() and _fits(self.rate, currency)
+    def validate_for(self, invoice: Invoice, replacing: LineItem | None = None) -> bool:
+        """Validate, then check the rate fits the currency's minor unit (no 45.005 USD) and the line fits
+        the invoice (services.invoicing.check_room; call it with the draft locked)."""
+        if not (self.validate_on_submit() and _fits(self.rate, invoice.currency)):
+            return False
+        try:
+            invoicing.check_room(invoice, self.quantity.decimal, to_minor(self.rate.decimal, invoice.currency),
+                                 replacing)
+        except invoicing.AmountTooLarge as error:
+            self.rate.errors = [str(error)]
+            return False
+        return True
 
 
 def _fits(field: DecimalText, currency: str) -> bool:
@@ -75,12 +84,22 @@ def owned_invoice(invoice_id: int) -> Invoice:
 
 
 def owned_draft(invoice_id: int) -> Invoice:
+    """The user's draft, read only (a wizard step looking at it); a draft about to change is locked
+    with `locked_draft`."""
     invoice = owned_invoice(invoice_id)
     if not invoice.is_draft:
         abort(make_response(render_template(
             "errors/error.html", title="Invoice is locked",
             message=f"Invoice {invoice.number} is {invoice.status}: its lines and details can no longer change. "
                     "Duplicate it to make a new draft."), 409))
+    return invoice
+
+
+def locked_draft(invoice_id: int) -> Invoice:
+    """The user's draft, locked for this request's change (services.invoicing.lock_draft): a draft sent
+    or deleted meanwhile answers 409 with what happened (app.py's handler of InvoiceChanged)."""
+    invoice = owned_invoice(invoice_id)
+    invoicing.lock_draft(invoice)
     return invoice
 
 
@@ -152,7 +171,8 @@ def _page(invoice: Invoice, status: int = 200, **context):
 
 def _fragment(invoice: Invoice, blocks: list[str], status: int = 200, **context):
     """An htmx answer: the named blocks of the invoice page. The totals live inside "lines"; asked for
-    beside another block, they are swapped out of band."""
+    beside another block, they are swapped out of band. An autosave answers its "_feedback" block: the
+    amounts and errors out of band, never the inputs the person may still be typing in."""
     context.setdefault("add_form", LineForm(formdata=None))
     html = render_blocks("invoices/show.html", blocks, invoice=invoice, totals=invoicing.totals(invoice),
                          today=_today(), oob="totals" in blocks, **context)
@@ -162,7 +182,7 @@ def _fragment(invoice: Invoice, blocks: list[str], status: int = 200, **context)
 @bp.post("/<int:invoice_id>/details")
 @login_required
 def update_details(invoice_id: int):
-    invoice = owned_draft(invoice_id)
+    invoice = locked_draft(invoice_id)
     form = DetailsForm()
     if form.validate_on_submit() and _fits(form.discount, invoice.currency):
         invoice.issue_date = form.issue_date.data
@@ -172,20 +192,20 @@ def update_details(invoice_id: int):
         invoice.notes = (form.notes.data or "").strip()
         db.session.commit()
         if htmx_request.htmx:
-            return _fragment(invoice, ["details", "totals"], details_form=form, saved=True)
+            return _fragment(invoice, ["details_feedback", "totals"], details_form=form, saved=True)
         flash("Invoice details saved.", "success")
         return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
     if htmx_request.htmx:
-        return _fragment(invoice, ["details"], 422, details_form=form)
+        return _fragment(invoice, ["details_feedback"], 422, details_form=form)
     return _page(invoice, 422, details_form=form)
 
 
 @bp.post("/<int:invoice_id>/lines")
 @login_required
 def add_line(invoice_id: int):
-    invoice = owned_draft(invoice_id)
+    invoice = locked_draft(invoice_id)
     form = LineForm()
-    if form.validate_for(invoice.currency):
+    if form.validate_for(invoice):
         line = LineItem(position=invoicing.next_position(invoice), description=form.description.data.strip(),
                         unit=(form.unit.data or "").strip(), source="manual")
         line.set_amounts(form.quantity.decimal, to_minor(form.rate.decimal, invoice.currency))
@@ -202,26 +222,26 @@ def add_line(invoice_id: int):
 @bp.post("/<int:invoice_id>/lines/<int:line_id>")
 @login_required
 def update_line(invoice_id: int, line_id: int):
-    invoice = owned_draft(invoice_id)
+    invoice = locked_draft(invoice_id)
     line = owned_line(invoice, line_id)
     form = LineForm()
-    if form.validate_for(invoice.currency):
+    if form.validate_for(invoice, replacing=line):
         line.description = form.description.data.strip()
         line.unit = (form.unit.data or "").strip()
         line.set_amounts(form.quantity.decimal, to_minor(form.rate.decimal, invoice.currency))
         db.session.commit()
         if htmx_request.htmx:
-            return _fragment(invoice, ["line_row", "totals"], line=line)
+            return _fragment(invoice, ["line_feedback", "totals"], line=line)
         return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor=f"line-{line.id}"), code=303)
     if htmx_request.htmx:
-        return _fragment(invoice, ["line_row"], 422, line=line, line_form=form)
+        return _fragment(invoice, ["line_feedback"], 422, line=line, line_form=form)
     return _page(invoice, 422, line_forms={line.id: form})
 
 
 @bp.post("/<int:invoice_id>/lines/<int:line_id>/move")
 @login_required
 def move_line(invoice_id: int, line_id: int):
-    invoice = owned_draft(invoice_id)
+    invoice = locked_draft(invoice_id)
     line = owned_line(invoice, line_id)
     direction = request.form.get("direction")
     if direction not in {"up", "down"}:
@@ -236,7 +256,7 @@ def move_line(invoice_id: int, line_id: int):
 @bp.post("/<int:invoice_id>/lines/<int:line_id>/delete")
 @login_required
 def delete_line(invoice_id: int, line_id: int):
-    invoice = owned_draft(invoice_id)
+    invoice = locked_draft(invoice_id)
     line = owned_line(invoice, line_id)
     invoicing.remove_line(invoice, line)
     db.session.commit()
@@ -247,11 +267,15 @@ def delete_line(invoice_id: int, line_id: int):
 
 
 def _change_status(invoice_id: int, change, done: str):
+    """A status change; a request that lost a race to another one (InvoiceChanged) answers 409 with
+    what happened, through app.py's handler."""
     invoice = owned_invoice(invoice_id)
     try:
         change(invoice)
         db.session.commit()
         flash(done.format(number=invoice.number), "success")
+    except invoicing.InvoiceChanged:
+        raise
     except invoicing.InvoiceStateError as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -281,17 +305,21 @@ def void(invoice_id: int):
 @login_required
 def duplicate(invoice_id: int):
     invoice = owned_invoice(invoice_id)
-    copy = invoicing.duplicate(invoice, current_user, _today())
+    copy, left_out = invoicing.duplicate(invoice, current_user, _today())
     db.session.commit()
     flash("This is a new draft copied from the invoice.", "success")
+    if left_out:
+        flash(f"{left_out} imported line{'s were' if left_out != 1 else ' was'} left out: import "
+              f"{'them' if left_out != 1 else 'it'} again from Clockify if "
+              f"{'they are' if left_out != 1 else 'it is'} still unbilled.", "info")
     return redirect(url_for("invoices.show", invoice_id=copy.id), code=303)
 
 
 @bp.post("/<int:invoice_id>/delete")
 @login_required
 def delete(invoice_id: int):
-    invoice = owned_draft(invoice_id)
-    db.session.delete(invoice)
+    invoice = owned_invoice(invoice_id)
+    invoicing.delete_draft(invoice)
     db.session.commit()
     flash("Draft deleted.", "success")
     return redirect(url_for("invoices.index"), code=303)

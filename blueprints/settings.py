@@ -1,21 +1,26 @@
-"""Account settings: the business profile that goes on every invoice, and the integrations page."""
+"""Account settings: the business profile that goes on every invoice, the integrations page, and the
+account's security (password, two-factor authentication, logins)."""
 from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import EmailField, SelectField, StringField, TextAreaField
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp,
+                                ValidationError)
 
-from blueprints.forms import TIME_ZONES, DecimalText, WholeNumber, currency_code, time_zone
-from blueprints.integrations import data_key_problem
+from blueprints.auth import session_max_age
+from blueprints.forms import TIME_ZONES, DecimalText, WholeNumber, currency_code, new_password_length, time_zone
+from blueprints.integrations import data_key_problem, keyring
 from extensions import db
 from services.clockify import REGIONS
 from models import ClockifyConnection
+from services import accounts, login_throttle, two_factor
 from services.money import fits_currency, from_minor, is_currency, minor_digits, plain, to_minor
+from services.secrets import DataKeyError
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -82,3 +87,127 @@ def integrations():
                                      .order_by(ClockifyConnection.created_at)).all()
     return render_template("settings/integrations.html", connections=connections, regions=REGIONS,
                            problem=data_key_problem() if connections else None)
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password."),
+                                                                      Length(max=200)])
+    new_password = PasswordField("New password", validators=[DataRequired("Enter a new password."),
+                                                             new_password_length()])
+    confirm = PasswordField("Repeat the new password", validators=[
+        DataRequired("Repeat the new password."), EqualTo("new_password", message="The two passwords differ.")])
+
+
+class ConfirmTwoFactorForm(FlaskForm):
+    code = StringField("Code from the app", validators=[DataRequired("Enter the six-digit code."), Length(max=20)])
+
+
+class DisableTwoFactorForm(FlaskForm):
+    disable_code = StringField("Code from the app, or a recovery code",
+                               validators=[DataRequired("Enter a code."), Length(max=40)])
+
+
+def _account_page(status: int = 200, *, password_form=None, confirm_form=None, disable_form=None,
+                  recovery_codes=None, problem=None):
+    """The account page, with the form that was sent (and its errors) in place of a blank one."""
+    user = current_user
+    enrollment = None
+    if user.totp_ciphertext is not None and not user.two_factor_enabled:
+        try:
+            secret = two_factor.pending_secret(user, keyring())
+            uri = two_factor.provisioning_uri(secret, user.email)
+            enrollment = {"secret": secret, "qr_code": two_factor.qr_code_data_uri(uri)}
+        except DataKeyError as error:
+            problem = problem or str(error)
+    sessions = accounts.live_sessions(user, session_max_age())
+    return render_template(
+        "settings/account.html", password_form=password_form or PasswordForm(formdata=None),
+        confirm_form=confirm_form or ConfirmTwoFactorForm(formdata=None),
+        disable_form=disable_form or DisableTwoFactorForm(formdata=None), enrollment=enrollment,
+        recovery_codes=recovery_codes, problem=problem, sessions=sessions,
+        current_session=next((row for row in sessions if accounts.is_current(row, user)), None),
+        unused_recovery_codes=two_factor.unused_recovery_codes(user) if user.two_factor_enabled else 0), status
+
+
+@bp.get("/account")
+@login_required
+def account():
+    return _account_page()
+
+
+@bp.post("/account/password")
+@login_required
+def account_password():
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        return _account_page(422, password_form=form)
+    try:
+        ended = accounts.change_password(current_user, form.current_password.data, form.new_password.data,
+                                         current_app.config.get("HOURBILL_PASSWORD_HASH_METHOD", "scrypt"))
+    except accounts.WrongPassword:
+        form.current_password.errors.append("That is not your current password.")
+        return _account_page(422, password_form=form)
+    db.session.commit()
+    flash("Password changed." + (f" {ended} other login{'s were' if ended != 1 else ' was'} ended." if ended else ""),
+          "success")
+    return redirect(url_for("settings.account"), code=303)
+
+
+@bp.post("/account/two-factor")
+@login_required
+def account_two_factor_start():
+    if current_user.two_factor_enabled:
+        flash("Two-factor authentication is on already.", "info")
+        return redirect(url_for("settings.account"), code=303)
+    try:
+        two_factor.begin_enrollment(current_user, keyring())
+    except DataKeyError as error:
+        return _account_page(503, problem=str(error))
+    db.session.commit()
+    return redirect(url_for("settings.account", _anchor="two-factor"), code=303)
+
+
+@bp.post("/account/two-factor/confirm")
+@login_required
+def account_two_factor_confirm():
+    form = ConfirmTwoFactorForm()
+    if not form.validate_on_submit():
+        return _account_page(422, confirm_form=form)
+    try:
+        codes = two_factor.confirm_enrollment(current_user, form.code.data, keyring())
+    except DataKeyError as error:
+        return _account_page(503, problem=str(error))
+    if codes is None:
+        form.code.errors.append("That code is not right. Check the app's clock and enter the code it shows now.")
+        return _account_page(422, confirm_form=form)
+    db.session.commit()
+    # Shown this once, in this answer: only their hashes are kept.
+    return _account_page(recovery_codes=codes)
+
+
+@bp.post("/account/two-factor/disable")
+@login_required
+def account_two_factor_disable():
+    form = DisableTwoFactorForm()
+    if not form.validate_on_submit():
+        return _account_page(422, disable_form=form)
+    if current_user.two_factor_enabled:
+        # Codes are guessed no faster here than at log-in (a stolen session must not turn it off).
+        limits = login_throttle.Limits.from_config(current_app.config)
+        attempt = login_throttle.claim_code(current_user.id, limits.per_account_address, limits.window_seconds)
+        db.session.commit()
+        if attempt.refused:
+            form.disable_code.errors.append("Too many wrong codes. Wait a few minutes and try again.")
+            return _account_page(429, disable_form=form)
+        try:
+            accepted = two_factor.accept_code(current_user, form.disable_code.data, keyring())
+        except DataKeyError as error:
+            return _account_page(503, problem=str(error) + " A recovery code still works.")
+        if not accepted:
+            form.disable_code.errors.append("That code is not right, or was used already.")
+            return _account_page(422, disable_form=form)
+        login_throttle.release(attempt)
+    two_factor.disable(current_user)
+    db.session.commit()
+    flash("Two-factor authentication is off.", "info")
+    return redirect(url_for("settings.account"), code=303)

@@ -14,6 +14,7 @@ from sqlalchemy import exists, select, update
 
 from extensions import db
 from models import ClockifyConnection, User, utcnow
+from services import two_factor
 from services.clockify import ClockifyClient, ClockifyUser, InvalidKey
 from services.secrets import DataKeyError, EncryptedSecret, KeyRing, load_keyring, reencrypt, write_key_file
 
@@ -38,7 +39,9 @@ def associated_data(connection: ClockifyConnection) -> bytes:
 
 
 def stored_key_ids() -> set[str]:
-    return set(db.session.scalars(select(ClockifyConnection.key_id).where(ClockifyConnection.key_id.is_not(None))))
+    """The data keys that sealed something: Clockify keys, and two-factor secrets (services.two_factor)."""
+    return (set(db.session.scalars(select(ClockifyConnection.key_id).where(ClockifyConnection.key_id.is_not(None))))
+            | set(db.session.scalars(select(User.totp_key_id).where(User.totp_key_id.is_not(None)))))
 
 
 def open_keyring(env_value: str | None, key_file: Path) -> KeyRing:
@@ -146,11 +149,15 @@ def rotate_data_key(env_value: str | None, key_file: Path) -> tuple[int, str]:
         keyring = open_keyring(env_value, key_file)
     rows = db.session.scalars(select(ClockifyConnection).where(ClockifyConnection.key_ciphertext.is_not(None))
                               .with_for_update()).all()
-    sealed = reencrypt(keyring, [(stored_secret(row), associated_data(row)) for row in rows])
+    users = two_factor.sealed_users(for_update=True)
+    sealed = reencrypt(keyring, [(stored_secret(row), associated_data(row)) for row in rows]
+                       + [(two_factor.stored_secret(user), two_factor.associated_data(user)) for user in users])
     for row, secret in zip(rows, sealed):
         row.key_id, row.key_nonce, row.key_ciphertext = secret.key_id, secret.nonce, secret.ciphertext
+    for user, secret in zip(users, sealed[len(rows):]):
+        two_factor.seal(user, secret)
     db.session.commit()
     if env_value is None:
         write_key_file(key_file, keyring.current_only())
-        return len(rows), f"The new data key is in {key_file}. Back it up now: without it the keys cannot be read."
-    return len(rows), "Every key is sealed with the first key in HOURBILL_DATA_KEY: you may now remove the others."
+        return len(rows) + len(users), f"The new data key is in {key_file}. Back it up now: without it the keys cannot be read."
+    return len(rows) + len(users), "Every key is sealed with the first key in HOURBILL_DATA_KEY: you may now remove the others."

@@ -1,4 +1,10 @@
-"""Invoice rules with no request in them: totals, the status flow, numbering, duplication."""
+"""Invoice rules with no request in them: totals, the status flow, numbering, duplication.
+
+Two requests may change one invoice at once (two tabs, a double click, Send while a line is removed).
+Every change is therefore made under a guard in the database, never on what a request read earlier:
+a draft is edited only after `lock_draft` has taken its row, and a status changes only through one
+UPDATE guarded by the status it leaves. Of two racing requests exactly one wins; the other gets
+InvoiceChanged, whose message tells the user what happened."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -7,14 +13,24 @@ from sqlalchemy import delete, func, select, update
 
 from extensions import db
 from models import Customer, ImportedEntry, Invoice, LineItem, User, utcnow
-from services.money import Totals, invoice_totals
+from services.money import INVOICE_LIMIT_MINOR, Totals, from_minor, invoice_totals, line_amount_minor
 
 # Which status may follow which; anything else is refused with InvoiceStateError.
 TRANSITIONS = {"draft": {"sent"}, "sent": {"paid", "void"}, "paid": set(), "void": set()}
+DONE = {"draft": "made a draft again", "sent": "sent", "paid": "marked paid", "void": "voided"}
 
 
 class InvoiceStateError(Exception):
     """A change the invoice's status does not allow; the message is for the user."""
+
+
+class InvoiceChanged(InvoiceStateError):
+    """Another request changed the invoice first (sent, paid, voided or deleted it): this request lost
+    the race and changed nothing. The message is for the user; the app answers 409 with it."""
+
+
+class AmountTooLarge(ValueError):
+    """A line that would take the invoice past INVOICE_LIMIT_MINOR; the message is for the user."""
 
 
 def totals(invoice: Invoice) -> Totals:
@@ -40,21 +56,61 @@ def format_number(prefix: str, sequence: int) -> str:
     return f"{prefix}{sequence:04d}"
 
 
+def lock_draft(invoice: Invoice) -> None:
+    """Take the draft's row for this transaction before changing it or its lines, or raise
+    InvoiceChanged when it is no longer a draft (sent or deleted by another request meanwhile).
+
+    One guarded no-op UPDATE (`... WHERE id = :id AND status = 'draft'`, rowcount checked): on SQLite it
+    takes the database's write lock, on PostgreSQL the row's lock, until the caller commits or rolls
+    back. Every change to a draft calls it first (details, lines, send, delete, the import wizard's
+    confirm), so two of them run one after the other and each sees what the other did. The invoice is
+    then expired, so its lines and fields are read again under the lock, not as this request first saw
+    them: load a line to change only after this call."""
+    claimed = db.session.execute(
+        update(Invoice).where(Invoice.id == invoice.id, Invoice.status == "draft")
+        .values(status="draft").execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise _changed(invoice)
+    db.session.expire(invoice)
+
+
+def _changed(invoice: Invoice) -> InvoiceChanged:
+    """What another request did to the invoice, in the user's words."""
+    now = db.session.execute(select(Invoice.status, Invoice.number).where(Invoice.id == invoice.id)).first()
+    if now is None:
+        return InvoiceChanged("This invoice was deleted meanwhile (in another tab?): nothing was changed.")
+    status, number = now
+    name = f"Invoice {number}" if number else "This invoice"
+    return InvoiceChanged(f"{name} was {DONE[status]} already (in another tab?): its lines and details can no "
+                          "longer change, and nothing was changed. Reload the page to see it as it is now, or "
+                          "duplicate it to make a new draft.")
+
+
+def _claim(invoice: Invoice, to: str, **values) -> None:
+    """Move the invoice from the status this request saw to `to` in one guarded UPDATE, or raise
+    InvoiceChanged: of two requests changing the status at once, exactly one does."""
+    _require_transition(invoice, to)
+    claimed = db.session.execute(
+        update(Invoice).where(Invoice.id == invoice.id, Invoice.status == invoice.status)
+        .values(status=to, **values).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise _changed(invoice)
+    db.session.expire(invoice)  # read back as written
+
+
 def mark_sent(invoice: Invoice) -> None:
     """Give the draft the user's next number and lock its lines.
 
-    The draft is claimed first (one UPDATE guarded by its status), so the same draft sent twice at
-    once is numbered once. The counter is then incremented by one UPDATE before it is read, so two
-    drafts sent at once serialise on the user's row (a row lock on PostgreSQL, the write lock on
-    SQLite) and never share a number; the unique constraint on (user, number) is the last guard."""
+    The draft is locked first (lock_draft), so the same draft sent twice at once is numbered once, a
+    line removed at the same moment is either gone before the send looks or refused after it, and the
+    send checks the lines as they are under the lock. The counter is then incremented by one UPDATE
+    before it is read, so two drafts sent at once serialise on the user's row (a row lock on PostgreSQL,
+    the write lock on SQLite) and never share a number; the unique constraint on (user, number) is the
+    last guard."""
     _require_transition(invoice, "sent")
+    lock_draft(invoice)
     if not invoice.lines:
         raise InvoiceStateError("Add at least one line before sending the invoice.")
-    claimed = db.session.execute(
-        update(Invoice).where(Invoice.id == invoice.id, Invoice.status == "draft")
-        .values(status="sent", sent_at=utcnow()).execution_options(synchronize_session=False)).rowcount
-    if claimed != 1:
-        raise InvoiceStateError("This invoice was sent already (in another tab?).")
     while True:
         db.session.execute(
             update(User).where(User.id == invoice.user_id).values(next_invoice_number=User.next_invoice_number + 1)
@@ -89,17 +145,22 @@ def parties(invoice: Invoice) -> dict:
 
 
 def mark_paid(invoice: Invoice) -> None:
-    _require_transition(invoice, "paid")
-    invoice.status = "paid"
-    invoice.paid_at = utcnow()
+    _claim(invoice, "paid", paid_at=utcnow())
 
 
 def mark_void(invoice: Invoice) -> None:
-    """Void the invoice and release its Clockify entries: they may be billed again elsewhere."""
-    _require_transition(invoice, "void")
+    """Void the invoice and release its Clockify entries: they may be billed again elsewhere. The
+    entries are released only after the void has won (a payment recorded at the same moment keeps
+    them on the paid invoice)."""
+    _claim(invoice, "void", voided_at=utcnow())
     db.session.execute(delete(ImportedEntry).where(ImportedEntry.invoice_id == invoice.id))
-    invoice.status = "void"
-    invoice.voided_at = utcnow()
+
+
+def delete_draft(invoice: Invoice) -> None:
+    """Delete a draft (its lines and Clockify entry links go with it). Locked first: a draft sent
+    at the same moment has a number, and a numbered invoice is never deleted."""
+    lock_draft(invoice)
+    db.session.delete(invoice)
 
 
 def _require_transition(invoice: Invoice, to: str) -> None:
@@ -107,18 +168,37 @@ def _require_transition(invoice: Invoice, to: str) -> None:
         raise InvoiceStateError(f"A {invoice.status} invoice cannot be marked {to}.")
 
 
-def duplicate(invoice: Invoice, user: User, today: date) -> Invoice:
-    """A new draft for the same customer with copies of the lines (as manual lines)."""
+def duplicate(invoice: Invoice, user: User, today: date) -> tuple[Invoice, int]:
+    """A new draft for the same customer with copies of the lines typed by hand, and how many lines
+    imported from Clockify were left out. A copy of an imported line would bill its hours a second
+    time, with nothing to say so: those hours are imported again (or not) through the wizard, which
+    knows which entries are still unbilled. A draft is locked first, so the copy has one consistent
+    set of its lines."""
+    if invoice.is_draft:
+        lock_draft(invoice)
     copy = new_draft(user, invoice.customer, today)
     copy.currency = invoice.currency
     copy.tax_rate = invoice.tax_rate
     copy.discount_minor = invoice.discount_minor
     copy.notes = invoice.notes
-    for line in invoice.lines:
-        new_line = LineItem(position=line.position, description=line.description, unit=line.unit, source="manual")
+    kept = [line for line in invoice.lines if line.source != "clockify"]
+    for position, line in enumerate(kept, start=1):
+        new_line = LineItem(position=position, description=line.description, unit=line.unit, source="manual")
         new_line.set_amounts(line.quantity, line.rate_minor)
         copy.lines.append(new_line)
-    return copy
+    return copy, len(invoice.lines) - len(kept)
+
+
+def check_room(invoice: Invoice, quantity, rate_minor: int, replacing: LineItem | None = None) -> None:
+    """Raise AmountTooLarge when a line of quantity x rate (in place of `replacing`, if given) would
+    take the invoice's lines past INVOICE_LIMIT_MINOR (services/money.py says why the limit is there).
+    Call it under lock_draft, so the lines counted are the invoice's lines now."""
+    others = sum(abs(line.amount_minor) for line in invoice.lines if line is not replacing)
+    if others + abs(line_amount_minor(quantity, rate_minor)) > INVOICE_LIMIT_MINOR:
+        limit = f"{from_minor(INVOICE_LIMIT_MINOR, invoice.currency):,} {invoice.currency}"
+        raise AmountTooLarge(f"This line would make the invoice total larger than Hourbill can keep: the lines of "
+                             f"one invoice may add up to at most {limit} (a negative line counts by its size). "
+                             "Split the work over several invoices.")
 
 
 def next_position(invoice: Invoice) -> int:

@@ -1,44 +1,166 @@
-"""Slows down password guessing: too many failed log-ins for one account, or from one address,
-within a window, and further attempts are refused until the oldest failure ages out."""
+"""Slows down password guessing without locking the owner out.
+
+Each budget is a number of slots per key within a window:
+- an account from one address (strict, HOURBILL_LOGIN_MAX_FAILURES_PER_ACCOUNT, default 5): past it
+  that address must wait before trying that account again;
+- an address (loose, HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS, default 100): past it that address must
+  wait, whatever the account (registrations that hit a taken email count here too);
+- an account from anywhere (soft, HOURBILL_LOGIN_SLOW_DOWN_AFTER, default 20): past it every attempt
+  on the account waits HOURBILL_LOGIN_SLOW_DOWN_SECONDS before its password is checked, but is never
+  refused, so guesses from elsewhere never keep the owner's right password out.
+
+An attempt claims its slots before the password is checked, each with one guarded statement (insert
+the slot, or take it over once it has aged out: INSERT .. ON CONFLICT DO UPDATE .. WHERE), so a burst
+of parallel guesses checks at most the limit. A successful log-in gives its slots back.
+"""
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from extensions import db
 from models import LoginAttempt, utcnow
 
 
-def _keys(email: str, address: str | None) -> tuple[str, str]:
-    return f"account:{email.strip().lower()}", f"address:{address or 'unknown'}"
+@dataclass(frozen=True)
+class Limits:
+    per_account_address: int = 5
+    per_address: int = 100
+    slow_down_after: int = 20
+    window_seconds: int = 15 * 60
+    slow_down_seconds: float = 2.0
+
+    @classmethod
+    def from_config(cls, config) -> Limits:
+        return cls(per_account_address=int(config.get("HOURBILL_LOGIN_MAX_FAILURES_PER_ACCOUNT", cls.per_account_address)),
+                   per_address=int(config.get("HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS", cls.per_address)),
+                   slow_down_after=int(config.get("HOURBILL_LOGIN_SLOW_DOWN_AFTER", cls.slow_down_after)),
+                   window_seconds=int(config.get("HOURBILL_LOGIN_FAILURE_WINDOW_SECONDS", cls.window_seconds)),
+                   slow_down_seconds=float(config.get("HOURBILL_LOGIN_SLOW_DOWN_SECONDS", cls.slow_down_seconds)))
 
 
-def seconds_until_allowed(email: str, address: str | None, *, per_account: int, per_address: int,
-                          window_seconds: int, now: datetime | None = None) -> int:
-    """0 when a log-in may be tried now, otherwise how long to wait."""
+@dataclass
+class Attempt:
+    """The slots one attempt holds. ``wait`` > 0: refused, try again in that many seconds (nothing is
+    held). ``slow``: allowed, but the account is under attack, so it waits first."""
+
+    slots: list[tuple[str, int, datetime]] = field(default_factory=list)
+    wait: int = 0
+    slow: bool = False
+
+    @property
+    def refused(self) -> bool:
+        return self.wait > 0
+
+
+def account_address_key(email: str, address: str | None) -> str:
+    return f"account:{email.strip().lower()}|address:{address or 'unknown'}"
+
+
+def address_key(address: str | None) -> str:
+    return f"address:{address or 'unknown'}"
+
+
+def account_key(email: str) -> str:
+    return f"account:{email.strip().lower()}"
+
+
+def _take_slot(key: str, slot: int, now: datetime, cutoff: datetime) -> bool:
+    """Insert the slot, or take it over if it has aged out; True if this statement got it. One
+    statement, so two requests racing for the same slot cannot both get it (the database serializes
+    them on the unique key and re-checks the WHERE against the winner's row)."""
+    module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    table = LoginAttempt.__table__
+    statement = module.insert(table).values(key=key, slot=slot, at=now)
+    statement = statement.on_conflict_do_update(index_elements=["key", "slot"], set_={"at": now},
+                                                where=table.c.at <= cutoff).returning(table.c.id)
+    # RETURNING rather than rowcount, which psycopg reports as -1 for this statement.
+    return db.session.execute(statement).first() is not None
+
+
+def claim_slot(key: str, limit: int, window_seconds: int, now: datetime) -> tuple[int | None, int]:
+    """(slot, 0) when a slot was claimed; (None, seconds to wait) when all ``limit`` are in use."""
+    cutoff = now - timedelta(seconds=window_seconds)
+    held: dict[int, datetime] = {}
+    for _ in range(3):  # a lost race means the table changed: look again
+        held = dict(db.session.execute(select(LoginAttempt.slot, LoginAttempt.at)
+                                       .where(LoginAttempt.key == key, LoginAttempt.slot < limit)).all())
+        candidates = [slot for slot in range(limit) if slot not in held]
+        candidates += sorted((slot for slot, at in held.items() if at <= cutoff), key=held.get)
+        if not candidates:
+            break
+        for slot in candidates:
+            if _take_slot(key, slot, now, cutoff):
+                return slot, 0
+    oldest = min(held.values(), default=now)
+    return None, max(1, int((oldest + timedelta(seconds=window_seconds) - now).total_seconds()) + 1)
+
+
+def _claim_all(budgets: list[tuple[str, int]], window_seconds: int, now: datetime) -> Attempt:
+    attempt = Attempt()
+    for key, limit in budgets:
+        slot, wait = claim_slot(key, limit, window_seconds, now)
+        if slot is None:
+            release(attempt)
+            return Attempt(wait=wait)
+        attempt.slots.append((key, slot, now))
+    return attempt
+
+
+def claim_login(email: str, address: str | None, limits: Limits, now: datetime | None = None) -> Attempt:
+    """Claim the strict and loose slots of a log-in, then the account's soft one. The caller commits
+    before checking the password, and calls ``succeeded`` when it was right."""
     now = now or utcnow()
-    since = now - timedelta(seconds=window_seconds)
-    wait = 0
-    for key, limit in zip(_keys(email, address), (per_account, per_address)):
-        count, oldest = db.session.execute(
-            select(func.count(LoginAttempt.id), func.min(LoginAttempt.at))
-            .where(LoginAttempt.key == key, LoginAttempt.at > since)
-        ).one()
-        if count >= limit:
-            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
-            wait = max(wait, int((oldest + timedelta(seconds=window_seconds) - now).total_seconds()) + 1)
-    return wait
+    purge(limits.window_seconds, now)
+    attempt = _claim_all([(account_address_key(email, address), limits.per_account_address),
+                          (address_key(address), limits.per_address)], limits.window_seconds, now)
+    if attempt.refused:
+        return attempt
+    slot, _ = claim_slot(account_key(email), limits.slow_down_after, limits.window_seconds, now)
+    if slot is None:
+        attempt.slow = True
+    else:
+        attempt.slots.append((account_key(email), slot, now))
+    return attempt
 
 
-def record_failure(email: str, address: str | None, window_seconds: int, now: datetime | None = None) -> None:
+def claim_address(address: str | None, limits: Limits, now: datetime | None = None) -> Attempt:
+    """One slot of the address's loose budget (registration: a taken email keeps it)."""
     now = now or utcnow()
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(seconds=window_seconds)))
-    for key in _keys(email, address):
-        db.session.add(LoginAttempt(key=key, at=now))
-    db.session.commit()
+    return _claim_all([(address_key(address), limits.per_address)], limits.window_seconds, now)
 
 
-def clear_account(email: str) -> None:
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.key == _keys(email, None)[0]))
-    db.session.commit()
+def claim_code(user_id: int, limit: int, window_seconds: int, now: datetime | None = None) -> Attempt:
+    """One try at a two-factor code for this account (only someone who gave its password gets here)."""
+    now = now or utcnow()
+    return _claim_all([(f"code:user={user_id}", limit)], window_seconds, now)
+
+
+def slow_down(attempt: Attempt, limits: Limits) -> None:
+    """Under attack: wait before the password is checked (after the claim is committed)."""
+    if attempt.slow:
+        time.sleep(limits.slow_down_seconds)
+
+
+def release(attempt: Attempt) -> None:
+    """Give the attempt's slots back (it succeeded, or it was refused before anything was checked)."""
+    for key, slot, at in attempt.slots:
+        db.session.execute(delete(LoginAttempt).where(LoginAttempt.key == key, LoginAttempt.slot == slot,
+                                                      LoginAttempt.at == at))
+    attempt.slots.clear()
+
+
+def succeeded(attempt: Attempt, email: str, address: str | None) -> None:
+    """The right password: this attempt's slots and the account's earlier failures from this address
+    are forgiven (the owner's typos). Failures from other addresses stay counted."""
+    release(attempt)
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.key == account_address_key(email, address)))
+
+
+def purge(window_seconds: int, now: datetime) -> None:
+    """Slots that aged out are free anyway: delete them so random emails cannot grow the table."""
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.at <= now - timedelta(seconds=window_seconds)))

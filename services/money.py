@@ -75,6 +75,16 @@ def plain(value: Decimal | None) -> str:
     return format(value.normalize(), "f") if value else "0"
 
 
+# The most one invoice's lines may add up to, in minor units, counting each line by its size (a negative
+# line counts as positive, so no partial sum in any order goes past it). The database sums amounts as
+# BIGINT (2**63 - 1, about 9.2e18): an invoice list sums the lines of each invoice, a total per
+# currency sums invoices, and tax at most doubles a total. At 10**13 per invoice, 460,000 invoices at
+# the limit, taxed at 100%, still sum inside BIGINT, while 10**13 minor units is 100 billion in a
+# two-decimal currency (10 trillion yen, a billion in a four-decimal one such as CLF): beyond any real
+# invoice. Quantity x rate alone reaches 10**17 in a four-decimal currency, which is why this is checked.
+INVOICE_LIMIT_MINOR = 10**13
+
+
 def line_amount_minor(quantity: Decimal, rate_minor: int) -> int:
     """A line's amount: quantity x rate, rounded half-up to the minor unit."""
     return int((quantity * rate_minor).quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -51,7 +51,9 @@ def test_adding_lines_updates_amounts_and_totals(client, logged_in, app):
         (1, Decimal("1.5"), 4500, 6750), (2, Decimal("1"), 1999, 1999)]
 
 
-def test_editing_a_line_with_htmx_answers_the_row_and_the_totals_out_of_band(client, logged_in, app):
+def test_autosaving_a_line_answers_its_amount_and_the_totals_but_never_its_inputs(client, logged_in, app):
+    """The person may be typing in the row while the answer travels: an answer holding the inputs would
+    overwrite what they typed meanwhile (issue 9, item 5)."""
     invoice_id = logged_in.invoice(logged_in.customer())
     logged_in.line(invoice_id)
     line_id = _invoice(app, invoice_id).lines[0].id
@@ -59,10 +61,17 @@ def test_editing_a_line_with_htmx_answers_the_row_and_the_totals_out_of_band(cli
                            data={"description": "Design work", "quantity": "3.25", "unit": "h", "rate": "80"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "<html" not in html and f'id="line-{line_id}"' in html
+    assert "<html" not in html and "<input" not in html and "<form" not in html
+    assert re.search(rf'id="line-{line_id}-amount"[^>]*\s+hx-swap-oob="true">\$260.00<', html)
     assert 'id="totals" class="totals" hx-swap-oob="true"' in html
     assert re.search(r'data-testid="total">\$260.00<', html)
+    assert f'id="line-{line_id}-quantity-errors" class="field-errors" hx-swap-oob="true"></span>' in html
     assert "HX-Request" in response.headers["Vary"]
+    refused = client.post(f"/invoices/{invoice_id}/lines/{line_id}", hx=True,
+                          data={"description": "Design work", "quantity": "three", "unit": "h", "rate": "80"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "<input" not in html
+    assert re.search(rf'id="line-{line_id}-quantity-errors"[^>]*>\s*<span class="error">Enter a number', html)
 
 
 def test_line_errors_show_next_to_the_field_and_change_nothing(client, logged_in, app):
@@ -102,20 +111,23 @@ def test_lines_move_and_remove_and_positions_stay_in_order(client, logged_in, ap
     assert [(line.position, line.description) for line in lines] == [(1, "C"), (2, "B")]
 
 
-def test_details_set_tax_and_discount(client, logged_in, app):
+def test_details_set_tax_and_discount_and_the_autosave_answers_only_totals_and_errors(client, logged_in, app):
     invoice_id = logged_in.invoice(logged_in.customer())
     logged_in.line(invoice_id, quantity="10", rate="100")
     today = date.today().isoformat()
     response = client.post(f"/invoices/{invoice_id}/details", hx=True, data={
         "issue_date": today, "due_date": today, "tax_rate": "20", "discount": "100", "notes": "Thanks!"})
     html = response.get_data(as_text=True)
-    assert response.status_code == 200 and "Saved" in html
+    assert response.status_code == 200 and re.search(r'id="details-saved"[^>]*>Saved<', html)
     assert re.search(r'data-testid="tax">\$180.00<', html) and re.search(r'data-testid="total">\$1,080.00<', html)
-    bad = client.post(f"/invoices/{invoice_id}/details", data={
-        "issue_date": today, "due_date": "2000-01-01", "tax_rate": "200", "discount": "0"})
-    assert bad.status_code == 422
-    assert "cannot be before the issue date" in bad.get_data(as_text=True)
-    assert "at most 100" in bad.get_data(as_text=True)
+    assert "<input" not in html and "<textarea" not in html  # an autosave never rewrites what is being typed
+    for hx in (False, True):
+        bad = client.post(f"/invoices/{invoice_id}/details", hx=hx, data={
+            "issue_date": today, "due_date": "2000-01-01", "tax_rate": "200", "discount": "0"})
+        assert bad.status_code == 422
+        assert "cannot be before the issue date" in bad.get_data(as_text=True)
+        assert "at most 100" in bad.get_data(as_text=True)
+        assert ("<input" in bad.get_data(as_text=True)) is not hx
     assert _invoice(app, invoice_id).tax_rate == Decimal(20)
 
 
@@ -268,3 +280,57 @@ def test_a_sent_invoice_keeps_the_sender_and_customer_it_was_sent_with(client, l
     assert "Ada &amp; Partners" not in page and "Northwind Ltd" not in page
     draft = logged_in.invoice(customer)
     assert "Ada &amp; Partners" in client.get(f"/invoices/{draft}/print").get_data(as_text=True)
+
+
+def test_duplicate_leaves_imported_lines_out_and_says_so(client, logged_in, app):
+    """A copy of an imported line would bill its Clockify hours a second time (issue 9, item 4)."""
+    from models import ImportedEntry
+    invoice_id = logged_in.invoice(logged_in.customer())
+    logged_in.line(invoice_id, description="Hosting", quantity="1", rate="20")
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        for number in range(3):
+            line = LineItem(position=2 + number, description=f"Imported {number}", unit="h", source="clockify")
+            line.set_amounts(Decimal(1), 9000)
+            invoice.lines.append(line)
+            db.session.flush()
+            db.session.add(ImportedEntry(user_id=invoice.user_id, invoice_id=invoice_id, line_item_id=line.id,
+                                         workspace_id="ws", entry_id=f"e{number}", seconds=3600, rate_minor=9000))
+        db.session.commit()
+    client.post(f"/invoices/{invoice_id}/send")
+    response = client.post(f"/invoices/{invoice_id}/duplicate", follow_redirects=True)
+    assert ("3 imported lines were left out: import them again from Clockify if they are still unbilled."
+            in response.get_data(as_text=True))
+    copy_id = int(response.request.path.rstrip("/").split("/")[-1])
+    copy = _invoice(app, copy_id)
+    assert copy_id != invoice_id and [(line.position, line.description, line.source) for line in copy.lines] == [
+        (1, "Hosting", "manual")]
+    with app.app_context():
+        assert db.session.scalars(db.select(ImportedEntry.invoice_id)).all() == [invoice_id] * 3
+
+
+def test_a_line_past_what_an_invoice_can_hold_is_refused_at_the_field_and_the_list_still_sums(client, logged_in, app):
+    """Quantity x rate at their maximum in a four-decimal currency is about 10**17 minor units: the invoice
+    list summed 93 such lines past BIGINT and answered 500 (issue 9, item 14)."""
+    invoice_id = logged_in.invoice(logged_in.customer("Banco", "CLF"))
+    refused = None
+    for _ in range(100):
+        response = logged_in.line(invoice_id, quantity="1000000", rate="9999999.999")
+        if response.status_code != 303:
+            refused = response
+            break
+    assert refused is not None and refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "This line would make the invoice total larger than Hourbill can keep" in html
+    assert "1,000,000,000.0000 CLF" in html
+    assert client.get("/invoices/").status_code == 200
+    assert client.get(f"/invoices/{invoice_id}").status_code == 200
+    # Up to the limit is fine; one minor unit past it, counting every line by its size, is not.
+    assert logged_in.line(invoice_id, quantity="100", rate="10000000").status_code == 303  # 10**13 minor units
+    assert logged_in.line(invoice_id, quantity="-1", rate="0.0001").status_code == 422
+    line_id = _invoice(app, invoice_id).lines[0].id
+    edit = client.post(f"/invoices/{invoice_id}/lines/{line_id}", hx=True,
+                       data={"description": "x", "quantity": "99.9999", "unit": "h", "rate": "10000000"})
+    assert edit.status_code == 200  # replacing the line itself: it still fits
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.sum(LineItem.amount_minor))) == 10**13 - 10**7  # 99.9999 x 10**11

@@ -26,14 +26,38 @@
     box.replaceChildren(p);
   }
 
+  // The server's own words on its error page (e.g. what another tab did to the invoice), if any.
+  function serverMessage(xhr) {
+    var text = xhr.responseText || "";
+    if (text.indexOf("error-page") < 0) { return null; }
+    var found = new DOMParser().parseFromString(text, "text/html").querySelector(".error-page p");
+    return found && found.textContent.trim();
+  }
+
   // htmx does not swap error answers: say what happened instead of failing silently.
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
-    say(status === 409 ? "This invoice is no longer a draft: reload the page to see it as it is now."
+    var message = status === 409 && serverMessage(event.detail.xhr);
+    say(message ? message
+      : status === 409 ? "This invoice is no longer a draft: reload the page to see it as it is now."
       : status === 404 ? "That item is gone (deleted in another tab?). Reload the page."
       : status === 400 ? "The page is out of date. Reload it and try again."
       : "Something went wrong and nothing was saved. Try again, or reload the page.");
   });
+  // An autosave answers a field's errors out of band (templates/invoices/show.html): mark the field
+  // invalid, or valid again, to match.
+  document.addEventListener("htmx:load", function (event) {
+    var slot = event.detail.elt;
+    if (!slot.classList || !slot.classList.contains("field-errors")) { return; }
+    var input = document.querySelector('[aria-describedby="' + slot.id + '"]');
+    var invalid = slot.children.length > 0;
+    if (input) {
+      if (invalid) { input.setAttribute("aria-invalid", "true"); } else { input.removeAttribute("aria-invalid"); }
+    }
+    var field = slot.closest(".field, .line-row");
+    if (field) { field.classList.toggle("has-error", invalid || field.querySelector(".field-errors .error") !== null); }
+  });
+
   // The import preview: totals that follow the ticked entries, select all / none, and a selection
   // sent as the shorter list: the ticked ids, or "all matching" minus the unticked ones (so ticking
   // all of 10,000 entries never sends 10,000 ids).

@@ -1,0 +1,116 @@
+"""Logins that can be revoked, and password changes.
+
+Each successful log-in starts a UserSession: a random token goes to the browser (Flask-Login keeps it
+in the session and in the remember-me cookie, as the user's "id"), and only its SHA-256 is stored. A
+request is logged in only while its row is there and not revoked, so log-out, "log out everywhere" and
+a password change end every copy of those cookies at their next request, and every log-in gets a new
+remember-me token."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from extensions import db
+from models import User, UserSession, utcnow
+
+MIN_PASSWORD_LENGTH = 10  # a new password's, at registration and at a change
+MAX_PASSWORD_LENGTH = 200
+
+
+# last_seen_at is written at most this often per session, so browsing is not a write per request.
+TOUCH_EVERY = timedelta(minutes=5)
+# A revoked row is kept a while for the record, then deleted.
+KEEP_REVOKED = timedelta(days=30)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_agent_summary(user_agent: str | None) -> str:
+    """'Firefox on Linux' from a User-Agent header: enough to recognise one's own devices."""
+    text = user_agent or ""
+    browser = next((name for pattern, name in (
+        (r"Edg/", "Edge"), (r"OPR/|Opera", "Opera"), (r"Firefox/", "Firefox"), (r"Chromium/", "Chromium"),
+        (r"Chrome/", "Chrome"), (r"Safari/", "Safari"), (r"python-requests|curl/", "A script"),
+    ) if re.search(pattern, text)), "A browser")
+    system = next((name for pattern, name in (
+        (r"iPhone|iPad", "iOS"), (r"Android", "Android"), (r"Windows", "Windows"), (r"Mac OS X|Macintosh", "macOS"),
+        (r"CrOS", "ChromeOS"), (r"Linux", "Linux"),
+    ) if re.search(pattern, text)), "")
+    return f"{browser} on {system}" if system else browser
+
+
+def start_session(user: User, user_agent: str | None, max_age: timedelta, now: datetime | None = None) -> str:
+    """A new login for this user; returns its token (also set as user.session_token)."""
+    now = now or utcnow()
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id, or_(
+        UserSession.revoked_at <= now - KEEP_REVOKED, UserSession.last_seen_at <= now - max_age)))
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(id=token_hash(token), user_id=user.id, created_at=now, last_seen_at=now,
+                               user_agent=user_agent_summary(user_agent)))
+    db.session.flush()
+    user.session_token = token
+    return token
+
+
+def load_session_user(token: str, max_age: timedelta, now: datetime | None = None) -> User | None:
+    """The user of a live login, or None (unknown, revoked, or unused for longer than max_age).
+
+    When nothing else has happened in this request's transaction yet, last_seen_at is brought up to
+    date and committed (a guarded UPDATE, at most every TOUCH_EVERY); otherwise it is left for later
+    rather than commit someone else's half-done work."""
+    now = now or utcnow()
+    untouched = not db.session().in_transaction()
+    row = db.session.get(UserSession, token_hash(token)) if 20 <= len(token) <= 100 else None
+    if row is None or row.revoked_at is not None or row.last_seen_at <= now - max_age:
+        return None
+    user = row.user
+    if untouched and row.last_seen_at <= now - TOUCH_EVERY:
+        db.session.execute(update(UserSession).where(UserSession.id == row.id, UserSession.last_seen_at <= now - TOUCH_EVERY)
+                           .values(last_seen_at=now))
+        db.session.commit()
+    user.session_token = token
+    return user
+
+
+def revoke(token: str, now: datetime | None = None) -> None:
+    db.session.execute(update(UserSession).where(UserSession.id == token_hash(token), UserSession.revoked_at.is_(None))
+                       .values(revoked_at=now or utcnow()))
+
+
+def revoke_all(user: User, except_token: str | None = None, now: datetime | None = None) -> int:
+    """Revoke every live login of the user (but the one given); returns how many."""
+    query = update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+    if except_token:
+        query = query.where(UserSession.id != token_hash(except_token))
+    return db.session.execute(query.values(revoked_at=now or utcnow())).rowcount
+
+
+def live_sessions(user: User, max_age: timedelta, now: datetime | None = None) -> list[UserSession]:
+    now = now or utcnow()
+    return list(db.session.scalars(select(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None), UserSession.last_seen_at > now - max_age)
+        .order_by(UserSession.last_seen_at.desc())))
+
+
+def is_current(row: UserSession, user: User) -> bool:
+    return bool(user.session_token) and row.id == token_hash(user.session_token)
+
+
+class WrongPassword(Exception):
+    """The current password given was not the account's."""
+
+
+def change_password(user: User, current: str, new: str, hash_method: str) -> int:
+    """Set a new password when the current one is right, and end every other login of the user (a
+    stolen cookie stops working with the old password). Returns how many logins were ended."""
+    if not check_password_hash(user.password_hash, current):
+        raise WrongPassword()
+    user.password_hash = generate_password_hash(new, method=hash_method)
+    return revoke_all(user, except_token=user.session_token)

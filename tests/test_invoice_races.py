@@ -1,0 +1,153 @@
+"""Two requests changing one invoice at the same moment, through a real threaded server (issue 9, item 4):
+exactly one wins, the other is told what happened (never a 500), and the invoice is never left half-way:
+no paid invoice without its Clockify entry links, no numbered invoice deleted or number burned, no sent
+invoice without its lines. Each race is run TRIALS times: enough to catch one that loses 1 time in 40."""
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import requests
+
+from extensions import db
+from models import Customer, ImportedEntry, Invoice, LineItem, User
+from tests.test_concurrency import _all_at_once, _copies, _session
+
+TRIALS = 40
+LOST = "already (in another tab?)"
+
+
+@pytest.fixture
+def ada(app, live_server) -> requests.Session:
+    session = _session(live_server)
+    assert session.post(f"{live_server}/customers/new", data={"name": "Northwind", "currency": "USD"},
+                        allow_redirects=False).status_code == 303
+    session.get(f"{live_server}/customers/")  # shows (and so clears) the welcome messages
+    return session
+
+
+def _invoice(app, trial: int, *, status: str = "draft", lines: int = 1, imported: bool = False) -> int:
+    """An invoice written straight into the database (fast: a race needs a fresh one per trial)."""
+    with app.app_context():
+        user = db.session.scalar(db.select(User))
+        invoice = Invoice(user_id=user.id, customer=db.session.scalar(db.select(Customer)), status=status,
+                          issue_date=date(2025, 10, 31), due_date=date(2025, 11, 30), currency="USD",
+                          tax_rate=Decimal(0), discount_minor=0,
+                          number=None if status == "draft" else f"OLD-{trial:04d}")
+        for position in range(1, lines + 1):
+            line = LineItem(position=position, description=f"Work {position}", unit="h",
+                            source="clockify" if imported else "manual")
+            line.set_amounts(Decimal(1), 5000)
+            invoice.lines.append(line)
+        db.session.add(invoice)
+        db.session.flush()
+        if imported:
+            for line in invoice.lines:
+                db.session.add(ImportedEntry(user_id=user.id, invoice_id=invoice.id, line_item=line,
+                                             workspace_id="ws", entry_id=f"entry-{trial}-{line.position}",
+                                             seconds=3600, rate_minor=5000))
+        db.session.commit()
+        return invoice.id
+
+
+def _said(session: requests.Session, base: str, response) -> str:
+    """What the user is told: the 409 page itself, or the message on the page a 303 leads to."""
+    if response.status_code == 409:
+        return "LOST: " + re.search(r'<section class="error-page">\s*<h1>[^<]*</h1>\s*<p>([^<]*)</p>',
+                                    response.text).group(1)
+    if response.status_code == 303:
+        page = session.get(base + response.headers["Location"]).text
+        return " | ".join(f"{kind}: {text}" for kind, text in
+                          re.findall(r'<p class="flash flash-(\w+)"[^>]*>([^<]*)</p>', page))
+    return f"{response.status_code}: {response.text[:200]}"
+
+
+def _race(session, base, *calls) -> list[str]:
+    copies = _copies(session, len(calls))
+    results = _all_at_once([lambda s=s, call=call: call(s) for s, call in zip(copies, calls)])
+    for result in results:
+        assert not isinstance(result, Exception), result
+        assert result.status_code < 500, result.text[:500]
+    return [_said(s, base, result) for s, result in zip(copies, results)]
+
+
+def test_paid_and_void_at_once_one_wins_and_void_releases_the_entries_only_when_it_won(app, live_server, ada):
+    outcomes = set()
+    for trial in range(TRIALS):
+        invoice_id = _invoice(app, trial, status="sent", lines=2, imported=True)
+        said = _race(ada, live_server,
+                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/paid", allow_redirects=False),
+                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/void", allow_redirects=False))
+        with app.app_context():
+            status = db.session.get(Invoice, invoice_id).status
+            links = db.session.scalar(db.select(db.func.count(ImportedEntry.id))
+                                      .where(ImportedEntry.invoice_id == invoice_id))
+        assert (status, links) in {("paid", 2), ("void", 0)}, (trial, status, links, said)
+        winner = 0 if status == "paid" else 1
+        assert said[winner].startswith("success:"), said
+        loser = said[1 - winner]
+        assert loser.startswith("LOST: ") and LOST in loser or loser.startswith("error: A "), said
+        outcomes.add(status)
+    print("outcomes:", outcomes)
+
+
+def test_sending_and_deleting_a_draft_at_once_never_deletes_a_numbered_invoice(app, live_server, ada):
+    for trial in range(TRIALS):
+        invoice_id = _invoice(app, trial)
+        with app.app_context():
+            next_number = db.session.scalar(db.select(User.next_invoice_number))
+        said = _race(ada, live_server,
+                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/send", allow_redirects=False),
+                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/delete", allow_redirects=False))
+        with app.app_context():
+            invoice = db.session.get(Invoice, invoice_id)
+            now_next = db.session.scalar(db.select(User.next_invoice_number))
+            numbers = db.session.scalars(db.select(Invoice.number).where(Invoice.number.like("INV-%"))).all()
+        if invoice is None:  # the delete won: no number was given, none burned
+            assert now_next == next_number and len(numbers) == next_number - 1, (trial, said)
+            assert said[1] == "success: Draft deleted.", said
+            assert said[0].startswith("LOST: This invoice was deleted meanwhile") or said[0].startswith("404"), said
+        else:  # the send won: numbered, kept, and the delete was refused
+            assert invoice.status == "sent" and invoice.number == f"INV-{next_number:04d}", (trial, said)
+            assert now_next == next_number + 1
+            assert said[0].startswith("success: Invoice INV-"), said
+            assert said[1].startswith("LOST: Invoice INV-") and LOST in said[1], said
+
+
+def test_sending_while_the_last_line_is_removed_never_sends_an_invoice_without_lines(app, live_server, ada):
+    for trial in range(TRIALS):
+        invoice_id = _invoice(app, trial)
+        with app.app_context():
+            line_id = db.session.scalar(db.select(LineItem.id).where(LineItem.invoice_id == invoice_id))
+        said = _race(ada, live_server,
+                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/send", allow_redirects=False),
+                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/lines/{line_id}/delete",
+                                      allow_redirects=False))
+        with app.app_context():
+            invoice = db.session.get(Invoice, invoice_id)
+            status, lines = invoice.status, len(invoice.lines)
+        assert (status, lines) in {("sent", 1), ("draft", 0)}, (trial, status, lines, said)
+        if status == "sent":
+            assert said[1].startswith("LOST: Invoice INV-") and LOST in said[1], said
+        else:
+            assert said == ["error: Add at least one line before sending the invoice.", "success: Line removed."], said
+
+
+def test_editing_a_draft_while_it_is_sent_is_refused_with_words_not_half_saved(app, live_server, ada):
+    for trial in range(TRIALS // 2):
+        invoice_id = _invoice(app, trial)
+        with app.app_context():
+            line_id = db.session.scalar(db.select(LineItem.id).where(LineItem.invoice_id == invoice_id))
+        said = _race(ada, live_server,
+                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/send", allow_redirects=False),
+                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/lines/{line_id}", allow_redirects=False,
+                                      headers={"HX-Request": "true"},
+                                      data={"description": "Changed", "quantity": "3", "unit": "h", "rate": "70"}))
+        with app.app_context():
+            line = db.session.get(LineItem, line_id)
+            edited = (line.description, line.amount_minor) == ("Changed", 21000)
+            sent_at = db.session.get(Invoice, invoice_id).status
+        assert sent_at == "sent" and said[0].startswith("success: Invoice INV-"), said
+        assert edited != said[1].startswith("LOST: "), (trial, edited, said)  # refused means not written
