@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_block, render_blocks
@@ -223,8 +223,15 @@ def _options_from(stored: dict) -> LineOptions:
 
 
 def _owned_preview(invoice, token: str) -> ImportPreview:
+    """The user's preview on this invoice; one that is gone (trimmed when newer ones started, or purged)
+    answers "expired" in the wizard, swapped whole whatever the request targeted."""
     preview = db.session.scalar(select(ImportPreview).where(ImportPreview.token == token))
-    if preview is None or preview.user_id != current_user.id or preview.invoice_id != invoice.id:
+    if preview is None:
+        response = make_response(_render(invoice, "expired", 410))
+        if htmx_request.htmx:
+            response.headers.update({"HX-Retarget": "#import-wizard", "HX-Reswap": "outerHTML"})
+        abort(response)
+    if preview.user_id != current_user.id or preview.invoice_id != invoice.id:
         abort(404)
     return preview
 
