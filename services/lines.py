@@ -434,8 +434,9 @@ class Reconciliation:
 
 def reported_hundredths(entry: TimeEntry, currency: str) -> int | None:
     """An entry's report amount in hundredths (Clockify's x100, the currency's own exponent aside), or
-    None when the report gave none or gave it in another currency."""
-    if entry.amount is None or entry.amount.currency != currency:
+    None when the report gave none, or a non-zero one in another currency. Nothing is nothing in every
+    currency: an entry without a rate earns 0 in its client's currency, and that 0 counts."""
+    if entry.amount is None or (entry.amount.currency != currency and entry.amount.amount):
         return None
     return int(entry.amount.amount.scaleb(2))
 

@@ -89,6 +89,8 @@ def test_after_load_more_every_list_covers_every_entry_and_a_ticked_non_billable
     expect(page.locator("#import-plan h3")).to_have_text(re.compile(rf" from {billable.count() + 1} entries$"))
     reconciliation = page.get_by_test_id("reconciliation")
     expect(reconciliation.get_by_test_id("clockify-total")).to_have_text(before)
+    # every entry has Clockify's amount (0 for one without a rate, in its client's currency too)
+    expect(reconciliation).to_contain_text("Clockify's report for these entries:")
     expect(reconciliation).to_contain_text("1 entry non-billable, ticked deliberately: Clockify's report gives it 0")
     # the causes add up to the difference, as a person adds them up
     def money(text: str) -> Decimal:

@@ -80,6 +80,13 @@ def test_entries_without_a_report_amount_are_left_out_of_clockifys_figure_and_co
     assert causes == {"no_report_amount": 4500}
 
 
+def test_a_zero_amount_in_another_currency_is_still_clockify_saying_zero():
+    # no rate: Clockify's report says 0, labelled with the client's currency (AUD) on a USD invoice
+    unrated = replace(entry("a", rate=None), amount=Money.from_clockify(0, "AUD"))
+    _, result, causes = check([unrated], fallback=Decimal(80))
+    assert (result.clockify_minor, result.without_amount, causes) == (0, 0, {"rate_here": 8000})
+
+
 def test_an_amount_that_is_not_clockifys_rate_times_time_is_named():
     # Clockify says 40.00 for an hour at 45.00 (a rate changed after the time was tracked?)
     _, result, causes = check([entry(amount=4000)])
