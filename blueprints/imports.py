@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from blueprints.integrations import keyring, owned_connection, site
 from blueprints.invoices import LineForm, owned_draft
 from extensions import db
-from models import ClockifyConnection, ImportPreview
+from models import ClockifyConnection, ImportPreview, Invoice
 from services import connections, imports, invoicing
 from services.clockify import ClockifyError, InvalidKey, RateLimited
 from babel.numbers import list_currencies
@@ -226,6 +226,8 @@ def _owned_preview(invoice, token: str) -> ImportPreview:
     """The user's preview on this invoice; one that is gone (trimmed when newer ones started, or purged)
     answers "expired" in the wizard, swapped whole whatever the request targeted."""
     preview = db.session.scalar(select(ImportPreview).where(ImportPreview.token == token))
+    if preview is None and db.session.scalar(select(Invoice.status).where(Invoice.id == invoice.id)) != "draft":
+        abort(404)  # the draft was deleted (its previews with it) or sent meanwhile: not an expired preview
     if preview is None:
         response = make_response(_render(invoice, "expired", 410))
         if htmx_request.htmx:
