@@ -7,7 +7,6 @@ the same URLs answer whole pages. Clockify is only ever read."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
@@ -17,17 +16,16 @@ from jinja2_fragments.flask import render_block, render_blocks
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from babel.numbers import list_currencies
+from blueprints.import_forms import FiltersForm, LineOptionsForm
 from blueprints.integrations import keyring, owned_connection, site
 from blueprints.invoices import LineForm, owned_draft
 from extensions import db
 from models import ClockifyConnection, ImportPreview, Invoice
 from services import connections, imports, invoicing
 from services.clockify import ClockifyError, InvalidKey, RateLimited
-from babel.numbers import list_currencies
-
-from services.lines import (DETAILS, GROUPINGS, ROUNDING_MINUTES, LineOptions, entry_amounts, hundredths_to_minor,
-                           reconcile, unknown_labels)
-from services.money import is_currency, parse_decimal
+from services.lines import entry_amounts, hundredths_to_minor, reconcile, unknown_labels
+from services.money import is_currency
 from services.secrets import DataKeyError
 
 bp = Blueprint("imports", __name__, url_prefix="/invoices/<int:invoice_id>/import")
@@ -113,86 +111,47 @@ def _workspace(connection, client, workspace_id):
 def filters(invoice_id: int):
     invoice = owned_draft(invoice_id)
     connection = owned_connection(request.args.get("connection"))
-    workspace_id = request.args.get("workspace", "")
-    refresh = bool(request.args.get("refresh"))
+    form = _filters_form(invoice, request.args)
     try:
         with _client(connection) as client:
-            workspace = _workspace(connection, client, workspace_id)
-            reference, fetched_at = imports.reference_data(connection, client, workspace_id, _max_age(),
-                                                           refresh=refresh)
+            workspace = _workspace(connection, client, form.workspace.data or "")
+            reference, fetched_at = imports.reference_data(connection, client, workspace.id, _max_age(),
+                                                           refresh=bool(request.args.get("refresh")))
     except (ClockifyError, DataKeyError) as error:
         return _problem(invoice, error, connection)
-    return _render(invoice, "filters", **_filters_context(invoice, connection, workspace, reference, fetched_at,
-                                                          request.args))
+    return _render(invoice, "filters", **_filters_context(invoice, connection, workspace, reference, fetched_at, form))
 
 
-def _filters_context(invoice, connection, workspace, reference, fetched_at, args, **extra) -> dict:
-    customer_client = invoice.customer.clockify_client_id
-    client_id = args.get("client", customer_client if "client" not in args else "") or ""
-    chosen_projects, chosen_members = set(args.getlist("project")), set(args.getlist("member"))
-    unknown = imports.unknown_choices(reference, client_id, chosen_projects, chosen_members,
+def _filters_form(invoice, formdata) -> FiltersForm:
+    return FiltersForm(formdata, linked_client=invoice.customer.clockify_client_id, today=_today())
+
+
+def _filters_context(invoice, connection, workspace, reference, fetched_at, form: FiltersForm) -> dict:
+    customer_client, client_id = invoice.customer.clockify_client_id, form.client.data
+    unknown = imports.unknown_choices(reference, client_id, form.projects, form.members,
                                       linked_to=invoice.customer.name if client_id == customer_client else None)
-    projects = [project for project in reference.projects if not client_id or project.client_id == client_id]
-    first, last = imports.month_range(_today(), 0)
-    return dict(connection=connection, workspace=workspace, reference=reference, fetched_at=fetched_at,
-                client_id=client_id, projects=projects, chosen_projects=chosen_projects,
-                chosen_members=chosen_members, unknown_choice=unknown,
-                known_client=any(client.id == client_id for client in reference.clients),
-                range=args.get("range", "this_month"), start_date=args.get("start", first.isoformat()),
-                end_date=args.get("end", last.isoformat()),
-                # A first visit has both on; a sent form has each only when ticked.
-                billable="billable" in args or not args.get("submitted"),
-                hide_imported="hide_imported" in args or not args.get("submitted"),
-                customer_client=customer_client, **extra)
-
-
-def _date_range(form) -> tuple[date, date]:
-    preset = form.get("range", "this_month")
-    if preset == "this_month":
-        return imports.month_range(_today(), 0)
-    if preset == "last_month":
-        return imports.month_range(_today(), 1)
-    try:
-        start, end = date.fromisoformat(form.get("start", "")), date.fromisoformat(form.get("end", ""))
-    except ValueError:
-        raise ValueError("Enter both dates of the custom range, like 2026-10-01.") from None
-    if start > end:
-        raise ValueError("The range starts after it ends: swap the dates.")
-    if start.year < 2000 or end.year > 2100:
-        raise ValueError("Clockify keeps time from 2000 on: choose dates between 2000 and 2100.")
-    if (end - start).days > 366:
-        raise ValueError("Import at most a year at a time.")
-    return start, end
+    return dict(connection=connection, workspace=workspace, reference=reference, fetched_at=fetched_at, form=form,
+                projects=[project for project in reference.projects if not client_id or project.client_id == client_id],
+                unknown_choice=unknown, known_client=any(client.id == client_id for client in reference.clients),
+                customer_client=customer_client)
 
 
 @bp.post("/preview")
 @login_required
 def preview(invoice_id: int):
     invoice = owned_draft(invoice_id)
-    form = request.form
-    connection = owned_connection(form.get("connection"))
-    workspace_id = form.get("workspace", "")
+    connection = owned_connection(request.form.get("connection"))
+    form = _filters_form(invoice, request.form)
     try:
         with _client(connection) as client:
-            workspace = _workspace(connection, client, workspace_id)
-            reference, fetched_at = imports.reference_data(connection, client, workspace_id, _max_age())
+            workspace = _workspace(connection, client, form.workspace.data or "")
+            reference, fetched_at = imports.reference_data(connection, client, workspace.id, _max_age())
             context = _filters_context(invoice, connection, workspace, reference, fetched_at, form)
-            if context["unknown_choice"]:
+            if not form.validate() or context["unknown_choice"]:
                 return _render(invoice, "filters", 422, **context)
-            try:
-                start, end = _date_range(form)
-            except ValueError as error:
-                return _render(invoice, "filters", 422, range_error=str(error), **context)
-            chosen = imports.Filters(
-                workspace_id=workspace.id, currency=workspace.currency or invoice.currency, start=start, end=end,
-                time_zone=_zone(), client_ids=(context["client_id"],) if context["client_id"] else (),
-                project_ids=tuple(sorted(context["chosen_projects"])), user_ids=tuple(sorted(context["chosen_members"])),
-                billable_only="billable" in form, hide_imported="hide_imported" in form, plan=workspace.plan,
-                preset=form.get("range", "this_month"),
-                report_round_minutes=workspace.rounding.minutes if workspace.rounding else 0,
-                report_round_direction=workspace.rounding.direction if workspace.rounding else "up")
-            if form.get("link_client") and context["client_id"]:
-                invoice.customer.clockify_client_id = context["client_id"]
+            if form.link_client.data and form.client.data:
+                invoice.customer.clockify_client_id = form.client.data
+            chosen = form.chosen(workspace, invoice.currency, _zone())
             preview, entries = imports.start_preview(current_user, invoice, connection, chosen, client, reference)
     except (ClockifyError, DataKeyError) as error:
         db.session.rollback()
@@ -200,26 +159,16 @@ def preview(invoice_id: int):
     return _render(invoice, "preview", **_preview_context(invoice, preview, entries=entries))
 
 
-def _preview_context(invoice, preview: ImportPreview, entries=None, **extra) -> dict:
+def _preview_context(invoice, preview: ImportPreview, entries=None, options_form=None, **extra) -> dict:
     filters = imports.Filters.from_dict(preview.filters)
     view = imports.classify(preview, invoice.currency, _zone(), entries=entries)
-    customer = invoice.customer
-    options = _options_from(customer.import_options) if customer.import_options else LineOptions()
-    if filters.report_round_minutes:  # Clockify's reports round: the same rounding, so the sums agree
-        options = options.with_report_rounding(filters.report_round_minutes, filters.report_round_direction)
     rate = imports.fallback_rate(current_user, invoice)
-    return dict(preview=preview, filters=filters, view=view, options=options, fallback=rate,
+    options_form = options_form or LineOptionsForm.showing(imports.remembered_options(invoice.customer, filters), rate)
+    return dict(preview=preview, filters=filters, view=view, options_form=options_form,
                 unreadable=imports.unreadable_entries(preview),
                 labels_to_ask=unknown_labels(entry for entry, _ in view.skipped), currencies=sorted(list_currencies()),
-                amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate), groupings=GROUPINGS,
-                roundings=ROUNDING_MINUTES, details=DETAILS, clockify_minor=hundredths_to_minor, **extra)
-
-
-def _options_from(stored: dict) -> LineOptions:
-    try:
-        return LineOptions.from_form(stored)
-    except ValueError:
-        return LineOptions()  # options saved by an older version: start from the defaults
+                amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate),
+                clockify_minor=hundredths_to_minor, **extra)
 
 
 def _owned_preview(invoice, token: str) -> ImportPreview:
@@ -295,83 +244,48 @@ def currency(invoice_id: int, token: str):
     return _render(invoice, "preview", **_preview_context(invoice, preview))
 
 
-def _options_and_selection(invoice, preview):
-    """The options and the selected entries from the form; the entries come from the preview the
-    server fetched, never from the browser."""
-    form = request.form
-    options = LineOptions.from_form(form)
-    rate = imports.fallback_rate(current_user, invoice)
-    if form.get("fallback_rate", "").strip():
-        try:
-            typed = parse_decimal(form["fallback_rate"])
-        except ValueError:
-            typed = None
-        if typed is None or typed < 0 or typed > Decimal("10000000"):
-            raise ValueError("Enter the rate for entries without one as a number, like 80.")
-        rate = typed
-    view = imports.classify(preview, invoice.currency, _zone())
-    entries = imports.selected(view, form.get("selection", "some"), form.getlist("entry"), form.getlist("exclude"),
-                               shown=_shown(preview), non_billable_ids=form.getlist("nonbillable"))
-    return options, rate, entries, imports.plan_for(entries, invoice, options, rate, _zone())
-
-
-def _shown(preview) -> set[str] | None:
-    """The entries a page without JavaScript showed (its pages, sent as ``shown_pages``)."""
-    if request.form.get("selection") != "shown":
-        return None
-    pages = request.form.get("shown_pages", "")
-    return imports.ids_through_page(preview, int(pages)) if pages.isdigit() and len(pages) < 6 else set()
-
-
 @bp.post("/<token>/lines")
 @login_required
 def lines(invoice_id: int, token: str):
     """The lines the selection would become, shown before anything is saved."""
     invoice = owned_draft(invoice_id)
     preview = _owned_preview(invoice, token)
-    if request.form.get("selection") in ("all", "shown") and not preview.complete:
-        response = _load_rest(invoice, preview)
+    form = LineOptionsForm()
+    if form.selection.data in ("all", "shown") and not preview.complete:
+        response = _load_rest(invoice, preview, form)
         if response:
             return response
+    if not form.validate():
+        return _plan_response(invoice, preview, form, 422)
+    rate = form.chosen_rate(imports.fallback_rate(current_user, invoice))
     try:
-        options, rate, entries, plan = _options_and_selection(invoice, preview)
-    except ValueError as error:
-        return _plan_response(invoice, preview, 422, options_error=str(error))
+        entries, plan = imports.plan(preview, invoice, form.selection_of(), form.options(), rate, _zone())
     except imports.ImportProblem as error:
-        return _plan_response(invoice, preview, 409, options_error=str(error))
-    return _plan_response(invoice, preview, 200, plan=plan, options=options, chosen_rate=rate,
+        return _plan_response(invoice, preview, form, 409, options_error=str(error))
+    return _plan_response(invoice, preview, form, 200, plan=plan, options=form.options(),
                           reconciliation=reconcile(entries, plan, currency=invoice.currency, fallback_rate=rate,
-                                                   options=options))
+                                                   options=form.options()))
 
 
-def _plan_response(invoice, preview, status, **context):
+def _plan_response(invoice, preview, form: LineOptionsForm, status, **context):
+    """The lines or why not: the plan alone for htmx (with the form's errors, as its fields are not
+    swapped), else the whole preview with the boxes ticked and the rate typed as they were sent."""
     if htmx_request.htmx:
-        return render_block(TEMPLATE, "plan", invoice=invoice, preview=preview, **context), _swappable(status)
-    # A whole page again: keep the boxes as they were ticked and the rate as it was typed.
-    form = request.form
-    ticked = None
-    if form.get("selection") == "some":
-        ticked = set(form.getlist("entry"))
-    elif form.get("selection") == "all" and form.getlist("exclude"):
-        excluded = set(form.getlist("exclude"))
-        ticked = {entry.id for entry in imports.preview_entries(preview) if entry.id not in excluded}
-    elif form.get("selection") == "shown":
-        unticked = (_shown(preview) or set()) - set(form.getlist("entry"))
-        ticked = {entry.id for entry in imports.preview_entries(preview) if entry.id not in unticked}
-    page = {**_preview_context(invoice, preview), **context, "ticked": ticked,
-            "ticked_non_billable": set(form.getlist("nonbillable")),
-            "typed_rate": form.get("fallback_rate")}
+        return render_block(TEMPLATE, "plan", invoice=invoice, preview=preview, options_form=form,
+                            errors_here=True, **context), _swappable(status)
+    page = {**_preview_context(invoice, preview, options_form=form), **context,
+            "ticked": form.selection_of().ticked(preview), "ticked_non_billable": set(form.nonbillable.data or ())}
     return _render(invoice, "preview", status, **page)
 
 
-def _load_rest(invoice, preview):
+def _load_rest(invoice, preview, form: LineOptionsForm):
     """"All N matching" with pages not loaded yet: load them now (one call per 1000 entries)."""
     connection = owned_connection(preview.connection_id)
     try:
         with _client(connection) as client:
             imports.load_all(preview, client)
     except imports.ImportProblem as error:
-        return _plan_response(invoice, preview, 409, options_error=str(error))
+        return _plan_response(invoice, preview, form, 409, options_error=str(error))
     except (ClockifyError, DataKeyError) as error:
         db.session.rollback()
         return _problem(invoice, error, connection)
@@ -383,20 +297,22 @@ def _load_rest(invoice, preview):
 def confirm(invoice_id: int, token: str):
     invoice = owned_draft(invoice_id)
     preview = _owned_preview(invoice, token)
+    form = LineOptionsForm()
     if preview.confirmed_at is not None:  # a double click: the first one did it (imports.confirm re-checks)
-        return _plan_response(invoice, preview, 409, options_error=imports.ALREADY_CONFIRMED)
-    if request.form.get("selection") in ("all", "shown") and not preview.complete:
-        response = _load_rest(invoice, preview)
+        return _plan_response(invoice, preview, form, 409, options_error=imports.ALREADY_CONFIRMED)
+    if form.selection.data in ("all", "shown") and not preview.complete:
+        response = _load_rest(invoice, preview, form)
         if response:
             return response
+    if not form.validate():
+        return _plan_response(invoice, preview, form, 422)
+    rate = form.chosen_rate(imports.fallback_rate(current_user, invoice))
     try:
-        options, rate, entries, plan = _options_and_selection(invoice, preview)
-        imports.confirm(preview, invoice, entries, plan, options)
-    except ValueError as error:
-        return _plan_response(invoice, preview, 422, options_error=str(error))
+        entries, plan = imports.plan(preview, invoice, form.selection_of(), form.options(), rate, _zone())
+        imports.confirm(preview, invoice, entries, plan, form.options())
     except imports.ImportProblem as error:
         db.session.rollback()
-        return _plan_response(invoice, preview, 409, options_error=str(error))
+        return _plan_response(invoice, preview, form, 409, options_error=str(error))
     hours = format(plan.hours.normalize(), "f")
     message = (f"Imported {plan.entry_count} entr{'y' if plan.entry_count == 1 else 'ies'} as {plan.line_count} "
                f"line{'' if plan.line_count == 1 else 's'}, {hours} h.")

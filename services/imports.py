@@ -16,7 +16,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from models import (ClockifyCache, ClockifyCurrencyLabel, ClockifyConnection, ImportedEntry, ImportPreview, ImportPreviewPage, Invoice,
+from models import (ClockifyCache, ClockifyCurrencyLabel, ClockifyConnection, Customer, ImportedEntry, ImportPreview, ImportPreviewPage, Invoice,
                     LineItem, User, utcnow)
 from services.clockify import ClockifyClient, Forbidden, ReportRangeTooLong
 from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, to_plain
@@ -111,6 +111,29 @@ def month_range(today: date, months_back: int) -> tuple[date, date]:
     first = date(year, month, 1)
     following = date(year + (month == 12), month % 12 + 1, 1)
     return first, following - timedelta(days=1)
+
+
+DATE_RANGES = {"this_month": "This month", "last_month": "Last month", "custom": "Custom range"}
+
+
+def date_range(preset: str, start: str, end: str, today: date) -> tuple[date, date]:
+    """The days a preset (DATE_RANGES) or a custom range (ISO dates, as typed) covers; ValueError with a
+    message for the user when the custom range cannot be imported."""
+    if preset == "this_month":
+        return month_range(today, 0)
+    if preset == "last_month":
+        return month_range(today, 1)
+    try:
+        first, last = date.fromisoformat(start or ""), date.fromisoformat(end or "")
+    except ValueError:
+        raise ValueError("Enter both dates of the custom range, like 2026-10-01.") from None
+    if first > last:
+        raise ValueError("The range starts after it ends: swap the dates.")
+    if first.year < 2000 or last.year > 2100:
+        raise ValueError("Clockify keeps time from 2000 on: choose dates between 2000 and 2100.")
+    if (last - first).days > 366:
+        raise ValueError("Import at most a year at a time.")
+    return first, last
 
 
 def windows(start: date, end: date, plan: str | None, split: bool = False) -> list[tuple[date, date]]:
@@ -432,6 +455,19 @@ def answer_currency(connection_id: int, workspace_id: str, label: str, currency:
     db.session.flush()
 
 
+def remembered_options(customer: Customer, filters: Filters) -> LineOptions:
+    """The options a preview starts with: the customer's last ones (the defaults when there are none, or
+    when an older version saved them), with the rounding of the workspace's reports when it has one, so
+    the two sums agree."""
+    try:
+        options = LineOptions.from_form(customer.import_options or {})
+    except ValueError:
+        options = LineOptions()
+    if filters.report_round_minutes:
+        options = options.with_report_rounding(filters.report_round_minutes, filters.report_round_direction)
+    return options
+
+
 def fallback_rate(user: User, invoice: Invoice) -> Decimal | None:
     """The default hourly rate, when it is in the invoice's currency (no conversion is guessed)."""
     if user.default_hourly_rate_minor is None or user.default_currency != invoice.currency:
@@ -439,9 +475,41 @@ def fallback_rate(user: User, invoice: Invoice) -> Decimal | None:
     return from_minor(user.default_hourly_rate_minor, invoice.currency)
 
 
-def plan_for(entries: list[TimeEntry], invoice: Invoice, options: LineOptions, rate: Decimal | None,
-             time_zone: str) -> ImportPlan:
-    return plan_lines(entries, currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
+@dataclass(frozen=True)
+class Selection:
+    """Which entries the form ticked (``selected`` says what each mode means); ``shown_pages``: how many
+    pages a page without JavaScript showed."""
+
+    mode: str = "some"
+    entry_ids: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    non_billable_ids: tuple[str, ...] = ()
+    shown_pages: int = 0
+
+    def shown(self, preview: ImportPreview) -> set[str] | None:
+        return ids_through_page(preview, self.shown_pages) if self.mode == "shown" else None
+
+    def ticked(self, preview: ImportPreview) -> set[str] | None:
+        """The billable entries a page rendered again shows ticked (None: all of them)."""
+        if self.mode == "some":
+            return set(self.entry_ids)
+        if self.mode == "all" and self.excluded:
+            return {entry.id for entry in preview_entries(preview) if entry.id not in set(self.excluded)}
+        if self.mode == "shown":
+            unticked = (self.shown(preview) or set()) - set(self.entry_ids)
+            return {entry.id for entry in preview_entries(preview) if entry.id not in unticked}
+        return None
+
+
+def plan(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
+         rate: Decimal | None, time_zone: str) -> tuple[list[TimeEntry], ImportPlan]:
+    """The selected entries and the lines they become. The entries come from the preview the server
+    fetched, never from the browser."""
+    view = classify(preview, invoice.currency, time_zone)
+    entries = selected(view, selection.mode, selection.entry_ids, selection.excluded, shown=selection.shown(preview),
+                       non_billable_ids=selection.non_billable_ids)
+    return entries, plan_lines(entries, currency=invoice.currency, fallback_rate=rate, options=options,
+                               time_zone=time_zone)
 
 
 def confirm(preview: ImportPreview, invoice: Invoice, entries: list[TimeEntry], plan: ImportPlan,

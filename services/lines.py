@@ -32,6 +32,10 @@ GROUPINGS = ("entry", "project", "task", "member", "day", "description")
 ROUNDING_MINUTES = (0, 1, 5, 6, 10, 12, 15, 30, 60)  # Clockify's own report roundings among them
 ROUNDING_DIRECTIONS = ("up", "nearest", "down")
 DETAILS = ("date", "project", "task", "member", "description")  # also the order the line text uses
+GROUPING_LABELS = {"entry": "One line per entry", "project": "One line per project", "task": "One line per task",
+                   "member": "One line per team member", "day": "One line per day",
+                   "description": "One line per description"}
+ROUNDING_DIRECTION_LABELS = {"up": "up", "nearest": "to the nearest", "down": "down"}
 DESCRIPTION_LIMITS = (20, 2000)  # the line form accepts 2000 characters
 UNIT_LIMIT = 20  # LineItem.unit is String(20)
 
@@ -42,10 +46,10 @@ NO_TEXT = "Time tracked"
 _HOUR = Decimal(3600)
 _QUANTITY_STEP = Decimal("0.0001")  # models.QUANTITY_PLACES
 
-_GROUPING_MESSAGE = "Choose how to group entries: one line per entry, or by project, task, member, day or description."
-_ROUNDING_MESSAGE = "Rounding must be none, 1, 5, 6, 10, 12, 15, 30 or 60 minutes."
-_DIRECTION_MESSAGE = "Round up, down or to the nearest step."
-_LENGTH_MESSAGE = (f"The line text limit must be a whole number of characters from {DESCRIPTION_LIMITS[0]} "
+GROUPING_MESSAGE = "Choose how to group entries: one line per entry, or by project, task, member, day or description."
+ROUNDING_MESSAGE = "Rounding must be none, 1, 5, 6, 10, 12, 15, 30 or 60 minutes."
+DIRECTION_MESSAGE = "Round up, down or to the nearest step."
+LENGTH_MESSAGE = (f"The line text limit must be a whole number of characters from {DESCRIPTION_LIMITS[0]} "
                    f"to {DESCRIPTION_LIMITS[1]}.")
 
 
@@ -63,17 +67,17 @@ class LineOptions:
     def __post_init__(self) -> None:
         object.__setattr__(self, "details", frozenset(self.details))
         if self.grouping not in GROUPINGS:
-            raise ValueError(_GROUPING_MESSAGE)
+            raise ValueError(GROUPING_MESSAGE)
         if not _is_whole(self.rounding_minutes) or self.rounding_minutes not in ROUNDING_MINUTES:
-            raise ValueError(_ROUNDING_MESSAGE)
+            raise ValueError(ROUNDING_MESSAGE)
         if self.rounding_direction not in ROUNDING_DIRECTIONS:
-            raise ValueError(_DIRECTION_MESSAGE)
+            raise ValueError(DIRECTION_MESSAGE)
         unknown = sorted(str(detail) for detail in self.details - set(DETAILS))
         if unknown:
             raise ValueError(f"Unknown line detail: {', '.join(unknown)}.")
         low, high = DESCRIPTION_LIMITS
         if not _is_whole(self.max_description) or not low <= self.max_description <= high:
-            raise ValueError(_LENGTH_MESSAGE)
+            raise ValueError(LENGTH_MESSAGE)
         if not isinstance(self.unit, str) or len(self.unit) > UNIT_LIMIT:
             raise ValueError(f"The unit can be at most {UNIT_LIMIT} characters.")
 
@@ -94,10 +98,10 @@ class LineOptions:
             raise ValueError(f"The unit can be at most {UNIT_LIMIT} characters.")
         return cls(
             grouping=_choice(form.get("grouping"), default.grouping),
-            rounding_minutes=_whole(form.get("rounding_minutes"), default.rounding_minutes, _ROUNDING_MESSAGE),
+            rounding_minutes=_whole(form.get("rounding_minutes"), default.rounding_minutes, ROUNDING_MESSAGE),
             rounding_direction=_choice(form.get("rounding_direction"), default.rounding_direction),
             details=frozenset(filter(None, (_choice(detail, "") for detail in details))),
-            max_description=_whole(form.get("max_description"), default.max_description, _LENGTH_MESSAGE),
+            max_description=_whole(form.get("max_description"), default.max_description, LENGTH_MESSAGE),
             unit=unit.strip(),
         )
 
@@ -130,6 +134,10 @@ class LineOptions:
         if minutes not in ROUNDING_MINUTES or direction not in ROUNDING_DIRECTIONS:
             return self
         return replace(self, rounding_minutes=minutes, rounding_direction=direction)
+
+
+def rounding_label(minutes: int) -> str:
+    return "No rounding" if minutes == 0 else f"to {minutes} minutes"
 
 
 def _is_whole(value: Any) -> bool:
