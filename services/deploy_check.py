@@ -21,7 +21,8 @@ SECRET_FILE_SETTING = "HOURBILL_SECRET_KEY_FILE"  # set by create_app when SECRE
 PLACEHOLDERS = {"dev", "secret", "changeme", "change-me", "change me", "development", "...long random string..."}
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_CHARACTERS = 10  # different characters: "passwordpassword…" is long and still guessable
-CRON_LINE = "17 3 * * * cd /srv/hourbill && .venv/bin/flask --app app purge-previews"
+CRON_LINE = ("15 3 * * * hourbill cd /srv/hourbill && set -a && . /etc/hourbill.env && set +a && "
+             ".venv/bin/flask --app app purge-previews")  # docs/deploy.md's /etc/cron.d/hourbill
 
 
 class HostLocalSecretsError(RuntimeError):
@@ -99,9 +100,9 @@ def findings(config: Mapping, instance_path: Path, debug: bool = False,
     if not (setting(config, "MAIL_SERVER", environ) or setting(config, "HOURBILL_MAIL_SERVER", environ)):
         found.append(Finding(False, "No mail server (MAIL_SERVER is not set): invoices and reminders cannot be "
                                     "emailed from Hourbill. Set MAIL_SERVER to your SMTP host to send mail."))
-    found.append(Finding(False, "Import previews are kept until `flask purge-previews` deletes them; check it is "
-                                "scheduled (on one host or all: it is idempotent), e.g. in the crontab of the "
-                                f"app's user, with the app's environment: {CRON_LINE}"))
+    found.append(Finding(False, "Import previews are kept until `flask purge-previews` deletes them, which this "
+                                "cannot see is scheduled: run it daily on one host or on all (it is idempotent), "
+                                f"e.g. in /etc/cron.d/hourbill: {CRON_LINE}"))
     return sorted(found, key=lambda finding: not finding.unsafe)
 
 

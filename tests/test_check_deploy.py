@@ -113,8 +113,8 @@ def test_a_safe_multi_host_configuration_gets_only_advice_and_exit_0(tmp_path, m
     status, lines = check_deploy(tmp_path, monkeypatch)
     assert status == 0
     assert lines[-1] == "0 unsafe, 1 advice."
-    assert lines[0].startswith("advice: Import previews are kept until `flask purge-previews`")
-    assert "purge-previews" in lines[0].rsplit(": ", 1)[-1]  # the cron line itself
+    assert lines[0].startswith("advice: Import previews are kept until `flask purge-previews` deletes them")
+    assert lines[0].endswith(".venv/bin/flask --app app purge-previews")  # the cron line itself
 
 
 @pytest.mark.parametrize("change, expected", [
