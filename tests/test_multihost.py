@@ -28,11 +28,11 @@ import sqlalchemy
 from playwright.sync_api import expect
 
 from app import database_url as server_url
-from sandbox import MAIN_KEY, create_sandbox
+from sandbox import create_sandbox
 from services.secrets import encode_key, generate_key
 from tests.browser import settled
-from tests.test_browser_import import DONE, LINE_DESCRIPTIONS, choose_filters, entry_boxes, show_the_lines
-from tests.test_browser_invoicing import add_customer, register
+from tests.test_browser_import import (DONE, LINE_DESCRIPTIONS, choose_filters, entry_boxes, set_up_ada,
+                                       show_the_lines)
 
 pytestmark = pytest.mark.browser
 
@@ -277,7 +277,19 @@ def balancer(hosts):
 
 
 @pytest.fixture
-def browser_page(chromium, balancer):
+def empty_database(deployment):
+    """Each journey starts from no accounts (the schema stays: it was migrated once)."""
+    engine = sqlalchemy.create_engine(deployment.database)
+    try:
+        tables = [name for name in sqlalchemy.inspect(engine).get_table_names() if name != "alembic_version"]
+        with engine.begin() as connection:
+            connection.execute(sqlalchemy.text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def browser_page(chromium, balancer, empty_database):
     """A Chromium page on the balancer's address that records which instance answered each request."""
     context = chromium.new_context(base_url=balancer.url)
     context.set_default_timeout(15_000)
@@ -292,27 +304,6 @@ def browser_page(chromium, balancer):
     yield page, answers
     context.close()
     assert not errors, f"the page reported errors: {errors}"
-
-
-def set_up(page, email: str) -> str:
-    """Register, connect Clockify, UTC and a fallback rate, add Northwind, open a draft; its URL."""
-    register(page, email=email)
-    page.get_by_role("navigation", name="Account settings").get_by_role("link", name="Integrations").click()
-    page.locator("section#clockify").get_by_role("link", name="Connect", exact=True).click()
-    page.get_by_label("API key").fill(MAIN_KEY)
-    page.get_by_role("button", name="Verify & Save").click()
-    expect(page.get_by_role("status")).to_contain_text("Connected to Clockify as Alex Morgan")
-    page.get_by_role("link", name="Settings").click()
-    page.get_by_label("Time zone").select_option("UTC")
-    page.get_by_label("Default hourly rate").fill("90")
-    page.get_by_role("button", name="Save profile").click()
-    page.get_by_text("Business profile saved.").wait_for()
-    add_customer(page, "Northwind", "USD")
-    page.get_by_role("link", name="Invoices").click()
-    page.get_by_role("link", name="New invoice").click()
-    page.get_by_role("button", name="Create draft").click()
-    page.get_by_text("Draft invoice for Northwind created").wait_for()
-    return page.url
 
 
 def preview(page) -> int:
@@ -370,7 +361,8 @@ def test_the_journey_through_the_balancer_alternates_hosts_that_share_sessions_f
 
     page, answers = browser_page
     logged = {host.name: len(host.requests_served()) for host in hosts}
-    invoice_url = set_up(page, "ada@example.com")
+    set_up_ada(page)
+    invoice_url = page.url
     add_and_send(page, preview(page), invoice_url)
 
     # Every request the browser sent went through nginx to one of the two hosts, about half each.
@@ -397,7 +389,8 @@ def test_one_host_stopped_mid_import_and_the_journey_goes_on_on_the_other_with_n
     page, answers = browser_page
     stopped, survivor = hosts[1], hosts[0]
     logged = len(stopped.requests_served())
-    invoice_url = set_up(page, "grace@example.com")
+    set_up_ada(page)
+    invoice_url = page.url
     ticked = preview(page)
     before = len(stopped.requests_served())
     assert before > logged  # the stopped host served its share until then
