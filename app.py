@@ -168,15 +168,6 @@ def database_url(url: str) -> str:
     return url
 
 
-def _refuse_host_local_secrets(app: Flask) -> None:
-    """On a shared database, start only with SECRET_KEY and HOURBILL_DATA_KEY from the configuration
-    (services/deploy_check.py says why). `flask check-deploy` still runs, to list this among the rest."""
-    from services.deploy_check import refuse_host_local_secrets
-
-    if "check-deploy" not in sys.argv[1:]:
-        refuse_host_local_secrets(app.config)
-
-
 def _instance_secret(path: Path) -> str:
     """The session-signing key: generated once into instance/ (mode 0600), never a built-in default.
     Several workers starting at once agree on one key (services.secrets.create_file_once)."""
@@ -187,6 +178,15 @@ def _instance_secret(path: Path) -> str:
     if len(value) < 32:
         raise RuntimeError(f"{path} holds no usable secret key: delete it to generate a new one.")
     return value
+
+
+def _refuse_host_local_secrets(app: Flask) -> None:
+    """On a shared database, start only with SECRET_KEY and HOURBILL_DATA_KEY from the configuration
+    (services/deploy_check.py says why). `flask check-deploy` still runs, to list this among the rest."""
+    from services.deploy_check import refuse_host_local_secrets
+
+    if "check-deploy" not in sys.argv[1:]:
+        refuse_host_local_secrets(app.config)
 
 
 @event.listens_for(Engine, "connect")
