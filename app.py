@@ -59,7 +59,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
-        app.config["HOURBILL_SECRET_KEY_FILE"] = str(instance / "secret_key")  # host-local: check-deploy says so
+        app.extensions["hourbill.secret_key_file"] = instance / "secret_key"  # host-local: check-deploy says so
     _refuse_host_local_secrets(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
@@ -287,7 +287,8 @@ def _register_commands(app: Flask) -> None:
         Exits 1 when anything is unsafe, 0 when there is only advice."""
         from services.deploy_check import findings
 
-        found = findings(app.config, Path(app.instance_path), debug=app.debug)
+        found = findings(app.config, Path(app.instance_path), debug=app.debug,
+                         secret_key_from_file="hourbill.secret_key_file" in app.extensions)
         for finding in found:
             click.echo(str(finding))
         unsafe = sum(finding.unsafe for finding in found)

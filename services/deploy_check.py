@@ -17,7 +17,6 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-SECRET_FILE_SETTING = "HOURBILL_SECRET_KEY_FILE"  # set by create_app when SECRET_KEY came from a file
 PLACEHOLDERS = {"dev", "secret", "changeme", "change-me", "change me", "development", "...long random string..."}
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_CHARACTERS = 10  # different characters: "passwordpassword…" is long and still guessable
@@ -53,10 +52,11 @@ def is_sqlite(config: Mapping) -> bool:
     return str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite")
 
 
-def host_local_secrets(config: Mapping) -> list[str]:
-    """The settings this host reads from its instance folder rather than from the configuration."""
+def host_local_secrets(config: Mapping, secret_key_from_file: bool = False) -> list[str]:
+    """The settings this host reads from its instance folder rather than from the configuration (before
+    create_app fills SECRET_KEY in from instance/secret_key, or after, saying it did)."""
     local = []
-    if config.get(SECRET_FILE_SETTING) or not config.get("SECRET_KEY"):
+    if secret_key_from_file or not config.get("SECRET_KEY"):
         local.append("SECRET_KEY")
     if not config.get("HOURBILL_DATA_KEY"):
         local.append("HOURBILL_DATA_KEY")
@@ -79,11 +79,11 @@ def refuse_host_local_secrets(config: Mapping, environ: Mapping = os.environ) ->
             "`flask --app app check-deploy` lists everything else to check.")
 
 
-def findings(config: Mapping, instance_path: Path, debug: bool = False,
+def findings(config: Mapping, instance_path: Path, debug: bool = False, secret_key_from_file: bool = False,
              environ: Mapping = os.environ) -> list[Finding]:
     """Everything unsafe or host-local this configuration shows, one finding each, unsafe first."""
     found: list[Finding] = []
-    found += _secrets(config, environ)
+    found += _secrets(config, secret_key_from_file, environ)
     found += _secret_key_strength(config.get("SECRET_KEY") or "")
     found += _key_file_permissions(instance_path)
     if debug or config.get("DEBUG"):
@@ -106,8 +106,8 @@ def findings(config: Mapping, instance_path: Path, debug: bool = False,
     return sorted(found, key=lambda finding: not finding.unsafe)
 
 
-def _secrets(config: Mapping, environ: Mapping) -> list[Finding]:
-    local = host_local_secrets(config)
+def _secrets(config: Mapping, secret_key_from_file: bool, environ: Mapping) -> list[Finding]:
+    local = host_local_secrets(config, secret_key_from_file)
     if not local or is_sqlite(config):
         return []  # SQLite serves one host: secrets in its instance folder are the zero-configuration default
     files = {"SECRET_KEY": "instance/secret_key", "HOURBILL_DATA_KEY": "instance/data.key"}
