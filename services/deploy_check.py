@@ -65,8 +65,8 @@ def host_local_secrets(config: Mapping, secret_key_from_file: bool = False) -> l
 
 def refuse_host_local_secrets(config: Mapping, environ: Mapping = os.environ) -> None:
     """Fail closed at start: a shared database (not SQLite) with host-local secrets, unless explicitly one
-    host (HOURBILL_SINGLE_HOST=1) or a test app. SQLite keeps its zero-configuration start."""
-    if is_sqlite(config) or config.get("TESTING") or on(setting(config, "HOURBILL_SINGLE_HOST", environ)):
+    host (HOURBILL_SINGLE_HOST=1). SQLite keeps its zero-configuration start."""
+    if is_sqlite(config) or on(setting(config, "HOURBILL_SINGLE_HOST", environ)):
         return
     local = host_local_secrets(config)
     if local:

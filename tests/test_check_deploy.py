@@ -38,14 +38,15 @@ def environment(monkeypatch):
     return set_to
 
 
-def start(tmp_path, **test_config):
-    return create_app(test_config or None, instance_path=str(tmp_path / "instance"))
+def start(tmp_path):
+    """The app as gunicorn or `flask` makes it: create_app() with no test dict (whose apps are exempt)."""
+    return create_app(instance_path=str(tmp_path / "instance"))
 
 
-def check_deploy(tmp_path, monkeypatch, **test_config) -> tuple[int, list[str]]:
+def check_deploy(tmp_path, monkeypatch) -> tuple[int, list[str]]:
     """Run `flask check-deploy` as an operator would, in-process: the exit status and the lines."""
     monkeypatch.setattr(sys, "argv", ["flask", "check-deploy"])
-    app = start(tmp_path, **test_config)
+    app = start(tmp_path)
     result = app.test_cli_runner().invoke(args=["check-deploy"])
     return result.exit_code, result.output.splitlines()
 

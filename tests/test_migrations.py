@@ -8,8 +8,7 @@ from extensions import db
 
 
 def test_upgrade_from_empty_matches_the_models_and_downgrades_cleanly(tmp_path, database_url):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True},
-                     instance_path=str(tmp_path / "instance"))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
