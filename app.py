@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -65,6 +66,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     if test_config:
         app.config.from_mapping(test_config)
     _require_database_driver(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config.get("SECRET_KEY"):
+        app.extensions["hourbill.secret_key_file"] = instance / "secret_key"  # host-local: check-deploy says so
+    if test_config is None:  # tests and benchmarks build their apps from a dict: they are one host
+        _refuse_host_local_secrets(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
 
@@ -206,6 +211,15 @@ def _instance_secret(path: Path) -> str:
     return value
 
 
+def _refuse_host_local_secrets(app: Flask) -> None:
+    """On a shared database, start only with SECRET_KEY and HOURBILL_DATA_KEY from the configuration
+    (services/deploy_check.py says why). `flask check-deploy` still runs, to list this among the rest."""
+    from services.deploy_check import refuse_host_local_secrets
+
+    if "check-deploy" not in sys.argv[1:]:
+        refuse_host_local_secrets(app.config)
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """SQLite: enforce foreign keys, let readers and a writer work at once (WAL), wait on locks."""
@@ -297,6 +311,21 @@ def _register_commands(app: Flask) -> None:
         except DataKeyError as error:
             raise click.ClickException(f"{error} Nothing was changed.") from None
         click.echo(f"Re-encrypted {count} stored key{'s' if count != 1 else ''}. {next_step}")
+
+    @app.cli.command("check-deploy")
+    def check_deploy_command():
+        """List what is unsafe or host-local in this configuration, one line each with what to do.
+        Exits 1 when anything is unsafe, 0 when there is only advice."""
+        from services.deploy_check import findings
+
+        found = findings(app.config, Path(app.instance_path), debug=app.debug,
+                         secret_key_from_file="hourbill.secret_key_file" in app.extensions)
+        for finding in found:
+            click.echo(str(finding))
+        unsafe = sum(finding.unsafe for finding in found)
+        click.echo(f"{unsafe} unsafe, {len(found) - unsafe} advice.")
+        if unsafe:
+            raise SystemExit(1)
 
     @app.cli.command("purge-previews")
     @click.option("--days", type=click.IntRange(min=1), default=None,

@@ -117,6 +117,7 @@ def test_first_run_generates_a_secret_key_into_instance_with_mode_0600(tmp_path,
 def test_environment_configures_secret_database_and_secure_cookies(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "from-the-environment-" + "x" * 30)
     monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example/hourbill")
+    monkeypatch.setenv("HOURBILL_DATA_KEY", "A" * 43 + "=")  # a shared database starts only with both keys
     monkeypatch.setenv("HOURBILL_SECURE_COOKIES", "1")
     app = create_app(instance_path=str(tmp_path))
     assert app.config["SECRET_KEY"].startswith("from-the-environment-")
