@@ -10,11 +10,9 @@ import pytest
 from playwright.sync_api import expect
 
 from sandbox import ACME_ID, create_sandbox
-from services.clockify import reset_rate_limits
 from tests.browser import screenshot, settled
 from tests.test_browser_import import set_up_ada, usd
 
-pytest_plugins = ["tests.conftest_sandbox"]
 pytestmark = pytest.mark.browser
 
 
@@ -23,7 +21,6 @@ def month_past_one_page(app):
     """The sandbox with 5 members of 208 entries: 1,036 finished entries in October 2025 (UTC), so a
     second report page of 36 entries; about as small as that can be made. Returns their ids (the report
     leaves running timers out)."""
-    reset_rate_limits()
     with create_sandbox(members=5, entries_per_member=208, rate_limit=None).serve_in_thread() as running:
         app.config.update(HOURBILL_CLOCKIFY_API_URL=running.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=running.reports_url)
         entries = running.sandbox.workspace(ACME_ID).entries_between(datetime(2025, 10, 1, tzinfo=timezone.utc),

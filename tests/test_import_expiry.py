@@ -8,7 +8,6 @@ from sandbox import NORTHWIND_ID
 from services.imports import PREVIEWS_KEPT_PER_USER
 from tests.test_imports import Wizard, wizard, words  # noqa: F401  (wizard: a fixture)
 
-pytest_plugins = ["tests.conftest_sandbox"]
 
 EXPIRED = "This preview expired: preview again"
 

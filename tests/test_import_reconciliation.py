@@ -10,7 +10,6 @@ from sandbox import ACME_ID, NORTHWIND_ID
 from sandbox.shapes import earned
 from tests.test_imports import Wizard, wizard, words  # noqa: F401  (wizard: a fixture)
 
-pytest_plugins = ["tests.conftest_sandbox"]
 
 MONEY = r"-?\$[\d,]+\.\d\d"
 
