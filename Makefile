@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,postgres]'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -34,13 +34,18 @@ run: migrate
 demo: migrate
 	$(BIN)/flask demo --port $(PORT)
 
-# With HOURBILL_TEST_POSTGRES_URL set (.ci/run starts a server: see .ci/postgres), the tests that touch
-# the database run a second time on PostgreSQL.
+# The suite runs in parallel, one worker per core (pytest-xdist; an idle worker takes tests queued for a
+# busy one: --dist worksteal). PYTEST_WORKERS=0 runs it in one process. With HOURBILL_TEST_POSTGRES_URL set (.ci/run starts a server:
+# see .ci/postgres), the tests that touch the database run a second time on PostgreSQL, each worker on
+# its own database beside that one. Either run failing fails `make test`.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
+
 test: install-dev
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 	@if [ -n "$$HOURBILL_TEST_POSTGRES_URL" ]; then \
 	  echo "== the database tests again, on PostgreSQL"; \
-	  HOURBILL_TEST_DATABASE_URL="$$HOURBILL_TEST_POSTGRES_URL" $(BIN)/pytest $(PYTEST_ARGS); \
+	  HOURBILL_TEST_DATABASE_URL="$$HOURBILL_TEST_POSTGRES_URL" $(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS); \
 	fi
 
 # Benchmarks (bench/README.md): one results table, about 80 s; exits 0 even when a target is missed.

@@ -1,17 +1,19 @@
 """Hourbill's application factory: configuration, extensions, blueprints and CLI commands.
 
 Configuration is read in this order, each overriding the one before: built-in defaults,
-instance/config.py, environment variables, then the test dict given to create_app().
+instance/config.py, environment variables (every setting as HOURBILL_<NAME>, plus SECRET_KEY and
+DATABASE_URL), then the test dict given to create_app().
 Nothing happens at import time: `flask --app app ...` calls create_app()."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask, flash, make_response, redirect, render_template, request, url_for
+from flask import Config, Flask, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, text
@@ -51,12 +53,16 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         HOURBILL_LOGIN_MAX_FAILURES_PER_ACCOUNT=5,
         HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS=100,  # loose: many people may share an office address
         HOURBILL_LOGIN_FAILURE_WINDOW_SECONDS=15 * 60,
+        HOURBILL_LOGIN_SLOW_DOWN_AFTER=20,  # failures on an account from anywhere: slowed, never refused
+        HOURBILL_LOGIN_SLOW_DOWN_SECONDS=2,
         HOURBILL_PREVIEW_MAX_AGE_DAYS=7,  # `flask purge-previews`: confirmed or abandoned previews older go
+        HOURBILL_PASSWORD_HASH_METHOD="scrypt",  # werkzeug's generate_password_hash(method=...)
     )
     app.config.from_pyfile("config.py", silent=True)
     _config_from_environment(app)
     if test_config:
         app.config.from_mapping(test_config)
+    _require_database_driver(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
 
@@ -150,6 +156,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
 
 def _config_from_environment(app: Flask) -> None:
+    """HOURBILL_<NAME> sets the setting HOURBILL_<NAME>, or Flask's own <NAME> when Flask has it (e.g.
+    HOURBILL_MAX_CONTENT_LENGTH). Values are parsed as JSON when they parse (Flask's from_prefixed_env:
+    `600` is a number, `[5, 15]` a pair), else kept as text; an empty variable counts as unset. The
+    conventional names SECRET_KEY, DATABASE_URL and HOURBILL_SECURE_COOKIES=1 work too."""
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
     if os.environ.get("DATABASE_URL"):
@@ -157,10 +167,15 @@ def _config_from_environment(app: Flask) -> None:
     if os.environ.get("HOURBILL_SECURE_COOKIES", "").lower() in {"1", "true", "yes"}:
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
-    for name in ("HOURBILL_DATA_KEY", "HOURBILL_LOCALE", "HOURBILL_CLOCKIFY_API_URL", "HOURBILL_CLOCKIFY_REPORTS_URL",
-                 "HOURBILL_PROXY_FIX", "HOURBILL_PREVIEW_MAX_AGE_DAYS"):
-        if os.environ.get(name):
-            app.config[name] = os.environ[name]
+    environment = Config(app.root_path)
+    environment.from_prefixed_env("HOURBILL")
+    for name, value in environment.items():
+        if value == "":
+            continue
+        key = name if name in app.config else f"HOURBILL_{name}"
+        if isinstance(app.config.get(key), tuple) and isinstance(value, list):
+            value = tuple(value)  # JSON has no tuple: a (connect, read) timeout arrives as a list
+        app.config[key] = value
 
 
 def database_url(url: str) -> str:
@@ -169,6 +184,13 @@ def database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def _require_database_driver(uri: str) -> None:
+    """PostgreSQL's driver is an extra: say how to install it rather than fail deep inside SQLAlchemy."""
+    if uri.startswith("postgresql") and importlib.util.find_spec("psycopg") is None:
+        raise RuntimeError("DATABASE_URL points at PostgreSQL, but its driver (psycopg) is not installed: "
+                           "pip install 'hourbill[postgres]' (or `make install-dev`).")
 
 
 def _instance_secret(path: Path) -> str:

@@ -11,32 +11,15 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from flask.testing import FlaskClient
 from sqlalchemy import delete, select
 
 from sandbox import ACME_ID, MAIN_KEY, NORTHWIND_ID, PRIYA_ID
+from tests.client import BrowserLikeClient
 
 PASSWORD = "correct horse battery"
 MONTH = {"range": "custom", "start": "2025-10-01", "end": "2025-10-31"}
 OPTIONS = {"grouping": "project", "rounding_minutes": "0", "rounding_direction": "up", "details": ["project"],
            "unit": "h", "max_description": "300", "fallback_rate": "90"}
-
-
-class Client(FlaskClient):
-    """Sends the page's CSRF token with unsafe requests (as our forms and htmx do); hx=True adds HX-Request."""
-
-    token: str | None = None
-
-    def open(self, *args, hx: bool = False, **kwargs):
-        headers = dict(kwargs.pop("headers", None) or {})
-        if hx:
-            headers["HX-Request"] = "true"
-        if (kwargs.get("method") or "GET").upper() != "GET":
-            if self.token is None:
-                page = super().open("/__no_such_page__").get_data(as_text=True)
-                self.token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
-            headers.setdefault("X-CSRFToken", self.token)
-        return super().open(*args, headers=headers, **kwargs)
 
 
 class ClockifyTimer:
@@ -108,7 +91,7 @@ def make_app(workdir: Path, running):
                       "HOURBILL_CLOCKIFY_API_URL": running.api_url,
                       "HOURBILL_CLOCKIFY_REPORTS_URL": running.reports_url},
                      instance_path=str(workdir / "instance"))
-    app.test_client_class = Client
+    app.test_client_class = BrowserLikeClient
     with app.app_context():
         db.create_all()
     return app

@@ -1,6 +1,7 @@
 """Register, log in (with a second step for two-factor accounts), log out here or everywhere."""
 from __future__ import annotations
 
+import functools
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -23,9 +24,21 @@ from services.secrets import DataKeyError
 
 bp = Blueprint("auth", __name__)
 
-# One hash to compare against when the account does not exist, so a wrong e-mail and a wrong
-# password take the same time.
-_NO_SUCH_USER_HASH = generate_password_hash("no such user", method="scrypt")
+
+def _hash_password(password: str) -> str:
+    """scrypt unless configured otherwise (HOURBILL_PASSWORD_HASH_METHOD: the tests use a cheap one)."""
+    return generate_password_hash(password, method=current_app.config["HOURBILL_PASSWORD_HASH_METHOD"])
+
+
+def _no_such_user_hash() -> str:
+    return _dummy_hash(current_app.config["HOURBILL_PASSWORD_HASH_METHOD"])
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """One hash to compare against when the account does not exist, made the way real ones are, so a
+    wrong e-mail and a wrong password take the same time."""
+    return generate_password_hash("no such user", method=method)
 
 
 # How long the half-logged-in state (right password, code not yet given) lasts.
@@ -114,12 +127,12 @@ def register():
             form.email.errors.append(_too_many(attempt.wait, "attempts from your address"))
             return render_template("auth/register.html", form=form), 429
         if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
-            check_password_hash(_NO_SUCH_USER_HASH, form.password.data)
+            check_password_hash(_no_such_user_hash(), form.password.data)
             form.email.errors.append("An account with this email exists already. Log in instead.")
         else:
             login_throttle.release(attempt)
             user = User(email=email, display_name=form.display_name.data.strip(),
-                        password_hash=generate_password_hash(form.password.data, method="scrypt"))
+                        password_hash=_hash_password(form.password.data))
             db.session.add(user)
             try:
                 db.session.flush()
@@ -154,7 +167,8 @@ def login():
         else:
             login_throttle.slow_down(attempt, limits)
             user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-            if check_password_hash(user.password_hash if user else _NO_SUCH_USER_HASH, form.password.data) and user:
+import functools
+            if check_password_hash(user.password_hash if user else _no_such_user_hash(), form.password.data) and user:
                 login_throttle.succeeded(attempt, email, request.remote_addr)
                 return _password_accepted(user, form.remember.data)
             error = "That email and password do not match an account. Check both and try again."

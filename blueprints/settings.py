@@ -165,7 +165,7 @@ def account_password():
         return _account_page(422, password_form=form)
     try:
         ended = accounts.change_password(current_user, form.current_password.data, form.new_password.data,
-                                         current_app.config.get("HOURBILL_PASSWORD_HASH_METHOD", "scrypt"))
+                                         current_app.config["HOURBILL_PASSWORD_HASH_METHOD"])
     except accounts.WrongPassword:
         form.current_password.errors.append("That is not your current password.")
         return _account_page(422, password_form=form)

@@ -1,48 +1,40 @@
-"""Shared fixtures: an app on a temporary database and instance folder, a test client that
-carries the CSRF token the way a browser page does, and helpers to make users and invoices."""
+"""Shared fixtures, for every test file: an app on a temporary database and instance folder, a test client
+that carries the CSRF token the way a browser page does (tests/client.py), helpers to make users and
+invoices, the Clockify sandbox on a free local port, and Chromium (tests/browser.py).
+
+The suite runs in parallel (pytest-xdist, `make test`): everything a test writes lives in its own tmp_path,
+every server listens on a port the system picks, and on PostgreSQL each worker has its own database.
+
+The sandbox fixtures:
+- `clockify_sandbox_server`: one sandbox (default knobs) served for the whole session (per worker).
+- `clockify_sandbox`: that server, reset before and after the test (keys, faults, knobs, log, limits).
+  Use `.sandbox` for the Python API and `.api_url` / `.reports_url` / `.global_reports_url` for URLs.
+- `clockify_env`: the same, with HOURBILL_CLOCKIFY_API_URL and HOURBILL_CLOCKIFY_REPORTS_URL pointing at it.
+- `sandbox_api`: a `SandboxCaller` (client-shaped `requests` calls with the demo key) on that server, with
+  the per-key rate limit off.
+- `clockify`: the app pointed at the sandbox.
+"""
 from __future__ import annotations
 
 import os
-import re
+import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy
-from flask.testing import FlaskClient
 
 from app import create_app
 from app import database_url as server_url
 from extensions import db
-from tests.browser import chromium, live_server, page  # noqa: F401  (fixtures: one Chromium per session)
+from sandbox import RunningSandbox, create_sandbox
+from tests.browser import chromium, live_server, page  # noqa: F401  (fixtures: one Chromium per worker)
+from tests.client import BrowserLikeClient
 
-UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 PASSWORD = "correct horse battery"
-
-
-class BrowserLikeClient(FlaskClient):
-    """Sends the page's CSRF token with every unsafe request, as our forms and htmx do.
-
-    Pass csrf=False to send none (the 400 tests); hx=True to send what htmx sends."""
-
-    _token: str | None = None
-
-    def open(self, *args, csrf: bool = True, hx: bool = False, **kwargs):
-        method = (kwargs.get("method") or "GET").upper()
-        headers = dict(kwargs.pop("headers", None) or {})
-        if hx:
-            headers["HX-Request"] = "true"
-        if csrf and method in UNSAFE:
-            headers.setdefault("X-CSRFToken", self.csrf_token())
-        return super().open(*args, headers=headers, **kwargs)
-
-    def csrf_token(self) -> str:
-        # Any page carries the token in <meta name="csrf-token">; a 404 page is the cheapest one. The
-        # token lasts as long as the session, so it is fetched once: a page rendered for it would
-        # otherwise show (and use up) the flash messages the test is about to look for.
-        if self._token is None:
-            page = super().open("/__no_such_page__").get_data(as_text=True)
-            self._token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
-        return self._token
+# Hashing is the slowest step of registering or logging in, and the suite does both hundreds of times:
+# one PBKDF2 round here (production keeps scrypt: test_configuration checks the default).
+CHEAP_PASSWORD_HASH = "pbkdf2:sha256:1"
 
 
 # Set (by `make test` when HOURBILL_TEST_POSTGRES_URL is given) to run the database tests on PostgreSQL.
@@ -73,11 +65,37 @@ def _empty(url: str) -> None:
         engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def server_database():
+    """This worker's own PostgreSQL database, `<name>_<worker>` (created afresh, dropped at the end) beside
+    HOURBILL_TEST_DATABASE_URL's, so parallel workers never empty each other's tables; without xdist,
+    that database itself. None on SQLite."""
+    if not SERVER_DATABASE:
+        yield None
+        return
+    url = sqlalchemy.engine.make_url(server_url(SERVER_DATABASE))
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        yield url.render_as_string(hide_password=False)
+        return
+    name = f"{url.database}_{worker}"
+    engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+        yield url.set(database=name).render_as_string(hide_password=False)
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
-def database_url(tmp_path):
-    """An empty database: a new SQLite file, or the PostgreSQL test database emptied."""
-    if SERVER_DATABASE:
-        url = server_url(SERVER_DATABASE)
+def database_url(tmp_path, server_database):
+    """An empty database: a new SQLite file, or this worker's PostgreSQL test database emptied."""
+    if server_database:
+        url = server_database
         _empty(url)
         yield url
         _empty(url)
@@ -85,13 +103,28 @@ def database_url(tmp_path):
         yield f"sqlite:///{tmp_path / 'test.db'}"
 
 
+@pytest.fixture(scope="session")
+def sqlite_schema(tmp_path_factory) -> Path:
+    """An SQLite file holding the empty schema, made once per worker: copying it is several times
+    cheaper than creating the tables for every test."""
+    path = tmp_path_factory.mktemp("schema") / "schema.db"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}, instance_path=str(path.parent / "instance"))
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()  # the last connection closing folds the WAL into the file
+    return path
+
+
 @pytest.fixture
-def app(tmp_path, database_url):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url},
+def app(tmp_path, database_url, sqlite_schema):
+    if database_url.startswith("sqlite:///"):
+        shutil.copyfile(sqlite_schema, database_url.removeprefix("sqlite:///"))
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+                      "HOURBILL_PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH},
                      instance_path=str(tmp_path / "instance"))
     app.test_client_class = BrowserLikeClient
     with app.app_context():
-        db.create_all()
+        db.create_all()  # nothing left to create on SQLite; the tables on PostgreSQL
     yield app
     with app.app_context():
         db.session.remove()
@@ -158,3 +191,86 @@ def logged_in(accounts):
 
 def money(text: str) -> Decimal:
     return Decimal(text.replace("$", "").replace(",", ""))
+
+
+@pytest.fixture(scope="session")
+def clockify_sandbox_server():
+    with create_sandbox().serve_in_thread() as running:
+        yield running
+
+
+@pytest.fixture
+def clockify_sandbox(clockify_sandbox_server) -> RunningSandbox:
+    clockify_sandbox_server.sandbox.reset()
+    yield clockify_sandbox_server
+    clockify_sandbox_server.sandbox.reset()
+
+
+@pytest.fixture
+def clockify_env(clockify_sandbox, monkeypatch) -> RunningSandbox:
+    monkeypatch.setenv("HOURBILL_CLOCKIFY_API_URL", clockify_sandbox.api_url)
+    monkeypatch.setenv("HOURBILL_CLOCKIFY_REPORTS_URL", clockify_sandbox.reports_url)
+    return clockify_sandbox
+
+
+class SandboxCaller:
+    """Plain `requests` calls to a running sandbox, shaped like a client's (never follows redirects)."""
+
+    def __init__(self, running: RunningSandbox, key: str | None = None):
+        from sandbox import MAIN_KEY
+
+        self.running, self.key = running, key or MAIN_KEY
+
+    def headers(self, key: str | None = None) -> dict:
+        return {"X-Api-Key": key or self.key}
+
+    def get(self, path: str, key: str | None = None, headers: dict | None = None, **params):
+        import requests
+
+        headers = self.headers(key) if headers is None else headers
+        return requests.get(self.running.api_url + path, params=params, headers=headers,
+                            allow_redirects=False, timeout=30)
+
+    def report(self, workspace_id: str, body: dict, key: str | None = None, base: str | None = None):
+        import requests
+
+        return requests.post(f"{base or self.running.reports_url}/workspaces/{workspace_id}/reports/detailed",
+                             json=body, headers=self.headers(key), allow_redirects=False, timeout=30)
+
+    @staticmethod
+    def report_body(zone: str = "UTC", page: int = 1, size: int = 1000, start: str = "2025-10-01T00:00:00",
+                    end: str = "2025-10-31T23:59:59.999", **extra) -> dict:
+        """A detailed-report body like a client sends (the default window is the seeded month)."""
+        return {"dateRangeStart": start, "dateRangeEnd": end, "timeZone": zone,
+                "detailedFilter": {"page": page, "pageSize": size, "options": {"totals": "CALCULATE"}},
+                "exportType": "JSON", **extra}
+
+    def all_pages(self, path: str, page_size: int = 50, **params) -> list:
+        items, page = [], 1
+        while True:
+            response = self.get(path, page=page, **{"page-size": page_size}, **params)
+            response.raise_for_status()
+            items += response.json()
+            if response.headers["Last-Page"] == "true":
+                return items
+            page += 1
+
+
+@pytest.fixture
+def sandbox_api(clockify_sandbox) -> SandboxCaller:
+    """Plain `requests` calls with the demo key (`.running` is the server); the per-key rate limit is off
+    so a test may burst."""
+    clockify_sandbox.sandbox.rate_limit = None
+    return SandboxCaller(clockify_sandbox)
+
+
+@pytest.fixture
+def clockify(app, clockify_sandbox) -> RunningSandbox:
+    """The app (tests/conftest.py) pointed at the sandbox, with short timeouts and fresh per-key budgets."""
+    from services.clockify import reset_rate_limits
+
+    reset_rate_limits()
+    app.config.update(HOURBILL_CLOCKIFY_API_URL=clockify_sandbox.api_url,
+                      HOURBILL_CLOCKIFY_REPORTS_URL=clockify_sandbox.reports_url,
+                      HOURBILL_CLOCKIFY_TIMEOUT=(2.0, 2.0))
+    return clockify_sandbox

@@ -8,7 +8,6 @@ from sandbox import DEMO_USER_EMAIL, MAIN_KEY, fingerprint
 from tests.browser import screenshot, settled
 from tests.test_browser_invoicing import register
 
-pytest_plugins = ["tests.conftest_sandbox"]
 pytestmark = pytest.mark.browser
 
 BAD_KEY = "not-a-real-key-9999"

@@ -12,7 +12,6 @@ from sandbox import MAIN_KEY
 from tests.browser import screenshot, settled
 from tests.test_browser_invoicing import add_customer, register
 
-pytest_plugins = ["tests.conftest_sandbox"]
 pytestmark = pytest.mark.browser
 
 PROJECT = "Website redesign · Northwind"  # the option's text: project · client

@@ -18,7 +18,6 @@ from tests.test_browser_import import (DONE, LINE_DESCRIPTIONS, assert_pdf, choo
                                        show_the_lines, usd)
 from tests.test_browser_invoicing import add_customer, register
 
-pytest_plugins = ["tests.conftest_sandbox"]
 pytestmark = pytest.mark.browser
 
 JOURNEY = Path(__file__).parent / "artifacts" / "journey"

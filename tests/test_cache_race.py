@@ -9,7 +9,6 @@ from models import ClockifyCache
 from services.clockify import reset_rate_limits
 from tests.test_concurrency import _all_at_once, _copies, _new_invoice, _session
 
-pytest_plugins = ["tests.conftest_sandbox"]
 
 ROUNDS = 40  # a 1-in-40 race shows up in one run
 THREADS = 2  # the pair is the race; the client-side limit (10 calls/s a key) paces the rounds

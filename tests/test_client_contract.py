@@ -10,8 +10,6 @@ from sandbox import ACME_ID, DEMO_USER_ID, MAIN_KEY, NORTHWIND_ID, WEBSITE_REDES
 from services.clockify import ClockifyClient, InvalidKey, reset_rate_limits
 from tests.openapi_contract import validate_recorded
 
-pytest_plugins = ["tests.conftest_sandbox"]
-
 
 @pytest.fixture
 def client(clockify_sandbox):

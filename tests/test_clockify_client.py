@@ -376,7 +376,8 @@ def test_429_retry_after_in_the_past_retries_at_once(client, mocked, fake):
     assert fake.sleeps == [0.0]
 
 
-@pytest.mark.parametrize("retry_after", ["120", format_datetime(datetime.now(timezone.utc) + timedelta(hours=1), usegmt=True)])
+@pytest.mark.parametrize("retry_after", ["120", format_datetime(datetime.now(timezone.utc) + timedelta(hours=1), usegmt=True)],
+                         ids=["seconds", "http-date"])
 def test_429_retry_after_beyond_the_cap_fails_fast(client, mocked, fake, retry_after):
     # Waiting past 30 s would block a web worker and a retry before then is wasted on a 30-per-hour budget
     mocked.get(f"{API}/workspaces", status=429, headers={"Retry-After": retry_after})
@@ -495,6 +496,8 @@ def test_unreadable_bodies(client, mocked, body, content_type):
         (CLIENTS_URL, ["c1"], lambda c: c.clients(WS)),
         (f"{API}/workspaces", [{"id": "w1", "hourlyRate": {"amount": 45.5, "currency": "EUR"}}], lambda c: c.workspaces()),
     ],
+    ids=["user-list", "workspaces-object", "clients-paged-object", "client-without-id", "client-as-string",
+         "fractional-cents"],
 )
 def test_wrong_shapes_are_unexpected_responses(client, mocked, url, payload, call):
     mocked.get(url, json=payload)

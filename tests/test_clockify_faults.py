@@ -39,7 +39,6 @@ from models import ClockifyConnection, ImportPreview, User
 from sandbox import ACME_ID, FREE_ID, MAIN_KEY, NORTHWIND_ID
 from services.clockify import ClockifyClient, reset_rate_limits
 
-pytest_plugins = ["tests.conftest_sandbox"]
 
 CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens on port 9 (discard)
 TIMEOUT = (2.0, 3.0)  # connect, read: roomy, so a loaded machine never turns a fault into a timeout

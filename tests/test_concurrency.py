@@ -14,7 +14,6 @@ from sandbox import ACME_ID, NORTHWIND_ID
 from services.clockify import reset_rate_limits
 from tests.conftest import PASSWORD
 
-pytest_plugins = ["tests.conftest_sandbox"]
 
 THREADS = 20
 

@@ -12,7 +12,6 @@ from sandbox import DEMO_USER_ID, MAIN_KEY, SUBDOMAIN_KEY
 from services import connections
 from services.clockify import InvalidKey
 
-pytest_plugins = ["tests.conftest_sandbox"]
 
 CANARY = "CANARY-KEY-4f1c9a-do-not-leak"
 

@@ -15,7 +15,6 @@ from services.clockify import reset_rate_limits
 from tests.test_connections import connect
 from tests.test_imports import OCTOBER, Wizard, wizard, words  # noqa: F401  (wizard: a fixture)
 
-pytest_plugins = ["tests.conftest_sandbox"]
 
 
 class FormFields(HTMLParser):

@@ -16,7 +16,6 @@ from sandbox import ACME_ID, NORTHWIND_ID, create_sandbox
 from services.clockify import reset_rate_limits
 from tests.test_concurrency import _all_at_once, _copies, _new_invoice, _session
 
-pytest_plugins = ["tests.conftest_sandbox"]
 
 TRIALS = 40
 LOADERS = 10

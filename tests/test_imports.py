@@ -13,7 +13,6 @@ from sandbox import ACME_ID, FREE_ID, MAIN_KEY, NORTHWIND_ID, WEBSITE_REDESIGN_I
 from services.clockify import reset_rate_limits
 from tests.test_connections import connect
 
-pytest_plugins = ["tests.conftest_sandbox"]
 
 OCTOBER = {"range": "custom", "start": "2025-10-01", "end": "2025-10-31"}
 
@@ -125,15 +124,6 @@ def test_with_a_warm_cache_an_import_costs_one_call(wizard):
     wizard.post(wizard.token(preview), "confirm", selection="all")
     assert [call.path.rsplit("/", 2)[-2:] for call in wizard.sandbox.sandbox.requests] == [["reports", "detailed"]]
     assert wizard.lines()
-
-
-def _seconds_of(wizard, token, ids):
-    """The seconds the sandbox holds for these entries (the ground truth, not our page)."""
-    from datetime import datetime, timezone
-    workspace = wizard.sandbox.sandbox.workspace(ACME_ID)
-    entries = workspace.entries_between(datetime(2025, 9, 1, tzinfo=timezone.utc), datetime(2025, 12, 1, tzinfo=timezone.utc))
-    by_id = {entry["id"] if isinstance(entry, dict) else entry.id: entry for entry in entries}
-    return by_id
 
 
 def test_lines_hold_exactly_the_selected_seconds_and_amounts_are_quantity_times_rate(wizard):

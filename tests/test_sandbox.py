@@ -18,7 +18,6 @@ from sandbox import (ACME_ID, ACME_NAME, DEMO_USER_ID, DEMO_USER_NAME, DESIGN_TA
 from sandbox import shapes
 
 ISO_DURATION = re.compile(r"^PT(\d+H)?(\d+M)?(\d+S)?$")
-pytest_plugins = ["tests.conftest_sandbox"]
 WS = f"/workspaces/{ACME_ID}"
 
 

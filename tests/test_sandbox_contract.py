@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from openapi_core.templating.paths.exceptions import PathNotFound
+from openapi_core.validation.response.exceptions import InvalidData
 
 from sandbox import (ACME_ID, DEMO_USER_ID, EURO_SIGN_ID, FREE_ID, KANJI_ID, LIGHTHOUSE_ID, NORTHWIND_ID, SUBDOMAIN_KEY,
                      SUPPORT_RETAINER_ID, TOKYO_ID, WEBSITE_REDESIGN_ID)
 from tests.openapi_contract import request_errors, validate_recorded, validate_request, validate_response
 
-pytest_plugins = ["tests.conftest_sandbox"]
 WS = f"/workspaces/{ACME_ID}"
 
 # What a read-only client asks for (NOTES.md's table), with the parameters it would send.
@@ -90,7 +91,7 @@ def test_workspace_rounding_settings_follow_the_spec(sandbox_api, clockify_sandb
     (tokyo,) = [w for w in response.json() if w["id"] == TOKYO_ID]
     assert tokyo["workspaceSettings"]["round"] == {"round": "Round up to", "minutes": "15"}  # RoundDto: strings
     broken = {**tokyo, "workspaceSettings": {**tokyo["workspaceSettings"], "timeRoundingInReports": "yes"}}
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidData):
         validate_response("GET", clockify_sandbox.api_url + "/workspaces", 200, json.dumps([broken]))
 
 
@@ -109,19 +110,19 @@ def test_the_contract_bites(sandbox_api):
     assert request_errors("POST", f"{reports}{WS}/reports/detailed", headers=key, json_body=body)
     assert request_errors("GET", f"{core}{WS}/clients", {"page": "abc"}, key)
     assert not request_errors("GET", f"{core}{WS}/clients", {"page": "2"}, key)
-    with pytest.raises(Exception):
+    with pytest.raises(PathNotFound):
         validate_request("GET", f"{core}/no/such/path", headers=key)
     entry = {"_id": "e0", "timeInterval": {"start": "2025-10-01T09:00:00+10:00", "end": "2025-10-01T10:00:00+10:00",
                                            "duration": "PT1H"}}  # a core duration inside a report: wrong
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidData):
         validate_response("POST", f"{reports}{WS}/reports/detailed", 200, json.dumps({"timeentries": [entry]}),
                           json_body=sandbox_api.report_body())
     entry["timeInterval"]["duration"] = 3600
     validate_response("POST", f"{reports}{WS}/reports/detailed", 200, json.dumps({"timeentries": [entry], "totals": []}),
                       json_body=sandbox_api.report_body())
     entry["amount"] = "130.50"  # the report's amount is an integer x100, never a decimal string
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidData):
         validate_response("POST", f"{reports}{WS}/reports/detailed", 200, json.dumps({"timeentries": [entry], "totals": []}),
                           json_body=sandbox_api.report_body())
-    with pytest.raises(Exception):  # hourlyRate.amount is an integer number of cents, never a string
+    with pytest.raises(InvalidData):  # hourlyRate.amount is an integer number of cents, never a string
         validate_response("GET", f"{core}{WS}/projects", 200, json.dumps([{"id": "p", "hourlyRate": {"amount": "45.00"}}]))

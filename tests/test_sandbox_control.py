@@ -13,7 +13,6 @@ import requests
 
 from sandbox import ACME_ID, FREE_ID, MAIN_KEY, PRIYA_ID, fingerprint
 
-pytest_plugins = ["tests.conftest_sandbox"]
 WS = f"/workspaces/{ACME_ID}"
 
 

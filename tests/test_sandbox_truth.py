@@ -16,7 +16,6 @@ from services.clockify import ClockifyClient, ReportRangeTooLong, reset_rate_lim
 from services.clockify_types import Money, Rounding
 from services.currencies import iso_currency
 
-pytest_plugins = ["tests.conftest_sandbox"]
 OCTOBER = dict(start=date(2025, 10, 1), end=date(2025, 10, 31), time_zone="Asia/Tokyo")
 
 

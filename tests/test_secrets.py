@@ -198,6 +198,7 @@ def test_env_var_wins_over_the_key_file(tmp_path):
         base64.urlsafe_b64encode(os.urandom(16)).decode(),  # AES-128 is not accepted
         base64.urlsafe_b64encode(os.urandom(32)).decode()[:-2] + "!!",  # not base64
     ],
+    ids=["empty", "commas", "too-short", "aes-128", "not-base64"],
 )
 def test_malformed_env_var_is_rejected_clearly(tmp_path, value):
     with pytest.raises(DataKeyError, match="HOURBILL_DATA_KEY") as caught:

@@ -14,7 +14,6 @@ from sandbox import ACME_ID, JONAS_ID, MAIN_KEY
 from services.clockify import reset_rate_limits
 from tests.test_concurrency import _all_at_once, _copies, _session
 
-pytest_plugins = ["tests.conftest_sandbox"]
 
 ADOPTED = "Your time zone is now {}, as in Clockify; change it in Settings."
 ROUNDS = 40
