@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -167,7 +167,6 @@ def login():
         else:
             login_throttle.slow_down(attempt, limits)
             user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-import functools
             if check_password_hash(user.password_hash if user else _no_such_user_hash(), form.password.data) and user:
                 login_throttle.succeeded(attempt, email, request.remote_addr)
                 return _password_accepted(user, form.remember.data)

@@ -15,8 +15,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_blocks
-from sqlalchemy import func, select
-from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
+from sqlalchemy import func
+from wtforms import DateField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from blueprints.access import locked_draft, requires, scoped, scoped_line, scoped_select
