@@ -35,7 +35,7 @@ import pytest
 
 import services.clockify as clockify_module
 from extensions import db
-from models import ClockifyConnection, ImportPreview, User
+from models import Business, ClockifyConnection, ImportPreview, User
 from sandbox import ACME_ID, FREE_ID, MAIN_KEY, NORTHWIND_ID
 from services.clockify import ClockifyClient, reset_rate_limits
 
@@ -141,8 +141,8 @@ def world(app, client, logged_in, clockify_sandbox, monkeypatch) -> World:
     world.point_at(clockify_sandbox.url)
     app.config["HOURBILL_CLOCKIFY_TIMEOUT"] = TIMEOUT
     with app.app_context():
-        user = db.session.scalar(db.select(User))
-        user.time_zone, user.default_hourly_rate_minor = "UTC", 9000
+        db.session.scalar(db.select(User)).time_zone = "UTC"
+        db.session.scalar(db.select(Business)).default_hourly_rate_minor = 9000
         db.session.commit()
     connect = {"name": "Agency", "description": "", "region": "global", "subdomain": "", "api_key": MAIN_KEY}
     assert client.post("/settings/integrations/clockify/new", data=connect).status_code == 303
