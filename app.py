@@ -89,10 +89,11 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     login_manager.login_message = "Please log in to see that page."
     login_manager.unauthorized_handler(_unauthorized)
 
-    from blueprints import auth, customers, imports, integrations, invoices, settings
+    from blueprints import access, auth, businesses, customers, imports, integrations, invoices, settings
     from services.money import format_money, from_minor, plain
 
-    for blueprint in (auth.bp, settings.bp, integrations.bp, customers.bp, invoices.bp, imports.bp):
+    access.init_app(app)
+    for blueprint in (auth.bp, businesses.bp, settings.bp, integrations.bp, customers.bp, invoices.bp, imports.bp):
         app.register_blueprint(blueprint)
 
     @app.template_filter("money")
@@ -264,7 +265,7 @@ def _register_commands(app: Flask) -> None:
         from flask_migrate import upgrade
 
         import sandbox
-        from services.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_account
+        from services.demo import DEMO_EMAIL, DEMO_MEMBER_EMAIL, DEMO_PASSWORD, ensure_demo_account
 
         last_month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
         running = sandbox.create_sandbox(month=last_month).serve_in_thread(port=sandbox_port)
@@ -272,7 +273,8 @@ def _register_commands(app: Flask) -> None:
         upgrade()
         ensure_demo_account(sandbox.NORTHWIND_ID)
         click.echo(f"\nHourbill demo on http://127.0.0.1:{port}\n"
-                   f"  log in as {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+                   f"  log in as {DEMO_EMAIL} / {DEMO_PASSWORD} (owner of Demo Studio),\n"
+                   f"  or as {DEMO_MEMBER_EMAIL} / {DEMO_PASSWORD} (a member of it)\n"
                    f"  then Settings > Integrations > Connect, region Global, API key: {sandbox.MAIN_KEY}\n"
                    f"  Clockify sandbox on {running.url} (time entries for {last_month}: import 'Last month')\n"
                    f"  Ctrl-C stops both.\n")
@@ -349,43 +351,32 @@ def _register_commands(app: Flask) -> None:
                    "Imported lines are not touched.")
 
 
+# Every error page: (status, title, message). A message of None shows the error's own words (they are
+# written for the person: which role a route needs, what another request did to the invoice).
+ERROR_PAGES = {
+    "CSRFError": (400, "Form expired", "This form was open too long or came from another site. "
+                                       "Go back, reload the page and try again."),
+    "InvoiceChanged": (409, "Invoice changed meanwhile", None),
+    400: (400, "Not understood", "That request was not understood. Go back, reload the page and try again."),
+    403: (403, "Not allowed for your role", None),
+    404: (404, "Not found", "There is nothing here, or it belongs to another business."),
+    405: (405, "Not allowed", "That action is not available here."),
+    413: (413, "Too much at once", "That form sent more than Hourbill accepts. Send less and try again."),
+    500: (500, "Something went wrong", "Nothing was changed. Try again; if it keeps happening, the server log says why."),
+}
+
+
 def _register_error_pages(app: Flask) -> None:
     from services.invoicing import InvoiceChanged
 
-    @app.errorhandler(CSRFError)
-    def csrf_error(error):
-        return render_template("errors/error.html", title="Form expired",
-                               message="This form was open too long or came from another site. "
-                                       "Go back, reload the page and try again."), 400
+    errors = {"CSRFError": CSRFError, "InvoiceChanged": InvoiceChanged}
 
-    @app.errorhandler(InvoiceChanged)
-    def invoice_changed(error):
-        # Another request changed the invoice first (services.invoicing.lock_draft): say what happened.
-        db.session.rollback()
-        return render_template("errors/error.html", title="Invoice changed meanwhile", message=str(error)), 409
+    def render_error(error):
+        db.session.rollback()  # nothing half-done is committed after an error page
+        key = next(key for key in (type(error).__name__, getattr(error, "code", 500)) if key in ERROR_PAGES)
+        status, title, message = ERROR_PAGES[key]
+        words = message or getattr(error, "description", None) or str(error)
+        return render_template("errors/error.html", title=title, message=words), status
 
-    @app.errorhandler(400)
-    def bad_request(error):
-        return render_template("errors/error.html", title="Not understood",
-                               message="That request was not understood. Go back, reload the page and try again."), 400
-
-    @app.errorhandler(413)
-    def too_large(error):
-        return render_template("errors/error.html", title="Too much at once",
-                               message="That form sent more than Hourbill accepts. Send less and try again."), 413
-
-    @app.errorhandler(404)
-    def not_found(error):
-        return render_template("errors/error.html", title="Not found",
-                               message="There is nothing here, or it belongs to another account."), 404
-
-    @app.errorhandler(405)
-    def method_not_allowed(error):
-        return render_template("errors/error.html", title="Not allowed",
-                               message="That action is not available here."), 405
-
-    @app.errorhandler(500)
-    def server_error(error):
-        return render_template("errors/error.html", title="Something went wrong",
-                               message="Nothing was changed. Try again; if it keeps happening, "
-                                       "the server log says why."), 500
+    for key in ERROR_PAGES:
+        app.register_error_handler(errors.get(key, key), render_error)

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from extensions import db
-from models import Invoice, LineItem, User
+from models import Business, Invoice, LineItem
 
 
 def _invoice(app, invoice_id) -> Invoice:
@@ -17,11 +17,15 @@ def _invoice(app, invoice_id) -> Invoice:
         return invoice
 
 
+PROFILE_COLUMNS = {"business_name": "name", "business_address": "address"}
+
+
 def _profile(app, **values):
+    """Set the (only) business's profile, as its settings page would."""
     with app.app_context():
-        user = db.session.scalar(db.select(User))
+        business = db.session.scalar(db.select(Business))
         for name, value in values.items():
-            setattr(user, name, value)
+            setattr(business, PROFILE_COLUMNS.get(name, name), value)
         db.session.commit()
 
 
@@ -243,11 +247,11 @@ def test_a_draft_sent_twice_at_once_is_numbered_once(client, logged_in, app):
         with db.engine.begin() as other_request:  # sends it meanwhile, on its own connection
             other_request.execute(db.update(Invoice).where(Invoice.id == invoice_id)
                                   .values(status="sent", number="INV-0001"))
-            other_request.execute(db.update(User).values(next_invoice_number=2))
+            other_request.execute(db.update(Business).values(next_invoice_number=2))
         with pytest.raises(invoicing.InvoiceStateError, match="sent already"):
             invoicing.mark_sent(stale)
         db.session.rollback()
-        assert db.session.scalar(db.select(User.next_invoice_number)) == 2  # no number used up
+        assert db.session.scalar(db.select(Business.next_invoice_number)) == 2  # no number used up
 
 
 def test_a_decimal_comma_is_refused_rather_than_read_as_ten_times_more(client, logged_in, app):
@@ -294,7 +298,7 @@ def test_duplicate_leaves_imported_lines_out_and_says_so(client, logged_in, app)
             line.set_amounts(Decimal(1), 9000)
             invoice.lines.append(line)
             db.session.flush()
-            db.session.add(ImportedEntry(user_id=invoice.user_id, invoice_id=invoice_id, line_item_id=line.id,
+            db.session.add(ImportedEntry(business_id=invoice.business_id, invoice_id=invoice_id, line_item_id=line.id,
                                          workspace_id="ws", entry_id=f"e{number}", seconds=3600, rate_minor=9000))
         db.session.commit()
     client.post(f"/invoices/{invoice_id}/send")
