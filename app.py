@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -66,6 +67,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.config.from_mapping(test_config)
     _require_database_driver(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
+        app.extensions["hourbill.secret_key_file"] = instance / "secret_key"  # host-local: check-deploy says so
+    if test_config is None:  # tests and benchmarks build their apps from a dict: they are one host
+        _refuse_host_local_secrets(app)
+    if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
 
     if app.config.get("HOURBILL_PROXY_FIX"):
@@ -84,10 +89,11 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     login_manager.login_message = "Please log in to see that page."
     login_manager.unauthorized_handler(_unauthorized)
 
-    from blueprints import auth, customers, imports, integrations, invoices, settings
+    from blueprints import access, auth, businesses, customers, imports, integrations, invoices, settings
     from services.money import format_money, from_minor, plain
 
-    for blueprint in (auth.bp, settings.bp, integrations.bp, customers.bp, invoices.bp, imports.bp):
+    access.init_app(app)
+    for blueprint in (auth.bp, businesses.bp, settings.bp, integrations.bp, customers.bp, invoices.bp, imports.bp):
         app.register_blueprint(blueprint)
 
     @app.template_filter("money")
@@ -206,6 +212,15 @@ def _instance_secret(path: Path) -> str:
     return value
 
 
+def _refuse_host_local_secrets(app: Flask) -> None:
+    """On a shared database, start only with SECRET_KEY and HOURBILL_DATA_KEY from the configuration
+    (services/deploy_check.py says why). `flask check-deploy` still runs, to list this among the rest."""
+    from services.deploy_check import refuse_host_local_secrets
+
+    if "check-deploy" not in sys.argv[1:]:
+        refuse_host_local_secrets(app.config)
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """SQLite: enforce foreign keys, let readers and a writer work at once (WAL), wait on locks."""
@@ -250,7 +265,7 @@ def _register_commands(app: Flask) -> None:
         from flask_migrate import upgrade
 
         import sandbox
-        from services.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_account
+        from services.demo import DEMO_EMAIL, DEMO_MEMBER_EMAIL, DEMO_PASSWORD, ensure_demo_account
 
         last_month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
         running = sandbox.create_sandbox(month=last_month).serve_in_thread(port=sandbox_port)
@@ -258,7 +273,8 @@ def _register_commands(app: Flask) -> None:
         upgrade()
         ensure_demo_account(sandbox.NORTHWIND_ID)
         click.echo(f"\nHourbill demo on http://127.0.0.1:{port}\n"
-                   f"  log in as {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+                   f"  log in as {DEMO_EMAIL} / {DEMO_PASSWORD} (owner of Demo Studio),\n"
+                   f"  or as {DEMO_MEMBER_EMAIL} / {DEMO_PASSWORD} (a member of it)\n"
                    f"  then Settings > Integrations > Connect, region Global, API key: {sandbox.MAIN_KEY}\n"
                    f"  Clockify sandbox on {running.url} (time entries for {last_month}: import 'Last month')\n"
                    f"  Ctrl-C stops both.\n")
@@ -298,6 +314,21 @@ def _register_commands(app: Flask) -> None:
             raise click.ClickException(f"{error} Nothing was changed.") from None
         click.echo(f"Re-encrypted {count} stored key{'s' if count != 1 else ''}. {next_step}")
 
+    @app.cli.command("check-deploy")
+    def check_deploy_command():
+        """List what is unsafe or host-local in this configuration, one line each with what to do.
+        Exits 1 when anything is unsafe, 0 when there is only advice."""
+        from services.deploy_check import findings
+
+        found = findings(app.config, Path(app.instance_path), debug=app.debug,
+                         secret_key_from_file="hourbill.secret_key_file" in app.extensions)
+        for finding in found:
+            click.echo(str(finding))
+        unsafe = sum(finding.unsafe for finding in found)
+        click.echo(f"{unsafe} unsafe, {len(found) - unsafe} advice.")
+        if unsafe:
+            raise SystemExit(1)
+
     @app.cli.command("purge-previews")
     @click.option("--days", type=click.IntRange(min=1), default=None,
                   help="Age in days (default: HOURBILL_PREVIEW_MAX_AGE_DAYS, else 7).")
@@ -320,43 +351,32 @@ def _register_commands(app: Flask) -> None:
                    "Imported lines are not touched.")
 
 
+# Every error page: (status, title, message). A message of None shows the error's own words (they are
+# written for the person: which role a route needs, what another request did to the invoice).
+ERROR_PAGES = {
+    "CSRFError": (400, "Form expired", "This form was open too long or came from another site. "
+                                       "Go back, reload the page and try again."),
+    "InvoiceChanged": (409, "Invoice changed meanwhile", None),
+    400: (400, "Not understood", "That request was not understood. Go back, reload the page and try again."),
+    403: (403, "Not allowed for your role", None),
+    404: (404, "Not found", "There is nothing here, or it belongs to another business."),
+    405: (405, "Not allowed", "That action is not available here."),
+    413: (413, "Too much at once", "That form sent more than Hourbill accepts. Send less and try again."),
+    500: (500, "Something went wrong", "Nothing was changed. Try again; if it keeps happening, the server log says why."),
+}
+
+
 def _register_error_pages(app: Flask) -> None:
     from services.invoicing import InvoiceChanged
 
-    @app.errorhandler(CSRFError)
-    def csrf_error(error):
-        return render_template("errors/error.html", title="Form expired",
-                               message="This form was open too long or came from another site. "
-                                       "Go back, reload the page and try again."), 400
+    errors = {"CSRFError": CSRFError, "InvoiceChanged": InvoiceChanged}
 
-    @app.errorhandler(InvoiceChanged)
-    def invoice_changed(error):
-        # Another request changed the invoice first (services.invoicing.lock_draft): say what happened.
-        db.session.rollback()
-        return render_template("errors/error.html", title="Invoice changed meanwhile", message=str(error)), 409
+    def render_error(error):
+        db.session.rollback()  # nothing half-done is committed after an error page
+        key = next(key for key in (type(error).__name__, getattr(error, "code", 500)) if key in ERROR_PAGES)
+        status, title, message = ERROR_PAGES[key]
+        words = message or getattr(error, "description", None) or str(error)
+        return render_template("errors/error.html", title=title, message=words), status
 
-    @app.errorhandler(400)
-    def bad_request(error):
-        return render_template("errors/error.html", title="Not understood",
-                               message="That request was not understood. Go back, reload the page and try again."), 400
-
-    @app.errorhandler(413)
-    def too_large(error):
-        return render_template("errors/error.html", title="Too much at once",
-                               message="That form sent more than Hourbill accepts. Send less and try again."), 413
-
-    @app.errorhandler(404)
-    def not_found(error):
-        return render_template("errors/error.html", title="Not found",
-                               message="There is nothing here, or it belongs to another account."), 404
-
-    @app.errorhandler(405)
-    def method_not_allowed(error):
-        return render_template("errors/error.html", title="Not allowed",
-                               message="That action is not available here."), 405
-
-    @app.errorhandler(500)
-    def server_error(error):
-        return render_template("errors/error.html", title="Something went wrong",
-                               message="Nothing was changed. Try again; if it keeps happening, "
-                                       "the server log says why."), 500
+    for key in ERROR_PAGES:
+        app.register_error_handler(errors.get(key, key), render_error)

@@ -1,6 +1,12 @@
-"""The whole schema in one place: accounts and their business profile, customers, invoices and
-their line items. Money is integer minor units; quantities and percentages are exact decimals
-stored as scaled integers; times are UTC and come back time-zone aware."""
+"""The whole schema in one place. Money is integer minor units; quantities and percentages are exact
+decimals stored as scaled integers; times are UTC and come back time-zone aware.
+
+Who: users (a person and their personal settings), user_sessions, recovery_codes, login_attempts.
+Whose: businesses own everything below; memberships give a user a role in one; invitations offer one.
+Every owned table carries business_id (customers, invoices, clockify_connections, import_previews,
+imported_entries) or reaches it through its parent (line_items through the invoice; clockify_cache,
+clockify_currency_labels through the connection; import_preview_pages through the preview), and every
+query a request makes is scoped to the current business (services/access.py)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -93,18 +99,6 @@ class User(UserMixin, db.Model):
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    # Business profile: what the invoices say about the sender.
-    business_name: Mapped[str] = mapped_column(String(200), default="")
-    business_address: Mapped[str] = mapped_column(Text, default="")
-    business_email: Mapped[str] = mapped_column(String(254), default="")
-    tax_id: Mapped[str] = mapped_column(String(64), default="")
-    default_currency: Mapped[str] = mapped_column(String(3), default="USD")
-    default_hourly_rate_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    default_tax_rate: Mapped[Decimal] = mapped_column(ScaledDecimal(PERCENT_PLACES), default=Decimal(0))
-    invoice_prefix: Mapped[str] = mapped_column(String(20), default="INV-")
-    next_invoice_number: Mapped[int] = mapped_column(Integer, default=1)
-    payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)
-
     # Two-factor authentication (services/two_factor.py). The TOTP secret is sealed with the data key
     # like a Clockify key; it is there but not yet in force until the first code confirms it
     # (totp_enabled_at). totp_last_step is the last time step a code was accepted for: a code is never
@@ -115,7 +109,8 @@ class User(UserMixin, db.Model):
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
-    customers: Mapped[list[Customer]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan",
+                                                        order_by="Membership.id")
 
     # The login this request runs as (its UserSession's token), set by services.accounts when the
     # session is started or loaded: Flask-Login keeps it in the session and the remember-me cookie, so
@@ -178,11 +173,82 @@ class LoginAttempt(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+ROLES = ("owner", "admin", "member", "viewer")  # most to least: services/access.py ranks them so
+_ROLES_SQL = ", ".join(f"'{role}'" for role in ROLES)
+
+
+class Business(db.Model):
+    """What owns everything else, and what its invoices say about the sender (the seller's profile).
+    People reach it through a Membership; numbering is per business."""
+
+    __tablename__ = "businesses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    tax_id: Mapped[str] = mapped_column(String(64), default="")
+    default_currency: Mapped[str] = mapped_column(String(3), default="USD")
+    default_hourly_rate_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    default_tax_rate: Mapped[Decimal] = mapped_column(ScaledDecimal(PERCENT_PLACES), default=Decimal(0))
+    invoice_prefix: Mapped[str] = mapped_column(String(20), default="INV-")
+    next_invoice_number: Mapped[int] = mapped_column(Integer, default=1)
+    payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)
+    # An owner may require every member to log in with a second factor.
+    require_two_factor: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="business", cascade="all, delete-orphan",
+                                                         order_by="Membership.id")
+
+
+class Membership(db.Model):
+    """A user's role in a business (ROLES). Read on every request, so removing it or lowering the role
+    takes effect at the member's next request."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("user_id", "business_id", name="uq_memberships_user_business"),
+        CheckConstraint(f"role IN ({_ROLES_SQL})", name="ck_memberships_role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    business: Mapped[Business] = relationship(back_populates="memberships")
+
+
+class Invitation(db.Model):
+    """A single-use, expiring offer of a role in a business, sent to an email address. Only the SHA-256
+    of its random token is stored; accepting or revoking it sets a time with a guarded UPDATE."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (CheckConstraint(f"role IN ({_ROLES_SQL})", name="ck_invitations_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                           nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    business: Mapped[Business] = relationship()
+
+
 class Customer(db.Model):
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254), default="")
     address: Mapped[str] = mapped_column(Text, default="")
@@ -192,7 +258,7 @@ class Customer(db.Model):
     import_options: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    user: Mapped[User] = relationship(back_populates="customers")
+    business: Mapped[Business] = relationship()
     invoices: Mapped[list[Invoice]] = relationship(back_populates="customer")
 
 
@@ -202,12 +268,12 @@ INVOICE_STATUSES = ("draft", "sent", "paid", "void")
 class Invoice(db.Model):
     __tablename__ = "invoices"
     __table_args__ = (
-        UniqueConstraint("user_id", "number", name="uq_invoices_user_number"),
+        UniqueConstraint("business_id", "number", name="uq_invoices_business_number"),
         CheckConstraint("status IN ('draft', 'sent', 'paid', 'void')", name="ck_invoices_status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"), index=True)
     number: Mapped[str | None] = mapped_column(String(40), nullable=True)
     status: Mapped[str] = mapped_column(String(10), default="draft")
@@ -261,7 +327,8 @@ class LineItem(db.Model):
 
 
 class ClockifyConnection(db.Model):
-    """A user's Clockify API key, encrypted at rest, and the Clockify account it reads as.
+    """A Clockify API key, encrypted at rest, and the Clockify account it reads as. It belongs to a
+    business and was pasted by one of its people (created_by_user_id): private to them unless shared.
 
     The key itself is only ever here as AES-GCM ciphertext (services/secrets.py) bound to this row;
     ``key_last4`` is all of it a page may show. ``status`` turns to "invalid" when Clockify answers 401."""
@@ -272,7 +339,12 @@ class ClockifyConnection(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
+    # Who pasted the key. The key's associated data names this id (services/connections.py), so it
+    # never changes while the ciphertext lives.
+    created_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Private (only its creator imports through it) unless shared with every member of the business.
+    shared: Mapped[bool] = mapped_column(default=False)
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(String(500), default="")
     region: Mapped[str] = mapped_column(String(10), default="global")
@@ -291,7 +363,8 @@ class ClockifyConnection(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:
-        return f"<ClockifyConnection id={self.id} user_id={self.user_id} status={self.status}>"
+        return (f"<ClockifyConnection id={self.id} business_id={self.business_id} "
+                f"created_by_user_id={self.created_by_user_id} status={self.status}>")
 
 
 class ClockifyCache(db.Model):
@@ -316,6 +389,8 @@ class ImportPreview(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(43), unique=True)  # unguessable: it goes in URLs
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
+    # Who asked for it: a preview is one person's work in progress (kept per person, services.imports).
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("clockify_connections.id", ondelete="CASCADE"))
@@ -362,18 +437,19 @@ class ClockifyCurrencyLabel(db.Model):
 
 
 class ImportedEntry(db.Model):
-    """A Clockify entry billed on a line. One per user and entry: the same hour is never on two invoices.
+    """A Clockify entry billed on a line. One per business and entry: the same hour is never on two
+    invoices of a business.
 
     Deleting the line or the draft deletes the row (the entry is free again); voiding the invoice
     deletes its rows too."""
 
     __tablename__ = "imported_entries"
     __table_args__ = (
-        UniqueConstraint("user_id", "workspace_id", "entry_id", name="uq_imported_entries_user_entry"),
+        UniqueConstraint("business_id", "workspace_id", "entry_id", name="uq_imported_entries_business_entry"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
     line_item_id: Mapped[int] = mapped_column(ForeignKey("line_items.id", ondelete="CASCADE"), index=True)
     workspace_id: Mapped[str] = mapped_column(String(64))

@@ -6,8 +6,8 @@ import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -15,10 +15,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from blueprints.access import keyring, personal
 from blueprints.forms import new_password_length
 from extensions import db, login_manager
-from models import MAX_ID, User
-from services import accounts, login_throttle, two_factor
+from models import User
+from services import accounts, businesses, login_throttle, two_factor
 from services.secrets import DataKeyError
 
 bp = Blueprint("auth", __name__)
@@ -45,9 +46,7 @@ TWO_FACTOR_SECONDS = 5 * 60
 
 
 def session_max_age() -> timedelta:
-    """A login unused for as long as the remember-me cookie lasts is over."""
-    duration = current_app.config.get("REMEMBER_COOKIE_DURATION", timedelta(days=365))
-    return duration if isinstance(duration, timedelta) else timedelta(seconds=int(duration))
+    return accounts.session_max_age(current_app.config)
 
 
 @login_manager.user_loader
@@ -72,18 +71,6 @@ class LoginForm(FlaskForm):
 
 class CodeForm(FlaskForm):
     code = StringField("Code", validators=[DataRequired("Enter the code."), Length(max=40)])
-
-
-def owned(model, object_id):
-    """The current user's object of this model, or 404: another user's object does not exist for them.
-    (The id may come from a form: anything that is not a whole number is a 404 too.)"""
-    try:
-        found = db.session.get(model, int(object_id)) if 0 < int(object_id) <= MAX_ID else None
-    except (TypeError, ValueError):
-        found = None
-    if found is None or found.user_id != current_user.id:
-        abort(404)
-    return found
 
 
 def safe_next(target: str | None) -> str | None:
@@ -145,10 +132,12 @@ def register():
         else:
             login_throttle.release(attempt)
             user = User(email=email, display_name=form.display_name.data.strip(),
-                        password_hash=_hash_password(form.password.data),
-                        business_email=email)
+                        password_hash=_hash_password(form.password.data))
             db.session.add(user)
             try:
+                db.session.flush()
+                # Their own business, which they own: named after them until they fill in its profile.
+                businesses.create_business(user, user.display_name, email=email)
                 db.session.commit()
             except IntegrityError:  # the same address registered a moment ago (a double click)
                 db.session.rollback()
@@ -215,8 +204,6 @@ def two_factor_code():
             session.pop("two_factor", None)
             error, status = _too_many(attempt.wait, "wrong codes").replace("email address and password", "code"), 429
         else:
-            from blueprints.integrations import keyring  # here: integrations imports this module
-
             try:
                 accepted = two_factor.accept_code(user, form.code.data, keyring())
             except DataKeyError:
@@ -235,7 +222,7 @@ def two_factor_code():
 
 
 @bp.post("/logout")
-@login_required
+@personal
 def logout():
     accounts.revoke(current_user.session_token)
     db.session.commit()
@@ -245,7 +232,7 @@ def logout():
 
 
 @bp.post("/logout/everywhere")
-@login_required
+@personal
 def logout_everywhere():
     """End every login of this account: other browsers are logged out at their next request."""
     accounts.revoke_all(current_user)

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from blueprints.auth import owned
+from blueprints.access import current_business, requires, scoped, scoped_select
 from blueprints.forms import currency_code
 from extensions import db
 from models import Customer, Invoice
@@ -23,17 +22,16 @@ class CustomerForm(FlaskForm):
     currency = StringField("Currency", validators=[currency_code])
 
 
-def owned_customer(customer_id: int) -> Customer:
-    return owned(Customer, customer_id)
+def scoped_customer(customer_id: int) -> Customer:
+    return scoped(Customer, customer_id)
 
 
 @bp.get("/")
-@login_required
+@requires("customer.view")
 def index():
     rows = db.session.execute(
-        select(Customer, func.count(Invoice.id))
+        scoped_select(Customer).add_columns(func.count(Invoice.id))
         .outerjoin(Invoice, Invoice.customer_id == Customer.id)
-        .where(Customer.user_id == current_user.id)
         .group_by(Customer.id)
         .order_by(func.lower(Customer.name))
     ).all()
@@ -41,13 +39,13 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@requires("customer.edit")
 def new():
     form = CustomerForm()
     if not form.is_submitted():
-        form.currency.data = current_user.default_currency
+        form.currency.data = current_business().default_currency
     if form.validate_on_submit():
-        customer = Customer(user_id=current_user.id)
+        customer = Customer(business_id=current_business().id)
         _fill(customer, form)
         db.session.add(customer)
         db.session.commit()
@@ -57,9 +55,9 @@ def new():
 
 
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
-@login_required
+@requires("customer.edit")
 def edit(customer_id: int):
-    customer = owned_customer(customer_id)
+    customer = scoped_customer(customer_id)
     form = CustomerForm(obj=customer)
     if form.validate_on_submit():
         _fill(customer, form)
@@ -70,9 +68,9 @@ def edit(customer_id: int):
 
 
 @bp.post("/<int:customer_id>/delete")
-@login_required
+@requires("customer.edit")
 def delete(customer_id: int):
-    customer = owned_customer(customer_id)
+    customer = scoped_customer(customer_id)
     invoices = db.session.scalar(select(func.count(Invoice.id)).where(Invoice.customer_id == customer.id))
     if invoices:
         flash(f"{customer.name} has {invoices} invoice{'s' if invoices != 1 else ''}, so it cannot be deleted: "

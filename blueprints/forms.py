@@ -1,14 +1,18 @@
-"""Form fields shared by several areas: money, decimals, currencies, time zones."""
+"""Form fields shared by several areas (money, decimals, currencies, time zones) and the invoice line
+form, which the invoice page and the import wizard both use."""
 from __future__ import annotations
 
 from decimal import Decimal
 from zoneinfo import available_timezones
 
+from flask_wtf import FlaskForm
 from wtforms import Field, IntegerField, StringField
-from wtforms.validators import Length, StopValidation, ValidationError
+from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
 
+from models import Invoice, LineItem
+from services import invoicing
 from services.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from services.money import is_currency, parse_decimal, plain
+from services.money import fits_currency, is_currency, minor_digits, parse_decimal, plain, to_minor
 
 TIME_ZONES = sorted(available_timezones())
 
@@ -75,3 +79,34 @@ def new_password_length() -> Length:
     """The one rule for a new password, at registration and at a change."""
     return Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
                   message=f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+QUANTITY_LIMIT = Decimal("1000000")
+RATE_LIMIT = Decimal("10000000")
+
+
+class LineForm(FlaskForm):
+    description = StringField("Description", validators=[InputRequired("Describe the line."), Length(max=2000)])
+    quantity = DecimalText("Quantity", places=4, minimum=-QUANTITY_LIMIT, maximum=QUANTITY_LIMIT, required=True)
+    unit = StringField("Unit", validators=[Length(max=20)])
+    rate = DecimalText("Rate", places=3, minimum=Decimal(0), maximum=RATE_LIMIT, required=True)
+
+    def validate_for(self, invoice: Invoice, replacing: LineItem | None = None) -> bool:
+        """Validate, then check the rate fits the currency's minor unit (no 45.005 USD) and the line fits
+        the invoice (services.invoicing.check_room; call it with the draft locked)."""
+        if not (self.validate_on_submit() and fits_currency_field(self.rate, invoice.currency)):
+            return False
+        try:
+            invoicing.check_room(invoice, self.quantity.decimal, to_minor(self.rate.decimal, invoice.currency),
+                                 replacing)
+        except invoicing.AmountTooLarge as error:
+            self.rate.errors = [str(error)]
+            return False
+        return True
+
+
+def fits_currency_field(field: DecimalText, currency: str) -> bool:
+    if field.decimal is None or fits_currency(field.decimal, currency):
+        return True
+    field.errors = [f"{currency} amounts have at most {minor_digits(currency)} decimal places."]
+    return False

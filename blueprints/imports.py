@@ -10,16 +10,16 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_block, render_blocks
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from babel.numbers import list_currencies
+from blueprints.access import clockify_site, current_business, keyring, requires, scoped, scoped_draft, scoped_select
+from blueprints.forms import LineForm
 from blueprints.import_forms import FiltersForm, LineOptionsForm
-from blueprints.integrations import keyring, owned_connection, site
-from blueprints.invoices import LineForm, owned_draft
 from extensions import db
 from models import ClockifyConnection, ImportPreview, Invoice
 from services import connections, imports, invoicing
@@ -46,13 +46,13 @@ def _today() -> date:
 
 
 def _connections() -> list[ClockifyConnection]:
-    return db.session.scalars(select(ClockifyConnection).where(ClockifyConnection.user_id == current_user.id)
+    return db.session.scalars(scoped_select(ClockifyConnection)
                               .order_by(ClockifyConnection.created_at)).all()
 
 
 def _client(connection: ClockifyConnection):
     """The connection's client for a step; a 401 anywhere in the step marks the connection."""
-    return connections.reading(connection, keyring(), site())
+    return connections.reading(connection, keyring(), clockify_site())
 
 
 def _swappable(status: int) -> int:
@@ -80,14 +80,14 @@ def _problem(invoice, error: Exception, connection: ClockifyConnection | None = 
 
 
 @bp.get("")
-@login_required
+@requires("import.run")
 def start(invoice_id: int):
-    invoice = owned_draft(invoice_id)
+    invoice = scoped_draft(invoice_id)
     all_connections = _connections()
     if not all_connections:
         return _render(invoice, "no-connection")
     chosen = request.args.get("connection")
-    connection = owned_connection(chosen) if chosen else all_connections[0]
+    connection = scoped(ClockifyConnection, chosen) if chosen else all_connections[0]
     if connection.status != "active":
         return _render(invoice, "start", connections=all_connections, connection=connection, workspaces=[])
     try:
@@ -107,10 +107,10 @@ def _workspace(connection, client, workspace_id):
 
 
 @bp.get("/filters")
-@login_required
+@requires("import.run")
 def filters(invoice_id: int):
-    invoice = owned_draft(invoice_id)
-    connection = owned_connection(request.args.get("connection"))
+    invoice = scoped_draft(invoice_id)
+    connection = scoped(ClockifyConnection, request.args.get("connection"))
     form = _filters_form(invoice, request.args)
     try:
         with _client(connection) as client:
@@ -137,10 +137,10 @@ def _filters_context(invoice, connection, workspace, reference, fetched_at, form
 
 
 @bp.post("/preview")
-@login_required
+@requires("import.run")
 def preview(invoice_id: int):
-    invoice = owned_draft(invoice_id)
-    connection = owned_connection(request.form.get("connection"))
+    invoice = scoped_draft(invoice_id)
+    connection = scoped(ClockifyConnection, request.form.get("connection"))
     form = _filters_form(invoice, request.form)
     try:
         with _client(connection) as client:
@@ -162,7 +162,7 @@ def preview(invoice_id: int):
 def _preview_context(invoice, preview: ImportPreview, entries=None, options_form=None, **extra) -> dict:
     filters = imports.Filters.from_dict(preview.filters)
     view = imports.classify(preview, invoice.currency, _zone(), entries=entries)
-    rate = imports.fallback_rate(current_user, invoice)
+    rate = imports.fallback_rate(current_business(), invoice)
     options_form = options_form or LineOptionsForm.showing(imports.remembered_options(invoice.customer, filters), rate)
     return dict(preview=preview, filters=filters, view=view, options_form=options_form,
                 unreadable=imports.unreadable_entries(preview),
@@ -188,14 +188,14 @@ def _owned_preview(invoice, token: str) -> ImportPreview:
 
 
 @bp.post("/<token>/more")
-@login_required
+@requires("import.run")
 def more(invoice_id: int, token: str):
     """The next report page: rows to append (htmx), or the whole preview again (no JavaScript). Ten of
     these at once for one preview fetch the page once: the others find it claimed and answer with
     nothing new (the loader asks again a moment later)."""
-    invoice = owned_draft(invoice_id)
+    invoice = scoped_draft(invoice_id)
     preview = _owned_preview(invoice, token)
-    connection = owned_connection(preview.connection_id)
+    connection = scoped(ClockifyConnection, preview.connection_id)
     fresh: list = []
     if imports.claim_next_page(preview):
         db.session.commit()  # the claim is seen by the other requests before Clockify is asked
@@ -218,7 +218,7 @@ def more(invoice_id: int, token: str):
     busy = not preview.complete and not fresh
     if htmx_request.htmx:  # only the new page's rows: the page holds the others already
         view = imports.classify(preview, invoice.currency, _zone(), entries=fresh)
-        rate = imports.fallback_rate(current_user, invoice)
+        rate = imports.fallback_rate(current_business(), invoice)
         # The lists apart grow with the page too, so every count covers every loaded entry.
         return render_blocks(TEMPLATE, ["new_rows", "apart_more", "loader"], invoice=invoice, zone=_zone(),
                              appending=True, preview=preview, new_rows=view.selectable, busy=busy,
@@ -230,10 +230,10 @@ def more(invoice_id: int, token: str):
 
 
 @bp.post("/<token>/currency")
-@login_required
+@requires("import.run")
 def currency(invoice_id: int, token: str):
     """Which ISO currency the workspace's ambiguous currency label means, said once and remembered."""
-    invoice = owned_draft(invoice_id)
+    invoice = scoped_draft(invoice_id)
     preview = _owned_preview(invoice, token)
     label, code = request.form.get("label", "")[:100], request.form.get("currency", "")
     if not label or not is_currency(code):
@@ -245,10 +245,10 @@ def currency(invoice_id: int, token: str):
 
 
 @bp.post("/<token>/lines")
-@login_required
+@requires("import.run")
 def lines(invoice_id: int, token: str):
     """The lines the selection would become, shown before anything is saved."""
-    invoice = owned_draft(invoice_id)
+    invoice = scoped_draft(invoice_id)
     preview = _owned_preview(invoice, token)
     form = LineOptionsForm()
     if form.selection.data in ("all", "shown") and not preview.complete:
@@ -257,7 +257,7 @@ def lines(invoice_id: int, token: str):
             return response
     if not form.validate():
         return _plan_response(invoice, preview, form, 422)
-    rate = form.chosen_rate(imports.fallback_rate(current_user, invoice))
+    rate = form.chosen_rate(imports.fallback_rate(current_business(), invoice))
     try:
         entries, plan = imports.plan(preview, invoice, form.selection_of(), form.options(), rate, _zone())
     except imports.ImportProblem as error:
@@ -280,7 +280,7 @@ def _plan_response(invoice, preview, form: LineOptionsForm, status, **context):
 
 def _load_rest(invoice, preview, form: LineOptionsForm):
     """"All N matching" with pages not loaded yet: load them now (one call per 1000 entries)."""
-    connection = owned_connection(preview.connection_id)
+    connection = scoped(ClockifyConnection, preview.connection_id)
     try:
         with _client(connection) as client:
             imports.load_all(preview, client)
@@ -293,9 +293,9 @@ def _load_rest(invoice, preview, form: LineOptionsForm):
 
 
 @bp.post("/<token>/confirm")
-@login_required
+@requires("import.run")
 def confirm(invoice_id: int, token: str):
-    invoice = owned_draft(invoice_id)
+    invoice = scoped_draft(invoice_id)
     preview = _owned_preview(invoice, token)
     form = LineOptionsForm()
     if preview.confirmed_at is not None:  # a double click: the first one did it (imports.confirm re-checks)
@@ -306,7 +306,7 @@ def confirm(invoice_id: int, token: str):
             return response
     if not form.validate():
         return _plan_response(invoice, preview, form, 422)
-    rate = form.chosen_rate(imports.fallback_rate(current_user, invoice))
+    rate = form.chosen_rate(imports.fallback_rate(current_business(), invoice))
     try:
         entries, plan = imports.plan(preview, invoice, form.selection_of(), form.options(), rate, _zone())
         imports.confirm(preview, invoice, entries, plan, form.options())

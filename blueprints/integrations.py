@@ -5,20 +5,18 @@ is stored, and after that no page ever shows more of it than its last four chara
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from blueprints.auth import owned
+from blueprints.access import clockify_site, current_business, data_key_problem, keyring, managed_connection, requires
 from extensions import db
 from models import ClockifyConnection
 from services import connections
 from services.clockify import REGIONS, ClockifyError, InvalidKey
-from services.secrets import DataKeyError, KeyRing
 
 bp = Blueprint("integrations", __name__, url_prefix="/settings/integrations/clockify")
 
@@ -51,31 +49,10 @@ class UpdateKeyForm(FlaskForm):
     api_key = api_key_field()
 
 
-def site() -> connections.ClockifySite:
-    return connections.ClockifySite.from_config(current_app.config)
-
-
-def keyring() -> KeyRing:
-    return connections.open_keyring(current_app.config.get("HOURBILL_DATA_KEY"),
-                                    Path(current_app.instance_path) / "data.key")
-
-
-def owned_connection(connection_id: int) -> ClockifyConnection:
-    return owned(ClockifyConnection, connection_id)
-
-
-def data_key_problem() -> str | None:
-    try:
-        keyring()
-    except DataKeyError as error:
-        return str(error)
-    return None
-
-
 def _verify(form, region: str, subdomain: str | None):
     """(who, None) when Clockify accepts the key, else (None, error) for the page to explain."""
     try:
-        return connections.verify(form.api_key.data, region, subdomain, site()), None
+        return connections.verify(form.api_key.data, region, subdomain, clockify_site()), None
     except ClockifyError as error:
         current_app.logger.info("Clockify verification failed: %r", error)
         if isinstance(error, InvalidKey):  # point at the field to fix, for screen readers too
@@ -90,7 +67,7 @@ def _prefetch_workspaces(connection: ClockifyConnection, api_key: str) -> None:
 
     max_age = timedelta(seconds=current_app.config["HOURBILL_CLOCKIFY_CACHE_SECONDS"])
     try:
-        with connections.client_for_key(api_key, connection.region, connection.subdomain, site()) as client:
+        with connections.client_for_key(api_key, connection.region, connection.subdomain, clockify_site()) as client:
             imports.workspaces(connection, client, max_age, refresh=True)
     except ClockifyError as error:
         db.session.rollback()
@@ -98,7 +75,7 @@ def _prefetch_workspaces(connection: ClockifyConnection, api_key: str) -> None:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@requires("connection.create")
 def connect():
     form = ConnectForm()
     problem = data_key_problem()
@@ -107,7 +84,7 @@ def connect():
         subdomain = form.subdomain.data or None
         who, error = _verify(form, form.region.data, subdomain)
         if who:
-            connection = ClockifyConnection(user_id=current_user.id, name=form.name.data.strip(),
+            connection = ClockifyConnection(business_id=current_business().id, created_by_user_id=current_user.id, name=form.name.data.strip(),
                                             description=(form.description.data or "").strip(),
                                             region=form.region.data, subdomain=subdomain)
             db.session.add(connection)
@@ -125,9 +102,9 @@ def connect():
 
 
 @bp.route("/<int:connection_id>/key", methods=["GET", "POST"])
-@login_required
+@requires("connection.create")
 def update_key(connection_id: int):
-    connection = owned_connection(connection_id)
+    connection = managed_connection(connection_id)
     form = UpdateKeyForm()
     problem = data_key_problem()
     error = None
@@ -147,9 +124,9 @@ def update_key(connection_id: int):
 
 
 @bp.route("/<int:connection_id>/disconnect", methods=["GET", "POST"])
-@login_required
+@requires("connection.create")
 def disconnect(connection_id: int):
-    connection = owned_connection(connection_id)
+    connection = managed_connection(connection_id)
     form = FlaskForm()
     if form.validate_on_submit():
         name = connection.name

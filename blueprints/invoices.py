@@ -11,25 +11,24 @@ from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
                    url_for)
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_blocks
-from sqlalchemy import func, select
-from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
+from sqlalchemy import func
+from wtforms import DateField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from blueprints.auth import owned
-from blueprints.forms import DecimalText
+from blueprints.access import locked_draft, requires, scoped, scoped_line, scoped_select
+from blueprints.forms import RATE_LIMIT, DecimalText, LineForm, fits_currency_field
 from extensions import db
 from models import INVOICE_STATUSES, Customer, Invoice, LineItem
+from blueprints import access
 from services import invoicing
-from services.money import fits_currency, from_minor, invoice_totals, minor_digits, plain, to_minor
+from services.money import from_minor, invoice_totals, plain, to_minor
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 
-QUANTITY_LIMIT = Decimal("1000000")
-RATE_LIMIT = Decimal("10000000")
 
 
 class NewInvoiceForm(FlaskForm):
@@ -48,73 +47,19 @@ class DetailsForm(FlaskForm):
             raise ValidationError("The due date cannot be before the issue date.")
 
 
-class LineForm(FlaskForm):
-    description = StringField("Description", validators=[InputRequired("Describe the line."), Length(max=2000)])
-    quantity = DecimalText("Quantity", places=4, minimum=-QUANTITY_LIMIT, maximum=QUANTITY_LIMIT, required=True)
-    unit = StringField("Unit", validators=[Length(max=20)])
-    rate = DecimalText("Rate", places=3, minimum=Decimal(0), maximum=RATE_LIMIT, required=True)
-
-    def validate_for(self, invoice: Invoice, replacing: LineItem | None = None) -> bool:
-        """Validate, then check the rate fits the currency's minor unit (no 45.005 USD) and the line fits
-        the invoice (services.invoicing.check_room; call it with the draft locked)."""
-        if not (self.validate_on_submit() and _fits(self.rate, invoice.currency)):
-            return False
-        try:
-            invoicing.check_room(invoice, self.quantity.decimal, to_minor(self.rate.decimal, invoice.currency),
-                                 replacing)
-        except invoicing.AmountTooLarge as error:
-            self.rate.errors = [str(error)]
-            return False
-        return True
-
-
-def _fits(field: DecimalText, currency: str) -> bool:
-    if field.decimal is None or fits_currency(field.decimal, currency):
-        return True
-    field.errors = [f"{currency} amounts have at most {minor_digits(currency)} decimal places."]
-    return False
+def scoped_invoice(invoice_id: int) -> Invoice:
+    return scoped(Invoice, invoice_id)
 
 
 def _today() -> date:
     return datetime.now(ZoneInfo(current_user.time_zone or "UTC")).date()
 
 
-def owned_invoice(invoice_id: int) -> Invoice:
-    return owned(Invoice, invoice_id)
-
-
-def owned_draft(invoice_id: int) -> Invoice:
-    """The user's draft, read only (a wizard step looking at it); a draft about to change is locked
-    with `locked_draft`."""
-    invoice = owned_invoice(invoice_id)
-    if not invoice.is_draft:
-        abort(make_response(render_template(
-            "errors/error.html", title="Invoice is locked",
-            message=f"Invoice {invoice.number} is {invoice.status}: its lines and details can no longer change. "
-                    "Duplicate it to make a new draft."), 409))
-    return invoice
-
-
-def locked_draft(invoice_id: int) -> Invoice:
-    """The user's draft, locked for this request's change (services.invoicing.lock_draft): a draft sent
-    or deleted meanwhile answers 409 with what happened (app.py's handler of InvoiceChanged)."""
-    invoice = owned_invoice(invoice_id)
-    invoicing.lock_draft(invoice)
-    return invoice
-
-
-def owned_line(invoice: Invoice, line_id: int) -> LineItem:
-    line = db.session.get(LineItem, line_id)
-    if line is None or line.invoice_id != invoice.id:
-        abort(404)
-    return line
-
-
 @bp.get("/")
-@login_required
+@requires("invoice.view")
 def index():
     status = request.args.get("status", "")
-    query = (select(Invoice).join(Customer).where(Invoice.user_id == current_user.id)
+    query = (scoped_select(Invoice).join(Customer)
              .order_by(Invoice.issue_date.desc(), Invoice.id.desc()))
     if status in INVOICE_STATUSES:
         query = query.where(Invoice.status == status)
@@ -133,9 +78,9 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@requires("invoice.edit")
 def new():
-    customers = db.session.scalars(select(Customer).where(Customer.user_id == current_user.id)
+    customers = db.session.scalars(scoped_select(Customer)
                                    .order_by(func.lower(Customer.name))).all()
     form = NewInvoiceForm()
     form.customer_id.choices = [SelectChoice(customer.id, f"{customer.name} ({customer.currency})")
@@ -144,7 +89,7 @@ def new():
         form.customer_id.data = request.args.get("customer", type=int)
     if form.validate_on_submit():
         customer = next(customer for customer in customers if customer.id == form.customer_id.data)
-        invoice = invoicing.new_draft(current_user, customer, _today())
+        invoice = invoicing.new_draft(access.current_business(), customer, _today())
         db.session.commit()
         flash(f"Draft invoice for {customer.name} created. Add its lines below.", "success")
         return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
@@ -152,9 +97,9 @@ def new():
 
 
 @bp.get("/<int:invoice_id>")
-@login_required
+@requires("invoice.view")
 def show(invoice_id: int):
-    invoice = owned_invoice(invoice_id)
+    invoice = scoped_invoice(invoice_id)
     return _page(invoice)
 
 
@@ -180,11 +125,11 @@ def _fragment(invoice: Invoice, blocks: list[str], status: int = 200, **context)
 
 
 @bp.post("/<int:invoice_id>/details")
-@login_required
+@requires("invoice.edit")
 def update_details(invoice_id: int):
     invoice = locked_draft(invoice_id)
     form = DetailsForm()
-    if form.validate_on_submit() and _fits(form.discount, invoice.currency):
+    if form.validate_on_submit() and fits_currency_field(form.discount, invoice.currency):
         invoice.issue_date = form.issue_date.data
         invoice.due_date = form.due_date.data
         invoice.tax_rate = form.tax_rate.decimal or Decimal(0)
@@ -201,7 +146,7 @@ def update_details(invoice_id: int):
 
 
 @bp.post("/<int:invoice_id>/lines")
-@login_required
+@requires("invoice.edit")
 def add_line(invoice_id: int):
     invoice = locked_draft(invoice_id)
     form = LineForm()
@@ -220,10 +165,10 @@ def add_line(invoice_id: int):
 
 
 @bp.post("/<int:invoice_id>/lines/<int:line_id>")
-@login_required
+@requires("invoice.edit")
 def update_line(invoice_id: int, line_id: int):
     invoice = locked_draft(invoice_id)
-    line = owned_line(invoice, line_id)
+    line = scoped_line(invoice, line_id)
     form = LineForm()
     if form.validate_for(invoice, replacing=line):
         line.description = form.description.data.strip()
@@ -239,10 +184,10 @@ def update_line(invoice_id: int, line_id: int):
 
 
 @bp.post("/<int:invoice_id>/lines/<int:line_id>/move")
-@login_required
+@requires("invoice.edit")
 def move_line(invoice_id: int, line_id: int):
     invoice = locked_draft(invoice_id)
-    line = owned_line(invoice, line_id)
+    line = scoped_line(invoice, line_id)
     direction = request.form.get("direction")
     if direction not in {"up", "down"}:
         abort(400)
@@ -254,10 +199,10 @@ def move_line(invoice_id: int, line_id: int):
 
 
 @bp.post("/<int:invoice_id>/lines/<int:line_id>/delete")
-@login_required
+@requires("invoice.edit")
 def delete_line(invoice_id: int, line_id: int):
     invoice = locked_draft(invoice_id)
-    line = owned_line(invoice, line_id)
+    line = scoped_line(invoice, line_id)
     invoicing.remove_line(invoice, line)
     db.session.commit()
     if htmx_request.htmx:
@@ -269,7 +214,7 @@ def delete_line(invoice_id: int, line_id: int):
 def _change_status(invoice_id: int, change, done: str):
     """A status change; a request that lost a race to another one (InvoiceChanged) answers 409 with
     what happened, through app.py's handler."""
-    invoice = owned_invoice(invoice_id)
+    invoice = scoped_invoice(invoice_id)
     try:
         change(invoice)
         db.session.commit()
@@ -283,29 +228,29 @@ def _change_status(invoice_id: int, change, done: str):
 
 
 @bp.post("/<int:invoice_id>/send")
-@login_required
+@requires("invoice.send")
 def send(invoice_id: int):
     return _change_status(invoice_id, invoicing.mark_sent,
                           "Invoice {number} is marked as sent. Its lines are now locked.")
 
 
 @bp.post("/<int:invoice_id>/paid")
-@login_required
+@requires("invoice.send")
 def paid(invoice_id: int):
     return _change_status(invoice_id, invoicing.mark_paid, "Invoice {number} is marked as paid.")
 
 
 @bp.post("/<int:invoice_id>/void")
-@login_required
+@requires("invoice.void")
 def void(invoice_id: int):
     return _change_status(invoice_id, invoicing.mark_void, "Invoice {number} is void.")
 
 
 @bp.post("/<int:invoice_id>/duplicate")
-@login_required
+@requires("invoice.edit")
 def duplicate(invoice_id: int):
-    invoice = owned_invoice(invoice_id)
-    copy, left_out = invoicing.duplicate(invoice, current_user, _today())
+    invoice = scoped_invoice(invoice_id)
+    copy, left_out = invoicing.duplicate(invoice, access.current_business(), _today())
     db.session.commit()
     flash("This is a new draft copied from the invoice.", "success")
     if left_out:
@@ -316,9 +261,9 @@ def duplicate(invoice_id: int):
 
 
 @bp.post("/<int:invoice_id>/delete")
-@login_required
+@requires("invoice.edit")
 def delete(invoice_id: int):
-    invoice = owned_invoice(invoice_id)
+    invoice = scoped_invoice(invoice_id)
     invoicing.delete_draft(invoice)
     db.session.commit()
     flash("Draft deleted.", "success")
@@ -326,19 +271,19 @@ def delete(invoice_id: int):
 
 
 @bp.get("/<int:invoice_id>/print")
-@login_required
+@requires("invoice.view")
 def printable(invoice_id: int):
-    invoice = owned_invoice(invoice_id)
+    invoice = scoped_invoice(invoice_id)
     return render_template("invoices/print.html", invoice=invoice, totals=invoicing.totals(invoice),
                            parties=invoicing.parties(invoice), pdf=False)
 
 
 @bp.get("/<int:invoice_id>/pdf")
-@login_required
+@requires("invoice.view")
 def pdf(invoice_id: int):
     from services.pdf import html_to_pdf  # WeasyPrint is slow to import: only when a PDF is asked for
 
-    invoice = owned_invoice(invoice_id)
+    invoice = scoped_invoice(invoice_id)
     html = render_template("invoices/print.html", invoice=invoice, totals=invoicing.totals(invoice),
                            parties=invoicing.parties(invoice), pdf=True)
     response = make_response(html_to_pdf(html, current_app.static_folder))

@@ -1,20 +1,19 @@
-"""Account settings: the business profile that goes on every invoice, the integrations page, and the
-account's security (password, two-factor authentication, logins)."""
+"""Settings: the current business's profile that goes on every invoice (admins), its integrations
+page, and the person's own settings: name, time zone, and security (password, two-factor
+authentication, logins)."""
 from __future__ import annotations
 
 from decimal import Decimal
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp,
                                 ValidationError)
 
-from blueprints.auth import session_max_age
+from blueprints.access import can, current_business, data_key_problem, keyring, personal, requires, scoped_select
 from blueprints.forms import TIME_ZONES, DecimalText, WholeNumber, currency_code, new_password_length, time_zone
-from blueprints.integrations import data_key_problem, keyring
 from extensions import db
 from services.clockify import REGIONS
 from models import ClockifyConnection
@@ -42,7 +41,6 @@ class ProfileForm(FlaskForm):
         NumberRange(min=1, max=10**9, message="Use a number from 1 to 1,000,000,000.")])
     payment_terms_days = WholeNumber("Payment terms (days)", validators=[
         InputRequired("Enter a number of days."), NumberRange(min=0, max=365, message="Use 0 to 365 days.")])
-    time_zone = SelectField("Time zone", choices=TIME_ZONES, validate_choice=False, validators=[time_zone])
 
     def validate_default_hourly_rate(self, field):
         currency, rate = self.default_currency.data, field.decimal
@@ -50,40 +48,64 @@ class ProfileForm(FlaskForm):
             raise ValidationError(f"{currency} amounts have at most {minor_digits(currency)} decimal places.")
 
 
+class PersonalForm(FlaskForm):
+    display_name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=120)])
+    time_zone = SelectField("Time zone", choices=TIME_ZONES, validate_choice=False, validators=[time_zone])
+
+
+# The form's field -> the business's column (the form keeps the names its pages and tests know).
+PROFILE_FIELDS = {"business_name": "name", "business_address": "address", "business_email": "email",
+                  "tax_id": "tax_id", "invoice_prefix": "invoice_prefix", "next_invoice_number": "next_invoice_number",
+                  "payment_terms_days": "payment_terms_days"}
+
+
 @bp.get("/")
-@login_required
+@personal
 def index():
-    return redirect(url_for("settings.profile"))
+    return redirect(url_for("settings.profile" if can("business.manage") else "settings.personal"))
 
 
 @bp.route("/profile", methods=["GET", "POST"])
-@login_required
+@requires("business.manage")
 def profile():
-    user = current_user
-    form = ProfileForm(obj=user)
+    business = current_business()
+    form = ProfileForm(data={field: getattr(business, column) for field, column in PROFILE_FIELDS.items()}
+                       | {"default_currency": business.default_currency})
     if not form.is_submitted():
-        form.default_hourly_rate.data = (str(from_minor(user.default_hourly_rate_minor, user.default_currency))
-                                         if user.default_hourly_rate_minor is not None else "")
-        form.default_tax_rate.data = plain(user.default_tax_rate)
+        form.default_hourly_rate.data = (str(from_minor(business.default_hourly_rate_minor, business.default_currency))
+                                         if business.default_hourly_rate_minor is not None else "")
+        form.default_tax_rate.data = plain(business.default_tax_rate)
     if form.validate_on_submit():
-        for name in ("business_name", "business_address", "business_email", "tax_id", "invoice_prefix",
-                     "next_invoice_number", "payment_terms_days", "time_zone"):
-            value = getattr(form, name).data
-            setattr(user, name, value.strip() if isinstance(value, str) else value)
+        for field, column in PROFILE_FIELDS.items():
+            value = getattr(form, field).data
+            setattr(business, column, value.strip() if isinstance(value, str) else value)
         rate, currency = form.default_hourly_rate.decimal, form.default_currency.data
-        user.default_currency = currency
-        user.default_hourly_rate_minor = None if rate is None else to_minor(rate, currency)
-        user.default_tax_rate = form.default_tax_rate.decimal or Decimal(0)
+        business.default_currency = currency
+        business.default_hourly_rate_minor = None if rate is None else to_minor(rate, currency)
+        business.default_tax_rate = form.default_tax_rate.decimal or Decimal(0)
         db.session.commit()
         flash("Business profile saved.", "success")
         return redirect(url_for("settings.profile"), code=303)
     return render_template("settings/profile.html", form=form), 422 if form.errors else 200
 
 
+@bp.route("/personal", methods=["GET", "POST"], endpoint="personal")
+@personal
+def personal_settings():
+    form = PersonalForm(obj=current_user)
+    if form.validate_on_submit():
+        current_user.display_name = form.display_name.data.strip()
+        current_user.time_zone = form.time_zone.data
+        db.session.commit()
+        flash("Your settings are saved.", "success")
+        return redirect(url_for("settings.personal"), code=303)
+    return render_template("settings/personal.html", form=form), 422 if form.errors else 200
+
+
 @bp.get("/integrations")
-@login_required
+@requires("connection.view")
 def integrations():
-    connections = db.session.scalars(select(ClockifyConnection).where(ClockifyConnection.user_id == current_user.id)
+    connections = db.session.scalars(scoped_select(ClockifyConnection)
                                      .order_by(ClockifyConnection.created_at)).all()
     return render_template("settings/integrations.html", connections=connections, regions=REGIONS,
                            problem=data_key_problem() if connections else None)
@@ -119,7 +141,7 @@ def _account_page(status: int = 200, *, password_form=None, confirm_form=None, d
             enrollment = {"secret": secret, "qr_code": two_factor.qr_code_data_uri(uri)}
         except DataKeyError as error:
             problem = problem or str(error)
-    sessions = accounts.live_sessions(user, session_max_age())
+    sessions = accounts.live_sessions(user, accounts.session_max_age(current_app.config))
     return render_template(
         "settings/account.html", password_form=password_form or PasswordForm(formdata=None),
         confirm_form=confirm_form or ConfirmTwoFactorForm(formdata=None),
@@ -130,13 +152,13 @@ def _account_page(status: int = 200, *, password_form=None, confirm_form=None, d
 
 
 @bp.get("/account")
-@login_required
+@personal
 def account():
     return _account_page()
 
 
 @bp.post("/account/password")
-@login_required
+@personal
 def account_password():
     form = PasswordForm()
     if not form.validate_on_submit():
@@ -154,7 +176,7 @@ def account_password():
 
 
 @bp.post("/account/two-factor")
-@login_required
+@personal
 def account_two_factor_start():
     if current_user.two_factor_enabled:
         flash("Two-factor authentication is on already.", "info")
@@ -168,7 +190,7 @@ def account_two_factor_start():
 
 
 @bp.post("/account/two-factor/confirm")
-@login_required
+@personal
 def account_two_factor_confirm():
     form = ConfirmTwoFactorForm()
     if not form.validate_on_submit():
@@ -186,7 +208,7 @@ def account_two_factor_confirm():
 
 
 @bp.post("/account/two-factor/disable")
-@login_required
+@personal
 def account_two_factor_disable():
     form = DisableTwoFactorForm()
     if not form.validate_on_submit():

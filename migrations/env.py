@@ -88,14 +88,26 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # SQLite: a batch operation copies a table and drops the old one; with foreign keys enforced,
+        # that drop would delete (ON DELETE CASCADE) or refuse (RESTRICT) every row that points at it.
+        # So they are off while migrating; the pragma must precede any transaction, hence the DBAPI
+        # cursor (SQLAlchemy would begin one). A revision that moves rows checks them itself
+        # (PRAGMA foreign_key_check) before it commits.
+        sqlite = connection.dialect.name == 'sqlite'
+        if sqlite:
+            connection.connection.cursor().execute('PRAGMA foreign_keys=OFF')
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.connection.cursor().execute('PRAGMA foreign_keys=ON')
 
 
 if context.is_offline_mode():

@@ -28,6 +28,12 @@ TOUCH_EVERY = timedelta(minutes=5)
 KEEP_REVOKED = timedelta(days=30)
 
 
+def session_max_age(config) -> timedelta:
+    """A login unused for as long as the remember-me cookie lasts is over."""
+    duration = config.get("REMEMBER_COOKIE_DURATION", timedelta(days=365))
+    return duration if isinstance(duration, timedelta) else timedelta(seconds=int(duration))
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -49,8 +49,9 @@ class ClockifySite:
 
 
 def associated_data(connection: ClockifyConnection) -> bytes:
-    """Binds a ciphertext to its user and row: copied to another row, it no longer decrypts."""
-    return f"hourbill:clockify:user={connection.user_id}:connection={connection.id}".encode()
+    """Binds a ciphertext to the person who pasted it and its row: copied to another row, it no longer
+    decrypts. ("user=" names the creator: the same id the key was sealed with before businesses.)"""
+    return f"hourbill:clockify:user={connection.created_by_user_id}:connection={connection.id}".encode()
 
 
 def stored_key_ids() -> set[str]:
@@ -114,7 +115,7 @@ def adopt_time_zone(user: User, connection: ClockifyConnection, who: ClockifyUse
     zone = who.time_zone
     if not zone or zone == DEFAULT_TIME_ZONE or zone not in available_timezones():
         return None
-    earlier = exists().where(ClockifyConnection.user_id == user.id, ClockifyConnection.id != connection.id)
+    earlier = exists().where(ClockifyConnection.created_by_user_id == user.id, ClockifyConnection.id != connection.id)
     adopted = db.session.execute(update(User).where(User.id == user.id, User.time_zone == DEFAULT_TIME_ZONE, ~earlier)
                                  .values(time_zone=zone).execution_options(synchronize_session="fetch")).rowcount
     return zone if adopted == 1 else None
@@ -180,3 +181,28 @@ def rotate_data_key(env_value: str | None, key_file: Path) -> tuple[int, str]:
         write_key_file(key_file, keyring.current_only())
         return len(rows) + len(users), f"The new data key is in {key_file}. Back it up now: without it the keys cannot be read."
     return len(rows) + len(users), "Every key is sealed with the first key in HOURBILL_DATA_KEY: you may now remove the others."
+
+
+class ClockifyResources:
+    """Where Clockify is and the data keys, made once by create_app (app.extensions["hourbill.clockify"]).
+
+    Both are read from the configuration when asked, not when made: the operator's settings, a
+    rotated key file and the sandbox of `flask demo` (which sets the URLs after start-up) all apply
+    at the next request."""
+
+    def __init__(self, config, key_file: Path):
+        self.config, self.key_file = config, key_file
+
+    def site(self) -> ClockifySite:
+        return ClockifySite.from_config(self.config)
+
+    def keyring(self) -> KeyRing:
+        """The data keys; raises DataKeyError (with words for the page) when they cannot be used."""
+        return open_keyring(self.config.get("HOURBILL_DATA_KEY"), self.key_file)
+
+    def data_key_problem(self) -> str | None:
+        try:
+            self.keyring()
+        except DataKeyError as error:
+            return str(error)
+        return None

@@ -16,7 +16,8 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from models import (ClockifyCache, ClockifyCurrencyLabel, ClockifyConnection, Customer, ImportedEntry, ImportPreview, ImportPreviewPage, Invoice,
+from models import (Business, ClockifyCache, ClockifyCurrencyLabel, ClockifyConnection, Customer, ImportedEntry,
+                    ImportPreview, ImportPreviewPage, Invoice,
                     LineItem, User, utcnow)
 from services.clockify import ClockifyClient, Forbidden, ReportRangeTooLong
 from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, to_plain
@@ -192,7 +193,8 @@ def start_preview(user: User, invoice: Invoice, connection: ClockifyConnection, 
     unconfirmed previews beyond PREVIEWS_KEPT_PER_USER go (a tab still showing one is told it expired)."""
     state = {**filters.as_dict(), "windows": [[a.isoformat(), b.isoformat()] for a, b in
                                               windows(filters.start, filters.end, filters.plan)], "cursor": [0, 1]}
-    preview = ImportPreview(token=secrets.token_urlsafe(32), user_id=user.id, invoice_id=invoice.id,
+    preview = ImportPreview(token=secrets.token_urlsafe(32), business_id=invoice.business_id, user_id=user.id,
+                            invoice_id=invoice.id,
                             connection_id=connection.id, workspace_id=filters.workspace_id, filters=state,
                             entry_count=0, pages_loaded=0, complete=False)
     db.session.add(preview)
@@ -353,13 +355,13 @@ def preview_entries(preview: ImportPreview) -> list[TimeEntry]:
     return entries
 
 
-def imported_elsewhere(user_id: int, workspace_id: str, entry_ids: Iterable[str]) -> dict[str, Invoice]:
+def imported_elsewhere(business_id: int, workspace_id: str, entry_ids: Iterable[str]) -> dict[str, Invoice]:
     """Entry id -> the invoice it is already billed on, for these entries (queried in chunks)."""
     ids, found = list(entry_ids), {}
     for start in range(0, len(ids), 500):
         rows = db.session.execute(
             select(ImportedEntry.entry_id, Invoice).join(Invoice, Invoice.id == ImportedEntry.invoice_id)
-            .where(ImportedEntry.user_id == user_id, ImportedEntry.workspace_id == workspace_id,
+            .where(ImportedEntry.business_id == business_id, ImportedEntry.workspace_id == workspace_id,
                    ImportedEntry.entry_id.in_(ids[start:start + 500])))
         found.update({entry_id: invoice for entry_id, invoice in rows})
     return found
@@ -390,7 +392,7 @@ def classify(preview: ImportPreview, currency: str, time_zone: str,
     entries = sorted(resolve_currencies(preview_entries(preview) if entries is None else entries,
                                         currency_answers(preview.connection_id, preview.workspace_id)),
                      key=lambda e: (e.start, e.id))
-    elsewhere = imported_elsewhere(preview.user_id, preview.workspace_id, [entry.id for entry in entries])
+    elsewhere = imported_elsewhere(preview.business_id, preview.workspace_id, [entry.id for entry in entries])
     selectable, skipped, non_billable = [], [], []
     for entry in entries:
         if entry.id in elsewhere:
@@ -468,11 +470,11 @@ def remembered_options(customer: Customer, filters: Filters) -> LineOptions:
     return options
 
 
-def fallback_rate(user: User, invoice: Invoice) -> Decimal | None:
+def fallback_rate(business: Business, invoice: Invoice) -> Decimal | None:
     """The default hourly rate, when it is in the invoice's currency (no conversion is guessed)."""
-    if user.default_hourly_rate_minor is None or user.default_currency != invoice.currency:
+    if business.default_hourly_rate_minor is None or business.default_currency != invoice.currency:
         return None
-    return from_minor(user.default_hourly_rate_minor, invoice.currency)
+    return from_minor(business.default_hourly_rate_minor, invoice.currency)
 
 
 @dataclass(frozen=True)
@@ -548,7 +550,7 @@ def confirm(preview: ImportPreview, invoice: Invoice, entries: list[TimeEntry], 
             new_lines.append(line)
         db.session.flush()  # the lines' ids, for one bulk insert of their entry links
         db.session.execute(insert(ImportedEntry), [
-            {"user_id": invoice.user_id, "invoice_id": invoice.id, "line_item_id": line.id,
+            {"business_id": invoice.business_id, "invoice_id": invoice.id, "line_item_id": line.id,
              "workspace_id": preview.workspace_id, "entry_id": entry_id, "seconds": seconds[entry_id],
              "rate_minor": proposed.rate_minor}
             for line, proposed in zip(new_lines, plan.lines) for entry_id in proposed.entry_ids])

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from sqlalchemy import delete, func, select, update
 
 from extensions import db
-from models import Customer, ImportedEntry, Invoice, LineItem, User, utcnow
+from models import Business, Customer, ImportedEntry, Invoice, LineItem, utcnow
 from services.money import INVOICE_LIMIT_MINOR, Totals, from_minor, invoice_totals, line_amount_minor
 
 # Which status may follow which; anything else is refused with InvoiceStateError.
@@ -37,15 +37,15 @@ def totals(invoice: Invoice) -> Totals:
     return invoice_totals([line.amount_minor for line in invoice.lines], invoice.tax_rate, invoice.discount_minor)
 
 
-def new_draft(user: User, customer: Customer, today: date) -> Invoice:
+def new_draft(business: Business, customer: Customer, today: date) -> Invoice:
     invoice = Invoice(
-        user_id=user.id,
+        business_id=business.id,
         customer=customer,
         status="draft",
         issue_date=today,
-        due_date=today + timedelta(days=user.payment_terms_days),
+        due_date=today + timedelta(days=business.payment_terms_days),
         currency=customer.currency,
-        tax_rate=user.default_tax_rate,
+        tax_rate=business.default_tax_rate,
         discount_minor=0,
     )
     db.session.add(invoice)
@@ -99,29 +99,30 @@ def _claim(invoice: Invoice, to: str, **values) -> None:
 
 
 def mark_sent(invoice: Invoice) -> None:
-    """Give the draft the user's next number and lock its lines.
+    """Give the draft its business's next number and lock its lines.
 
     The draft is locked first (lock_draft), so the same draft sent twice at once is numbered once, a
     line removed at the same moment is either gone before the send looks or refused after it, and the
     send checks the lines as they are under the lock. The counter is then incremented by one UPDATE
-    before it is read, so two drafts sent at once serialise on the user's row (a row lock on PostgreSQL,
-    the write lock on SQLite) and never share a number; the unique constraint on (user, number) is the
-    last guard."""
+    before it is read, so two drafts sent at once serialise on the business's row (a row lock on
+    PostgreSQL, the write lock on SQLite) and never share a number; the unique constraint on (business,
+    number) is the last guard."""
     _require_transition(invoice, "sent")
     lock_draft(invoice)
     if not invoice.lines:
         raise InvoiceStateError("Add at least one line before sending the invoice.")
     while True:
         db.session.execute(
-            update(User).where(User.id == invoice.user_id).values(next_invoice_number=User.next_invoice_number + 1)
+            update(Business).where(Business.id == invoice.business_id)
+            .values(next_invoice_number=Business.next_invoice_number + 1)
         )
         prefix, next_number = db.session.execute(
-            select(User.invoice_prefix, User.next_invoice_number).where(User.id == invoice.user_id)
+            select(Business.invoice_prefix, Business.next_invoice_number).where(Business.id == invoice.business_id)
         ).one()
         number = format_number(prefix, next_number - 1)
         # The owner may have set the counter back in the profile: skip numbers already given.
         taken = db.session.scalar(
-            select(Invoice.id).where(Invoice.user_id == invoice.user_id, Invoice.number == number))
+            select(Invoice.id).where(Invoice.business_id == invoice.business_id, Invoice.number == number))
         if not taken:
             break
     invoice.number = number
@@ -130,8 +131,11 @@ def mark_sent(invoice: Invoice) -> None:
     invoice.parties = parties(invoice)
 
 
-PARTY_FIELDS = {"sender": ("business_name", "display_name", "business_address", "business_email", "tax_id"),
-                "customer": ("name", "address", "email")}
+# The snapshot's keys (kept as they were when the profile was the user's, so invoices sent before
+# businesses read the same) -> the business's columns.
+SENDER_FIELDS = {"business_name": "name", "business_address": "address", "business_email": "email",
+                 "tax_id": "tax_id"}
+PARTY_FIELDS = {"sender": (*SENDER_FIELDS, "display_name"), "customer": ("name", "address", "email")}
 
 
 def parties(invoice: Invoice) -> dict:
@@ -139,8 +143,8 @@ def parties(invoice: Invoice) -> dict:
     draft, the profile and customer as they are now."""
     if invoice.parties:
         return invoice.parties
-    sender = db.session.get(User, invoice.user_id)
-    return {"sender": {name: getattr(sender, name) for name in PARTY_FIELDS["sender"]},
+    sender = db.session.get(Business, invoice.business_id)
+    return {"sender": {key: getattr(sender, column) for key, column in SENDER_FIELDS.items()} | {"display_name": ""},
             "customer": {name: getattr(invoice.customer, name) for name in PARTY_FIELDS["customer"]}}
 
 
@@ -168,7 +172,7 @@ def _require_transition(invoice: Invoice, to: str) -> None:
         raise InvoiceStateError(f"A {invoice.status} invoice cannot be marked {to}.")
 
 
-def duplicate(invoice: Invoice, user: User, today: date) -> tuple[Invoice, int]:
+def duplicate(invoice: Invoice, business: Business, today: date) -> tuple[Invoice, int]:
     """A new draft for the same customer with copies of the lines typed by hand, and how many lines
     imported from Clockify were left out. A copy of an imported line would bill its hours a second
     time, with nothing to say so: those hours are imported again (or not) through the wizard, which
@@ -176,7 +180,7 @@ def duplicate(invoice: Invoice, user: User, today: date) -> tuple[Invoice, int]:
     set of its lines."""
     if invoice.is_draft:
         lock_draft(invoice)
-    copy = new_draft(user, invoice.customer, today)
+    copy = new_draft(business, invoice.customer, today)
     copy.currency = invoice.currency
     copy.tax_rate = invoice.tax_rate
     copy.discount_minor = invoice.discount_minor

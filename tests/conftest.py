@@ -159,6 +159,24 @@ class Accounts:
     def logout(self):
         return self.client.post("/logout")
 
+    def add_member(self, email: str, role: str, business_id: int | None = None, name: str = "") -> int:
+        """A person with `role` in a business (by default the first one made), written straight into the
+        database as an accepted invitation leaves it; they log in with PASSWORD. Returns their user id."""
+        from werkzeug.security import generate_password_hash
+
+        from models import Business, Membership, User
+        with self.app.app_context():
+            business_id = business_id or db.session.scalar(db.select(Business.id).order_by(Business.id))
+            user = db.session.scalar(db.select(User).where(User.email == email))
+            if user is None:
+                user = User(email=email, display_name=name or email.split("@")[0].title(), password_hash=
+                            generate_password_hash(PASSWORD, method=self.app.config["HOURBILL_PASSWORD_HASH_METHOD"]))
+                db.session.add(user)
+                db.session.flush()
+            db.session.add(Membership(user_id=user.id, business_id=business_id, role=role))
+            db.session.commit()
+            return user.id
+
     def customer(self, name="Northwind Traders", currency="USD", **extra) -> int:
         response = self.client.post("/customers/new", data={"name": name, "currency": currency, **extra})
         assert response.status_code == 303, response.get_data(as_text=True)

@@ -1,5 +1,7 @@
-"""Every route, checked from the url map so a new route cannot be forgotten: another user's objects
-answer 404, unsafe requests without a CSRF token answer 400, and logged-out visitors go to log in."""
+"""Every route, checked from the url map so a new route cannot be forgotten: each one says what it needs
+(blueprints/access.py's permission table), every role gets exactly what the table gives it (403 with
+the role it needs, and nothing changed, otherwise), another business's objects answer 404, unsafe
+requests without a CSRF token answer 400, and logged-out visitors go to log in."""
 import os
 import re
 import stat
@@ -7,6 +9,9 @@ import stat
 import pytest
 
 from app import create_app
+from blueprints.access import PERMISSIONS, RANK, ROLE_DESCRIPTIONS, role_allows
+from extensions import db
+from models import ROLES, Business, ClockifyConnection, Customer, Invoice, LineItem, Membership, User
 
 PUBLIC = {"auth.login", "auth.register", "static", "index", "health"}
 
@@ -34,12 +39,12 @@ def two_users(client, accounts, app):
     sent = accounts.invoice(customer)
     accounts.line(sent)
     client.post(f"/invoices/{sent}/send")
-    from extensions import db
-    from models import ClockifyConnection, LineItem, User
     with app.app_context():
         line = db.session.scalar(db.select(LineItem.id).where(LineItem.invoice_id == draft))
         ada = db.session.scalar(db.select(User.id).where(User.email == "ada@example.com"))
-        connection = ClockifyConnection(user_id=ada, name="Ada's Clockify", key_last4="abcd")
+        business = db.session.scalar(db.select(Membership.business_id).where(Membership.user_id == ada))
+        connection = ClockifyConnection(business_id=business, created_by_user_id=ada, name="Ada's Clockify",
+                                        key_last4="abcd")
         db.session.add(connection)
         db.session.commit()
         connection_id = connection.id
@@ -50,7 +55,7 @@ def two_users(client, accounts, app):
             "connection_id": connection_id}
 
 
-def test_another_users_objects_answer_404_on_every_route(client, app, two_users):
+def test_another_businesss_objects_answer_404_on_every_route(client, app, two_users):
     checked = 0
     for rule, method in _routes(app):
         if not rule.arguments:
@@ -117,6 +122,7 @@ def test_first_run_generates_a_secret_key_into_instance_with_mode_0600(tmp_path,
 def test_environment_configures_secret_database_and_secure_cookies(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "from-the-environment-" + "x" * 30)
     monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example/hourbill")
+    monkeypatch.setenv("HOURBILL_DATA_KEY", "A" * 43 + "=")  # a shared database starts only with both keys
     monkeypatch.setenv("HOURBILL_SECURE_COOKIES", "1")
     app = create_app(instance_path=str(tmp_path))
     assert app.config["SECRET_KEY"].startswith("from-the-environment-")
@@ -168,3 +174,188 @@ def test_csrf_over_https_passes_with_the_same_origin_referrer_the_policy_sends(a
                            csrf=False, **https)
     assert accepted.status_code == 303
     assert client.get("/login").headers["Referrer-Policy"] == "same-origin"  # sends it to our own origin
+
+
+# --- roles -----------------------------------------------------------------------------------------
+
+# Requests that end what later requests of the same run work on go last.
+LAST = ("invoices.send", "invoices.paid", "invoices.void", "invoices.delete_line", "invoices.delete",
+        "customers.delete", "integrations.disconnect")
+# Updating or disconnecting someone else's connection takes connection.manage (one's own: connection.create).
+OTHERS_CONNECTION = {"integrations.update_key": "connection.manage", "integrations.disconnect": "connection.manage"}
+
+
+def _action(app, endpoint):
+    return getattr(app.view_functions[endpoint], "required_action", "public")
+
+
+def _snapshot(app) -> dict:
+    with app.app_context():
+        return {model.__tablename__: sorted(tuple(str(getattr(row, column.key)) for column in model.__table__.columns)
+                                            for row in db.session.scalars(db.select(model)))
+                for model in (Business, Membership, Customer, Invoice, LineItem, ClockifyConnection)}
+
+
+@pytest.fixture
+def team(client, accounts, app):
+    """Ada's business: Ada (owner) made a customer, a draft with a line, a sent invoice and a Clockify
+    connection; Olga (owner too), Adam (admin), Mia (member) and Vic (viewer) work in it. Logged out."""
+    accounts.register("ada@example.com")
+    customer = accounts.customer()
+    draft = accounts.invoice(customer)
+    accounts.line(draft)
+    sent = accounts.invoice(customer)
+    accounts.line(sent)
+    client.post(f"/invoices/{sent}/send")
+    with app.app_context():
+        line = db.session.scalar(db.select(LineItem.id).where(LineItem.invoice_id == draft))
+        ada = db.session.scalar(db.select(User.id).where(User.email == "ada@example.com"))
+        business = db.session.scalar(db.select(Business.id))
+        connection = ClockifyConnection(business_id=business, created_by_user_id=ada, name="Ada's Clockify",
+                                        key_last4="abcd")
+        db.session.add(connection)
+        db.session.commit()
+        connection_id = connection.id
+    accounts.logout()
+    emails = {"owner": "olga@example.com", "admin": "adam@example.com", "member": "mia@example.com",
+              "viewer": "vic@example.com"}
+    for role, email in emails.items():
+        accounts.add_member(email, role)
+    return {"ids": {"customer_id": customer, "invoice_id": draft, "line_id": line, "sent_id": sent,
+                    "connection_id": connection_id}, "emails": emails}
+
+
+def test_every_route_says_what_it_needs_and_every_action_is_in_the_table(app):
+    for rule, _ in _routes(app):
+        action = _action(app, rule.endpoint)
+        if rule.endpoint in PUBLIC or rule.endpoint == "auth.two_factor_code":
+            continue
+        assert action is None or action in PERMISSIONS, rule.endpoint  # None: the person's own settings
+    assert set(PERMISSIONS.values()) <= set(ROLES) and set(RANK) == set(ROLES) == set(ROLE_DESCRIPTIONS)
+    assert [role for role in ROLES] == sorted(ROLES, key=RANK.get, reverse=True)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_may_use_exactly_the_routes_the_permission_table_gives_it(client, app, accounts, team, role):
+    accounts.login(team["emails"][role])
+    routes = sorted(_routes(app), key=lambda route: (route[0].endpoint in LAST, LAST.index(route[0].endpoint)
+                                                     if route[0].endpoint in LAST else 0))
+    checked = {True: 0, False: 0}
+    for rule, method in routes:
+        action = _action(app, rule.endpoint)
+        if action in (None, "public"):
+            continue
+        if role_allows(role, action):  # past the route's own check: someone else's connection needs more
+            action = OTHERS_CONNECTION.get(rule.endpoint, action)
+        allowed = role_allows(role, action)
+        if role == "viewer":  # issue 10: reads everything, downloads PDFs, changes nothing, imports nothing
+            assert allowed == action.endswith(".view"), rule.endpoint
+        before = _snapshot(app)
+        response = client.open(_url(rule, team["ids"]), method=method, data={"direction": "up"})
+        if allowed:
+            assert response.status_code != 403, (role, method, rule.rule)
+        else:
+            page = response.get_data(as_text=True)
+            assert response.status_code == 403, (role, method, rule.rule, response.status_code)
+            assert f"needs the {PERMISSIONS[action]} role" in page, (role, rule.rule)
+            assert _snapshot(app) == before, (role, method, rule.rule)
+        checked[allowed] += 1
+    assert checked[True] >= 5 and (role in ("owner", "admin") or checked[False] >= 3), checked
+
+
+def test_the_creator_of_a_connection_may_update_and_disconnect_it_without_connection_manage(client, app, accounts,
+                                                                                          team):
+    accounts.login(team["emails"]["member"])
+    with app.app_context():
+        mia = db.session.scalar(db.select(User.id).where(User.email == "mia@example.com"))
+        mine = ClockifyConnection(business_id=db.session.scalar(db.select(Business.id)), created_by_user_id=mia,
+                                  name="Mia's Clockify", key_last4="wxyz")
+        db.session.add(mine)
+        db.session.commit()
+        mine_id = mine.id
+    assert client.get(f"/settings/integrations/clockify/{mine_id}/key").status_code == 200
+    assert client.get(f"/settings/integrations/clockify/{team['ids']['connection_id']}/key").status_code == 403
+    assert client.post(f"/settings/integrations/clockify/{mine_id}/disconnect").status_code == 303
+    with app.app_context():
+        assert db.session.get(ClockifyConnection, mine_id) is None
+        assert db.session.get(ClockifyConnection, team["ids"]["connection_id"]) is not None
+
+
+def test_the_forbidden_page_says_which_role_is_needed_and_which_one_you_have(client, accounts, team):
+    accounts.login(team["emails"]["viewer"])
+    response = client.post(f"/invoices/{team['ids']['invoice_id']}/void")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "This needs the admin role (or higher) in Ada; you are a viewer." in page
+    assert client.get(f"/invoices/{team['ids']['sent_id']}/pdf").status_code == 200  # a viewer downloads PDFs
+
+
+def test_removing_a_membership_ends_access_at_the_next_request(client, app, accounts, team):
+    accounts.login(team["emails"]["member"])
+    invoice = f"/invoices/{team['ids']['invoice_id']}"
+    assert client.get(invoice).status_code == 200
+    with app.app_context():
+        db.session.execute(db.delete(Membership).where(
+            Membership.user_id == db.select(User.id).where(User.email == "mia@example.com").scalar_subquery()))
+        db.session.commit()
+    assert client.get(invoice).status_code == 302  # no business left: led to create one
+    response = client.get("/invoices/", follow_redirects=True)
+    assert "You are not in any business yet" in response.get_data(as_text=True)
+    assert client.post(f"{invoice}/lines", data={"description": "x", "quantity": "1", "rate": "1"}).status_code == 302
+
+
+def test_lowering_a_role_takes_effect_at_the_next_request(client, app, accounts, team):
+    accounts.login(team["emails"]["admin"])
+    assert client.get("/settings/profile").status_code == 200
+    with app.app_context():
+        db.session.execute(db.update(Membership).where(
+            Membership.user_id == db.select(User.id).where(User.email == "adam@example.com").scalar_subquery())
+            .values(role="viewer"))
+        db.session.commit()
+    assert client.get("/settings/profile").status_code == 403
+    assert client.get(f"/invoices/{team['ids']['invoice_id']}").status_code == 200
+
+
+def test_a_person_in_two_businesses_sees_each_ones_data_only_and_switches(client, app, accounts):
+    accounts.register("ada@example.com")
+    accounts.customer("Ada Customer")
+    accounts.logout()
+    accounts.register("bob@example.com", name="Bob")
+    accounts.customer("Bob Customer")
+    with app.app_context():
+        ada_business = db.session.scalar(db.select(Business.id).where(Business.name == "Ada"))
+        bob_business = db.session.scalar(db.select(Business.id).where(Business.name == "Bob"))
+    accounts.add_member("bob@example.com", "viewer", business_id=ada_business)
+    client.get("/customers/")  # shows (and so clears) the messages of registering
+    page = client.get("/customers/").get_data(as_text=True)
+    assert "Bob Customer" in page and "Ada Customer" not in page
+    assert 'id="business-switcher"' in page and "Ada (viewer)" in page and "Bob (owner)" in page
+
+    switched = client.post("/businesses/switch", data={"business_id": ada_business}, follow_redirects=True)
+    assert "You are working in Ada as viewer." in switched.get_data(as_text=True)
+    page = client.get("/customers/").get_data(as_text=True)
+    assert "Ada Customer" in page and "Bob Customer" not in page
+    assert client.post("/customers/new", data={"name": "X", "currency": "USD"}).status_code == 403
+
+    assert client.post("/businesses/switch", data={"business_id": 999}).status_code == 404
+    client.post("/businesses/switch", data={"business_id": bob_business})
+    assert "Bob Customer" in client.get("/customers/").get_data(as_text=True)
+
+
+def test_a_new_business_makes_its_creator_the_owner_and_the_current_business(client, app, logged_in):
+    response = client.post("/businesses/new", data={"name": "Side Project"})
+    assert response.status_code == 303 and response.headers["Location"] == "/settings/profile"
+    page = client.get("/settings/profile").get_data(as_text=True)
+    assert 'value="Side Project"' in page
+    assert "Northwind" not in client.get("/customers/").get_data(as_text=True)
+    with app.app_context():
+        (membership,) = db.session.scalars(db.select(Membership).join(Business).where(Business.name == "Side Project"))
+        assert membership.role == "owner" and membership.user.email == "ada@example.com"
+
+
+def test_the_docs_show_the_permission_table_of_the_code():
+    from pathlib import Path
+
+    docs = (Path(__file__).parent.parent / "docs" / "businesses.md").read_text()
+    rows = set(re.findall(r"^\| `([a-z.]+)` \| (\w+) \|", docs, re.MULTILINE))
+    assert rows == set(PERMISSIONS.items())

@@ -34,7 +34,7 @@ from typing import Callable
 import pytest
 
 from extensions import db
-from models import ClockifyConnection, ImportPreview, User
+from models import Business, ClockifyConnection, ImportPreview, User
 from sandbox import ACME_ID, FREE_ID, MAIN_KEY, NORTHWIND_ID
 
 
@@ -140,8 +140,8 @@ def world(app, client, logged_in, clockify_sandbox) -> World:
     world.point_at(clockify_sandbox.url)
     app.config["HOURBILL_CLOCKIFY_TIMEOUT"] = TIMEOUT
     with app.app_context():
-        user = db.session.scalar(db.select(User))
-        user.time_zone, user.default_hourly_rate_minor = "UTC", 9000
+        db.session.scalar(db.select(User)).time_zone = "UTC"
+        db.session.scalar(db.select(Business)).default_hourly_rate_minor = 9000
         db.session.commit()
     connect = {"name": "Agency", "description": "", "region": "global", "subdomain": "", "api_key": MAIN_KEY}
     assert client.post("/settings/integrations/clockify/new", data=connect).status_code == 303

@@ -230,7 +230,7 @@ def test_strings_from_clockify_are_capped_before_they_are_stored(client, mocked)
 
 
 def test_limits_are_the_line_forms():
-    from blueprints.invoices import QUANTITY_LIMIT, RATE_LIMIT, LineForm
+    from blueprints.forms import QUANTITY_LIMIT, RATE_LIMIT, LineForm
     from services import clockify_types
 
     assert clockify_types.RATE_LIMIT == RATE_LIMIT and clockify_types.QUANTITY_LIMIT == QUANTITY_LIMIT

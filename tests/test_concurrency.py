@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from extensions import db
-from models import ImportedEntry, Invoice, LineItem, User
+from models import Business, ImportedEntry, Invoice, LineItem, User
 from sandbox import ACME_ID, NORTHWIND_ID
 from tests.conftest import PASSWORD
 
@@ -122,6 +122,6 @@ def test_twenty_drafts_sent_at_once_get_twenty_distinct_numbers_in_sequence(app,
     with app.app_context():
         numbers = sorted(db.session.scalars(db.select(Invoice.number)).all())
         statuses = set(db.session.scalars(db.select(Invoice.status)).all())
-        next_number = db.session.scalar(db.select(User.next_invoice_number))
+        next_number = db.session.scalar(db.select(Business.next_invoice_number))
     assert numbers == [f"INV-{n:04d}" for n in range(1, THREADS + 1)]
     assert statuses == {"sent"} and next_number == THREADS + 1

@@ -2,7 +2,7 @@
 from decimal import Decimal
 
 from extensions import db
-from models import Customer, User
+from models import Business, Customer, User
 
 
 def test_add_edit_and_delete_a_customer(client, logged_in, app):
@@ -39,14 +39,14 @@ def test_business_profile_saves_every_field(client, logged_in, app):
     response = client.post("/settings/profile", data={
         "business_name": "Ada Consulting", "business_address": "Main St 1", "business_email": "ada@consulting.example",
         "tax_id": "DE123", "default_currency": "jpy", "default_hourly_rate": "9000", "default_tax_rate": "7.5",
-        "invoice_prefix": "AC-", "next_invoice_number": "100", "payment_terms_days": "21",
-        "time_zone": "Europe/Berlin"})
+        "invoice_prefix": "AC-", "next_invoice_number": "100", "payment_terms_days": "21"})
     assert response.status_code == 303
     with app.app_context():
-        user = db.session.scalar(db.select(User))
-        assert (user.business_name, user.default_currency, user.default_hourly_rate_minor, user.default_tax_rate,
-                user.invoice_prefix, user.next_invoice_number, user.payment_terms_days, user.time_zone) == (
-            "Ada Consulting", "JPY", 9000, Decimal("7.5"), "AC-", 100, 21, "Europe/Berlin")
+        business = db.session.scalar(db.select(Business))
+        assert (business.name, business.address, business.email, business.tax_id, business.default_currency,
+                business.default_hourly_rate_minor, business.default_tax_rate, business.invoice_prefix,
+                business.next_invoice_number, business.payment_terms_days) == (
+            "Ada Consulting", "Main St 1", "ada@consulting.example", "DE123", "JPY", 9000, Decimal("7.5"), "AC-", 100, 21)
     page = client.get("/settings/profile").get_data(as_text=True)
     assert 'value="9000"' in page and 'value="7.5"' in page
 
@@ -54,16 +54,26 @@ def test_business_profile_saves_every_field(client, logged_in, app):
 def test_business_profile_rejects_bad_values_and_keeps_the_old_ones(client, logged_in, app):
     response = client.post("/settings/profile", data={
         "default_currency": "USD", "default_hourly_rate": "12.345", "default_tax_rate": "101",
-        "invoice_prefix": "A B", "next_invoice_number": "0", "payment_terms_days": "x", "time_zone": "Mars/Base"})
+        "invoice_prefix": "A B", "next_invoice_number": "0", "payment_terms_days": "x"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Use 0 to 365 days" not in html  # one message per field: the text was not a number at all
     for message in ("at most 100", "Use letters, digits", "Use a number from 1 to 1,000,000,000",
-                    "Enter a whole number, like 30.", "Choose a time zone from the list",
+                    "Enter a whole number, like 30.",
                     "USD amounts have at most 2 decimal places"):
         assert message in html, message
     with app.app_context():
-        assert db.session.scalar(db.select(User)).payment_terms_days == 30
+        assert db.session.scalar(db.select(Business)).payment_terms_days == 30
+
+
+def test_personal_settings_keep_the_name_and_time_zone_on_the_person(client, logged_in, app):
+    response = client.post("/settings/personal", data={"display_name": "Ada L.", "time_zone": "Europe/Berlin"})
+    assert response.status_code == 303
+    refused = client.post("/settings/personal", data={"display_name": "Ada", "time_zone": "Mars/Base"})
+    assert refused.status_code == 422 and "Choose a time zone from the list" in refused.get_data(as_text=True)
+    with app.app_context():
+        user = db.session.scalar(db.select(User))
+        assert (user.display_name, user.time_zone) == ("Ada L.", "Europe/Berlin")
 
 
 def test_integrations_page_shows_clockify_not_connected(client, logged_in):

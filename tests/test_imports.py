@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from extensions import db
-from models import ImportedEntry, ImportPreview, Invoice, LineItem, User
+from models import Business, ImportedEntry, ImportPreview, Invoice, LineItem, User
 from sandbox import ACME_ID, FREE_ID, MAIN_KEY, NORTHWIND_ID, WEBSITE_REDESIGN_ID
 from tests.test_connections import connect
 
@@ -26,8 +26,8 @@ def wizard(app, client, logged_in, clockify):
     """Ada, connected to the sandbox, with a draft invoice in USD for Northwind. Returns helpers."""
     assert connect(client).status_code == 303
     with app.app_context():  # after connecting: the first connection adopts Clockify's time zone
-        user = db.session.scalar(db.select(User))
-        user.time_zone, user.default_hourly_rate_minor = "UTC", 9000
+        db.session.scalar(db.select(User)).time_zone = "UTC"
+        db.session.scalar(db.select(Business)).default_hourly_rate_minor = 9000
         db.session.commit()
     invoice_id = logged_in.invoice(logged_in.customer("Northwind", "USD"))
     return Wizard(app, client, clockify, invoice_id)

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from extensions import db
-from models import Customer, ImportedEntry, Invoice, LineItem, User
+from models import Business, Customer, ImportedEntry, Invoice, LineItem
 from tests.test_concurrency import _all_at_once, _copies, _session
 
 TRIALS = 40
@@ -31,8 +31,8 @@ def ada(app, live_server) -> requests.Session:
 def _invoice(app, trial: int, *, status: str = "draft", lines: int = 1, imported: bool = False) -> int:
     """An invoice written straight into the database (fast: a race needs a fresh one per trial)."""
     with app.app_context():
-        user = db.session.scalar(db.select(User))
-        invoice = Invoice(user_id=user.id, customer=db.session.scalar(db.select(Customer)), status=status,
+        business = db.session.scalar(db.select(Business))
+        invoice = Invoice(business_id=business.id, customer=db.session.scalar(db.select(Customer)), status=status,
                           issue_date=date(2025, 10, 31), due_date=date(2025, 11, 30), currency="USD",
                           tax_rate=Decimal(0), discount_minor=0,
                           number=None if status == "draft" else f"OLD-{trial:04d}")
@@ -45,7 +45,7 @@ def _invoice(app, trial: int, *, status: str = "draft", lines: int = 1, imported
         db.session.flush()
         if imported:
             for line in invoice.lines:
-                db.session.add(ImportedEntry(user_id=user.id, invoice_id=invoice.id, line_item=line,
+                db.session.add(ImportedEntry(business_id=business.id, invoice_id=invoice.id, line_item=line,
                                              workspace_id="ws", entry_id=f"entry-{trial}-{line.position}",
                                              seconds=3600, rate_minor=5000))
         db.session.commit()
@@ -97,13 +97,13 @@ def test_sending_and_deleting_a_draft_at_once_never_deletes_a_numbered_invoice(a
     for trial in range(TRIALS):
         invoice_id = _invoice(app, trial)
         with app.app_context():
-            next_number = db.session.scalar(db.select(User.next_invoice_number))
+            next_number = db.session.scalar(db.select(Business.next_invoice_number))
         said = _race(ada, live_server,
                      lambda s: s.post(f"{live_server}/invoices/{invoice_id}/send", allow_redirects=False),
                      lambda s: s.post(f"{live_server}/invoices/{invoice_id}/delete", allow_redirects=False))
         with app.app_context():
             invoice = db.session.get(Invoice, invoice_id)
-            now_next = db.session.scalar(db.select(User.next_invoice_number))
+            now_next = db.session.scalar(db.select(Business.next_invoice_number))
             numbers = db.session.scalars(db.select(Invoice.number).where(Invoice.number.like("INV-%"))).all()
         if invoice is None:  # the delete won: no number was given, none burned
             assert now_next == next_number and len(numbers) == next_number - 1, (trial, said)

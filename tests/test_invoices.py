@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from extensions import db
-from models import Invoice, LineItem, User
+from models import Business, Invoice, LineItem
 
 
 def _invoice(app, invoice_id) -> Invoice:
@@ -17,12 +17,24 @@ def _invoice(app, invoice_id) -> Invoice:
         return invoice
 
 
+PROFILE_COLUMNS = {"business_name": "name", "business_address": "address"}
+
+
 def _profile(app, **values):
+    """Set the (only) business's profile, as its settings page would."""
     with app.app_context():
-        user = db.session.scalar(db.select(User))
+        business = db.session.scalar(db.select(Business))
         for name, value in values.items():
-            setattr(user, name, value)
+            setattr(business, PROFILE_COLUMNS.get(name, name), value)
         db.session.commit()
+
+
+def _two_drafts_with_a_line(logged_in) -> tuple[int, int]:
+    customer = logged_in.customer()
+    drafts = logged_in.invoice(customer), logged_in.invoice(customer)
+    for invoice_id in drafts:
+        logged_in.line(invoice_id)
+    return drafts
 
 
 def test_new_invoice_takes_the_customer_currency_and_the_payment_terms(client, logged_in, app):
@@ -133,10 +145,7 @@ def test_details_set_tax_and_discount_and_the_autosave_answers_only_totals_and_e
 
 def test_sending_numbers_invoices_in_sequence_and_locks_the_lines(client, logged_in, app):
     _profile(app, invoice_prefix="HB-", next_invoice_number=41)
-    customer = logged_in.customer()
-    first, second = logged_in.invoice(customer), logged_in.invoice(customer)
-    for invoice_id in (first, second):
-        logged_in.line(invoice_id)
+    first, second = _two_drafts_with_a_line(logged_in)
     client.post(f"/invoices/{second}/send")
     client.post(f"/invoices/{first}/send")
     assert _invoice(app, second).number == "HB-0041" and _invoice(app, first).number == "HB-0042"
@@ -152,10 +161,7 @@ def test_sending_numbers_invoices_in_sequence_and_locks_the_lines(client, logged
 
 
 def test_numbers_skip_ones_already_given_when_the_counter_is_set_back(client, logged_in, app):
-    customer = logged_in.customer()
-    first, second = logged_in.invoice(customer), logged_in.invoice(customer)
-    for invoice_id in (first, second):
-        logged_in.line(invoice_id)
+    first, second = _two_drafts_with_a_line(logged_in)
     client.post(f"/invoices/{first}/send")
     _profile(app, next_invoice_number=1)
     client.post(f"/invoices/{second}/send")
@@ -170,10 +176,8 @@ def test_an_empty_draft_cannot_be_sent(client, logged_in, app):
 
 
 def test_status_flow_sent_paid_and_void_and_no_way_back(client, logged_in, app):
-    customer = logged_in.customer()
-    paid, voided = logged_in.invoice(customer), logged_in.invoice(customer)
+    paid, voided = _two_drafts_with_a_line(logged_in)
     for invoice_id in (paid, voided):
-        logged_in.line(invoice_id)
         client.post(f"/invoices/{invoice_id}/send")
     client.post(f"/invoices/{paid}/paid")
     client.post(f"/invoices/{voided}/void")
@@ -181,7 +185,7 @@ def test_status_flow_sent_paid_and_void_and_no_way_back(client, logged_in, app):
     refused = client.post(f"/invoices/{paid}/void", follow_redirects=True)
     assert "A paid invoice cannot be marked void" in refused.get_data(as_text=True)
     assert _invoice(app, paid).status == "paid"
-    draft = logged_in.invoice(customer)
+    draft = logged_in.invoice(_invoice(app, paid).customer_id)
     client.post(f"/invoices/{draft}/paid")
     assert _invoice(app, draft).status == "draft"
 
@@ -243,11 +247,11 @@ def test_a_draft_sent_twice_at_once_is_numbered_once(client, logged_in, app):
         with db.engine.begin() as other_request:  # sends it meanwhile, on its own connection
             other_request.execute(db.update(Invoice).where(Invoice.id == invoice_id)
                                   .values(status="sent", number="INV-0001"))
-            other_request.execute(db.update(User).values(next_invoice_number=2))
+            other_request.execute(db.update(Business).values(next_invoice_number=2))
         with pytest.raises(invoicing.InvoiceStateError, match="sent already"):
             invoicing.mark_sent(stale)
         db.session.rollback()
-        assert db.session.scalar(db.select(User.next_invoice_number)) == 2  # no number used up
+        assert db.session.scalar(db.select(Business.next_invoice_number)) == 2  # no number used up
 
 
 def test_a_decimal_comma_is_refused_rather_than_read_as_ten_times_more(client, logged_in, app):
@@ -294,7 +298,7 @@ def test_duplicate_leaves_imported_lines_out_and_says_so(client, logged_in, app)
             line.set_amounts(Decimal(1), 9000)
             invoice.lines.append(line)
             db.session.flush()
-            db.session.add(ImportedEntry(user_id=invoice.user_id, invoice_id=invoice_id, line_item_id=line.id,
+            db.session.add(ImportedEntry(business_id=invoice.business_id, invoice_id=invoice_id, line_item_id=line.id,
                                          workspace_id="ws", entry_id=f"e{number}", seconds=3600, rate_minor=9000))
         db.session.commit()
     client.post(f"/invoices/{invoice_id}/send")

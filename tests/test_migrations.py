@@ -1,4 +1,5 @@
 """The migrations build exactly the schema models.py describes, from an empty database."""
+import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -18,3 +19,133 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades_cleanly(tmp_path, 
         with db.engine.connect() as connection:
             tables = set(db.inspect(connection).get_table_names())
         assert tables <= {"alembic_version"}
+
+
+BEFORE_BUSINESSES = "a7c3e1f09b42"  # the head before businesses owned the data
+
+
+def _fill_as_of_before_businesses(connection):
+    """Two users with everything a user could own at that revision, written as that schema was."""
+    from datetime import date, datetime
+
+    metadata = sqlalchemy.MetaData()
+    metadata.reflect(connection)
+    t = metadata.tables
+    at = datetime(2026, 11, 30, 12, 0)
+    profile = dict(display_name="", time_zone="UTC", created_at=at, business_address="1 Road",
+                   business_email="bill@example.com", tax_id="DE1", default_currency="EUR",
+                   default_hourly_rate_minor=9000, default_tax_rate=19000, invoice_prefix="A-",
+                   next_invoice_number=3, payment_terms_days=14)
+    connection.execute(t["users"].insert(), [
+        dict(id=1, email="ada@example.com", password_hash="x", business_name="Ada Studio", **profile),
+        dict(id=2, email="bob@example.com", password_hash="x", business_name="Bob & Co", **profile),
+    ])
+    connection.execute(t["user_sessions"].insert(), [dict(id="s" * 64, user_id=1, created_at=at, last_seen_at=at,
+                                                          user_agent="")])
+    connection.execute(t["customers"].insert(), [
+        dict(id=10 + user, user_id=user, name=f"Customer of {user}", email="", address="", currency="EUR",
+             created_at=at, import_options={"grouping": "project"}) for user in (1, 2)])
+    # Both users numbered their invoices A-1 and A-2: unique per user then, per business now.
+    connection.execute(t["invoices"].insert(), [
+        dict(id=100 + 10 * user + n, user_id=user, customer_id=10 + user, number=f"A-{n}",
+             status="sent", issue_date=date(2026, 11, 1), due_date=date(2026, 11, 15), currency="EUR",
+             notes="", tax_rate=19000, discount_minor=0, created_at=at, parties={"sender": {"name": "x"}})
+        for user in (1, 2) for n in (1, 2)])
+    connection.execute(t["line_items"].insert(), [
+        dict(id=1000 + invoice, invoice_id=invoice, position=1, description="Work", quantity=20000, unit="h",
+             rate_minor=9000, amount_minor=18000, source="clockify") for invoice in (111, 112, 121, 122)])
+    connection.execute(t["clockify_connections"].insert(), [
+        dict(id=50 + user, user_id=user, name="Clockify", description="", region="global", key_id="k1",
+             key_nonce=b"n" * 12, key_ciphertext=b"c" * 40, key_last4="abcd", clockify_user_id="u",
+             clockify_user_name="U", clockify_user_email="u@example.com", status="active", created_at=at)
+        for user in (1, 2)])
+    connection.execute(t["clockify_cache"].insert(), [dict(connection_id=51, key="workspaces", payload=[],
+                                                           fetched_at=at)])
+    connection.execute(t["clockify_currency_labels"].insert(), [dict(connection_id=51, workspace_id="w",
+                                                                     label="EURO", currency="EUR")])
+    connection.execute(t["import_previews"].insert(), [
+        dict(id=70, token="t" * 43, user_id=1, invoice_id=111, connection_id=51, workspace_id="w", filters={},
+             entry_count=1, pages_loaded=1, complete=True, created_at=at)])
+    connection.execute(t["import_preview_pages"].insert(), [dict(preview_id=70, number=1, entries=[{"id": "e1"}])])
+    # The same Clockify entry billed once by each user.
+    connection.execute(t["imported_entries"].insert(), [
+        dict(user_id=user, invoice_id=100 + 10 * user + 1, line_item_id=1000 + 100 + 10 * user + 1,
+             workspace_id="w", entry_id="e1", seconds=7200, rate_minor=9000) for user in (1, 2)])
+
+
+def _rows(connection):
+    metadata = sqlalchemy.MetaData()
+    metadata.reflect(connection)
+    return {name: [dict(row) for row in connection.execute(table.select().order_by(*table.primary_key.columns))
+                   .mappings()]
+            for name, table in metadata.tables.items() if name != "alembic_version"}
+
+
+def test_upgrade_keeps_every_row_and_makes_each_user_the_owner_of_their_data(tmp_path, database_url):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
+    with app.app_context():
+        upgrade(revision=BEFORE_BUSINESSES)
+        with db.engine.begin() as connection:
+            _fill_as_of_before_businesses(connection)
+            before = _rows(connection)
+        upgrade()
+        with db.engine.connect() as connection:
+            after = _rows(connection)
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, db.metadata) == []
+
+    for name, rows in before.items():
+        assert len(after[name]) == len(rows), name
+    businesses = {row["id"]: row for row in after["businesses"]}
+    assert {row["name"] for row in businesses.values()} == {"Ada Studio", "Bob & Co"}
+    ada = businesses[1]
+    assert (ada["address"], ada["email"], ada["tax_id"], ada["default_currency"], ada["default_hourly_rate_minor"],
+            ada["default_tax_rate"], ada["invoice_prefix"], ada["next_invoice_number"], ada["payment_terms_days"]) \
+        == ("1 Road", "bill@example.com", "DE1", "EUR", 9000, 19000, "A-", 3, 14)
+    assert [(m["user_id"], m["business_id"], m["role"]) for m in after["memberships"]] == [(1, 1, "owner"),
+                                                                                         (2, 2, "owner")]
+    old_owner = {name: {row["id"]: row["user_id"] for row in before[name]}
+                 for name in ("customers", "invoices", "clockify_connections", "import_previews")}
+    for name, owners in old_owner.items():
+        assert {row["id"]: row["business_id"] for row in after[name]} == owners, name
+    assert {row["id"]: row["created_by_user_id"] for row in after["clockify_connections"]} == {51: 1, 52: 2}
+    assert not any(row["shared"] for row in after["clockify_connections"])
+    assert [(row["business_id"], row["number"], row["customer_id"]) for row in after["invoices"]] == \
+        [(1, "A-1", 11), (1, "A-2", 11), (2, "A-1", 12), (2, "A-2", 12)]
+    assert [(row["business_id"], row["line_item_id"], row["entry_id"]) for row in after["imported_entries"]] == \
+        [(1, 1111, "e1"), (2, 1121, "e1")]
+    for name in ("line_items", "clockify_cache", "clockify_currency_labels", "import_preview_pages", "user_sessions"):
+        assert after[name] == before[name], name
+    assert "business_name" not in after["users"][0]
+    assert after["customers"][0]["import_options"] == {"grouping": "project"}
+
+
+def test_a_business_made_after_the_upgrade_gets_a_new_id(tmp_path, database_url):
+    from models import Business
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
+    with app.app_context():
+        upgrade(revision=BEFORE_BUSINESSES)
+        with db.engine.begin() as connection:
+            _fill_as_of_before_businesses(connection)
+        upgrade()
+        business = Business(name="New")
+        db.session.add(business)
+        db.session.commit()
+        assert business.id == 3
+        db.session.remove()
+
+
+def test_downgrade_gives_the_rows_back_to_their_owner(tmp_path, database_url):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
+    with app.app_context():
+        upgrade(revision=BEFORE_BUSINESSES)
+        with db.engine.begin() as connection:
+            _fill_as_of_before_businesses(connection)
+            before = _rows(connection)
+        upgrade()
+        downgrade(revision=BEFORE_BUSINESSES)
+        with db.engine.connect() as connection:
+            after = _rows(connection)
+    for name in before:
+        assert after[name] == before[name], name

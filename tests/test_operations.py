@@ -70,21 +70,26 @@ def test_upgrading_a_database_filled_by_the_first_release_keeps_everything(tmp_p
                     " amount_minor, source) VALUES (1, 1, 1, 'Work', 15000, 'h', 8000, 12000, 'manual')")
     with app.app_context():
         upgrade()
-        user = db.session.get(User, 1)
+        business = db.session.get(User, 1).memberships[0].business
         invoice = db.session.get(Invoice, 1)
-        assert (user.default_tax_rate, user.next_invoice_number, user.default_hourly_rate_minor) == (19, 7, 8000)
+        assert business.name == "Old Co" and invoice.business_id == business.id
+        assert (business.default_tax_rate, business.next_invoice_number, business.default_hourly_rate_minor) == (19, 7, 8000)
         assert invoice.number == "OLD-0006" and invoice.lines[0].amount_minor == 12000
         assert str(invoice.lines[0].quantity) == "1.5000"
         assert db.session.get(Customer, 1).import_options is None
 
 
-def test_the_demo_account_is_made_once_with_a_profile_and_a_linked_customer(app):
+def test_the_demo_business_is_made_once_with_its_owner_a_member_a_profile_and_a_linked_customer(app):
     with app.app_context():
         first = ensure_demo_account("c-1").id
         assert ensure_demo_account("c-1").id == first
         user = db.session.scalar(db.select(User).where(User.email == DEMO_EMAIL))
-        (customer,) = user.customers
-        assert user.business_name and customer.clockify_client_id == "c-1"
+        (membership,) = user.memberships
+        business = membership.business
+        assert membership.role == "owner" and business.name == "Demo Studio"
+        assert sorted(each.role for each in business.memberships) == ["member", "owner"]
+        (customer,) = db.session.scalars(db.select(Customer).where(Customer.business_id == business.id))
+        assert customer.clockify_client_id == "c-1"
 
 
 def test_the_gunicorn_configuration_loads_and_serves_the_app():

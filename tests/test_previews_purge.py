@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from extensions import db
 from models import (ClockifyConnection, Customer, ImportedEntry, ImportPreview, ImportPreviewPage, Invoice, LineItem,
                     User, utcnow)
+from services.businesses import create_business
 from services.imports import trim_previews
 
 DAY = timedelta(days=1)
@@ -28,12 +29,13 @@ class Previews:
     def user(self, email: str) -> int:
         with self.app.app_context():
             user = User(email=email, password_hash="x", display_name=email)
-            customer = Customer(user=user, name="Northwind", currency="USD")
-            db.session.add_all([user, customer])
+            db.session.add(user)
             db.session.flush()
-            invoice = Invoice(user_id=user.id, customer=customer, issue_date=date(2026, 11, 1),
+            business = create_business(user, email)
+            customer = Customer(business=business, name="Northwind", currency="USD")
+            invoice = Invoice(business_id=business.id, customer=customer, issue_date=date(2026, 11, 1),
                               due_date=date(2026, 12, 1), currency="USD")
-            connection = ClockifyConnection(user_id=user.id, name="Clockify")
+            connection = ClockifyConnection(business_id=business.id, created_by_user_id=user.id, name="Clockify")
             db.session.add_all([invoice, connection])
             db.session.commit()
             return user.id
@@ -41,10 +43,12 @@ class Previews:
     def add(self, user_id: int, created_ago: timedelta, confirmed_ago: timedelta | None = None,
             pages: int = 2) -> int:
         with self.app.app_context():
-            invoice_id = db.session.scalar(select(Invoice.id).where(Invoice.user_id == user_id))
-            connection_id = db.session.scalar(select(ClockifyConnection.id).where(ClockifyConnection.user_id == user_id))
+            connection = db.session.scalar(select(ClockifyConnection).where(ClockifyConnection.created_by_user_id == user_id))
+            invoice_id = db.session.scalar(select(Invoice.id).where(Invoice.business_id == connection.business_id))
+            connection_id = connection.id
             now = utcnow()
-            preview = ImportPreview(token=secrets.token_urlsafe(32), user_id=user_id, invoice_id=invoice_id,
+            preview = ImportPreview(token=secrets.token_urlsafe(32), business_id=connection.business_id, user_id=user_id,
+                                    invoice_id=invoice_id,
                                     connection_id=connection_id, workspace_id="ws1", filters={}, entry_count=pages,
                                     pages_loaded=pages, complete=True, created_at=now - created_ago,
                                     confirmed_at=None if confirmed_ago is None else now - confirmed_ago)
@@ -59,12 +63,14 @@ class Previews:
     def billed(self, user_id: int, entry_id: str) -> None:
         """An entry billed on a line of the user's invoice (what an import leaves behind)."""
         with self.app.app_context():
-            invoice = db.session.scalar(select(Invoice).where(Invoice.user_id == user_id))
+            invoice = db.session.scalar(select(Invoice).join(ClockifyConnection, ClockifyConnection.business_id ==
+                                                             Invoice.business_id)
+                                        .where(ClockifyConnection.created_by_user_id == user_id))
             line = LineItem(position=1, description="Design", unit="h", source="clockify")
             line.set_amounts(Decimal("1.5"), 9000)
             invoice.lines.append(line)
             db.session.flush()
-            db.session.add(ImportedEntry(user_id=user_id, invoice_id=invoice.id, line_item_id=line.id,
+            db.session.add(ImportedEntry(business_id=invoice.business_id, invoice_id=invoice.id, line_item_id=line.id,
                                          workspace_id="ws1", entry_id=entry_id, seconds=5400, rate_minor=9000))
             db.session.commit()
 
@@ -79,7 +85,7 @@ class Previews:
 
     def billed_entries(self) -> list[tuple]:
         with self.app.app_context():
-            return db.session.execute(select(ImportedEntry.user_id, ImportedEntry.entry_id, ImportedEntry.seconds,
+            return db.session.execute(select(ImportedEntry.business_id, ImportedEntry.entry_id, ImportedEntry.seconds,
                                              ImportedEntry.rate_minor, LineItem.amount_minor)
                                       .join(LineItem).order_by(ImportedEntry.id)).all()
 
@@ -205,7 +211,8 @@ def test_a_preview_just_started_counts_among_those_kept(previews, app):
     with app.app_context():
         invoice_id = db.session.scalar(select(Invoice.id))
         connection_id = db.session.scalar(select(ClockifyConnection.id))
-        new = ImportPreview(token=secrets.token_urlsafe(32), user_id=ada, invoice_id=invoice_id,
+        new = ImportPreview(token=secrets.token_urlsafe(32), business_id=db.session.scalar(select(Invoice.business_id)),
+                            user_id=ada, invoice_id=invoice_id,
                             connection_id=connection_id, workspace_id="ws1", filters={})
         db.session.add(new)  # not flushed yet, as start_preview leaves it
 

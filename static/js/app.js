@@ -16,6 +16,12 @@
     if (question && !window.confirm(question)) { event.preventDefault(); event.stopImmediatePropagation(); }
   }, true);
 
+  // The business switcher in the top bar: choosing a business submits its form (a button without JS).
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (select.hasAttribute && select.hasAttribute("data-autosubmit") && select.form) { select.form.requestSubmit(); }
+  });
+
   function say(text) {
     var box = document.getElementById("messages");
     if (!box) { return; }
@@ -40,6 +46,7 @@
     var message = status === 409 && serverMessage(event.detail.xhr);
     say(message ? message
       : status === 409 ? "This invoice is no longer a draft: reload the page to see it as it is now."
+      : status === 403 ? (serverMessage(event.detail.xhr) || "Your role in this business does not allow that.")
       : status === 404 ? "That item is gone (deleted in another tab?). Reload the page."
       : status === 400 ? "The page is out of date. Reload it and try again."
       : "Something went wrong and nothing was saved. Try again, or reload the page.");
