@@ -6,6 +6,8 @@ lines -> confirm. With htmx each step swaps #import-wizard in the invoice page; 
 the same URLs answer whole pages. Clockify is only ever read."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,7 +16,6 @@ from flask_login import current_user
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_block, render_blocks
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from babel.numbers import list_currencies
 from blueprints.access import clockify_site, current_business, keyring, requires, scoped, scoped_draft, scoped_select
@@ -53,6 +54,20 @@ def _connections() -> list[ClockifyConnection]:
 def _client(connection: ClockifyConnection):
     """The connection's client for a step; a 401 anywhere in the step marks the connection."""
     return connections.reading(connection, keyring(), clockify_site())
+
+
+@contextmanager
+def _unit_of_work() -> Iterator[None]:
+    """The request's one transaction for a change: committed when the block ends, rolled back when it
+    raises, so a failure leaves nothing half-written. (Services add and flush; the exceptions that
+    commit by themselves say so: services.imports.cached and load_claimed_page, and the 401 that marks
+    a connection, services.connections.marking_refused_keys.)"""
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
 
 
 def _swappable(status: int) -> int:
@@ -149,12 +164,13 @@ def preview(invoice_id: int):
             context = _filters_context(invoice, connection, workspace, reference, fetched_at, form)
             if not form.validate() or context["unknown_choice"]:
                 return _render(invoice, "filters", 422, **context)
-            if form.link_client.data and form.client.data:
-                invoice.customer.clockify_client_id = form.client.data
-            chosen = form.chosen(workspace, invoice.currency, _zone())
-            preview, entries = imports.start_preview(current_user, invoice, connection, chosen, client, reference)
+            with _unit_of_work():
+                if form.link_client.data and form.client.data:
+                    invoice.customer.clockify_client_id = form.client.data
+                preview, entries = imports.start_preview(current_user, invoice, connection,
+                                                         form.chosen(workspace, invoice.currency, _zone()), client,
+                                                         reference)
     except (ClockifyError, DataKeyError) as error:
-        db.session.rollback()
         return _problem(invoice, error, connection)
     return _render(invoice, "preview", **_preview_context(invoice, preview, entries=entries))
 
@@ -196,25 +212,14 @@ def more(invoice_id: int, token: str):
     invoice = scoped_draft(invoice_id)
     preview = _owned_preview(invoice, token)
     connection = scoped(ClockifyConnection, preview.connection_id)
-    fresh: list = []
-    if imports.claim_next_page(preview):
-        db.session.commit()  # the claim is seen by the other requests before Clockify is asked
-        try:
-            with _client(connection) as client:
-                fresh = imports.load_next_page(preview, client)
-                db.session.commit()
-        except IntegrityError:  # a claim that had expired was taken over: that request stored the page
-            db.session.rollback()
-        except (ClockifyError, DataKeyError) as error:
-            db.session.rollback()
-            imports.release_claim(preview)
-            db.session.commit()
-            if htmx_request.htmx:
-                return render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, load_error=error,
-                                    connection=connection, invalid_key=isinstance(error, InvalidKey)), 200
-            return _problem(invoice, error, connection, step="preview", **_preview_context(invoice, preview))
-    else:
-        db.session.rollback()
+    try:
+        with _client(connection) as client:
+            fresh = imports.load_claimed_page(preview, client) or []
+    except (ClockifyError, DataKeyError) as error:
+        if htmx_request.htmx:
+            return render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, load_error=error,
+                                connection=connection, invalid_key=isinstance(error, InvalidKey)), 200
+        return _problem(invoice, error, connection, step="preview", **_preview_context(invoice, preview))
     busy = not preview.complete and not fresh
     if htmx_request.htmx:  # only the new page's rows: the page holds the others already
         view = imports.classify(preview, invoice.currency, _zone(), entries=fresh)
@@ -239,8 +244,8 @@ def currency(invoice_id: int, token: str):
     if not label or not is_currency(code):
         return _render(invoice, "preview", 422, currency_error="Choose the currency the label stands for.",
                        **_preview_context(invoice, preview))
-    imports.answer_currency(preview.connection_id, preview.workspace_id, label, code)
-    db.session.commit()
+    with _unit_of_work():
+        imports.answer_currency(preview.connection_id, preview.workspace_id, label, code)
     return _render(invoice, "preview", **_preview_context(invoice, preview))
 
 
@@ -287,7 +292,6 @@ def _load_rest(invoice, preview, form: LineOptionsForm):
     except imports.ImportProblem as error:
         return _plan_response(invoice, preview, form, 409, options_error=str(error))
     except (ClockifyError, DataKeyError) as error:
-        db.session.rollback()
         return _problem(invoice, error, connection)
     return None
 
@@ -308,10 +312,10 @@ def confirm(invoice_id: int, token: str):
         return _plan_response(invoice, preview, form, 422)
     rate = form.chosen_rate(imports.fallback_rate(current_business(), invoice))
     try:
-        entries, plan = imports.plan(preview, invoice, form.selection_of(), form.options(), rate, _zone())
-        imports.confirm(preview, invoice, entries, plan, form.options())
+        with _unit_of_work():
+            entries, plan = imports.plan(preview, invoice, form.selection_of(), form.options(), rate, _zone())
+            imports.confirm(preview, invoice, entries, plan, form.options())
     except imports.ImportProblem as error:
-        db.session.rollback()
         return _plan_response(invoice, preview, form, 409, options_error=str(error))
     hours = format(plan.hours.normalize(), "f")
     message = (f"Imported {plan.entry_count} entr{'y' if plan.entry_count == 1 else 'ies'} as {plan.line_count} "

@@ -1,7 +1,10 @@
 """The Clockify import behind the wizard: cached reference data, date windows, previews kept
 server-side, what is selectable, and confirming lines in one transaction.
 
-No Flask request here; the caller opens the Clockify client (services.connections) and passes it."""
+No Flask request here; the caller opens the Clockify client (services.connections) and passes it.
+Functions here add and flush; the request commits or rolls back its unit of work. Two deliberate
+exceptions commit here, each saying so where it does: ``cached`` (what was fetched is kept) and
+``load_claimed_page`` (the claim is seen by other requests before Clockify is asked)."""
 from __future__ import annotations
 
 import functools
@@ -59,7 +62,7 @@ def cached(connection: ClockifyConnection, key: str, fetch: Callable[[], Any], m
     db.session.execute(upsert.on_conflict_do_update(
         index_elements=[ClockifyCache.connection_id, ClockifyCache.key],
         set_={"payload": upsert.excluded.payload, "fetched_at": upsert.excluded.fetched_at}))
-    db.session.commit()
+    db.session.commit()  # deliberate exception: kept even if the request fails later (see above)
     return payload, now
 
 
@@ -205,14 +208,13 @@ def start_preview(user: User, invoice: Invoice, connection: ClockifyConnection, 
         entries = _load_per_member(preview, client, filters, reference,
                                    connection.clockify_time_zone or filters.time_zone)
     trim_previews(user.id)  # one user keeps a few unconfirmed previews: this one and the newest others
-    db.session.commit()
     return preview, entries
 
 
 def claim_next_page(preview: ImportPreview) -> bool:
     """Claim the loading of the preview's next page (a guarded UPDATE): False when it is complete or
-    another request is loading it now. The caller commits the claim before asking Clockify, so that a
-    second "load more" of the same preview sees it; ``load_next_page`` releases it with the page."""
+    another request is loading it now. ``load_claimed_page`` commits the claim before asking Clockify,
+    so that a second "load more" of the same preview sees it; ``load_next_page`` releases it with the page."""
     now = utcnow()
     claimed = db.session.execute(
         update(ImportPreview).where(ImportPreview.id == preview.id, ImportPreview.complete.is_(False),
@@ -265,24 +267,37 @@ def load_next_page(preview: ImportPreview, client: ClockifyClient) -> list[TimeE
     return fresh
 
 
+def load_claimed_page(preview: ImportPreview, client: ClockifyClient) -> list[TimeEntry] | None:
+    """The preview's next page under a claim: None when it is not this request's to load (complete, or
+    claimed by another request now). Deliberate exception to "the request commits": the claim is
+    committed before Clockify is asked, so a second "load more" of the same preview sees it, and the
+    page is committed with the claim's release. When loading fails, what it began is rolled back and
+    the claim released (committed), so the next request may retry; a claim that had expired and was
+    taken over meanwhile (the other request stored the page) gives no new entries."""
+    if not claim_next_page(preview):
+        db.session.rollback()
+        return None
+    db.session.commit()
+    try:
+        fresh = load_next_page(preview, client)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return []
+    except BaseException:
+        db.session.rollback()
+        release_claim(preview)
+        db.session.commit()
+        raise
+    return fresh
+
+
 def load_all(preview: ImportPreview, client: ClockifyClient) -> None:
-    """Every page not loaded yet, each claimed and committed on its own (a page is never fetched
-    twice). ImportProblem when another request is loading this preview's pages now."""
+    """Every page not loaded yet, each claimed and committed on its own (``load_claimed_page``: a page
+    is never fetched twice). ImportProblem when another request is loading this preview's pages now."""
     while not preview.complete:
-        if not claim_next_page(preview):
-            db.session.rollback()
-            if preview.complete:
-                return
+        if load_claimed_page(preview, client) is None and not preview.complete:
             raise ImportProblem(STILL_LOADING)
-        db.session.commit()
-        try:
-            load_next_page(preview, client)
-        except BaseException:
-            db.session.rollback()
-            release_claim(preview)
-            db.session.commit()
-            raise
-        db.session.commit()
 
 
 def _load_per_member(preview, client, filters: Filters, reference: ReferenceData,
@@ -519,7 +534,8 @@ def confirm(preview: ImportPreview, invoice: Invoice, entries: list[TimeEntry], 
     """Write every line and every entry link in one transaction, once per preview.
 
     A second confirm of the same preview (double click, resubmitted form) finds it claimed; an entry
-    billed meanwhile from another tab trips the unique constraint. Either way nothing is written.
+    billed meanwhile from another tab trips the unique constraint. Either way ImportProblem: the
+    caller rolls its unit of work back, so nothing is written.
 
     The draft is locked first (invoicing.lock_draft, the one guard of every draft edit), so a "Mark as
     sent" or "Delete draft" at the same moment either waits for the lines or wins, and then nothing is
@@ -527,16 +543,13 @@ def confirm(preview: ImportPreview, invoice: Invoice, entries: list[TimeEntry], 
     try:
         lock_draft(invoice)
     except InvoiceChanged as error:
-        db.session.rollback()
         raise ImportProblem(str(error)) from None
     claimed = db.session.execute(update(ImportPreview).where(ImportPreview.id == preview.id,
                                                              ImportPreview.confirmed_at.is_(None))
                                  .values(confirmed_at=utcnow())).rowcount
     if claimed != 1:
-        db.session.rollback()
         raise ImportProblem(ALREADY_CONFIRMED)
     if not plan.lines:
-        db.session.rollback()
         raise ImportProblem("Nothing to import: tick at least one entry.")
     seconds = {entry.id: options.round_seconds(entry.seconds) for entry in entries}
     position = next_position(invoice)
@@ -555,9 +568,8 @@ def confirm(preview: ImportPreview, invoice: Invoice, entries: list[TimeEntry], 
              "rate_minor": proposed.rate_minor}
             for line, proposed in zip(new_lines, plan.lines) for entry_id in proposed.entry_ids])
         invoice.customer.import_options = options.as_dict()
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
-        db.session.rollback()
         raise ImportProblem("Some of these entries were billed on another invoice meanwhile (another tab?). "
                             "Nothing was imported: preview again to see what is left.") from None
 

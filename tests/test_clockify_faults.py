@@ -357,3 +357,20 @@ def test_a_401_at_the_preview_step_writes_no_preview_and_no_client_link(world):
         links = db.session.scalars(db.select(Customer.clockify_client_id)).all()
     assert links == [None], links
     assert previews == 1, previews  # the incomplete preview the world made, and no other
+
+
+def test_clockify_down_at_the_preview_step_writes_no_preview_and_no_client_link(world):
+    """Not a 401 (no connection to mark): the view's one unit of work rolls back what the step began."""
+    from models import Customer
+
+    world.sandbox.add_fault(path="*/reports/detailed", kind="status", status=503)
+    response = world.client.post(f"{world.base}/preview", hx=True, data={
+        "connection": world.connection_id, "workspace": ACME_ID, "submitted": "1", "billable": "on",
+        "client": NORTHWIND_ID, "link_client": "1", **OCTOBER})
+    assert response.status_code == 200 and "Try again" in _text(response)
+    with world.app.app_context():
+        previews = db.session.scalar(db.select(db.func.count(ImportPreview.id)))
+        links = db.session.scalars(db.select(Customer.clockify_client_id)).all()
+    assert links == [None], links
+    assert previews == 1, previews  # the incomplete preview the world made, and no other
+    assert world.connection_status() == "active"
