@@ -56,7 +56,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         HOURBILL_LOGIN_SLOW_DOWN_AFTER=20,  # failures on an account from anywhere: slowed, never refused
         HOURBILL_LOGIN_SLOW_DOWN_SECONDS=2,
         HOURBILL_PREVIEW_MAX_AGE_DAYS=7,  # `flask purge-previews`: confirmed or abandoned previews older go
-        HOURBILL_PASSWORD_HASH_METHOD="scrypt",  # werkzeug's generate_password_hash(method=...)
+        HOURBILL_PASSWORD_HASH_METHOD="scrypt",
+        HOURBILL_INVITATION_DAYS=7,  # how long an invitation link works  # werkzeug's generate_password_hash(method=...)
     )
     app.config.from_pyfile("config.py", silent=True)
     _config_from_environment(app)
@@ -82,11 +83,12 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     login_manager.login_message = "Please log in to see that page."
     login_manager.unauthorized_handler(_unauthorized)
 
-    from blueprints import access, auth, businesses, customers, imports, integrations, invoices, settings
+    from blueprints import access, auth, businesses, colleague, customers, imports, integrations, invoices, members, settings
     from services.money import format_money, from_minor, plain
 
     access.init_app(app)
-    for blueprint in (auth.bp, businesses.bp, settings.bp, integrations.bp, customers.bp, invoices.bp, imports.bp):
+    for blueprint in (auth.bp, businesses.bp, members.bp, settings.bp, integrations.bp, colleague.bp, customers.bp,
+                      invoices.bp, imports.bp):
         app.register_blueprint(blueprint)
 
     @app.template_filter("money")
