@@ -50,6 +50,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         HOURBILL_LOCALE="en_US",
         HOURBILL_CLOCKIFY_TIMEOUT=(5.0, 15.0),  # connect, read: well inside a worker's timeout
         HOURBILL_CLOCKIFY_CACHE_SECONDS=15 * 60,  # workspaces, clients, projects, members
+        HOURBILL_CLOCKIFY_REQUESTS_PER_SECOND=10,  # per key, shared by every process (services/rate_budget.py)
+        HOURBILL_CLOCKIFY_RETRY_BACKOFF=0.5,  # seconds before the first retry of a 429 or 5xx
         HOURBILL_LOGIN_MAX_FAILURES_PER_ACCOUNT=5,
         HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS=100,  # loose: many people may share an office address
         HOURBILL_LOGIN_FAILURE_WINDOW_SECONDS=15 * 60,

@@ -484,3 +484,14 @@ class ImportedEntry(db.Model):
     rate_minor: Mapped[int] = mapped_column(BigInteger)
 
     line_item: Mapped[LineItem] = relationship(back_populates="imported_entries")
+
+
+class ClockifyRateBudget(db.Model):
+    """When each Clockify key last sent (services/rate_budget.py): the last ten booked send times, so every
+    process and host using the key keeps to Clockify's 10 requests a second. One row per key, named by
+    a hash of the key (never the key); taken under a row lock in a transaction of its own."""
+
+    __tablename__ = "clockify_rate_budget"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slots: Mapped[str] = mapped_column(Text, default="")  # epoch seconds, space-separated, oldest first

@@ -16,7 +16,8 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from bench import inprocess, journey
+from bench import inprocess, journey, shared_budget
+from sandbox import MAIN_KEY
 from bench._servers import Child
 
 RATE = 10  # requests per second per key, the sandbox's limit and the floor's divisor
@@ -69,7 +70,39 @@ def over_http(workdir: Path, billable_only: bool):
         say("2/5: the connector-style fetch (pages of 50, paced at 10/s)")
         theirs = journey.connector_fetch(sandbox.info["api_url"], sandbox.info["url"])
         say(f"     {theirs.entries} entries, {theirs.calls} calls in {theirs.seconds:.1f} s")
-    return ours, theirs
+        say("7: two app processes calling with one key at once (the key's budget shared through the database)")
+        shared = shared_budget.run(workdir / "shared-budget", sandbox.info["url"], sandbox.info["api_url"],
+                                   sandbox.info["reports_url"], MAIN_KEY)
+    return ours, theirs, shared
+
+
+def shared_budget_rows(table: Table, shared) -> None:
+    table.section(f"7. Two app processes, one key, {shared_budget.CALLS_EACH} calls each at once; sandbox at "
+                  f"{RATE} req/s/key")
+    table.add("largest number of requests seen in any one second", str(shared.busiest_second), f"<= {RATE}",
+              shared.busiest_second <= RATE)
+    finished = shared.exit_codes == [0, 0] and shared.calls == 2 * shared_budget.CALLS_EACH
+    table.add(f"429s (of {shared.calls} requests; both processes {'finished' if finished else 'FAILED'})",
+              str(shared.status_429), "0", shared.status_429 == 0 and finished)
+
+
+def sandbox_page_rows(table: Table) -> None:
+    """How fast the sandbox serves a full report page of the benchmark's world (was a timed test)."""
+    from werkzeug.test import Client
+
+    from sandbox import ACME_ID, create_sandbox
+
+    sandbox = create_sandbox(members=20, entries_per_member=500, rate_limit=None)
+    client, timings = Client(sandbox), []
+    for page in (1, 2, 3):
+        body = {"dateRangeStart": "2025-10-01T00:00:00.000Z", "dateRangeEnd": "2025-10-31T23:59:59.999Z",
+                "timeZone": "UTC", "detailedFilter": {"page": page, "pageSize": 1000}, "exportType": "JSON"}
+        started = time.perf_counter()
+        answer = client.post(f"/v1/workspaces/{ACME_ID}/reports/detailed", json=body, headers={"X-Api-Key": MAIN_KEY})
+        timings.append(time.perf_counter() - started)
+        assert len(answer.json["timeentries"]) == 1000, answer.status
+    table.section("8. The sandbox itself (in-process WSGI), 20 members x 500 entries")
+    table.add("a 1,000-entry report page, best of 3 (ms)", fmt_ms(min(timings)), "< 100", min(timings) < 0.1)
 
 
 def say(text: str) -> None:
@@ -160,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--billable-only", action="store_true",
                         help="import with 'Billable entries only' ticked (default: every entry of the month)")
     parser.add_argument("--only", choices=("http", "inprocess"),
-                        help="run only 1, 2, 5 (http) or only 3, 4 (inprocess)")
+                        help="run only 1, 2, 5, 6 (http) or only 3, 4 (inprocess); 7 runs always")
     args = parser.parse_args(argv)
     started = time.monotonic()
     table = Table()
@@ -169,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp)
         if args.only != "inprocess":
             (tmp / "http").mkdir()
-            ours, theirs = over_http(tmp / "http", args.billable_only)
+            ours, theirs, shared = over_http(tmp / "http", args.billable_only)
             import_rows(table, ours, theirs, args.billable_only)
             stored = stored_preview(tmp / "http" / "app.db")
         if args.only != "http":
@@ -181,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
             inprocess_rows(table, steps, normal_entries, page, pdf)
         if args.only != "inprocess":
             memory_rows(table, ours)
+            shared_budget_rows(table, shared)
         storage_rows(table, None if args.only == "inprocess" else stored, None if args.only == "http" else purge)
+        sandbox_page_rows(table)
 
     print()
     table.print()

@@ -322,7 +322,7 @@ def _free(rng: random.Random) -> Workspace:
 
 
 def _tokyo(rng: random.Random) -> Workspace:
-    # JPY 5,000 an hour is 500000: Clockify keeps every currency x100, whatever its label (NOTES.md).
+    # JPY 5,000 an hour is 500000: Clockify keeps every currency x100, whatever its label (docs/clockify-notes.md).
     people = [Member(DEMO_USER_ID, DEMO_USER_NAME, DEMO_USER_EMAIL, DEMO_TIME_ZONE, 800000, "ACTIVE", "OWNER"),
               Member(_hex_id(rng, "b0"), "Yuki Tanaka", "yuki@tokyo.example", "Asia/Tokyo", 600000, "ACTIVE")]
     clients = [Client(SAKURA_ID, "Sakura Foods", False, "JPY", None, None),

@@ -1,6 +1,8 @@
 """The sandbox server: a WSGI app that answers every call a read-only Clockify client makes, the way
-Clockify does (NOTES.md), plus the control endpoints and the Python API (`Sandbox`) that tests, demos
-and benchmarks use to flip faults, keys and knobs and to read the log of received requests.
+Clockify does (docs/clockify-notes.md), and the Python API (`Sandbox`) that tests, demos and benchmarks
+use to flip faults, keys and knobs and to read the log of received requests. In parts: the WSGI front,
+the limits and the Python API here; the fault middleware in faults.py, the Clockify routes in
+routes.py, the control API in control.py, what they share in answers.py.
 
 One server carries both host shapes: the core API under /api/v1, the detailed report under /v1
 (the global reports host) and /report/v1 (regional and subdomain hosts).
@@ -12,90 +14,23 @@ then route (404/405 code 3000) and answer.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import math
 import secrets
-import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
-from http import HTTPStatus
 from io import BytesIO
 from urllib.parse import parse_qs
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, Response, g, request
-from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import shapes
+from .answers import CONTROL, CORE, REDIRECT_TARGET, ErrorAnswer, fingerprint
 from .data import DEFAULT_MONTH, DEMO_USER_ID, Workspace, build_world
-
-CORE = "/api/v1"
-REPORT_PREFIXES = ("/v1", "/report/v1")
-CONTROL = "/__sandbox"
-REDIRECT_TARGET = CONTROL + "/redirect-target"  # where injected redirects point: a canary, logged like API calls
-MAX_CORE_PAGE_SIZE = 5000
-MAX_REPORT_PAGE_SIZE = 1000
-FREE_PLAN_REPORT_DAYS = 31
-FREE_PLAN_REPORT_MESSAGE = ("Detailed report data on FREE subscription plan is limited to a maximum interval "
-                            "length of one month (31 days).")
-FAULT_KINDS = ("status", "delay", "malformed_json", "html", "truncated", "empty", "redirect", "drop")
-
-
-class ErrorAnswer(Exception):
-    """An error the sandbox answers in Clockify's shape: {"message": ..., "code": ...} (code omitted when None).
-    Not the client's services.clockify.ClockifyError: this one is raised inside the stand-in server."""
-
-    def __init__(self, status: int, message: str, code: int | None = None, headers: dict | None = None):
-        super().__init__(message)
-        self.status, self.message, self.code, self.headers = status, message, code, headers or {}
-
-    def body(self) -> dict:
-        return {"message": self.message} if self.code is None else {"message": self.message, "code": self.code}
-
-
-def fingerprint(key: str) -> str:
-    """What the request log keeps instead of a key: enough to tell keys apart, useless to an attacker."""
-    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:12]
-
-
-def _json(data, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), status, headers,
-                    mimetype="application/json")
-
-
-@dataclass
-class Fault:
-    """An injected failure for requests whose path matches `path` (a glob, e.g. "*/reports/detailed").
-
-    kinds: status (a Clockify-shaped error), delay (sleep `delay` seconds, then answer normally: for
-    client timeouts), malformed_json, html (a proxy's HTML error page), truncated (the real answer cut in
-    half under a full Content-Length), empty (200 with no body), redirect (3xx with Location: by default
-    the sandbox's redirect-target canary), drop (close the connection without answering).
-    `times` limits how many requests it hits (None: until cleared).
-    """
-
-    kind: str
-    path: str = "*"
-    method: str | None = None
-    status: int | None = None
-    message: str | None = None
-    code: int | None = None
-    delay: float = 0.0
-    times: int | None = None
-    retry_after: int | None = None
-    location: str | None = None
-
-    def __post_init__(self):
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(FAULT_KINDS)}")
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method.upper() == method) and fnmatch.fnmatchcase(path, self.path)
+from .faults import Fault, fault_response
+from .routes import ClockifyRoutes
 
 
 @dataclass
@@ -149,24 +84,26 @@ class RunningSandbox:
         self.stop()
 
 
-class Sandbox:
+class Sandbox(ClockifyRoutes):
     """A local Clockify. A WSGI callable; `serve_in_thread()` puts it on a port.
 
     Knobs (attributes, changeable at run time): latency (seconds added to every API request),
     free_plan (treat every workspace as FREE), rate_limit (requests per second per key; None: off),
     retry_after (seconds sent in Retry-After on rate-limit 429s; True: the real wait; None: no header),
     free_calls_per_hour (the Free plan's per-workspace budget). Size knobs (seed, members,
-    entries_per_member, month) pick the cached world and are fixed per instance.
+    entries_per_member, month) pick the cached world and are fixed per instance. ``clock`` (monotonic
+    seconds) is what the limits' windows are measured on: a test may move a fake one instead of sleeping.
     """
 
     def __init__(self, *, seed: int = 1, members: int = 55, entries_per_member: int = 40,
                  month: str = DEFAULT_MONTH, latency: float = 0.0, free_plan: bool = False,
                  rate_limit: int | None = 10, retry_after: int | bool | None = None,
-                 free_calls_per_hour: int = 30):
+                 free_calls_per_hour: int = 30, clock: Callable[[], float] = time.monotonic):
         self.world = build_world(seed, members, entries_per_member, month)
         self.seed, self.members, self.entries_per_member, self.month = seed, members, entries_per_member, month
         self._initial_knobs = dict(latency=latency, free_plan=free_plan, rate_limit=rate_limit,
                                    retry_after=retry_after, free_calls_per_hour=free_calls_per_hour)
+        self.clock = clock  # the limits' clock: tests move a fake one instead of sleeping
         self._lock = threading.Lock()
         self.reset()
         self.app = self._make_app()
@@ -264,7 +201,7 @@ class Sandbox:
 
         if fault:
             record.fault = fault.kind
-            answer = self._fault_response(fault, environ, recording_start_response)
+            answer = fault_response(fault, environ, recording_start_response, self.app)
             if fault.kind == "drop":
                 record.status = None  # nothing was answered
             return answer
@@ -304,66 +241,11 @@ class Sandbox:
                     return fault
         return None
 
-    def _fault_response(self, fault: Fault, environ, start_response):
-        def answer(status: int, content_type: str | None, body: bytes, extra=(), length: int | None = None):
-            headers = [("Content-Length", str(len(body) if length is None else length)), *extra]
-            if content_type:
-                headers.append(("Content-Type", content_type))
-            start_response(f"{status} {HTTPStatus(status).phrase}", headers)
-            return [body]
-
-        if fault.kind == "status":
-            status = fault.status or 500
-            message = fault.message or {401: "Api key does not exist", 429: "Too many requests"}.get(
-                status, HTTPStatus(status).phrase)
-            code = fault.code if fault.code is not None else {400: 501, 401: 4003, 404: 3000, 405: 3000}.get(status)
-            body = {"message": message}  # a 429 carries no code, like the rate limiter's own
-            if code is not None or status != 429:
-                body["code"] = code if code is not None else status
-            extra = [("Retry-After", str(fault.retry_after))] if fault.retry_after is not None else []
-            return answer(status, "application/json", json.dumps(body).encode(), extra)
-        if fault.kind == "malformed_json":
-            return answer(fault.status or 200, "application/json", b'{"id": "5e0000000000000000000001", "name": "Acme')
-        if fault.kind == "html":
-            status = fault.status or 502
-            phrase = f"{status} {HTTPStatus(status).phrase}"
-            page = (f"<html>\r\n<head><title>{phrase}</title></head>\r\n<body>\r\n<center><h1>{phrase}</h1></center>"
-                    "\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
-            return answer(status, "text/html", page.encode())
-        if fault.kind == "empty":
-            return answer(fault.status or 200, "application/json", b"")
-        if fault.kind == "redirect":
-            location = fault.location or f"{environ['wsgi.url_scheme']}://{environ['HTTP_HOST']}{REDIRECT_TARGET}"
-            return answer(fault.status or 302, None, b"", [("Location", location)])
-        if fault.kind == "truncated":
-            captured = {}
-
-            def capture(status, headers, exc_info=None):
-                captured["status"], captured["headers"] = status, headers
-
-            full = b"".join(self.app(environ, capture))
-            headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-            content_type = dict((k.lower(), v) for k, v in headers).get("content-type")
-            # Content-Length promises the whole answer; werkzeug closes the connection after half of it.
-            return answer(int(captured["status"][:3]), content_type, full[: len(full) // 2],
-                          [h for h in headers if h[0].lower() != "content-type"], length=len(full))
-        # drop: close the socket without a word; the client sees a reset / remote disconnect.
-        sock = environ.get("werkzeug.socket")
-        if sock is None:
-            raise ConnectionResetError("sandbox fault: connection dropped")
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        start_response("500 Internal Server Error", [])  # writing it fails quietly: the socket is gone
-        return []
-
     # --- limits ------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _admit(windows: dict[str, deque], name: str, limit: int, period: float) -> float | None:
+    def _admit(self, windows: dict[str, deque], name: str, limit: int, period: float) -> float | None:
         """Sliding window: None if admitted (and counted), else seconds until a slot frees."""
-        now = time.monotonic()
+        now = self.clock()
         window = windows.setdefault(name, deque())
         while window and window[0] <= now - period:
             window.popleft()
@@ -379,6 +261,7 @@ class Sandbox:
         elif self.retry_after is not None and self.retry_after is not False:
             headers["Retry-After"] = str(self.retry_after)
         return ErrorAnswer(429, "Too many requests", None, headers)
+<<<<<<< HEAD
 
     # --- the Flask app -----------------------------------------------------------------------------
 
@@ -759,3 +642,5 @@ class Sandbox:
         def redirect_target():
             # Reaching this means a client followed a redirect (and maybe forwarded its key): the log says so.
             return _json({"message": "A client followed a redirect from the Clockify sandbox", "code": 0}, 418)
+=======
+>>>>>>> businesses

@@ -1,6 +1,6 @@
 """Clockify's JSON shapes for the sandbox world: what the core API and the detailed report send.
 
-Field names follow openapi.official.yaml; where the live API differs from that file (NOTES.md), the
+Field names follow openapi.official.yaml; where the live API differs from that file (docs/clockify-notes.md), the
 live API wins: projects carry clientId/clientName ("" when there is no client), report entries use
 `_id`, durations are ISO 8601 strings on the core API and integer seconds on the report, money is
 an integer x100 in every currency (JPY 5,000 is 500000; the currency is a free-text label such as "€"),

@@ -1,8 +1,8 @@
 """The read-only Clockify API client: the only way Hourbill talks to Clockify.
 
-Behaviour follows /work/shared/clockify/NOTES.md: hosts built from an allow-listed region and a
+Behaviour follows docs/clockify-notes.md: hosts built from an allow-listed region and a
 subdomain label (never a user-typed URL), one ``X-Api-Key`` header, no redirects, 10 requests per
-second per key, retries with jittered backoff on 429/5xx, pages of 1000 followed to the end, and a
+second per key (services/rate_budget.py), retries with jittered backoff on 429/5xx, pages of 1000 followed to the end, and a
 guard that refuses every method but GET and the detailed-report POST before anything is sent.
 
 The API key never appears in a repr, an exception, a log record or a URL. Every failure the UI must
@@ -10,17 +10,15 @@ explain is a ClockifyError subclass whose ``str()`` is a safe message for the us
 """
 from __future__ import annotations
 
-import hashlib
 import http.cookiejar
 import logging
-import os
 import random
 import re
 import threading
 import time
-from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as clock_time
 from email.utils import parsedate_to_datetime
@@ -50,12 +48,11 @@ from services.clockify_types import (
     Project,
     ReferenceData,
     ReportPage,
-    Tag,
-    Task,
     TimeEntry,
     UnreadableEntry,
     Workspace,
 )
+from services.rate_budget import PROCESS_BUDGET, RateBudget, Slot, key_hash
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +66,6 @@ REGIONS: dict[str, str] = {
 }
 FREE_PLAN_REPORT_DAYS = 31  # a Free workspace's detailed report covers at most this many days per request
 PAGE_SIZE = 1000  # never Clockify's default 50; 5000 was refused on tasks and on the report
-REQUESTS_PER_SECOND = 10  # per key, the older official limit; stay at or below it
-WINDOW_MARGIN = 0.05  # seconds added to the one-second window (a 429 and its retry cost far more)
-MAX_RETRY_WAIT = 30.0  # seconds; a longer Retry-After fails fast instead of blocking a web worker
 
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 # Workspace, user and project ids go into paths: refuse anything that could change the path.
@@ -115,47 +109,24 @@ def _override(url: str | None) -> str | None:
     return url.rstrip("/")
 
 
-# --- rate limit ---------------------------------------------------------------------------------
+# --- retries ------------------------------------------------------------------------------------
 
 
-class _Budget:
-    """A sliding one-second window of REQUESTS_PER_SECOND slots for one key.
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a failed read is tried again: up to ``retries`` more times after a 429, a 5xx or a broken
+    connection, waiting what Retry-After says (failing at once when that is over ``max_wait`` seconds:
+    a web worker must not block) or else an exponential backoff with jitter, ``backoff``/2 to ``backoff``
+    seconds and doubling (0 retries at once)."""
 
-    Callers reserve the next free slot under the lock and sleep outside it, so concurrent threads
-    are spaced correctly without holding the lock while waiting.
-    """
+    retries: int = 3
+    backoff: float = 0.5
+    max_wait: float = 30.0
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
-    def __init__(self, per_second: int) -> None:
-        self._slots: deque[float] = deque(maxlen=per_second)
-        self._lock = threading.Lock()
-
-    def reserve(self, clock: Callable[[], float]) -> float:
-        """Seconds to wait before sending."""
-        with self._lock:
-            now = clock()
-            at = now
-            if len(self._slots) == self._slots.maxlen:
-                # A hair over a second: the server counts arrivals, which network jitter can bunch.
-                at = max(now, self._slots[0] + 1.0 + WINDOW_MARGIN)
-            self._slots.append(at)
-            return at - now
-
-
-_BUDGETS: dict[str, _Budget] = {}
-_BUDGETS_LOCK = threading.Lock()
-_SALT = os.urandom(16)  # the registry is keyed by a salted hash so no key lingers in it
-
-
-def _budget_for(api_key: str) -> _Budget:
-    digest = hashlib.sha256(_SALT + api_key.encode()).hexdigest()
-    with _BUDGETS_LOCK:
-        return _BUDGETS.setdefault(digest, _Budget(REQUESTS_PER_SECOND))
-
-
-def reset_rate_limits() -> None:
-    """Forget every key's budget (for tests that use a fake clock)."""
-    with _BUDGETS_LOCK:
-        _BUDGETS.clear()
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.max_wait, self.backoff * 2**attempt)
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
 
 # --- the client ---------------------------------------------------------------------------------
@@ -166,8 +137,12 @@ T = TypeVar("T")
 class ClockifyClient:
     """A read-only client for one API key. Safe to share between threads.
 
-    ``calls`` counts HTTP requests attempted (retries included) and ``calls_by_path`` the same per
-    path, so tests and benchmarks can check the Free plan's 30-requests-an-hour budget.
+    ``retry`` says how failed reads are tried again; ``budget`` spaces the requests to Clockify's rate
+    limit (services/rate_budget.py: the app passes the one its database shares between processes; the
+    default is this process's); ``sleep`` waits (tests pass a fake clock's).
+
+    ``calls`` counts HTTP requests attempted (retries included), so tests can check the Free plan's
+    30-requests-an-hour budget.
     """
 
     def __init__(
@@ -179,10 +154,9 @@ class ClockifyClient:
         api_url: str | None = None,
         reports_url: str | None = None,
         timeout: tuple[float, float] = (5, 20),
-        max_retries: int = 3,
-        clock: Callable[[], float] = time.monotonic,
+        retry: RetryPolicy = RetryPolicy(),
+        budget: RateBudget = PROCESS_BUDGET,
         sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
     ) -> None:
         api_key = (api_key or "").strip()
         if not _KEY.fullmatch(api_key):
@@ -193,11 +167,9 @@ class ClockifyClient:
         self._reports_url = _override(reports_url) or reports
         self._key = api_key
         self._timeout = timeout
-        self._max_retries = max_retries
-        self._clock = clock
+        self._retry = retry
+        self._budget, self._budget_key = budget, key_hash(api_key)
         self._sleep = sleep
-        self._rng = rng or random.Random()
-        self._budget = _budget_for(api_key)
         self._session = requests.Session()
         self._session.headers.update(
             {"X-Api-Key": api_key, "Accept": "application/json", "User-Agent": "Hourbill (self-hosted)"}
@@ -206,7 +178,6 @@ class ClockifyClient:
         self._session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self._count_lock = threading.Lock()
         self.calls = 0
-        self.calls_by_path: Counter[str] = Counter()
 
     def __repr__(self) -> str:
         return f"<ClockifyClient region={self.region!r}>"
@@ -265,20 +236,11 @@ class ClockifyClient:
         mine = next((item for item in items if isinstance(item, dict) and item.get("id") == user_id), {})
         return "admin" if ADMIN_ROLES & set(_role_names(mine.get("roles"))) else "member"
 
-    def tasks(self, workspace_id: str, project_id: str, is_active: bool | None = None) -> list[Task]:
-        path = f"/workspaces/{_checked(workspace_id)}/projects/{_checked(project_id)}/tasks"
-        items = self._all_pages(path, {"is-active": is_active})
-        return _parse(items, lambda item: Task.from_api(item, project_id))
-
-    def tags(self, workspace_id: str, archived: bool | None = None) -> list[Tag]:
-        items = self._all_pages(f"/workspaces/{_checked(workspace_id)}/tags", {"archived": archived})
-        return _parse(items, Tag.from_api)
-
     def fetch_reference_data(self, workspace_id: str) -> ReferenceData:
         """Clients, projects and members of a workspace, fetched concurrently (five calls, five threads).
 
         Archived clients and projects are asked for as well (``archived=true``): the plain client list
-        leaves archived clients out (NOTES.md), yet their entries are still in reports and a customer may
+        leaves archived clients out (docs/clockify-notes.md), yet their entries are still in reports and a customer may
         be linked to one. They come back with ``archived=True``, each item once."""
         with ThreadPoolExecutor(max_workers=5, thread_name_prefix="clockify") as pool:
             clients = [pool.submit(self.clients, workspace_id, archived) for archived in (None, True)]
@@ -406,7 +368,7 @@ class ClockifyClient:
     ) -> list[TimeEntry]:
         """One user's entries from the core API, the fallback when the report is refused (403).
 
-        Caveat (NOTES.md): this endpoint ignores the offset sent and re-reads ``start``/``end`` as
+        Caveat (docs/clockify-notes.md): this endpoint ignores the offset sent and re-reads ``start``/``end`` as
         wall-clock time in the Clockify account's time zone (``settings.timeZone`` of GET /user). So
         ``start`` and ``end`` must be aware datetimes; they are converted into ``account_time_zone``
         and sent as that wall-clock time in Clockify's ``yyyy-MM-ddThh:mm:ssZ`` format, which makes
@@ -465,19 +427,15 @@ class ClockifyClient:
             raise ReadOnlyViolation(f"Refusing {method} {path}: the Clockify client is read-only.")
         url = (self._reports_url if reports else self._api_url) + path
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
-        for attempt in range(self._max_retries + 1):
-            retries_left = attempt < self._max_retries
-            wait = self._budget.reserve(self._clock)
-            if wait > 0:
-                self._sleep(wait)
+        for attempt in range(self._retry.retries + 1):
+            retries_left = attempt < self._retry.retries
+            slot = self._budget.reserve(self._budget_key)
+            if slot.wait > 0:
+                self._sleep(slot.wait)
             with self._count_lock:
                 self.calls += 1
-                self.calls_by_path[path] += 1
-            started = self._clock()
             try:
-                response = self._session.request(
-                    method, url, params=query, json=body, timeout=self._timeout, allow_redirects=False
-                )
+                response = self._send(slot, method, url, query, body)
             except requests.Timeout:
                 error: ClockifyError = TimedOut()
             except requests.ConnectionError:
@@ -488,17 +446,18 @@ class ClockifyClient:
                 raise UnexpectedResponse() from None
             else:
                 status = response.status_code
-                log.debug("clockify %s %s -> %s in %.0f ms", method, path, status, (self._clock() - started) * 1000)
+                log.debug("clockify %s %s -> %s in %.0f ms", method, path, status,
+                          response.elapsed.total_seconds() * 1000)
                 if 200 <= status < 300:
                     return self._json(response), response.headers
                 retry_after = _retry_after(response.headers.get("Retry-After"))
                 error = self._error(response, retry_after)
                 if status != 429 and status < 500:
                     raise error
-                if retry_after is not None and retry_after > MAX_RETRY_WAIT:
+                if retry_after is not None and retry_after > self._retry.max_wait:
                     raise error  # Clockify says it is worth waiting longer than a page load
                 if retries_left:
-                    delay = retry_after if retry_after is not None else self._backoff(attempt)
+                    delay = retry_after if retry_after is not None else self._retry.delay(attempt)
                     log.info("clockify %s %s -> %s, retrying in %.1f s", method, path, status, delay)
                     self._sleep(delay)
                     continue
@@ -507,13 +466,16 @@ class ClockifyClient:
             log.info("clockify %s %s -> %s", method, path, type(error).__name__)
             if not retries_left:
                 raise error
-            self._sleep(self._backoff(attempt))
+            self._sleep(self._retry.delay(attempt))
         raise AssertionError("unreachable")  # the loop always returns or raises
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter: 0.25-0.5 s, then 0.5-1 s, 1-2 s, ..."""
-        ceiling = min(MAX_RETRY_WAIT, 0.5 * 2**attempt)
-        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+    def _send(self, slot: Slot, method: str, url: str, query: dict[str, Any], body: Any) -> requests.Response:
+        """One HTTP request in its booked slot; the budget hears when the answer is in (or the attempt failed)."""
+        try:
+            return self._session.request(method, url, params=query, json=body, timeout=self._timeout,
+                                         allow_redirects=False)
+        finally:
+            self._budget.finished(self._budget_key, slot.at)
 
     def _json(self, response: requests.Response) -> Any:
         if not response.content:

@@ -68,7 +68,7 @@ class BadRequest(ClockifyError):
 
 class ReportRangeTooLong(BadRequest):
     """400 from the detailed report for a window longer than clockify.FREE_PLAN_REPORT_DAYS: the Free plan's limit
-    (NOTES.md), detected from the answer, since the plan's name for Free workspaces is not known. The
+    (docs/clockify-notes.md), detected from the answer, since the plan's name for Free workspaces is not known. The
     caller splits the range into windows of at most FREE_PLAN_REPORT_DAYS days and asks again."""
 
     default_message = (

@@ -3,7 +3,7 @@ services/lines.py. Money is Decimal (Clockify's integers are x100 in every curre
 seconds, timestamps are time-zone aware, strings are capped (NAME_LIMIT, DESCRIPTION_LIMIT) before anything
 stores them.
 
-The ``from_api`` constructors read Clockify's JSON leniently (see /work/shared/clockify/NOTES.md: two
+The ``from_api`` constructors read Clockify's JSON leniently (see docs/clockify-notes.md: two
 entry shapes, ``id`` or ``_id``, ISO or integer durations, null or zero rates) and raise KeyError,
 TypeError or ValueError on a shape they cannot read; the client turns those into UnexpectedResponse.
 """
@@ -50,7 +50,7 @@ class Money:
 
     @classmethod
     def from_clockify(cls, value: int | float, currency: str) -> Money:
-        """Clockify's integer x100 in EVERY currency (NOTES.md): 500000 is 5000.00, JPY or USD alike.
+        """Clockify's integer x100 in EVERY currency (docs/clockify-notes.md): 500000 is 5000.00, JPY or USD alike.
         Rounding to the invoice currency's minor unit happens where the line is made, not here."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TypeError("money must be an integer number of hundredths")
@@ -192,7 +192,7 @@ class Rounding:
     @classmethod
     def from_settings(cls, settings: Any) -> Rounding | None:
         """``workspaceSettings``: ``round{round: "Round to nearest", minutes: "15"}`` counts only when
-        ``timeRoundingInReports`` is true (NOTES.md). None when reports do not round, or the settings are
+        ``timeRoundingInReports`` is true (docs/clockify-notes.md). None when reports do not round, or the settings are
         in a shape not known (a guess would bill the wrong hours)."""
         if not isinstance(settings, dict) or settings.get("timeRoundingInReports") is not True:
             return None
@@ -303,36 +303,6 @@ class Member:
             hourly_rate=rate_from(mine.get("hourlyRate")),
             time_zone=_text((obj.get("settings") or {}).get("timeZone")),
         )
-
-
-@dataclass(frozen=True)
-class Task:
-    id: str
-    name: str
-    project_id: str
-    hourly_rate: Money | None
-    billable: bool
-
-    @classmethod
-    def from_api(cls, obj: dict[str, Any], project_id: str) -> Task:
-        return cls(
-            id=_id(obj),
-            name=_name(obj.get("name")),
-            project_id=_text(obj.get("projectId")) or project_id,
-            hourly_rate=rate_from(obj.get("hourlyRate")),
-            billable=bool(obj.get("billable")),
-        )
-
-
-@dataclass(frozen=True)
-class Tag:
-    id: str
-    name: str
-    archived: bool
-
-    @classmethod
-    def from_api(cls, obj: dict[str, Any]) -> Tag:
-        return cls(id=_id(obj), name=_name(obj.get("name")), archived=bool(obj.get("archived")))
 
 
 @dataclass(frozen=True)

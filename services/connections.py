@@ -16,8 +16,8 @@ from sqlalchemy import exists, select, update
 
 from extensions import db
 from models import ClockifyConnection, User, utcnow
-from services import two_factor
-from services.clockify import ClockifyClient, ClockifyError, ClockifyUser, InvalidKey
+from services import rate_budget, two_factor
+from services.clockify import ClockifyClient, ClockifyError, ClockifyUser, InvalidKey, RetryPolicy
 from services.secrets import DataKeyError, EncryptedSecret, KeyRing, load_keyring, reencrypt, write_key_file
 
 
@@ -30,11 +30,26 @@ WEB_RETRIES = 1
 
 @dataclass(frozen=True)
 class ClockifySite:
-    """Server-side configuration of where Clockify is: overrides for the sandbox and tests, never a form."""
+    """Server-side configuration of where Clockify is and how it is asked: overrides for the sandbox and
+    tests, never a form. ``requests_per_second`` is the key's budget, shared through the database by
+    every process (services/rate_budget.py); ``retry_backoff`` the first retry's wait (0: at once)."""
 
     api_url: str | None = None
     reports_url: str | None = None
     timeout: tuple[float, float] = (5.0, 15.0)
+    requests_per_second: int = rate_budget.PER_SECOND
+    retry_backoff: float = RetryPolicy.backoff
+
+    @classmethod
+    def from_config(cls, config) -> ClockifySite:
+        """From the app's HOURBILL_CLOCKIFY_* settings; a setting left out keeps its default."""
+        names = {"api_url": "API_URL", "reports_url": "REPORTS_URL", "timeout": "TIMEOUT",
+                 "requests_per_second": "REQUESTS_PER_SECOND", "retry_backoff": "RETRY_BACKOFF"}
+        values = {field: config[f"HOURBILL_CLOCKIFY_{name}"] for field, name in names.items()
+                  if config.get(f"HOURBILL_CLOCKIFY_{name}") is not None}
+        if "timeout" in values:  # from the environment it is a JSON list: requests wants a tuple
+            values["timeout"] = tuple(float(seconds) for seconds in values["timeout"])
+        return cls(**values)
 
 
 def associated_data(connection: ClockifyConnection) -> bytes:
@@ -64,8 +79,12 @@ def open_keyring(env_value: str | None, key_file: Path) -> KeyRing:
 
 
 def client_for_key(api_key: str, region: str, subdomain: str | None, site: ClockifySite) -> ClockifyClient:
+    """A client whose requests count against the key's budget in the database, which every worker and
+    host shares, so together they stay within Clockify's rate limit."""
     return ClockifyClient(api_key, region=region, subdomain=subdomain or None, api_url=site.api_url,
-                          reports_url=site.reports_url, timeout=site.timeout, max_retries=WEB_RETRIES)
+                          reports_url=site.reports_url, timeout=site.timeout,
+                          retry=RetryPolicy(retries=WEB_RETRIES, backoff=site.retry_backoff),
+                          budget=rate_budget.for_database(db.engine, site.requests_per_second))
 
 
 def verify(api_key: str, region: str, subdomain: str | None, site: ClockifySite) -> ClockifyUser:
@@ -215,9 +234,7 @@ class ClockifyResources:
         self.config, self.key_file = config, key_file
 
     def site(self) -> ClockifySite:
-        config = self.config
-        return ClockifySite(config.get("HOURBILL_CLOCKIFY_API_URL"), config.get("HOURBILL_CLOCKIFY_REPORTS_URL"),
-                            timeout=config["HOURBILL_CLOCKIFY_TIMEOUT"])
+        return ClockifySite.from_config(self.config)
 
     def keyring(self) -> KeyRing:
         """The data keys; raises DataKeyError (with words for the page) when they cannot be used."""

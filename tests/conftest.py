@@ -285,9 +285,7 @@ def sandbox_api(clockify_sandbox) -> SandboxCaller:
 @pytest.fixture
 def clockify(app, clockify_sandbox) -> RunningSandbox:
     """The app (tests/conftest.py) pointed at the sandbox, with short timeouts and fresh per-key budgets."""
-    from services.clockify import reset_rate_limits
 
-    reset_rate_limits()
     app.config.update(HOURBILL_CLOCKIFY_API_URL=clockify_sandbox.api_url,
                       HOURBILL_CLOCKIFY_REPORTS_URL=clockify_sandbox.reports_url,
                       HOURBILL_CLOCKIFY_TIMEOUT=(2.0, 2.0))

@@ -5,10 +5,10 @@
 which Clockify host it stands for (/api/v1/... is core, /v1/... and /report/v1/... are reports) and is
 rewritten onto the host the file names, since the file has no top-level servers.
 
-The spec is loaded once per process. The file is ../shared/clockify/openapi.official.yaml beside the repo,
-or $HOURBILL_CLOCKIFY_OPENAPI.
+The spec is loaded once per process. The file is tests/contract/clockify.openapi.yaml (Clockify's
+official file, vendored), or $HOURBILL_CLOCKIFY_OPENAPI.
 
-Where the live API is known to differ from the file (NOTES.md), the live API wins. Every such difference
+Where the live API is known to differ from the file (docs/clockify-notes.md), the live API wins. Every such difference
 is applied to the loaded spec in `_apply_live_api_deviations`, the one place that lists them.
 """
 from __future__ import annotations

@@ -6,7 +6,6 @@ from sqlalchemy import delete, func, select
 
 from extensions import db
 from models import ClockifyCache
-from services.clockify import reset_rate_limits
 from tests.test_concurrency import _all_at_once, _copies, _new_invoice, _session
 
 
@@ -16,7 +15,6 @@ THREADS = 2  # the pair is the race; the client-side limit (10 calls/s a key) pa
 
 def test_requests_filling_the_same_empty_cache_at_once_all_get_the_page_and_one_row(app, live_server,
                                                                                    clockify_sandbox):
-    reset_rate_limits()
     clockify_sandbox.sandbox.rate_limit = None
     # Each request reads the empty cache, asks Clockify (20 ms here), then stores what it got: they overlap.
     clockify_sandbox.sandbox.latency = 0.02

@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 import responses
 
-from services import clockify
 from services.clockify import BadRequest, ReportRangeTooLong, UnexpectedResponse
 from services.clockify_types import (
     DESCRIPTION_LIMIT,
@@ -25,13 +24,6 @@ from services.clockify_types import (
     to_plain,
 )
 from tests.test_clockify_client import API, CORE_ENTRY, REPORT_URL, WS, FakeTime, make_client, report_args, report_entry
-
-
-@pytest.fixture(autouse=True)
-def fresh_budgets():
-    clockify.reset_rate_limits()
-    yield
-    clockify.reset_rate_limits()
 
 
 @pytest.fixture

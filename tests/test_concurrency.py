@@ -11,7 +11,6 @@ import requests
 from extensions import db
 from models import Business, ImportedEntry, Invoice, LineItem, User
 from sandbox import ACME_ID, NORTHWIND_ID
-from services.clockify import reset_rate_limits
 from tests.conftest import PASSWORD
 
 
@@ -71,7 +70,6 @@ def _new_invoice(session, base) -> int:
 
 
 def test_twenty_requests_confirming_the_same_import_give_one_set_of_lines(app, live_server, clockify_sandbox):
-    reset_rate_limits()
     app.config.update(HOURBILL_CLOCKIFY_API_URL=clockify_sandbox.api_url,
                       HOURBILL_CLOCKIFY_REPORTS_URL=clockify_sandbox.reports_url)
     session = _session(live_server)

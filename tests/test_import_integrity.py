@@ -11,7 +11,6 @@ import pytest
 from extensions import db
 from models import Customer, ImportPreview
 from sandbox import ACME_ID, INTERNAL_ID, NORTHWIND_ID, WEBSITE_REDESIGN_ID, create_sandbox
-from services.clockify import reset_rate_limits
 from tests.test_connections import connect
 from tests.test_imports import OCTOBER, Wizard, wizard, words  # noqa: F401  (wizard: a fixture)
 
@@ -141,7 +140,6 @@ def test_non_billable_entries_are_listed_apart_unticked_and_billed_only_when_tic
 @pytest.fixture
 def big(app, client, logged_in):
     """Ada with an invoice and a sandbox month of 2,500 entries (three report pages)."""
-    reset_rate_limits()
     with create_sandbox(members=5, entries_per_member=500, rate_limit=None).serve_in_thread() as running:
         app.config.update(HOURBILL_CLOCKIFY_API_URL=running.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=running.reports_url)
         assert connect(client).status_code == 303

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from extensions import db
 from models import ImportedEntry, ImportPreview, ImportPreviewPage, Invoice, LineItem
 from sandbox import ACME_ID, NORTHWIND_ID, create_sandbox
-from services.clockify import reset_rate_limits
 from tests.test_concurrency import _all_at_once, _copies, _new_invoice, _session
 
 
@@ -23,7 +22,6 @@ HX = {"HX-Request": "true"}
 
 
 def _connect(app, session, base: str, running) -> int:
-    reset_rate_limits()
     app.config.update(HOURBILL_CLOCKIFY_API_URL=running.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=running.reports_url)
     connected = session.post(f"{base}/settings/integrations/clockify/new", allow_redirects=False,
                              data={"name": "Clockify", "region": "global", "api_key": "sandbox-demo-key"})

@@ -10,7 +10,6 @@ import pytest
 from extensions import db
 from models import Business, ImportedEntry, ImportPreview, Invoice, LineItem, User
 from sandbox import ACME_ID, FREE_ID, MAIN_KEY, NORTHWIND_ID, WEBSITE_REDESIGN_ID
-from services.clockify import reset_rate_limits
 from tests.test_connections import connect
 
 
@@ -25,11 +24,11 @@ def words(html: str) -> str:
 @pytest.fixture
 def wizard(app, client, logged_in, clockify):
     """Ada, connected to the sandbox, with a draft invoice in USD for Northwind. Returns helpers."""
-    with app.app_context():
+    assert connect(client).status_code == 303
+    with app.app_context():  # after connecting: the first connection adopts Clockify's time zone
         db.session.scalar(db.select(User)).time_zone = "UTC"
         db.session.scalar(db.select(Business)).default_hourly_rate_minor = 9000
         db.session.commit()
-    assert connect(client).status_code == 303
     invoice_id = logged_in.invoice(logged_in.customer("Northwind", "USD"))
     return Wizard(app, client, clockify, invoice_id)
 
@@ -359,7 +358,6 @@ def test_ten_thousand_entries_preview_page_by_page_and_all_matching_imports_them
     rest, and "all matching" imports every billable entry without the browser sending an id."""
     from sandbox import create_sandbox
 
-    reset_rate_limits()
     big = create_sandbox(members=20, entries_per_member=500, rate_limit=None)
     with big.serve_in_thread() as running:
         app.config.update(HOURBILL_CLOCKIFY_API_URL=running.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=running.reports_url)
@@ -397,7 +395,6 @@ def test_the_canary_key_never_leaks_through_the_wizard_or_its_failures(app, clie
     from tests.test_connections import CANARY
 
     caplog.set_level(logging.DEBUG)
-    reset_rate_limits()
     app.config.update(HOURBILL_CLOCKIFY_API_URL=clockify_sandbox.api_url,
                       HOURBILL_CLOCKIFY_REPORTS_URL=clockify_sandbox.reports_url, HOURBILL_CLOCKIFY_TIMEOUT=(2.0, 2.0))
     clockify_sandbox.sandbox.add_key(DEMO_USER_ID, CANARY)

@@ -21,7 +21,7 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades_cleanly(tmp_path, 
         assert tables <= {"alembic_version"}
 
 
-BEFORE_BUSINESSES = "3e381ddfa7e5"  # the head before businesses owned the data
+BEFORE_BUSINESSES = "a7c3e1f09b42"  # the head before businesses owned the data
 
 
 def _fill_as_of_before_businesses(connection):

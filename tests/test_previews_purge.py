@@ -168,7 +168,7 @@ def test_the_environment_sets_the_age(monkeypatch, tmp_path):
     monkeypatch.setenv("HOURBILL_PREVIEW_MAX_AGE_DAYS", "30")
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'env.db'}"},
                      instance_path=str(tmp_path / "instance"))
-    assert app.config["HOURBILL_PREVIEW_MAX_AGE_DAYS"] == "30"
+    assert app.config["HOURBILL_PREVIEW_MAX_AGE_DAYS"] == 30  # environment values are read as JSON
 
 
 @pytest.mark.parametrize("setting", ["seven", "0", "-3", ""])

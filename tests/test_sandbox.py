@@ -1,4 +1,4 @@
-"""The Clockify sandbox answers like Clockify (NOTES.md): shapes, paging, auth errors, time-zone windows,
+"""The Clockify sandbox answers like Clockify (docs/clockify-notes.md): shapes, paging, auth errors, time-zone windows,
 the detailed report, and seeded determinism."""
 from __future__ import annotations
 
@@ -101,7 +101,8 @@ def test_clients_have_several_currencies_and_archived_ones_only_when_asked(sandb
     northwind = next(c for c in clients if c["id"] == NORTHWIND_ID)
     assert (northwind["name"], northwind["currencyCode"]) == (NORTHWIND_NAME, "USD")
     assert len({c["currencyCode"] for c in clients}) >= 4
-    # the plain list leaves archived clients out (NOTES.md, "the safe assumption"); archived=true lists them
+    # the plain list leaves archived clients out (docs/clockify-notes.md, "the safe assumption");
+    # archived=true lists them
     assert not any(c["archived"] for c in clients) and UMBRELLA_ID not in {c["id"] for c in clients}
     active = sandbox_api.get(f"{WS}/clients", archived="false", **{"page-size": 100}).json()
     assert [c["id"] for c in active] == [c["id"] for c in clients]
@@ -366,20 +367,16 @@ def test_two_sandboxes_with_the_same_knobs_answer_byte_identically(sandbox_api):
     assert bodies[0] == bodies[1] and len(bodies[0][0]) > 10_000
 
 
-def test_benchmark_size_world_serves_a_1000_entry_page_fast(sandbox_api):
-    import time
-
+def test_benchmark_size_world_serves_1000_entry_pages(sandbox_api):
+    """The world `make bench` imports (its timing is bench/run.py's, section 6): over 10,000 entries in the
+    month, served in full report pages."""
     sandbox = create_sandbox(members=20, entries_per_member=500, rate_limit=None)
     in_month = [e for e in sandbox.workspace(ACME_ID).entries if e.start.astimezone(ZoneInfo("UTC")).month == 10]
     assert len(sandbox.workspace(ACME_ID).entries) >= 10_000 and len(in_month) > 9_500
     client = WsgiClient(sandbox)
-    timings = []
     for page in (1, 2, 3):
-        started = time.perf_counter()
         response = client.post(f"/v1{WS}/reports/detailed", json=sandbox_api.report_body(page=page), headers={"X-Api-Key": MAIN_KEY})
-        timings.append(time.perf_counter() - started)
         assert len(response.json["timeentries"]) == 1000
-    assert min(timings) < 0.1, timings
 
 
 def test_iso_durations_follow_java():

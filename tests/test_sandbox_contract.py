@@ -15,7 +15,7 @@ from tests.openapi_contract import request_errors, validate_recorded, validate_r
 
 WS = f"/workspaces/{ACME_ID}"
 
-# What a read-only client asks for (NOTES.md's table), with the parameters it would send.
+# What a read-only client asks for (docs/clockify-notes.md's table), with the parameters it would send.
 CORE_CALLS = [
     ("/user", {}),
     ("/user", {"include-memberships": "true"}),

@@ -1,4 +1,4 @@
-"""The sandbox tells the truth where the evidence says what Clockify does (NOTES.md, "Learned since"), and
+"""The sandbox tells the truth where the evidence says what Clockify does (docs/clockify-notes.md, "Learned since"), and
 the client reads it right: report entries with `rate` and `amount` x100 and no `hourlyRate` object, a JPY
 workspace and one labelled "€", archived clients only when asked, a workspace whose reports round time,
 non-billable entries that earned 0, the Free plan's 31-day 400, hydrated per-member entries."""
@@ -12,8 +12,9 @@ import pytest
 from sandbox import (ACME_ID, BOULANGERIE_ID, DEMO_USER_ID, EURO_SIGN_ID, FREE_ID, KANJI_ARCHIVE_ID, KANJI_ID,
                      LEGACY_PORTAL_ID, MAIN_KEY, MENU_APP_ID, SAKURA_ID, TOKYO_ID, TOKYO_INTERNAL_ID, UMBRELLA_ID,
                      WEBSITE_REDESIGN_ID, build_world, shapes)
-from services.clockify import ClockifyClient, ReportRangeTooLong, reset_rate_limits
+from services.clockify import ClockifyClient, ReportRangeTooLong
 from services.clockify_types import Money, Rounding
+from services.rate_budget import LocalBudget
 from services.currencies import iso_currency
 
 OCTOBER = dict(start=date(2025, 10, 1), end=date(2025, 10, 31), time_zone="Asia/Tokyo")
@@ -22,10 +23,9 @@ OCTOBER = dict(start=date(2025, 10, 1), end=date(2025, 10, 31), time_zone="Asia/
 @pytest.fixture
 def client(clockify_sandbox):
     clockify_sandbox.sandbox.rate_limit = None
-    reset_rate_limits()
-    with ClockifyClient(MAIN_KEY, api_url=clockify_sandbox.api_url, reports_url=clockify_sandbox.reports_url) as c:
+    with ClockifyClient(MAIN_KEY, api_url=clockify_sandbox.api_url, reports_url=clockify_sandbox.reports_url,
+                        budget=LocalBudget()) as c:
         yield c
-    reset_rate_limits()
 
 
 def report(api, workspace_id, **extra):

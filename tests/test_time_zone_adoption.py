@@ -11,7 +11,6 @@ from sqlalchemy import delete, select, update
 from extensions import db
 from models import ClockifyConnection, User
 from sandbox import ACME_ID, JONAS_ID, MAIN_KEY
-from services.clockify import reset_rate_limits
 from tests.test_concurrency import _all_at_once, _copies, _session
 
 
@@ -112,7 +111,6 @@ def test_a_zone_clockify_gives_that_is_unknown_or_absent_leaves_the_default(clie
 def test_a_profile_saved_while_the_first_connection_is_made_keeps_the_chosen_zone(app, live_server, clockify):
     """Verify & Save and a Settings save at once, through a real threaded server: whichever commits
     first, the zone the user chose is the one that stays."""
-    reset_rate_limits()
     clockify.sandbox.rate_limit = None
     clockify.sandbox.latency = 0.01  # Clockify answers Verify & Save while the profile is being saved
     key = clockify.sandbox.add_key(JONAS_ID)

@@ -10,7 +10,7 @@ The downgrade gives each row back to its business's first owner and the profile 
 memberships and invitations are lost with their tables.
 
 Revision ID: 3b6cf368a367
-Revises: 3e381ddfa7e5
+Revises: a7c3e1f09b42
 Create Date: 2026-12-02 09:00:00.000000
 
 """
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3b6cf368a367'
-down_revision = '3e381ddfa7e5'
+down_revision = 'a7c3e1f09b42'
 branch_labels = None
 depends_on = None
 

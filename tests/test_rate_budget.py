@@ -1,0 +1,124 @@
+"""Clockify's 10 requests a second per key hold across processes (issue 15): the key's budget lives in the
+database, which every worker and host shares (services/rate_budget.py). Proven at the sandbox, which logs
+when each request arrived: two processes, each its own app and client, calling with one key at once."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select, text
+
+from extensions import db
+from models import ClockifyRateBudget
+from sandbox import MAIN_KEY
+from services import connections, rate_budget
+from bench.shared_budget import CALLS_EACH, Outcome, two_processes_at_once
+from services.rate_budget import WINDOW, DatabaseBudget, LocalBudget, key_hash
+
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_full_second_sends_the_next_request_a_window_after_the_oldest():
+    clock = Clock()
+    budget = LocalBudget(clock=clock)
+    assert [budget.reserve("k").wait for _ in range(10)] == [0.0] * 10
+    assert budget.reserve("k").wait == pytest.approx(WINDOW)
+    assert budget.reserve("other key").wait == 0.0  # keys do not share
+    clock.now += 2 * WINDOW
+    assert budget.reserve("k").wait == 0.0  # the window has slid past every slot
+
+
+def test_a_slot_counts_from_the_answer_so_a_late_arrival_cannot_crowd_the_next_second():
+    """Clockify counts a request when it arrives, at the latest when its answer leaves: a request whose
+    answer came 0.3 s after its booked time holds its slot until then."""
+    clock = Clock()
+    budget = LocalBudget(clock=clock)
+    slots = [budget.reserve("k") for _ in range(10)]
+    clock.now += 0.3
+    budget.finished("k", slots[0].at)  # the first answer is in, 0.3 s late
+    for slot in slots[1:]:
+        budget.finished("k", slot.at)  # the others are too, the same moment
+    assert budget.reserve("k").wait == pytest.approx(WINDOW)  # a window from the answers, not the bookings
+
+
+def test_two_processes_share_the_database_budget(app):
+    """Two DatabaseBudgets on one database stand for two processes: the second process's eleventh request
+    in the second waits, although it has sent nothing itself."""
+    clock = Clock()
+    with app.app_context():
+        engine = rate_budget.for_database(db.engine)._engine
+        first, second = DatabaseBudget(engine, clock=clock), DatabaseBudget(engine, clock=clock)
+        assert [first.reserve("k").wait for _ in range(10)] == [0.0] * 10
+        assert second.reserve("k").wait == pytest.approx(WINDOW)
+        assert second.reserve("another key").wait == 0.0
+        clock.now += 0.5
+        first.finished("k", 5000.0)  # one of the first ten answered half a second late: its slot moves
+        assert second.reserve("k").wait == pytest.approx(WINDOW - 0.5)  # eight slots are still at 5000
+        for _ in range(8):
+            first.finished("k", 5000.0)
+        assert second.reserve("k").wait == pytest.approx(WINDOW)  # counted from the answers now
+
+
+def test_the_budget_names_a_key_by_a_hash_and_never_stores_the_key(app):
+    with app.app_context():
+        budget = rate_budget.for_database(db.engine)
+        budget.reserve(key_hash(MAIN_KEY))
+        with budget._engine.connect() as connection:
+            rows = connection.execute(select(ClockifyRateBudget.__table__)).all()
+    assert [row.key_hash for row in rows] == [key_hash(MAIN_KEY)]
+    assert MAIN_KEY not in repr(rows) and key_hash(MAIN_KEY) != key_hash(MAIN_KEY + "x")
+    assert len(rows[0].slots.split()) == 1
+
+
+def test_a_request_that_has_begun_writing_can_still_call_clockify(app):
+    """The budget's transaction is its own: a request holding a write (a guarded claim before fetching
+    the rest of a preview) neither blocks it nor sees its work committed or rolled back by it. On SQLite
+    a budget in the database file itself would wait here for the request's own lock until it timed out."""
+    with app.app_context():
+        db.session.execute(text("UPDATE users SET display_name = display_name"))  # takes SQLite's write lock
+        started = time.monotonic()
+        assert rate_budget.for_database(db.engine).reserve(key_hash(MAIN_KEY)).wait == 0.0
+        assert time.monotonic() - started < 5  # the file's lock timeout is 10 s
+        assert db.session().in_transaction()  # the request's unit of work is untouched
+        db.session.rollback()
+
+
+def _two_processes(tmp_path, database_url, clockify_sandbox, shared: bool) -> Outcome:
+    def arrivals():
+        return [(call.at, call.status) for call in clockify_sandbox.sandbox.calls("*/workspaces")]
+
+    return two_processes_at_once(database_url, tmp_path, clockify_sandbox.api_url, clockify_sandbox.reports_url,
+                                 MAIN_KEY, arrivals, shared=shared)
+
+
+def test_two_app_processes_with_one_key_never_exceed_10_a_second_at_clockify(app, tmp_path, database_url,
+                                                                             clockify_sandbox):
+    outcome = _two_processes(tmp_path, database_url, clockify_sandbox, shared=True)
+    assert outcome.exit_codes == [0, 0]
+    assert outcome.status_429 == 0 and outcome.calls == 2 * CALLS_EACH  # every call went once, none refused
+    assert outcome.busiest_second <= 10
+
+
+def test_the_control_two_processes_each_with_its_own_budget_overrun_clockify(app, tmp_path, database_url,
+                                                                            clockify_sandbox):
+    """Without the shared budget (each process its own, as before) the same run breaks the limit: the
+    test above can fail."""
+    clockify_sandbox.sandbox.rate_limit = None  # count what arrives, without refusing it
+    outcome = _two_processes(tmp_path, database_url, clockify_sandbox, shared=False)
+    assert outcome.exit_codes == [0, 0]
+    assert outcome.busiest_second > 10
+
+
+def test_the_sites_settings_come_from_the_app_config_with_defaults_for_the_rest():
+    site = connections.ClockifySite.from_config({"HOURBILL_CLOCKIFY_TIMEOUT": [2, 3.5],  # as JSON from the environment
+                                                 "HOURBILL_CLOCKIFY_REQUESTS_PER_SECOND": 50,
+                                                 "HOURBILL_CLOCKIFY_API_URL": None})
+    assert site == connections.ClockifySite(timeout=(2.0, 3.5), requests_per_second=50)
+    assert (site.retry_backoff, site.api_url) == (0.5, None)
