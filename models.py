@@ -242,6 +242,7 @@ class Invitation(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     business: Mapped[Business] = relationship()
+    invited_by: Mapped[User | None] = relationship()
 
 
 class ConnectionRequest(db.Model):
