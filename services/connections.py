@@ -144,6 +144,22 @@ def workspace_roles(connection: ClockifyConnection, client: ClockifyClient, work
     return roles
 
 
+ROLES_MAX_AGE = timedelta(days=1)  # a key's role in a workspace rarely changes; Verify & Save asks again
+
+
+def member_workspaces(connection: ClockifyConnection, client: ClockifyClient, workspaces) -> list[str]:
+    """The names of the workspaces where the connection's key is a regular member's (cached). Trouble
+    other than a refused key only leaves the caveat out: it must not stop an import."""
+    try:
+        roles = workspace_roles(connection, client, [ws.id for ws in workspaces], ROLES_MAX_AGE)
+    except InvalidKey:
+        raise
+    except ClockifyError as error:
+        logger.info("Clockify roles not read: %r", error)
+        return []
+    return [ws.name for ws in workspaces if roles.get(ws.id) == "member"]
+
+
 def prefetch(connection: ClockifyConnection, api_key: str, site: ClockifySite, max_age: timedelta) -> list[str]:
     """While the key is at hand (Verify & Save): fetch the workspace list and the key owner's role in each,
     so the import wizard opens without asking Clockify. Returns the names of the workspaces where the
@@ -153,12 +169,12 @@ def prefetch(connection: ClockifyConnection, api_key: str, site: ClockifySite, m
     try:
         with client_for_key(api_key, connection.region, connection.subdomain, site) as client:
             found = imports.workspaces(connection, client, max_age, refresh=True)
-            roles = workspace_roles(connection, client, [ws.id for ws in found], max_age, refresh=True)
+            workspace_roles(connection, client, [ws.id for ws in found], ROLES_MAX_AGE, refresh=True)
+            return member_workspaces(connection, client, found)
     except ClockifyError as error:
         db.session.rollback()
         logger.info("Clockify workspaces not prefetched: %r", error)
         return []
-    return [ws.name for ws in found if roles.get(ws.id) == "member"]
 
 
 def stored_secret(connection: ClockifyConnection) -> EncryptedSecret:
