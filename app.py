@@ -253,7 +253,7 @@ def _register_commands(app: Flask) -> None:
         from flask_migrate import upgrade
 
         import sandbox
-        from services.demo import DEMO_EMAIL, DEMO_MEMBER_EMAIL, DEMO_PASSWORD, ensure_demo_account
+        from services.demo import DEMO_EMAIL, DEMO_MEMBER_EMAIL, DEMO_PASSWORD, DEMO_VIEWER_EMAIL, ensure_demo_account
 
         last_month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
         running = sandbox.create_sandbox(month=last_month).serve_in_thread(port=sandbox_port)
@@ -263,6 +263,7 @@ def _register_commands(app: Flask) -> None:
         click.echo(f"\nHourbill demo on http://127.0.0.1:{port}\n"
                    f"  log in as {DEMO_EMAIL} / {DEMO_PASSWORD} (owner of Demo Studio),\n"
                    f"  or as {DEMO_MEMBER_EMAIL} / {DEMO_PASSWORD} (a member of it)\n"
+                   f"  or as {DEMO_VIEWER_EMAIL} / {DEMO_PASSWORD} (a viewer of it)\n"
                    f"  then Settings > Integrations > Connect, region Global, API key: {sandbox.MAIN_KEY}\n"
                    f"  Clockify sandbox on {running.url} (time entries for {last_month}: import 'Last month')\n"
                    f"  Ctrl-C stops both.\n")
