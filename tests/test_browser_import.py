@@ -30,10 +30,13 @@ def set_up_ada(page):
 
     # The first connection took Clockify's zone (Australia/Sydney); choosing UTC after it is kept.
     page.get_by_role("link", name="Settings").click()
-    page.get_by_label("Time zone").select_option("UTC")
     page.get_by_label("Default hourly rate").fill("90")
     page.get_by_role("button", name="Save profile").click()
     page.get_by_text("Business profile saved.").wait_for()
+    page.get_by_role("navigation", name="Account settings").get_by_role("link", name="Your name & time zone").click()
+    page.get_by_label("Time zone").select_option("UTC")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Your settings are saved.").wait_for()
 
     add_customer(page, "Northwind", "USD")
     page.get_by_role("link", name="Invoices").click()
