@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_block, render_blocks
@@ -20,12 +20,13 @@ from sqlalchemy.exc import IntegrityError
 from blueprints.access import clockify_site, current_business, keyring, requires, scoped, scoped_draft, scoped_select
 from blueprints.forms import LineForm
 from extensions import db
-from models import ClockifyConnection, ImportPreview
+from models import ClockifyConnection, ImportPreview, Invoice
 from services import connections, imports, invoicing
 from services.clockify import ClockifyError, InvalidKey, RateLimited
 from babel.numbers import list_currencies
 
-from services.lines import DETAILS, GROUPINGS, ROUNDING_MINUTES, LineOptions, entry_amounts, unknown_labels
+from services.lines import (DETAILS, GROUPINGS, ROUNDING_MINUTES, LineOptions, entry_amounts, hundredths_to_minor,
+                           reconcile, unknown_labels)
 from services.money import is_currency, parse_decimal
 from services.secrets import DataKeyError
 
@@ -213,7 +214,7 @@ def _preview_context(invoice, preview: ImportPreview, entries=None, **extra) -> 
                 unreadable=imports.unreadable_entries(preview),
                 labels_to_ask=unknown_labels(entry for entry, _ in view.skipped), currencies=sorted(list_currencies()),
                 amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate), groupings=GROUPINGS,
-                roundings=ROUNDING_MINUTES, details=DETAILS, **extra)
+                roundings=ROUNDING_MINUTES, details=DETAILS, clockify_minor=hundredths_to_minor, **extra)
 
 
 def _options_from(stored: dict) -> LineOptions:
@@ -224,8 +225,17 @@ def _options_from(stored: dict) -> LineOptions:
 
 
 def _owned_preview(invoice, token: str) -> ImportPreview:
+    """The user's preview on this invoice; one that is gone (trimmed when newer ones started, or purged)
+    answers "expired" in the wizard, swapped whole whatever the request targeted."""
     preview = db.session.scalar(select(ImportPreview).where(ImportPreview.token == token))
-    if preview is None or preview.user_id != current_user.id or preview.invoice_id != invoice.id:
+    if preview is None and db.session.scalar(select(Invoice.status).where(Invoice.id == invoice.id)) != "draft":
+        abort(404)  # the draft was deleted (its previews with it) or sent meanwhile: not an expired preview
+    if preview is None:
+        response = make_response(_render(invoice, "expired", 410))
+        if htmx_request.htmx:
+            response.headers.update({"HX-Retarget": "#import-wizard", "HX-Reswap": "outerHTML"})
+        abort(response)
+    if preview.user_id != current_user.id or preview.invoice_id != invoice.id:
         abort(404)
     return preview
 
@@ -326,12 +336,14 @@ def lines(invoice_id: int, token: str):
         if response:
             return response
     try:
-        options, rate, _, plan = _options_and_selection(invoice, preview)
+        options, rate, entries, plan = _options_and_selection(invoice, preview)
     except ValueError as error:
         return _plan_response(invoice, preview, 422, options_error=str(error))
     except imports.ImportProblem as error:
         return _plan_response(invoice, preview, 409, options_error=str(error))
-    return _plan_response(invoice, preview, 200, plan=plan, options=options, chosen_rate=rate)
+    return _plan_response(invoice, preview, 200, plan=plan, options=options, chosen_rate=rate,
+                          reconciliation=reconcile(entries, plan, currency=invoice.currency, fallback_rate=rate,
+                                                   options=options))
 
 
 def _plan_response(invoice, preview, status, **context):

@@ -20,14 +20,12 @@ from models import (Business, ClockifyCache, ClockifyCurrencyLabel, ClockifyConn
                     LineItem, User, utcnow)
 from services.clockify import ClockifyClient, Forbidden, ReportRangeTooLong
 from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, to_plain
-from services.invoicing import next_position
+from services.invoicing import InvoiceChanged, lock_draft, next_position
 from services.lines import ImportPlan, LineOptions, plan_lines, resolve_currencies, skip_reason
 from services.money import from_minor
 
 FREE_PLAN_WINDOW_DAYS = 31  # a Free workspace's report covers at most 31 days per request
 ALREADY_CONFIRMED = "These entries were already imported (the form was sent twice). The invoice shows them."
-NO_LONGER_DRAFT = ("This invoice was sent or deleted meanwhile (another tab?): nothing was imported. "
-                   "Import onto a new draft instead.")
 STILL_LOADING = "Clockify entries are still loading for this preview (another tab?): try again in a moment."
 LOAD_CLAIM = timedelta(seconds=120)  # longer than a page's calls with their retries may take
 
@@ -167,7 +165,8 @@ class Filters:
 def start_preview(user: User, invoice: Invoice, connection: ClockifyConnection, filters: Filters,
                   client: ClockifyClient, reference: ReferenceData) -> tuple[ImportPreview, list[TimeEntry]]:
     """A new preview with its first page of entries (one report call for up to 1000 entries); returns
-    it with those entries, so the page shows them without reading them back."""
+    it with those entries, so the page shows them without reading them back. The user's older
+    unconfirmed previews beyond PREVIEWS_KEPT_PER_USER go (a tab still showing one is told it expired)."""
     state = {**filters.as_dict(), "windows": [[a.isoformat(), b.isoformat()] for a, b in
                                               windows(filters.start, filters.end, filters.plan)], "cursor": [0, 1]}
     preview = ImportPreview(token=secrets.token_urlsafe(32), business_id=invoice.business_id, user_id=user.id,
@@ -181,6 +180,7 @@ def start_preview(user: User, invoice: Invoice, connection: ClockifyConnection, 
         # The report is refused (a plan or a permission): read each member's entries instead.
         entries = _load_per_member(preview, client, filters, reference,
                                    connection.clockify_time_zone or filters.time_zone)
+    trim_previews(user.id)  # one user keeps a few unconfirmed previews: this one and the newest others
     db.session.commit()
     return preview, entries
 
@@ -452,14 +452,14 @@ def confirm(preview: ImportPreview, invoice: Invoice, entries: list[TimeEntry], 
     A second confirm of the same preview (double click, resubmitted form) finds it claimed; an entry
     billed meanwhile from another tab trips the unique constraint. Either way nothing is written.
 
-    The draft is claimed first (a guarded UPDATE: a row lock on PostgreSQL, the write lock on SQLite),
-    so a "Mark as sent" or "Delete draft" at the same moment either waits for the lines or wins, and
-    then nothing is added to an invoice that left draft."""
-    still_draft = db.session.execute(update(Invoice).where(Invoice.id == invoice.id, Invoice.status == "draft")
-                                     .values(status="draft").execution_options(synchronize_session=False)).rowcount
-    if still_draft != 1:
+    The draft is locked first (invoicing.lock_draft, the one guard of every draft edit), so a "Mark as
+    sent" or "Delete draft" at the same moment either waits for the lines or wins, and then nothing is
+    added to an invoice that left draft."""
+    try:
+        lock_draft(invoice)
+    except InvoiceChanged as error:
         db.session.rollback()
-        raise ImportProblem(NO_LONGER_DRAFT)
+        raise ImportProblem(str(error)) from None
     claimed = db.session.execute(update(ImportPreview).where(ImportPreview.id == preview.id,
                                                              ImportPreview.confirmed_at.is_(None))
                                  .values(confirmed_at=utcnow())).rowcount

@@ -252,15 +252,17 @@ def entry_rate(entry: TimeEntry, currency: str, fallback_minor: int) -> tuple[in
 
 
 def entry_amounts(entries: Iterable[TimeEntry], currency: str,
-                  fallback_rate: Decimal | None) -> dict[str, tuple[int, str, int]]:
+                  fallback_rate: Decimal | None) -> dict[str, tuple[int, str, int, int | None]]:
     """Entry id -> (amount, rate source, rate), in minor units, as one line per entry without rounding
-    would bill it: what the preview lists beside each entry."""
+    would bill it, and what Clockify's report says the entry earned (hundredths, or None): what the
+    preview lists beside each entry."""
     fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
     amounts = {}
     for entry in entries:
         rate_minor, source = entry_rate(entry, currency, fallback_minor)
         hours = (Decimal(entry.seconds) / _HOUR).quantize(_QUANTITY_STEP, rounding=ROUND_HALF_UP)
-        amounts[entry.id] = (line_amount_minor(hours, rate_minor), source, rate_minor)
+        amounts[entry.id] = (line_amount_minor(hours, rate_minor), source, rate_minor,
+                             reported_hundredths(entry, currency))
     return amounts
 
 
@@ -397,3 +399,109 @@ def _shorten(text: str, cap: int) -> str:
     if space > cap // 2:  # a boundary not too far back; a very long word is cut instead
         cut = cut[:space]
     return cut.rstrip(" ;:·,/–") + "…"
+
+
+# --- reconciliation with Clockify's own report --------------------------------------------------------
+# Beside the invoice's total the wizard shows what Clockify's report says for the same entries (the sum
+# of each entry's ``amount``) and, when the two differ, why, each cause with the amount it accounts for.
+# Every figure is an integer in the invoice currency's minor unit and the causes are steps from one
+# figure to the next, so they add up to the difference exactly: a person can check the invoice against
+# Clockify in one glance.
+
+CAUSES = ("non_billable", "rate_here", "no_report_amount", "clockify_differs", "currency_rounding",
+          "rounding_options", "quantity_rounding")
+
+
+@dataclass(frozen=True)
+class Cause:
+    kind: str  # one of CAUSES
+    amount_minor: int  # what it adds to the invoice over Clockify's figure (negative: it takes away)
+    entries: int  # how many entries it concerns (0 for the lines' rounding)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    clockify_minor: int  # Clockify's report for the billed entries that carry an amount
+    invoice_minor: int  # the plan's total
+    causes: tuple[Cause, ...]  # the non-zero ones, in CAUSES order
+    entries: int  # billed entries
+    without_amount: int  # billed entries Clockify gave no report amount (the per-member fallback)
+
+    @property
+    def difference_minor(self) -> int:
+        return self.invoice_minor - self.clockify_minor
+
+
+def reported_hundredths(entry: TimeEntry, currency: str) -> int | None:
+    """An entry's report amount in hundredths (Clockify's x100, the currency's own exponent aside), or
+    None when the report gave none, or a non-zero one in another currency. Nothing is nothing in every
+    currency: an entry without a rate earns 0 in its client's currency, and that 0 counts."""
+    if entry.amount is None or (entry.amount.currency != currency and entry.amount.amount):
+        return None
+    return int(entry.amount.amount.scaleb(2))
+
+
+def hundredths_to_minor(hundredths: int, currency: str) -> int:
+    """Clockify's hundredths in the currency's minor unit, rounded half-up (JPY 123456 -> 1235)."""
+    return to_minor(Decimal(hundredths).scaleb(-2), currency)
+
+
+def _earned(rate: int, seconds: int) -> int:
+    """rate x seconds / 3600, rounded half-up to a whole unit of the rate: how Clockify computes an
+    entry's amount (in hundredths) and, with minor units, what a rate makes of exact time."""
+    return (2 * rate * seconds + 3600) // 7200
+
+
+def reconcile(entries: Iterable[TimeEntry], plan: ImportPlan, *, currency: str, fallback_rate: Decimal | None,
+              options: LineOptions) -> Reconciliation:
+    """The plan's total against Clockify's report for the entries on its lines (``entries`` may hold
+    more, e.g. skipped ones: only those on a line count).
+
+    Each entry first bills its rate times its tracked time (rounded to the minor unit); from Clockify's
+    figure to that, per entry:
+    - non_billable: a non-billable entry ticked deliberately (Clockify's report gives it 0);
+    - rate_here: no Clockify rate, billed at the default or typed rate (Clockify: 0);
+    - no_report_amount: the entry came without a report amount, so Clockify's figure leaves it out;
+    - clockify_differs: Clockify's amount is not its own rate times the time (a rate changed since?);
+    - currency_rounding: Clockify's hundredths against the invoice currency's minor unit (JPY, KWD).
+    Then from that to the invoice: rounding_options (each entry's minutes rounded), and
+    quantity_rounding (each line's hours to 4 places, its amount to the minor unit once per line)."""
+    on_lines = {entry_id for line in plan.lines for entry_id in line.entry_ids}
+    billed = [entry for entry in _in_order(entries) if entry.id in on_lines]
+    fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
+    parts = dict.fromkeys(CAUSES, 0)
+    counts = dict.fromkeys(CAUSES, 0)
+    reported = said_total = without_amount = 0  # hundredths; minor units entry by entry; a count
+    exact = rounded = 0  # minor units: rate x tracked time, and rate x rounded time, entry by entry
+    for entry in billed:
+        rate_minor, source = entry_rate(entry, currency, fallback_minor)
+        billed_here = _earned(rate_minor, entry.seconds)  # type: ignore[arg-type]
+        exact += billed_here
+        rounded += _earned(rate_minor, options.round_seconds(entry.seconds))  # type: ignore[arg-type]
+        hundredths = reported_hundredths(entry, currency)
+        said = 0
+        if hundredths is None:
+            without_amount += 1
+        else:
+            reported += hundredths
+            said = hundredths_to_minor(hundredths, currency)
+            said_total += said
+        if not entry.billable:
+            kind = "non_billable"
+        elif source != "clockify":
+            kind = "rate_here"
+        elif hundredths is None:
+            kind = "no_report_amount"
+        elif hundredths != _earned(int(entry.rate.amount.scaleb(2)), entry.seconds):  # type: ignore[union-attr,arg-type]
+            kind = "clockify_differs"
+        else:
+            kind = "currency_rounding"  # Clockify's own arithmetic: only the currency's unit can differ
+        parts[kind] += billed_here - said
+        counts[kind] += 1
+    clockify_minor = hundredths_to_minor(reported, currency)
+    parts["currency_rounding"] += said_total - clockify_minor  # Clockify's total is rounded once (JPY)
+    parts["rounding_options"] = rounded - exact
+    parts["quantity_rounding"] = plan.amount_minor - rounded
+    causes = tuple(Cause(kind, parts[kind], counts[kind]) for kind in CAUSES if parts[kind])
+    return Reconciliation(clockify_minor=clockify_minor, invoice_minor=plan.amount_minor, causes=causes,
+                          entries=len(billed), without_amount=without_amount)

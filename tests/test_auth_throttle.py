@@ -4,7 +4,6 @@ cannot overrun the limit. The races run through a real threaded server."""
 from __future__ import annotations
 
 import re
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -18,6 +17,7 @@ from models import LoginAttempt, User
 from services import login_throttle
 from tests.browser import serve
 from tests.conftest import PASSWORD
+from tests.test_concurrency import _all_at_once, _copies
 
 
 @pytest.fixture
@@ -34,37 +34,6 @@ def browser(base: str, address: str = "127.0.0.1") -> requests.Session:
     page = session.get(f"{base}/login").text
     session.headers["X-CSRFToken"] = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     return session
-
-
-def copies(session: requests.Session, count: int, address: str | None = None) -> list[requests.Session]:
-    result = []
-    for _ in range(count):
-        copy = requests.Session()
-        copy.cookies.update(session.cookies)
-        copy.headers.update(session.headers)
-        if address:
-            copy.headers["X-Forwarded-For"] = address
-        result.append(copy)
-    return result
-
-
-def all_at_once(calls) -> list:
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        barrier.wait()
-        try:
-            results[index] = call()
-        except Exception as error:  # noqa: BLE001 - shown by the assertions
-            results[index] = error
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def statuses(results) -> list:
@@ -87,7 +56,7 @@ def test_a_hundred_parallel_guesses_check_at_most_the_limit(app, server):
     limit = app.config["HOURBILL_LOGIN_MAX_FAILURES_PER_ACCOUNT"]
     attacker = browser(server, "203.0.113.7")
 
-    results = all_at_once([guess(session, server) for session in copies(attacker, 100)])
+    results = _all_at_once([guess(session, server) for session in _copies(attacker, 100)])
 
     codes = statuses(results)
     # 401 is a password that was checked and wrong; 429 was refused before any check.
@@ -103,8 +72,8 @@ def test_a_hundred_parallel_guesses_at_many_accounts_check_at_most_the_address_l
     app.config["HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS"] = 12
     attacker = browser(server, "203.0.113.8")
 
-    results = all_at_once([guess(session, server, email=f"guess{n}@example.com")
-                           for n, session in enumerate(copies(attacker, 100))])
+    results = _all_at_once([guess(session, server, email=f"guess{n}@example.com")
+                            for n, session in enumerate(_copies(attacker, 100))])
 
     codes = statuses(results)
     assert codes.count(401) == 12 and codes.count(429) == 88, codes
@@ -117,11 +86,11 @@ def test_the_owner_logs_in_from_another_address_during_an_attack(app, server):
     app.config.update(HOURBILL_LOGIN_MAX_FAILURES_PER_ACCOUNT=limit, HOURBILL_LOGIN_SLOW_DOWN_AFTER=soft,
                       HOURBILL_LOGIN_SLOW_DOWN_SECONDS=0.3)
     register(server)
-    attackers = [session for n in range(addresses) for session in copies(browser(server, f"198.51.100.{n}"), limit + 1)]
+    attackers = [session for n in range(addresses) for session in _copies(browser(server, f"198.51.100.{n}"), limit + 1)]
     owner = browser(server, "192.0.2.50")
 
-    results = all_at_once([guess(session, server) for session in attackers]
-                          + [guess(owner, server, password=PASSWORD)])
+    results = _all_at_once([guess(session, server) for session in attackers]
+                           + [guess(owner, server, password=PASSWORD)])
 
     codes = statuses(results)
     assert codes[-1] == 303, codes[-1]  # the owner's right password, in the middle of the attack
@@ -159,8 +128,8 @@ def test_the_same_code_sent_in_parallel_logs_in_once(app, server):
         assert guess(owner, server, password=PASSWORD)().headers["Location"] == "/login/code"
         code = pyotp.TOTP(secret).at(datetime.now(timezone.utc) + timedelta(seconds=5))  # the same on both sides of a step change
 
-        results = all_at_once([lambda s=s: s.post(f"{server}/login/code", data={"code": code}, allow_redirects=False)
-                               for s in copies(owner, 20)])
+        results = _all_at_once([lambda s=s: s.post(f"{server}/login/code", data={"code": code}, allow_redirects=False)
+                                for s in _copies(owner, 20)])
 
         codes = statuses(results)
         assert sorted(codes) == [303] + [401] * 19, (round_, codes)

@@ -26,6 +26,14 @@ def add_customer(page, name="Northwind Traders", currency="USD"):
     page.get_by_role("cell", name=name).wait_for()
 
 
+def add_line(page, description: str, quantity: str, rate: str):
+    page.get_by_label("New line description").fill(description)
+    page.get_by_label("New line quantity").fill(quantity)
+    page.get_by_label("New line rate").fill(rate)
+    page.get_by_role("button", name="Add line").click()
+    page.locator(f'input[value="{description}"]').wait_for()
+
+
 def test_build_an_invoice_in_place_send_it_and_download_the_pdf(page):
     register(page)
     page.get_by_label("Business name").fill("Lovelace Analytics")
@@ -42,11 +50,7 @@ def test_build_an_invoice_in_place_send_it_and_download_the_pdf(page):
     # A marker on window survives only if the page is never reloaded: htmx swaps in place.
     page.evaluate("window.stillTheSamePage = true")
     for description, quantity, rate in (("Discovery workshop", "3", "120"), ("Report", "1.5", "80")):
-        page.get_by_label("New line description").fill(description)
-        page.get_by_label("New line quantity").fill(quantity)
-        page.get_by_label("New line rate").fill(rate)
-        page.get_by_role("button", name="Add line").click()
-        page.locator(f'input[value="{description}"]').wait_for()
+        add_line(page, description, quantity, rate)
         settled(page)
     expect(page.get_by_test_id("total")).to_have_text("$528.00")  # (360 + 120) + 10% tax
 
@@ -82,11 +86,7 @@ def test_a_wrong_value_shows_its_error_in_the_row_and_keeps_the_totals(page):
     page.get_by_role("link", name="Invoices").click()
     page.get_by_role("link", name="New invoice").click()
     page.get_by_role("button", name="Create draft").click()
-    page.get_by_label("New line description").fill("Design")
-    page.get_by_label("New line quantity").fill("2")
-    page.get_by_label("New line rate").fill("50")
-    page.get_by_role("button", name="Add line").click()
-    page.locator('input[value="Design"]').wait_for()
+    add_line(page, "Design", "2", "50")
     settled(page)
     rate = page.locator('form.line-row:not(.add-line) input[name="rate"]').first
     rate.fill("fifty")
@@ -103,11 +103,7 @@ def test_everything_works_without_javascript(chromium, live_server):
         add_customer(page)
         page.goto("/invoices/new")
         page.get_by_role("button", name="Create draft").click()
-        page.get_by_label("New line description").fill("Consulting")
-        page.get_by_label("New line quantity").fill("2")
-        page.get_by_label("New line rate").fill("75")
-        page.get_by_role("button", name="Add line").click()
-        page.locator('input[value="Consulting"]').wait_for()
+        add_line(page, "Consulting", "2", "75")
         expect(page.get_by_test_id("total")).to_have_text("$150.00")
         row_quantity = page.locator('form.line-row:not(.add-line) input[name="quantity"]').first
         row_quantity.fill("3")

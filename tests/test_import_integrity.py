@@ -208,7 +208,7 @@ def _multidict(fields):
 
 
 def test_a_31_day_refusal_splits_the_range_whatever_the_plan_is_called(wizard):
-    from sandbox.server import FREE_PLAN_REPORT_MESSAGE
+    from sandbox.answers import FREE_PLAN_REPORT_MESSAGE
     wizard.filters()
     wizard.sandbox.sandbox.clear_requests()
     wizard.sandbox.sandbox.add_fault(kind="status", path="*/reports/detailed", status=400, code=501, times=1,

@@ -59,15 +59,17 @@ def test_ten_load_more_of_one_preview_at_once_fetch_the_next_page_once(app, live
         assert [getattr(result, "status_code", repr(result)) for result in results] == [200] * LOADERS, trial
         rows = [entry for result in results for entry in re.findall(r'name="entry" value="([^"]+)"', result.text)]
         assert len(rows) == len(set(rows))  # no entry appended twice to the page
-        reports = [call for call in three_pages.sandbox.requests if call.path.endswith("/reports/detailed")]
-        assert len(reports) == 1, trial  # the second page, asked for once
+        reports = [call.json["detailedFilter"]["page"] for call in three_pages.sandbox.requests if call.path.endswith("/reports/detailed")]
+        # The second page, asked for once. On a busy machine a straggler may start after the winner has
+        # finished and rightly take the third page: every page is still asked for once.
+        assert reports in ([2], [2, 3]), trial
         with app.app_context():
             preview = db.session.scalar(select(ImportPreview).where(ImportPreview.token == token))
             pages = db.session.scalars(select(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id)
                                        .order_by(ImportPreviewPage.number)).all()
-            assert [page.number for page in pages] == [1, 2] and preview.pages_loaded == 2
-            assert preview.entry_count == sum(len(page.entries) for page in pages) == 2000
-            assert preview.loading_until is None and not preview.complete
+            assert [page.number for page in pages] == [1, *reports] and preview.pages_loaded == len(pages)
+            assert preview.entry_count == sum(len(page.entries) for page in pages) == min(2500, 1000 * len(pages))
+            assert preview.loading_until is None and preview.complete == (len(pages) == 3)
         # A loser's loader asks again later; that request takes the third page, once.
         assert any('hx-trigger="load delay:1s"' in result.text for result in results)
 
@@ -112,7 +114,8 @@ def test_confirm_racing_send_or_delete_never_adds_lines_to_an_invoice_that_left_
         # 409: the draft was sent before the request began; 404: it was deleted before
         assert getattr(confirmed, "status_code", None) in (200, 404, 409), (trial, confirmed)
         text = confirmed.text
-        assert confirmed.status_code != 200 or "Imported" in text or "sent or deleted meanwhile" in text, \
+        refused = re.search(r"was (sent|deleted) .*nothing was changed", text)
+        assert confirmed.status_code != 200 or "Imported" in text or refused, \
             (trial, text[:300])
         outcomes.add("imported" if "Imported" in text else "refused")
         with app.app_context():

@@ -87,9 +87,7 @@ class _Builder:
         if party.electronic_address:
             uri = self.sub(element, "ram:URIUniversalCommunication")
             self.sub(uri, "ram:URIID", party.electronic_address.value, schemeID=party.electronic_address.scheme)
-        # BR-O-02..04: an invoice outside the scope of VAT carries no VAT ids at all.
-        no_vat_ids = self.doc.categories == {VatCategory.OUTSIDE_SCOPE}
-        if party.vat_id and not no_vat_ids:
+        if party.vat_id and self.doc.carries_vat_ids:
             self.sub(self.sub(element, "ram:SpecifiedTaxRegistration"), "ram:ID", party.vat_id, schemeID="VA")
         if seller and party.tax_number:
             self.sub(self.sub(element, "ram:SpecifiedTaxRegistration"), "ram:ID", party.tax_number, schemeID="FC")

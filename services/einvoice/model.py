@@ -193,6 +193,11 @@ class Document:
     def categories(self) -> frozenset[VatCategory]:
         return frozenset(b.category for b in self.breakdown)
 
+    @property
+    def carries_vat_ids(self) -> bool:
+        """BR-O-02..04: an invoice wholly outside the scope of VAT carries no VAT ids at all."""
+        return self.categories != {VatCategory.OUTSIDE_SCOPE}
+
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)

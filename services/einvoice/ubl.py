@@ -71,8 +71,7 @@ class _Builder:
         if party.electronic_address:
             self.sub(element, "cbc:EndpointID", party.electronic_address.value, schemeID=party.electronic_address.scheme)
         self.address(element, "cac:PostalAddress", party.address)
-        no_vat_ids = self.doc.categories == {VatCategory.OUTSIDE_SCOPE}
-        if party.vat_id and not no_vat_ids:
+        if party.vat_id and self.doc.carries_vat_ids:
             scheme = self.sub(element, "cac:PartyTaxScheme")
             self.sub(scheme, "cbc:CompanyID", party.vat_id)
             self.sub(self.sub(scheme, "cac:TaxScheme"), "cbc:ID", "VAT")

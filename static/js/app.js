@@ -73,19 +73,27 @@
   function updateTotals(form) {
     var totals = form.querySelector("[data-import-totals]");
     if (!totals) { return; }
-    var count = 0, seconds = 0, amount = 0;
+    // Clockify's report amounts (data-clockify) are hundredths in every currency; a box without one
+    // is an entry the report gave no amount.
+    var count = 0, seconds = 0, amount = 0, reported = 0, missing = 0;
     form.querySelectorAll('input[name="entry"]:checked, input[name="nonbillable"]:checked').forEach(function (box) {
       count += 1;
       seconds += Number(box.dataset.seconds);
       amount += Number(box.dataset.amount);
+      if (box.dataset.clockify === undefined) { missing += 1; } else { reported += Number(box.dataset.clockify); }
     });
     var currency = totals.dataset.currency;
-    var digits = new Intl.NumberFormat("en-US", { style: "currency", currency: currency }).resolvedOptions().maximumFractionDigits;
+    var money = new Intl.NumberFormat(totals.dataset.locale || "en-US", { style: "currency", currency: currency });
+    var digits = money.resolvedOptions().maximumFractionDigits;
     totals.querySelector("[data-selected-count]").textContent = count;
     totals.querySelector("[data-selected-hours]").textContent = (seconds / 3600).toFixed(2);
-    totals.querySelector("[data-selected-amount]").textContent =
-      new Intl.NumberFormat(totals.dataset.locale || "en-US", { style: "currency", currency: currency })
-        .format(amount / Math.pow(10, digits));
+    totals.querySelector("[data-selected-amount]").textContent = money.format(amount / Math.pow(10, digits));
+    var clockify = totals.querySelector("[data-clockify-amount]");
+    if (clockify) {
+      clockify.textContent = money.format(reported / 100);
+      totals.querySelector("[data-clockify-missing]").textContent = missing;
+      totals.querySelector("[data-clockify-missing-note]").hidden = missing === 0;
+    }
   }
 
   // The counts of the lists apart ("never billed", "already on an invoice", non-billable) follow the
