@@ -59,7 +59,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         HOURBILL_LOGIN_SLOW_DOWN_AFTER=20,  # failures on an account from anywhere: slowed, never refused
         HOURBILL_LOGIN_SLOW_DOWN_SECONDS=2,
         HOURBILL_PREVIEW_MAX_AGE_DAYS=7,  # `flask purge-previews`: confirmed or abandoned previews older go
-        HOURBILL_PASSWORD_HASH_METHOD="scrypt",  # werkzeug's generate_password_hash(method=...)
+        HOURBILL_PASSWORD_HASH_METHOD="scrypt",
+        HOURBILL_INVITATION_DAYS=7,  # how long an invitation link works  # werkzeug's generate_password_hash(method=...)
     )
     app.config.from_pyfile("config.py", silent=True)
     _config_from_environment(app)
@@ -89,11 +90,12 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     login_manager.login_message = "Please log in to see that page."
     login_manager.unauthorized_handler(_unauthorized)
 
-    from blueprints import access, auth, businesses, customers, imports, integrations, invoices, settings
+    from blueprints import access, auth, businesses, colleague, customers, imports, integrations, invoices, members, settings
     from services.money import format_money, from_minor, plain
 
     access.init_app(app)
-    for blueprint in (auth.bp, businesses.bp, settings.bp, integrations.bp, customers.bp, invoices.bp, imports.bp):
+    for blueprint in (auth.bp, businesses.bp, members.bp, settings.bp, integrations.bp, colleague.bp, customers.bp,
+                      invoices.bp, imports.bp):
         app.register_blueprint(blueprint)
 
     @app.template_filter("money")
@@ -265,7 +267,7 @@ def _register_commands(app: Flask) -> None:
         from flask_migrate import upgrade
 
         import sandbox
-        from services.demo import DEMO_EMAIL, DEMO_MEMBER_EMAIL, DEMO_PASSWORD, ensure_demo_account
+        from services.demo import DEMO_EMAIL, DEMO_MEMBER_EMAIL, DEMO_PASSWORD, DEMO_VIEWER_EMAIL, ensure_demo_account
 
         last_month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
         running = sandbox.create_sandbox(month=last_month).serve_in_thread(port=sandbox_port)
@@ -275,6 +277,7 @@ def _register_commands(app: Flask) -> None:
         click.echo(f"\nHourbill demo on http://127.0.0.1:{port}\n"
                    f"  log in as {DEMO_EMAIL} / {DEMO_PASSWORD} (owner of Demo Studio),\n"
                    f"  or as {DEMO_MEMBER_EMAIL} / {DEMO_PASSWORD} (a member of it)\n"
+                   f"  or as {DEMO_VIEWER_EMAIL} / {DEMO_PASSWORD} (a viewer of it)\n"
                    f"  then Settings > Integrations > Connect, region Global, API key: {sandbox.MAIN_KEY}\n"
                    f"  Clockify sandbox on {running.url} (time entries for {last_month}: import 'Last month')\n"
                    f"  Ctrl-C stops both.\n")

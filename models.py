@@ -242,6 +242,31 @@ class Invitation(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     business: Mapped[Business] = relationship()
+    invited_by: Mapped[User | None] = relationship()
+
+
+class ConnectionRequest(db.Model):
+    """"Ask a colleague to connect": a one-time, expiring link a member sends to whoever holds a Clockify
+    key (who needs no account here). Only the SHA-256 of its random token is stored; using or revoking
+    it sets a time with a guarded UPDATE. The connection it makes belongs to the requester, shared or
+    private as they chose (services/connection_requests.py)."""
+
+    __tablename__ = "connection_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
+    requested_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    shared: Mapped[bool] = mapped_column(default=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("clockify_connections.id", ondelete="SET NULL"),
+                                                      nullable=True)
+
+    business: Mapped[Business] = relationship()
+    requested_by: Mapped[User] = relationship()
 
 
 class Customer(db.Model):
@@ -361,6 +386,8 @@ class ClockifyConnection(db.Model):
     status: Mapped[str] = mapped_column(String(10), default="active")
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by: Mapped[User] = relationship()
 
     def __repr__(self) -> str:
         return (f"<ClockifyConnection id={self.id} business_id={self.business_id} "

@@ -16,7 +16,7 @@ from functools import wraps
 
 from flask import abort, current_app, g, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from werkzeug.exceptions import Forbidden
 
 from extensions import db
@@ -159,9 +159,16 @@ def _business_id() -> int:
     return business.id
 
 
+def _visible_connection():
+    """A Clockify connection is seen by the business only when shared; a private one only by the person
+    who connected it (for everyone else it does not exist: 404, never in a list)."""
+    return or_(ClockifyConnection.shared.is_(True), ClockifyConnection.created_by_user_id == current_user.id)
+
+
 def scoped_select(model):
     """SELECT model of the current business: every list a page shows starts here."""
-    return select(model).where(model.business_id == _business_id())
+    query = select(model).where(model.business_id == _business_id())
+    return query.where(_visible_connection()) if model is ClockifyConnection else query
 
 
 def scoped(model, object_id):
@@ -173,6 +180,8 @@ def scoped(model, object_id):
         found = None
     if found is None or found.business_id != _business_id():
         abort(404)
+    if model is ClockifyConnection and not (found.shared or found.created_by_user_id == current_user.id):
+        abort(404)  # someone else's private connection
     return found
 
 

@@ -6,11 +6,12 @@ from decimal import Decimal
 from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
-from wtforms import Field, IntegerField, StringField
-from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
+from wtforms import Field, IntegerField, PasswordField, RadioField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, StopValidation, ValidationError
 
 from models import Invoice, LineItem
 from services import invoicing
+from services.clockify import REGIONS
 from services.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from services.money import fits_currency, is_currency, minor_digits, parse_decimal, plain, to_minor
 
@@ -110,3 +111,36 @@ def fits_currency_field(field: DecimalText, currency: str) -> bool:
         return True
     field.errors = [f"{currency} amounts have at most {minor_digits(currency)} decimal places."]
     return False
+
+
+# --- a Clockify key, as the connect page and a colleague's link page ask for it ------------------------
+
+def _trimmed(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def api_key_field() -> PasswordField:
+    # Clockify keys are long; a very short one would be shown whole behind the "••••".
+    return PasswordField("API key", filters=[_trimmed], validators=[
+        DataRequired("Paste the API key from Clockify."),
+        Length(min=12, max=256, message="That is too short for a Clockify API key: copy the whole key.")])
+
+
+class ClockifyKeyForm(FlaskForm):
+    region = SelectField("Region", choices=[SelectChoice(code, label) for code, label in REGIONS.items()],
+                         default="global")
+    subdomain = StringField("Subdomain (optional)", validators=[
+        Optional(), Length(max=63),
+        Regexp(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$",
+               message="Only the part before .clockify.me: letters, digits and hyphens.")],
+        filters=[lambda value: _trimmed(value).lower() if isinstance(value, str) else value])
+    api_key = api_key_field()
+
+
+SHARING_CHOICES = [SelectChoice("private", "Private: only I may import through it"),
+                   SelectChoice("shared", "Shared with the business: every member may import through it "
+                                          "(nobody sees the key)")]
+
+
+def sharing_field() -> RadioField:
+    return RadioField("Who may import through it", choices=SHARING_CHOICES, default="private")

@@ -108,9 +108,11 @@ def start(invoice_id: int):
     try:
         with _client(connection) as client:
             workspaces = imports.workspaces(connection, client, _max_age(), refresh=bool(request.args.get("refresh")))
+            member_of = connections.member_workspaces(connection, client, workspaces)  # the Admin caveat
     except (ClockifyError, DataKeyError) as error:
         return _problem(invoice, error, connection, step="start", connections=all_connections, workspaces=[])
-    return _render(invoice, "start", connections=all_connections, connection=connection, workspaces=workspaces)
+    return _render(invoice, "start", connections=all_connections, connection=connection, workspaces=workspaces,
+                   member_of=member_of, caveat=connections.MEMBER_KEY_CAVEAT)
 
 
 def _workspace(connection, client, workspace_id):

@@ -6,43 +6,36 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
 
-from blueprints.access import clockify_site, current_business, data_key_problem, keyring, managed_connection, requires
+from blueprints.access import (can, clockify_site, current_business, data_key_problem, keyring, managed_connection,
+                               requires, scoped)
+from blueprints.forms import ClockifyKeyForm, api_key_field, sharing_field
 from extensions import db
-from models import ClockifyConnection
-from services import connections
+from models import ClockifyConnection, ConnectionRequest
+from services import connection_requests, connections
 from services.clockify import REGIONS, ClockifyError, InvalidKey
 
 bp = Blueprint("integrations", __name__, url_prefix="/settings/integrations/clockify")
 
-def _trimmed(value):
-    return value.strip() if isinstance(value, str) else value
 
-
-def api_key_field() -> PasswordField:
-    # Clockify keys are long; a very short one would be shown whole behind the "••••".
-    return PasswordField("API key", filters=[_trimmed], validators=[
-        DataRequired("Paste the API key from Clockify."),
-        Length(min=12, max=256, message="That is too short for a Clockify API key: copy the whole key.")])
-
-
-class ConnectForm(FlaskForm):
+class ConnectForm(ClockifyKeyForm):
     name = StringField("Name", default="Clockify", validators=[DataRequired("Give the connection a name."),
                                                                Length(max=100)])
     description = TextAreaField("Description (optional)", validators=[Length(max=500)])
-    region = SelectField("Region", choices=[SelectChoice(code, label) for code, label in REGIONS.items()],
-                         default="global")
-    subdomain = StringField("Subdomain (optional)", validators=[
-        Optional(), Length(max=63),
-        Regexp(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$",
-               message="Only the part before .clockify.me: letters, digits and hyphens.")],
-        filters=[lambda value: _trimmed(value).lower() if isinstance(value, str) else value])
-    api_key = api_key_field()
+    sharing = sharing_field()
+
+
+class AskForm(FlaskForm):
+    sharing = sharing_field()
+
+
+class RevokeAskForm(FlaskForm):
+    request_id = IntegerField(validators=[InputRequired()])
 
 
 class UpdateKeyForm(FlaskForm):
@@ -60,18 +53,12 @@ def _verify(form, region: str, subdomain: str | None):
         return None, error
 
 
-def _prefetch_workspaces(connection: ClockifyConnection, api_key: str) -> None:
-    """Fetch the workspace list while the key is at hand, so the import wizard opens without asking
-    Clockify; on any failure the wizard simply asks then."""
-    from services import imports
-
+def _prefetch(connection: ClockifyConnection, api_key: str) -> str:
+    """Workspaces and the key's role in each, fetched while the key is at hand; the Admin caveat when
+    the key is a regular member's somewhere."""
     max_age = timedelta(seconds=current_app.config["HOURBILL_CLOCKIFY_CACHE_SECONDS"])
-    try:
-        with connections.client_for_key(api_key, connection.region, connection.subdomain, clockify_site()) as client:
-            imports.workspaces(connection, client, max_age, refresh=True)
-    except ClockifyError as error:
-        db.session.rollback()
-        current_app.logger.info("Clockify workspaces not prefetched: %r", error)
+    member_of = connections.prefetch(connection, api_key, clockify_site(), max_age)
+    return f" In {', '.join(member_of)}: {connections.MEMBER_KEY_CAVEAT}" if member_of else ""
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -84,7 +71,8 @@ def connect():
         subdomain = form.subdomain.data or None
         who, error = _verify(form, form.region.data, subdomain)
         if who:
-            connection = ClockifyConnection(business_id=current_business().id, created_by_user_id=current_user.id, name=form.name.data.strip(),
+            connection = ClockifyConnection(business_id=current_business().id, created_by_user_id=current_user.id,
+                                            name=form.name.data.strip(), shared=form.sharing.data == "shared",
                                             description=(form.description.data or "").strip(),
                                             region=form.region.data, subdomain=subdomain)
             db.session.add(connection)
@@ -92,9 +80,9 @@ def connect():
             connections.seal_key(connection, form.api_key.data, who, keyring())
             zone = connections.adopt_time_zone(current_user, connection, who)
             db.session.commit()
-            _prefetch_workspaces(connection, form.api_key.data)
+            caveat = _prefetch(connection, form.api_key.data)
             adopted = f" Your time zone is now {zone}, as in Clockify; change it in Settings." if zone else ""
-            flash(f"Connected to Clockify as {who.name} ({who.email}).{adopted}", "success")
+            flash(f"Connected to Clockify as {who.name} ({who.email}).{adopted}{caveat}", "success")
             return redirect(url_for("settings.integrations"), code=303)
     status = 503 if problem and form.is_submitted() else 422 if (form.errors or error) else 200
     return render_template("integrations/connect.html", form=form, error=error, problem=problem,
@@ -114,9 +102,9 @@ def update_key(connection_id: int):
             previous = connection.clockify_user_email
             connections.seal_key(connection, form.api_key.data, who, keyring())
             db.session.commit()
-            _prefetch_workspaces(connection, form.api_key.data)
+            caveat = _prefetch(connection, form.api_key.data)
             note = f" It now reads as {who.name} ({who.email})." if previous and previous != who.email else ""
-            flash(f"The key for {connection.name} is updated and verified.{note}", "success")
+            flash(f"The key for {connection.name} is updated and verified.{note}{caveat}", "success")
             return redirect(url_for("settings.integrations"), code=303)
     status = 503 if problem and form.is_submitted() else 422 if (form.errors or error) else 200
     return render_template("integrations/update_key.html", form=form, connection=connection, error=error,
@@ -135,3 +123,40 @@ def disconnect(connection_id: int):
         flash(f"{name} is disconnected. Its stored key is deleted; nothing changed in Clockify.", "success")
         return redirect(url_for("settings.integrations"), code=303)
     return render_template("integrations/disconnect.html", form=form, connection=connection, regions=REGIONS)
+
+
+# --- "Ask a colleague to connect" ------------------------------------------------------------------
+
+def _ask_page(form: AskForm, link: str | None = None, status: int = 200):
+    mine = connection_requests.open_requests(current_business().id, current_user.id)
+    return render_template("integrations/ask.html", form=form, link=link, requests=mine,
+                           lifetime_hours=int(connection_requests.LIFETIME.total_seconds() // 3600)), status
+
+
+@bp.route("/ask", methods=["GET", "POST"])
+@requires("connection.create")
+def ask():
+    """A one-time link for whoever holds the key: shown once, to copy (only its hash is kept)."""
+    form = AskForm()
+    if not form.validate_on_submit():
+        return _ask_page(form, status=422 if form.errors else 200)
+    _, token = connection_requests.create(current_business(), current_user, form.sharing.data == "shared")
+    db.session.commit()
+    return _ask_page(AskForm(formdata=None), link=url_for("colleague.connect", token=token, _external=True))
+
+
+@bp.post("/ask/revoke")
+@requires("connection.create")
+def revoke_ask():
+    form = RevokeAskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    link = scoped(ConnectionRequest, form.request_id.data)
+    if link.requested_by_user_id != current_user.id and not can("connection.manage"):
+        abort(404)
+    if connection_requests.revoke(link):
+        flash("The link is revoked: it no longer works.", "success")
+    else:
+        flash("That link was used or revoked already.", "info")
+    db.session.commit()
+    return redirect(url_for("integrations.ask"), code=303)

@@ -210,7 +210,8 @@ class ClockifyRoutes:
         items = self._sorted(items, "EMAIL", {"EMAIL": lambda m: m.email, "ID": lambda m: m.id,
                                               "NAME": lambda m: m.name, "NAME_LOWERCASE": lambda m: m.name.casefold(),
                                               "HOURLYRATE": lambda m: m.rate or 0})
-        return self._page(items, lambda m: shapes.workspace_user(ws, m, with_membership))
+        with_roles = self._bool_arg("include-roles") is True
+        return self._page(items, lambda m: shapes.workspace_user(ws, m, with_membership, with_roles))
 
     def _tags(self, ws):
         ws = self._workspace(ws)

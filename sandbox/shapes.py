@@ -77,9 +77,11 @@ def workspace(ws: Workspace) -> dict:
             "subdomain": {"enabled": ws.subdomain is not None, "name": ws.subdomain}}
 
 
-def workspace_user(ws: Workspace, member: Member, with_membership: bool) -> dict:
-    """One item of `GET /workspaces/{ws}/users`; memberships only with `memberships=WORKSPACE|ALL`."""
-    return {"id": member.id, "email": member.email, "name": member.name,
+def workspace_user(ws: Workspace, member: Member, with_membership: bool, with_roles: bool = False) -> dict:
+    """One item of `GET /workspaces/{ws}/users`; memberships only with `memberships=WORKSPACE|ALL`, the
+    member's roles (none for a regular member) only with `include-roles=true`."""
+    roles = {"roles": [] if member.role == "REGULAR" else [{"role": member.role, "entities": []}]} if with_roles else {}
+    return {**roles, "id": member.id, "email": member.email, "name": member.name,
             "memberships": [membership(ws, member)] if with_membership else [],
             "profilePicture": "https://img.clockify.me/no-user-image.png", "activeWorkspace": ws.id,
             "defaultWorkspace": ws.id, "settings": user_settings(member.time_zone),

@@ -224,6 +224,18 @@ class ClockifyClient:
         items = self._all_pages(f"/workspaces/{ws}/users", {"memberships": "WORKSPACE"})
         return _parse(items, lambda item: Member.from_api(item, ws))
 
+    def role_in_workspace(self, workspace_id: str, user_id: str, email: str | None = None) -> str:
+        """"admin" when the key's owner is a workspace owner or admin, else "member" (a member's key reads
+        only its own entries in reports). Read-only: ``GET /workspaces/{ws}/users?include-roles=true``,
+        narrowed to the owner's email; a key refused the list is not an admin's."""
+        params = {"include-roles": "true", "email": email or None}
+        try:
+            items = self._all_pages(f"/workspaces/{_checked(workspace_id)}/users", params)
+        except Forbidden:
+            return "member"
+        mine = next((item for item in items if isinstance(item, dict) and item.get("id") == user_id), {})
+        return "admin" if ADMIN_ROLES & set(_role_names(mine.get("roles"))) else "member"
+
     def fetch_reference_data(self, workspace_id: str) -> ReferenceData:
         """Clients, projects and members of a workspace, fetched concurrently (five calls, five threads).
 
@@ -508,6 +520,22 @@ class ClockifyClient:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+# Clockify's names for the roles that see everyone's entries (the workspace owner has all rights).
+ADMIN_ROLES = {"WORKSPACE_ADMIN", "OWNER", "ADMIN", "ADMINISTRATOR"}
+
+
+def _role_names(roles: Any) -> list[str]:
+    """Role names from ``roles`` as Clockify gives them: strings, or objects whose ``role`` is a name or
+    an object with a ``name``."""
+    names = []
+    for item in roles if isinstance(roles, list) else []:
+        role = item.get("role") if isinstance(item, dict) else item
+        role = role.get("name") if isinstance(role, dict) else role
+        if isinstance(role, str):
+            names.append(role.strip().upper().replace(" ", "_"))
+    return names
 
 
 def _checked(identifier: str) -> str:

@@ -4,9 +4,11 @@ for a stored connection, and turning a connection to "needs a new key" when Cloc
 No Flask here: the caller passes the key ring and the server-side URL overrides."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import available_timezones
 
@@ -15,9 +17,11 @@ from sqlalchemy import exists, select, update
 from extensions import db
 from models import ClockifyConnection, User, utcnow
 from services import rate_budget, two_factor
-from services.clockify import ClockifyClient, ClockifyUser, InvalidKey, RetryPolicy
+from services.clockify import ClockifyClient, ClockifyError, ClockifyUser, InvalidKey, RetryPolicy
 from services.secrets import DataKeyError, EncryptedSecret, KeyRing, load_keyring, reencrypt, write_key_file
 
+
+logger = logging.getLogger(__name__)
 
 # Inside a web request a call must fail well before a worker timeout (gunicorn's default is 30 s);
 # the timeouts themselves are configuration (HOURBILL_CLOCKIFY_TIMEOUT).
@@ -119,6 +123,58 @@ def adopt_time_zone(user: User, connection: ClockifyConnection, who: ClockifyUse
     adopted = db.session.execute(update(User).where(User.id == user.id, User.time_zone == DEFAULT_TIME_ZONE, ~earlier)
                                  .values(time_zone=zone).execution_options(synchronize_session="fetch")).rowcount
     return zone if adopted == 1 else None
+
+
+MEMBER_KEY_CAVEAT = "Clockify shows this key only its own entries, so the team's hours need a workspace admin's key."
+
+
+def workspace_roles(connection: ClockifyConnection, client: ClockifyClient, workspace_ids: list[str],
+                    max_age: timedelta, refresh: bool = False) -> dict[str, str]:
+    """The key owner's role ("admin" or "member") in each workspace, cached with the connection's
+    workspace list (one read-only call per workspace, asked again when a workspace is new)."""
+    from services.imports import cached
+
+    def fetch():
+        return {ws: client.role_in_workspace(ws, connection.clockify_user_id, connection.clockify_user_email)
+                for ws in workspace_ids}
+
+    roles, _ = cached(connection, "workspace-roles", fetch, max_age, refresh)
+    if not set(workspace_ids) <= set(roles):
+        roles, _ = cached(connection, "workspace-roles", fetch, max_age, refresh=True)
+    return roles
+
+
+ROLES_MAX_AGE = timedelta(days=1)  # a key's role in a workspace rarely changes; Verify & Save asks again
+
+
+def member_workspaces(connection: ClockifyConnection, client: ClockifyClient, workspaces) -> list[str]:
+    """The names of the workspaces where the connection's key is a regular member's (cached). Trouble
+    other than a refused key only leaves the caveat out: it must not stop an import."""
+    try:
+        roles = workspace_roles(connection, client, [ws.id for ws in workspaces], ROLES_MAX_AGE)
+    except InvalidKey:
+        raise
+    except ClockifyError as error:
+        logger.info("Clockify roles not read: %r", error)
+        return []
+    return [ws.name for ws in workspaces if roles.get(ws.id) == "member"]
+
+
+def prefetch(connection: ClockifyConnection, api_key: str, site: ClockifySite, max_age: timedelta) -> list[str]:
+    """While the key is at hand (Verify & Save): fetch the workspace list and the key owner's role in each,
+    so the import wizard opens without asking Clockify. Returns the names of the workspaces where the
+    key is a regular member's (MEMBER_KEY_CAVEAT). On any failure the wizard simply asks later."""
+    from services import imports
+
+    try:
+        with client_for_key(api_key, connection.region, connection.subdomain, site) as client:
+            found = imports.workspaces(connection, client, max_age, refresh=True)
+            workspace_roles(connection, client, [ws.id for ws in found], ROLES_MAX_AGE, refresh=True)
+            return member_workspaces(connection, client, found)
+    except ClockifyError as error:
+        db.session.rollback()
+        logger.info("Clockify workspaces not prefetched: %r", error)
+        return []
 
 
 def stored_secret(connection: ClockifyConnection) -> EncryptedSecret:

@@ -13,7 +13,8 @@ from blueprints.access import PERMISSIONS, RANK, ROLE_DESCRIPTIONS, role_allows
 from extensions import db
 from models import ROLES, Business, ClockifyConnection, Customer, Invoice, LineItem, Membership, User
 
-PUBLIC = {"auth.login", "auth.register", "static", "index", "health"}
+PUBLIC = {"auth.login", "auth.register", "static", "index", "health",
+          "members.invitation", "colleague.connect"}  # a link's token is its credential
 
 
 def _routes(app):
@@ -212,7 +213,7 @@ def team(client, accounts, app):
         ada = db.session.scalar(db.select(User.id).where(User.email == "ada@example.com"))
         business = db.session.scalar(db.select(Business.id))
         connection = ClockifyConnection(business_id=business, created_by_user_id=ada, name="Ada's Clockify",
-                                        key_last4="abcd")
+                                        key_last4="abcd", shared=True)  # shared: every member sees it
         db.session.add(connection)
         db.session.commit()
         connection_id = connection.id

@@ -45,3 +45,19 @@ def test_a_revoked_key_is_reported_as_invalid(client, clockify_sandbox):
     with pytest.raises(InvalidKey) as raised:
         client.get_user()
     assert raised.value.code == 4003 and MAIN_KEY not in str(raised.value)
+
+
+def test_the_key_owners_role_is_read_with_include_roles_and_follows_the_spec(client, clockify_sandbox):
+    from sandbox import MARIA_ID
+
+    owner = client.role_in_workspace(ACME_ID, DEMO_USER_ID)
+    maria_key = clockify_sandbox.sandbox.add_key(MARIA_ID)
+    with ClockifyClient(maria_key, api_url=clockify_sandbox.api_url, reports_url=clockify_sandbox.reports_url,
+                        budget=LocalBudget()) as maria:
+        member = maria.role_in_workspace(ACME_ID, MARIA_ID, "maria@acme.example")
+    assert (owner, member) == ("admin", "member")
+    recorded = clockify_sandbox.sandbox.requests
+    assert recorded and all(record.path.endswith(f"/workspaces/{ACME_ID}/users") for record in recorded)
+    assert all(record.query.get("include-roles") == ["true"] for record in recorded)
+    for record in recorded:
+        validate_recorded(record)

@@ -136,7 +136,7 @@ def test_disconnect_asks_first_then_deletes_the_stored_key_and_leaves_clockify_a
         with app.app_context():
             return db.session.scalar(db.select(db.func.count(ClockifyCache.id)))
 
-    assert cached_rows() == 1  # the workspace list fetched at Verify & Save
+    assert cached_rows() == 2  # the workspace list and the key's role in each, fetched at Verify & Save
     clockify.sandbox.clear_requests()
     confirm = client.get(f"/settings/integrations/clockify/{row.id}/disconnect").get_data(as_text=True)
     assert "Disconnect Agency?" in confirm and "Nothing changes in Clockify" in confirm

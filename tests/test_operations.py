@@ -79,7 +79,7 @@ def test_upgrading_a_database_filled_by_the_first_release_keeps_everything(tmp_p
         assert db.session.get(Customer, 1).import_options is None
 
 
-def test_the_demo_business_is_made_once_with_its_owner_a_member_a_profile_and_a_linked_customer(app):
+def test_the_demo_business_is_made_once_with_its_owner_two_members_a_profile_and_a_linked_customer(app):
     with app.app_context():
         first = ensure_demo_account("c-1").id
         assert ensure_demo_account("c-1").id == first
@@ -87,7 +87,7 @@ def test_the_demo_business_is_made_once_with_its_owner_a_member_a_profile_and_a_
         (membership,) = user.memberships
         business = membership.business
         assert membership.role == "owner" and business.name == "Demo Studio"
-        assert sorted(each.role for each in business.memberships) == ["member", "owner"]
+        assert sorted(each.role for each in business.memberships) == ["member", "owner", "viewer"]
         (customer,) = db.session.scalars(db.select(Customer).where(Customer.business_id == business.id))
         assert customer.clockify_client_id == "c-1"
 

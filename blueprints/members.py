@@ -1,0 +1,224 @@
+"""The people of the current business (admins and owners): who is in it with which role, invitations
+(a single-use link shown to copy), changing a role, removing a member, transferring ownership; and
+the page an invitation link opens, where someone joins with an account they have or a new one."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import generate_password_hash
+from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
+
+from blueprints.access import current_business, current_membership, requires, scoped
+from blueprints.forms import new_password_length
+from extensions import db
+from models import Invitation, Membership, User
+from services import accounts, login_throttle, members
+from services.members import INVITABLE_ROLES, LINK_STATE_WORDS, MemberChangeRefused
+
+bp = Blueprint("members", __name__)
+
+ROLE_CHOICES = [SelectChoice(role, role.title()) for role in INVITABLE_ROLES]
+
+
+class InviteForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired("Enter their email address."),
+                                                    Email("Enter an email address, like name@example.com.",
+                                                          check_deliverability=False), Length(max=254)])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="member")
+
+
+class RoleForm(FlaskForm):
+    membership_id = IntegerField(validators=[InputRequired()])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class MemberForm(FlaskForm):
+    membership_id = IntegerField(validators=[InputRequired()])
+
+
+class InvitationForm(FlaskForm):
+    invitation_id = IntegerField(validators=[InputRequired()])
+
+
+class JoinForm(FlaskForm):
+    """A new account from an invitation: the invited email address, a name and a password."""
+    display_name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=120)])
+    password = PasswordField("Password", validators=[DataRequired("Choose a password."), new_password_length()])
+    confirm = PasswordField("Repeat password", validators=[DataRequired("Repeat the password."),
+                                                           EqualTo("password", message="The two passwords differ.")])
+
+
+def _members_page(status: int = 200, invite_form: InviteForm | None = None, link: str | None = None,
+                  invited: Invitation | None = None):
+    business = current_business()
+    return render_template("members/index.html", members=members.members_of(business.id),
+                           invitations=members.pending_invitations(business.id), me=current_membership(),
+                           invite_form=invite_form or InviteForm(formdata=None), link=link, invited=invited,
+                           role_choices=ROLE_CHOICES), status
+
+
+def _member(form) -> Membership:
+    if not form.validate_on_submit():
+        abort(400)
+    return scoped(Membership, form.membership_id.data)
+
+
+def _refused(error: MemberChangeRefused):
+    flash(str(error), "error")
+    return redirect(url_for("members.index"), code=303)
+
+
+@bp.get("/business/members")
+@requires("member.manage")
+def index():
+    return _members_page()
+
+
+@bp.post("/business/members/invite")
+@requires("member.manage")
+def invite():
+    form = InviteForm()
+    if not form.validate_on_submit():
+        return _members_page(422, invite_form=form)
+    try:
+        invitation, token = members.invite(current_business(), current_user, form.email.data, form.role.data,
+                                           days=current_app.config["HOURBILL_INVITATION_DAYS"])
+    except MemberChangeRefused as error:
+        form.email.errors.append(str(error))
+        return _members_page(422, invite_form=form)
+    db.session.commit()
+    # The link is shown this once: only its hash is kept.
+    return _members_page(201, link=url_for("members.invitation", token=token, _external=True), invited=invitation)
+
+
+@bp.post("/business/members/invitations/revoke")
+@requires("member.manage")
+def revoke_invitation():
+    form = InvitationForm()
+    if not form.validate_on_submit():
+        abort(400)
+    invitation = scoped(Invitation, form.invitation_id.data)
+    if members.revoke_invitation(invitation):
+        flash(f"The invitation for {invitation.email} is revoked: its link no longer works.", "success")
+    else:
+        flash(f"The invitation for {invitation.email} was accepted or revoked already.", "info")
+    db.session.commit()
+    return redirect(url_for("members.index"), code=303)
+
+
+@bp.post("/business/members/role")
+@requires("member.manage")
+def change_role():
+    form = RoleForm()
+    membership = _member(form)
+    try:
+        members.change_role(membership, form.role.data, current_membership())
+    except MemberChangeRefused as error:
+        return _refused(error)
+    db.session.commit()
+    flash(f"{membership.user.display_name or membership.user.email} is now {form.role.data}.", "success")
+    return redirect(url_for("members.index"), code=303)
+
+
+@bp.post("/business/members/remove")
+@requires("member.manage")
+def remove():
+    form = MemberForm()
+    membership = _member(form)
+    who = membership.user.display_name or membership.user.email
+    try:
+        members.remove(membership, current_membership())
+    except MemberChangeRefused as error:
+        return _refused(error)
+    db.session.commit()
+    flash(f"{who} is removed from {current_business().name or 'this business'}: their next request no longer "
+          "reaches it.", "success")
+    return redirect(url_for("members.index"), code=303)
+
+
+@bp.post("/business/members/transfer")
+@requires("business.transfer")
+def transfer():
+    form = MemberForm()
+    membership = _member(form)
+    try:
+        members.transfer_ownership(current_business().id, current_membership(), membership)
+    except MemberChangeRefused as error:
+        return _refused(error)
+    db.session.commit()
+    flash(f"{membership.user.display_name or membership.user.email} is now the owner; you are an admin.", "success")
+    return redirect(url_for("members.index"), code=303)
+
+
+# --- the page an invitation link opens (no log-in needed to see it) -------------------------------------
+
+def _invitation_page(invitation: Invitation, status: int = 200, **context):
+    return render_template("members/invitation.html", invitation=invitation, **context), status
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def invitation(token: str):
+    found = members.find_invitation(token)
+    if found is None:
+        abort(404)
+    state = members.invitation_state(found)
+    if state != "open":
+        return _invitation_page(found, 410, closed=LINK_STATE_WORDS[state])
+    if current_user.is_authenticated:
+        return _accept_as_current_user(found)
+    return _join_with_new_account(found)
+
+
+def _accept_as_current_user(invitation: Invitation):
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        return _invitation_page(invitation, form=form)
+    try:
+        accepted = members.accept(invitation, current_user)
+    except MemberChangeRefused as error:
+        return _invitation_page(invitation, 409, refused=str(error), form=form)
+    if accepted.membership is None:
+        return _invitation_page(invitation, 410, closed=LINK_STATE_WORDS[accepted.state])
+    db.session.commit()
+    session["business_id"] = invitation.business_id  # the business just joined is the current one
+    flash(f"You joined {invitation.business.name or 'the business'} as {invitation.role}.", "success")
+    return redirect(url_for("invoices.index"), code=303)
+
+
+def _join_with_new_account(invitation: Invitation):
+    form = JoinForm()
+    if not form.validate_on_submit():
+        return _invitation_page(invitation, 422 if form.errors else 200, join_form=form)
+    # As registering: a taken email costs a slot of the address's budget.
+    attempt = login_throttle.claim_address(request.remote_addr, login_throttle.Limits.from_config(current_app.config))
+    db.session.commit()
+    if attempt.refused:
+        return _invitation_page(invitation, 429, join_form=form,
+                                refused="Too many attempts from your address. Wait a few minutes and try again.")
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == invitation.email.lower())):
+        return _invitation_page(invitation, 409, join_form=form, has_account=True)
+    user = User(email=invitation.email.lower(), display_name=form.display_name.data.strip(),
+                password_hash=generate_password_hash(form.password.data,
+                                                     method=current_app.config["HOURBILL_PASSWORD_HASH_METHOD"]))
+    db.session.add(user)
+    try:
+        db.session.flush()
+        accepted = members.accept(invitation, user)
+    except IntegrityError:  # the same address registered a moment ago
+        db.session.rollback()
+        return _invitation_page(invitation, 409, join_form=form, has_account=True)
+    if accepted.membership is None:
+        db.session.rollback()  # no account without the membership it was made for
+        return _invitation_page(invitation, 410, closed=LINK_STATE_WORDS[accepted.state])
+    login_throttle.release(attempt)
+    accounts.start_session(user, request.user_agent.string, accounts.session_max_age(current_app.config))
+    db.session.commit()
+    login_user(user)
+    session["business_id"] = invitation.business_id
+    flash(f"Welcome to Hourbill. You joined {invitation.business.name or 'the business'} as {invitation.role}.",
+          "success")
+    return redirect(url_for("invoices.index"), code=303)
