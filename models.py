@@ -2,11 +2,15 @@
 decimals stored as scaled integers; times are UTC and come back time-zone aware.
 
 Who: users (a person and their personal settings), user_sessions, recovery_codes, login_attempts.
-Whose: businesses own everything below; memberships give a user a role in one; invitations offer one.
+Whose: businesses own everything below; memberships give a user a role in one; invitations offer one;
+connection_requests ask someone holding a Clockify key to connect it.
 Every owned table carries business_id (customers, invoices, clockify_connections, import_previews,
-imported_entries) or reaches it through its parent (line_items through the invoice; clockify_cache,
-clockify_currency_labels through the connection; import_preview_pages through the preview), and every
-query a request makes is scoped to the current business (services/access.py)."""
+imported_entries, connection_requests) or reaches it through its parent (line_items through the
+invoice; clockify_cache, clockify_currency_labels through the connection; import_preview_pages through
+the preview), and every query a request makes is scoped to the current business (services/access.py).
+Shared by the whole installation: clockify_rate_budget (the calls each Clockify key may still make).
+A column that takes one of a few values has a CHECK built from the same tuple the code uses (ROLES,
+INVOICE_STATUSES, LINE_SOURCES)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -28,6 +32,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -173,8 +178,12 @@ class LoginAttempt(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+def one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    """A CHECK that ``column`` holds one of ``values``: the tuple the code uses is the one list."""
+    return CheckConstraint(f"{column} IN ({', '.join(repr(value) for value in values)})", name=name)
+
+
 ROLES = ("owner", "admin", "member", "viewer")  # most to least: services/access.py ranks them so
-_ROLES_SQL = ", ".join(f"'{role}'" for role in ROLES)
 
 
 class Business(db.Model):
@@ -209,7 +218,7 @@ class Membership(db.Model):
     __tablename__ = "memberships"
     __table_args__ = (
         UniqueConstraint("user_id", "business_id", name="uq_memberships_user_business"),
-        CheckConstraint(f"role IN ({_ROLES_SQL})", name="ck_memberships_role"),
+        one_of("role", ROLES, "ck_memberships_role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -227,7 +236,7 @@ class Invitation(db.Model):
     of its random token is stored; accepting or revoking it sets a time with a guarded UPDATE."""
 
     __tablename__ = "invitations"
-    __table_args__ = (CheckConstraint(f"role IN ({_ROLES_SQL})", name="ck_invitations_role"),)
+    __table_args__ = (one_of("role", ROLES, "ck_invitations_role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
@@ -294,7 +303,7 @@ class Invoice(db.Model):
     __tablename__ = "invoices"
     __table_args__ = (
         UniqueConstraint("business_id", "number", name="uq_invoices_business_number"),
-        CheckConstraint("status IN ('draft', 'sent', 'paid', 'void')", name="ck_invoices_status"),
+        one_of("status", INVOICE_STATUSES, "ck_invoices_status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -326,9 +335,13 @@ class Invoice(db.Model):
         return self.status == "draft"
 
 
+LINE_SOURCES = ("manual", "clockify")  # typed on the invoice, or imported by the wizard
+
+
 class LineItem(db.Model):
     __tablename__ = "line_items"
-    __table_args__ = (Index("ix_line_items_invoice_position", "invoice_id", "position"),)
+    __table_args__ = (Index("ix_line_items_invoice_position", "invoice_id", "position"),
+                      one_of("source", LINE_SOURCES, "ck_line_items_source"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
@@ -422,7 +435,14 @@ class ImportPreview(db.Model):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("clockify_connections.id", ondelete="CASCADE"))
     workspace_id: Mapped[str] = mapped_column(String(64))
-    filters: Mapped[dict] = mapped_column(JSON)
+    filters: Mapped[dict] = mapped_column(JSON)  # what was asked: services.imports.Filters.as_dict
+    # The pager: the report windows the range was cut into ([start, end] ISO dates), the next page to
+    # load (window index and report page; NULL once every page is loaded), and whether the entries were
+    # read member by member because the report was refused.
+    windows: Mapped[list] = mapped_column(JSON, default=list)
+    cursor_window: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cursor_page: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    per_member: Mapped[bool] = mapped_column(default=False, server_default=false())
     entry_count: Mapped[int] = mapped_column(Integer, default=0)
     pages_loaded: Mapped[int] = mapped_column(Integer, default=0)
     complete: Mapped[bool] = mapped_column(default=False)

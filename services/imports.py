@@ -194,11 +194,11 @@ def start_preview(user: User, invoice: Invoice, connection: ClockifyConnection, 
     """A new preview with its first page of entries (one report call for up to 1000 entries); returns
     it with those entries, so the page shows them without reading them back. The user's older
     unconfirmed previews beyond PREVIEWS_KEPT_PER_USER go (a tab still showing one is told it expired)."""
-    state = {**filters.as_dict(), "windows": [[a.isoformat(), b.isoformat()] for a, b in
-                                              windows(filters.start, filters.end, filters.plan)], "cursor": [0, 1]}
+    pieces = [[a.isoformat(), b.isoformat()] for a, b in windows(filters.start, filters.end, filters.plan)]
     preview = ImportPreview(token=secrets.token_urlsafe(32), business_id=invoice.business_id, user_id=user.id,
                             invoice_id=invoice.id,
-                            connection_id=connection.id, workspace_id=filters.workspace_id, filters=state,
+                            connection_id=connection.id, workspace_id=filters.workspace_id, filters=filters.as_dict(),
+                            windows=pieces, cursor_window=0, cursor_page=1, per_member=False,
                             entry_count=0, pages_loaded=0, complete=False)
     db.session.add(preview)
     try:
@@ -232,13 +232,12 @@ def release_claim(preview: ImportPreview) -> None:
 def load_next_page(preview: ImportPreview, client: ClockifyClient) -> list[TimeEntry]:
     """One more report page into the preview (one call); marks it complete after the last. The caller
     holds the claim (``claim_next_page``), or made the preview in this transaction."""
-    state = preview.filters
-    if preview.complete or state.get("cursor") is None:
+    if preview.complete or preview.cursor_window is None:
         preview.loading_until = None
         return []
-    filters = Filters.from_dict(state)
-    window, page = state["cursor"]
-    start, end = (date.fromisoformat(day) for day in state["windows"][window])
+    filters = Filters.from_dict(preview.filters)
+    window, page, all_windows = preview.cursor_window, preview.cursor_page, list(preview.windows)
+    start, end = (date.fromisoformat(day) for day in all_windows[window])
     ask = functools.partial(
         client.detailed_report_page, filters.workspace_id, time_zone=filters.time_zone, currency=filters.currency,
         page=page, client_ids=filters.client_ids or None, project_ids=filters.project_ids or None,
@@ -250,19 +249,20 @@ def load_next_page(preview: ImportPreview, client: ClockifyClient) -> list[TimeE
             raise
         # The 31-day limit, whatever the plan's name: this window becomes 31-day pieces, then ask again.
         pieces = [[a.isoformat(), b.isoformat()] for a, b in windows(start, end, filters.plan, split=True)]
-        state = {**state, "windows": state["windows"][:window] + pieces + state["windows"][window + 1:]}
+        all_windows = all_windows[:window] + pieces + all_windows[window + 1:]
         start, end = (date.fromisoformat(day) for day in pieces[0])
         result = ask(start=start, end=end)
     fresh = list(result.entries)
     _add_page(preview, fresh, [to_plain(each) for each in getattr(result, "unreadable", ())])
     if result.has_more:
-        cursor = [window, page + 1]
-    elif window + 1 < len(state["windows"]):
-        cursor = [window + 1, 1]
+        cursor = (window, page + 1)
+    elif window + 1 < len(all_windows):
+        cursor = (window + 1, 1)
     else:
-        cursor = None
-    preview.filters = {**state, "cursor": cursor}
-    preview.complete = cursor is None
+        cursor = (None, None)
+    preview.windows = all_windows
+    preview.cursor_window, preview.cursor_page = cursor
+    preview.complete = preview.cursor_window is None
     preview.loading_until = None
     return fresh
 
@@ -324,7 +324,8 @@ def _load_per_member(preview, client, filters: Filters, reference: ReferenceData
             entries.append(_with_names(entry, project, names.get(entry.user_id)))
     _add_page(preview, entries)
     preview.pages_loaded = len(members)
-    preview.filters = {**preview.filters, "cursor": None, "per_member": True}
+    preview.cursor_window = preview.cursor_page = None
+    preview.per_member = True
     preview.complete = True
     return entries
 

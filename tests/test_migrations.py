@@ -149,3 +149,29 @@ def test_downgrade_gives_the_rows_back_to_their_owner(tmp_path, database_url):
             after = _rows(connection)
     for name in before:
         assert after[name] == before[name], name
+
+
+BEFORE_PAGER_COLUMNS = "c0a7e11e6a01"  # the head before the preview's pager left its filters
+
+
+def test_the_pager_moves_out_of_the_filters_into_its_columns_and_back(tmp_path, database_url):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
+    asked = {"workspace_id": "w", "start": "2025-01-01", "end": "2025-03-31", "plan": "FREE"}
+    pieces = [["2025-01-01", "2025-01-31"], ["2025-02-01", "2025-03-03"], ["2025-03-04", "2025-03-31"]]
+    with app.app_context():
+        upgrade(revision=BEFORE_BUSINESSES)
+        with db.engine.begin() as connection:
+            _fill_as_of_before_businesses(connection)
+        upgrade(revision=BEFORE_PAGER_COLUMNS)
+        previews = sqlalchemy.table("import_previews", sqlalchemy.column("id"), sqlalchemy.column("filters", db.JSON))
+        with db.engine.begin() as connection:
+            connection.execute(previews.update().values(filters={**asked, "windows": pieces, "cursor": [1, 2]}))
+        upgrade()
+        with db.engine.connect() as connection:
+            row = _rows(connection)["import_previews"][0]
+        assert (row["filters"], row["windows"], row["cursor_window"], row["cursor_page"], bool(row["per_member"])) \
+            == (asked, pieces, 1, 2, False)
+        downgrade(revision=BEFORE_PAGER_COLUMNS)
+        with db.engine.connect() as connection:
+            row = _rows(connection)["import_previews"][0]
+        assert row["filters"] == {**asked, "windows": pieces, "cursor": [1, 2]} and "windows" not in row
