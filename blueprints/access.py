@@ -115,7 +115,11 @@ def can(action: str) -> bool:
 
 
 def _no_business():
-    target = url_for("businesses.new")
+    return _lead_to(url_for("businesses.new"))
+
+
+def _lead_to(target: str):
+    """Send the person to another page (htmx: the whole page goes there)."""
     if getattr(request, "htmx", False):
         response = make_response("", 409)
         response.headers["HX-Redirect"] = target
@@ -128,12 +132,7 @@ def _enroll_first(business: Business):
     business leads to Account & security (their own settings, log-out and the switcher stay open)."""
     flash(f"{business.name or 'This business'} requires two-factor authentication: set it up to continue.",
           "error")
-    target = url_for("settings.account")
-    if getattr(request, "htmx", False):
-        response = make_response("", 409)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
+    return _lead_to(url_for("settings.account"))
 
 
 def requires(action: str):
