@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, g, make_response, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 from werkzeug.exceptions import Forbidden
 
 from extensions import db
 from models import MAX_ID, ROLES, Business, ClockifyConnection, Invoice, LineItem, Membership
-from services import businesses, invoicing
+from services import businesses, invoicing, two_factor
 from services.connections import ClockifyResources, ClockifySite
 from services.secrets import KeyRing
 
@@ -40,6 +40,7 @@ PERMISSIONS = {
     "business.manage": "admin",       # the business profile: what invoices say about the sender, numbering
     "member.manage": "admin",         # invite, remove, change roles
     "business.delete": "owner",
+    "business.security": "owner",     # require two-factor authentication of every member
     "business.transfer": "owner",     # make another member the owner
 }
 
@@ -114,12 +115,24 @@ def can(action: str) -> bool:
 
 
 def _no_business():
-    target = url_for("businesses.new")
+    return _lead_to(url_for("businesses.new"))
+
+
+def _lead_to(target: str):
+    """Send the person to another page (htmx: the whole page goes there)."""
     if getattr(request, "htmx", False):
         response = make_response("", 409)
         response.headers["HX-Redirect"] = target
         return response
     return redirect(target)
+
+
+def _enroll_first(business: Business):
+    """A business that requires two-factor authentication, and a person without it: every page of the
+    business leads to Account & security (their own settings, log-out and the switcher stay open)."""
+    flash(f"{business.name or 'This business'} requires two-factor authentication: set it up to continue.",
+          "error")
+    return _lead_to(url_for("settings.account"))
 
 
 def requires(action: str):
@@ -135,6 +148,8 @@ def requires(action: str):
                 return _no_business()
             if not role_allows(membership.role, action):
                 raise NotAllowed(action, membership.role, membership.business)
+            if two_factor.two_factor_required(current_user, membership.business):
+                return _enroll_first(membership.business)
             return view(*args, **kwargs)
 
         checked.required_action = action

@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from blueprints.access import keyring, personal
+from blueprints.access import current_business, keyring, personal
 from blueprints.forms import new_password_length
 from extensions import db, login_manager
 from models import User
@@ -105,8 +105,10 @@ def _password_accepted(user: User, remember: bool):
                                  "until": time.time() + TWO_FACTOR_SECONDS}
         return redirect(url_for("auth.two_factor_code"), code=303)
     _log_in(user, remember)
-    if two_factor.two_factor_required(user):
-        flash("Set up two-factor authentication to go on: it is required for your account.", "info")
+    business = current_business()
+    if two_factor.two_factor_required(user, business):
+        flash(f"{business.name or 'Your business'} requires two-factor authentication: set it up to continue.",
+              "info")
         return redirect(url_for("settings.account"), code=303)
     return redirect(target or url_for("invoices.index"), code=303)
 

@@ -1,13 +1,14 @@
-"""A person's businesses: create one, switch the current one (the top bar's switcher)."""
+"""A person's businesses: create one, switch the current one (the top bar's switcher); the owner's
+requirement of two-factor authentication, and deleting a business."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField
+from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from blueprints.access import choose_business, personal
+from blueprints.access import choose_business, current_business, personal, requires
 from extensions import db
 from services import businesses
 
@@ -20,6 +21,14 @@ class NewBusinessForm(FlaskForm):
 
 class SwitchForm(FlaskForm):
     business_id = IntegerField(validators=[InputRequired()])
+
+
+class SecurityForm(FlaskForm):
+    require_two_factor = BooleanField("Require two-factor authentication of every member")
+
+
+class DeleteForm(FlaskForm):
+    name = StringField("Business name", validators=[DataRequired("Type the business name to delete it.")])
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -47,3 +56,44 @@ def switch():
         abort(404)
     flash(f"You are working in {membership.business.name or 'your business'} as {membership.role}.", "info")
     return redirect(url_for("invoices.index"), code=303)
+
+
+@bp.post("/security")
+@requires("business.security")
+def security():
+    form = SecurityForm()
+    if not form.validate_on_submit():
+        abort(400)
+    business = current_business()
+    try:
+        businesses.set_require_two_factor(business, current_user, form.require_two_factor.data)
+    except businesses.NeedsTwoFactor as problem:
+        flash(str(problem), "error")
+        return redirect(url_for("settings.profile"), code=303)
+    db.session.commit()
+    flash(f"{business.name or 'The business'} now requires two-factor authentication of every member."
+          if business.require_two_factor else "Two-factor authentication is no longer required of members.", "success")
+    return redirect(url_for("settings.profile"), code=303)
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@requires("business.delete")
+def delete():
+    business = current_business()
+    form = DeleteForm()
+    if form.validate_on_submit():
+        if form.name.data.strip() != business.name:
+            form.name.errors.append(f"Type the business name exactly as it is: {business.name}")
+        else:
+            name = business.name or "The business"
+            businesses.delete_business(business)
+            db.session.commit()
+            flash(f"{name} is deleted, with everything in it.", "success")
+            others = businesses.memberships_of(current_user.id)
+            if not others:
+                session.pop("business_id", None)
+                return redirect(url_for("businesses.new"), code=303)
+            session["business_id"] = others[0].business_id  # the next request reads it against the memberships
+            return redirect(url_for("invoices.index"), code=303)
+    return (render_template("businesses/delete.html", form=form, contents=businesses.contents(business)),
+            422 if form.errors else 200)

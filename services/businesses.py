@@ -2,10 +2,16 @@
 memberships. Who may do what is blueprints/access.py's permission table."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
 
 from extensions import db
-from models import Business, Membership, User
+from models import Business, ClockifyConnection, Customer, Invoice, Membership, User
+
+
+class NeedsTwoFactor(ValueError):
+    """The owner may require two-factor authentication only once they use it themselves."""
 
 
 def create_business(owner: User, name: str, **profile) -> Business:
@@ -24,3 +30,41 @@ def memberships_of(user_id: int) -> list[Membership]:
 
     return list(db.session.scalars(select(Membership).where(Membership.user_id == user_id)
                                    .options(joinedload(Membership.business)).order_by(Membership.id)))
+
+
+def set_require_two_factor(business: Business, owner: User, required: bool) -> None:
+    """Require (or stop requiring) two-factor authentication of every member (adds; the view commits)."""
+    if required and not owner.two_factor_enabled:
+        raise NeedsTwoFactor("Set up two-factor authentication for your own account first (Account & security): "
+                             "you could not require of your members what you do not use yourself.")
+    business.require_two_factor = required
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What deleting a business deletes, counted for its confirmation page."""
+    customers: int
+    invoices: int
+    connections: int
+    kept_invoices: list[Invoice]  # numbered (sent, paid or void): the tax authorities may ask for them
+
+
+def contents(business: Business) -> Contents:
+    def count(model) -> int:
+        return db.session.scalar(select(func.count()).select_from(model).where(model.business_id == business.id))
+
+    kept = list(db.session.scalars(select(Invoice).where(Invoice.business_id == business.id,
+                                                         Invoice.status != "draft")
+                                   .order_by(Invoice.id)))
+    return Contents(count(Customer), count(Invoice), count(ClockifyConnection), kept)
+
+
+def delete_business(business: Business) -> None:
+    """Deletes the business and every row of it: invoices first (their lines, imported-entry links and
+    previews go with them, ON DELETE CASCADE), as customers refuse to go while an invoice names them;
+    then the business, whose cascade takes customers, connections (with their stored keys, caches and
+    currency labels), colleague links, invitations and memberships. Nothing of another business is
+    touched: every statement is by this business's id. Flushes; the view commits."""
+    db.session.execute(delete(Invoice).where(Invoice.business_id == business.id))
+    db.session.execute(delete(Business).where(Business.id == business.id))
+    db.session.expire_all()

@@ -18,7 +18,7 @@ import segno
 from sqlalchemy import delete, func, or_, select, update
 
 from extensions import db
-from models import RecoveryCode, User, utcnow
+from models import Business, RecoveryCode, User, utcnow
 from services.secrets import EncryptedSecret, KeyRing
 
 STEP_SECONDS = 30
@@ -28,12 +28,10 @@ ISSUER = "Hourbill"
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 
 
-def two_factor_required(user: User) -> bool:
-    """Whether this user must use two-factor authentication before doing anything else.
-
-    The hook for "an owner can require it for every member of the business": that needs businesses,
-    which are not here yet, so nobody is required to for now."""
-    return False
+def two_factor_required(user: User, business: Business | None) -> bool:
+    """Whether this user must set up two-factor authentication before doing anything in `business`
+    (the current one): its owner requires it of every member, and they have not enrolled."""
+    return business is not None and business.require_two_factor and not user.two_factor_enabled
 
 
 def associated_data(user: User) -> bytes:
