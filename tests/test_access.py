@@ -29,10 +29,9 @@ def _url(rule, ids):
     return re.sub(r"<int:(\w+)>", lambda match: str(ids[match.group(1)]), rule.rule)
 
 
-@pytest.fixture
-def two_users(client, accounts, app):
-    """Ada owns a customer, a draft with a line, a sent invoice and a Clockify connection; Bob owns a
-    draft. Bob is logged in."""
+def _adas_business(client, accounts, app, shared: bool) -> dict:
+    """Ada registers and makes a customer, a draft with a line, a sent invoice and a Clockify connection
+    (shared or private): their ids. Ada stays logged in."""
     accounts.register("ada@example.com")
     customer = accounts.customer()
     draft = accounts.invoice(customer)
@@ -45,15 +44,22 @@ def two_users(client, accounts, app):
         ada = db.session.scalar(db.select(User.id).where(User.email == "ada@example.com"))
         business = db.session.scalar(db.select(Membership.business_id).where(Membership.user_id == ada))
         connection = ClockifyConnection(business_id=business, created_by_user_id=ada, name="Ada's Clockify",
-                                        key_last4="abcd")
+                                        key_last4="abcd", shared=shared)
         db.session.add(connection)
         db.session.commit()
-        connection_id = connection.id
+        return {"customer_id": customer, "invoice_id": draft, "line_id": line, "sent_id": sent,
+                "connection_id": connection.id}
+
+
+@pytest.fixture
+def two_users(client, accounts, app):
+    """Ada owns a customer, a draft with a line, a sent invoice and a Clockify connection; Bob owns a
+    draft. Bob is logged in."""
+    ids = _adas_business(client, accounts, app, shared=False)
     accounts.logout()
     accounts.register("bob@example.com", name="Bob")
     bob_draft = accounts.invoice(accounts.customer("Bob's customer"))
-    return {"customer_id": customer, "invoice_id": draft, "line_id": line, "sent_id": sent, "bob_draft": bob_draft,
-            "connection_id": connection_id}
+    return {**ids, "bob_draft": bob_draft}
 
 
 def test_another_businesss_objects_answer_404_on_every_route(client, app, two_users):
@@ -201,29 +207,13 @@ def _snapshot(app) -> dict:
 def team(client, accounts, app):
     """Ada's business: Ada (owner) made a customer, a draft with a line, a sent invoice and a Clockify
     connection; Olga (owner too), Adam (admin), Mia (member) and Vic (viewer) work in it. Logged out."""
-    accounts.register("ada@example.com")
-    customer = accounts.customer()
-    draft = accounts.invoice(customer)
-    accounts.line(draft)
-    sent = accounts.invoice(customer)
-    accounts.line(sent)
-    client.post(f"/invoices/{sent}/send")
-    with app.app_context():
-        line = db.session.scalar(db.select(LineItem.id).where(LineItem.invoice_id == draft))
-        ada = db.session.scalar(db.select(User.id).where(User.email == "ada@example.com"))
-        business = db.session.scalar(db.select(Business.id))
-        connection = ClockifyConnection(business_id=business, created_by_user_id=ada, name="Ada's Clockify",
-                                        key_last4="abcd", shared=True)  # shared: every member sees it
-        db.session.add(connection)
-        db.session.commit()
-        connection_id = connection.id
+    ids = _adas_business(client, accounts, app, shared=True)  # shared: every member sees it
     accounts.logout()
     emails = {"owner": "olga@example.com", "admin": "adam@example.com", "member": "mia@example.com",
               "viewer": "vic@example.com"}
     for role, email in emails.items():
         accounts.add_member(email, role)
-    return {"ids": {"customer_id": customer, "invoice_id": draft, "line_id": line, "sent_id": sent,
-                    "connection_id": connection_id}, "emails": emails}
+    return {"ids": ids, "emails": emails}
 
 
 def test_every_route_says_what_it_needs_and_every_action_is_in_the_table(app):
