@@ -128,6 +128,11 @@ class User(UserMixin, db.Model):
         return self.session_token
 
     @property
+    def shown_name(self) -> str:
+        """How pages and messages name this person: their name, else their email."""
+        return self.display_name or self.email
+
+    @property
     def two_factor_enabled(self) -> bool:
         return self.totp_enabled_at is not None
 

@@ -50,7 +50,7 @@ def connect(token: str):
         abort(404)
     state = connection_requests.state(link)
     asked = {"business_name": link.business.name or "A business",
-             "asked_by": link.requested_by.display_name or link.requested_by.email}
+             "asked_by": link.requested_by.shown_name}
     if state != "open":
         return _page(410, closed=LINK_STATE_WORDS[state], **asked)
     form = ColleagueKeyForm()

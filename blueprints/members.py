@@ -120,7 +120,7 @@ def change_role():
     except MemberChangeRefused as error:
         return _refused(error)
     db.session.commit()
-    flash(f"{membership.user.display_name or membership.user.email} is now {form.role.data}.", "success")
+    flash(f"{membership.user.shown_name} is now {form.role.data}.", "success")
     return redirect(url_for("members.index"), code=303)
 
 
@@ -129,7 +129,7 @@ def change_role():
 def remove():
     form = MemberForm()
     membership = _member(form)
-    who = membership.user.display_name or membership.user.email
+    who = membership.user.shown_name
     try:
         members.remove(membership, current_membership())
     except MemberChangeRefused as error:
@@ -150,7 +150,7 @@ def transfer():
     except MemberChangeRefused as error:
         return _refused(error)
     db.session.commit()
-    flash(f"{membership.user.display_name or membership.user.email} is now the owner; you are an admin.", "success")
+    flash(f"{membership.user.shown_name} is now the owner; you are an admin.", "success")
     return redirect(url_for("members.index"), code=303)
 
 
