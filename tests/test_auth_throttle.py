@@ -97,8 +97,11 @@ def test_the_owner_logs_in_from_another_address_during_an_attack(app, server):
     attack = codes[:-1]
     assert attack.count(401) == addresses * limit and attack.count(429) == addresses, attack
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count(LoginAttempt.id))
-                                 .where(LoginAttempt.key == "account:ada@example.com")) == soft
+        counted = db.session.scalar(db.select(db.func.count(LoginAttempt.id))
+                                    .where(LoginAttempt.key == "account:ada@example.com"))
+    # The account counts at most `soft` attempts; the owner's slot, when it was among them, was given
+    # back by the right password, so one fewer remains then.
+    assert counted in (soft - 1, soft), counted
     # Still under attack: the owner is slowed down, never refused.
     started = time.monotonic()
     again = browser(server, "192.0.2.51").post(f"{server}/login", allow_redirects=False,
