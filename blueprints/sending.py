@@ -46,8 +46,18 @@ class SendForm(FlaskForm):
     confirmed = HiddenField()  # "send anyway" after the question about lines that bill nothing
 
 
+class OptionalWholeNumber(WholeNumber):
+    """A whole number that may be left empty (an unused reminder row)."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and not valuelist[0].strip():
+            self.data = None
+            return
+        super().process_formdata(valuelist)
+
+
 class StageForm(Form):
-    days = WholeNumber("Days after the due date", validators=[
+    days = OptionalWholeNumber("Days after the due date", validators=[
         Optional(), NumberRange(min=1, max=365, message="Use 1 to 365 days.")])
     subject = StringField("Subject", validators=[Length(max=200), placeholders_known])
     body = TextAreaField("Message", validators=[Length(max=5000), placeholders_known])
