@@ -147,3 +147,18 @@ def log_attempt(*, business_id: int, kind: str, outgoing: Outgoing, delivery: De
     db.session.add(attempt)
     db.session.flush()
     return attempt
+
+
+def mail_invitation(*, business_id: int, business_name: str, by, email: str, role: str, link: str,
+                    expires: str) -> MailAttempt:
+    """Mail an invitation's link to the invited address and log the attempt (the page shows the link to
+    copy as well, whatever the server does)."""
+    inviter = by.shown_name
+    outgoing = Outgoing(
+        subject=f"{inviter} invites you to {business_name or 'their business'} on Hourbill",
+        body=(f"Hello,\n\n{inviter} invites you to join {business_name or 'their business'} on Hourbill as {role}.\n"
+              f"Open this link to accept (it works once, for {email}, until {expires}):\n\n{link}\n\n"
+              "If you did not expect this, ignore this mail.\n"),
+        to=[email], reply_to=[by.email])
+    return log_attempt(business_id=business_id, kind="invitation", outgoing=outgoing, delivery=send(outgoing),
+                       by_user_id=by.id)

@@ -219,3 +219,26 @@ def test_a_viewer_may_not_send_and_sees_no_button(app, client, accounts, draft, 
     assert "Send by email" not in client.get(f"/invoices/{draft}").get_data(as_text=True)
     assert send(client, draft).status_code == 403
     assert invoice_row(app, draft).status == "draft" and smtp.messages == []
+
+
+# --- invitations ----------------------------------------------------------------------------------------
+
+def test_an_invitation_is_mailed_when_a_server_is_set_up_and_the_link_still_shown(app, client, logged_in, smtp):
+    response = client.post("/business/members/invite", data={"email": "Bob@Example.com", "role": "viewer"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 201 and 'data-testid="invitation-mailed"' in page
+    shown = re.search(r'value="(http://localhost/invitations/[\w-]+)" data-testid="invitation-link"', page).group(1)
+    ((envelope, message),) = smtp.messages
+    assert envelope == ["bob@example.com"] and message["Reply-To"] == "ada@example.com"
+    assert "Ada invites you to" in message["Subject"]
+    body = message.get_body(("plain",)).get_content()
+    assert shown in body and "as viewer" in body
+    (attempt,) = attempts(app)
+    assert (attempt.kind, attempt.outcome, attempt.invoice_id) == ("invitation", "sent", None)
+
+
+def test_an_invitation_mail_the_server_refuses_says_so_and_the_link_is_still_there_to_copy(app, client, logged_in, smtp):
+    smtp.inbox.refuse = "550 5.1.1 No such user"
+    page = client.post("/business/members/invite", data={"email": "bob@example.com", "role": "member"}).get_data(as_text=True)
+    assert 'data-testid="invitation-mail-failed"' in page and "550 5.1.1 No such user" in page
+    assert 'data-testid="invitation-link"' in page
