@@ -242,3 +242,19 @@ def test_an_invitation_mail_the_server_refuses_says_so_and_the_link_is_still_the
     page = client.post("/business/members/invite", data={"email": "bob@example.com", "role": "member"}).get_data(as_text=True)
     assert 'data-testid="invitation-mail-failed"' in page and "550 5.1.1 No such user" in page
     assert 'data-testid="invitation-link"' in page
+
+
+# --- configuration ----------------------------------------------------------------------------------------
+
+def test_mail_settings_come_from_the_environment_under_their_own_names_or_hourbill_ones(tmp_path, monkeypatch):
+    from app import create_app
+
+    monkeypatch.setenv("MAIL_SERVER", "smtp.example.com")
+    monkeypatch.setenv("MAIL_PORT", "587")
+    monkeypatch.setenv("MAIL_USE_TLS", "true")
+    monkeypatch.setenv("HOURBILL_MAIL_DEFAULT_SENDER", "Ada <billing@ada.example>")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}"},
+                     instance_path=str(tmp_path / "instance"))
+    config = app.config
+    assert (config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_USE_TLS"]) == ("smtp.example.com", 587, True)
+    assert config["MAIL_DEFAULT_SENDER"] == "Ada <billing@ada.example>" and config["MAIL_TIMEOUT"] == 20
