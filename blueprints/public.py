@@ -6,13 +6,13 @@ Referer; an unknown, replaced or disabled token is a plain 404 that says nothing
 first view by someone outside the business is recorded once ("Viewed" on the invoice)."""
 from __future__ import annotations
 
-from flask import Blueprint, make_response, render_template
+from flask import Blueprint, abort, make_response, render_template
 from flask_login import current_user
 
 from blueprints.access import memberships
 from extensions import db
 from models import Invoice
-from services import invoicing, sending
+from services import sending
 
 bp = Blueprint("public", __name__, url_prefix="/v")
 
@@ -25,17 +25,10 @@ def _private(response):
 
 
 def _invoice(token: str) -> Invoice:
-    from flask import abort
-
     invoice = sending.find_by_view_token(token)
     if invoice is None:
         abort(_private(make_response(render_template("public/not_found.html"), 404)))
     return invoice
-
-
-def _document(invoice: Invoice, template: str, pdf: bool) -> str:
-    return render_template(template, invoice=invoice, totals=invoicing.totals(invoice),
-                           parties=invoicing.parties(invoice), pdf=pdf)
 
 
 @bp.get("/<token>")
@@ -44,7 +37,7 @@ def invoice(token: str):
     insider = current_user.is_authenticated and any(each.business_id == found.business_id for each in memberships())
     if not insider and found.viewed_at is None and sending.record_first_view(found):
         db.session.commit()
-    return _private(make_response(_document(found, "public/invoice.html", pdf=False)))
+    return _private(make_response(render_template("public/invoice.html", **sending.document(found), pdf=False)))
 
 
 @bp.get("/<token>/pdf")

@@ -44,6 +44,9 @@ class SendForm(FlaskForm):
     cc = StringField("Cc", validators=[Length(max=2000), addresses(required=False)])
     copy_to_me = BooleanField("Send me a copy")
     confirmed = HiddenField()  # "send anyway" after the question about lines that bill nothing
+    # Set by the form shown on a draft: the same form sent twice (a double click, a second tab) must
+    # not mail a second copy once the first has numbered the invoice.
+    was_draft = HiddenField()
 
 
 class OptionalWholeNumber(WholeNumber):
@@ -110,6 +113,10 @@ def email(invoice_id: int):
         return _send_page(invoice, form)
     if not form.validate():
         return _send_page(invoice, form, 422)
+    if form.was_draft.data and not invoice.is_draft:
+        flash(f"Invoice {invoice.number} was sent already (in another tab?): nothing was sent again. "
+              "To mail it once more, use “Email the invoice again”.", "info")
+        return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="sending"), code=303)
     if sending.needs_confirmation(invoice) and not form.confirmed.data:
         return render_template("invoices/confirm_send.html", invoice=invoice, lines=sending.lines_to_confirm(invoice),
                                total=invoicing.totals(invoice).total, action=request.path, form=form)

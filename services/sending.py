@@ -70,13 +70,18 @@ def record_first_view(invoice: Invoice) -> bool:
 
 # --- the mail -----------------------------------------------------------------------------------------
 
+def document(invoice: Invoice) -> dict:
+    """What the print view's document shows (the same context blueprints/invoices.py gives print.html):
+    for the mailed PDF and the customer's page."""
+    return {"invoice": invoice, "totals": invoicing.totals(invoice), "parties": invoicing.parties(invoice)}
+
+
 def invoice_pdf(invoice: Invoice) -> bytes:
     """The invoice's PDF, as the invoice page's "Download PDF" makes it (the print view's document)."""
     from services.pdf import html_to_pdf  # WeasyPrint is slow to import: only when a PDF is made
 
-    html = render_template("invoices/print.html", invoice=invoice, totals=invoicing.totals(invoice),
-                           parties=invoicing.parties(invoice), pdf=True)
-    return html_to_pdf(html, current_app.static_folder)
+    return html_to_pdf(render_template("invoices/print.html", **document(invoice), pdf=True),
+                       current_app.static_folder)
 
 
 def pdf_name(invoice: Invoice) -> str:

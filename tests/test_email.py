@@ -258,3 +258,15 @@ def test_mail_settings_come_from_the_environment_under_their_own_names_or_hourbi
     config = app.config
     assert (config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_USE_TLS"]) == ("smtp.example.com", 587, True)
     assert config["MAIL_DEFAULT_SENDER"] == "Ada <billing@ada.example>" and config["MAIL_TIMEOUT"] == 20
+
+
+def test_the_draft_form_sent_twice_mails_once(app, client, draft, smtp):
+    page = client.get(f"/invoices/{draft}/email").get_data(as_text=True)
+    assert '<input type="hidden" name="was_draft" value="1">' in page
+    first = send(client, draft, was_draft="1")
+    second = send(client, draft, was_draft="1")  # a double click, or the same form in a second tab
+    assert first.status_code == second.status_code == 303
+    page = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert ("info", "Invoice INV-0001 was sent already (in another tab?): nothing was sent again. "
+                    "To mail it once more, use “Email the invoice again”.") in flashes(page)
+    assert len(smtp.messages) == 1 and len(attempts(app)) == 1
