@@ -171,3 +171,17 @@ def test_no_reminder_for_a_paid_invoice(app, client, business, smtp):
     response = client.post(f"/invoices/{invoice_id}/reminder")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert ("error", "A paid invoice needs no reminder.") in flashes(page) and smtp.messages == []
+
+
+def test_deleting_the_business_deletes_its_mail_log_stages_and_claims(app, client, business, smtp):
+    from services.businesses import delete_business
+
+    invoice_id = overdue_invoice(app, "INV-0013")
+    assert client.post(f"/invoices/{invoice_id}/reminder").status_code == 303
+    with app.app_context():
+        reminders.claim(invoice_id, 3)
+        db.session.commit()
+        delete_business(db.session.get(Business, business))
+        db.session.commit()
+        for model in (MailAttempt, ReminderStage, ReminderClaim):
+            assert db.session.scalar(db.select(db.func.count()).select_from(model)) == 0, model
