@@ -92,11 +92,11 @@ def due(today: date) -> list[Due]:
 def claim(invoice_id: int, stage_days: int, now=None) -> bool:
     """Take the (invoice, stage) for this run; False when another run has it or it was sent."""
     now = now or utcnow()
-    inserted = db.session.execute(
-        _dialect_insert()(ReminderClaim).values(invoice_id=invoice_id, stage_days=stage_days, state="sending",
-                                                claimed_at=now)
-        .on_conflict_do_nothing(index_elements=["invoice_id", "stage_days"])).rowcount
-    if inserted == 1:
+    claims = ReminderClaim.__table__
+    inserted = db.session.execute(  # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT
+        _dialect_insert()(claims).values(invoice_id=invoice_id, stage_days=stage_days, state="sending", claimed_at=now)
+        .on_conflict_do_nothing(index_elements=["invoice_id", "stage_days"]).returning(claims.c.id)).first()
+    if inserted is not None:
         return True
     return db.session.execute(
         update(ReminderClaim).where(

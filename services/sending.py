@@ -8,6 +8,7 @@ tried outside any transaction, so a slow server never holds a lock. The view lin
 it removes it; the first view is recorded by one guarded UPDATE."""
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -19,7 +20,8 @@ from models import Business, Invoice, LineItem, MailAttempt, User, utcnow
 from services import invoicing, mail
 from services.money import format_money
 
-TOKEN_BYTES = 32  # 256 bits: the brief's floor is 128
+TOKEN_BYTES = 32  # 256 bits: unguessable (128 would do)
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43,64}")
 
 
 # --- before numbering ---------------------------------------------------------------------------------
@@ -55,7 +57,7 @@ def disable_view_token(invoice: Invoice) -> None:
 
 def find_by_view_token(token: str) -> Invoice | None:
     """The sent invoice this token opens; None for an unknown or disabled token, or a draft."""
-    if not token or len(token) > 64:
+    if not TOKEN_SHAPE.fullmatch(token or ""):  # URL-safe base64 only: never a NUL or a page of text
         return None
     invoice = db.session.scalar(select(Invoice).where(Invoice.view_token == token))
     return None if invoice is None or invoice.is_draft else invoice
