@@ -83,8 +83,7 @@ class MailSettingsForm(FlaskForm):
 @bp.app_context_processor
 def sending_in_templates():
     return {"mail_configured": lambda: mail.configured(current_app.config), "mail_log": sending.attempts,
-            "view_link": lambda invoice: url_for("public.invoice", token=invoice.view_token, _external=True)
-            if invoice.view_token else None}
+            "view_link": lambda invoice: _link(invoice) if invoice.view_token else None}
 
 
 def _recipients(form: SendForm) -> sending.Recipients:
@@ -93,7 +92,11 @@ def _recipients(form: SendForm) -> sending.Recipients:
 
 
 def _link(invoice: Invoice) -> str:
-    return url_for("public.invoice", token=invoice.view_token, _external=True)
+    """The customer's link: on HOURBILL_BASE_URL when it is set (as send-reminders writes it), else on
+    the address this page was asked at."""
+    base = str(current_app.config.get("HOURBILL_BASE_URL") or "").rstrip("/")
+    path = url_for("public.invoice", token=invoice.view_token)
+    return base + path if base else url_for("public.invoice", token=invoice.view_token, _external=True)
 
 
 def _send_page(invoice: Invoice, form: SendForm, status: int = 200, **context):

@@ -159,3 +159,13 @@ def test_reminder_stages_are_saved_and_two_with_the_same_days_are_refused(app, c
     assert re.search(r'name="stages-0-days"[^>]*value="3"', page) and re.search(r'name="stages-1-days"[^>]*value="30"', page)
     with app.app_context():
         assert db.session.scalar(db.select(Business.reminders_enabled)) is True
+
+
+def test_with_a_base_url_the_link_in_the_mail_and_on_the_page_is_on_it(app, client, draft, smtp):
+    app.config["HOURBILL_BASE_URL"] = "https://billing.ada.example/"
+    send(client, draft)
+    token = invoice_row(app, draft).view_token
+    body = smtp.messages[0][1].get_body(("plain",)).get_content()
+    assert f"https://billing.ada.example/v/{token}" in body
+    page = client.get(f"/invoices/{draft}").get_data(as_text=True)
+    assert f'value="https://billing.ada.example/v/{token}"' in page
