@@ -547,7 +547,7 @@ MAIL_OUTCOMES = ("sent", "failed")
 
 class MailAttempt(db.Model):
     """One mail Hourbill tried to send, and what the server answered: the invoice page's send log.
-    Written whether the server took it or not, in the same transaction as what sending changed."""
+    Written after every try, whether the server took the mail or not (invoice_id is None for an invitation)."""
 
     __tablename__ = "mail_attempts"
     __table_args__ = (one_of("kind", MAIL_KINDS, "ck_mail_attempts_kind"),
