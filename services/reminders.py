@@ -47,10 +47,6 @@ def templates_for(stage: ReminderStage | None) -> tuple[str, str]:
     return stage.subject or mail.DEFAULT_REMINDER_SUBJECT, stage.body or mail.DEFAULT_REMINDER_BODY
 
 
-def is_overdue(invoice: Invoice, today: date) -> bool:
-    return invoice.status in OPEN_STATUSES and invoice.due_date < today
-
-
 @dataclass(frozen=True)
 class Due:
     invoice_id: int
