@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Config, Flask, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_mailman import Mail
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -61,6 +62,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         HOURBILL_PREVIEW_MAX_AGE_DAYS=7,  # `flask purge-previews`: confirmed or abandoned previews older go
         HOURBILL_PASSWORD_HASH_METHOD="scrypt",
         HOURBILL_INVITATION_DAYS=7,  # how long an invitation link works  # werkzeug's generate_password_hash(method=...)
+        # Mail (Flask-Mailman's names; services/mail.py). No MAIL_SERVER: nothing is mailed, pages say how.
+        MAIL_SERVER="", MAIL_PORT=25, MAIL_USERNAME="", MAIL_PASSWORD="", MAIL_USE_TLS=False, MAIL_USE_SSL=False,
+        MAIL_DEFAULT_SENDER="", MAIL_TIMEOUT=20,  # seconds: well inside a worker's timeout
+        HOURBILL_BASE_URL="",  # e.g. https://billing.example.com: links in mail sent by `flask send-reminders`
     )
     app.config.from_pyfile("config.py", silent=True)
     _config_from_environment(app)
@@ -89,16 +94,17 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."
     login_manager.unauthorized_handler(_unauthorized)
+    Mail().init_app(app)
 
     from blueprints import access, auth, businesses, colleague, customers, imports, integrations, invoices, members, settings
     from blueprints import payments as payments_blueprint
+    from blueprints import public, sending
     from services.money import format_money, from_minor, plain
 
     access.init_app(app)
     for blueprint in (auth.bp, businesses.bp, members.bp, settings.bp, integrations.bp, colleague.bp, customers.bp,
-                      invoices.bp, imports.bp):
+                      invoices.bp, imports.bp, payments_blueprint.bp, sending.bp, public.bp):
         app.register_blueprint(blueprint)
-    app.register_blueprint(payments_blueprint.bp)
 
     @app.template_filter("money")
     def money_filter(minor: int, currency: str) -> str:
@@ -170,7 +176,7 @@ def _config_from_environment(app: Flask) -> None:
     """HOURBILL_<NAME> sets the setting HOURBILL_<NAME>, or Flask's own <NAME> when Flask has it (e.g.
     HOURBILL_MAX_CONTENT_LENGTH). Values are parsed as JSON when they parse (Flask's from_prefixed_env:
     `600` is a number, `[5, 15]` a pair), else kept as text; an empty variable counts as unset. The
-    conventional names SECRET_KEY, DATABASE_URL and HOURBILL_SECURE_COOKIES=1 work too."""
+    conventional names SECRET_KEY, DATABASE_URL, HOURBILL_SECURE_COOKIES=1 and MAIL_* work too."""
     if os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
     if os.environ.get("DATABASE_URL"):
@@ -178,6 +184,9 @@ def _config_from_environment(app: Flask) -> None:
     if os.environ.get("HOURBILL_SECURE_COOKIES", "").lower() in {"1", "true", "yes"}:
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
+    for name in MAIL_SETTINGS:  # Flask-Mailman's own names, unprefixed as its documentation writes them
+        if os.environ.get(name):
+            app.config[name] = _json_or_text(os.environ[name])
     environment = Config(app.root_path)
     environment.from_prefixed_env("HOURBILL")
     for name, value in environment.items():
@@ -187,6 +196,19 @@ def _config_from_environment(app: Flask) -> None:
         if isinstance(app.config.get(key), tuple) and isinstance(value, list):
             value = tuple(value)  # JSON has no tuple: a (connect, read) timeout arrives as a list
         app.config[key] = value
+
+
+MAIL_SETTINGS = ("MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_USE_SSL",
+                 "MAIL_DEFAULT_SENDER", "MAIL_TIMEOUT")
+
+
+def _json_or_text(value: str):
+    import json
+
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def database_url(url: str) -> str:
@@ -332,6 +354,39 @@ def _register_commands(app: Flask) -> None:
         unsafe = sum(finding.unsafe for finding in found)
         click.echo(f"{unsafe} unsafe, {len(found) - unsafe} advice.")
         if unsafe:
+            raise SystemExit(1)
+
+    @app.cli.command("send-reminders")
+    @click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Act as if today were this day (UTC); default: today.")
+    def send_reminders_command(on):
+        """Mail each overdue invoice's reminder stage that is due, once (services/reminders.py). Run it
+        daily from cron or a systemd timer (README); two hosts running it at once send each stage once."""
+        from datetime import datetime, timezone
+
+        from flask import url_for
+
+        from services import mail as mail_service, reminders
+
+        if not mail_service.configured(app.config):
+            raise click.ClickException("No mail server: set MAIL_SERVER (README, Configuration). Nothing was sent.")
+        base_url = str(app.config.get("HOURBILL_BASE_URL") or "").rstrip("/")
+        if not base_url.startswith(("http://", "https://")):
+            raise click.ClickException("Set HOURBILL_BASE_URL to the address people open Hourbill at (like "
+                                       "https://billing.example.com): reminders link to the invoice. Nothing was sent.")
+        today = on.date() if on else datetime.now(timezone.utc).date()
+        with app.test_request_context("/", base_url=base_url):
+            summary = reminders.run(today, lambda token: url_for("public.invoice", token=token, _external=True),
+                                    commit=db.session.commit)
+        for line in summary.sent:
+            click.echo(f"sent: {line}")
+        for line in summary.failed:
+            click.echo(f"FAILED (tried again next run): {line}")
+        for number in summary.no_address:
+            click.echo(f"skipped: {number} has no customer email address")
+        click.echo(f"{len(summary.sent)} reminder{'s' if len(summary.sent) != 1 else ''} sent, {len(summary.failed)} "
+                   f"failed, {len(summary.no_address)} without an address, {summary.taken} taken by another run.")
+        if summary.failed:
             raise SystemExit(1)
 
     @app.cli.command("purge-previews")

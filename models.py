@@ -8,6 +8,9 @@ Every owned table carries business_id (customers, invoices, clockify_connections
 imported_entries, connection_requests) or reaches it through its parent (line_items through the
 invoice; clockify_cache, clockify_currency_labels through the connection; import_preview_pages through
 the preview), and every query a request makes is scoped to the current business (services/access.py).
+Mail (issue 11): mail_attempts (every invoice, reminder and invitation mail tried, with the server's
+answer), reminder_stages (a business's reminders, N days after the due date) and reminder_claims (one
+per invoice and stage: claimed before sending, so a stage goes once).
 Shared by the whole installation: clockify_rate_budget (the calls each Clockify key may still make).
 A column that takes one of a few values has a CHECK built from the same tuple the code uses (ROLES,
 INVOICE_STATUSES, LINE_SOURCES)."""
@@ -229,6 +232,13 @@ class Business(db.Model):
     memberships: Mapped[list[Membership]] = relationship(back_populates="business", cascade="all, delete-orphan",
                                                          order_by="Membership.id")
 
+    # Email (issue 11, branch email): the invoice mail's subject and body with {placeholders}
+    # (services/mail.py; empty means Hourbill's own wording), and whether `flask send-reminders` sends
+    # this business's reminder stages (off until the owner turns it on).
+    invoice_mail_subject: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    invoice_mail_body: Mapped[str] = mapped_column(Text, default="", server_default="")
+    reminders_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+
 
 class Membership(db.Model):
     """A user's role in a business (ROLES). Read on every request, so removing it or lowering the role
@@ -360,6 +370,12 @@ class Invoice(db.Model):
         back_populates="invoice", cascade="all, delete-orphan", passive_deletes=True,
         order_by="(Payment.paid_on, Payment.id)"
     )
+
+    # Email (issue 11, branch email): the customer's view link. The token (secrets.token_urlsafe(32): 256
+    # bits) is kept as it is, since the owner copies the link again; None when the link is disabled.
+    # viewed_at is the first view, set once by a guarded UPDATE.
+    view_token: Mapped[str | None] = mapped_column(String(64), unique=True, index=True, nullable=True)
+    viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     @property
     def is_draft(self) -> bool:
@@ -569,3 +585,65 @@ class Payment(db.Model):
 
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
     recorded_by: Mapped[User | None] = relationship()
+# --- Mail (issue 11, branch email) -------------------------------------------------------------------
+
+MAIL_KINDS = ("invoice", "reminder", "invitation")
+MAIL_OUTCOMES = ("sent", "failed")
+
+
+class MailAttempt(db.Model):
+    """One mail Hourbill tried to send, and what the server answered: the invoice page's send log.
+    Written after every try, whether the server took the mail or not (invoice_id is None for an invitation)."""
+
+    __tablename__ = "mail_attempts"
+    __table_args__ = (one_of("kind", MAIL_KINDS, "ck_mail_attempts_kind"),
+                      one_of("outcome", MAIL_OUTCOMES, "ck_mail_attempts_outcome"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), nullable=True,
+                                                   index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    stage_days: Mapped[int | None] = mapped_column(Integer, nullable=True)  # a reminder's stage
+    to_addresses: Mapped[str] = mapped_column(Text, default="")  # comma-separated
+    cc_addresses: Mapped[str] = mapped_column(Text, default="")
+    # Who sent it; None for `flask send-reminders`.
+    sent_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(10))
+    answer: Mapped[str] = mapped_column(Text, default="")  # the server's answer, or why it could not be reached
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sent_by: Mapped[User | None] = relationship()
+
+
+class ReminderStage(db.Model):
+    """A business's reminder N days after an invoice's due date, with its own subject and body."""
+
+    __tablename__ = "reminder_stages"
+    __table_args__ = (UniqueConstraint("business_id", "days", name="uq_reminder_stages_business_days"),
+                      CheckConstraint("days > 0", name="ck_reminder_stages_days"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
+    days: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+
+
+REMINDER_CLAIM_STATES = ("sending", "sent", "failed")
+
+
+class ReminderClaim(db.Model):
+    """An invoice's reminder stage (by its number of days), claimed before the mail goes: the unique
+    constraint lets one of two hosts running `send-reminders` at once have it. A failed send is claimed
+    again (a guarded UPDATE from "failed") on the next run; a sent one never."""
+
+    __tablename__ = "reminder_claims"
+    __table_args__ = (UniqueConstraint("invoice_id", "stage_days", name="uq_reminder_claims_invoice_stage"),
+                      one_of("state", REMINDER_CLAIM_STATES, "ck_reminder_claims_state"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    stage_days: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -24,7 +24,7 @@ from blueprints.forms import RATE_LIMIT, DecimalText, LineForm, fits_currency_fi
 from extensions import db
 from models import INVOICE_STATUSES, Customer, Invoice, LineItem
 from blueprints import access
-from services import invoicing, payments
+from services import invoicing, payments, sending
 from services.money import from_minor, invoice_totals, plain, to_minor
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
@@ -230,6 +230,10 @@ def _change_status(invoice_id: int, change, done: str):
 @bp.post("/<int:invoice_id>/send")
 @requires("invoice.send")
 def send(invoice_id: int):
+    invoice = scoped_invoice(invoice_id)
+    if sending.needs_confirmation(invoice) and not request.form.get("confirmed"):  # issue 13: ask first
+        return render_template("invoices/confirm_send.html", invoice=invoice, lines=sending.lines_to_confirm(invoice),
+                               total=invoicing.totals(invoice).total, action=request.path, form=None)
     return _change_status(invoice_id, invoicing.mark_sent,
                           "Invoice {number} is marked as sent. Its lines are now locked.")
 

@@ -16,7 +16,7 @@ from blueprints.access import current_business, current_membership, requires, sc
 from blueprints.forms import new_password_length
 from extensions import db
 from models import Invitation, Membership, User
-from services import accounts, login_throttle, members
+from services import accounts, login_throttle, mail, members
 from services.members import INVITABLE_ROLES, LINK_STATE_WORDS, MemberChangeRefused
 
 bp = Blueprint("members", __name__)
@@ -53,12 +53,12 @@ class JoinForm(FlaskForm):
 
 
 def _members_page(status: int = 200, invite_form: InviteForm | None = None, link: str | None = None,
-                  invited: Invitation | None = None):
+                  invited: Invitation | None = None, mailed=None):
     business = current_business()
     return render_template("members/index.html", members=members.members_of(business.id),
                            invitations=members.pending_invitations(business.id), me=current_membership(),
                            invite_form=invite_form or InviteForm(formdata=None), link=link, invited=invited,
-                           role_choices=ROLE_CHOICES), status
+                           role_choices=ROLE_CHOICES, mailed=mailed), status
 
 
 def _member(form) -> Membership:
@@ -91,8 +91,15 @@ def invite():
         form.email.errors.append(str(error))
         return _members_page(422, invite_form=form)
     db.session.commit()
-    # The link is shown this once: only its hash is kept.
-    return _members_page(201, link=url_for("members.invitation", token=token, _external=True), invited=invitation)
+    # The link is shown this once: only its hash is kept. It is mailed too when a server is set up.
+    link = url_for("members.invitation", token=token, _external=True)
+    mailed = None
+    if mail.configured(current_app.config):
+        mailed = mail.mail_invitation(business_id=invitation.business_id, business_name=current_business().name,
+                                      by=current_user, email=invitation.email, role=invitation.role, link=link,
+                                      expires=invitation.expires_at.strftime("%Y-%m-%d %H:%M UTC"))
+        db.session.commit()
+    return _members_page(201, link=link, invited=invitation, mailed=mailed)
 
 
 @bp.post("/business/members/invitations/revoke")

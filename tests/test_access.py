@@ -14,7 +14,7 @@ from extensions import db
 from models import ROLES, Business, ClockifyConnection, Customer, Invoice, LineItem, Membership, Payment, User
 
 PUBLIC = {"auth.login", "auth.register", "static", "index", "health",
-          "members.invitation", "colleague.connect"}  # a link's token is its credential
+          "members.invitation", "colleague.connect", "public.invoice", "public.pdf"}  # a link's token is its credential
 
 
 def _routes(app):

@@ -36,7 +36,7 @@ def test_an_invitation_is_a_link_shown_once_whose_token_is_stored_only_hashed(ap
     response = client.post("/business/members/invite", data={"email": "Bob@Example.com", "role": "viewer"})
     page = response.get_data(as_text=True)
     assert response.status_code == 201
-    assert "sending invitations by email comes with the mail settings" in page
+    assert "No mail server is set up (MAIL_SERVER, README), so Hourbill does not send it for you." in page
     token = re.search(r"/invitations/([\w-]+)", page).group(1)
     with app.app_context():
         invitation = db.session.scalar(db.select(Invitation))

@@ -1,0 +1,215 @@
+"""Sending an invoice by email (with its PDF), sending a reminder now, the customer's view link (copy,
+regenerate, disable), and the business's mail settings (Settings > Email & reminders).
+
+"Send by email" on a draft numbers it exactly as "Mark as sent" does (services.invoicing.mark_sent) and
+commits the number before the mail is tried: a server that refuses, drops or does not answer never
+loses it. Each attempt is logged on the invoice and its answer shown; "Send again" resends with the same
+recipients in one click."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, StringField, TextAreaField
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
+
+from blueprints.access import current_business, requires, scoped
+from blueprints.forms import WholeNumber
+from extensions import db
+from models import Invoice
+from services import invoicing, mail, reminders, sending
+
+bp = Blueprint("sending", __name__)
+
+
+def placeholders_known(form, field):
+    unknown = mail.unknown_placeholders(field.data or "")
+    if unknown:
+        known = ", ".join("{" + name + "}" for name in mail.PLACEHOLDERS)
+        raise ValidationError(f"Unknown placeholder{'s' if len(unknown) > 1 else ''} "
+                              f"{', '.join('{' + name + '}' for name in unknown)}: use {known}.")
+
+
+def addresses(required: bool):
+    def check(form, field):
+        try:
+            field.addresses = mail.parse_addresses(field.data or "", required=required)
+        except mail.AddressError as error:
+            raise ValidationError(str(error)) from None
+    return check
+
+
+class SendForm(FlaskForm):
+    to = StringField("To", validators=[Length(max=2000), addresses(required=True)])
+    cc = StringField("Cc", validators=[Length(max=2000), addresses(required=False)])
+    copy_to_me = BooleanField("Send me a copy")
+    confirmed = HiddenField()  # "send anyway" after the question about lines that bill nothing
+    # Set by the form shown on a draft: the same form sent twice (a double click, a second tab) must
+    # not mail a second copy once the first has numbered the invoice.
+    was_draft = HiddenField()
+
+
+class OptionalWholeNumber(WholeNumber):
+    """A whole number that may be left empty (an unused reminder row)."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and not valuelist[0].strip():
+            self.data = None
+            return
+        super().process_formdata(valuelist)
+
+
+class StageForm(Form):
+    days = OptionalWholeNumber("Days after the due date", validators=[
+        Optional(), NumberRange(min=1, max=365, message="Use 1 to 365 days.")])
+    subject = StringField("Subject", validators=[Length(max=200), placeholders_known])
+    body = TextAreaField("Message", validators=[Length(max=5000), placeholders_known])
+
+
+class MailSettingsForm(FlaskForm):
+    invoice_subject = StringField("Subject", validators=[Length(max=200), placeholders_known])
+    invoice_body = TextAreaField("Message", validators=[Length(max=5000), placeholders_known])
+    reminders_enabled = BooleanField("Send reminders for overdue invoices")
+    stages = FieldList(FormField(StageForm), min_entries=reminders.MAX_STAGES, max_entries=reminders.MAX_STAGES)
+
+    def validate_stages(self, field):
+        days = [entry.form.days.data for entry in field.entries if entry.form.days.data]
+        if len(days) != len(set(days)):
+            raise ValidationError("Two reminders have the same number of days: give each its own.")
+        if self.reminders_enabled.data and not days:
+            raise ValidationError("Reminders are on: give at least one reminder its number of days.")
+
+
+@bp.app_context_processor
+def sending_in_templates():
+    return {"mail_configured": lambda: mail.configured(current_app.config), "mail_log": sending.attempts,
+            "view_link": lambda invoice: _link(invoice) if invoice.view_token else None}
+
+
+def _recipients(form: SendForm) -> sending.Recipients:
+    return sending.Recipients(to=form.to.addresses, cc=form.cc.addresses,
+                              copy_to=current_user.email if form.copy_to_me.data else None)
+
+
+def _link(invoice: Invoice) -> str:
+    """The customer's link: on HOURBILL_BASE_URL when it is set (as send-reminders writes it), else on
+    the address this page was asked at."""
+    base = str(current_app.config.get("HOURBILL_BASE_URL") or "").rstrip("/")
+    path = url_for("public.invoice", token=invoice.view_token)
+    return base + path if base else url_for("public.invoice", token=invoice.view_token, _external=True)
+
+
+def _send_page(invoice: Invoice, form: SendForm, status: int = 200, **context):
+    return render_template("invoices/email.html", invoice=invoice, form=form,
+                           configured=mail.configured(current_app.config), **context), status
+
+
+@bp.route("/invoices/<int:invoice_id>/email", methods=["GET", "POST"])
+@requires("invoice.send")
+def email(invoice_id: int):
+    invoice = scoped(Invoice, invoice_id)
+    form = SendForm(data={"to": invoice.customer.email})
+    if invoice.status == "void":
+        flash("A void invoice is not sent.", "error")
+        return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
+    if not form.is_submitted() or not mail.configured(current_app.config):
+        return _send_page(invoice, form)
+    if not form.validate():
+        return _send_page(invoice, form, 422)
+    if form.was_draft.data and not invoice.is_draft:
+        flash(f"Invoice {invoice.number} was sent already (in another tab?): nothing was sent again. "
+              "To mail it once more, use “Email the invoice again”.", "info")
+        return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="sending"), code=303)
+    if sending.needs_confirmation(invoice) and not form.confirmed.data:
+        return render_template("invoices/confirm_send.html", invoice=invoice, lines=sending.lines_to_confirm(invoice),
+                               total=invoicing.totals(invoice).total, action=request.path, form=form)
+    if invoice.is_draft:
+        try:
+            invoicing.mark_sent(invoice)
+        except invoicing.InvoiceChanged:
+            raise
+        except invoicing.InvoiceStateError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
+    sending.ensure_view_token(invoice)
+    db.session.commit()  # the number is kept whatever the mail server does next
+    attempt = sending.mail_invoice(invoice, _recipients(form), _link(invoice), by=current_user)
+    db.session.commit()
+    if attempt.outcome == "sent":
+        flash(f"Invoice {invoice.number} was emailed to {attempt.to_addresses}.", "success")
+    else:
+        flash(f"Invoice {invoice.number} is numbered and kept, but the mail was not sent: {attempt.answer} "
+              "Use “Send again” below when the server is back, or download the PDF and send it yourself.", "error")
+    return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="sending"), code=303)
+
+
+@bp.post("/invoices/<int:invoice_id>/reminder")
+@requires("invoice.send")
+def reminder(invoice_id: int):
+    invoice = scoped(Invoice, invoice_id)
+    back = redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="sending"), code=303)
+    if not mail.configured(current_app.config):
+        flash("No mail server is set up: see Settings > Email & reminders.", "error")
+        return back
+    if invoice.status not in reminders.OPEN_STATUSES:
+        flash(f"A {invoice.status} invoice needs no reminder.", "error")
+        return back
+    recipients = reminders.recipients_for(invoice)
+    if recipients is None:
+        flash(f"{invoice.customer.name} has no email address: add one to the customer first.", "error")
+        return back
+    stages = reminders.stages_of(invoice.business_id)
+    sending.ensure_view_token(invoice)
+    db.session.commit()
+    attempt = sending.mail_invoice(invoice, recipients, _link(invoice), by=current_user, kind="reminder",
+                                   templates=reminders.templates_for(stages[0] if stages else None))
+    db.session.commit()
+    if attempt.outcome == "sent":
+        flash(f"A reminder for invoice {invoice.number} was emailed to {attempt.to_addresses}.", "success")
+    else:
+        flash(f"The reminder was not sent: {attempt.answer}", "error")
+    return back
+
+
+@bp.post("/invoices/<int:invoice_id>/view-link")
+@requires("invoice.send")
+def view_link(invoice_id: int):
+    invoice = scoped(Invoice, invoice_id)
+    action = request.form.get("action")
+    if invoice.is_draft or action not in {"regenerate", "disable"}:
+        flash("A view link belongs to a sent invoice.", "error")
+    elif action == "regenerate":
+        sending.regenerate_view_token(invoice)
+        db.session.commit()
+        flash("The invoice has a new view link; the old one no longer works.", "success")
+    else:
+        sending.disable_view_token(invoice)
+        db.session.commit()
+        flash("The view link is off: it no longer opens the invoice.", "success")
+    return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="view-link"), code=303)
+
+
+@bp.route("/settings/email", methods=["GET", "POST"])
+@requires("business.manage")
+def settings():
+    business = current_business()
+    stages = reminders.stages_of(business.id)
+    subject, body = sending.invoice_templates(business)
+    form = MailSettingsForm(data={
+        "invoice_subject": subject, "invoice_body": body, "reminders_enabled": business.reminders_enabled,
+        "stages": [{"days": stage.days, "subject": stage.subject, "body": stage.body} for stage in stages]
+        or [{"days": days, "subject": mail.DEFAULT_REMINDER_SUBJECT, "body": mail.DEFAULT_REMINDER_BODY}
+            for days in (3, 14, 30)]})
+    if form.validate_on_submit():
+        business.invoice_mail_subject = form.invoice_subject.data.strip()
+        business.invoice_mail_body = form.invoice_body.data.strip()
+        business.reminders_enabled = form.reminders_enabled.data
+        reminders.replace_stages(business, [(entry.form.days.data, entry.form.subject.data.strip(),
+                                             entry.form.body.data.strip())
+                                            for entry in form.stages.entries if entry.form.days.data])
+        db.session.commit()
+        flash("Email settings saved.", "success")
+        return redirect(url_for("sending.settings"), code=303)
+    return render_template("settings/email.html", form=form, placeholders=mail.PLACEHOLDERS,
+                           configured=mail.configured(current_app.config)), 422 if form.errors else 200

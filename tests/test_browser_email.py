@@ -1,0 +1,60 @@
+"""In Chromium, as a person: send a draft by email through a real SMTP server, then open the customer's
+view link in a fresh browser with no session, see the invoice and get its PDF; the owner sees "Viewed"."""
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import screenshot
+from tests.smtp import smtp  # noqa: F401  (fixture)
+from tests.test_browser_invoicing import add_line, register
+
+pytestmark = pytest.mark.browser
+
+
+def test_send_by_email_then_the_customer_opens_the_view_link_without_a_session(page, chromium, live_server, smtp):
+    register(page)
+    page.get_by_label("Business name").fill("Lovelace Analytics")
+    page.get_by_role("button", name="Save profile").click()
+    page.get_by_text("Business profile saved.").wait_for()
+    page.get_by_role("link", name="Customers").click()
+    page.get_by_role("link", name="Add customer").click()
+    page.get_by_label("Name").fill("Northwind Traders")
+    page.get_by_label("Email").fill("billing@northwind.example")
+    page.get_by_label("Currency").fill("USD")
+    page.get_by_role("button", name="Add customer").click()
+    page.get_by_role("link", name="Invoices").click()
+    page.get_by_role("link", name="New invoice").click()
+    page.get_by_role("button", name="Create draft").click()
+    add_line(page, "Discovery workshop", "3", "120")
+
+    page.get_by_role("link", name="Send by email").click()
+    expect(page.get_by_label("To")).to_have_value("billing@northwind.example")
+    page.get_by_label("Cc").fill("boss@northwind.example")
+    page.get_by_role("button", name="Send by email").click()
+    page.get_by_text("was emailed to billing@northwind.example").wait_for()
+    expect(page.locator("h1")).to_contain_text("Invoice INV-0001")
+    expect(page.get_by_test_id("send-log")).to_contain_text("accepted the mail (250)")
+    link = page.get_by_test_id("view-link").input_value()
+    ((envelope, message),) = smtp.messages
+    assert sorted(envelope) == ["billing@northwind.example", "boss@northwind.example"]
+    assert link.startswith(f"{live_server}/v/") and link in message.get_body(("plain",)).get_content()
+    screenshot(page, "email-sent")
+
+    customer = chromium.new_context(accept_downloads=True)  # no cookies: a stranger's browser
+    try:
+        view = customer.new_page()
+        response = view.goto(link)
+        assert response.status == 200 and response.headers["referrer-policy"] == "no-referrer"
+        expect(view.locator("body")).to_contain_text("INV-0001")
+        expect(view.locator("body")).to_contain_text("Discovery workshop")
+        expect(view.locator("body")).not_to_contain_text("Log out")
+        with view.expect_download() as download:
+            view.get_by_role("link", name="Download PDF").click()
+        assert download.value.suggested_filename == "invoice-INV-0001.pdf"
+        with open(download.value.path(), "rb") as pdf:
+            assert pdf.read(5) == b"%PDF-"
+        screenshot(view, "email-view-link")
+    finally:
+        customer.close()
+
+    page.reload()
+    expect(page.get_by_test_id("viewed")).to_have_text("Viewed")
