@@ -102,7 +102,9 @@ def axe_violations(page, *, include: str | None = None) -> list[dict]:
 
 
 def assert_accessible(page, where: str = "", *, include: str | None = None) -> None:
-    """Fail listing every axe violation on the page (or inside `include`), each with its elements."""
+    """Fail listing every axe violation on the page (or inside `include`), each with its elements. The page
+    needs JavaScript on (a context with java_script_enabled=False never answers page.evaluate): check a
+    no-JS page by opening the same URL with JavaScript."""
     violations = axe_violations(page, include=include)
     if violations:
         lines = [f"{len(violations)} axe violation(s) on {where or page.url}:"]

@@ -176,6 +176,7 @@
     var active = document.activeElement;
     if (active && active !== document.body && active.isConnected) { return; }
     var target = event.detail.target;
+    if (target && !target.isConnected && target.id) { target = document.getElementById(target.id); }  // outerHTML
     var next = findAgain(used);
     if (!next && target && target.isConnected) {
       next = target.querySelector("h1, h2, h3") || target.querySelector("input:not([type=hidden]), select, textarea, button");
