@@ -21,7 +21,7 @@ from wtforms import DateField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from blueprints.access import locked_draft, requires, scoped, scoped_line, scoped_select
-from blueprints.forms import RATE_LIMIT, DecimalText, LineForm, fits_currency_field
+from blueprints.forms import RATE_LIMIT, DecimalText, LineForm, fits_currency_field, as_typed
 from extensions import db
 from models import INVOICE_STATUSES, Customer, Invoice, LineItem
 from blueprints import access
@@ -109,8 +109,8 @@ def _page(invoice: Invoice, status: int = 200, **context):
     details = context.pop("details_form", None)
     if details is None and invoice.is_draft:
         details = DetailsForm(formdata=None, obj=invoice)
-        details.tax_rate.data = plain(invoice.tax_rate)
-        details.discount.data = str(from_minor(invoice.discount_minor, invoice.currency))
+        details.tax_rate.data = as_typed(plain(invoice.tax_rate))
+        details.discount.data = as_typed(from_minor(invoice.discount_minor, invoice.currency))
     return render_template("invoices/show.html", invoice=invoice, totals=invoicing.totals(invoice),
                            details_form=details, add_form=context.pop("add_form", None) or LineForm(formdata=None),
                            today=_today(), **context), status
