@@ -72,6 +72,9 @@ def parse_decimal(text: str | None, comma: bool = False) -> Decimal | None:
         return None
     if comma and _POINT_GROUPS.match(cleaned):
         whole = cleaned.replace(".", "")
+        if cleaned.count(".") > 1:
+            raise AmbiguousNumber(f"“{text.strip()}”: write {whole}, without points (with a decimal comma, "
+                                  "a point could also be a decimal point).")
         raise AmbiguousNumber(f"“{text.strip()}” reads two ways: write {whole} or "
                               f"{format(Decimal(cleaned).normalize(), 'f').replace('.', ',')}.")
     if comma and "," in cleaned:

@@ -113,3 +113,22 @@ def test_without_javascript_delete_asks_on_a_page_and_undo_works(chromium, live_
         expect(page.get_by_text("Draft deleted.")).to_be_visible()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_german_locale_types_a_decimal_comma_and_reads_amounts_its_way(page, draft, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page)
+    page.goto("/settings/personal")
+    page.get_by_label("Numbers and dates").select_option("de_DE")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Your settings are saved.")).to_be_visible()
+    page.goto(f"/invoices/{draft}")
+    quantity = page.locator('form.line-row:not(.add-line) input[name="quantity"]').first
+    quantity.fill("7,5")
+    quantity.press("Tab")
+    settled(page)
+    expect(page.get_by_test_id("line-amount").first).to_have_text("750,00\xa0$")
+    expect(page.get_by_test_id("total")).to_have_text("950,00\xa0$")
+    page.reload()
+    expect(page.locator('form.line-row:not(.add-line) input[name="quantity"]').first).to_have_value("7,5")

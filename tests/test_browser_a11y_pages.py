@@ -41,7 +41,7 @@ def owner_pages(app, accounts, clockify):
     assert connection, "the connection was not saved"
     return ["/invoices/", "/invoices/?status=sent", "/invoices/new", f"/invoices/{draft}",
             f"/invoices/{sent}", f"/invoices/{paid}", f"/invoices/{void}", f"/invoices/{draft}/delete", f"/invoices/{sent}/void", f"/invoices/{draft}/print",
-            f"/invoices/{sent}/print", "/customers/", "/customers/new", f"/customers/{customer}/edit",
+            f"/invoices/{sent}/print", "/customers/", f"/customers/{customer}", f"/customers/{customer}?choose=clockify", "/customers/new", f"/customers/{customer}/edit",
             "/settings/profile", "/settings/personal", "/settings/account", "/settings/integrations",
             "/settings/integrations/clockify/new", f"/settings/integrations/clockify/{connection}/key",
             f"/settings/integrations/clockify/{connection}/disconnect", "/settings/integrations/clockify/ask",
