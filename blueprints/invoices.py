@@ -221,10 +221,9 @@ def delete_line(invoice_id: int, line_id: int):
     db.session.commit()
     if htmx_request.htmx:
         return _fragment(invoice, ["lines"], undo=undo)
+    flash("Line removed.", "success")
     if len(undo["token"]) <= UNDO_IN_SESSION_MAX:
         session["undo_remove_line"] = {**undo, "invoice_id": invoice.id}
-    else:
-        flash("Line removed.", "success")
     return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="lines"), code=303)
 
 
