@@ -106,9 +106,26 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
                       invoices.bp, imports.bp, payments_blueprint.bp, sending.bp, public.bp):
         app.register_blueprint(blueprint)
 
+    from babel.dates import format_date
+    from babel.numbers import format_decimal
+
+    from blueprints.forms import as_typed, user_locale
+
     @app.template_filter("money")
     def money_filter(minor: int, currency: str) -> str:
-        return format_money(minor, currency, app.config["HOURBILL_LOCALE"])
+        return format_money(minor, currency, user_locale())
+
+    @app.template_filter("number")
+    def number_filter(value) -> str:
+        """A quantity or rate shown to read, in the person's locale ('1.234,5' for de_DE)."""
+        return format_decimal(value.normalize() if value else 0, locale=user_locale(), decimal_quantization=False)
+
+    app.add_template_filter(as_typed, "editable")
+
+    @app.template_filter("date")
+    def date_filter(day) -> str:
+        """A date in the person's locale: 'Nov 30, 2026' (en_US), '30.11.2026' (de_DE)."""
+        return format_date(day, "medium", locale=user_locale())
 
     @app.template_filter("minor_to_decimal")
     def minor_to_decimal_filter(minor: int, currency: str) -> str:

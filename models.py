@@ -125,6 +125,10 @@ class User(UserMixin, db.Model):
     # revoking the row ends every copy of those cookies.
     session_token = None  # str: not a column
 
+    # ui-a11y (issue 13): how numbers and dates are written for this person (a Babel locale, e.g.
+    # "de_DE": "7,5" and "30.11.2026"); None follows HOURBILL_LOCALE.
+    locale: Mapped[str | None] = mapped_column(String(35), nullable=True)
+
     def get_id(self) -> str:
         if not self.session_token:
             raise RuntimeError("This user was not loaded through a login session (services.accounts).")

@@ -1,16 +1,21 @@
 """Customers: list, add, edit, delete. A customer with invoices stays, and the page says why."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import EmailField, StringField, TextAreaField
+from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from blueprints.access import current_business, requires, scoped, scoped_select
+from blueprints.access import can, clockify_site, current_business, keyring, requires, scoped, scoped_select
 from blueprints.forms import currency_code
 from extensions import db
-from models import Customer, Invoice
+from models import ClockifyConnection, Customer, Invoice
+from services import connections, customers, invoicing
+from services.clockify import ClockifyError
+from services.secrets import DataKeyError
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -22,8 +27,61 @@ class CustomerForm(FlaskForm):
     currency = StringField("Currency", validators=[currency_code])
 
 
+class ClockifyClientForm(FlaskForm):
+    client = SelectField("Clockify client", choices=[], validate_choice=True)
+
+
 def scoped_customer(customer_id: int) -> Customer:
     return scoped(Customer, customer_id)
+
+
+def _client_choices() -> tuple[list[tuple[str, str, str]], str | None]:
+    """The Clockify clients of the business's first connection this person may use, or why there are none."""
+    connection = db.session.scalars(scoped_select(ClockifyConnection).order_by(ClockifyConnection.created_at)).first()
+    if connection is None:
+        return [], None
+    max_age = timedelta(seconds=current_app.config["HOURBILL_CLOCKIFY_CACHE_SECONDS"])
+    try:
+        with connections.reading(connection, keyring(), clockify_site()) as client:
+            return customers.clockify_clients(connection, client, max_age), None
+    except (ClockifyError, DataKeyError) as error:
+        return [], f"Clockify's clients could not be loaded: {error}"
+
+
+@bp.get("/<int:customer_id>")
+@requires("customer.view")
+def show(customer_id: int, form: ClockifyClientForm | None = None, status: int = 200):
+    customer = scoped_customer(customer_id)
+    invoices = db.session.scalars(scoped_select(Invoice).where(Invoice.customer_id == customer.id)
+                                  .order_by(Invoice.issue_date.desc(), Invoice.id.desc())).all()
+    choosing = form is not None or request.args.get("choose") == "clockify"
+    choosing = choosing and can("customer.edit")
+    choices, problem = _client_choices() if choosing or customer.clockify_client_id else ([], None)
+    if choosing and form is None:
+        form = ClockifyClientForm(formdata=None, client=customer.clockify_client_id or "")
+    if form is not None:
+        form.client.choices = [("", "No client (not linked)")] + [(client_id, f"{name} · {workspace}")
+                                                                  for client_id, name, workspace in choices]
+    return render_template("customers/show.html", customer=customer, invoices=invoices,
+                           totals={invoice.id: invoicing.totals(invoice).total for invoice in invoices},
+                           owed=customers.balances(invoices), form=form if choosing and choices else None, problem=problem,
+                           choosing=choosing, linked_name=customers.linked_client_name(choices, customer)), status
+
+
+@bp.post("/<int:customer_id>/clockify-client")
+@requires("customer.edit")
+def link_client(customer_id: int):
+    customer = scoped_customer(customer_id)
+    choices, problem = _client_choices()
+    form = ClockifyClientForm()
+    form.client.choices = [("", "")] + [(client_id, name) for client_id, name, _ in choices]
+    if problem or not form.validate_on_submit():
+        return show(customer_id, form=form, status=422)
+    customer.clockify_client_id = form.client.data or None
+    db.session.commit()
+    flash(f"{customer.name} is linked to the Clockify client {customers.linked_client_name(choices, customer)}."
+          if customer.clockify_client_id else f"{customer.name} is no longer linked to a Clockify client.", "success")
+    return redirect(url_for("customers.show", customer_id=customer.id), code=303)
 
 
 @bp.get("/")

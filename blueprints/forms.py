@@ -2,9 +2,16 @@
 form, which the invoice page and the import wizard both use."""
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
-from zoneinfo import available_timezones
+from pathlib import Path
+from zoneinfo import TZPATH, available_timezones
 
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from flask import current_app
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import Field, IntegerField, PasswordField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, StopValidation, ValidationError
@@ -13,9 +20,54 @@ from models import Invoice, LineItem
 from services import invoicing
 from services.clockify import REGIONS
 from services.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from services.money import fits_currency, is_currency, minor_digits, parse_decimal, plain, to_minor
+from services.money import (AmbiguousNumber, decimal_comma, fits_currency, is_currency, minor_digits, parse_decimal,
+                            plain, to_minor)
 
-TIME_ZONES = sorted(available_timezones())
+
+def _canonical_time_zones() -> list[str]:
+    """The time zones a person picks from: the tz database's own zones (Europe/Berlin, UTC), not its
+    aliases and oddities (Factory, localtime, posixrules, US/Eastern, Etc/GMT+5, Europe/Kiev). The
+    database's tzdata.zi names every alias ("L" lines); without it, the zones of the regions."""
+    regions = ("Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atlantic/", "Australia/", "Europe/",
+               "Indian/", "Pacific/")
+    zones = {zone for zone in available_timezones() if zone.startswith(regions)} | {"UTC"}
+    for folder in TZPATH:
+        try:
+            text = (Path(folder) / "tzdata.zi").read_text(encoding="utf-8")
+        except OSError:
+            continue
+        zones -= {line.split()[2] for line in text.splitlines() if line.startswith("L ")} - {"UTC"}
+        break
+    return sorted(zones)
+
+
+TIME_ZONES = _canonical_time_zones()
+# A zone a person chose before the list was narrowed stays valid for them until they change it.
+KNOWN_TIME_ZONES = available_timezones() - {"Factory", "localtime", "posixrules", "posix", "right"}
+
+# The locales a person may choose for numbers and dates (Babel): (identifier, how it writes itself).
+LOCALES = ["en_US", "en_GB", "en_IE", "en_AU", "en_CA", "en_IN", "en_NZ", "en_ZA", "de_DE", "de_AT", "de_CH",
+           "fr_FR", "fr_BE", "fr_CA", "fr_CH", "nl_NL", "nl_BE", "it_IT", "es_ES", "es_MX", "es_AR", "pt_PT",
+           "pt_BR", "da_DK", "sv_SE", "nb_NO", "fi_FI", "is_IS", "pl_PL", "cs_CZ", "sk_SK", "hu_HU", "ro_RO",
+           "bg_BG", "hr_HR", "sl_SI", "et_EE", "lv_LV", "lt_LT", "el_GR", "tr_TR", "uk_UA", "ja_JP", "zh_CN",
+           "ko_KR"]
+
+
+def locale_choices() -> list[tuple[str, str]]:
+    return [(code, f"{Locale.parse(code).get_display_name(code)} · {format_decimal(Decimal('1234.5'), locale=code)}"
+                   f" · {format_date(date(2026, 11, 30), 'medium', locale=code)}") for code in LOCALES]
+
+
+def as_typed(text) -> str:
+    """A number put into an input as the person would type it back: '7,5' where their locale writes a
+    decimal comma, else '7.5' (never grouped; DecimalText reads both)."""
+    text = str(text)
+    return text.replace(".", ",") if decimal_comma(user_locale()) else text
+
+
+def user_locale() -> str:
+    """How numbers and dates are written for the person of this request: their locale, else the app's."""
+    return getattr(current_user, "locale", None) or current_app.config["HOURBILL_LOCALE"]
 
 
 class DecimalText(StringField):
@@ -30,10 +82,13 @@ class DecimalText(StringField):
     def pre_validate(self, form):
         if self.data is not None and not isinstance(self.data, str):  # filled from the record, not sent
             self.data = plain(self.data)
+        comma = decimal_comma(user_locale())
         try:
-            value = parse_decimal(self.data)
+            value = parse_decimal(self.data, comma=comma)
+        except AmbiguousNumber as error:
+            raise ValidationError(str(error)) from None
         except ValueError:
-            raise ValidationError("Enter a number, like 7.5.") from None
+            raise ValidationError(f"Enter a number, like {'7,5' if comma else '7.5'}.") from None
         if value is None:
             if self.required:
                 raise ValidationError("This is required.")
@@ -72,7 +127,7 @@ def currency_code(form, field: Field) -> None:
 
 
 def time_zone(form, field: Field) -> None:
-    if field.data not in TIME_ZONES:
+    if field.data not in TIME_ZONES and not (field.data in KNOWN_TIME_ZONES and field.object_data == field.data):
         raise ValidationError("Choose a time zone from the list, like Europe/Berlin.")
 
 

@@ -15,7 +15,8 @@ from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Len
                                 ValidationError)
 
 from blueprints.access import can, current_business, data_key_problem, keyring, personal, requires, scoped_select
-from blueprints.forms import TIME_ZONES, DecimalText, WholeNumber, currency_code, new_password_length, time_zone
+from blueprints.forms import (TIME_ZONES, DecimalText, WholeNumber, currency_code, locale_choices,
+                             new_password_length, time_zone)
 from extensions import db
 from services.clockify import REGIONS
 from models import NUMBER_FORMATS, ClockifyConnection
@@ -62,6 +63,14 @@ class ProfileForm(FlaskForm):
 class PersonalForm(FlaskForm):
     display_name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=120)])
     time_zone = SelectField("Time zone", choices=TIME_ZONES, validate_choice=False, validators=[time_zone])
+    locale = SelectField("Numbers and dates", choices=[], validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.locale.choices = [("", f"As this Hourbill writes them ({current_app.config['HOURBILL_LOCALE']})"),
+                               *locale_choices()]
+        if self.time_zone.object_data and self.time_zone.object_data not in TIME_ZONES:  # chosen before
+            self.time_zone.choices = [self.time_zone.object_data, *TIME_ZONES]
 
 
 # The form's field -> the business's column (the form keeps the names its pages and tests know).
@@ -131,6 +140,7 @@ def personal_settings():
     if form.validate_on_submit():
         current_user.display_name = form.display_name.data.strip()
         current_user.time_zone = form.time_zone.data
+        current_user.locale = form.locale.data or None
         db.session.commit()
         flash("Your settings are saved.", "success")
         return redirect(url_for("settings.personal"), code=303)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from babel.numbers import format_currency, get_currency_precision, list_currencies
+from babel.numbers import format_currency, get_currency_precision, get_decimal_symbol, list_currencies
 
 _CURRENCIES = frozenset(list_currencies())
 
@@ -41,16 +41,46 @@ def from_minor(minor: int, currency: str) -> Decimal:
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 
 
-def parse_decimal(text: str | None) -> Decimal | None:
+# Where the person's locale writes a decimal comma ("7,5"), that is how they may type (issue 13): a comma is
+# then the decimal mark and a point may group thousands ("1.234,5"). A point alone still reads as the
+# decimal point the app itself writes ("7.5"), except where it can only be a German-style thousands
+# separator or a decimal point alike ("1.500"): that is refused with a question, never guessed.
+_POINT_GROUPS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+$")
+_POINT_THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$")
+
+
+class AmbiguousNumber(ValueError):
+    """A number that reads two ways in the person's locale; the message says how to write it."""
+
+
+def decimal_comma(locale: str) -> bool:
+    """True when the locale writes decimals with a comma (de_DE, fr_FR, ...)."""
+    return get_decimal_symbol(locale) == ","
+
+
+def parse_decimal(text: str | None, comma: bool = False) -> Decimal | None:
     """A number as a person types it: '1,234.50', ' 7.5 ' -> Decimal; '' -> None; junk -> ValueError.
 
-    A comma is only read as a thousands separator ('1,234.5'): '7,5' is refused rather than read as 75,
-    since a decimal comma typed out of habit would otherwise bill ten times too much."""
+    By default a comma is only read as a thousands separator ('1,234.5'): '7,5' is refused rather than
+    read as 75, since a decimal comma typed out of habit would otherwise bill ten times too much. With
+    `comma` (the person's locale writes a decimal comma) '7,5' and '1.234,5' read as 7.5 and 1234.5,
+    and '1.500' is AmbiguousNumber."""
     if text is None:
         return None
-    cleaned = text.strip()
+    cleaned = text.strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "") if comma else text.strip()
     if not cleaned:
         return None
+    if comma and _POINT_GROUPS.match(cleaned):
+        whole = cleaned.replace(".", "")
+        if cleaned.count(".") > 1:
+            raise AmbiguousNumber(f"“{text.strip()}”: write {whole}, without points (with a decimal comma, "
+                                  "a point could also be a decimal point).")
+        raise AmbiguousNumber(f"“{text.strip()}” reads two ways: write {whole} or "
+                              f"{format(Decimal(cleaned).normalize(), 'f').replace('.', ',')}.")
+    if comma and "," in cleaned:
+        if cleaned.count(",") > 1 or ("." in cleaned and not _POINT_THOUSANDS_COMMA.match(cleaned)):
+            raise ValueError(f"{text!r} is not a number")
+        cleaned = cleaned.replace(".", "").replace(",", ".")
     if "," in cleaned:
         if not _THOUSANDS.match(cleaned):
             raise ValueError(f"{text!r} is not a number")
