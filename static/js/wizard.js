@@ -6,7 +6,8 @@
 
   // From and To count only with "Custom range": shown with it, hidden (and ignored by the server) otherwise.
   function showRange(root) {
-    root.querySelectorAll("[data-date-range]").forEach(function (field) {
+    var fields = root.matches && root.matches("[data-date-range]") ? [root] : root.querySelectorAll("[data-date-range]");
+    Array.prototype.forEach.call(fields, function (field) {
       var preset = field.querySelector("select");
       var custom = field.querySelector("[data-custom-range]");
       if (preset && custom) { custom.hidden = preset.value !== "custom"; }
