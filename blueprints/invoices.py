@@ -10,9 +10,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
-                   url_for)
+                   session, url_for)
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_blocks
 from sqlalchemy import func
@@ -100,7 +101,8 @@ def new():
 @requires("invoice.view")
 def show(invoice_id: int):
     invoice = scoped_invoice(invoice_id)
-    return _page(invoice)
+    undo = session.pop("undo_remove_line", None)
+    return _page(invoice, undo=undo if undo and undo.get("invoice_id") == invoice.id else None)
 
 
 def _page(invoice: Invoice, status: int = 200, **context):
@@ -198,17 +200,56 @@ def move_line(invoice_id: int, line_id: int):
     return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor=f"line-{line.id}"), code=303)
 
 
+# "Undo" after removing a line: the removed line's snapshot, signed so the browser cannot change it, rides
+# in the Undo form (nothing is stored); it works for UNDO_SECONDS. Without JavaScript it waits in the
+# session for the next page, when it fits in a cookie.
+UNDO_SECONDS = 600
+UNDO_IN_SESSION_MAX = 2500
+
+
+def _undo_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="hourbill.undo-remove-line")
+
+
 @bp.post("/<int:invoice_id>/lines/<int:line_id>/delete")
 @requires("invoice.edit")
 def delete_line(invoice_id: int, line_id: int):
     invoice = locked_draft(invoice_id)
     line = scoped_line(invoice, line_id)
+    undo = {"token": _undo_signer().dumps(invoicing.line_snapshot(line)), "description": line.description}
     invoicing.remove_line(invoice, line)
     db.session.commit()
     if htmx_request.htmx:
-        return _fragment(invoice, ["lines"])
-    flash("Line removed.", "success")
-    return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
+        return _fragment(invoice, ["lines"], undo=undo)
+    if len(undo["token"]) <= UNDO_IN_SESSION_MAX:
+        session["undo_remove_line"] = {**undo, "invoice_id": invoice.id}
+    else:
+        flash("Line removed.", "success")
+    return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="lines"), code=303)
+
+
+@bp.post("/<int:invoice_id>/lines/undo")
+@requires("invoice.edit")
+def undo_remove_line(invoice_id: int):
+    invoice = locked_draft(invoice_id)
+    problem, line = None, None
+    try:
+        snapshot = _undo_signer().loads(request.form.get("undo", ""), max_age=UNDO_SECONDS)
+        line = invoicing.restore_line(invoice, snapshot)
+        db.session.commit()
+    except SignatureExpired:
+        problem = f"Too late to undo: a removed line can be restored for {UNDO_SECONDS // 60} minutes. Add it again."
+    except BadSignature:
+        problem = "That undo is not valid (the page is out of date?): reload the page."
+    except invoicing.LineNotRestorable as error:
+        db.session.rollback()
+        problem = str(error)
+    if htmx_request.htmx:
+        return _fragment(invoice, ["lines"], 422 if problem else 200, undo_problem=problem,
+                         restored=line.id if line else None)
+    flash(problem or "Line restored.", "error" if problem else "success")
+    anchor = f"line-{line.id}" if line else "lines"
+    return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor=anchor), code=303)
 
 
 def _change_status(invoice_id: int, change, done: str):
@@ -258,6 +299,24 @@ def duplicate(invoice_id: int):
               f"{'them' if left_out != 1 else 'it'} again from Clockify if "
               f"{'they are' if left_out != 1 else 'it is'} still unbilled.", "info")
     return redirect(url_for("invoices.show", invoice_id=copy.id), code=303)
+
+
+@bp.get("/<int:invoice_id>/delete")
+@requires("invoice.edit")
+def confirm_delete(invoice_id: int):
+    """Ask before deleting a draft: a page of its own, so it asks without JavaScript too."""
+    invoice = scoped_invoice(invoice_id)
+    return render_template("invoices/confirm.html", invoice=invoice, totals=invoicing.totals(invoice),
+                           action="delete", allowed=invoice.is_draft)
+
+
+@bp.get("/<int:invoice_id>/void")
+@requires("invoice.void")
+def confirm_void(invoice_id: int):
+    """Ask before voiding a sent invoice (a page of its own, so it asks without JavaScript too)."""
+    invoice = scoped_invoice(invoice_id)
+    return render_template("invoices/confirm.html", invoice=invoice, totals=invoicing.totals(invoice),
+                           action="void", allowed=invoice.status == "sent")
 
 
 @bp.post("/<int:invoice_id>/delete")

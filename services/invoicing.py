@@ -8,6 +8,7 @@ InvoiceChanged, whose message tells the user what happened."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import delete, func, select, update
 
@@ -238,3 +239,66 @@ def totals_by_invoice(invoice_ids: list[int]) -> dict[int, int]:
         .group_by(LineItem.invoice_id)
     )
     return {invoice_id: int(total or 0) for invoice_id, total in rows}
+
+
+# Undoing "Remove line" (issue 13). The removed line travels as a snapshot (plain data: the view signs
+# it and hands it to the browser with the Undo button, so nothing needs storing); restoring puts back
+# the same row, text, amounts, position and Clockify entries, or says why it cannot.
+
+class LineNotRestorable(InvoiceStateError):
+    """The removed line cannot come back as it was; the message is for the user."""
+
+
+def line_snapshot(line: LineItem) -> dict:
+    """Everything needed to put `line` back exactly as it is, as JSON-ready plain data."""
+    return {"id": line.id, "invoice_id": line.invoice_id, "position": line.position,
+            "description": line.description, "quantity": str(line.quantity), "unit": line.unit,
+            "rate_minor": line.rate_minor, "source": line.source,
+            "entries": [[entry.workspace_id, entry.entry_id, entry.seconds, entry.rate_minor]
+                        for entry in line.imported_entries]}
+
+
+def restore_line(invoice: Invoice, snapshot: dict) -> LineItem:
+    """Put a removed line back where it was, with its Clockify entries. Call under lock_draft. Restoring
+    twice (a double click, a second tab) gives the line once: the first restore gives it back its own id,
+    the second finds it there. Raises LineNotRestorable when one of its entries was billed again
+    meanwhile (it is then on another line or invoice) or the line no longer fits the invoice."""
+
+    if snapshot["invoice_id"] != invoice.id:
+        raise LineNotRestorable("That line was removed from another invoice.")
+    existing = db.session.get(LineItem, snapshot["id"])
+    if existing is not None and existing.invoice_id == invoice.id and existing.description == snapshot["description"]:
+        return existing  # restored already
+    from services.imports import imported_elsewhere  # it imports this module
+
+    by_workspace: dict[str, list[str]] = {}
+    for workspace, entry, _seconds, _rate in snapshot["entries"]:
+        by_workspace.setdefault(workspace, []).append(entry)
+    taken = [billed for workspace, entries in by_workspace.items()
+             for billed in imported_elsewhere(invoice.business_id, workspace, entries).values()]
+    if taken:
+        where = sorted({f"invoice {billed.number}" if billed.number else
+                        "this invoice" if billed.id == invoice.id else "another draft" for billed in taken})
+        raise LineNotRestorable(f"The line cannot come back: {len(taken)} of its Clockify entries "
+                                f"{'is' if len(taken) == 1 else 'are'} billed again meanwhile, on {', '.join(where)}. "
+                                "Import it again if that was not meant.")
+    quantity = Decimal(snapshot["quantity"])
+    try:
+        check_room(invoice, quantity, snapshot["rate_minor"])
+    except AmountTooLarge as error:
+        raise LineNotRestorable(str(error)) from None
+    line = LineItem(id=None if existing is not None else snapshot["id"], description=snapshot["description"],
+                    unit=snapshot["unit"], source=snapshot["source"])
+    line.set_amounts(quantity, snapshot["rate_minor"])
+    lines = list(invoice.lines)
+    lines.insert(min(max(snapshot["position"] - 1, 0), len(lines)), line)
+    invoice.lines.append(line)
+    for position, each in enumerate(lines, start=1):
+        each.position = position
+    invoice.lines.sort(key=lambda each: each.position)
+    for workspace, entry, seconds, rate in snapshot["entries"]:
+        line.imported_entries.append(ImportedEntry(business_id=invoice.business_id, invoice_id=invoice.id,
+                                                   workspace_id=workspace, entry_id=entry, seconds=seconds,
+                                                   rate_minor=rate))
+    db.session.flush()
+    return line

@@ -78,3 +78,36 @@ def settled(page) -> None:
     from playwright.sync_api import expect
 
     expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
+
+
+AXE_SOURCE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+# WCAG 2.0/2.1/2.2 A and AA, plus axe's best practices (landmarks, one h1, ...).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+def axe_violations(page, *, include: str | None = None) -> list[dict]:
+    """Run the vendored axe-core in the page (through the DevTools protocol, so the app's CSP need not
+    allow it) and return its violations: each rule with its nodes."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE_SOURCE.read_text(encoding="utf-8"))
+    return page.evaluate(
+        """async ([include, tags]) => {
+            const result = await axe.run(include ? {include: [include]} : document,
+                                         {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+            return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: n.failureSummary}))}));
+        }""",
+        [include, AXE_TAGS],
+    )
+
+
+def assert_accessible(page, where: str = "", *, include: str | None = None) -> None:
+    """Fail listing every axe violation on the page (or inside `include`), each with its elements."""
+    violations = axe_violations(page, include=include)
+    if violations:
+        lines = [f"{len(violations)} axe violation(s) on {where or page.url}:"]
+        for violation in violations:
+            lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+            for node in violation["nodes"][:8]:
+                lines.append(f"    {node['target']}: {node['summary']}".replace("\n", " "))
+        raise AssertionError("\n".join(lines))

@@ -40,7 +40,7 @@ def _type(page, locator, text: str) -> None:
 
 
 def _row(page, index: int, name: str):
-    return page.locator("form.line-row:not(.add-line)").nth(index).locator(f'input[name="{name}"]')
+    return page.locator("form.line-row:not(.add-line)").nth(index).locator(f'[name="{name}"]')
 
 
 def test_typing_through_every_autosaving_field_with_latency_keeps_what_was_typed(page, app):
@@ -54,7 +54,7 @@ def test_typing_through_every_autosaving_field_with_latency_keeps_what_was_typed
         page.get_by_label("New line quantity").fill("1")
         page.get_by_label("New line rate").fill("10")
         page.get_by_role("button", name="Add line").click()
-        page.locator(f'input[value="{description}"]').wait_for()
+        page.locator("form.line-row:not(.add-line) textarea", has_text=description).last.wait_for()
         settled(page)
     invoice_id = int(page.url.rstrip("/").split("/")[-1])
 

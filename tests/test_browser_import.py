@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 PROJECT = "Website redesign · Northwind"  # the option's text: project · client
 DONE = re.compile(r"Imported (\d+) entries as (\d+) lines?, ([\d.]+) h\.")
-LINE_DESCRIPTIONS = 'form.line-row:not(.add-line) input[name="description"]'
+LINE_DESCRIPTIONS = 'form.line-row:not(.add-line) textarea[name="description"]'
 
 
 def set_up_ada(page):

@@ -31,7 +31,7 @@ def add_line(page, description: str, quantity: str, rate: str):
     page.get_by_label("New line quantity").fill(quantity)
     page.get_by_label("New line rate").fill(rate)
     page.get_by_role("button", name="Add line").click()
-    page.locator(f'input[value="{description}"]').wait_for()
+    page.locator("form.line-row:not(.add-line) textarea", has_text=description).last.wait_for()
 
 
 def test_build_an_invoice_in_place_send_it_and_download_the_pdf(page):
@@ -63,7 +63,7 @@ def test_build_an_invoice_in_place_send_it_and_download_the_pdf(page):
     settled(page)
 
     page.get_by_role("button", name="Move line down").first.click()
-    expect(page.locator('form.line-row input[name="description"]').first).to_have_value("Report")
+    expect(page.locator('form.line-row textarea[name="description"]').first).to_have_value("Report")
     assert page.evaluate("window.stillTheSamePage") is True
     screenshot(page, "invoice-draft")
 

@@ -96,7 +96,7 @@ def test_the_owner_shares_a_connection_a_member_imports_and_a_viewer_changes_not
         assert vic.get_by_role("button", name="Add line").count() == 0
         assert vic.get_by_role("link", name="Import from Clockify").count() == 0
         assert vic.get_by_role("button", name="Mark as sent").count() == 0
-        assert vic.locator("form.line-row input[name='description']").count() == 0
+        assert vic.locator("form.line-row textarea[name='description']").count() == 0
         expect(vic.get_by_text("Website redesign").first).to_be_visible()
         token = vic.locator('meta[name="csrf-token"]').get_attribute("content")
         forced = vic.request.post(draft_url + "/lines", form={"description": "x", "quantity": "1", "rate": "1"},

@@ -106,7 +106,7 @@ def test_adding_a_bad_line_keeps_what_was_typed(client, logged_in):
     invoice_id = logged_in.invoice(logged_in.customer())
     response = logged_in.line(invoice_id, description="Workshop", quantity="two")
     html = response.get_data(as_text=True)
-    assert response.status_code == 422 and 'value="Workshop"' in html and "Enter a number" in html
+    assert response.status_code == 422 and '>Workshop</textarea>' in html and "Enter a number" in html
 
 
 def test_lines_move_and_remove_and_positions_stay_in_order(client, logged_in, app):

@@ -141,6 +141,57 @@
     }
   });
 
+  // Focus after an htmx swap: a swap that removes the focused control would drop focus to <body>, and a
+  // keyboard or screen-reader user would start again from the top. It stays on the control that was
+  // used when that is still there (found again by its form, name and value or label; a move button
+  // now disabled hands over to its neighbour), else it goes to the new content's heading, else to its
+  // first field. An element the answer marks autofocus (a new line's description) wins.
+  var used = null;
+  document.addEventListener("htmx:beforeRequest", function () {
+    var active = document.activeElement;
+    used = active && active !== document.body ? {
+      id: active.id, form: active.form ? active.form.id : "", name: active.getAttribute("name"),
+      value: active.getAttribute("value"), label: active.getAttribute("aria-label") || active.textContent.trim()
+    } : null;
+  });
+
+  function findAgain(what) {
+    if (!what) { return null; }
+    if (what.id) { return document.getElementById(what.id); }
+    var form = what.form && document.getElementById(what.form);
+    if (!form) { return null; }
+    var found = null;
+    form.querySelectorAll("button, input, select, textarea, a").forEach(function (control) {
+      if (found || control.getAttribute("name") !== what.name || control.getAttribute("value") !== what.value) { return; }
+      if ((control.getAttribute("aria-label") || control.textContent.trim()) === what.label) { found = control; }
+    });
+    if (found && found.disabled) {
+      found = Array.prototype.find.call(form.querySelectorAll('button[name="' + what.name + '"]'),
+                                        function (other) { return !other.disabled; }) || null;
+    }
+    return found;
+  }
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) { return; }
+    var target = event.detail.target;
+    var next = findAgain(used);
+    if (!next && target && target.isConnected) {
+      next = target.querySelector("h1, h2, h3") || target.querySelector("input:not([type=hidden]), select, textarea, button");
+      if (next && /^H[1-3]$/.test(next.tagName) && !next.hasAttribute("tabindex")) { next.setAttribute("tabindex", "-1"); }
+    }
+    if (next) { next.focus(); }
+  });
+
+  // Line descriptions grow with their text: CSS does it (field-sizing) where supported, this elsewhere.
+  if (!(window.CSS && CSS.supports && CSS.supports("field-sizing", "content"))) {
+    var grow = function (area) { area.style.height = "auto"; area.style.height = area.scrollHeight + 2 + "px"; };
+    document.addEventListener("input", function (event) { if (event.target.matches && event.target.matches("textarea.grow")) { grow(event.target); } });
+    document.addEventListener("htmx:load", function (event) { event.detail.elt.querySelectorAll && event.detail.elt.querySelectorAll("textarea.grow").forEach(grow); });
+    document.addEventListener("DOMContentLoaded", function () { document.querySelectorAll("textarea.grow").forEach(grow); });
+  }
+
   document.addEventListener("htmx:sendError", function () {
     say("Hourbill could not be reached. Check your connection and try again.");
   });
