@@ -27,7 +27,7 @@ from blueprints.import_forms import FiltersForm, LineOptionsForm, preview_args
 from extensions import db
 from models import ClockifyConnection, ImportPreview, Invoice
 from services import connections, imports, invoicing
-from services.clockify import ClockifyError, InvalidKey, RateLimited
+from services.clockify import FREE_PLAN_REPORT_DAYS, ClockifyError, InvalidKey, RateLimited
 from services.lines import entry_amounts, hundredths_to_minor, reconcile, unknown_labels
 from services.money import is_currency
 from services.secrets import DataKeyError
@@ -137,7 +137,7 @@ def _swappable(status: int) -> int:
 
 def _render(invoice, step: str, status: int = 200, **context):
     """The wizard at a step: the step's block for htmx, the whole page otherwise."""
-    context.update(invoice=invoice, step=step, zone=_zone(), cache_age=_cache_age())
+    context.update(invoice=invoice, step=step, zone=_zone(), cache_age=_cache_age(), free_plan_days=FREE_PLAN_REPORT_DAYS)
     if htmx_request.htmx:
         return render_block(TEMPLATE, step, **context), _swappable(status)
     return render_template(TEMPLATE, whole_page=True, **context), status
@@ -295,8 +295,8 @@ def more(invoice_id: int, token: str):
             fresh = imports.load_claimed_page(preview, client) or []
     except (ClockifyError, DataKeyError) as error:
         if htmx_request.htmx:
-            return render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, load_error=error,
-                                connection=connection, invalid_key=isinstance(error, InvalidKey)), 200
+            return render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, connection=connection,
+                                load_problem=Problem.of(error, request.path)), 200
         return _problem(invoice, error, connection, step="preview", **_preview_context(invoice, preview))
     busy = not preview.complete and not fresh
     if htmx_request.htmx:  # only the new page's rows: the page holds the others already

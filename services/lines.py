@@ -128,6 +128,13 @@ class LineOptions:
             return seconds // step * step
         return (seconds + step // 2) // step * step
 
+    @property
+    def rounding_sentence(self) -> str:
+        """How each entry is rounded, after "Each entry rounded": "up to 15 minutes", "to the nearest 6 minutes"."""
+        direction = ROUNDING_DIRECTION_LABELS[self.rounding_direction]
+        minutes = f"{self.rounding_minutes} minutes"
+        return f"{direction} {minutes}" if self.rounding_direction == "nearest" else f"{direction} to {minutes}"
+
     def with_report_rounding(self, minutes: int, direction: str) -> LineOptions:
         """These options with the rounding Clockify's reports use for the workspace, when it is one
         Hourbill offers (else unchanged: the page says so)."""

@@ -132,6 +132,13 @@ def test_rates_per_member_name_the_member_and_the_rate():
                                                           "Website redesign · Bo · $70.00/h"]
 
 
+def test_the_rounding_is_said_in_words_for_each_direction():
+    from services.lines import LineOptions
+    said = {direction: LineOptions(rounding_minutes=15, rounding_direction=direction).rounding_sentence
+            for direction in ("up", "nearest", "down")}
+    assert said == {"up": "up to 15 minutes", "nearest": "to the nearest 15 minutes", "down": "down to 15 minutes"}
+
+
 def test_a_split_label_fits_the_line_text_limit():
     entries = [entry("1", rate=usd(4500), description="x" * 200), entry("2", start=at(1), rate=usd(6000))]
     result = plan(entries, grouping="project", details=frozenset({"project", "description"}), max_description=40)
