@@ -137,7 +137,8 @@ def _swappable(status: int) -> int:
 
 def _render(invoice, step: str, status: int = 200, **context):
     """The wizard at a step: the step's block for htmx, the whole page otherwise."""
-    context.update(invoice=invoice, step=step, zone=_zone(), cache_age=_cache_age(), free_plan_days=FREE_PLAN_REPORT_DAYS)
+    context.update(invoice=invoice, step=step, zone=_zone(), cache_age=_cache_age(),
+                   free_plan_days=FREE_PLAN_REPORT_DAYS)
     if htmx_request.htmx:
         return render_block(TEMPLATE, step, **context), _swappable(status)
     return render_template(TEMPLATE, whole_page=True, **context), status

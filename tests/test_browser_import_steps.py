@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import assert_accessible, screenshot, settled
-from tests.test_browser_import import PROJECT, choose_line_options, entry_boxes, page_without_js, set_up_ada  # noqa: F401
+from tests.test_browser_import import (PROJECT, choose_line_options, entry_boxes, page_without_js,  # noqa: F401
+                                       set_up_ada)
 
 pytestmark = pytest.mark.browser
 
