@@ -165,8 +165,7 @@ def start(invoice_id: int):
     chosen = request.args.get("connection")
     connection = scoped(ClockifyConnection, chosen) if chosen else all_connections[0]
     # Back from a later step: the workspace and the filters chosen there, carried through to the filters.
-    carried = [(name, value) for name, value in request.args.items(multi=True)
-               if name in FiltersForm.CARRIED and chosen]
+    carried = [(name, value) for name, value in request.args.items(multi=True) if name in FiltersForm.CARRIED]
     step = dict(connections=all_connections, connection=connection, chosen_workspace=request.args.get("workspace"),
                 carried=carried, steps=_steps(0), workspaces=[])
     if connection.status != "active":
@@ -355,9 +354,11 @@ def _plan_response(invoice, preview, form: LineOptionsForm, status, **context):
     """The lines or why not: the plan alone for htmx (with the form's errors, as its fields are not
     swapped), else the whole preview with the boxes ticked and the rate typed as they were sent."""
     if htmx_request.htmx:
+        # The indicator moves to Lines with a plan; without one it stays (and the preview may be gone: a
+        # confirm that lost a race to "delete draft" must not read it again).
+        steps = _preview_steps(invoice, preview, 3) if context.get("plan") else None
         return render_block(TEMPLATE, "plan", invoice=invoice, preview=preview, options_form=form, errors_here=True,
-                            steps=_preview_steps(invoice, preview, 3 if context.get("plan") else 2), steps_oob=True,
-                            **context), _swappable(status)
+                            steps=steps, steps_oob=bool(steps), **context), _swappable(status)
     page = {**_preview_context(invoice, preview, options_form=form), **context,
             "ticked": form.selection_of().ticked(preview), "ticked_non_billable": set(form.nonbillable.data or ()),
             "steps": _preview_steps(invoice, preview, 3 if context.get("plan") else 2)}

@@ -65,10 +65,13 @@
     showRange(root);
     root.querySelectorAll("[data-pick-filter]").forEach(function (box) { box.hidden = false; });
     root.querySelectorAll("[data-entry-grid]").forEach(rove);
-    if (root.closest) {
-      var grid = root.closest("[data-entry-grid]");
-      if (grid) { rove(grid); }
-    }
+    var grid = root.closest && root.closest("[data-entry-grid]");
+    if (!grid) { return; }
+    // Rows a "load more" appended: no stop of their own (once per row, so 1,000 rows stay quick).
+    if (!grid.querySelector('input[tabindex="0"]')) { rove(grid); return; }
+    root.querySelectorAll('input[type="checkbox"]').forEach(function (box) {
+      if (!box.hasAttribute("tabindex")) { box.tabIndex = -1; }
+    });
   }
 
   document.addEventListener("change", function (event) {
