@@ -48,6 +48,11 @@ def _minutes(value):
 class FiltersForm(_Form):
     """What to preview: GET /filters shows it (a first visit, or "Change filters"), POST /preview sends it."""
 
+    # What a way back to the workspace step carries through to the filters (the workspace is chosen again
+    # there; carried_for names the one these choices belong to).
+    CARRIED = ("carried_for", "submitted", "client", "project", "member", "range", "start", "end", "billable",
+               "hide_imported")
+
     connection = StringField()
     workspace = StringField()
     client = StringField()  # left out: the customer's linked Clockify client; sent empty: any client
@@ -91,6 +96,11 @@ class FiltersForm(_Form):
             plan=workspace.plan, preset=self.range.data, report_round_minutes=rounding.minutes if rounding else 0,
             report_round_direction=rounding.direction if rounding else "up")
 
+    def args(self) -> dict:
+        """The choices as a link's query arguments: a way back to the filters keeps them."""
+        return choice_args(self.client.data or "", self.projects, self.members, self.range.data, self.start.data or "",
+                           self.end.data or "", self.billable.data, self.hide_imported.data)
+
     @property
     def projects(self) -> tuple[str, ...]:
         return tuple(sorted(set(self.project.data or ())))
@@ -98,6 +108,21 @@ class FiltersForm(_Form):
     @property
     def members(self) -> tuple[str, ...]:
         return tuple(sorted(set(self.member.data or ())))
+
+
+def choice_args(client: str, projects, members, preset: str, start: str, end: str, billable: bool,
+                hide_imported: bool) -> dict:
+    """Filters as FiltersForm reads them from a query: a box is sent only when ticked."""
+    return dict(submitted="1", client=client, project=list(projects), member=list(members), range=preset,
+                start=start, end=end, billable="on" if billable else None,
+                hide_imported="on" if hide_imported else None)
+
+
+def preview_args(filters: imports.Filters) -> dict:
+    """A preview's filters as FiltersForm reads them: "Change filters" and the step indicator's way back."""
+    return choice_args(filters.client_ids[0] if filters.client_ids else "", filters.project_ids, filters.user_ids,
+                       filters.preset, filters.start.isoformat(), filters.end.isoformat(), filters.billable_only,
+                       filters.hide_imported)
 
 
 class LineOptionsForm(_Form):

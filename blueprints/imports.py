@@ -8,23 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_timedelta
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_block, render_blocks
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from babel.numbers import list_currencies
 from blueprints.access import clockify_site, current_business, keyring, requires, scoped, scoped_draft, scoped_select
 from blueprints.forms import LineForm
-from blueprints.import_forms import FiltersForm, LineOptionsForm
+from blueprints.import_forms import FiltersForm, LineOptionsForm, preview_args
 from extensions import db
 from models import ClockifyConnection, ImportPreview, Invoice
 from services import connections, imports, invoicing
-from services.clockify import ClockifyError, InvalidKey, RateLimited
+from services.clockify import FREE_PLAN_REPORT_DAYS, ClockifyError, InvalidKey, RateLimited
 from services.lines import entry_amounts, hundredths_to_minor, reconcile, unknown_labels
 from services.money import is_currency
 from services.secrets import DataKeyError
@@ -70,6 +73,62 @@ def _unit_of_work() -> Iterator[None]:
     db.session.commit()
 
 
+STEP_LABELS = ("Workspace", "Filters", "Entries", "Lines")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One place in the step indicator; ``url`` leads back to an earlier step (``in_page``: an anchor)."""
+    label: str
+    url: str | None
+    current: bool
+
+    @property
+    def in_page(self) -> bool:
+        return (self.url or "").startswith("#")
+
+
+def _steps(current: int, *back: str) -> list[Step]:
+    """The indicator at step ``current`` (0-3), ``back`` the URLs of the steps before it, in order."""
+    return [Step(label, back[index] if index < min(current, len(back)) else None, index == current)
+            for index, label in enumerate(STEP_LABELS)]
+
+
+def _back_urls(invoice, connection_id, workspace_id, choices: dict) -> tuple[str, str]:
+    """The ways back to the workspace and to the filters, both carrying what was chosen."""
+    return (url_for("imports.start", invoice_id=invoice.id, connection=connection_id, workspace=workspace_id,
+                    carried_for=workspace_id, **choices),
+            url_for("imports.filters", invoice_id=invoice.id, connection=connection_id, workspace=workspace_id,
+                    **choices))
+
+
+def _preview_steps(invoice, preview: ImportPreview, current: int) -> list[Step]:
+    return _steps(current, *_back_urls(invoice, preview.connection_id, preview.workspace_id,
+                                       preview_args(imports.Filters.from_dict(preview.filters))), "#import-step")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A failure talking to Clockify or opening the key, as the wizard says it: ``kind`` is "new_key"
+    (the connection needs a new key) or "other"; ``advice`` says what helps, ``retry_url`` tries again."""
+    message: str
+    kind: str
+    advice: str
+    retry_url: str
+
+    @classmethod
+    def of(cls, error: Exception, retry_url: str) -> Problem:
+        new_key = isinstance(error, InvalidKey) and error.code != 1000  # 1000: Hourbill's header, not the key
+        advice = (f"Free Clockify workspaces allow 30 requests an hour; Hourbill keeps workspace data for "
+                  f"{_cache_age()} to spare them." if isinstance(error, RateLimited) else "")
+        return cls(str(error), "new_key" if new_key else "other", advice, retry_url)
+
+
+def _cache_age() -> str:
+    """How long Clockify's lists are kept, in words ("15 minutes"), from HOURBILL_CLOCKIFY_CACHE_SECONDS."""
+    return format_timedelta(_max_age(), threshold=1.5, locale=current_app.config["HOURBILL_LOCALE"])
+
+
 def _swappable(status: int) -> int:
     """htmx swaps only 2xx and 422 answers (base.html): a message about Clockify trouble or a refused
     import is the content of the wizard, so htmx gets it as 200; a whole page keeps the real status."""
@@ -77,11 +136,12 @@ def _swappable(status: int) -> int:
 
 
 def _render(invoice, step: str, status: int = 200, **context):
-    """The wizard at a step: its block for htmx, the whole page otherwise."""
-    context.update(invoice=invoice, step=step, zone=_zone())
+    """The wizard at a step: the step's block for htmx, the whole page otherwise."""
+    context.update(invoice=invoice, step=step, zone=_zone(), cache_age=_cache_age(),
+                   free_plan_days=FREE_PLAN_REPORT_DAYS)
     if htmx_request.htmx:
-        return render_block(TEMPLATE, "wizard", **context), _swappable(status)
-    return render_template(TEMPLATE, **context), status
+        return render_block(TEMPLATE, step, **context), _swappable(status)
+    return render_template(TEMPLATE, whole_page=True, **context), status
 
 
 def _problem(invoice, error: Exception, connection: ClockifyConnection | None = None, **context):
@@ -90,8 +150,9 @@ def _problem(invoice, error: Exception, connection: ClockifyConnection | None = 
     status = 503 if isinstance(error, DataKeyError) else 502
     if isinstance(error, RateLimited):
         status = 429
-    return _render(invoice, context.pop("step", "error"), status, error=error, connection=connection,
-                   invalid_key=isinstance(error, InvalidKey), **context)
+    retry = request.full_path if request.method == "GET" else url_for("imports.start", invoice_id=invoice.id)
+    return _render(invoice, context.pop("step", "error"), status, problem=Problem.of(error, retry),
+                   connection=connection, **context)
 
 
 @bp.get("")
@@ -100,19 +161,23 @@ def start(invoice_id: int):
     invoice = scoped_draft(invoice_id)
     all_connections = _connections()
     if not all_connections:
-        return _render(invoice, "no-connection")
+        return _render(invoice, "no_connection")
     chosen = request.args.get("connection")
     connection = scoped(ClockifyConnection, chosen) if chosen else all_connections[0]
+    # Back from a later step: the workspace and the filters chosen there, carried through to the filters.
+    carried = [(name, value) for name, value in request.args.items(multi=True) if name in FiltersForm.CARRIED]
+    step = dict(connections=all_connections, connection=connection, chosen_workspace=request.args.get("workspace"),
+                carried=carried, steps=_steps(0), workspaces=[])
     if connection.status != "active":
-        return _render(invoice, "start", connections=all_connections, connection=connection, workspaces=[])
+        return _render(invoice, "start", **step)
     try:
         with _client(connection) as client:
-            workspaces = imports.workspaces(connection, client, _max_age(), refresh=bool(request.args.get("refresh")))
-            member_of = connections.member_workspaces(connection, client, workspaces)  # the Admin caveat
+            step["workspaces"] = imports.workspaces(connection, client, _max_age(),
+                                                    refresh=bool(request.args.get("refresh")))
+            member_of = connections.member_workspaces(connection, client, step["workspaces"])  # the Admin caveat
     except (ClockifyError, DataKeyError) as error:
-        return _problem(invoice, error, connection, step="start", connections=all_connections, workspaces=[])
-    return _render(invoice, "start", connections=all_connections, connection=connection, workspaces=workspaces,
-                   member_of=member_of, caveat=connections.MEMBER_KEY_CAVEAT)
+        return _problem(invoice, error, step="start", **step)
+    return _render(invoice, "start", member_of=member_of, caveat=connections.MEMBER_KEY_CAVEAT, **step)
 
 
 def _workspace(connection, client, workspace_id):
@@ -140,6 +205,9 @@ def filters(invoice_id: int):
 
 
 def _filters_form(invoice, formdata) -> FiltersForm:
+    if formdata.get("carried_for", formdata.get("workspace")) != formdata.get("workspace"):
+        # Filters carried back to the workspace step belong to that workspace; another one starts afresh.
+        formdata = MultiDict({name: formdata.get(name, "") for name in ("connection", "workspace")})
     return FiltersForm(formdata, linked_client=invoice.customer.clockify_client_id, today=_today())
 
 
@@ -147,10 +215,16 @@ def _filters_context(invoice, connection, workspace, reference, fetched_at, form
     customer_client, client_id = invoice.customer.clockify_client_id, form.client.data
     unknown = imports.unknown_choices(reference, client_id, form.projects, form.members,
                                       linked_to=invoice.customer.name if client_id == customer_client else None)
+    projects = [project for project in reference.projects if not client_id or project.client_id == client_id]
+    narrowed = reference.members_on(projects) if client_id else None
+    # A member chosen before the client changed stays listed (ticked): a filter is never dropped unseen.
+    members = reference.members if narrowed is None else [
+        member for member in reference.members if member in narrowed or member.id in form.members]
     return dict(connection=connection, workspace=workspace, reference=reference, fetched_at=fetched_at, form=form,
-                projects=[project for project in reference.projects if not client_id or project.client_id == client_id],
+                projects=projects, members=members, members_narrowed=narrowed is not None,
                 unknown_choice=unknown, known_client=any(client.id == client_id for client in reference.clients),
-                customer_client=customer_client)
+                customer_client=customer_client,
+                steps=_steps(1, _back_urls(invoice, connection.id, workspace.id, form.args())[0]))
 
 
 @bp.post("/preview")
@@ -183,6 +257,8 @@ def _preview_context(invoice, preview: ImportPreview, entries=None, options_form
     rate = imports.fallback_rate(current_business(), invoice)
     options_form = options_form or LineOptionsForm.showing(imports.remembered_options(invoice.customer, filters), rate)
     return dict(preview=preview, filters=filters, view=view, options_form=options_form,
+                change_url=_back_urls(invoice, preview.connection_id, preview.workspace_id, preview_args(filters))[1],
+                steps=_preview_steps(invoice, preview, 2),
                 unreadable=imports.unreadable_entries(preview),
                 labels_to_ask=unknown_labels(entry for entry, _ in view.skipped), currencies=sorted(list_currencies()),
                 amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate),
@@ -219,8 +295,8 @@ def more(invoice_id: int, token: str):
             fresh = imports.load_claimed_page(preview, client) or []
     except (ClockifyError, DataKeyError) as error:
         if htmx_request.htmx:
-            return render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, load_error=error,
-                                connection=connection, invalid_key=isinstance(error, InvalidKey)), 200
+            return render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, connection=connection,
+                                load_problem=Problem.of(error, request.path)), 200
         return _problem(invoice, error, connection, step="preview", **_preview_context(invoice, preview))
     busy = not preview.complete and not fresh
     if htmx_request.htmx:  # only the new page's rows: the page holds the others already
@@ -278,10 +354,14 @@ def _plan_response(invoice, preview, form: LineOptionsForm, status, **context):
     """The lines or why not: the plan alone for htmx (with the form's errors, as its fields are not
     swapped), else the whole preview with the boxes ticked and the rate typed as they were sent."""
     if htmx_request.htmx:
-        return render_block(TEMPLATE, "plan", invoice=invoice, preview=preview, options_form=form,
-                            errors_here=True, **context), _swappable(status)
+        # The indicator moves to Lines with a plan; without one it stays (and the preview may be gone: a
+        # confirm that lost a race to "delete draft" must not read it again).
+        steps = _preview_steps(invoice, preview, 3) if context.get("plan") else None
+        return render_block(TEMPLATE, "plan", invoice=invoice, preview=preview, options_form=form, errors_here=True,
+                            steps=steps, steps_oob=bool(steps), **context), _swappable(status)
     page = {**_preview_context(invoice, preview, options_form=form), **context,
-            "ticked": form.selection_of().ticked(preview), "ticked_non_billable": set(form.nonbillable.data or ())}
+            "ticked": form.selection_of().ticked(preview), "ticked_non_billable": set(form.nonbillable.data or ()),
+            "steps": _preview_steps(invoice, preview, 3 if context.get("plan") else 2)}
     return _render(invoice, "preview", status, **page)
 
 
@@ -325,7 +405,7 @@ def confirm(invoice_id: int, token: str):
     if plan.needs_rate:
         message += " Some lines have no rate yet: set it on the line."
     if htmx_request.htmx:
-        html = render_block(TEMPLATE, "wizard", invoice=invoice, step="done", message=message, zone=_zone())
+        html = render_block(TEMPLATE, "done", invoice=invoice, step="done", message=message, zone=_zone())
         html += render_block("invoices/show.html", "lines", invoice=invoice, totals=invoicing.totals(invoice),
                              add_form=LineForm(formdata=None), lines_oob=True, today=_today())
         return html, 200

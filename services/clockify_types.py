@@ -16,7 +16,7 @@ import typing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 
@@ -266,9 +266,15 @@ class Project:
     billable: bool
     hourly_rate: Money | None
     color: str | None = None
+    # wizard-steps: who may track time on it, when Clockify says so (a private project lists its
+    # members); None for a public project or when memberships were not sent: anyone in the workspace.
+    member_ids: tuple[str, ...] | None = None
 
     @classmethod
     def from_api(cls, obj: dict[str, Any]) -> Project:
+        members = tuple(m["userId"] for m in obj.get("memberships") or []
+                        if isinstance(m, dict) and isinstance(m.get("userId"), str)
+                        and m.get("membershipType", "PROJECT") == "PROJECT")
         return cls(
             id=_id(obj),
             name=_name(obj.get("name")),
@@ -279,6 +285,7 @@ class Project:
             billable=bool(obj.get("billable")),
             hourly_rate=rate_from(obj.get("hourlyRate")),
             color=_text(obj.get("color")),
+            member_ids=members if obj.get("public") is False and members else None,
         )
 
 
@@ -475,6 +482,15 @@ class ReferenceData:
     clients: tuple[Client, ...]
     projects: tuple[Project, ...]
     members: tuple[Member, ...]
+
+    def members_on(self, projects: Iterable[Project]) -> tuple[Member, ...] | None:
+        """The members who may track time on ``projects`` when every one of them says who (wizard-steps);
+        None when any may be tracked by anyone (public, or memberships unknown) or there are none."""
+        projects = list(projects)
+        if not projects or any(project.member_ids is None for project in projects):
+            return None
+        allowed = {member_id for project in projects for member_id in project.member_ids}
+        return tuple(member for member in self.members if member.id in allowed)
 
 
 # --- storing results (cache and import previews) -------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.clockify_types import TimeEntry
-from services.money import is_currency, line_amount_minor, to_minor
+from services.money import format_money, is_currency, line_amount_minor, to_minor
 
 GROUPINGS = ("entry", "project", "task", "member", "day", "description")
 ROUNDING_MINUTES = (0, 1, 5, 6, 10, 12, 15, 30, 60)  # Clockify's own report roundings among them
@@ -128,6 +128,13 @@ class LineOptions:
             return seconds // step * step
         return (seconds + step // 2) // step * step
 
+    @property
+    def rounding_sentence(self) -> str:
+        """How each entry is rounded, after "Each entry rounded": "up to 15 minutes", "to the nearest 6 minutes"."""
+        direction = ROUNDING_DIRECTION_LABELS[self.rounding_direction]
+        minutes = f"{self.rounding_minutes} minutes"
+        return f"{direction} {minutes}" if self.rounding_direction == "nearest" else f"{direction} to {minutes}"
+
     def with_report_rounding(self, minutes: int, direction: str) -> LineOptions:
         """These options with the rounding Clockify's reports use for the workspace, when it is one
         Hourbill offers (else unchanged: the page says so)."""
@@ -173,6 +180,9 @@ class ProposedLine:
     amount_minor: int  # line_amount_minor(quantity, rate_minor)
     seconds: int  # exact billed seconds of the entries, after per-entry rounding
     entry_ids: tuple[str, ...]  # in start order
+    # Why the grouping's entries are on more than one line: "rate" (their rates differ; the text names
+    # the rate), "member" (the rate is each member's; the text names the member and rate), or "".
+    split_by: str = ""
 
     @property
     def needs_rate(self) -> bool:
@@ -211,6 +221,15 @@ class ImportPlan:
     def needs_rate(self) -> bool:
         return any(line.needs_rate for line in self.lines)
 
+    @property
+    def split_by_rate(self) -> bool:
+        """A grouping gave more lines than groups: entries at different rates never share a line."""
+        return any(line.split_by for line in self.lines)
+
+    @property
+    def split_by_member(self) -> bool:
+        return any(line.split_by == "member" for line in self.lines)
+
 
 def plan_lines(
     entries: Iterable[TimeEntry],
@@ -244,9 +263,33 @@ def plan_lines(
         # The rate is part of the key: entries at different rates never share a line.
         groups.setdefault((_group_key(entry, options.grouping, zone), *rate), []).append(entry)
 
-    lines = tuple(_line(group, rate_minor, source, options, zone)
-                  for (_, rate_minor, source), group in groups.items())
+    split = _splits(groups, options)
+    lines = tuple(_line(group, rate_minor, source, options, zone, currency, split.get(key, ""))
+                  for (key, rate_minor, source), group in groups.items())
     return ImportPlan(lines, tuple(skipped))
+
+
+def _splits(groups: Mapping[tuple[Any, ...], list[TimeEntry]], options: LineOptions) -> dict[Any, str]:
+    """Group key -> why its entries are on several lines (ProposedLine.split_by), for keys that are:
+    "member" when each member's entries there share one rate (the rate is the member's) and the line
+    text does not name members already, else "rate"."""
+    rates: dict[Any, dict[str, set]] = {}
+    for (key, *rate), entries in groups.items():
+        for entry in entries:
+            rates.setdefault(key, {}).setdefault(entry.user_id or "", set()).add(tuple(rate))
+    names_members = "member" in options.details or options.grouping == "member"
+    return {key: "member" if not names_members and all(len(each) == 1 for each in by_member.values()) else "rate"
+            for key, by_member in rates.items() if len(set().union(*by_member.values())) > 1}
+
+
+def _split_label(entries: list[TimeEntry], rate_minor: int, source: str, currency: str, split_by: str) -> str:
+    """What tells a line split by rate from its siblings: ' · Ada at $90.00/h', ' · $90.00/h (default)'."""
+    rate = "no rate" if source == "none" else f"{format_money(rate_minor, currency)}/h"
+    if source == "default":
+        rate += " (default)"
+    if split_by == "member":
+        rate = f"{', '.join(_distinct(_clean(entry.user_name) for entry in entries)) or 'no member'} at {rate}"
+    return f" · {rate}"
 
 
 def entry_rate(entry: TimeEntry, currency: str, fallback_minor: int) -> tuple[int, str]:
@@ -337,11 +380,14 @@ def _group_key(entry: TimeEntry, grouping: str, zone: tzinfo) -> Any:
     return _clean(entry.description)
 
 
-def _line(entries: list[TimeEntry], rate_minor: int, source: str, options: LineOptions, zone: tzinfo) -> ProposedLine:
+def _line(entries: list[TimeEntry], rate_minor: int, source: str, options: LineOptions, zone: tzinfo,
+          currency: str, split_by: str) -> ProposedLine:
     seconds = sum(options.round_seconds(entry.seconds) for entry in entries)  # type: ignore[arg-type]
     quantity = (Decimal(seconds) / _HOUR).quantize(_QUANTITY_STEP, rounding=ROUND_HALF_UP)
+    label = _split_label(entries, rate_minor, source, currency, split_by) if split_by else ""
     return ProposedLine(
-        description=_describe(entries, options, zone),
+        description=_shorten(_describe(entries, options, zone, max(10, options.max_description - len(label))) + label,
+                             options.max_description),
         quantity=quantity,
         unit=options.unit,
         rate_minor=rate_minor,
@@ -349,6 +395,7 @@ def _line(entries: list[TimeEntry], rate_minor: int, source: str, options: LineO
         amount_minor=line_amount_minor(quantity, rate_minor),
         seconds=seconds,
         entry_ids=tuple(entry.id for entry in entries),
+        split_by=split_by,
     )
 
 
@@ -366,7 +413,7 @@ def _work(entry: TimeEntry, details: frozenset[str]) -> str:
     return " / ".join(_clean(name) for detail, name in names if detail in details and _clean(name))
 
 
-def _describe(entries: list[TimeEntry], options: LineOptions, zone: tzinfo) -> str:
+def _describe(entries: list[TimeEntry], options: LineOptions, zone: tzinfo, cap: int) -> str:
     """Details every entry shares read as a heading, 'date · project / task · member'; several
     descriptions follow as a list, 'heading: one; two and 3 more', within the cap."""
     details = options.details
@@ -380,10 +427,10 @@ def _describe(entries: list[TimeEntry], options: LineOptions, zone: tzinfo) -> s
     descriptions = _distinct(_clean(entry.description) for entry in entries) if "description" in details else []
     if len(descriptions) == 1:
         heading.append(descriptions.pop())
-    text = _fit(" · ".join(part for part in heading if part), descriptions, options.max_description)
+    text = _fit(" · ".join(part for part in heading if part), descriptions, cap)
     if not text:  # never an empty line: say what the time was spent on, or at least that it was
         text = _shorten(", ".join(_distinct(_work(entry, frozenset({"project", "task"})) for entry in entries)),
-                        options.max_description)
+                        cap)
     return text or NO_TEXT
 
 

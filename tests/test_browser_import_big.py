@@ -44,8 +44,8 @@ def test_after_load_more_every_list_covers_every_entry_and_a_ticked_non_billable
     wizard.get_by_role("button", name="Load clients, projects and members").click()
     settled(page)
     page.get_by_label(re.compile(r"^Dates")).select_option(label="Custom range")
-    page.get_by_label("From").fill("2025-10-01")
-    page.get_by_label("To", exact=True).fill("2025-10-31")
+    page.get_by_label(re.compile(r"^From\b")).fill("2025-10-01")
+    page.get_by_label(re.compile(r"^To\b")).fill("2025-10-31")
     page.get_by_label("Billable entries only").uncheck()
     wizard.get_by_role("button", name="Preview entries").click()
     # The first page shows at once; the loader asks for the second by itself
