@@ -280,9 +280,14 @@ def printable(invoice_id: int):
 @bp.get("/<int:invoice_id>/pdf")
 @requires("invoice.view")
 def pdf(invoice_id: int):
-    from services.pdf import html_to_pdf  # WeasyPrint is slow to import: only when a PDF is asked for
+    from services.pdf import TooManyLines, check_length, html_to_pdf  # WeasyPrint is slow to import
 
     invoice = scoped_invoice(invoice_id)
+    try:
+        check_length(len(invoice.lines), current_app.config["HOURBILL_PDF_MAX_LINES"])
+    except TooManyLines as refusal:
+        flash(str(refusal), "error")
+        return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
     html = render_template("invoices/print.html", **invoice_document.context(invoice), pdf=True)
     response = make_response(html_to_pdf(html, current_app.static_folder))
     response.headers["Content-Type"] = "application/pdf"
