@@ -38,6 +38,7 @@ def prepare(data: bytes) -> tuple[bytes, str]:
                 if width * height > MAX_PIXELS:
                     raise LogoError(_too_many_pixels(width, height))
                 kind = image.format
+                _refuse_truncated(data, kind)
                 image.load()
                 image = ImageOps.exif_transpose(image)
     except LogoError:
@@ -50,6 +51,17 @@ def prepare(data: bytes) -> tuple[bytes, str]:
     except (OSError, SyntaxError, ValueError):  # truncated or corrupt data past a valid header
         raise LogoError("This image could not be read: the file may be damaged. Save it again as PNG or JPEG.") from None
     return _encode(image, kind), FORMATS[kind]
+
+
+def _refuse_truncated(data: bytes, kind: str) -> None:
+    """WeasyPrint sets Pillow's LOAD_TRUNCATED_IMAGES for the whole process, so a cut-off upload would load
+    as a half-grey picture without a word: check the file's end ourselves (a PNG's chunk checksums up to
+    its IEND, a JPEG's end-of-image marker)."""
+    if kind == "PNG":
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as again:
+            again.verify()
+    elif not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        raise OSError("the JPEG has no end-of-image marker")
 
 
 def _too_many_pixels(width: int, height: int) -> str:
