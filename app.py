@@ -60,7 +60,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         HOURBILL_LOGIN_SLOW_DOWN_SECONDS=2,
         HOURBILL_PREVIEW_MAX_AGE_DAYS=7,  # `flask purge-previews`: confirmed or abandoned previews older go
         HOURBILL_PASSWORD_HASH_METHOD="scrypt",
-        HOURBILL_PDF_MAX_LINES=3000,  # a longer invoice's PDF is refused up front (services/pdf.py says why)
+        HOURBILL_PDF_MAX_LINES=2000,  # a longer invoice's PDF is refused up front (services/pdf.py says why)
         HOURBILL_INVITATION_DAYS=7,  # how long an invitation link works  # werkzeug's generate_password_hash(method=...)
     )
     app.config.from_pyfile("config.py", silent=True)

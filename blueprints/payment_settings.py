@@ -39,7 +39,7 @@ def save():
         return _page(payment_form=form), 422
     business = current_business()
     for column in PAYMENT_COLUMNS:
-        setattr(business, column, getattr(form, column).data)
+        setattr(business, column, getattr(form, column).data or "")
     db.session.commit()
     flash("Payment details saved.", "success")
     return redirect(url_for("payment_settings.index"), code=303)

@@ -142,3 +142,10 @@ def test_a_file_in_any_other_field_of_the_logo_form_is_refused(client, logged_in
                            content_type="multipart/form-data")
     assert response.status_code == 400 and "This form takes text only" in response.get_data(as_text=True)
     assert _business(app).logo is None
+
+
+def test_a_payment_form_with_fields_left_out_clears_them(client, logged_in, app):
+    client.post("/settings/payment/", data={"bank_account_holder": "Ada", "iban": "DE89370400440532013000"})
+    assert client.post("/settings/payment/", data={}).status_code == 303
+    business = _business(app)
+    assert (business.bank_account_holder, business.iban, business.bic) == ("", "", "")
