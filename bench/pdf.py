@@ -13,10 +13,10 @@ import statistics
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 
-PASSWORD = "correct horse battery"
+from bench.inprocess import PASSWORD, add_lines, new_invoice
+
 
 
 def make(workdir: Path):
@@ -40,22 +40,14 @@ def make(workdir: Path):
 
 
 def invoice_with(app, client, lines: int) -> int:
+    """A sent invoice of `lines` lines of imported shape (bench.inprocess.add_lines)."""
     from extensions import db
-    from models import Customer, Invoice, LineItem
+    from models import Customer
 
     with app.app_context():
         customer_id = db.session.scalar(db.select(Customer.id))
-    response = client.post("/invoices/new", data={"customer_id": customer_id})
-    invoice_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
-    with app.app_context():
-        invoice = db.session.get(Invoice, invoice_id)
-        for number in range(1, lines + 1):  # the shape of an imported line: date, project, task, text, member
-            line = LineItem(position=number, source="clockify", unit="h",
-                            description=f"2025-10-{number % 28 + 1:02d} · Website redesign / Design · "
-                                        f"Landing page review, round {number} (Maria Garcia)")
-            line.set_amounts(Decimal(number % 7 + 1) + Decimal("0.25"), 9500 + number % 5 * 500)
-            invoice.lines.append(line)
-        db.session.commit()
+    invoice_id = new_invoice(client, customer_id)
+    add_lines(app, invoice_id, lines)
     assert client.post(f"/invoices/{invoice_id}/send").status_code == 303
     return invoice_id
 
