@@ -61,6 +61,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         HOURBILL_LOGIN_SLOW_DOWN_SECONDS=2,
         HOURBILL_PREVIEW_MAX_AGE_DAYS=7,  # `flask purge-previews`: confirmed or abandoned previews older go
         HOURBILL_PASSWORD_HASH_METHOD="scrypt",
+        HOURBILL_PDF_MAX_LINES=2000,  # a longer invoice's PDF is refused up front (services/pdf.py says why)
         HOURBILL_INVITATION_DAYS=7,  # how long an invitation link works  # werkzeug's generate_password_hash(method=...)
         # Mail (Flask-Mailman's names; services/mail.py). No MAIL_SERVER: nothing is mailed, pages say how.
         MAIL_SERVER="", MAIL_PORT=25, MAIL_USERNAME="", MAIL_PASSWORD="", MAIL_USE_TLS=False, MAIL_USE_SSL=False,
@@ -99,12 +100,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from blueprints import access, auth, businesses, colleague, customers, imports, integrations, invoices, members, settings
     from blueprints import payments as payments_blueprint
     from blueprints import public, sending
+    from blueprints import payment_settings
     from services.money import format_money, from_minor, plain
 
     access.init_app(app)
     for blueprint in (auth.bp, businesses.bp, members.bp, settings.bp, integrations.bp, colleague.bp, customers.bp,
                       invoices.bp, imports.bp, payments_blueprint.bp, sending.bp, public.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(payment_settings.bp)
 
     from babel.dates import format_date
     from babel.numbers import format_decimal
@@ -164,9 +167,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     @app.before_request
     def refuse_files_and_nul_characters():
-        # No form of Hourbill takes a file, and Flask-WTF hands a file sent under a text field's name to
-        # that field (which expects text): refuse every file here, once for all forms.
-        if request.files:
+        # Flask-WTF hands a file sent under a text field's name to that field (which expects text): refuse
+        # every file here, once for all forms, but in the file fields a view names (`file_fields`: the logo).
+        if set(request.files) - set(getattr(app.view_functions.get(request.endpoint), "file_fields", ())):
             return render_template("errors/error.html", title="No files here",
                                    message="This form takes text only, and a file was sent with it. "
                                            "Go back, reload the page and fill in the form again."), 400

@@ -232,6 +232,14 @@ class Business(db.Model):
     invoice_number_format: Mapped[str] = mapped_column(String(20), default="{seq:04}", server_default="{seq:04}")
     number_restarts_yearly: Mapped[bool] = mapped_column(default=False, server_default=false())
     invoice_number_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # better-pdf: what the invoice says about paying it, and the logo at its head. The e-invoice reads
+    # the same three payment columns. The IBAN is kept compact and upper case, checked with schwifty
+    # (services/payment_details.py); the logo is a PNG or JPEG re-encoded by services/logo.py.
+    bank_account_holder: Mapped[str] = mapped_column(String(70), default="", server_default="")
+    iban: Mapped[str] = mapped_column(String(34), default="", server_default="")
+    bic: Mapped[str] = mapped_column(String(11), default="", server_default="")
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    logo_type: Mapped[str] = mapped_column(String(10), default="", server_default="")  # image/png, image/jpeg
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="business", cascade="all, delete-orphan",
                                                          order_by="Membership.id")

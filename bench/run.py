@@ -16,7 +16,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from bench import inprocess, journey, shared_budget
+from bench import inprocess, journey, pdf, shared_budget
 from sandbox import MAIN_KEY
 from bench._servers import Child
 
@@ -184,6 +184,16 @@ def inprocess_rows(table: Table, steps, normal_entries, page, pdf) -> None:
     table.add(f"GET /invoices/<id>/pdf, 200 lines x{len(pdf.server)}", f"{fmt_ms(pdf.median)} / {fmt_ms(pdf.p95)}")
 
 
+def pdf_rows(table: Table, results: list[dict], refused: tuple[float, int, str], limit: int) -> None:
+    table.section("4b. PDF by length (median of 2, wall; CPU and peak RSS beside), in-process")
+    for row, target in zip(results, (1.0, 5.0)):
+        table.add(f"PDF {row['lines']:,} lines, {row['pages']} pages ({row['cpu']:.2f} s CPU, {row['rss']:.0f} MB peak RSS)",
+                  f"{row['wall']:.2f} s", f"< {target:g} s", row["wall"] < target)
+    seconds, status, said = refused
+    table.add(f"PDF {limit + 1:,} lines (HOURBILL_PDF_MAX_LINES={limit:,}): refused up front, page {said}",
+              f"HTTP {status}, {1000 * seconds:.0f} ms", "303, says why", status == 303 and said == "says why")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=100, help="timed requests per wizard step (default 100)")
@@ -208,10 +218,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.only != "http":
             (tmp / "inprocess").mkdir()
             say("3/5 and 4/5: server time per wizard step, invoice and PDF renders (in-process test client)")
-            steps, normal_entries, page, pdf, purge = inprocess.run(
+            steps, normal_entries, page, pdf_series, purge = inprocess.run(
                 tmp / "inprocess", runs=args.runs, confirm_runs=args.confirm_runs, render_runs=args.render_runs,
                 pdf_runs=args.pdf_runs)
-            inprocess_rows(table, steps, normal_entries, page, pdf)
+            inprocess_rows(table, steps, normal_entries, page, pdf_series)
+            say("4/5: PDFs of 200 and 1,000 lines, and the line limit (bench/pdf.py)")
+            pdf_rows(table, *pdf.measure([200, 1000], runs=2))
         if args.only != "inprocess":
             memory_rows(table, ours)
             shared_budget_rows(table, shared)

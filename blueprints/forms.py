@@ -13,11 +13,13 @@ from babel.numbers import format_decimal
 from flask import current_app
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from werkzeug.datastructures import FileStorage
 from wtforms import Field, IntegerField, PasswordField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, StopValidation, ValidationError
 
 from models import Invoice, LineItem
-from services import invoicing
+from services import invoicing, logo, payment_details
 from services.clockify import REGIONS
 from services.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from services.money import (AmbiguousNumber, decimal_comma, fits_currency, is_currency, minor_digits, parse_decimal,
@@ -199,3 +201,42 @@ SHARING_CHOICES = [SelectChoice("private", "Private: only I may import through i
 
 def sharing_field() -> RadioField:
     return RadioField("Who may import through it", choices=SHARING_CHOICES, default="private")
+
+
+# better-pdf: the payment details and the logo the invoice prints (settings, "Payment details & logo").
+
+def _checked_by(clean):
+    """A validator from a services.payment_details cleaner: the field gets the clean value, or its message."""
+    def check(form, field):
+        try:
+            field.data = clean(field.data)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+    return check
+
+
+class PaymentDetailsForm(FlaskForm):
+    bank_account_holder = StringField("Account holder", filters=[_trimmed], validators=[
+        Length(max=payment_details.EPC_MAX_NAME, message="Use at most 70 characters (what a bank transfer carries).")])
+    iban = StringField("IBAN", validators=[Length(max=64, message="An IBAN has at most 34 characters."),
+                                           _checked_by(payment_details.clean_iban)])
+    bic = StringField("BIC (SWIFT code)", validators=[Length(max=20, message="A BIC has 8 or 11 characters."),
+                                                      _checked_by(payment_details.clean_bic)])
+
+    def validate_bic(self, field):
+        if field.data and not self.iban.data:
+            raise ValidationError("Enter the IBAN of this account too.")
+
+
+class LogoForm(FlaskForm):
+    logo = FileField("Logo (PNG or JPEG)")
+
+    def validate_logo(self, field):
+        """Checked and re-encoded here (services.logo), so the view stores `field.prepared` or nothing."""
+        upload = field.data
+        if not isinstance(upload, FileStorage):
+            raise ValidationError("Choose a PNG or JPEG file.")
+        try:
+            field.prepared = logo.prepare(upload.stream.read())
+        except logo.LogoError as error:
+            raise ValidationError(str(error)) from None

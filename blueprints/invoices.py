@@ -25,7 +25,7 @@ from blueprints.forms import RATE_LIMIT, DecimalText, LineForm, fits_currency_fi
 from extensions import db
 from models import INVOICE_STATUSES, Customer, Invoice, LineItem
 from blueprints import access
-from services import invoicing, payments, sending
+from services import invoice_document, invoicing, payments, sending
 from services.money import from_minor, invoice_totals, plain, to_minor
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
@@ -337,20 +337,20 @@ def delete(invoice_id: int):
 @requires("invoice.view")
 def printable(invoice_id: int):
     invoice = scoped_invoice(invoice_id)
-    return render_template("invoices/print.html", invoice=invoice, totals=invoicing.totals(invoice),
-                           parties=invoicing.parties(invoice), pdf=False)
+    return render_template("invoices/print.html", **invoice_document.context(invoice), pdf=False)
 
 
 @bp.get("/<int:invoice_id>/pdf")
 @requires("invoice.view")
 def pdf(invoice_id: int):
-    from services.pdf import html_to_pdf  # WeasyPrint is slow to import: only when a PDF is asked for
+    from services.pdf import TooManyLines
 
     invoice = scoped_invoice(invoice_id)
-    html = render_template("invoices/print.html", invoice=invoice, totals=invoicing.totals(invoice),
-                           parties=invoicing.parties(invoice), pdf=True)
-    response = make_response(html_to_pdf(html, current_app.static_folder))
+    try:
+        response = make_response(invoice_document.pdf(invoice))
+    except TooManyLines as refusal:
+        flash(str(refusal), "error")
+        return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
     response.headers["Content-Type"] = "application/pdf"
-    name = invoice.number or f"draft-{invoice.id}"
-    response.headers["Content-Disposition"] = f'attachment; filename="invoice-{name}.pdf"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{invoice_document.pdf_name(invoice)}"'
     return response

@@ -6,13 +6,13 @@ Referer; an unknown, replaced or disabled token is a plain 404 that says nothing
 first view by someone outside the business is recorded once ("Viewed" on the invoice)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, make_response, render_template
+from flask import Blueprint, abort, make_response, redirect, render_template, url_for
 from flask_login import current_user
 
 from blueprints.access import memberships
 from extensions import db
 from models import Invoice
-from services import sending
+from services import invoice_document, sending
 
 bp = Blueprint("public", __name__, url_prefix="/v")
 
@@ -37,13 +37,18 @@ def invoice(token: str):
     insider = current_user.is_authenticated and any(each.business_id == found.business_id for each in memberships())
     if not insider and found.viewed_at is None and sending.record_first_view(found):
         db.session.commit()
-    return _private(make_response(render_template("public/invoice.html", **sending.document(found), pdf=False)))
+    return _private(make_response(render_template("public/invoice.html", **invoice_document.context(found), pdf=False)))
 
 
 @bp.get("/<token>/pdf")
 def pdf(token: str):
+    from services.pdf import TooManyLines
+
     found = _invoice(token)
-    response = make_response(sending.invoice_pdf(found))
+    try:
+        response = make_response(invoice_document.pdf(found))
+    except TooManyLines:  # the page says there is no PDF and why
+        return _private(redirect(url_for("public.invoice", token=token), code=303))
     response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="{sending.pdf_name(found)}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{invoice_document.pdf_name(found)}"'
     return _private(response)

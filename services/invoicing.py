@@ -166,6 +166,8 @@ def mark_sent(invoice: Invoice) -> None:
 # businesses read the same) -> the business's columns.
 SENDER_FIELDS = {"business_name": "name", "business_address": "address", "business_email": "email",
                  "tax_id": "tax_id"}
+# better-pdf: the payment details an invoice was sent with (the reference printed with them is its number).
+SENDER_FIELDS |= {"bank_account_holder": "bank_account_holder", "iban": "iban", "bic": "bic"}
 PARTY_FIELDS = {"sender": (*SENDER_FIELDS, "display_name"), "customer": ("name", "address", "email")}
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from extensions import db
 from models import Business, Invoice, LineItem, MailAttempt, User, utcnow
-from services import invoicing, mail
+from services import invoice_document, invoicing, mail
 from services.money import format_money
 
 TOKEN_BYTES = 32  # 256 bits: unguessable (128 would do)
@@ -72,24 +72,6 @@ def record_first_view(invoice: Invoice) -> bool:
 
 # --- the mail -----------------------------------------------------------------------------------------
 
-def document(invoice: Invoice) -> dict:
-    """What the print view's document shows (the same context blueprints/invoices.py gives print.html):
-    for the mailed PDF and the customer's page."""
-    return {"invoice": invoice, "totals": invoicing.totals(invoice), "parties": invoicing.parties(invoice)}
-
-
-def invoice_pdf(invoice: Invoice) -> bytes:
-    """The invoice's PDF, as the invoice page's "Download PDF" makes it (the print view's document)."""
-    from services.pdf import html_to_pdf  # WeasyPrint is slow to import: only when a PDF is made
-
-    return html_to_pdf(render_template("invoices/print.html", **document(invoice), pdf=True),
-                       current_app.static_folder)
-
-
-def pdf_name(invoice: Invoice) -> str:
-    return f"invoice-{invoice.number or 'draft'}.pdf"
-
-
 def values(invoice: Invoice, view_link: str) -> dict[str, str]:
     """What each placeholder stands for in this invoice's mails."""
     sender = invoicing.parties(invoice)["sender"]
@@ -117,7 +99,17 @@ def compose(invoice: Invoice, subject: str, body: str, recipients: Recipients, v
     return mail.Outgoing(subject=mail.fill(subject, filled).replace("\n", " ")[:300], body=mail.fill(body, filled),
                          to=recipients.to, cc=recipients.cc, bcc=[recipients.copy_to] if recipients.copy_to else [],
                          reply_to=[sender["business_email"]] if sender.get("business_email") else [],
-                         attachments=[(pdf_name(invoice), invoice_pdf(invoice), "application/pdf")])
+                         attachments=_attachments(invoice))
+
+
+def _attachments(invoice: Invoice) -> list[tuple[str, bytes, str]]:
+    """The PDF, unless the invoice is too long for one: then the mail carries the view link alone."""
+    from services.pdf import TooManyLines
+
+    try:
+        return [(invoice_document.pdf_name(invoice), invoice_document.pdf(invoice), "application/pdf")]
+    except TooManyLines:
+        return []
 
 
 def mail_invoice(invoice: Invoice, recipients: Recipients, view_link: str, *, by: User | None, kind: str = "invoice",

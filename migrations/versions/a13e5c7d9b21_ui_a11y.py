@@ -1,7 +1,7 @@
 """ui-a11y: a person's locale (how numbers and dates are written for them)
 
 Revision ID: a13e5c7d9b21
-Revises: 5c2d8e7f1a93
+Revises: e5a11c0ffee1
 Create Date: 2026-11-30 10:45:00
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a13e5c7d9b21'
-down_revision = '5c2d8e7f1a93'
+down_revision = 'e5a11c0ffee1'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,153 @@
+"""The printed invoice and its PDF, read back as a person reads them: the text of each page (pypdf) and
+the EPC QR code decoded as a banking app would (zxing-cpp)."""
+import io
+import re
+from decimal import Decimal
+
+import pytest
+import zxingcpp
+from pypdf import PdfReader
+
+from extensions import db
+from models import Business, LineItem
+
+IBAN, IBAN_PRINTED, BIC = "DE89370400440532013000", "DE89 3704 0044 0532 0130 00", "COBADEFFXXX"
+
+
+def _pages(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def _qr_codes(pdf: bytes) -> list[bytes]:
+    """Every QR code in the PDF's images, as the bytes it holds."""
+    found = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for image in page.images:
+            found += [code.bytes for code in zxingcpp.read_barcodes(image.image.convert("L"))
+                      if code.format == zxingcpp.BarcodeFormat.QRCode]
+    return found
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _add_lines(app, invoice_id: int, count: int, description=lambda n: f"Design review, round {n}") -> None:
+    from models import Invoice
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        for number in range(1, count + 1):
+            line = LineItem(position=number, source="manual", unit="h", description=description(number))
+            line.set_amounts(Decimal("1.5"), 10000)
+            invoice.lines.append(line)
+        db.session.commit()
+
+
+def _payment_details(client, holder="Ada Consulting GmbH", iban=IBAN_PRINTED, bic=BIC.lower()):
+    response = client.post("/settings/payment/", data={"bank_account_holder": holder, "iban": iban, "bic": bic})
+    assert response.status_code == 303, response.get_data(as_text=True)
+
+
+def _pdf(client, invoice_id) -> bytes:
+    response = client.get(f"/invoices/{invoice_id}/pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    return response.data
+
+
+def test_a_long_invoice_has_the_header_on_every_page_and_the_totals_once_after_the_last_line(client, logged_in, app):
+    invoice_id = logged_in.invoice(logged_in.customer("Northwind Traders"))
+    _add_lines(app, invoice_id, 70)
+    pages = _pages(_pdf(client, invoice_id))
+    assert len(pages) >= 3
+    for number, text in enumerate(pages, start=1):
+        assert "Description" in text and "Quantity" in text and "Amount" in text, number
+        assert f"Page {number} of {len(pages)}" in text
+    assert [text.count("Total due") for text in pages] == [0] * (len(pages) - 1) + [1]
+    assert [text.count("Subtotal") for text in pages] == [0] * (len(pages) - 1) + [1]
+    last = pages[-1]
+    assert last.index("Design review, round 70") < last.index("Subtotal")
+    assert "$10,500.00" in last  # 70 x 1.5 h x $100
+    assert all(any(f"Design review, round {n}\n" in text or text.endswith(f"round {n}") or f"round {n} " in text
+                   for text in pages) for n in (1, 35, 70))
+
+
+def test_a_long_description_is_printed_whole(client, logged_in, app):
+    words = " ".join(f"word{n}" for n in range(200))  # with the rest, about the 2,000 characters a line may have
+    unbroken = "https://example.com/" + "x" * 150  # longer than its column is wide
+    invoice_id = logged_in.invoice(logged_in.customer())
+    assert logged_in.line(invoice_id, description=f"{words} {unbroken} the end").status_code in (200, 303)
+    text = _squeezed("".join(_pages(_pdf(client, invoice_id))))
+    assert _squeezed(words) in text and unbroken in text and "theend" in text
+
+
+def test_a_sent_euro_invoice_prints_the_payment_details_and_a_qr_code_that_pays_its_total(client, logged_in, app):
+    _payment_details(client)
+    invoice_id = logged_in.invoice(logged_in.customer("Bistro", "EUR"))
+    logged_in.line(invoice_id, description="Menu design", quantity="3", rate="120.5")
+    client.post(f"/invoices/{invoice_id}/send")
+    pdf = _pdf(client, invoice_id)
+    text = _pages(pdf)[-1]
+    for shown in ("PAYMENT DETAILS", "Ada Consulting GmbH", IBAN_PRINTED, BIC, "Reference INV-0001"):
+        assert shown in text
+    [payload] = _qr_codes(pdf)
+    fields = payload.split(b"\n")
+    # EPC069-12 version 002: service tag, version, character set (1-8), SEPA credit transfer, BIC, name,
+    # IBAN, amount, purpose, structured reference, unstructured remittance text.
+    assert fields[:2] == [b"BCD", b"002"] and 1 <= int(fields[2]) <= 8 and fields[3] == b"SCT"
+    assert fields[4:] == [BIC.encode(), b"Ada Consulting GmbH", IBAN.encode(), b"EUR361.5", b"", b"", b"INV-0001"]
+
+
+@pytest.mark.parametrize("currency, send", [("USD", True), ("EUR", False)], ids=["dollars", "a draft"])
+def test_no_qr_code_where_a_banking_app_could_not_pay_it(client, logged_in, app, currency, send):
+    _payment_details(client)
+    invoice_id = logged_in.invoice(logged_in.customer("Acme", currency))
+    logged_in.line(invoice_id)
+    if send:
+        client.post(f"/invoices/{invoice_id}/send")
+    page = client.get(f"/invoices/{invoice_id}/print").get_data(as_text=True)
+    assert IBAN_PRINTED in page and "QR code" not in page
+    assert "the invoice number, given when it is sent" in page if not send else "INV-0001" in page
+
+
+def test_a_paid_invoice_has_no_qr_code_and_no_iban_prints_no_payment_details(client, logged_in, app):
+    invoice_id = logged_in.invoice(logged_in.customer("Bistro", "EUR"))
+    logged_in.line(invoice_id)
+    client.post(f"/invoices/{invoice_id}/send")
+    assert "Payment details" not in client.get(f"/invoices/{invoice_id}/print").get_data(as_text=True)
+    _payment_details(client)
+    with app.app_context():  # payment details saved after sending are not on it: it keeps what it was sent with
+        db.session.execute(db.update(Business).values(iban=IBAN))
+        db.session.commit()
+    assert "Payment details" not in client.get(f"/invoices/{invoice_id}/print").get_data(as_text=True)
+
+    second = logged_in.invoice(logged_in.customer("Bistro", "EUR"))
+    logged_in.line(second)
+    client.post(f"/invoices/{second}/send")
+    assert "QR code" in client.get(f"/invoices/{second}/print").get_data(as_text=True)
+    client.post(f"/invoices/{second}/paid")
+    page = client.get(f"/invoices/{second}/print").get_data(as_text=True)
+    assert IBAN_PRINTED in page and "QR code" not in page
+
+
+def test_a_sent_invoice_keeps_the_bank_account_it_was_sent_with(client, logged_in, app):
+    _payment_details(client)
+    invoice_id = logged_in.invoice(logged_in.customer("Bistro", "EUR"))
+    logged_in.line(invoice_id)
+    client.post(f"/invoices/{invoice_id}/send")
+    _payment_details(client, holder="New Bank Account", iban="FR14 2004 1010 0505 0001 3M02 606", bic="")
+    page = client.get(f"/invoices/{invoice_id}/print").get_data(as_text=True)
+    assert IBAN_PRINTED in page and "FR14" not in page and "New Bank Account" not in page
+
+
+def test_a_pdf_longer_than_the_limit_is_refused_up_front_with_a_message(client, logged_in, app):
+    app.config["HOURBILL_PDF_MAX_LINES"] = 5
+    invoice_id = logged_in.invoice(logged_in.customer())
+    _add_lines(app, invoice_id, 5)
+    assert _pdf(client, invoice_id)  # at the limit: a PDF
+    _add_lines(app, invoice_id, 1)
+    response = client.get(f"/invoices/{invoice_id}/pdf")
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/invoices/{invoice_id}")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "This invoice has 6 lines, more than the 5 a PDF can hold here" in page
+    printable = client.get(f"/invoices/{invoice_id}/print").get_data(as_text=True)
+    assert "Download PDF" not in printable and "6 lines are more than the 5 a PDF can hold here" in printable
