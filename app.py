@@ -97,6 +97,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     for blueprint in (auth.bp, businesses.bp, members.bp, settings.bp, integrations.bp, colleague.bp, customers.bp,
                       invoices.bp, imports.bp):
         app.register_blueprint(blueprint)
+    from blueprints import dashboard  # also the site's root, "index": the landing page or the dashboard
+    app.register_blueprint(dashboard.bp)
 
     @app.template_filter("money")
     def money_filter(minor: int, currency: str) -> str:
@@ -129,10 +131,6 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
             app.logger.exception("health check: the database does not answer")
             return {"status": "database unavailable"}, 503
         return {"status": "ok"}
-
-    @app.get("/")
-    def index():
-        return redirect(url_for("invoices.index" if current_user.is_authenticated else "auth.login"))
 
     _register_error_pages(app)
     _register_commands(app)

@@ -110,7 +110,7 @@ def _password_accepted(user: User, remember: bool):
         flash(f"{business.name or 'Your business'} requires two-factor authentication: set it up to continue.",
               "info")
         return redirect(url_for("settings.account"), code=303)
-    return redirect(target or url_for("invoices.index"), code=303)
+    return redirect(target or url_for("index"), code=303)
 
 
 @bp.route("/register", methods=["GET", "POST"])
