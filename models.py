@@ -191,11 +191,17 @@ def one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
 ROLES = ("owner", "admin", "member", "viewer")  # most to least: services/access.py ranks them so
 
 
+# How an invoice number looks after the business's prefix (services.invoicing.format_number):
+# str.format fields year and seq. The ones with the year may restart the sequence each year.
+NUMBER_FORMATS = ("{seq:04}", "{year}-{seq:04}", "{year}-{seq:03}", "{year}{seq:04}")
+
+
 class Business(db.Model):
     """What owns everything else, and what its invoices say about the sender (the seller's profile).
     People reach it through a Membership; numbering is per business."""
 
     __tablename__ = "businesses"
+    __table_args__ = (one_of("invoice_number_format", NUMBER_FORMATS, "ck_businesses_invoice_number_format"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
@@ -211,6 +217,14 @@ class Business(db.Model):
     # An owner may require every member to log in with a second factor.
     require_two_factor: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Numbering (payments): how a number looks (NUMBER_FORMATS: the prefix, then the year and the
+    # sequence as the format says) and whether the sequence starts again at 1 each year.
+    # invoice_number_year is the year next_invoice_number counts in (NULL until the first number is
+    # given with a yearly restart); services.invoicing.next_number reads all three.
+    invoice_number_format: Mapped[str] = mapped_column(String(20), default="{seq:04}", server_default="{seq:04}")
+    number_restarts_yearly: Mapped[bool] = mapped_column(default=False, server_default=false())
+    invoice_number_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="business", cascade="all, delete-orphan",
                                                          order_by="Membership.id")
@@ -301,7 +315,9 @@ class Customer(db.Model):
     invoices: Mapped[list[Invoice]] = relationship(back_populates="customer")
 
 
-INVOICE_STATUSES = ("draft", "sent", "paid", "void")
+# partially_paid: some payments, a balance left (services/payments.py); "overdue" is no status but a
+# sent or partially paid invoice past its due date with a balance (payments.shown_status).
+INVOICE_STATUSES = ("draft", "sent", "partially_paid", "paid", "void")
 
 
 class Invoice(db.Model):
@@ -315,7 +331,7 @@ class Invoice(db.Model):
     business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"), index=True)
     number: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    status: Mapped[str] = mapped_column(String(10), default="draft")
+    status: Mapped[str] = mapped_column(String(20), default="draft")
     issue_date: Mapped[date] = mapped_column(Date)
     due_date: Mapped[date] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3))
@@ -330,9 +346,19 @@ class Invoice(db.Model):
     # must not change an invoice that has left (services.invoicing.mark_sent fills it).
     parties: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
+    # Payments (services/payments.py). total_minor is set from invoicing.totals() when the invoice is
+    # numbered (mark_sent) and never changes after; paid_minor is the sum of its payments, changed only
+    # by a guarded UPDATE that also checks the balance, so two payments at once never pay past it.
+    total_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
     customer: Mapped[Customer] = relationship(back_populates="invoices")
     lines: Mapped[list[LineItem]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="LineItem.position"
+    )
+    payments: Mapped[list[Payment]] = relationship(
+        back_populates="invoice", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="(Payment.paid_on, Payment.id)"
     )
 
     @property
@@ -521,6 +547,28 @@ class ClockifyRateBudget(db.Model):
 
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     slots: Mapped[str] = mapped_column(Text, default="")  # epoch seconds, space-separated, oldest first
+
+
+class Payment(db.Model):
+    """Money received against a sent invoice (services/payments.py). Recording or deleting one changes
+    the invoice's paid_minor and status in the same transaction, under a guarded UPDATE of the invoice."""
+
+    __tablename__ = "payments"
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="ck_payments_amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[str] = mapped_column(String(40), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                            nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="payments")
+    recorded_by: Mapped[User | None] = relationship()
 
 
 class UnbilledTime(db.Model):

@@ -32,10 +32,12 @@ PERMISSIONS = {
     "connection.view": "viewer",      # the integrations page (never a key: only its last four characters)
     "customer.edit": "member",        # add, edit, delete customers
     "invoice.edit": "member",         # new drafts, their details and lines, duplicate, delete a draft
-    "invoice.send": "member",         # mark sent (numbered) or paid
+    "invoice.send": "member",         # mark sent (numbered)
+    "payment.record": "member",       # record a payment, or mark paid (a payment of the balance)
     "import.run": "member",           # the Clockify import wizard on a draft
     "connection.create": "member",    # connect Clockify (update or disconnect: its creator or connection.manage)
     "invoice.void": "admin",
+    "payment.delete": "admin",        # delete a recorded payment (it changes the books, like a void)
     "connection.manage": "admin",     # update or disconnect anyone's connection
     "business.manage": "admin",       # the business profile: what invoices say about the sender, numbering
     "member.manage": "admin",         # invite, remove, change roles

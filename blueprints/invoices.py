@@ -24,7 +24,7 @@ from blueprints.forms import RATE_LIMIT, DecimalText, LineForm, fits_currency_fi
 from extensions import db
 from models import INVOICE_STATUSES, Customer, Invoice, LineItem
 from blueprints import access
-from services import invoicing
+from services import invoicing, payments
 from services.money import from_minor, invoice_totals, plain, to_minor
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
@@ -235,9 +235,10 @@ def send(invoice_id: int):
 
 
 @bp.post("/<int:invoice_id>/paid")
-@requires("invoice.send")
+@requires("payment.record")
 def paid(invoice_id: int):
-    return _change_status(invoice_id, invoicing.mark_paid, "Invoice {number} is marked as paid.")
+    return _change_status(invoice_id, lambda invoice: payments.pay_balance(invoice, today=_today(), by=current_user),
+                          "Invoice {number} is marked as paid: a payment of its balance, dated today, is recorded.")
 
 
 @bp.post("/<int:invoice_id>/void")

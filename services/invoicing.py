@@ -16,8 +16,10 @@ from models import Business, Customer, ImportedEntry, Invoice, LineItem, utcnow
 from services.money import INVOICE_LIMIT_MINOR, Totals, from_minor, invoice_totals, line_amount_minor
 
 # Which status may follow which; anything else is refused with InvoiceStateError.
-TRANSITIONS = {"draft": {"sent"}, "sent": {"paid", "void"}, "paid": set(), "void": set()}
-DONE = {"draft": "made a draft again", "sent": "sent", "paid": "marked paid", "void": "voided"}
+# Payments move sent -> partially paid -> paid and back (services/payments.py, under their own guard).
+TRANSITIONS = {"draft": {"sent"}, "sent": {"void"}, "partially_paid": set(), "paid": set(), "void": set()}
+DONE = {"draft": "made a draft again", "sent": "sent", "partially_paid": "partly paid", "paid": "paid",
+        "void": "voided"}
 
 
 class InvoiceStateError(Exception):
@@ -52,8 +54,30 @@ def new_draft(business: Business, customer: Customer, today: date) -> Invoice:
     return invoice
 
 
-def format_number(prefix: str, sequence: int) -> str:
-    return f"{prefix}{sequence:04d}"
+def format_number(prefix: str, number_format: str, sequence: int, year: int) -> str:
+    """An invoice number: the prefix, then models.NUMBER_FORMATS's fields filled in ("INV-" and
+    "{year}-{seq:03}" -> "INV-2026-001")."""
+    return prefix + number_format.format(year=year, seq=sequence)
+
+
+def _sequence(business: Business, year: int) -> int:
+    """The sequence number the business's next invoice dated in `year` takes. With a yearly restart the
+    counter belongs to business.invoice_number_year (none yet: the counter counts in any year): a later
+    year starts again at 1, an earlier one is refused, since its sequence has closed."""
+    counter_year = business.invoice_number_year
+    if not business.number_restarts_yearly or counter_year is None or year == counter_year:
+        return business.next_invoice_number
+    if year > counter_year:
+        return 1
+    raise InvoiceStateError(f"This invoice is dated {year}, but numbering restarts each year and has moved on "
+                            f"to {counter_year}: its {year} sequence is closed. Change the issue date to "
+                            f"{counter_year} or later to send it.")
+
+
+def next_number(business: Business, year: int) -> str:
+    """The number the business's next invoice dated in `year` will get (the profile's hint): the same
+    rule mark_sent numbers with."""
+    return format_number(business.invoice_prefix, business.invoice_number_format, _sequence(business, year), year)
 
 
 def lock_draft(invoice: Invoice) -> None:
@@ -103,28 +127,34 @@ def mark_sent(invoice: Invoice) -> None:
 
     The draft is locked first (lock_draft), so the same draft sent twice at once is numbered once, a
     line removed at the same moment is either gone before the send looks or refused after it, and the
-    send checks the lines as they are under the lock. The counter is then incremented by one UPDATE
-    before it is read, so two drafts sent at once serialise on the business's row (a row lock on
-    PostgreSQL, the write lock on SQLite) and never share a number; the unique constraint on (business,
-    number) is the last guard."""
+    send checks the lines as they are under the lock. The business's row is then taken by an UPDATE
+    before its counter is read, so two drafts sent at once serialise on it (a row lock on PostgreSQL,
+    the write lock on SQLite) and never share or skip a number; the unique constraint on (business,
+    number) is the last guard. The total is fixed here: a sent invoice's total never changes."""
     _require_transition(invoice, "sent")
     lock_draft(invoice)
     if not invoice.lines:
         raise InvoiceStateError("Add at least one line before sending the invoice.")
+    # Take the business's row (PostgreSQL: its lock; SQLite: lock_draft took the write lock already),
+    # then read the counter afresh under it.
+    db.session.execute(update(Business).where(Business.id == invoice.business_id)
+                       .values(next_invoice_number=Business.next_invoice_number))
+    business = db.session.get(Business, invoice.business_id, populate_existing=True)
+    year = invoice.issue_date.year
+    sequence = _sequence(business, year)
     while True:
-        db.session.execute(
-            update(Business).where(Business.id == invoice.business_id)
-            .values(next_invoice_number=Business.next_invoice_number + 1)
-        )
-        prefix, next_number = db.session.execute(
-            select(Business.invoice_prefix, Business.next_invoice_number).where(Business.id == invoice.business_id)
-        ).one()
-        number = format_number(prefix, next_number - 1)
+        number = format_number(business.invoice_prefix, business.invoice_number_format, sequence, year)
         # The owner may have set the counter back in the profile: skip numbers already given.
         taken = db.session.scalar(
             select(Invoice.id).where(Invoice.business_id == invoice.business_id, Invoice.number == number))
         if not taken:
             break
+        sequence += 1
+    business.next_invoice_number = sequence + 1
+    if business.number_restarts_yearly:
+        business.invoice_number_year = year
+    invoice.total_minor = totals(invoice).total
+    invoice.paid_minor = 0
     invoice.number = number
     invoice.status = "sent"
     invoice.sent_at = utcnow()
@@ -148,14 +178,12 @@ def parties(invoice: Invoice) -> dict:
             "customer": {name: getattr(invoice.customer, name) for name in PARTY_FIELDS["customer"]}}
 
 
-def mark_paid(invoice: Invoice) -> None:
-    _claim(invoice, "paid", paid_at=utcnow())
-
-
 def mark_void(invoice: Invoice) -> None:
     """Void the invoice and release its Clockify entries: they may be billed again elsewhere. The
     entries are released only after the void has won (a payment recorded at the same moment keeps
     them on the paid invoice)."""
+    if invoice.status in ("partially_paid", "paid"):
+        raise InvoiceStateError("This invoice has payments recorded: delete them first (below) to void it.")
     _claim(invoice, "void", voided_at=utcnow())
     db.session.execute(delete(ImportedEntry).where(ImportedEntry.invoice_id == invoice.id))
 

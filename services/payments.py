@@ -1,0 +1,144 @@
+"""Payments against sent invoices: recording one, deleting one (undo), the balance due, and the status a
+person sees (overdue is no stored status: a sent or partially paid invoice past its due date with a
+balance).
+
+An invoice's paid_minor is the sum of its payments. It changes only through one UPDATE guarded by the
+invoice's status and its balance (`... WHERE status IN ('sent', 'partially_paid') AND total_minor -
+paid_minor >= :amount`, rowcount checked), which also sets the status from the new sum: of two
+payments racing over the balance exactly one is stored, and the other is told why. Services add and
+flush; the view commits."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+
+from sqlalchemy import case, delete, select, update
+
+from extensions import db
+from models import Invoice, Payment, User
+from services import invoicing
+from services.money import INVOICE_LIMIT_MINOR, format_money
+
+PAYABLE = ("sent", "partially_paid")
+METHOD_MAX = 40
+NOTE_MAX = 2000
+# What "Mark as paid" records: the balance, dated the day it was clicked.
+MARKED_PAID = "marked as paid"
+
+
+class PaymentError(invoicing.InvoiceStateError):
+    """A payment that cannot be recorded or deleted; the message is for the user, and nothing was stored."""
+
+
+def balance_minor(invoice: Invoice) -> int:
+    """What is still due: the total as sent less what was paid (a draft: its total as it stands now)."""
+    if invoice.total_minor is None:
+        return invoicing.totals(invoice).total
+    return invoice.total_minor - (invoice.paid_minor or 0)
+
+
+def is_overdue(invoice: Invoice, today: date) -> bool:
+    """Past its due date (the due date itself is still in time) with something left to pay."""
+    return invoice.status in PAYABLE and invoice.due_date < today and balance_minor(invoice) > 0
+
+
+def shown_status(invoice: Invoice, today: date) -> str:
+    """The status in a person's words: "draft", "sent", "partially paid", "paid", "overdue" or "void"."""
+    if is_overdue(invoice, today):
+        return "overdue"
+    return invoice.status.replace("_", " ")
+
+
+def paid_on_datetime(paid_on: date) -> datetime:
+    """Invoice.paid_at for a payment dated paid_on: that day, at midnight UTC (the date is what counts)."""
+    return datetime.combine(paid_on, time(0), tzinfo=timezone.utc)
+
+
+def record_payment(invoice: Invoice, *, paid_on: date, amount_minor: int, method: str, note: str,
+                   by: User | None) -> Payment:
+    """Record a payment of amount_minor on paid_on against a sent or partially paid invoice, or raise
+    PaymentError with nothing stored: an amount of zero or less, above the balance due, or on a draft,
+    paid or void invoice (as it is in the database now, not as the request first read it)."""
+    if amount_minor <= 0:
+        raise PaymentError("Enter an amount above zero.")
+    if amount_minor > INVOICE_LIMIT_MINOR:
+        raise PaymentError(_above_balance(invoice))
+    method, note = (method or "").strip(), (note or "").strip()
+    if len(method) > METHOD_MAX:
+        raise PaymentError(f"The method can be at most {METHOD_MAX} characters.")
+    if len(note) > NOTE_MAX:
+        raise PaymentError(f"The note can be at most {NOTE_MAX} characters.")
+    new_paid = Invoice.paid_minor + amount_minor
+    claimed = db.session.execute(
+        update(Invoice)
+        .where(Invoice.id == invoice.id, Invoice.status.in_(PAYABLE),
+               Invoice.total_minor - Invoice.paid_minor >= amount_minor)
+        .values(paid_minor=new_paid,
+                status=case((new_paid >= Invoice.total_minor, "paid"), else_="partially_paid"))
+        .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise PaymentError(_refusal(invoice))
+    db.session.expire(invoice)  # read back as written, under the row's lock
+    if invoice.status == "paid":
+        invoice.paid_at = paid_on_datetime(paid_on)
+    payment = Payment(business_id=invoice.business_id, invoice_id=invoice.id, paid_on=paid_on,
+                      amount_minor=amount_minor, method=method, note=note,
+                      recorded_by_user_id=by.id if by is not None else None)
+    db.session.add(payment)
+    db.session.flush()
+    return payment
+
+
+def pay_balance(invoice: Invoice, *, today: date, by: User | None) -> Payment:
+    """"Mark as paid": a payment of the whole balance, dated today. One code path with any payment."""
+    if invoice.status not in PAYABLE:
+        raise PaymentError(_refusal(invoice))
+    balance = balance_minor(invoice)
+    if balance <= 0:
+        raise PaymentError("Nothing is due on this invoice: its total is zero or less.")
+    return record_payment(invoice, paid_on=today, amount_minor=balance, method=MARKED_PAID, note="", by=by)
+
+
+def delete_payment(payment: Payment) -> None:
+    """Delete a payment (undo) and recompute the invoice: some still paid -> partially paid, none ->
+    sent; paid_at is cleared. The invoice's row is taken first, so a payment recorded or deleted at the
+    same moment is counted once; a payment deleted already (another tab) raises PaymentError."""
+    invoice_id, amount = payment.invoice_id, payment.amount_minor
+    locked = db.session.execute(
+        update(Invoice).where(Invoice.id == invoice_id, Invoice.status.in_(("partially_paid", "paid")))
+        .values(paid_minor=Invoice.paid_minor).execution_options(synchronize_session=False)).rowcount
+    gone = db.session.execute(delete(Payment).where(Payment.id == payment.id)
+                              .execution_options(synchronize_session=False)).rowcount
+    if locked != 1 or gone != 1:
+        raise PaymentError("This payment was deleted already (in another tab?). Reload the page to see the "
+                           "invoice as it is now.")
+    db.session.expunge(payment)
+    left = Invoice.paid_minor - amount
+    db.session.execute(
+        update(Invoice).where(Invoice.id == invoice_id)
+        .values(paid_minor=left, status=case((left <= 0, "sent"), else_="partially_paid"), paid_at=None)
+        .execution_options(synchronize_session=False))
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is not None:
+        db.session.expire(invoice)
+
+
+def _refusal(invoice: Invoice) -> str:
+    """Why a payment was refused, from the invoice as the database has it now."""
+    now = db.session.execute(select(Invoice.status, Invoice.total_minor, Invoice.paid_minor, Invoice.currency)
+                             .where(Invoice.id == invoice.id)).first()
+    if now is None:
+        return "This invoice was deleted meanwhile: nothing was recorded."
+    status, total, paid, currency = now
+    if status == "draft":
+        return "A draft takes no payments: send it first (it gets its number and total then)."
+    if status == "void":
+        return "This invoice is void: it takes no payments."
+    if status == "paid" or (total or 0) - (paid or 0) <= 0:
+        return "This invoice is paid in full already: nothing was recorded."
+    return (f"That is more than the balance due ({format_money(total - paid, currency)}): nothing was "
+            "recorded. Enter at most the balance.")
+
+
+def _above_balance(invoice: Invoice) -> str:
+    return (f"That is more than the balance due ({format_money(balance_minor(invoice), invoice.currency)}): "
+            "nothing was recorded. Enter at most the balance.")
