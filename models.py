@@ -595,4 +595,4 @@ class UnbilledTime(db.Model):
 # and page through them by (date, id).
 Index("ix_invoices_business_status_due", Invoice.business_id, Invoice.status, Invoice.due_date)
 Index("ix_invoices_business_issue", Invoice.business_id, Invoice.issue_date, Invoice.id)
-Index("ix_payments_business_paid_on", Payment.business_id, Payment.paid_on)
+Index("ix_payments_business_paid_on", Payment.business_id, Payment.paid_on, Payment.invoice_id, Payment.amount_minor)

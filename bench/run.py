@@ -16,7 +16,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from bench import inprocess, journey, shared_budget
+from bench import inprocess, journey, lists, shared_budget
 from sandbox import MAIN_KEY
 from bench._servers import Child
 
@@ -184,6 +184,15 @@ def inprocess_rows(table: Table, steps, normal_entries, page, pdf) -> None:
     table.add(f"GET /invoices/<id>/pdf, 200 lines x{len(pdf.server)}", f"{fmt_ms(pdf.median)} / {fmt_ms(pdf.p95)}")
 
 
+def list_rows(table: Table, series_list) -> None:
+    table.section(f"9. Dashboard and invoice list, {lists.INVOICES:,} invoices and {lists.PAYMENTS:,} payments "
+                  "(ms, median / p95), in-process")
+    for series in series_list:
+        csv_export = "csv" in series.name
+        table.add(f"{series.name} x{len(series.server)}", f"{fmt_ms(series.median)} / {fmt_ms(series.p95)}",
+                  "" if csv_export else "p95 < 50", None if csv_export else series.p95 < 0.050)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=100, help="timed requests per wizard step (default 100)")
@@ -193,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--billable-only", action="store_true",
                         help="import with 'Billable entries only' ticked (default: every entry of the month)")
     parser.add_argument("--only", choices=("http", "inprocess"),
-                        help="run only 1, 2, 5, 6 (http) or only 3, 4 (inprocess); 7 runs always")
+                        help="run only 1, 2, 5, 6 (http) or only 3, 4, 9 (inprocess); 7 runs always")
     args = parser.parse_args(argv)
     started = time.monotonic()
     table = Table()
@@ -212,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
                 tmp / "inprocess", runs=args.runs, confirm_runs=args.confirm_runs, render_runs=args.render_runs,
                 pdf_runs=args.pdf_runs)
             inprocess_rows(table, steps, normal_entries, page, pdf)
+            (tmp / "lists").mkdir()
+            say("9: the dashboard and the invoice list over 10,000 invoices (in-process test client)")
+            list_rows(table, lists.run(tmp / "lists"))
         if args.only != "inprocess":
             memory_rows(table, ours)
             shared_budget_rows(table, shared)

@@ -76,10 +76,19 @@ def _balance():
 
 def figures(business_id: int, today: date) -> Figures:
     outstanding, overdue = _open_sums(business_id, today)
+    received = _received(business_id, today)
+    this_month, this_year = (today.year, today.month), today.year
     return Figures(outstanding=outstanding, overdue=overdue,
-                   paid_this_month=_paid_since(business_id, today.replace(day=1), today),
-                   paid_this_year=_paid_since(business_id, today.replace(month=1, day=1), today),
-                   charts=_charts(business_id, today), owing=_owing(business_id, today))
+                   paid_this_month=[Sum(currency, *months[this_month]) for currency, months in received.items()
+                                    if this_month in months],
+                   paid_this_year=[Sum(currency, sum(count for (year, _), (count, _) in months.items() if year == this_year),
+                                       sum(amount for (year, _), (_, amount) in months.items() if year == this_year))
+                                   for currency, months in received.items()
+                                   if any(year == this_year for year, _ in months)],
+                   charts=[Chart(currency, [Month(year, month, months.get((year, month), (0, 0))[1])
+                                            for year, month in last_twelve_months(today)])
+                           for currency, months in received.items()],
+                   owing=_owing(business_id, today))
 
 
 def _open_sums(business_id: int, today: date) -> tuple[list[Sum], list[Sum]]:
@@ -94,16 +103,6 @@ def _open_sums(business_id: int, today: date) -> tuple[list[Sum], list[Sum]]:
             [Sum(currency, int(count), int(amount or 0)) for currency, _, _, count, amount in rows if count])
 
 
-def _paid_since(business_id: int, first: date, today: date) -> list[Sum]:
-    """Payments received from ``first`` to today, per currency (of their invoice): one query."""
-    rows = db.session.execute(
-        select(Invoice.currency, func.count(Payment.id), func.sum(Payment.amount_minor))
-        .join(Invoice, Invoice.id == Payment.invoice_id)
-        .where(Payment.business_id == business_id, Payment.paid_on >= first, Payment.paid_on <= today)
-        .group_by(Invoice.currency).order_by(Invoice.currency)).all()
-    return [Sum(currency, count, int(amount or 0)) for currency, count, amount in rows]
-
-
 def last_twelve_months(today: date) -> list[tuple[int, int]]:
     """(year, month) of the last twelve months, this one last."""
     months = []
@@ -114,21 +113,21 @@ def last_twelve_months(today: date) -> list[tuple[int, int]]:
     return months[::-1]
 
 
-def _charts(business_id: int, today: date) -> list[Chart]:
-    """Received per month over the last twelve months, one chart per currency: one query."""
-    months = last_twelve_months(today)
-    first = date(*months[0], 1)
+def _received(business_id: int, today: date) -> dict[str, dict[tuple[int, int], tuple[int, int]]]:
+    """Payments received per currency (of their invoice) and month over the last twelve months, as
+    (count, amount): the chart, and this month's and this year's sums (this year's months are always
+    among the last twelve). One query."""
+    first = date(*last_twelve_months(today)[0], 1)
     year, month = extract("year", Payment.paid_on), extract("month", Payment.paid_on)
     rows = db.session.execute(
-        select(Invoice.currency, year, month, func.sum(Payment.amount_minor))
+        select(Invoice.currency, year, month, func.count(Payment.id), func.sum(Payment.amount_minor))
         .join(Invoice, Invoice.id == Payment.invoice_id)
         .where(Payment.business_id == business_id, Payment.paid_on >= first, Payment.paid_on <= today)
         .group_by(Invoice.currency, year, month)).all()
-    received: dict[str, dict[tuple[int, int], int]] = defaultdict(dict)
-    for currency, each_year, each_month, amount in rows:
-        received[currency][(int(each_year), int(each_month))] = int(amount or 0)
-    return [Chart(currency, [Month(y, m, by_month.get((y, m), 0)) for y, m in months])
-            for currency, by_month in sorted(received.items())]
+    received: dict[str, dict[tuple[int, int], tuple[int, int]]] = defaultdict(dict)
+    for currency, each_year, each_month, count, amount in rows:
+        received[currency][(int(each_year), int(each_month))] = (count, int(amount or 0))
+    return dict(sorted(received.items()))
 
 
 def _owing(business_id: int, today: date) -> list[Owing]:

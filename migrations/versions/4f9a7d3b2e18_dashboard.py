@@ -34,7 +34,7 @@ def upgrade():
     op.create_index('ix_unbilled_time_business_id', 'unbilled_time', ['business_id'])
     op.create_index('ix_invoices_business_status_due', 'invoices', ['business_id', 'status', 'due_date'])
     op.create_index('ix_invoices_business_issue', 'invoices', ['business_id', 'issue_date', 'id'])
-    op.create_index('ix_payments_business_paid_on', 'payments', ['business_id', 'paid_on'])
+    op.create_index('ix_payments_business_paid_on', 'payments', ['business_id', 'paid_on', 'invoice_id', 'amount_minor'])
 
 
 def downgrade():
