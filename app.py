@@ -91,12 +91,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     login_manager.unauthorized_handler(_unauthorized)
 
     from blueprints import access, auth, businesses, colleague, customers, imports, integrations, invoices, members, settings
+    from blueprints import payments as payments_blueprint
     from services.money import format_money, from_minor, plain
 
     access.init_app(app)
     for blueprint in (auth.bp, businesses.bp, members.bp, settings.bp, integrations.bp, colleague.bp, customers.bp,
                       invoices.bp, imports.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(payments_blueprint.bp)
     from blueprints import dashboard  # also the site's root, "index": the landing page or the dashboard
     app.register_blueprint(dashboard.bp)
 

@@ -3,12 +3,14 @@ page, and the person's own settings: name, time zone, and security (password, tw
 authentication, logins)."""
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp,
                                 ValidationError)
 
@@ -16,8 +18,8 @@ from blueprints.access import can, current_business, data_key_problem, keyring, 
 from blueprints.forms import TIME_ZONES, DecimalText, WholeNumber, currency_code, new_password_length, time_zone
 from extensions import db
 from services.clockify import REGIONS
-from models import ClockifyConnection
-from services import accounts, login_throttle, two_factor
+from models import NUMBER_FORMATS, ClockifyConnection
+from services import accounts, invoicing, login_throttle, two_factor
 from services.money import fits_currency, from_minor, is_currency, minor_digits, plain, to_minor
 from services.secrets import DataKeyError
 
@@ -41,6 +43,15 @@ class ProfileForm(FlaskForm):
         NumberRange(min=1, max=10**9, message="Use a number from 1 to 1,000,000,000.")])
     payment_terms_days = WholeNumber("Payment terms (days)", validators=[
         InputRequired("Enter a number of days."), NumberRange(min=0, max=365, message="Use 0 to 365 days.")])
+    # Numbering (payments): the format after the prefix, and a yearly restart of the sequence.
+    invoice_number_format = SelectField("Number format", choices=[SelectChoice(each, each) for each in NUMBER_FORMATS],
+                                        default=NUMBER_FORMATS[0])
+    number_restarts_yearly = BooleanField("Start again at 1 each year")
+
+    def validate_number_restarts_yearly(self, field):
+        if field.data and "{year}" not in (self.invoice_number_format.data or ""):
+            raise ValidationError("Choose a number format with the year: restarting each year would otherwise "
+                                  "give the same numbers again.")
 
     def validate_default_hourly_rate(self, field):
         currency, rate = self.default_currency.data, field.decimal
@@ -56,7 +67,8 @@ class PersonalForm(FlaskForm):
 # The form's field -> the business's column (the form keeps the names its pages and tests know).
 PROFILE_FIELDS = {"business_name": "name", "business_address": "address", "business_email": "email",
                   "tax_id": "tax_id", "invoice_prefix": "invoice_prefix", "next_invoice_number": "next_invoice_number",
-                  "payment_terms_days": "payment_terms_days"}
+                  "payment_terms_days": "payment_terms_days", "invoice_number_format": "invoice_number_format",
+                  "number_restarts_yearly": "number_restarts_yearly"}
 
 
 @bp.get("/")
@@ -83,10 +95,33 @@ def profile():
         business.default_currency = currency
         business.default_hourly_rate_minor = None if rate is None else to_minor(rate, currency)
         business.default_tax_rate = form.default_tax_rate.decimal or Decimal(0)
+        if not business.number_restarts_yearly:
+            business.invoice_number_year = None  # turned on again later, the counter goes on in that year
         db.session.commit()
         flash("Business profile saved.", "success")
         return redirect(url_for("settings.profile"), code=303)
-    return render_template("settings/profile.html", form=form), 422 if form.errors else 200
+    _numbering_examples(form, business)
+    return render_template("settings/profile.html", form=form, next_number=_next_number(business)), \
+        422 if form.errors else 200
+
+
+def _this_year() -> int:
+    return datetime.now(ZoneInfo(current_user.time_zone or "UTC")).year
+
+
+def _numbering_examples(form: ProfileForm, business) -> None:
+    """Each format's choice reads as a number with the business's prefix and this year: "INV-2026-001"."""
+    form.invoice_number_format.choices = [
+        SelectChoice(each, invoicing.format_number(business.invoice_prefix, each, 1, _this_year()))
+        for each in NUMBER_FORMATS]
+
+
+def _next_number(business) -> str:
+    """The number the next invoice issued today gets, as saved (the rule mark_sent numbers with)."""
+    try:
+        return invoicing.next_number(business, _this_year())
+    except invoicing.InvoiceStateError:
+        return ""
 
 
 @bp.route("/personal", methods=["GET", "POST"], endpoint="personal")

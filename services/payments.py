@@ -76,7 +76,7 @@ def record_payment(invoice: Invoice, *, paid_on: date, amount_minor: int, method
                 status=case((new_paid >= Invoice.total_minor, "paid"), else_="partially_paid"))
         .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
-        raise PaymentError(_refusal(invoice))
+        raise PaymentError(refusal(invoice))
     db.session.expire(invoice)  # read back as written, under the row's lock
     if invoice.status == "paid":
         invoice.paid_at = paid_on_datetime(paid_on)
@@ -91,7 +91,7 @@ def record_payment(invoice: Invoice, *, paid_on: date, amount_minor: int, method
 def pay_balance(invoice: Invoice, *, today: date, by: User | None) -> Payment:
     """"Mark as paid": a payment of the whole balance, dated today. One code path with any payment."""
     if invoice.status not in PAYABLE:
-        raise PaymentError(_refusal(invoice))
+        raise PaymentError(refusal(invoice))
     balance = balance_minor(invoice)
     if balance <= 0:
         raise PaymentError("Nothing is due on this invoice: its total is zero or less.")
@@ -122,7 +122,7 @@ def delete_payment(payment: Payment) -> None:
         db.session.expire(invoice)
 
 
-def _refusal(invoice: Invoice) -> str:
+def refusal(invoice: Invoice) -> str:
     """Why a payment was refused, from the invoice as the database has it now."""
     now = db.session.execute(select(Invoice.status, Invoice.total_minor, Invoice.paid_minor, Invoice.currency)
                              .where(Invoice.id == invoice.id)).first()

@@ -620,7 +620,9 @@ TEXT_FIELDS = {"description": "Design", "quantity": "1", "unit": "h", "rate": "5
                "invoice_prefix": "INV-", "next_invoice_number": "1", "payment_terms_days": "30", "time_zone": "UTC",
                "region": "global", "subdomain": "", "api_key": MAIN_KEY, "workspace": ACME_ID, "range": "this_month",
                "selection": "all", "grouping": "entry", "rounding_minutes": "0", "rounding_direction": "up",
-               "max_description": "300", "fallback_rate": "80", "submitted": "1", "billable": "on"}
+               "max_description": "300", "fallback_rate": "80", "submitted": "1", "billable": "on",
+               "paid_on": "2025-10-05", "amount": "10", "method": "Cash", "note": "Thanks",
+               "invoice_number_format": "{year}-{seq:04}"}
 
 
 def test_a_file_in_a_text_field_is_refused_with_a_message_by_every_form(target):
@@ -628,7 +630,7 @@ def test_a_file_in_a_text_field_is_refused_with_a_message_by_every_form(target):
     valid answered 500 (issue 9, item 14). Every POST route of the app gets, for each text field, the
     form with a file in that field."""
     ids = {"invoice_id": target.invoice_id, "line_id": target.line_ids[0], "customer_id": target.customer_id,
-           "connection_id": 1, "token": "x" * 43}
+           "connection_id": 1, "token": "x" * 43, "payment_id": 1}
     rules = sorted((rule for rule in target.app.url_map.iter_rules() if "POST" in rule.methods),
                    key=lambda rule: rule.endpoint == "auth.logout")  # were it let through, the rest would be logged out
     assert len(rules) >= 20
