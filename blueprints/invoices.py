@@ -89,7 +89,7 @@ def index():
     form = ListForm(formdata=request.args)
     form.customer.choices = [SelectChoice("", "Any customer"),
                              *(SelectChoice(str(customer.id), customer.name) for customer in customers)]
-    context = dict(form=form, today=today, shown_status=payments.shown_status, found=None, sums=[])
+    context = dict(form=form, today=today, found=None, sums=[])
     if not form.validate():
         return render_template("invoices/index.html", **context), 422
     filters = form.filters()
