@@ -25,12 +25,12 @@ def words(html: str) -> str:
 
 def listed(html: str) -> list[str]:
     """The number (or "Draft") of each row, in order."""
-    return re.findall(r'<tr data-invoice="\d+">\s*<td><a href="/invoices/\d+">([^<]+)</a>', html)
+    return re.findall(r'<tr data-invoice="\d+">\s*<td[^>]*><a href="/invoices/\d+">([^<]+)</a>', html)
 
 
 def totals_row(html: str, currency: str) -> list[str]:
     row = re.search(rf'<tr data-currency="{currency}">(.*?)</tr>', html, re.S)
-    return re.findall(r'<td class="num">([^<]+)</td>', row.group(1)) if row else []
+    return re.findall(r'<td class="num"[^>]*>([^<]+)</td>', row.group(1)) if row else []
 
 
 def _sent(accounts, client, customer_id, rate, description="Design work", issued=None, due=None) -> int:
