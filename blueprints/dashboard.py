@@ -81,12 +81,19 @@ def refresh_unbilled():
                                  time_zone=current_user.time_zone or "UTC", max_age=max_age, skip_workspaces=done)
             db.session.commit()
         except (ClockifyError, DataKeyError) as error:
-            db.session.rollback()
-            unbilled.release(row)
-            db.session.commit()
+            _release(row)
             current_app.logger.info("unbilled time: Clockify failed: %r", error)
             flash(f"{connection.name}: {error}", "error")
+        except BaseException:
+            _release(row)  # the next refresh may try again at once, not after the claim runs out
+            raise
     return redirect(url_for("index", _anchor="unbilled"), code=303)
+
+
+def _release(row) -> None:
+    db.session.rollback()
+    unbilled.release(row)
+    db.session.commit()
 
 
 @bp.post("/unbilled/<int:customer_id>/bill")
