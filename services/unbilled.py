@@ -126,8 +126,9 @@ def refresh(row: UnbilledTime, connection: ClockifyConnection, client: ClockifyC
             entries = _billable_entries(client, workspace, since, today, time_zone, client_ids,
                                         business.default_currency)
         except TooManyEntries:
-            shown["error"] = (f"More than {MAX_REPORT_CALLS * 1000:,} billable entries since {since.isoformat()} "
-                              "in this workspace: choose a later date.")
+            shown["error"] = (f"Counting since {since.isoformat()} would take more than {MAX_REPORT_CALLS} report "
+                              f"calls in this workspace (over {MAX_REPORT_CALLS * 1000:,} billable entries, or on "
+                              "a Free plan, whose reports cover 31 days each, over ten months): choose a later date.")
             result.append(shown)
             continue
         entries = resolve_currencies(entries, imports.currency_answers(connection.id, workspace.id))

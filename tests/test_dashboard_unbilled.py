@@ -116,6 +116,23 @@ def test_a_refresh_asks_each_workspace_once_and_none_whose_clients_are_known_not
         assert db.session.scalar(db.select(UnbilledTime.calls)) == len(reports)
 
 
+def test_a_free_workspace_is_asked_in_31_day_windows_and_a_range_too_long_for_it_is_said(client, ada, sandbox,
+                                                                                        app):
+    sandbox.sandbox.free_plan = True  # every workspace answers a window over 31 days with a 400
+    since = TODAY - timedelta(days=70)
+    _refresh(client, since)
+    acme = [call.json for call in sandbox.sandbox.calls(f"*/{ACME_ID}/reports/detailed")]
+    windows = sorted({(body["dateRangeStart"][:10], body["dateRangeEnd"][:10]) for body in acme})  # pages apart
+    kept = [(start, end) for start, end in windows if (date.fromisoformat(end) - date.fromisoformat(start)).days < 31]
+    assert windows[0][0] == since.isoformat() and kept[-1][1] == TODAY.isoformat() and len(kept) == 3, windows
+    assert "Acme Studio" in _row(client.get("/").get_data(as_text=True), ada)
+
+    _a_minute_later(app)
+    _refresh(client, TODAY - timedelta(days=365))  # twelve windows: more than a refresh may spend
+    page = words(client.get("/").get_data(as_text=True))
+    assert "would take more than 10 report calls" in page and "choose a later date" in page
+
+
 def test_what_an_import_bills_leaves_the_unbilled_time_at_once_and_the_amount_is_what_it_bills(client, ada, app,
                                                                                               sandbox):
     _refresh(client)
@@ -152,6 +169,13 @@ def test_what_an_import_bills_leaves_the_unbilled_time_at_once_and_the_amount_is
     assert "Nothing unbilled found" in after and len(sandbox.sandbox.requests) == calls
 
 
+def test_a_second_refresh_within_30_seconds_asks_nothing_and_says_why(client, ada, sandbox):
+    _refresh(client)
+    calls = len(sandbox.sandbox.requests)
+    again = client.post("/dashboard/unbilled/refresh", data={"since": SINCE.isoformat()}, follow_redirects=True)
+    assert "less than 30 seconds ago" in again.get_data(as_text=True) and len(sandbox.sandbox.requests) == calls
+
+
 def test_a_date_that_cannot_be_counted_from_is_a_message_and_nothing_is_asked(client, ada, sandbox):
     for typed, said in [("", "Enter the date"), ("yesterday", "Enter the date"),
                         ((TODAY + timedelta(days=3)).isoformat(), "in the past"),
@@ -183,6 +207,13 @@ def test_a_viewer_sees_the_figures_but_may_not_refresh(client, ada, accounts, ap
     assert client.post("/dashboard/unbilled/refresh", data={"since": SINCE.isoformat()}).status_code == 403
 
 
+def _a_minute_later(app) -> None:
+    """As if the last refresh were long enough ago to refresh again."""
+    with app.app_context():
+        db.session.execute(db.update(UnbilledTime).values(refreshing_until=None))
+        db.session.commit()
+
+
 def _connection_id(app) -> int:
     with app.app_context():
         return db.session.scalar(db.select(ClockifyConnection.id))
@@ -196,9 +227,7 @@ def test_ten_refreshes_at_once_ask_clockify_once(app, live_server, sandbox):
     _link_northwind(app)
     sandbox.sandbox.latency = 0.05
     for trial in range(6):  # 6 x 10 claims: a 1-in-40 race shows
-        with app.app_context():  # as if the last refresh were long ago
-            db.session.execute(db.update(UnbilledTime).values(refreshing_until=None))
-            db.session.commit()
+        _a_minute_later(app)
         sandbox.sandbox.clear_requests()
 
         results = _all_at_once([lambda s=s: s.post(f"{live_server}/dashboard/unbilled/refresh",
