@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -111,8 +112,8 @@ def refresh(row: UnbilledTime, connection: ClockifyConnection, client: ClockifyC
     """Fetch the connection's unbilled time since ``since`` into its (claimed) row and release it.
     Workspaces in ``skip_workspaces`` were fetched through another connection in this refresh; the
     ones fetched here are added to it."""
-    workspaces = imports.workspaces(connection, client, max_age)  # cached: commits itself (see there)
     calls_before = client.calls
+    workspaces = imports.workspaces(connection, client, max_age)  # cached: commits itself (see there)
     result = []
     for workspace in workspaces:
         if workspace.id in skip_workspaces:
@@ -214,9 +215,7 @@ class CustomerUnbilled:
     skipped: int = 0
 
     @property
-    def hours(self):
-        from decimal import ROUND_HALF_UP, Decimal
-
+    def hours(self) -> Decimal:
         return (Decimal(self.seconds) / 3600).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
