@@ -11,7 +11,7 @@ import pytest
 from app import create_app
 from blueprints.access import PERMISSIONS, RANK, ROLE_DESCRIPTIONS, role_allows
 from extensions import db
-from models import ROLES, Business, ClockifyConnection, Customer, Invoice, LineItem, Membership, User
+from models import ROLES, Business, ClockifyConnection, Customer, Invoice, LineItem, Membership, Payment, User
 
 PUBLIC = {"auth.login", "auth.register", "static", "index", "health",
           "members.invitation", "colleague.connect"}  # a link's token is its credential
@@ -30,8 +30,8 @@ def _url(rule, ids):
 
 
 def _adas_business(client, accounts, app, shared: bool) -> dict:
-    """Ada registers and makes a customer, a draft with a line, a sent invoice and a Clockify connection
-    (shared or private): their ids. Ada stays logged in."""
+    """Ada registers and makes a customer, a draft with a line, a sent invoice with a payment and a Clockify
+    connection (shared or private): their ids. Ada stays logged in."""
     accounts.register("ada@example.com")
     customer = accounts.customer()
     draft = accounts.invoice(customer)
@@ -39,8 +39,10 @@ def _adas_business(client, accounts, app, shared: bool) -> dict:
     sent = accounts.invoice(customer)
     accounts.line(sent)
     client.post(f"/invoices/{sent}/send")
+    client.post(f"/invoices/{sent}/payments", data={"paid_on": "2026-11-20", "amount": "10"})
     with app.app_context():
         line = db.session.scalar(db.select(LineItem.id).where(LineItem.invoice_id == draft))
+        payment = db.session.scalar(db.select(Payment.id).where(Payment.invoice_id == sent))
         ada = db.session.scalar(db.select(User.id).where(User.email == "ada@example.com"))
         business = db.session.scalar(db.select(Membership.business_id).where(Membership.user_id == ada))
         connection = ClockifyConnection(business_id=business, created_by_user_id=ada, name="Ada's Clockify",
@@ -48,7 +50,7 @@ def _adas_business(client, accounts, app, shared: bool) -> dict:
         db.session.add(connection)
         db.session.commit()
         return {"customer_id": customer, "invoice_id": draft, "line_id": line, "sent_id": sent,
-                "connection_id": connection.id}
+                "connection_id": connection.id, "payment_id": payment}
 
 
 @pytest.fixture
@@ -200,7 +202,7 @@ def _snapshot(app) -> dict:
     with app.app_context():
         return {model.__tablename__: sorted(tuple(str(getattr(row, column.key)) for column in model.__table__.columns)
                                             for row in db.session.scalars(db.select(model)))
-                for model in (Business, Membership, Customer, Invoice, LineItem, ClockifyConnection)}
+                for model in (Business, Membership, Customer, Invoice, LineItem, ClockifyConnection, Payment)}
 
 
 @pytest.fixture
