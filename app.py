@@ -108,6 +108,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
                       invoices.bp, imports.bp, payments_blueprint.bp, sending.bp, public.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(payment_settings.bp)
+    from blueprints import dashboard  # also the site's root, "index": the landing page or the dashboard
+    app.register_blueprint(dashboard.bp)
 
     from babel.dates import format_date
     from babel.numbers import format_decimal
@@ -157,10 +159,6 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
             app.logger.exception("health check: the database does not answer")
             return {"status": "database unavailable"}, 503
         return {"status": "ok"}
-
-    @app.get("/")
-    def index():
-        return redirect(url_for("invoices.index" if current_user.is_authenticated else "auth.login"))
 
     _register_error_pages(app)
     _register_commands(app)

@@ -659,3 +659,30 @@ class ReminderClaim(db.Model):
     stage_days: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(10))
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UnbilledTime(db.Model):
+    """The dashboard's "unbilled Clockify time" as a connection last fetched it (services/unbilled.py):
+    per workspace and linked client, the billable entries since a date (id, seconds, amount), so the
+    page subtracts what was billed since without asking Clockify again. Fetched only on "Refresh";
+    ``refreshing_until`` is that refresh's claim (a guarded UPDATE), so two refreshes at once ask
+    Clockify once. Goes with its connection."""
+
+    __tablename__ = "unbilled_time"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("clockify_connections.id", ondelete="CASCADE"),
+                                               unique=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
+    since: Mapped[date | None] = mapped_column(Date, nullable=True)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    refreshing_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    payload: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+# Dashboard and invoice list (dashboard): the lists filter a business's invoices by status and dates
+# and page through them by (date, id).
+Index("ix_invoices_business_status_due", Invoice.business_id, Invoice.status, Invoice.due_date)
+Index("ix_invoices_business_issue", Invoice.business_id, Invoice.issue_date, Invoice.id)
+Index("ix_payments_business_paid_on", Payment.business_id, Payment.paid_on, Payment.invoice_id, Payment.amount_minor)

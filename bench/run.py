@@ -16,7 +16,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from bench import inprocess, journey, pdf, shared_budget
+from bench import inprocess, journey, lists, pdf, shared_budget
 from sandbox import MAIN_KEY
 from bench._servers import Child
 
@@ -194,6 +194,15 @@ def pdf_rows(table: Table, results: list[dict], refused: tuple[float, int, str],
               f"HTTP {status}, {1000 * seconds:.0f} ms", "303, says why", status == 303 and said == "says why")
 
 
+def list_rows(table: Table, series_list) -> None:
+    table.section(f"10. Dashboard and invoice list, {lists.INVOICES:,} invoices and {lists.PAYMENTS:,} payments "
+                  "(ms, median / p95), in-process")
+    for series in series_list:
+        csv_export = "csv" in series.name
+        table.add(f"{series.name} x{len(series.server)}", f"{fmt_ms(series.median)} / {fmt_ms(series.p95)}",
+                  "" if csv_export else "p95 < 50", None if csv_export else series.p95 < 0.050)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=100, help="timed requests per wizard step (default 100)")
@@ -203,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--billable-only", action="store_true",
                         help="import with 'Billable entries only' ticked (default: every entry of the month)")
     parser.add_argument("--only", choices=("http", "inprocess"),
-                        help="run only 1, 2, 5, 6 (http) or only 3, 4 (inprocess); 7 runs always")
+                        help="run only 1, 2, 5, 6 (http) or only 3, 4, 9 (inprocess); 7 runs always")
     args = parser.parse_args(argv)
     started = time.monotonic()
     table = Table()
@@ -224,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
             inprocess_rows(table, steps, normal_entries, page, pdf_series)
             say("4/5: PDFs of 200 and 1,000 lines, and the line limit (bench/pdf.py)")
             pdf_rows(table, *pdf.measure([200, 1000], runs=2))
+            (tmp / "lists").mkdir()
+            say("10: the dashboard and the invoice list over 10,000 invoices (in-process test client)")
+            list_rows(table, lists.run(tmp / "lists"))
         if args.only != "inprocess":
             memory_rows(table, ours)
             shared_budget_rows(table, shared)

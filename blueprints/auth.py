@@ -110,7 +110,7 @@ def _password_accepted(user: User, remember: bool):
         flash(f"{business.name or 'Your business'} requires two-factor authentication: set it up to continue.",
               "info")
         return redirect(url_for("settings.account"), code=303)
-    return redirect(target or url_for("invoices.index"), code=303)
+    return redirect(target or url_for("index"), code=303)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -215,7 +215,7 @@ def two_factor_code():
                 login_throttle.release(attempt)
                 session.pop("two_factor", None)
                 _log_in(user, pending.get("remember", False))
-                return redirect(pending.get("next") or url_for("invoices.index"), code=303)
+                return redirect(pending.get("next") or url_for("index"), code=303)
             error = error or "That code is not right, or was used already. Enter the code your app shows now."
             status = 401
     elif form.errors:

@@ -10,23 +10,23 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
-                   session, url_for)
+                   session, stream_with_context, url_for)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_blocks
 from sqlalchemy import func
-from wtforms import DateField, SelectChoice, SelectField, TextAreaField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from blueprints.access import locked_draft, requires, scoped, scoped_line, scoped_select
 from blueprints.forms import RATE_LIMIT, DecimalText, LineForm, fits_currency_field, as_typed
 from extensions import db
-from models import INVOICE_STATUSES, Customer, Invoice, LineItem
+from models import Customer, Invoice, LineItem
 from blueprints import access
-from services import invoice_document, invoicing, payments, sending
-from services.money import from_minor, invoice_totals, plain, to_minor
+from services import invoice_document, invoice_list, invoicing, payments, sending
+from services.money import from_minor, plain, to_minor
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 
@@ -56,26 +56,57 @@ def _today() -> date:
     return datetime.now(ZoneInfo(current_user.time_zone or "UTC")).date()
 
 
+class ListForm(FlaskForm):
+    """The list's search, filters and order (a GET form: links to a filtered list can be kept)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Search", validators=[Length(max=200, message="Search for at most 200 characters.")])
+    status = SelectField("Status", choices=[SelectChoice(value, label) for value, label
+                                            in {"": "Any status", **invoice_list.STATUSES}.items()], default="")
+    customer = SelectField("Customer", default="")
+    issued_from = DateField("Issued from", validators=[Optional()])
+    issued_to = DateField("Issued to", validators=[Optional()])
+    sort = SelectField("Order", choices=[SelectChoice(value, label) for value, label in invoice_list.SORTS.items()],
+                       default="issued_desc")
+
+    def validate_issued_to(self, field):
+        if self.issued_from.data and field.data and field.data < self.issued_from.data:
+            raise ValidationError("The range ends before it starts: swap the dates.")
+
+    def filters(self) -> invoice_list.Filters:
+        return invoice_list.Filters(q=(self.q.data or "").strip(), status=self.status.data or "",
+                                    customer_id=int(self.customer.data) if self.customer.data else None,
+                                    issued_from=self.issued_from.data, issued_to=self.issued_to.data,
+                                    sort=self.sort.data or "issued_desc")
+
+
 @bp.get("/")
 @requires("invoice.view")
 def index():
-    status = request.args.get("status", "")
-    query = (scoped_select(Invoice).join(Customer)
-             .order_by(Invoice.issue_date.desc(), Invoice.id.desc()))
-    if status in INVOICE_STATUSES:
-        query = query.where(Invoice.status == status)
-    else:
-        status = ""
-    invoices = db.session.scalars(query).all()
-    subtotals = invoicing.totals_by_invoice([invoice.id for invoice in invoices])
-    totals = {invoice.id: invoice_totals([subtotals.get(invoice.id, 0)], invoice.tax_rate,
-                                         invoice.discount_minor).total for invoice in invoices}
-    sums: dict[str, int] = {}
-    for invoice in invoices:
-        if invoice.status != "void":
-            sums[invoice.currency] = sums.get(invoice.currency, 0) + totals[invoice.id]
-    return render_template("invoices/index.html", invoices=invoices, totals=totals, sums=sums,
-                           status=status, statuses=INVOICE_STATUSES, today=_today())
+    business, today = access.current_business(), _today()
+    customers = db.session.scalars(scoped_select(Customer).order_by(func.lower(Customer.name))).all()
+    form = ListForm(formdata=request.args)
+    form.customer.choices = [SelectChoice("", "Any customer"),
+                             *(SelectChoice(str(customer.id), customer.name) for customer in customers)]
+    context = dict(form=form, today=today, found=None, sums=[])
+    if not form.validate():
+        return render_template("invoices/index.html", **context), 422
+    filters = form.filters()
+    if request.args.get("format") == "csv":
+        response = current_app.response_class(stream_with_context(invoice_list.csv_rows(business.id, filters, today)),
+                                              mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="invoices-{today.isoformat()}.csv"'
+        return response
+    try:
+        found = invoice_list.page(business.id, filters, today, request.args.get("after") or None)
+    except invoice_list.BadCursor:
+        flash("That page link is out of date: this is the first page.", "info")
+        found = invoice_list.page(business.id, filters, today)
+    query = {name: value for name, value in request.args.items() if name not in ("after", "format") and value}
+    return render_template("invoices/index.html", **context | dict(found=found, query=query, filtered=len(query) > 0,
+                                                                    sums=invoice_list.totals(business.id, filters, today)))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -12,7 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import select, update
 
 from extensions import db

@@ -575,7 +575,7 @@ def test_a_next_page_with_a_newline_is_ignored_after_logging_in(app, next_page):
     client = app.test_client()
     response = client.post("/login", query_string={"next": next_page},
                            data={"email": "ada@example.com", "password": PASSWORD})
-    assert response.status_code == 303 and response.headers["Location"] == "/invoices/"
+    assert response.status_code == 303 and response.headers["Location"] == "/"  # the dashboard
 
 
 def test_a_profile_form_without_the_tax_rate_field_is_answered(client, logged_in):

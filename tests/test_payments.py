@@ -160,7 +160,8 @@ def test_overdue_is_past_the_due_date_with_a_balance_in_the_list_and_on_the_page
     _pay(client, late, "10")
     _pay(client, paid, "100")
     listing = client.get("/invoices/").get_data(as_text=True)
-    rows = dict(re.findall(r'<tr>\s*<td><a [^>]*>(INV-\d+)</a>.*?<span class="badge[^"]*">([^<]*)<', listing, re.S))
+    rows = dict(re.findall(r'<tr[^>]*>\s*<td[^>]*><a [^>]*>(INV-\d+)</a>.*?<span class="badge[^"]*">([^<]*)<', listing,
+                           re.S))
     assert rows == {"INV-0001": "overdue", "INV-0002": "paid", "INV-0003": "sent"}
     assert _status_badge(_page(client, late)) == "overdue"
 

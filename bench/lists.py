@@ -1,0 +1,102 @@
+"""Server time of the dashboard and the invoice list over a large business: 10,000 invoices (200 customers,
+two currencies, every status, issued over three years) and 50,000 payments, inserted in bulk into SQLite.
+Measured in this process with Flask's test client (as bench/inprocess.py measures the wizard): the time of
+one request, handler, queries and template together. Printed, not asserted (`make bench` section 9)."""
+from __future__ import annotations
+
+import random
+import re
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from bench.inprocess import PASSWORD, Series
+from tests.client import BrowserLikeClient
+
+INVOICES, PAYMENTS, CUSTOMERS = 10_000, 50_000, 200
+
+
+def _fill(app) -> None:
+    """The business's customers, invoices (every fifth a draft) and payments, in a few bulk INSERTs."""
+    from extensions import db
+    from models import Business, Customer, Invoice, Payment
+
+    rng = random.Random(11)
+    today = date.today()
+    with app.app_context():
+        business_id = db.session.scalar(select(Business.id))
+        db.session.execute(insert(Customer), [
+            {"business_id": business_id, "name": f"Customer {n:03d}", "currency": "USD" if n % 4 else "EUR"}
+            for n in range(CUSTOMERS)])
+        customers = db.session.execute(select(Customer.id, Customer.currency)).all()
+        invoices = []
+        for n in range(INVOICES):
+            customer_id, currency = customers[n % len(customers)]
+            issued = today - timedelta(days=rng.randrange(3 * 365))
+            status = "draft" if n % 5 == 0 else rng.choice(("sent", "partially_paid", "paid", "paid", "void"))
+            total = rng.randrange(10_000, 500_000)
+            invoices.append({"business_id": business_id, "customer_id": customer_id, "status": status,
+                             "number": None if status == "draft" else f"INV-{n:05d}", "issue_date": issued,
+                             "due_date": issued + timedelta(days=30), "currency": currency,
+                             "total_minor": None if status == "draft" else total, "paid_minor": 0})
+        db.session.execute(insert(Invoice), invoices)
+        payable = db.session.execute(select(Invoice.id, Invoice.total_minor, Invoice.issue_date, Invoice.status)
+                                     .where(Invoice.status.in_(("partially_paid", "paid")))).all()
+        payments, paid = [], {}
+        for n in range(PAYMENTS):
+            invoice_id, total, issued, status = payable[n % len(payable)]
+            amount = max(1, total // 12)
+            paid[invoice_id] = paid.get(invoice_id, 0) + amount
+            payments.append({"business_id": business_id, "invoice_id": invoice_id, "amount_minor": amount,
+                             "paid_on": min(today, issued + timedelta(days=rng.randrange(60))), "method": "",
+                             "note": ""})
+        db.session.execute(insert(Payment), payments)
+        for invoice_id, amount in paid.items():  # paid_minor as the payments add up (figures only)
+            db.session.execute(Invoice.__table__.update().where(Invoice.id == invoice_id).values(paid_minor=amount))
+        db.session.commit()
+
+
+def run(workdir: Path, runs: int = 50) -> list[Series]:
+    from app import create_app
+    from extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'lists.db'}", "SECRET_KEY": "bench-" * 8},
+                     instance_path=str(workdir / "instance"))
+    app.test_client_class = BrowserLikeClient
+    try:
+        with app.app_context():
+            db.create_all()
+        client = app.test_client()
+        assert client.post("/register", data={"display_name": "Bench", "email": "lists@example.com",
+                                              "password": PASSWORD, "confirm": PASSWORD}).status_code == 303
+        _fill(app)
+        first = client.get("/invoices/").get_data(as_text=True)
+        cursor = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+        pages = {"GET / (dashboard)": "/", "GET /invoices/ (first page)": "/invoices/",
+                 "GET /invoices/ next page (keyset)": cursor,
+                 "GET /invoices/?status=overdue": "/invoices/?status=overdue",
+                 "GET /invoices/?q=customer 042 (search)": "/invoices/?q=customer+042",
+                 "GET /invoices/?sort=customer_asc": "/invoices/?sort=customer_asc"}
+        results = []
+        for name, url in pages.items():
+            series = Series(name)
+            client.get(url)  # warm: templates compiled, pages cached
+            for _ in range(runs):
+                began = time.perf_counter()
+                response = client.get(url)
+                series.server.append(time.perf_counter() - began)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{name}: HTTP {response.status_code}")
+            results.append(series)
+        export = Series("GET /invoices/?format=csv (all 10,000 rows)")
+        for _ in range(3):
+            began = time.perf_counter()
+            assert client.get("/invoices/?format=csv").get_data(as_text=True).count("\n") == INVOICES + 1
+            export.server.append(time.perf_counter() - began)
+        return results + [export]
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

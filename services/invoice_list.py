@@ -1,0 +1,194 @@
+"""The invoice list: search, filters, sorting and keyset pagination over a business's invoices, the
+totals of everything filtered (per currency, outstanding apart from paid, drafts left out) and its CSV
+export. Every figure is one query; a page reads PAGE_SIZE + 1 rows after a cursor, never an OFFSET.
+
+The cursor is the last row's sort value and id, as the database gave them ("2026-11-01|123"): the next
+page is every row after that pair in the list's order, so rows added meanwhile never repeat or skip."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy.orm import contains_eager
+
+from extensions import db
+from models import Customer, Invoice, LineItem
+from services import invoicing
+from services.money import from_minor, invoice_totals
+from services.payments import PAYABLE, shown_status
+
+PAGE_SIZE = 50
+STATUSES = {"draft": "Draft", "sent": "Sent", "partially_paid": "Partially paid", "overdue": "Overdue",
+            "paid": "Paid", "void": "Void"}
+SORTS = {"issued_desc": "Newest first", "issued_asc": "Oldest first", "due_asc": "Due soonest",
+         "due_desc": "Due latest", "customer_asc": "Customer A–Z", "customer_desc": "Customer Z–A"}
+_KEYS = {"issued": Invoice.issue_date, "due": Invoice.due_date, "customer": func.lower(Customer.name)}
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    status: str = ""
+    customer_id: int | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+    sort: str = "issued_desc"
+
+
+class BadCursor(ValueError):
+    """A page link that does not belong to this list (edited by hand, or from an older version)."""
+
+
+def _matching(business_id: int, filters: Filters, today: date):
+    """The WHERE clause of the list: the business's invoices that match every filter."""
+    conditions = [Invoice.business_id == business_id]
+    if filters.status == "overdue":
+        conditions += [Invoice.status.in_(PAYABLE), Invoice.due_date < today,
+                       func.coalesce(Invoice.total_minor, 0) > Invoice.paid_minor]
+    elif filters.status:
+        conditions.append(Invoice.status == filters.status)
+    if filters.customer_id:
+        conditions.append(Invoice.customer_id == filters.customer_id)
+    if filters.issued_from:
+        conditions.append(Invoice.issue_date >= filters.issued_from)
+    if filters.issued_to:
+        conditions.append(Invoice.issue_date <= filters.issued_to)
+    text = filters.q.strip()
+    if text:
+        in_lines = exists().where(LineItem.invoice_id == Invoice.id,
+                                  LineItem.description.icontains(text, autoescape=True))
+        conditions.append(or_(Invoice.number.icontains(text, autoescape=True),
+                              Customer.name.icontains(text, autoescape=True), in_lines))
+    return and_(*conditions)
+
+
+def _order(sort: str):
+    name, direction = sort.rsplit("_", 1)
+    return _KEYS[name], direction == "desc"
+
+
+@dataclass(frozen=True)
+class Page:
+    invoices: list[Invoice]
+    totals: dict[int, int]  # invoice id -> its total (a draft's as it stands)
+    next_cursor: str | None
+
+
+def page(business_id: int, filters: Filters, today: date, after: str | None = None, size: int = PAGE_SIZE) -> Page:
+    """One page of the list in the chosen order, after the cursor (the first page without one); BadCursor
+    for a cursor that is not this list's."""
+    key, descending = _order(filters.sort)
+    query = (select(Invoice, key).join(Invoice.customer).options(contains_eager(Invoice.customer))
+             .where(_matching(business_id, filters, today)))
+    if after:
+        value, last_id = _cursor(after, filters.sort)
+        newer = (key < value) if descending else (key > value)
+        same = and_(key == value, (Invoice.id < last_id) if descending else (Invoice.id > last_id))
+        query = query.where(or_(newer, same))
+    order = (key.desc(), Invoice.id.desc()) if descending else (key.asc(), Invoice.id.asc())
+    rows = db.session.execute(query.order_by(*order).limit(size + 1)).all()
+    more = len(rows) > size
+    rows = rows[:size]
+    invoices = [invoice for invoice, _ in rows]
+    cursor = f"{_text(rows[-1][1])}|{rows[-1][0].id}" if more else None
+    return Page(invoices, row_totals(invoices), cursor)
+
+
+def _text(value) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _cursor(after: str, sort: str):
+    value, _, last_id = after.rpartition("|")
+    if not last_id.isdigit() or len(last_id) > 10:
+        raise BadCursor()
+    if not sort.startswith("customer"):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            raise BadCursor() from None
+    return value, int(last_id)
+
+
+def row_totals(invoices: list[Invoice]) -> dict[int, int]:
+    """Each invoice's total: as sent (stored), or for a draft from its lines now (one query for all)."""
+    drafts = [invoice for invoice in invoices if invoice.total_minor is None]
+    subtotals = invoicing.totals_by_invoice([invoice.id for invoice in drafts])
+    totals = {invoice.id: invoice.total_minor for invoice in invoices if invoice.total_minor is not None}
+    totals.update({invoice.id: invoice_totals([subtotals.get(invoice.id, 0)], invoice.tax_rate,
+                                              invoice.discount_minor).total for invoice in drafts})
+    return totals
+
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    currency: str
+    count: int
+    invoiced_minor: int
+    paid_minor: int
+    outstanding_minor: int
+
+
+def totals(business_id: int, filters: Filters, today: date) -> list[CurrencyTotal]:
+    """Everything the filters match (not only this page), per currency: invoiced, paid and still
+    outstanding. Drafts are not invoiced yet and void invoices are not owed: both are left out."""
+    open_balance = case((Invoice.status.in_(PAYABLE), func.coalesce(Invoice.total_minor, 0) - Invoice.paid_minor),
+                        else_=0)
+    query = (select(Invoice.currency, func.count(Invoice.id), func.sum(func.coalesce(Invoice.total_minor, 0)),
+                    func.sum(Invoice.paid_minor), func.sum(open_balance))
+             .where(_matching(business_id, filters, today), Invoice.status.not_in(("draft", "void")))
+             .group_by(Invoice.currency).order_by(Invoice.currency))
+    if filters.q.strip():  # only the search reads the customer's name
+        query = query.join(Invoice.customer)
+    rows = db.session.execute(query).all()
+    return [CurrencyTotal(currency, count, int(invoiced or 0), int(paid or 0), int(outstanding or 0))
+            for currency, count, invoiced, paid, outstanding in rows]
+
+
+# --- CSV --------------------------------------------------------------------------------------------
+
+CSV_HEADER = ["Number", "Customer", "Issue date", "Due date", "Status", "Currency", "Total", "Paid", "Balance due"]
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(text: str) -> str:
+    """Text as a spreadsheet shows it, never as a formula: a cell starting = + - @ (or a tab or carriage
+    return, which some spreadsheets skip before one) gets a leading apostrophe."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def csv_rows(business_id: int, filters: Filters, today: date, batch: int = 500) -> Iterator[str]:
+    """Every invoice the filters match, in the list's order, as CSV text (a header, then a line each),
+    read batch by batch along the same keyset as the pages."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(CSV_HEADER)
+    yield flush()
+    after = None
+    while True:
+        found = page(business_id, filters, today, after, size=batch)
+        for invoice in found.invoices:
+            total = found.totals[invoice.id]
+            paid = invoice.paid_minor or 0
+            balance = total - paid if invoice.status in PAYABLE else 0
+            writer.writerow([safe_cell(invoice.number or "Draft"), safe_cell(invoice.customer.name),
+                             invoice.issue_date.isoformat(), invoice.due_date.isoformat(),
+                             shown_status(invoice, today), invoice.currency,
+                             *(str(from_minor(amount, invoice.currency)) for amount in (total, paid, balance))])
+        yield flush()
+        for invoice in found.invoices:  # a long export keeps one batch in memory, not every invoice
+            db.session.expunge(invoice)
+        if found.next_cursor is None:
+            return
+        after = found.next_cursor

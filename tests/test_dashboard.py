@@ -1,0 +1,160 @@
+"""The first page: what a visitor sees, the checklist after registering, and the dashboard's figures as a
+person checks them (sums per currency, overdue, paid this month and year, the chart's table, who owes
+most), all from invoices made, sent and paid through the app."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from extensions import db
+from models import Business, ClockifyConnection, Invoice, User
+from services import payments
+
+TODAY = datetime.now(timezone.utc).date()
+
+
+def words(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def section(html: str, heading_id: str) -> str:
+    """The text of the card whose heading has this id."""
+    match = re.search(rf'aria-labelledby="{heading_id}".*?</section>', html, re.S)
+    return words(match.group(0))
+
+
+def test_a_visitor_sees_what_hourbill_is_with_log_in_sign_up_and_the_demo(client):
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Hourbill turns your Clockify hours into invoices" in html
+    assert 'href="/login"' in html and 'href="/register"' in html and "make demo" in html
+
+
+def test_logging_in_leads_to_the_dashboard(client, accounts):
+    accounts.register()
+    accounts.logout()
+    response = accounts.login()
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert "<h1>Dashboard</h1>" in client.get("/").get_data(as_text=True)
+
+
+def test_the_checklist_leads_through_the_first_steps_and_goes_once_they_are_done(app, client, logged_in):
+    steps = section(client.get("/").get_data(as_text=True), "first-steps")
+    assert ["Fill in your business profile", "Connect Clockify", "Add your first customer",
+            "Create your first invoice"] == re.findall(r"Fill in your business profile|Connect Clockify|Add your "
+                                                       r"first customer|Create your first invoice", steps)
+    assert "(done)" not in steps
+
+    customer = logged_in.customer()
+    html = client.get("/").get_data(as_text=True)
+    assert "Add your first customer (done)" in section(html, "first-steps")
+    assert 'href="/invoices/new"' in html and 'href="/settings/integrations"' in html
+
+    with app.app_context():
+        business = db.session.scalar(db.select(Business))
+        business.name, business.address = "Ada Studio", "1 Main St"
+        db.session.add(ClockifyConnection(business_id=business.id, created_by_user_id=db.session.scalar(
+            db.select(User.id)), name="Clockify", key_last4="abcd"))
+        db.session.commit()
+    assert "first-steps" in client.get("/").get_data(as_text=True)  # one step left
+    logged_in.invoice(customer)
+    assert "first-steps" not in client.get("/").get_data(as_text=True)
+
+
+# --- figures ------------------------------------------------------------------------------------------
+
+
+def _sent(accounts, client, customer_id: int, amount: str, issued: date, due: date) -> int:
+    """A sent invoice of one line (1 h at ``amount``), issued and due on those days."""
+    invoice_id = accounts.invoice(customer_id)
+    accounts.line(invoice_id, quantity="1", rate=amount)
+    saved = client.post(f"/invoices/{invoice_id}/details", data={
+        "issue_date": issued.isoformat(), "due_date": due.isoformat(), "tax_rate": "0", "discount": "0",
+        "notes": ""})
+    assert saved.status_code == 303, saved.get_data(as_text=True)
+    assert client.post(f"/invoices/{invoice_id}/send").status_code == 303
+    return invoice_id
+
+
+def _pay(app, invoice_id: int, amount: str, on: date) -> None:
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        payments.record_payment(invoice, paid_on=on, amount_minor=int(Decimal(amount) * 100), method="bank",
+                                note="", by=None)
+        db.session.commit()
+
+
+@pytest.fixture
+def books(app, client, logged_in):
+    """Two USD customers and one EUR customer with invoices in every state; returns their ids."""
+    north = logged_in.customer("Northwind", "USD")
+    acme = logged_in.customer("Acme", "USD")
+    globex = logged_in.customer("Globex", "EUR")
+    month_start = TODAY.replace(day=1)
+    last_year = date(TODAY.year - 1, 12, 15)
+    ids = {
+        # Northwind: 100 open, due in the future; 300 overdue, 120 of it paid this month.
+        "north_open": _sent(logged_in, client, north, "100", TODAY, TODAY + timedelta(days=30)),
+        "north_late": _sent(logged_in, client, north, "300", TODAY - timedelta(days=60), TODAY - timedelta(days=30)),
+        # Acme: 50 overdue; 80 paid in full last December (not this year, but within 12 months or not).
+        "acme_late": _sent(logged_in, client, acme, "50", TODAY - timedelta(days=40), TODAY - timedelta(days=1)),
+        "acme_paid": _sent(logged_in, client, acme, "80", last_year, last_year),
+        # Globex: 1000 EUR due today (not overdue yet).
+        "globex": _sent(logged_in, client, globex, "1000", TODAY, TODAY),
+    }
+    draft = logged_in.invoice(north)
+    logged_in.line(draft, quantity="1", rate="999")  # a draft is never owed
+    void = _sent(logged_in, client, globex, "700", TODAY, TODAY)
+    assert client.post(f"/invoices/{void}/void").status_code == 303  # nor is a void invoice
+    _pay(app, ids["north_late"], "120", month_start)
+    _pay(app, ids["acme_paid"], "80", last_year)
+    return ids
+
+
+def test_outstanding_and_overdue_are_summed_per_currency_without_drafts_void_or_paid(client, books):
+    html = client.get("/").get_data(as_text=True)
+    outstanding, overdue = section(html, "outstanding"), section(html, "overdue")
+    # USD: 100 + (300 - 120) + 50; EUR: 1000.
+    assert "$330.00 3 invoices" in outstanding and "€1,000.00 1 invoice" in outstanding
+    assert "$230.00 2 invoices" in overdue and "€" not in overdue
+
+
+def test_paid_this_month_and_this_year_count_payments_by_their_date(client, books, app):
+    html = client.get("/").get_data(as_text=True)
+    assert "$120.00 1 payment" in section(html, "paid-month")
+    assert "$120.00 1 payment" in section(html, "paid-year")  # last December's 80 is another year
+    assert client.post(f"/invoices/{books['acme_late']}/paid").status_code == 303  # "Mark as paid": today
+    html = client.get("/").get_data(as_text=True)
+    assert "$170.00 2 payments" in section(html, "paid-month")
+    assert "$50.00 1 invoice" not in section(html, "overdue") and "$180.00 1 invoice" in section(html, "overdue")
+
+
+def test_the_chart_and_its_table_show_each_of_the_last_twelve_months(client, books):
+    html = client.get("/").get_data(as_text=True)
+    table = re.search(r'<table class="list" id="received-USD">.*?</table>', html, re.S).group(0)
+    rows = re.findall(r'<th scope="row">([^<]+)</th><td class="num">([^<]+)</td>', table)
+    assert len(rows) == 12 and rows[-1] == (TODAY.strftime("%b %Y"), "$120.00")
+    received_december = dict(rows).get(date(TODAY.year - 1, 12, 1).strftime("%b %Y"))
+    assert received_december == ("$80.00" if TODAY.month < 12 else None)  # December is in the window unless now
+    bars = re.findall(r'<rect class="bar"[^>]*height="(\d+)"\s+data-month="([\d-]+)"', html)
+    heights = {month: int(height) for height, month in bars}
+    assert heights[TODAY.strftime("%Y-%m")] == 120  # the tallest bar fills the chart
+    assert sum(1 for height in heights.values() if height == 0) == 12 - len([value for _, value in rows
+                                                                            if value != "$0.00"])
+
+
+def test_who_owes_most_lists_open_balances_largest_first(client, books):
+    owing = section(client.get("/").get_data(as_text=True), "owing")
+    assert re.search(r"Globex 1 €1,000\.00 Northwind 2 \$280\.00 Acme 1 \$50\.00", owing), owing
+
+
+def test_another_business_sees_none_of_it(client, books, accounts):
+    accounts.logout()
+    accounts.register("bob@example.com", name="Bob")
+    client.get("/")  # the messages Ada's steps left
+    html = client.get("/").get_data(as_text=True)
+    assert "Nothing is owed to you." in html and "Northwind" not in html and "$" not in section(html, "received")

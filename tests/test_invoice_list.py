@@ -1,0 +1,174 @@
+"""The invoice list as a person uses it: search (number, customer, line text), filters (status with
+overdue, customer, issue dates), orders, pages that never repeat or skip an invoice, totals per currency
+(outstanding apart from paid, drafts left out) and a CSV of what is filtered that a spreadsheet cannot
+run as formulas."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from extensions import db
+from models import Business, Customer, Invoice
+from services import payments
+from services.invoice_list import PAGE_SIZE, safe_cell
+
+TODAY = datetime.now(timezone.utc).date()
+
+
+def words(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def listed(html: str) -> list[str]:
+    """The number (or "Draft") of each row, in order."""
+    return re.findall(r'<tr data-invoice="\d+">\s*<td[^>]*><a href="/invoices/\d+">([^<]+)</a>', html)
+
+
+def totals_row(html: str, currency: str) -> list[str]:
+    row = re.search(rf'<tr data-currency="{currency}">(.*?)</tr>', html, re.S)
+    return re.findall(r'<td class="num"[^>]*>([^<]+)</td>', row.group(1)) if row else []
+
+
+def _sent(accounts, client, customer_id, rate, description="Design work", issued=None, due=None) -> int:
+    invoice_id = accounts.invoice(customer_id)
+    accounts.line(invoice_id, description=description, quantity="1", rate=rate)
+    if issued or due:
+        issued, due = issued or TODAY, due or TODAY
+        assert client.post(f"/invoices/{invoice_id}/details", data={
+            "issue_date": issued.isoformat(), "due_date": due.isoformat(), "tax_rate": "0", "discount": "0",
+            "notes": ""}).status_code == 303
+    assert client.post(f"/invoices/{invoice_id}/send").status_code == 303
+    return invoice_id
+
+
+@pytest.fixture
+def books(app, client, logged_in):
+    """INV-0001 Acme 100 USD overdue, half paid; INV-0002 Acme 40 USD paid; INV-0003 =HYPERLINK Ltd 70 EUR
+    open, issued a month ago; a USD draft for Acme (999); INV-0004 Bistro 20 USD void."""
+    acme = logged_in.customer("Acme", "USD")
+    formula = logged_in.customer("=HYPERLINK(\"http://evil.example\")", "EUR")
+    bistro = logged_in.customer("Bistro", "USD")
+    ids = {"late": _sent(logged_in, client, acme, "100", "Logo sketches", TODAY - timedelta(days=20),
+                         TODAY - timedelta(days=5)),
+           "paid": _sent(logged_in, client, acme, "40", "Hosting"),
+           "euro": _sent(logged_in, client, formula, "70", "Workshop", TODAY - timedelta(days=31),
+                         TODAY + timedelta(days=10))}
+    ids["draft"] = logged_in.invoice(acme)
+    logged_in.line(ids["draft"], description="Unsent idea", quantity="1", rate="999")
+    ids["void"] = _sent(logged_in, client, bistro, "20", "Menu")
+    assert client.post(f"/invoices/{ids['void']}/void").status_code == 303
+    assert client.post(f"/invoices/{ids['paid']}/paid").status_code == 303
+    with app.app_context():
+        payments.record_payment(db.session.get(Invoice, ids["late"]), paid_on=TODAY, amount_minor=5000, method="",
+                                note="", by=None)
+        db.session.commit()
+    ids.update(acme=acme, formula=formula)
+    return ids
+
+
+def test_totals_per_currency_separate_outstanding_from_paid_and_leave_drafts_and_void_out(client, books):
+    html = client.get("/invoices/").get_data(as_text=True)
+    assert sorted(listed(html)) == ["Draft", "INV-0001", "INV-0002", "INV-0003", "INV-0004"]
+    # USD: invoiced 100 + 40, paid 50 + 40, outstanding 50; the draft's 999 and the void 20 count nowhere.
+    assert totals_row(html, "USD") == ["2", "$140.00", "$90.00", "$50.00"]
+    assert totals_row(html, "EUR") == ["1", "€70.00", "€0.00", "€70.00"]
+    assert "$999" not in words(html).split("Totals of every invoice")[1]
+
+
+def test_search_finds_by_number_customer_and_line_text(client, books):
+    assert listed(client.get("/invoices/?q=inv-0002").get_data(as_text=True)) == ["INV-0002"]
+    assert sorted(listed(client.get("/invoices/?q=acme").get_data(as_text=True))) == ["Draft", "INV-0001", "INV-0002"]
+    assert listed(client.get("/invoices/?q=sketches").get_data(as_text=True)) == ["INV-0001"]
+    assert listed(client.get("/invoices/?q=100%25").get_data(as_text=True)) == []  # % is a character, not a wildcard
+    assert "No invoices match" in client.get("/invoices/?q=nothing-like-it").get_data(as_text=True)
+
+
+def test_filters_by_status_including_overdue_customer_and_issue_dates(client, books):
+    def numbers(**query):
+        response = client.get("/invoices/", query_string=query)
+        assert response.status_code == 200
+        return sorted(listed(response.get_data(as_text=True)))
+
+    assert numbers(status="overdue") == ["INV-0001"]
+    assert numbers(status="partially_paid") == ["INV-0001"]
+    assert numbers(status="paid") == ["INV-0002"]
+    assert numbers(status="draft") == ["Draft"]
+    assert numbers(status="void") == ["INV-0004"]
+    assert numbers(customer=books["formula"]) == ["INV-0003"]
+    assert numbers(issued_from=(TODAY - timedelta(days=25)).isoformat(), issued_to=TODAY.isoformat()) == \
+        ["Draft", "INV-0001", "INV-0002", "INV-0004"]
+    overdue = client.get("/invoices/?status=overdue").get_data(as_text=True)
+    assert totals_row(overdue, "USD") == ["1", "$100.00", "$50.00", "$50.00"] and "overdue" in words(overdue)
+
+
+def test_sorting_orders_the_rows(client, books):
+    def order(sort):
+        return listed(client.get(f"/invoices/?sort={sort}").get_data(as_text=True))
+
+    assert order("issued_asc")[0] == "INV-0003"  # issued a month ago
+    assert order("due_asc")[0] == "INV-0001"  # due five days ago
+    assert order("customer_asc")[0] == "INV-0003" and order("customer_desc")[0] == "INV-0004"  # "=HYP..." < "Acme"
+
+
+def test_bad_filters_are_messages_at_their_fields_never_an_error(client, books):
+    for query, said in [("status=lost", "Not a valid choice"), ("issued_from=yesterday", "Not a valid date"),
+                        (f"issued_from={TODAY}&issued_to={TODAY - timedelta(days=1)}", "swap the dates"),
+                        ("q=" + "x" * 300, "at most 200"), ("sort=price", "Not a valid choice"),
+                        ("customer=999999", "Not a valid choice")]:
+        response = client.get(f"/invoices/?{query}")
+        assert response.status_code == 422 and said in response.get_data(as_text=True), query
+    stale = client.get("/invoices/?after=not-a-cursor", follow_redirects=True)
+    assert stale.status_code == 200 and "out of date" in stale.get_data(as_text=True)
+
+
+def test_pages_follow_one_another_without_repeating_or_skipping_an_invoice(app, client, logged_in):
+    customer_id = logged_in.customer("Acme", "USD")
+    with app.app_context():
+        business_id = db.session.scalar(db.select(Business.id))
+        for day in range(PAGE_SIZE * 2 + 7):  # several invoices share an issue date: ties go by id
+            db.session.add(Invoice(business_id=business_id, customer_id=customer_id, status="draft",
+                                   issue_date=TODAY - timedelta(days=day // 3), due_date=TODAY, currency="USD"))
+        db.session.commit()
+        expected = [row.id for row in db.session.execute(db.select(Invoice.id).order_by(Invoice.issue_date.desc(),
+                                                                                        Invoice.id.desc()))]
+    seen, url = [], "/invoices/"
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        seen += [int(each) for each in re.findall(r'<tr data-invoice="(\d+)">', html)]
+        following = re.search(r'<a href="([^"]+)" rel="next">', html)
+        url = following.group(1).replace("&amp;", "&") if following else None
+        if len(seen) == PAGE_SIZE:  # an invoice added while paging appears on no page twice
+            logged_in.invoice(customer_id)
+    assert seen == expected
+
+
+def test_csv_export_has_every_filtered_invoice_and_no_formula(client, books):
+    response = client.get("/invoices/?format=csv&status=&q=&customer=" + str(books["formula"]))
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0][:3] == ["Number", "Customer", "Issue date"] and len(rows) == 2
+    number, customer = rows[1][0], rows[1][1]
+    assert number == "INV-0003" and customer == "'=HYPERLINK(\"http://evil.example\")"
+    assert rows[1][4:] == ["sent", "EUR", "70.00", "0.00", "70.00"]
+    everything = list(csv.reader(io.StringIO(client.get("/invoices/?format=csv").get_data(as_text=True))))
+    assert len(everything) == 1 + 5
+    assert any(row[0] == "INV-0001" and row[4] == "overdue" and row[-1] == "50.00" for row in everything)
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"])
+def test_a_cell_that_a_spreadsheet_would_run_is_kept_as_text(text):
+    assert safe_cell(text) == "'" + text and safe_cell("Acme") == "Acme"
+
+
+def test_another_business_lists_none_of_it(client, books, accounts):
+    accounts.logout()
+    accounts.register("bob@example.com", name="Bob")
+    assert listed(client.get("/invoices/").get_data(as_text=True)) == []
+    rows = list(csv.reader(io.StringIO(client.get("/invoices/?format=csv").get_data(as_text=True))))
+    assert len(rows) == 1
+    assert client.get(f"/invoices/?customer={books['acme']}").status_code == 422  # not one of Bob's customers
