@@ -97,6 +97,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     for blueprint in (auth.bp, businesses.bp, members.bp, settings.bp, integrations.bp, colleague.bp, customers.bp,
                       invoices.bp, imports.bp):
         app.register_blueprint(blueprint)
+    from blueprints import einvoices  # e-invoices (issue 12)
+    app.register_blueprint(einvoices.bp)
 
     @app.template_filter("money")
     def money_filter(minor: int, currency: str) -> str:

@@ -25,6 +25,7 @@ from extensions import db
 from models import INVOICE_STATUSES, Customer, Invoice, LineItem
 from blueprints import access
 from services import invoicing
+from services.einvoice import from_invoice
 from services.money import from_minor, invoice_totals, plain, to_minor
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
@@ -230,7 +231,7 @@ def _change_status(invoice_id: int, change, done: str):
 @bp.post("/<int:invoice_id>/send")
 @requires("invoice.send")
 def send(invoice_id: int):
-    return _change_status(invoice_id, invoicing.mark_sent,
+    return _change_status(invoice_id, from_invoice.mark_sent,
                           "Invoice {number} is marked as sent. Its lines are now locked.")
 
 

@@ -7,13 +7,16 @@ UPDATE guarded by the status it leaves. Of two racing requests exactly one wins;
 InvoiceChanged, whose message tells the user what happened."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import delete, func, select, update
 
 from extensions import db
 from models import Business, Customer, ImportedEntry, Invoice, LineItem, utcnow
-from services.money import INVOICE_LIMIT_MINOR, Totals, from_minor, invoice_totals, line_amount_minor
+from services.money import (INVOICE_LIMIT_MINOR, Totals, from_minor, invoice_totals, line_amount_minor,
+                            percent_of_minor)
 
 # Which status may follow which; anything else is refused with InvoiceStateError.
 TRANSITIONS = {"draft": {"sent"}, "sent": {"paid", "void"}, "paid": set(), "void": set()}
@@ -33,8 +36,77 @@ class AmountTooLarge(ValueError):
     """A line that would take the invoice past INVOICE_LIMIT_MINOR; the message is for the user."""
 
 
-def totals(invoice: Invoice) -> Totals:
-    return invoice_totals([line.amount_minor for line in invoice.lines], invoice.tax_rate, invoice.discount_minor)
+# What a VAT category is called on the page and the invoice (EN 16931's codes, models.VAT_CATEGORIES).
+VAT_CATEGORY_NAMES = {"S": "Standard rate", "Z": "Zero rated", "E": "Exempt", "AE": "Reverse charge",
+                      "K": "Intra-community supply", "G": "Export outside the EU", "O": "Outside the scope of VAT"}
+
+
+@dataclass(frozen=True)
+class VatGroup:
+    """The lines of one VAT category and rate (a row of the VAT breakdown), in minor units: its lines'
+    amounts, its share of the discount, what VAT is charged on (basis) and the VAT."""
+
+    category: str
+    rate: Decimal
+    reason: str
+    lines: int
+    discount: int
+    basis: int
+    tax: int
+
+    @property
+    def name(self) -> str:
+        return VAT_CATEGORY_NAMES[self.category]
+
+
+@dataclass(frozen=True)
+class InvoiceTotals(Totals):
+    """Totals with the VAT breakdown they add up from (one group per category and rate, in the order
+    the lines first use them)."""
+
+    breakdown: tuple[VatGroup, ...] = ()
+
+
+def line_vat(invoice: Invoice, line: LineItem) -> tuple[str, Decimal, str]:
+    """(category, rate, exemption reason) of a line: its own, or the invoice's default. Every category but
+    standard rate charges 0%."""
+    if line.vat_category:
+        category, rate, reason = line.vat_category, line.vat_rate, line.vat_exemption_reason
+    else:
+        category, rate, reason = invoice.vat_category or "S", invoice.tax_rate, invoice.vat_exemption_reason
+    return category, (Decimal(rate or 0).normalize() if category == "S" else Decimal(0)), (reason or "")
+
+
+def totals(invoice: Invoice) -> InvoiceTotals:
+    """Subtotal, discount, VAT per category and rate, total: the figures the page, the PDF and the
+    e-invoice all print. The discount is split over the groups in proportion to their amounts (the last
+    group takes the rounding remainder), then each group's VAT is its basis x rate rounded half-up;
+    this is EN 16931's arithmetic, so the XML (services/einvoice/from_invoice.py) carries these integers."""
+    line_amounts = [line.amount_minor for line in invoice.lines]
+    plain = invoice_totals(line_amounts, Decimal(0), invoice.discount_minor)  # the discount as it is clamped
+    groups: dict[tuple[str, Decimal], dict] = {}
+    for line in invoice.lines:
+        category, rate, reason = line_vat(invoice, line)
+        group = groups.setdefault((category, rate), {"amount": 0, "lines": 0, "reason": ""})
+        group["amount"] += line.amount_minor
+        group["lines"] += 1
+        group["reason"] = group["reason"] or reason
+    breakdown, left = [], plain.discount
+    for index, ((category, rate), group) in enumerate(groups.items()):
+        share = left if index == len(groups) - 1 else _share(plain.discount, group["amount"], plain.subtotal)
+        left -= share
+        basis = group["amount"] - share
+        breakdown.append(VatGroup(category=category, rate=rate, reason=group["reason"], lines=group["lines"],
+                                  discount=share, basis=basis, tax=percent_of_minor(basis, rate)))
+    tax = sum(group.tax for group in breakdown)
+    return InvoiceTotals(subtotal=plain.subtotal, discount=plain.discount, tax=tax,
+                         total=plain.subtotal - plain.discount + tax, breakdown=tuple(breakdown))
+
+
+def _share(discount: int, amount: int, subtotal: int) -> int:
+    if not subtotal:
+        return 0
+    return int((Decimal(discount) * amount / subtotal).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def new_draft(business: Business, customer: Customer, today: date) -> Invoice:
@@ -185,9 +257,12 @@ def duplicate(invoice: Invoice, business: Business, today: date) -> tuple[Invoic
     copy.tax_rate = invoice.tax_rate
     copy.discount_minor = invoice.discount_minor
     copy.notes = invoice.notes
+    copy.vat_category, copy.vat_exemption_reason = invoice.vat_category, invoice.vat_exemption_reason
     kept = [line for line in invoice.lines if line.source != "clockify"]
     for position, line in enumerate(kept, start=1):
-        new_line = LineItem(position=position, description=line.description, unit=line.unit, source="manual")
+        new_line = LineItem(position=position, description=line.description, unit=line.unit, source="manual",
+                            vat_category=line.vat_category, vat_rate=line.vat_rate,
+                            vat_exemption_reason=line.vat_exemption_reason)
         new_line.set_amounts(line.quantity, line.rate_minor)
         copy.lines.append(new_line)
     return copy, len(invoice.lines) - len(kept)
