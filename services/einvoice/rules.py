@@ -186,7 +186,16 @@ def plain_words(failed: FailedAssert) -> Problem:
 
 # --- our own fast checks ---------------------------------------------------------------------------
 
-_COUNTRIES = frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+def _official_countries() -> frozenset[str]:
+    """The country codes BR-CL-14 accepts, read from the vendored rules themselves (CLDR, and so Babel,
+    also knows regions that are no country: ZZ "Unknown Region", EU, UN, QO ...)."""
+    text = (RULES / "EN16931-CII-validation.xslt").read_text(encoding="utf-8")
+    listed = re.search(r'match="ram:CountryID".*?contains\(\' ([A-Z0-9 ]+) \'', text, re.S)
+    return frozenset(listed.group(1).split())
+
+
+_COUNTRIES = frozenset(code for code in Locale("en").territories
+                       if len(code) == 2 and code.isalpha()) & _official_countries()
 # The electronic address schemes (EAS) users meet; the full code list is long, these cover the EU.
 ENDPOINT_SCHEMES = {
     "0002", "0007", "0009", "0037", "0060", "0088", "0096", "0097", "0106", "0130", "0135", "0142", "0151",
