@@ -26,7 +26,7 @@ from models import INVOICE_STATUSES, Customer, Invoice, LineItem
 from blueprints import access
 from services import invoicing
 from services.einvoice import from_invoice
-from services.money import from_minor, invoice_totals, plain, to_minor
+from services.money import from_minor, plain, to_minor
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 
@@ -67,9 +67,7 @@ def index():
     else:
         status = ""
     invoices = db.session.scalars(query).all()
-    subtotals = invoicing.totals_by_invoice([invoice.id for invoice in invoices])
-    totals = {invoice.id: invoice_totals([subtotals.get(invoice.id, 0)], invoice.tax_rate,
-                                         invoice.discount_minor).total for invoice in invoices}
+    totals = {invoice_id: each.total for invoice_id, each in invoicing.totals_of(invoices).items()}
     sums: dict[str, int] = {}
     for invoice in invoices:
         if invoice.status != "void":

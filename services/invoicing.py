@@ -79,28 +79,58 @@ def line_vat(invoice: Invoice, line: LineItem) -> tuple[str, Decimal, str]:
 
 def totals(invoice: Invoice) -> InvoiceTotals:
     """Subtotal, discount, VAT per category and rate, total: the figures the page, the PDF and the
-    e-invoice all print. The discount is split over the groups in proportion to their amounts (the last
-    group takes the rounding remainder), then each group's VAT is its basis x rate rounded half-up;
-    this is EN 16931's arithmetic, so the XML (services/einvoice/from_invoice.py) carries these integers."""
-    line_amounts = [line.amount_minor for line in invoice.lines]
-    plain = invoice_totals(line_amounts, Decimal(0), invoice.discount_minor)  # the discount as it is clamped
-    groups: dict[tuple[str, Decimal], dict] = {}
+    e-invoice all print (services/einvoice/from_invoice.py writes these integers into the XML)."""
+    groups: dict[tuple[str, Decimal], list] = {}
     for line in invoice.lines:
         category, rate, reason = line_vat(invoice, line)
-        group = groups.setdefault((category, rate), {"amount": 0, "lines": 0, "reason": ""})
-        group["amount"] += line.amount_minor
-        group["lines"] += 1
-        group["reason"] = group["reason"] or reason
-    breakdown, left = [], plain.discount
-    for index, ((category, rate), group) in enumerate(groups.items()):
-        share = left if index == len(groups) - 1 else _share(plain.discount, group["amount"], plain.subtotal)
+        group = groups.setdefault((category, rate), [0, 0, reason])
+        group[0] += line.amount_minor
+        group[1] += 1
+        group[2] = group[2] or reason
+    return vat_totals([(category, rate, reason, amount, count)
+                       for (category, rate), (amount, count, reason) in groups.items()], invoice.discount_minor)
+
+
+def vat_totals(groups: list[tuple[str, Decimal, str, int, int]], discount_minor: int) -> InvoiceTotals:
+    """Totals from the lines' sums per VAT group (category, rate, reason, amount, lines), in the order the
+    lines first use them. EN 16931's arithmetic: the discount is split over the groups in proportion to
+    their amounts (the last group takes the rounding remainder), then each group's VAT is its basis x rate
+    rounded half-up."""
+    subtotal = sum(group[3] for group in groups)
+    discount = invoice_totals([subtotal], Decimal(0), discount_minor).discount  # as it is clamped
+    breakdown, left = [], discount
+    for index, (category, rate, reason, amount, count) in enumerate(groups):
+        share = left if index == len(groups) - 1 else _share(discount, amount, subtotal)
         left -= share
-        basis = group["amount"] - share
-        breakdown.append(VatGroup(category=category, rate=rate, reason=group["reason"], lines=group["lines"],
-                                  discount=share, basis=basis, tax=percent_of_minor(basis, rate)))
+        basis = amount - share
+        breakdown.append(VatGroup(category=category, rate=rate, reason=reason, lines=count, discount=share,
+                                  basis=basis, tax=percent_of_minor(basis, rate)))
     tax = sum(group.tax for group in breakdown)
-    return InvoiceTotals(subtotal=plain.subtotal, discount=plain.discount, tax=tax,
-                         total=plain.subtotal - plain.discount + tax, breakdown=tuple(breakdown))
+    return InvoiceTotals(subtotal=subtotal, discount=discount, tax=tax, total=subtotal - discount + tax,
+                         breakdown=tuple(breakdown))
+
+
+def totals_of(invoices: list[Invoice]) -> dict[int, InvoiceTotals]:
+    """totals() of many invoices from one query (for lists): the lines' sums per invoice and VAT group."""
+    if not invoices:
+        return {}
+    by_id = {invoice.id: invoice for invoice in invoices}
+    rows = db.session.execute(
+        select(LineItem.invoice_id, LineItem.vat_category, LineItem.vat_rate, func.min(LineItem.position),
+               func.sum(LineItem.amount_minor), func.count())
+        .where(LineItem.invoice_id.in_(by_id)).group_by(LineItem.invoice_id, LineItem.vat_category, LineItem.vat_rate)
+        .order_by(LineItem.invoice_id, func.min(LineItem.position)))
+    groups: dict[int, dict[tuple[str, Decimal], list]] = {invoice_id: {} for invoice_id in by_id}
+    for invoice_id, category, rate, _, amount, count in rows:
+        invoice = by_id[invoice_id]
+        line = LineItem(vat_category=category, vat_rate=rate, vat_exemption_reason="")
+        key = line_vat(invoice, line)[:2]
+        group = groups[invoice_id].setdefault(key, [0, 0])
+        group[0] += int(amount or 0)
+        group[1] += count
+    return {invoice_id: vat_totals([(category, rate, "", amount, count) for (category, rate), (amount, count)
+                                    in groups[invoice_id].items()], by_id[invoice_id].discount_minor)
+            for invoice_id in by_id}
 
 
 def _share(discount: int, amount: int, subtotal: int) -> int:
@@ -301,15 +331,3 @@ def move_line(invoice: Invoice, line: LineItem, direction: str) -> None:
     for position, each in enumerate(lines, start=1):
         each.position = position
     invoice.lines.sort(key=lambda each: each.position)
-
-
-def totals_by_invoice(invoice_ids: list[int]) -> dict[int, int]:
-    """Sum of line amounts per invoice, in one query, for lists."""
-    if not invoice_ids:
-        return {}
-    rows = db.session.execute(
-        select(LineItem.invoice_id, func.sum(LineItem.amount_minor))
-        .where(LineItem.invoice_id.in_(invoice_ids))
-        .group_by(LineItem.invoice_id)
-    )
-    return {invoice_id: int(total or 0) for invoice_id, total in rows}

@@ -354,3 +354,49 @@ def test_reverse_charge_is_written_on_the_printed_invoice_with_both_vat_ids(clie
 def test_small_business_exemption_prints_its_legal_words(client, seller):
     invoice_id = draft(seller, customer(seller, BUYER_DE), [("Design", "1", "60", "h", None)], default=("E19", ""))
     assert SMALL_BUSINESS_DE in client.get(f"/invoices/{invoice_id}/print").get_data(as_text=True)
+
+
+def test_the_invoice_list_totals_each_invoice_by_its_vat_groups(app, client, seller):
+    invoice_id = draft(seller, customer(seller, BUYER_DE), [
+        ("Consulting", "7.5", "95", "h", None), ("Book", "3", "9.99", "", ("S", "7", "")),
+        ("Exempt training", "1", "100", "", ("E", "", "Art. 132 VAT Directive"))], discount="50")
+    with app.app_context():
+        expected = invoicing.totals(db.session.get(Invoice, invoice_id)).total
+    listed = client.get("/invoices/").get_data(as_text=True)
+    assert f"€{expected / 100:,.2f}" in listed
+
+
+# --- a property: for any lines, rates, categories and discount, the XML carries the page's totals --------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from services.einvoice import from_invoice  # noqa: E402
+
+PARTIES = {"einvoice": {
+    "seller": {"name": "Muster Consulting GmbH", "email": "", **SELLER, **BANK},
+    "buyer": {"name": "Kunde AG", "email": "", "tax_number": "", "registration_id": "", "contact_phone": "",
+              "contact_email": "", "address_line2": "", **BUYER_DE}}}
+TREATMENTS = st.one_of(st.none(), st.tuples(st.just("S"), st.sampled_from([D(19), D(7), D("5.5"), D("20.125")])),
+                       st.tuples(st.sampled_from(["Z", "E", "AE", "K", "G", "O"]), st.just(None)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(currency=st.sampled_from(["EUR", "USD", "JPY"]), default=st.sampled_from(["S", "Z", "AE"]),
+       lines=st.lists(st.tuples(st.decimals(min_value=D("-20"), max_value=D(500), places=4),
+                                st.integers(min_value=0, max_value=10**7), TREATMENTS), min_size=1, max_size=25),
+       discount_share=st.fractions(min_value=0, max_value=1))
+def test_the_xml_totals_are_the_invoice_totals_for_any_lines(currency, default, lines, discount_share):
+    invoice = Invoice(id=1, number="INV-0001", issue_date=date(2026, 3, 2), due_date=date(2026, 3, 16),
+                      currency=currency, notes="", tax_rate=D(19), vat_category=default, vat_exemption_reason="",
+                      discount_minor=0, parties=PARTIES)
+    for position, (quantity, rate_minor, treatment) in enumerate(lines, start=1):
+        line = LineItem(position=position, description=f"Line {position}", unit="h", source="manual",
+                        vat_category=treatment and treatment[0], vat_rate=treatment and treatment[1],
+                        vat_exemption_reason="Exempt" if treatment and treatment[0] == "E" else None)
+        line.set_amounts(quantity, rate_minor)
+        invoice.lines.append(line)
+    subtotal = sum(line.amount_minor for line in invoice.lines)
+    invoice.discount_minor = int(max(subtotal, 0) * discount_share)
+    if default == "E":
+        invoice.vat_exemption_reason = "Exempt"
+    assert_xml_totals_are_the_database_totals(invoice, from_invoice.xml(invoice, Format.PEPPOL))
