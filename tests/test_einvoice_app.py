@@ -400,3 +400,21 @@ def test_the_xml_totals_are_the_invoice_totals_for_any_lines(currency, default, 
     if default == "E":
         invoice.vat_exemption_reason = "Exempt"
     assert_xml_totals_are_the_database_totals(invoice, from_invoice.xml(invoice, Format.PEPPOL))
+
+
+def test_each_lines_own_treatment_is_set_on_the_vat_page_and_the_rest_follow_the_default(app, client, seller):
+    invoice_id = draft(seller, customer(seller, BUYER_DE), [("Consulting", "2", "100", "h", None),
+                                                             ("Book", "1", "20", "", None)])
+    page = client.get(f"/invoices/{invoice_id}/vat").get_data(as_text=True)
+    assert "1. Consulting" in page and 'name="lines-1-category"' in page
+    with app.app_context():
+        first, second = (line.id for line in db.session.get(Invoice, invoice_id).lines)
+    response = client.post(f"/invoices/{invoice_id}/vat", data={
+        "vat_category": "S", "lines-0-line_id": first, "lines-1-line_id": second,
+        "lines-1-category": "S", "lines-1-rate": "7"})
+    assert response.status_code == 303
+    show = client.get(f"/invoices/{invoice_id}").get_data(as_text=True)
+    assert re.search(r'data-testid="vat-S-19">€38.00<', show) and re.search(r'data-testid="vat-S-7">€1.40<', show)
+    assert 'data-testid="own-vat-lines">(1 of 2 lines' in show
+    client.post(f"/invoices/{invoice_id}/vat", data={"vat_category": "S", "lines-0-line_id": second})  # back to default
+    assert re.search(r'data-testid="tax">€41.80<', client.get(f"/invoices/{invoice_id}").get_data(as_text=True))

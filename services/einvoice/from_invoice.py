@@ -122,6 +122,8 @@ def problems(invoice: Invoice, format: Format) -> list[Problem]:
 def mark_sent(invoice: Invoice) -> None:
     """services.invoicing.mark_sent, refused while the customer's preferred e-invoice format would fail
     (the message lists what to fix), and sealing who the e-invoice is from and to with the snapshot."""
+    if invoice.is_draft:  # checked under the draft's lock, on the lines as they are now
+        invoicing.lock_draft(invoice)
     format = preferred_format(invoice)
     if format is not None and invoice.is_draft and (found := problems(invoice, format)):
         raise invoicing.InvoiceStateError(
