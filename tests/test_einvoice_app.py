@@ -418,3 +418,54 @@ def test_each_lines_own_treatment_is_set_on_the_vat_page_and_the_rest_follow_the
     assert 'data-testid="own-vat-lines">(1 of 2 lines' in show
     client.post(f"/invoices/{invoice_id}/vat", data={"vat_category": "S", "lines-0-line_id": second})  # back to default
     assert re.search(r'data-testid="tax">€41.80<', client.get(f"/invoices/{invoice_id}").get_data(as_text=True))
+
+
+# --- a race: sending while the VAT treatment changes ------------------------------------------------------
+
+def test_a_draft_is_never_sent_with_a_treatment_its_format_refuses_when_both_happen_at_once(app, live_server):
+    """Send and "reverse charge" (which Factur-X refuses without the customer's VAT id) at the same moment:
+    either the send wins and the VAT change is refused, or the change wins and the send is refused with
+    what is missing; never a reverse-charge invoice sent in a format that refuses it."""
+    from tests.test_invoice_races import TRIALS, _invoice, _race
+    from tests.test_concurrency import _session
+
+    session = _session(live_server)
+    assert session.post(f"{live_server}/customers/new", data={
+        "name": "Northwind", "currency": "USD", "einvoice_format": "facturx", "invoice_language": "en",
+        **{**BUYER_US, "buyer_reference": ""}}, allow_redirects=False).status_code == 303
+    assert session.post(f"{live_server}/settings/einvoicing", data=SELLER, allow_redirects=False).status_code == 303
+    session.get(f"{live_server}/customers/")  # shows (and so clears) the messages so far
+    with app.app_context():
+        db.session.scalar(db.select(Business)).name = "Muster Consulting GmbH"
+        db.session.commit()
+    outcomes = set()
+    for trial in range(TRIALS):
+        invoice_id = _invoice(app, trial)
+        with app.app_context():
+            db.session.get(Invoice, invoice_id).tax_rate = D(19)
+            db.session.commit()
+        said = _race(session, live_server,
+                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/send", allow_redirects=False),
+                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/vat", allow_redirects=False,
+                                      data={"vat_category": "AE"}))
+        with app.app_context():
+            invoice = db.session.get(Invoice, invoice_id)
+            status, category = invoice.status, invoice.vat_category
+        assert (status, category) in {("sent", "S"), ("draft", "AE")}, (trial, status, category, said)
+        if status == "sent":
+            assert said[0].startswith("success: Invoice INV-") and said[1].startswith("LOST: Invoice INV-"), said
+        else:
+            assert said[0].startswith("error: This invoice cannot be sent yet") and "VAT id" in said[0], said
+        outcomes.add(status)
+    print("outcomes:", outcomes)
+
+
+def test_a_duplicate_keeps_the_vat_treatments(app, client, seller):
+    invoice_id = draft(seller, customer(seller, BUYER_DE), [("Consulting", "1", "100", "h", None),
+                                                             ("Book", "1", "20", "", ("S", "7", ""))],
+                       default=("E19", ""))
+    copy_id = int(client.post(f"/invoices/{invoice_id}/duplicate").headers["Location"].split("/")[-1])
+    with app.app_context():
+        original, copy = db.session.get(Invoice, invoice_id), db.session.get(Invoice, copy_id)
+        assert invoicing.totals(copy) == invoicing.totals(original)
+        assert (copy.vat_category, copy.vat_exemption_reason) == ("E", SMALL_BUSINESS_DE)
