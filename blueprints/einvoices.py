@@ -148,8 +148,9 @@ def _link(invoice: Invoice, field: str) -> str:
         return url_for("einvoices.profile", _anchor=name)
     if who == "customer":
         return url_for("customers.edit", customer_id=invoice.customer_id, _anchor=name)
-    if who == "line":
-        return url_for("invoices.show", invoice_id=invoice.id, _anchor="vat")
+    if who == "line":  # a VAT treatment: the draft's VAT page (the default and each line's own)
+        return url_for("einvoices.vat", invoice_id=invoice.id) if invoice.is_draft else url_for(
+            "invoices.show", invoice_id=invoice.id, _anchor="lines")
     return url_for("invoices.show", invoice_id=invoice.id, _anchor="details" if name in ("due_date", "period") else "lines")
 
 

@@ -469,3 +469,15 @@ def test_a_duplicate_keeps_the_vat_treatments(app, client, seller):
         original, copy = db.session.get(Invoice, invoice_id), db.session.get(Invoice, copy_id)
         assert invoicing.totals(copy) == invoicing.totals(original)
         assert (copy.vat_category, copy.vat_exemption_reason) == ("E", SMALL_BUSINESS_DE)
+
+
+def test_a_standard_rate_of_zero_and_a_mix_with_outside_the_scope_are_named_in_plain_words(client, seller):
+    customer_id = customer(seller, BUYER_DE, fmt="peppol")
+    invoice_id = draft(seller, customer_id, [("Consulting", "1", "95", "h", None)], tax_rate="0")
+    page = words(client.get(f"/invoices/{invoice_id}").get_data(as_text=True)).replace("&#39;", "'")
+    assert "A standard-rate line needs a VAT rate above 0" in page
+    invoice_id = draft(seller, customer_id, [("Consulting", "1", "95", "h", None),
+                                             ("Damages", "1", "10", "", ("O", "", ""))])
+    page = words(client.get(f"/invoices/{invoice_id}").get_data(as_text=True))
+    assert "Outside the scope of VAT cannot be mixed with other VAT treatments" in page
+    assert f'href="/invoices/{invoice_id}/vat"' in client.get(f"/invoices/{invoice_id}").get_data(as_text=True)

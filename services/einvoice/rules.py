@@ -170,6 +170,9 @@ PLAIN_WORDS: dict[str, tuple[str, str]] = {
     "BR-CL-25": ("customer.electronic_address", "An electronic address has an unknown scheme: choose one from the list."),
     "BR-CL-23": ("line.unit", "A line has an unknown unit of measure."),
     "BR-16": ("invoice.lines", "The invoice needs at least one line."),
+    "BR-S-05": ("line.vat", "A standard-rate line needs a VAT rate above 0: set the invoice's tax rate, or choose another VAT treatment (zero rated, exempt, outside the scope ...)."),
+    **dict.fromkeys(("BR-O-02", "BR-O-03", "BR-O-04", "BR-O-11", "BR-O-12", "BR-O-13", "BR-O-14"), (
+        "line.vat", "Outside the scope of VAT cannot be mixed with other VAT treatments on one invoice: put those lines on an invoice of their own.")),
 }
 
 
