@@ -44,10 +44,8 @@ def official_rules():
     compile_all()
 
 
-@pytest.fixture
-def seller(app, client, logged_in, monkeypatch):
-    """Ada's business, a German GmbH, filled in through Settings > Address, tax & e-invoicing; its bank
-    account is the business profile's (the PDF's payment details)."""
+def _name_and_bank(app, monkeypatch) -> None:
+    """The legal name and bank account: the business profile's (the PDF's payment details)."""
     with app.app_context():
         business = db.session.scalar(db.select(Business))
         business.name = "Muster Consulting GmbH"
@@ -57,6 +55,13 @@ def seller(app, client, logged_in, monkeypatch):
             else:  # the payment details arrive with the PDF's payment section (branch better-pdf)
                 monkeypatch.setattr(Business, name, value, raising=False)
         db.session.commit()
+
+
+@pytest.fixture
+def seller(app, client, logged_in, monkeypatch):
+    """Ada's business, a German GmbH, filled in through Settings > Address, tax & e-invoicing; its bank
+    account is the business profile's (the PDF's payment details)."""
+    _name_and_bank(app, monkeypatch)
     response = client.post("/settings/einvoicing", data=SELLER)
     assert response.status_code == 303, words(response.get_data(as_text=True))
     return logged_in
@@ -179,16 +184,8 @@ def test_a_thousand_lines_pass_and_agree_with_the_database(app, client, seller):
 def test_an_invoice_imported_from_clockify_with_grouped_lines_passes(app, client, wizard, monkeypatch):
     from sandbox import NORTHWIND_ID
 
+    _name_and_bank(app, monkeypatch)
     with app.app_context():
-        business = db.session.scalar(db.select(Business))
-        business.name = "Muster Consulting GmbH"
-        for name, value in BANK.items():
-            if name in Business.__table__.columns:
-                setattr(business, name, value)
-            else:
-                monkeypatch.setattr(Business, name, value, raising=False)
-        business.default_tax_rate = D(19)
-        db.session.commit()
         customer_id = db.session.get(Invoice, wizard.invoice_id).customer_id
         db.session.get(Invoice, wizard.invoice_id).tax_rate = D(19)
         db.session.commit()
