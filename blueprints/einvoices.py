@@ -53,7 +53,7 @@ VAT_CHOICES = [SelectChoice(code, name) for code, name in invoicing.VAT_CATEGORY
     SelectChoice(SMALL_BUSINESS, "Exempt: small business (§ 19 UStG)")]
 
 
-def _treatment(form, category: str, reason: str) -> tuple[str, str]:
+def _treatment(category: str, reason: str) -> tuple[str, str]:
     """(category, reason) as stored: the small-business choice is category E with its legal words."""
     if category == SMALL_BUSINESS:
         return "E", SMALL_BUSINESS_DE
@@ -74,7 +74,7 @@ class LineVatForm(Form):
 
     def validate_reason(self, field):
         if self.category.data:
-            _treatment(self, self.category.data, (field.data or "").strip())
+            _treatment(self.category.data, (field.data or "").strip())
 
 
 class VatForm(FlaskForm):
@@ -83,7 +83,7 @@ class VatForm(FlaskForm):
     lines = FieldList(FormField(LineVatForm))
 
     def validate_vat_exemption_reason(self, field):
-        _treatment(self, self.vat_category.data, (field.data or "").strip())
+        _treatment(self.vat_category.data, (field.data or "").strip())
 
 
 def vat_form(invoice: Invoice, formdata=None, with_lines: bool = True) -> VatForm:
@@ -116,7 +116,7 @@ def update_vat(invoice_id: int):
     form = VatForm()
     if form.validate_on_submit():
         invoice.vat_category, invoice.vat_exemption_reason = _treatment(
-            form, form.vat_category.data, (form.vat_exemption_reason.data or "").strip())
+            form.vat_category.data, (form.vat_exemption_reason.data or "").strip())
         lines = {line.id: line for line in invoice.lines}
         for entry in form.lines:
             line = lines.get(int(entry.line_id.data)) if (entry.line_id.data or "").isdigit() else None
@@ -124,7 +124,7 @@ def update_vat(invoice_id: int):
                 continue  # removed meanwhile (in another tab): nothing to set
             if entry.category.data:
                 line.vat_category, line.vat_exemption_reason = _treatment(
-                    entry, entry.category.data, (entry.reason.data or "").strip())
+                    entry.category.data, (entry.reason.data or "").strip())
                 line.vat_rate = entry.rate.decimal if line.vat_category == "S" else 0
             else:
                 line.vat_category = line.vat_rate = line.vat_exemption_reason = None

@@ -187,7 +187,7 @@ class PartyForm(FlaskForm):
     vat_id = StringField("VAT id", filters=[_squeezed], validators=[Length(max=20)])
     tax_number = StringField("Tax number", filters=[_trimmed], validators=[Length(max=40)])
     registration_id = StringField("Company registration number", filters=[_trimmed], validators=[Length(max=64)])
-    contact_name = StringField("Contact name", filters=[_trimmed], validators=[Length(max=120)])
+    contact_name = StringField("Contact person", filters=[_trimmed], validators=[Length(max=120)])
     contact_phone = StringField("Contact phone", filters=[_trimmed], validators=[
         Length(max=40), Optional(), Regexp(r"^\+?[0-9 ()/.-]*[0-9][0-9 ()/.-]*[0-9][0-9 ()/.-]*[0-9][0-9 ()/.-]*$",
                                            message="Enter a phone number with at least three digits, like +49 30 1234567.")])

@@ -9,6 +9,7 @@ agree to the cent. Who the invoice is from and to is read from the snapshot take
 """
 from __future__ import annotations
 
+from extensions import db
 from models import Business, Customer, Invoice
 from services import invoicing
 from services.money import from_minor
@@ -50,7 +51,6 @@ def details(invoice: Invoice) -> dict:
     """{"seller": ..., "buyer": ...}: as sent, or for a draft the profile and customer as they are now."""
     if invoice.parties and "einvoice" in invoice.parties:
         return invoice.parties["einvoice"]
-    from extensions import db
     return {"seller": seller_details(db.session.get(Business, invoice.business_id)),
             "buyer": buyer_details(invoice.customer)}
 
@@ -131,7 +131,6 @@ def mark_sent(invoice: Invoice) -> None:
             f"that format needs: " + " ".join(problem.message for problem in found)
             + " Fix these (the checklist on the draft links to each), or change the customer's e-invoice format.")
     invoicing.mark_sent(invoice)
-    from extensions import db
     invoice.parties = {**invoice.parties, "einvoice": {
         "seller": seller_details(db.session.get(Business, invoice.business_id)),
         "buyer": buyer_details(invoice.customer)}}
