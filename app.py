@@ -107,6 +107,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     for blueprint in (auth.bp, businesses.bp, members.bp, settings.bp, integrations.bp, colleague.bp, customers.bp,
                       invoices.bp, imports.bp, payments_blueprint.bp, sending.bp, public.bp):
         app.register_blueprint(blueprint)
+    from blueprints import einvoices  # e-invoices (issue 12)
+    app.register_blueprint(einvoices.bp)
     app.register_blueprint(payment_settings.bp)
     from blueprints import dashboard  # also the site's root, "index": the landing page or the dashboard
     app.register_blueprint(dashboard.bp)

@@ -203,7 +203,33 @@ ROLES = ("owner", "admin", "member", "viewer")  # most to least: services/access
 NUMBER_FORMATS = ("{seq:04}", "{year}-{seq:04}", "{year}-{seq:03}", "{year}{seq:04}")
 
 
-class Business(db.Model):
+VAT_CATEGORIES = ("S", "Z", "E", "AE", "K", "G", "O")  # EN 16931's codes (services/einvoice/model.VatCategory)
+EINVOICE_FORMATS = ("none", "facturx", "xrechnung-cii", "xrechnung-ubl", "peppol")  # services/einvoice/rules.Format
+INVOICE_LANGUAGES = ("en", "de", "fr")
+
+
+class PartyDetails:
+    """What an e-invoice needs to say about a party (einvoice-wiring), the same columns on the business
+    (the seller) and on its customers (the buyers): a structured postal address, tax identifiers, a
+    contact, and the Peppol electronic address. The free-text `address` stays beside it for addresses
+    from before (to be completed)."""
+
+    address_line1: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    address_line2: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    postcode: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    city: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    country: Mapped[str] = mapped_column(String(2), default="", server_default="")  # ISO 3166-1 alpha-2
+    vat_id: Mapped[str] = mapped_column(String(20), default="", server_default="")  # with its country prefix
+    tax_number: Mapped[str] = mapped_column(String(40), default="", server_default="")  # e.g. a Steuernummer
+    registration_id: Mapped[str] = mapped_column(String(64), default="", server_default="")  # company register
+    contact_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    endpoint_scheme: Mapped[str] = mapped_column(String(4), default="", server_default="")  # Peppol EAS code
+    endpoint_id: Mapped[str] = mapped_column(String(100), default="", server_default="")
+
+
+class Business(PartyDetails, db.Model):
     """What owns everything else, and what its invoices say about the sender (the seller's profile).
     People reach it through a Membership; numbering is per business."""
 
@@ -319,8 +345,10 @@ class ConnectionRequest(db.Model):
     requested_by: Mapped[User] = relationship()
 
 
-class Customer(db.Model):
+class Customer(PartyDetails, db.Model):
     __tablename__ = "customers"
+    __table_args__ = (one_of("einvoice_format", EINVOICE_FORMATS, "ck_customers_einvoice_format"),
+                      one_of("invoice_language", INVOICE_LANGUAGES, "ck_customers_invoice_language"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
@@ -332,6 +360,13 @@ class Customer(db.Model):
     # How the import wizard last turned entries into lines for this customer (services.lines.LineOptions).
     import_options: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # E-invoicing (einvoice-wiring), besides PartyDetails: the buyer reference (a German public buyer's
+    # Leitweg-ID), the format its invoices are checked for before sending, and the language of its
+    # documents (the field only: documents in that language come later).
+    buyer_reference: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    einvoice_format: Mapped[str] = mapped_column(String(20), default="none", server_default="none")
+    invoice_language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
 
     business: Mapped[Business] = relationship()
     invoices: Mapped[list[Invoice]] = relationship(back_populates="customer")
@@ -347,6 +382,7 @@ class Invoice(db.Model):
     __table_args__ = (
         UniqueConstraint("business_id", "number", name="uq_invoices_business_number"),
         one_of("status", INVOICE_STATUSES, "ck_invoices_status"),
+        one_of("vat_category", VAT_CATEGORIES, "ck_invoices_vat_category"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -389,6 +425,12 @@ class Invoice(db.Model):
     view_token: Mapped[str | None] = mapped_column(String(64), unique=True, index=True, nullable=True)
     viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
+    # VAT treatment (einvoice-wiring): the default of every line that has none of its own (tax_rate above
+    # is the default rate, used by category S only), and the reason an exempt or zero-rated default
+    # gives (e.g. paragraph 19 UStG).
+    vat_category: Mapped[str] = mapped_column(String(2), default="S", server_default="S")
+    vat_exemption_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+
     @property
     def is_draft(self) -> bool:
         return self.status == "draft"
@@ -400,7 +442,8 @@ LINE_SOURCES = ("manual", "clockify")  # typed on the invoice, or imported by th
 class LineItem(db.Model):
     __tablename__ = "line_items"
     __table_args__ = (Index("ix_line_items_invoice_position", "invoice_id", "position"),
-                      one_of("source", LINE_SOURCES, "ck_line_items_source"))
+                      one_of("source", LINE_SOURCES, "ck_line_items_source"),
+                      one_of("vat_category", VAT_CATEGORIES, "ck_line_items_vat_category"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
@@ -412,6 +455,11 @@ class LineItem(db.Model):
     # Derived from quantity and rate (set_amounts keeps it so); stored so lists can sum in SQL.
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     source: Mapped[str] = mapped_column(String(20), default="manual")
+
+    # VAT treatment of its own (einvoice-wiring); NULL follows the invoice's default (imported lines do).
+    vat_category: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    vat_rate: Mapped[Decimal | None] = mapped_column(ScaledDecimal(PERCENT_PLACES), nullable=True)
+    vat_exemption_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
     imported_entries: Mapped[list[ImportedEntry]] = relationship(back_populates="line_item",

@@ -16,7 +16,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from bench import inprocess, journey, lists, pdf, shared_budget
+from bench import einvoice, inprocess, journey, lists, pdf, shared_budget
 from sandbox import MAIN_KEY
 from bench._servers import Child
 
@@ -241,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
             shared_budget_rows(table, shared)
         storage_rows(table, None if args.only == "inprocess" else stored, None if args.only == "http" else purge)
         sandbox_page_rows(table)
+        if args.only != "http":
+            (tmp / "einvoice").mkdir()
+            say("9: e-invoices of a 200-line invoice (in-process test client)")
+            einvoice.rows(table, tmp / "einvoice")
 
     print()
     table.print()

@@ -6,25 +6,36 @@ from datetime import timedelta
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import EmailField, SelectField, StringField, TextAreaField
+from wtforms import EmailField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from blueprints.access import can, clockify_site, current_business, keyring, requires, scoped, scoped_select
-from blueprints.forms import currency_code
+from blueprints.forms import PartyForm, currency_code
 from extensions import db
 from models import ClockifyConnection, Customer, Invoice
 from services import connections, customers, invoicing
 from services.clockify import ClockifyError
+from services.einvoice import from_invoice
 from services.secrets import DataKeyError
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
 
-class CustomerForm(FlaskForm):
+FORMAT_CHOICES = [SelectChoice("none", "None (PDF only)")] + [
+    SelectChoice(format.value, name) for format, name in from_invoice.FORMAT_NAMES.items()]
+LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("de", "Deutsch"), SelectChoice("fr", "Français")]
+
+
+class CustomerForm(PartyForm):
     name = StringField("Name", validators=[DataRequired("Give the customer a name."), Length(max=200)])
     email = EmailField("Email", validators=[Optional(), Email(check_deliverability=False), Length(max=254)])
-    address = TextAreaField("Address", validators=[Length(max=2000)])
+    address = TextAreaField("Address (as written before; the fields below are what e-invoices use)",
+                            validators=[Length(max=2000)])
     currency = StringField("Currency", validators=[currency_code])
+    buyer_reference = StringField("Buyer reference (Leitweg-ID)", filters=[lambda value: (value or "").strip()],
+                                  validators=[Length(max=200)])
+    einvoice_format = SelectField("E-invoice format", choices=FORMAT_CHOICES, default="none")
+    invoice_language = SelectField("Invoice language", choices=LANGUAGE_CHOICES, default="en")
 
 
 class ClockifyClientForm(FlaskForm):
@@ -145,3 +156,7 @@ def _fill(customer: Customer, form: CustomerForm) -> None:
     customer.email = (form.email.data or "").strip()
     customer.address = (form.address.data or "").strip()
     customer.currency = form.currency.data
+    form.fill(customer)
+    customer.buyer_reference = form.buyer_reference.data or ""
+    customer.einvoice_format = form.einvoice_format.data
+    customer.invoice_language = form.invoice_language.data

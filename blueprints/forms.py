@@ -16,11 +16,15 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
 from wtforms import Field, IntegerField, PasswordField, RadioField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, StopValidation, ValidationError
+from wtforms.validators import (DataRequired, Email, InputRequired, Length, Optional, Regexp, StopValidation,
+                                ValidationError)
 
 from models import Invoice, LineItem
 from services import invoicing, logo, payment_details
 from services.clockify import REGIONS
+from services.einvoice import rules
+from services.einvoice.from_invoice import PARTY_COLUMNS
+from services.einvoice.model import ElectronicAddress
 from services.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from services.money import (AmbiguousNumber, decimal_comma, fits_currency, is_currency, minor_digits, parse_decimal,
                             plain, to_minor)
@@ -240,3 +244,81 @@ class LogoForm(FlaskForm):
             field.prepared = logo.prepare(upload.stream.read())
         except logo.LogoError as error:
             raise ValidationError(str(error)) from None
+
+
+# --- what an e-invoice says about a party: the business profile's and each customer's (einvoice-wiring) ---
+
+def _country_choices() -> list[SelectChoice]:
+    from babel import Locale
+
+    names = Locale("en").territories
+    codes = sorted((code for code in names if rules.is_country(code)), key=lambda code: names[code])
+    return [SelectChoice("", "Choose a country")] + [SelectChoice(code, f"{names[code]} ({code})") for code in codes]
+
+
+# The electronic address schemes people meet most, by name; the rest of Peppol's list by code.
+KNOWN_SCHEMES = {"0208": "Belgium: enterprise number (KBO/BCE)", "9925": "Belgium: VAT number",
+                 "9930": "Germany: VAT number", "0204": "Germany: Leitweg-ID", "0009": "France: SIRET",
+                 "0002": "France: SIREN", "0088": "GLN (GS1 location number)", "0184": "Denmark: CVR",
+                 "0192": "Norway: organisation number", "0007": "Sweden: organisation number",
+                 "0106": "Netherlands: KvK number", "0190": "Netherlands: OIN", "EM": "Email address"}
+SCHEME_CHOICES = ([SelectChoice("", "None")] + [SelectChoice(code, f"{name} ({code})") for code, name in KNOWN_SCHEMES.items()]
+                  + [SelectChoice(code, code) for code in sorted(rules.ENDPOINT_SCHEMES - set(KNOWN_SCHEMES))])
+
+
+def _squeezed(value):
+    return "".join(value.split()).upper() if isinstance(value, str) else value
+
+
+class PartyForm(FlaskForm):
+    """The structured address, tax ids, contact and Peppol electronic address (models.PartyDetails);
+    every field is checked at the field, with the rules the e-invoice validators apply."""
+
+    address_line1 = StringField("Street and number", filters=[_trimmed], validators=[Length(max=200)])
+    address_line2 = StringField("Address line 2", filters=[_trimmed], validators=[Length(max=200)])
+    postcode = StringField("Postcode", filters=[_trimmed], validators=[Length(max=20)])
+    city = StringField("City", filters=[_trimmed], validators=[Length(max=100)])
+    country = SelectField("Country", choices=_country_choices(),
+                          validate_choice=False, filters=[lambda value: (value or "").strip().upper()])
+    vat_id = StringField("VAT id", filters=[_squeezed], validators=[Length(max=20)])
+    tax_number = StringField("Tax number", filters=[_trimmed], validators=[Length(max=40)])
+    registration_id = StringField("Company registration number", filters=[_trimmed], validators=[Length(max=64)])
+    contact_name = StringField("Contact person", filters=[_trimmed], validators=[Length(max=120)])
+    contact_phone = StringField("Contact phone", filters=[_trimmed], validators=[
+        Length(max=40), Optional(), Regexp(r"^\+?[0-9 ()/.-]*[0-9][0-9 ()/.-]*[0-9][0-9 ()/.-]*[0-9][0-9 ()/.-]*$",
+                                           message="Enter a phone number with at least three digits, like +49 30 1234567.")])
+    contact_email = StringField("Contact email", filters=[_trimmed], validators=[
+        Length(max=254), Optional(), Email(check_deliverability=False, message="Enter an email address, like ap@example.com.")])
+    endpoint_scheme = SelectField("Electronic address scheme", choices=SCHEME_CHOICES, validate_choice=False,
+                                  filters=[lambda value: (value or "").strip().upper()])
+    endpoint_id = StringField("Electronic address (Peppol endpoint id)", filters=[_trimmed], validators=[Length(max=100)])
+
+    def validate_country(self, field):
+        if field.data and not rules.is_country(field.data):
+            raise ValidationError("Choose the country from the list.")
+
+    def validate_vat_id(self, field):
+        if field.data and (problem := rules.vat_id_problem(field.data)):
+            raise ValidationError(problem + " Write it with its country prefix, like DE136695976.")
+
+    def validate_endpoint_scheme(self, field):
+        if field.data and field.data not in rules.ENDPOINT_SCHEMES:
+            raise ValidationError("Choose the scheme from the list.")
+        if self.endpoint_id.data and not field.data:
+            raise ValidationError("Choose the scheme of the electronic address (for example 0208 in Belgium).")
+
+    def validate_endpoint_id(self, field):
+        scheme = self.endpoint_scheme.data
+        if scheme and not field.data:
+            raise ValidationError("Enter the electronic address, or set the scheme to None.")
+        if scheme in rules.ENDPOINT_SCHEMES and field.data:
+            if problem := rules.endpoint_problem(ElectronicAddress(scheme, field.data)):
+                raise ValidationError(f"{problem}.")
+
+    def fill(self, party) -> None:
+        """Write the fields onto a Business or Customer (models.PartyDetails)."""
+        for name in PARTY_FIELDS:
+            setattr(party, name, self[name].data or "")
+
+
+PARTY_FIELDS = tuple(column for column in PARTY_COLUMNS if column != "name")  # the party's own name is asked apart

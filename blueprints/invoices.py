@@ -26,6 +26,7 @@ from extensions import db
 from models import Customer, Invoice, LineItem
 from blueprints import access
 from services import invoice_document, invoice_list, invoicing, payments, sending
+from services.einvoice import from_invoice
 from services.money import from_minor, plain, to_minor
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
@@ -305,7 +306,7 @@ def send(invoice_id: int):
     if sending.needs_confirmation(invoice) and not request.form.get("confirmed"):  # issue 13: ask first
         return render_template("invoices/confirm_send.html", invoice=invoice, lines=sending.lines_to_confirm(invoice),
                                total=invoicing.totals(invoice).total, action=request.path, form=None)
-    return _change_status(invoice_id, invoicing.mark_sent,
+    return _change_status(invoice_id, from_invoice.mark_sent,
                           "Invoice {number} is marked as sent. Its lines are now locked.")
 
 

@@ -1,7 +1,7 @@
 """Sending an invoice by email (with its PDF), sending a reminder now, the customer's view link (copy,
 regenerate, disable), and the business's mail settings (Settings > Email & reminders).
 
-"Send by email" on a draft numbers it exactly as "Mark as sent" does (services.invoicing.mark_sent) and
+"Send by email" on a draft numbers it exactly as "Mark as sent" does (services.einvoice.from_invoice.mark_sent) and
 commits the number before the mail is tried: a server that refuses, drops or does not answer never
 loses it. Each attempt is logged on the invoice and its answer shown; "Send again" resends with the same
 recipients in one click."""
@@ -18,6 +18,7 @@ from blueprints.forms import WholeNumber
 from extensions import db
 from models import Invoice
 from services import invoicing, mail, reminders, sending
+from services.einvoice import from_invoice
 
 bp = Blueprint("sending", __name__)
 
@@ -125,7 +126,7 @@ def email(invoice_id: int):
                                total=invoicing.totals(invoice).total, action=request.path, form=form)
     if invoice.is_draft:
         try:
-            invoicing.mark_sent(invoice)
+            from_invoice.mark_sent(invoice)  # as "Mark as sent": the e-invoice pre-flight first
         except invoicing.InvoiceChanged:
             raise
         except invoicing.InvoiceStateError as error:

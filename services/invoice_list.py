@@ -18,7 +18,7 @@ from sqlalchemy.orm import contains_eager
 from extensions import db
 from models import Customer, Invoice, LineItem
 from services import invoicing
-from services.money import from_minor, invoice_totals
+from services.money import from_minor
 from services.payments import PAYABLE, shown_status
 
 PAGE_SIZE = 50
@@ -117,10 +117,8 @@ def _cursor(after: str, sort: str):
 def row_totals(invoices: list[Invoice]) -> dict[int, int]:
     """Each invoice's total: as sent (stored), or for a draft from its lines now (one query for all)."""
     drafts = [invoice for invoice in invoices if invoice.total_minor is None]
-    subtotals = invoicing.totals_by_invoice([invoice.id for invoice in drafts])
     totals = {invoice.id: invoice.total_minor for invoice in invoices if invoice.total_minor is not None}
-    totals.update({invoice.id: invoice_totals([subtotals.get(invoice.id, 0)], invoice.tax_rate,
-                                              invoice.discount_minor).total for invoice in drafts})
+    totals.update({invoice_id: each.total for invoice_id, each in invoicing.totals_of(drafts).items()})
     return totals
 
 

@@ -7,14 +7,16 @@ UPDATE guarded by the status it leaves. Of two racing requests exactly one wins;
 InvoiceChanged, whose message tells the user what happened."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import delete, func, select, update
 
 from extensions import db
 from models import Business, Customer, ImportedEntry, Invoice, LineItem, utcnow
-from services.money import INVOICE_LIMIT_MINOR, Totals, from_minor, invoice_totals, line_amount_minor
+from services.money import (INVOICE_LIMIT_MINOR, Totals, from_minor, invoice_totals, line_amount_minor,
+                            percent_of_minor)
 
 # Which status may follow which; anything else is refused with InvoiceStateError.
 # Payments move sent -> partially paid -> paid and back (services/payments.py, under their own guard).
@@ -36,8 +38,107 @@ class AmountTooLarge(ValueError):
     """A line that would take the invoice past INVOICE_LIMIT_MINOR; the message is for the user."""
 
 
-def totals(invoice: Invoice) -> Totals:
-    return invoice_totals([line.amount_minor for line in invoice.lines], invoice.tax_rate, invoice.discount_minor)
+# What a VAT category is called on the page and the invoice (EN 16931's codes, models.VAT_CATEGORIES).
+VAT_CATEGORY_NAMES = {"S": "Standard rate", "Z": "Zero rated", "E": "Exempt", "AE": "Reverse charge",
+                      "K": "Intra-community supply", "G": "Export outside the EU", "O": "Outside the scope of VAT"}
+
+
+@dataclass(frozen=True)
+class VatGroup:
+    """The lines of one VAT category and rate (a row of the VAT breakdown), in minor units: its lines'
+    amounts, its share of the discount, what VAT is charged on (basis) and the VAT."""
+
+    category: str
+    rate: Decimal
+    reason: str
+    lines: int
+    discount: int
+    basis: int
+    tax: int
+
+    @property
+    def name(self) -> str:
+        return VAT_CATEGORY_NAMES[self.category]
+
+
+@dataclass(frozen=True)
+class InvoiceTotals(Totals):
+    """Totals with the VAT breakdown they add up from (one group per category and rate, in the order
+    the lines first use them)."""
+
+    breakdown: tuple[VatGroup, ...] = ()
+
+
+def line_vat(invoice: Invoice, line: LineItem) -> tuple[str, Decimal, str]:
+    """(category, rate, exemption reason) of a line: its own, or the invoice's default. Every category but
+    standard rate charges 0%."""
+    if line.vat_category:
+        category, rate, reason = line.vat_category, line.vat_rate, line.vat_exemption_reason
+    else:
+        category, rate, reason = invoice.vat_category or "S", invoice.tax_rate, invoice.vat_exemption_reason
+    return category, (Decimal(rate or 0).normalize() if category == "S" else Decimal(0)), (reason or "")
+
+
+def totals(invoice: Invoice) -> InvoiceTotals:
+    """Subtotal, discount, VAT per category and rate, total: the figures the page, the PDF and the
+    e-invoice all print (services/einvoice/from_invoice.py writes these integers into the XML)."""
+    groups: dict[tuple[str, Decimal], list] = {}
+    for line in invoice.lines:
+        category, rate, reason = line_vat(invoice, line)
+        group = groups.setdefault((category, rate), [0, 0, reason])
+        group[0] += line.amount_minor
+        group[1] += 1
+        group[2] = group[2] or reason
+    return vat_totals([(category, rate, reason, amount, count)
+                       for (category, rate), (amount, count, reason) in groups.items()], invoice.discount_minor)
+
+
+def vat_totals(groups: list[tuple[str, Decimal, str, int, int]], discount_minor: int) -> InvoiceTotals:
+    """Totals from the lines' sums per VAT group (category, rate, reason, amount, lines), in the order the
+    lines first use them. EN 16931's arithmetic: the discount is split over the groups in proportion to
+    their amounts (the last group takes the rounding remainder), then each group's VAT is its basis x rate
+    rounded half-up."""
+    subtotal = sum(group[3] for group in groups)
+    discount = invoice_totals([subtotal], Decimal(0), discount_minor).discount  # as it is clamped
+    breakdown, left = [], discount
+    for index, (category, rate, reason, amount, count) in enumerate(groups):
+        share = left if index == len(groups) - 1 else _share(discount, amount, subtotal)
+        left -= share
+        basis = amount - share
+        breakdown.append(VatGroup(category=category, rate=rate, reason=reason, lines=count, discount=share,
+                                  basis=basis, tax=percent_of_minor(basis, rate)))
+    tax = sum(group.tax for group in breakdown)
+    return InvoiceTotals(subtotal=subtotal, discount=discount, tax=tax, total=subtotal - discount + tax,
+                         breakdown=tuple(breakdown))
+
+
+def totals_of(invoices: list[Invoice]) -> dict[int, InvoiceTotals]:
+    """totals() of many invoices from one query (for lists): the lines' sums per invoice and VAT group."""
+    if not invoices:
+        return {}
+    by_id = {invoice.id: invoice for invoice in invoices}
+    rows = db.session.execute(
+        select(LineItem.invoice_id, LineItem.vat_category, LineItem.vat_rate, func.min(LineItem.position),
+               func.sum(LineItem.amount_minor), func.count())
+        .where(LineItem.invoice_id.in_(by_id)).group_by(LineItem.invoice_id, LineItem.vat_category, LineItem.vat_rate)
+        .order_by(LineItem.invoice_id, func.min(LineItem.position)))
+    groups: dict[int, dict[tuple[str, Decimal], list]] = {invoice_id: {} for invoice_id in by_id}
+    for invoice_id, category, rate, _, amount, count in rows:
+        invoice = by_id[invoice_id]
+        line = LineItem(vat_category=category, vat_rate=rate, vat_exemption_reason="")
+        key = line_vat(invoice, line)[:2]
+        group = groups[invoice_id].setdefault(key, [0, 0])
+        group[0] += int(amount or 0)
+        group[1] += count
+    return {invoice_id: vat_totals([(category, rate, "", amount, count) for (category, rate), (amount, count)
+                                    in groups[invoice_id].items()], by_id[invoice_id].discount_minor)
+            for invoice_id in by_id}
+
+
+def _share(discount: int, amount: int, subtotal: int) -> int:
+    if not subtotal:
+        return 0
+    return int((Decimal(discount) * amount / subtotal).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def new_draft(business: Business, customer: Customer, today: date) -> Invoice:
@@ -216,9 +317,12 @@ def duplicate(invoice: Invoice, business: Business, today: date) -> tuple[Invoic
     copy.tax_rate = invoice.tax_rate
     copy.discount_minor = invoice.discount_minor
     copy.notes = invoice.notes
+    copy.vat_category, copy.vat_exemption_reason = invoice.vat_category, invoice.vat_exemption_reason
     kept = [line for line in invoice.lines if line.source != "clockify"]
     for position, line in enumerate(kept, start=1):
-        new_line = LineItem(position=position, description=line.description, unit=line.unit, source="manual")
+        new_line = LineItem(position=position, description=line.description, unit=line.unit, source="manual",
+                            vat_category=line.vat_category, vat_rate=line.vat_rate,
+                            vat_exemption_reason=line.vat_exemption_reason)
         new_line.set_amounts(line.quantity, line.rate_minor)
         copy.lines.append(new_line)
     return copy, len(invoice.lines) - len(kept)
@@ -257,18 +361,6 @@ def move_line(invoice: Invoice, line: LineItem, direction: str) -> None:
     for position, each in enumerate(lines, start=1):
         each.position = position
     invoice.lines.sort(key=lambda each: each.position)
-
-
-def totals_by_invoice(invoice_ids: list[int]) -> dict[int, int]:
-    """Sum of line amounts per invoice, in one query, for lists."""
-    if not invoice_ids:
-        return {}
-    rows = db.session.execute(
-        select(LineItem.invoice_id, func.sum(LineItem.amount_minor))
-        .where(LineItem.invoice_id.in_(invoice_ids))
-        .group_by(LineItem.invoice_id)
-    )
-    return {invoice_id: int(total or 0) for invoice_id, total in rows}
 
 
 # Undoing "Remove line" (issue 13). The removed line travels as a snapshot (plain data: the view signs

@@ -29,11 +29,13 @@ class StaticFilesOnly(URLFetcher):
         return super().fetch(url, headers)
 
 
-def html_to_pdf(html: str, static_folder: str) -> bytes:
+def html_to_pdf(html: str, static_folder: str, pdf_variant: str | None = None) -> bytes:
+    """pdf_variant: WeasyPrint's, e.g. "pdf/a-3b" for a Factur-X PDF (services/einvoice/facturx.py)."""
     static = Path(static_folder).resolve()
     fetcher = StaticFilesOnly(static)
     stylesheet = CSS(filename=str(static / "css" / "print.css"), url_fetcher=fetcher)
-    return HTML(string=html, base_url=str(static) + "/", url_fetcher=fetcher).write_pdf(stylesheets=[stylesheet])
+    return HTML(string=html, base_url=str(static) + "/", url_fetcher=fetcher).write_pdf(stylesheets=[stylesheet],
+                                                                                     pdf_variant=pdf_variant)
 
 
 class TooManyLines(Exception):

@@ -170,6 +170,9 @@ PLAIN_WORDS: dict[str, tuple[str, str]] = {
     "BR-CL-25": ("customer.electronic_address", "An electronic address has an unknown scheme: choose one from the list."),
     "BR-CL-23": ("line.unit", "A line has an unknown unit of measure."),
     "BR-16": ("invoice.lines", "The invoice needs at least one line."),
+    "BR-S-05": ("line.vat", "A standard-rate line needs a VAT rate above 0: set the invoice's tax rate, or choose another VAT treatment (zero rated, exempt, outside the scope ...)."),
+    **dict.fromkeys(("BR-O-02", "BR-O-03", "BR-O-04", "BR-O-11", "BR-O-12", "BR-O-13", "BR-O-14"), (
+        "line.vat", "Outside the scope of VAT cannot be mixed with other VAT treatments on one invoice: put those lines on an invoice of their own.")),
 }
 
 
@@ -186,7 +189,16 @@ def plain_words(failed: FailedAssert) -> Problem:
 
 # --- our own fast checks ---------------------------------------------------------------------------
 
-_COUNTRIES = frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+def _official_countries() -> frozenset[str]:
+    """The country codes BR-CL-14 accepts, read from the vendored rules themselves (CLDR, and so Babel,
+    also knows regions that are no country: ZZ "Unknown Region", EU, UN, QO ...)."""
+    text = (RULES / "EN16931-CII-validation.xslt").read_text(encoding="utf-8")
+    listed = re.search(r'match="ram:CountryID".*?contains\(\' ([A-Z0-9 ]+) \'', text, re.S)
+    return frozenset(listed.group(1).split())
+
+
+_COUNTRIES = frozenset(code for code in Locale("en").territories
+                       if len(code) == 2 and code.isalpha()) & _official_countries()
 # The electronic address schemes (EAS) users meet; the full code list is long, these cover the EU.
 ENDPOINT_SCHEMES = {
     "0002", "0007", "0009", "0037", "0060", "0088", "0096", "0097", "0106", "0130", "0135", "0142", "0151",
