@@ -18,9 +18,10 @@ it, so whoever checks the invoice by hand gets the same number.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, tzinfo
+from datetime import date, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,6 +45,7 @@ NOT_WORK = {"BREAK": "Break", "TIME_OFF": "Time off", "TIMEOFF": "Time off", "HO
 NO_TEXT = "Time tracked"
 
 _HOUR = Decimal(3600)
+_UTC = timezone.utc
 _QUANTITY_STEP = Decimal("0.0001")  # models.QUANTITY_PLACES
 
 GROUPING_MESSAGE = "Choose how to group entries: one line per entry, or by project, task, member, day or description."
@@ -226,27 +228,125 @@ def plan_lines(
     rate; None or zero means there is none. ``time_zone`` (IANA) decides an entry's calendar day.
     Lines come in the order of their first entry's start; the result does not depend on input order.
     """
-    if not is_currency(currency):
-        raise ValueError(f"Unknown currency {currency!r}.")
-    if fallback_rate is not None and fallback_rate < 0:
-        raise ValueError("The default rate cannot be negative.")
-    zone = ZoneInfo(time_zone)
-    fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
+    planner = LinePlanner(currency=currency, fallback_rate=fallback_rate, options=options, time_zone=time_zone)
+    for entry in entries:
+        planner.add(entry)
+    return planner.plan()
 
-    groups: dict[tuple[Any, ...], list[TimeEntry]] = {}
-    skipped = []
-    for entry in _in_order(entries):
-        reason = skip_reason(entry, currency)
+
+def _order(entry: TimeEntry) -> tuple[str, str]:
+    """An entry's place in start order as two strings (UTC start, fixed width; then id): comparable
+    across pages and requests, and JSON-ready."""
+    return entry.start.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"), entry.id
+
+
+def _first(seen: dict[str, Any], value: str, order: tuple[str, str]) -> None:
+    """Keep ``value`` with the earliest place it was seen at (falsy values are never shown)."""
+    if value and (value not in seen or tuple(order) < tuple(seen[value])):
+        seen[value] = order
+
+
+class LinePlanner:
+    """``plan_lines`` entry by entry, in any order, in memory bounded by the lines rather than the
+    entries: each line keeps its entries' ids and billed seconds and what its text needs (the distinct
+    names and descriptions, each with the first place it was seen at, and its first and last day), never
+    the entries. So a 66,000-entry import is planned page by page of the stored preview.
+
+    ``state()`` is JSON and ``merge()`` adds one planner's state to another: a plan may be built in
+    parts (one per preview page, in separate requests) and joined, with the same result as one pass.
+    An entry seen twice (overlapping report pages) counts once; a different entry under the same id is
+    a ValueError. Skipped entries (``skip_reason``) are kept as entries, so the callers that pass
+    thousands (the wizard) leave them out first."""
+
+    def __init__(self, *, currency: str, fallback_rate: Decimal | None, options: LineOptions, time_zone: str):
+        if not is_currency(currency):
+            raise ValueError(f"Unknown currency {currency!r}.")
+        if fallback_rate is not None and fallback_rate < 0:
+            raise ValueError("The default rate cannot be negative.")
+        self.currency, self.options, self.zone = currency, options, ZoneInfo(time_zone)
+        self.fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.seen: dict[str, int] = {}  # entry id -> hash of the entry, for "each once"
+        self.skipped: list[tuple[tuple[str, str], Skipped]] = []
+
+    def add(self, entry: TimeEntry) -> bool:
+        """Plan one more entry; True when it lands on a line (not skipped, not seen before)."""
+        fingerprint = hash(entry)
+        if entry.id in self.seen:  # the same entry on two report pages counts once
+            if self.seen[entry.id] != fingerprint:
+                raise ValueError(f"Two different time entries share the id {entry.id}.")
+            return False
+        self.seen[entry.id] = fingerprint
+        order = _order(entry)
+        reason = skip_reason(entry, self.currency)
         if reason:
-            skipped.append(Skipped(entry, reason))
-            continue
-        rate = entry_rate(entry, currency, fallback_minor)
+            self.skipped.append((order, Skipped(entry, reason)))
+            return False
+        rate_minor, source = entry_rate(entry, self.currency, self.fallback_minor)
         # The rate is part of the key: entries at different rates never share a line.
-        groups.setdefault((_group_key(entry, options.grouping, zone), *rate), []).append(entry)
+        key = json.dumps([_group_key(entry, self.options.grouping, self.zone), rate_minor, source], default=str)
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = {"rate": rate_minor, "source": source, "entries": {}, "days": None,
+                                        "works": {}, "names": {}, "descriptions": {}, "plain": {}}
+        if entry.id in group["entries"]:
+            return False
+        group["entries"][entry.id] = [order[0], self.options.round_seconds(entry.seconds)]  # type: ignore[arg-type]
+        details = self.options.details
+        day = _day(entry, self.zone).isoformat()
+        days = group["days"]
+        group["days"] = [day, day] if days is None else [min(days[0], day), max(days[1], day)]
+        _first(group["works"], _work(entry, details), order)
+        _first(group["plain"], _work(entry, frozenset({"project", "task"})), order)
+        if "member" in details:
+            _first(group["names"], _clean(entry.user_name), order)
+        if "description" in details:
+            _first(group["descriptions"], _clean(entry.description), order)
+        return True
 
-    lines = tuple(_line(group, rate_minor, source, options, zone)
-                  for (_, rate_minor, source), group in groups.items())
-    return ImportPlan(lines, tuple(skipped))
+    def state(self) -> dict[str, Any]:
+        """What was planned so far, as JSON (skipped entries are not kept: see the class)."""
+        return self.groups
+
+    def merge(self, state: dict[str, Any]) -> None:
+        """Add another planner's ``state()`` (of other entries: an entry in both counts once)."""
+        for key, other in state.items():
+            group = self.groups.get(key)
+            if group is None:
+                self.groups[key] = {**other, "entries": dict(other["entries"]),
+                                    **{name: dict(other[name]) for name in ("works", "names", "descriptions", "plain")}}
+                continue
+            for entry_id, billed in other["entries"].items():
+                group["entries"].setdefault(entry_id, billed)
+            days = other["days"]
+            group["days"] = [min(group["days"][0], days[0]), max(group["days"][1], days[1])]
+            for name in ("works", "names", "descriptions", "plain"):
+                for value, order in other[name].items():
+                    _first(group[name], value, order)
+
+    def plan(self) -> ImportPlan:
+        """The lines in the order of their first entry's start, and the skipped entries in start order."""
+        lines = []
+        for group in self.groups.values():
+            ordered = sorted(group["entries"].items(), key=lambda item: (item[1][0], item[0]))
+            lines.append(((ordered[0][1][0], ordered[0][0]), self._line(group, ordered)))
+        lines.sort(key=lambda pair: pair[0])
+        skipped = tuple(each for _, each in sorted(self.skipped, key=lambda pair: pair[0]))
+        return ImportPlan(tuple(line for _, line in lines), skipped)
+
+    def _line(self, group: dict[str, Any], ordered: list) -> ProposedLine:
+        seconds = sum(billed for _, (_, billed) in ordered)
+        quantity = (Decimal(seconds) / _HOUR).quantize(_QUANTITY_STEP, rounding=ROUND_HALF_UP)
+        return ProposedLine(
+            description=_describe(group, self.options),
+            quantity=quantity,
+            unit=self.options.unit,
+            rate_minor=group["rate"],
+            rate_source=group["source"],
+            amount_minor=line_amount_minor(quantity, group["rate"]),
+            seconds=seconds,
+            entry_ids=tuple(entry_id for entry_id, _ in ordered),
+        )
 
 
 def entry_rate(entry: TimeEntry, currency: str, fallback_minor: int) -> tuple[int, str]:
@@ -337,27 +437,8 @@ def _group_key(entry: TimeEntry, grouping: str, zone: tzinfo) -> Any:
     return _clean(entry.description)
 
 
-def _line(entries: list[TimeEntry], rate_minor: int, source: str, options: LineOptions, zone: tzinfo) -> ProposedLine:
-    seconds = sum(options.round_seconds(entry.seconds) for entry in entries)  # type: ignore[arg-type]
-    quantity = (Decimal(seconds) / _HOUR).quantize(_QUANTITY_STEP, rounding=ROUND_HALF_UP)
-    return ProposedLine(
-        description=_describe(entries, options, zone),
-        quantity=quantity,
-        unit=options.unit,
-        rate_minor=rate_minor,
-        rate_source=source,
-        amount_minor=line_amount_minor(quantity, rate_minor),
-        seconds=seconds,
-        entry_ids=tuple(entry.id for entry in entries),
-    )
-
-
 def _clean(text: str | None) -> str:
     return " ".join((text or "").split())
-
-
-def _distinct(values: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(value for value in values if value))
 
 
 def _work(entry: TimeEntry, details: frozenset[str]) -> str:
@@ -366,24 +447,28 @@ def _work(entry: TimeEntry, details: frozenset[str]) -> str:
     return " / ".join(_clean(name) for detail, name in names if detail in details and _clean(name))
 
 
-def _describe(entries: list[TimeEntry], options: LineOptions, zone: tzinfo) -> str:
+def _in_first_order(seen: dict[str, Any]) -> list[str]:
+    """Distinct values in the order they were first seen (start order)."""
+    return [value for value, _ in sorted(seen.items(), key=lambda item: tuple(item[1]))]
+
+
+def _describe(group: dict[str, Any], options: LineOptions) -> str:
     """Details every entry shares read as a heading, 'date · project / task · member'; several
     descriptions follow as a list, 'heading: one; two and 3 more', within the cap."""
     details = options.details
     heading = []
     if "date" in details:
-        days = sorted({_day(entry, zone) for entry in entries})
-        heading.append(days[0].isoformat() if len(days) == 1 else f"{days[0].isoformat()} – {days[-1].isoformat()}")
-    heading.append(", ".join(_distinct(_work(entry, details) for entry in entries)))
+        first, last = group["days"]
+        heading.append(first if first == last else f"{first} – {last}")
+    heading.append(", ".join(_in_first_order(group["works"])))
     if "member" in details:
-        heading.append(", ".join(_distinct(_clean(entry.user_name) for entry in entries)))
-    descriptions = _distinct(_clean(entry.description) for entry in entries) if "description" in details else []
+        heading.append(", ".join(_in_first_order(group["names"])))
+    descriptions = _in_first_order(group["descriptions"]) if "description" in details else []
     if len(descriptions) == 1:
         heading.append(descriptions.pop())
     text = _fit(" · ".join(part for part in heading if part), descriptions, options.max_description)
     if not text:  # never an empty line: say what the time was spent on, or at least that it was
-        text = _shorten(", ".join(_distinct(_work(entry, frozenset({"project", "task"})) for entry in entries)),
-                        options.max_description)
+        text = _shorten(", ".join(_in_first_order(group["plain"])), options.max_description)
     return text or NO_TEXT
 
 
