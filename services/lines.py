@@ -560,25 +560,41 @@ def reconcile(entries: Iterable[TimeEntry], plan: ImportPlan, *, currency: str, 
     Then from that to the invoice: rounding_options (each entry's minutes rounded), and
     quantity_rounding (each line's hours to 4 places, its amount to the minor unit once per line)."""
     on_lines = {entry_id for line in plan.lines for entry_id in line.entry_ids}
-    billed = [entry for entry in _in_order(entries) if entry.id in on_lines]
-    fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
-    parts = dict.fromkeys(CAUSES, 0)
-    counts = dict.fromkeys(CAUSES, 0)
-    reported = said_total = without_amount = 0  # hundredths; minor units entry by entry; a count
-    exact = rounded = 0  # minor units: rate x tracked time, and rate x rounded time, entry by entry
-    for entry in billed:
-        rate_minor, source = entry_rate(entry, currency, fallback_minor)
+    reconciler = Reconciler(currency=currency, fallback_rate=fallback_rate, options=options)
+    for entry in _in_order(entries):
+        if entry.id in on_lines:
+            reconciler.add(entry)
+    return reconciler.result(plan)
+
+
+class Reconciler:
+    """``reconcile`` entry by entry: ``add`` each billed entry once (any order), then ``result``. Keeps
+    sums and counts only, so the wizard reconciles a 66,000-entry plan page by page."""
+
+    def __init__(self, *, currency: str, fallback_rate: Decimal | None, options: LineOptions):
+        self.currency, self.options = currency, options
+        self.fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
+        self.parts = dict.fromkeys(CAUSES, 0)
+        self.counts = dict.fromkeys(CAUSES, 0)
+        self.reported = self.said_total = self.without_amount = 0  # hundredths; minor units entry by entry; a count
+        self.exact = self.rounded = 0  # minor units: rate x tracked time, and rate x rounded time, entry by entry
+        self.entries = 0
+
+    def add(self, entry: TimeEntry) -> None:
+        currency, options = self.currency, self.options
+        self.entries += 1
+        rate_minor, source = entry_rate(entry, currency, self.fallback_minor)
         billed_here = _earned(rate_minor, entry.seconds)  # type: ignore[arg-type]
-        exact += billed_here
-        rounded += _earned(rate_minor, options.round_seconds(entry.seconds))  # type: ignore[arg-type]
+        self.exact += billed_here
+        self.rounded += _earned(rate_minor, options.round_seconds(entry.seconds))  # type: ignore[arg-type]
         hundredths = reported_hundredths(entry, currency)
         said = 0
         if hundredths is None:
-            without_amount += 1
+            self.without_amount += 1
         else:
-            reported += hundredths
+            self.reported += hundredths
             said = hundredths_to_minor(hundredths, currency)
-            said_total += said
+            self.said_total += said
         if not entry.billable:
             kind = "non_billable"
         elif source != "clockify":
@@ -589,12 +605,15 @@ def reconcile(entries: Iterable[TimeEntry], plan: ImportPlan, *, currency: str, 
             kind = "clockify_differs"
         else:
             kind = "currency_rounding"  # Clockify's own arithmetic: only the currency's unit can differ
-        parts[kind] += billed_here - said
-        counts[kind] += 1
-    clockify_minor = hundredths_to_minor(reported, currency)
-    parts["currency_rounding"] += said_total - clockify_minor  # Clockify's total is rounded once (JPY)
-    parts["rounding_options"] = rounded - exact
-    parts["quantity_rounding"] = plan.amount_minor - rounded
-    causes = tuple(Cause(kind, parts[kind], counts[kind]) for kind in CAUSES if parts[kind])
-    return Reconciliation(clockify_minor=clockify_minor, invoice_minor=plan.amount_minor, causes=causes,
-                          entries=len(billed), without_amount=without_amount)
+        self.parts[kind] += billed_here - said
+        self.counts[kind] += 1
+
+    def result(self, plan: ImportPlan) -> Reconciliation:
+        parts = dict(self.parts)
+        clockify_minor = hundredths_to_minor(self.reported, self.currency)
+        parts["currency_rounding"] += self.said_total - clockify_minor  # Clockify's total is rounded once (JPY)
+        parts["rounding_options"] = self.rounded - self.exact
+        parts["quantity_rounding"] = plan.amount_minor - self.rounded
+        causes = tuple(Cause(kind, parts[kind], self.counts[kind]) for kind in CAUSES if parts[kind])
+        return Reconciliation(clockify_minor=clockify_minor, invoice_minor=plan.amount_minor, causes=causes,
+                              entries=self.entries, without_amount=self.without_amount)
