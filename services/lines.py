@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -175,6 +175,8 @@ class ProposedLine:
     amount_minor: int  # line_amount_minor(quantity, rate_minor)
     seconds: int  # exact billed seconds of the entries, after per-entry rounding
     entry_ids: tuple[str, ...]  # in start order
+    # Each entry's billed seconds, in the order of entry_ids (what its ImportedEntry row keeps).
+    entry_seconds: tuple[int, ...] = field(default=(), compare=False)
 
     @property
     def needs_rate(self) -> bool:
@@ -346,6 +348,7 @@ class LinePlanner:
             amount_minor=line_amount_minor(quantity, group["rate"]),
             seconds=seconds,
             entry_ids=tuple(entry_id for entry_id, _ in ordered),
+            entry_seconds=tuple(billed for _, (_, billed) in ordered),
         )
 
 
