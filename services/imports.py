@@ -8,6 +8,7 @@ exceptions commit here, each saying so where it does: ``cached`` (what was fetch
 from __future__ import annotations
 
 import functools
+import itertools
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -17,7 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, null, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -332,11 +333,13 @@ def load_pages(preview: ImportPreview, client: ClockifyClient, until: float) -> 
     db.session.commit()
     filters = Filters.from_dict(preview.filters)
     in_flight: dict[tuple[int, int], Future] = {}
+    stored = 0  # one page at least, however short the time: every request makes progress
     try:
         with ThreadPoolExecutor(max_workers=AHEAD) as pool:
             while not preview.complete:
                 known, window, page = preview.window_pages, preview.cursor_window, preview.cursor_page
-                if known is not None and page > 1 and time.monotonic() < until:
+                in_time = time.monotonic() < until or not stored
+                if known is not None and page > 1 and in_time:
                     start, end = (date.fromisoformat(day) for day in preview.windows[window])
                     for ahead in range(page, min(known, page + AHEAD - 1) + 1):
                         if (window, ahead) not in in_flight:
@@ -345,13 +348,14 @@ def load_pages(preview: ImportPreview, client: ClockifyClient, until: float) -> 
                 if (window, page) in in_flight:
                     result = in_flight.pop((window, page)).result()
                     fresh = _store_page(preview, result)
-                elif time.monotonic() < until:  # a window's first page, or a page past its count
+                elif in_time:  # a window's first page, or a page past its count
                     fresh = load_next_page(preview, client)
                 else:
                     break
                 if not preview.complete:
                     preview.loading_until = utcnow() + LOAD_CLAIM
                 db.session.commit()
+                stored += 1
                 yield fresh
                 if not in_flight and time.monotonic() >= until:
                     break
@@ -675,7 +679,7 @@ def start_confirm(preview: ImportPreview, selection: Selection, options: LineOpt
     if claimed != 1:
         raise ImportProblem(ALREADY_CONFIRMED)
     db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id)
-                       .values(planned=None).execution_options(synchronize_session=False))
+                       .values(planned=null()).execution_options(synchronize_session=False))
     db.session.refresh(preview)
     return run
 
@@ -789,16 +793,16 @@ def _write(preview: ImportPreview, invoice: Invoice, run: str, plan: ImportPlan,
             ids = dict(db.session.execute(select(LineItem.position, LineItem.id).where(
                 LineItem.invoice_id == invoice.id, LineItem.position >= first + start,
                 LineItem.position < first + start + len(batch))).all())
-            links = [{"business_id": invoice.business_id, "invoice_id": invoice.id,
+            links = ({"business_id": invoice.business_id, "invoice_id": invoice.id,
                       "line_item_id": ids[first + start + offset], "workspace_id": preview.workspace_id,
                       "entry_id": entry_id, "seconds": seconds, "rate_minor": proposed.rate_minor}
                      for offset, proposed in enumerate(batch)
-                     for entry_id, seconds in zip(proposed.entry_ids, proposed.entry_seconds)]
-            for at in range(0, len(links), LINE_BATCH):
-                db.session.execute(insert(ImportedEntry), links[at:at + LINE_BATCH])
+                     for entry_id, seconds in zip(proposed.entry_ids, proposed.entry_seconds))
+            while chunk := list(itertools.islice(links, LINE_BATCH)):
+                db.session.execute(insert(ImportedEntry), chunk)
         invoice.customer.import_options = options.as_dict()
         db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id)
-                           .values(planned=None).execution_options(synchronize_session=False))
+                           .values(planned=null()).execution_options(synchronize_session=False))
         db.session.flush()
     except IntegrityError:
         raise ImportProblem("Some of these entries were billed on another invoice meanwhile (another tab?). "
