@@ -12,8 +12,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import (Blueprint, Response, abort, current_app, flash, make_response, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_block, render_blocks
@@ -211,7 +210,7 @@ def _owned_preview(invoice, token: str) -> ImportPreview:
 @requires("import.run")
 def more(invoice_id: int, token: str):
     """The rest of the preview's report pages (htmx): every page the key's budget allows within one step
-    (services.imports.load_pages), each page's rows sent as it arrives, then the loader, which asks again
+    (services.imports.load_pages), each page's rows written as it arrives, then the loader, which asks again
     if pages remain. Without JavaScript: the next page and the whole preview again. Ten of these at once
     for one preview fetch each page once: the others find it claimed and answer with nothing new (the
     loader asks again a moment later)."""
@@ -219,9 +218,7 @@ def more(invoice_id: int, token: str):
     preview = _owned_preview(invoice, token)
     connection = scoped(ClockifyConnection, preview.connection_id)
     if htmx_request.htmx:
-        rows = _more_rows(invoice.id, preview.id, connection.id, imports.fallback_rate(current_business(), invoice),
-                          _zone())
-        return Response(stream_with_context(rows), mimetype="text/html")
+        return "".join(_more_rows(invoice, preview, connection)), 200
     try:
         with _client(connection) as client:
             fresh = imports.load_claimed_page(preview, client) or []
@@ -231,12 +228,11 @@ def more(invoice_id: int, token: str):
     return _render(invoice, "preview", **_preview_context(invoice, preview, busy=busy))
 
 
-def _more_rows(invoice_id: int, preview_id: int, connection_id: int, rate, zone: str) -> Iterator[str]:
+def _more_rows(invoice, preview: ImportPreview, connection: ClockifyConnection) -> Iterator[str]:
     """The rows of each page as it is stored (only those: the page holds the others already), the lists
-    apart growing with them so every count covers every loaded entry, then the loader. A streamed answer
-    runs in an application context (and database session) of its own: it reads its rows afresh."""
-    invoice, preview = db.session.get(Invoice, invoice_id), db.session.get(ImportPreview, preview_id)
-    connection, loaded = db.session.get(ClockifyConnection, connection_id), False
+    apart growing with them so every count covers every loaded entry, then the loader. Each page's
+    entries are let go once its rows are written: the answer holds text, not 66,000 entries."""
+    rate, zone, loaded = imports.fallback_rate(current_business(), invoice), _zone(), False
     try:
         with _client(connection) as client:
             for fresh in imports.load_pages(preview, client, _until()):
@@ -342,8 +338,9 @@ def confirm(invoice_id: int, token: str):
     rate = form.chosen_rate(imports.fallback_rate(current_business(), invoice))
     try:
         with _unit_of_work():
-            run = imports.start_confirm(preview, form.selection_of(), form.options(), rate)
+            run = imports.start_confirm(preview, invoice, form.selection_of(), form.options(), rate)
     except imports.ImportProblem as error:
+        _unless_deleted(invoice)
         return _plan_response(invoice, preview, form, 409, options_error=str(error))
     return _confirming(invoice, preview, run, lambda error: _plan_response(invoice, preview, form, 409,
                                                                            options_error=error))
@@ -360,18 +357,27 @@ def confirm_more(invoice_id: int, token: str, run: str):
         invoice, "confirming", 409, preview=preview, confirm_error=error, progress=None))
 
 
+def _unless_deleted(invoice) -> None:
+    """404 when the draft was deleted meanwhile (its previews with it): nothing is left to show."""
+    if db.session.scalar(select(Invoice.id).where(Invoice.id == invoice.id)) is None:
+        abort(404)
+
+
 def _confirming(invoice, preview: ImportPreview, run: str, refused):
     """Steps of the confirm run (services.imports.confirm_step), each its own transaction, until it is
     done or this request's time is up: then the lines, or the progress with a way to go on. ``refused``
     answers a run that cannot go on, which is ended."""
-    until = _until()
+    began, until = time.monotonic(), _until()
     try:
         while True:
             with _unit_of_work():
                 progress = imports.confirm_step(preview, invoice, run, _zone())
-            if progress.done or time.monotonic() >= until:
+            now = time.monotonic()
+            # The last step writes every line: it starts a request of its own unless there is time left.
+            if progress.done or now >= until or (progress.planned == progress.pages and now - began > (until - began) / 2):
                 break
     except imports.ImportProblem as error:
+        _unless_deleted(invoice)
         with _unit_of_work():
             imports.abandon_confirm(preview, run)
         return refused(str(error))

@@ -333,12 +333,15 @@ def load_pages(preview: ImportPreview, client: ClockifyClient, until: float) -> 
     db.session.commit()
     filters = Filters.from_dict(preview.filters)
     in_flight: dict[tuple[int, int], Future] = {}
-    stored = 0  # one page at least, however short the time: every request makes progress
+    stored, began = 0, time.monotonic()  # one page at least, however short the time: every request makes progress
     try:
         with ThreadPoolExecutor(max_workers=AHEAD) as pool:
             while not preview.complete:
                 known, window, page = preview.window_pages, preview.cursor_window, preview.cursor_page
-                in_time = time.monotonic() < until or not stored
+                # A page asked for now is stored (and its rows shown) after those under way: ask only
+                # while that still ends in time, at the pace pages have been taking.
+                pace = (time.monotonic() - began) / stored if stored else 0.0
+                in_time = time.monotonic() + pace * len(in_flight) < until or not stored
                 if known is not None and page > 1 and in_time:
                     start, end = (date.fromisoformat(day) for day in preview.windows[window])
                     for ahead in range(page, min(known, page + AHEAD - 1) + 1):
@@ -666,9 +669,11 @@ class ConfirmProgress:
         return self.plan is not None
 
 
-def start_confirm(preview: ImportPreview, selection: Selection, options: LineOptions, rate: Decimal | None) -> str:
+def start_confirm(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
+                  rate: Decimal | None) -> str:
     """A new confirm run of the preview (replacing one left half-way); returns its name. ImportProblem
     when the preview was confirmed already (a double click: the first one did it)."""
+    _lock(invoice)  # a draft sent or deleted meanwhile says so (its previews go with a deleted one)
     run = secrets.token_urlsafe(16)
     request = {"selection": to_plain(selection), "options": options.as_dict(),
                "rate": None if rate is None else str(rate)}
@@ -694,16 +699,18 @@ def confirm_request(preview: ImportPreview) -> tuple[Selection, LineOptions, Dec
 
 
 def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: str) -> ConfirmProgress:
-    """The run's next step: plan the next stored page, or, every page planned, write the lines.
+    """The run's next step: plan the next stored page, or, every page planned, write the lines. (The
+    view loads every page first for "all N matching"; ticked entries come from the pages loaded.)
     ImportProblem when the run cannot go on (the draft was sent or deleted, the preview confirmed or
-    its run replaced by another tab, a ticked entry billed elsewhere, nothing to import)."""
+    its run replaced by another tab, a ticked entry billed elsewhere, nothing to import). The draft is
+    locked first, for the step's transaction: "Mark as sent" or "Delete draft" waits for the step or
+    wins, and then the step changes nothing."""
+    _lock(invoice)
     db.session.refresh(preview)
     if preview.confirmed_at is not None and preview.confirm_run == run:
         raise ImportProblem(ALREADY_CONFIRMED)
     if preview.confirm_run != run or preview.confirmed_at is not None:
         raise ImportProblem("This import was started again from another tab, or finished there: see the invoice.")
-    if not preview.complete:
-        raise ImportProblem(STILL_LOADING)
     selection, options, rate = confirm_request(preview)
     step = preview.confirm_pages
     if step < _stored_pages(preview):
@@ -711,7 +718,6 @@ def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: 
         number, entries = _page_selection(preview, invoice, selection, time_zone, step + 1)
         for entry in entries:
             planner.add(entry)
-        _lock(invoice)
         moved = db.session.execute(update(ImportPreview).where(
             ImportPreview.id == preview.id, ImportPreview.confirm_run == run, ImportPreview.confirm_pages == step,
             ImportPreview.confirmed_at.is_(None)).values(confirm_pages=step + 1)
@@ -773,9 +779,8 @@ def _write(preview: ImportPreview, invoice: Invoice, run: str, plan: ImportPlan,
 
     The draft is locked first (invoicing.lock_draft, the one guard of every draft edit), so a "Mark as
     sent" or "Delete draft" at the same moment either waits for the lines or wins, and then nothing is
-    added to an invoice that left draft. Lines and links go in batches of plain INSERTs (no ORM object
-    per line), so 66,000 one-entry lines fit in memory and time."""
-    _lock(invoice)
+    added to an invoice that left draft (confirm_step took the lock). Lines and links go in batches of plain INSERTs (no ORM object
+    per line), so 66,000 one-entry lines fit in memory and time. The caller holds the draft's lock."""
     claimed = db.session.execute(update(ImportPreview).where(ImportPreview.id == preview.id,
                                                              ImportPreview.confirmed_at.is_(None),
                                                              ImportPreview.confirm_run == run)
