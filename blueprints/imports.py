@@ -16,7 +16,7 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask_login import current_user
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_block, render_blocks
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from babel.numbers import list_currencies
 from blueprints.access import clockify_site, current_business, keyring, requires, scoped, scoped_draft, scoped_select
@@ -359,7 +359,8 @@ def confirm_more(invoice_id: int, token: str, run: str):
 
 def _unless_deleted(invoice) -> None:
     """404 when the draft was deleted meanwhile (its previews with it): nothing is left to show."""
-    if db.session.scalar(select(Invoice.id).where(Invoice.id == invoice.id)) is None:
+    invoice_id = inspect(invoice).identity[0]  # its id without loading it: a deleted row cannot be loaded
+    if db.session.scalar(select(Invoice.id).where(Invoice.id == invoice_id)) is None:
         abort(404)
 
 
