@@ -671,14 +671,22 @@ class ConfirmProgress:
 
 def start_confirm(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
                   rate: Decimal | None) -> str:
-    """A new confirm run of the preview (replacing one left half-way); returns its name. ImportProblem
-    when the preview was confirmed already (a double click: the first one did it)."""
+    """A new confirm run of the preview (replacing one left half-way long enough ago); returns its name.
+    ImportProblem when the preview was confirmed already or a run is under way (a double click: the
+    first one does it)."""
     _lock(invoice)  # a draft sent or deleted meanwhile says so (its previews go with a deleted one)
-    run = secrets.token_urlsafe(16)
+    # A run is named by when it began (8 hex digits of the epoch second, so names sort by age) and 14
+    # unguessable characters. A run under way for less than CONFIRM_CLAIM is not replaced: a second
+    # "Add to invoice" (double click, another tab) is told the first does it; an older one may be.
+    now = int(time.time())
+    run = f"{now:08x}{secrets.token_urlsafe(10)}"[:22]
+    live = f"{now - int(CONFIRM_CLAIM.total_seconds()):08x}"
     request = {"selection": to_plain(selection), "options": options.as_dict(),
                "rate": None if rate is None else str(rate)}
     claimed = db.session.execute(update(ImportPreview).where(ImportPreview.id == preview.id,
-                                                             ImportPreview.confirmed_at.is_(None))
+                                                             ImportPreview.confirmed_at.is_(None),
+                                                             or_(ImportPreview.confirm_run.is_(None),
+                                                                 ImportPreview.confirm_run < live))
                                  .values(confirm_run=run, confirm_request=request, confirm_pages=0)
                                  .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
@@ -707,9 +715,9 @@ def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: 
     wins, and then the step changes nothing."""
     _lock(invoice)
     db.session.refresh(preview)
-    if preview.confirmed_at is not None and preview.confirm_run == run:
+    if preview.confirmed_at is not None:
         raise ImportProblem(ALREADY_CONFIRMED)
-    if preview.confirm_run != run or preview.confirmed_at is not None:
+    if preview.confirm_run != run:
         raise ImportProblem("This import was started again from another tab, or finished there: see the invoice.")
     selection, options, rate = confirm_request(preview)
     step = preview.confirm_pages
@@ -761,12 +769,19 @@ def _lock(invoice: Invoice) -> None:
 
 
 def abandon_confirm(preview: ImportPreview, run: str) -> None:
-    """End a run that cannot go on (its planned parts are dropped with the next run, or the preview)."""
-    db.session.execute(update(ImportPreview).where(ImportPreview.id == preview.id, ImportPreview.confirm_run == run,
-                                                   ImportPreview.confirmed_at.is_(None))
-                       .values(confirm_run=None, confirm_pages=0).execution_options(synchronize_session=False))
+    """End a run that cannot go on, leaving the preview as it was before the run: a refused confirm
+    writes nothing that stays."""
+    ended = db.session.execute(update(ImportPreview).where(ImportPreview.id == preview.id,
+                                                           ImportPreview.confirm_run == run,
+                                                           ImportPreview.confirmed_at.is_(None))
+                               .values(confirm_run=None, confirm_request=None, confirm_pages=0)
+                               .execution_options(synchronize_session=False)).rowcount
+    if ended:
+        db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id)
+                           .values(planned=null()).execution_options(synchronize_session=False))
 
 
+CONFIRM_CLAIM = timedelta(seconds=120)  # how long a confirm run under way keeps a new one out
 LINE_BATCH = 2000  # rows per INSERT of lines and of entry links
 
 
@@ -784,7 +799,8 @@ def _write(preview: ImportPreview, invoice: Invoice, run: str, plan: ImportPlan,
     claimed = db.session.execute(update(ImportPreview).where(ImportPreview.id == preview.id,
                                                              ImportPreview.confirmed_at.is_(None),
                                                              ImportPreview.confirm_run == run)
-                                 .values(confirmed_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+                                 .values(confirmed_at=utcnow(), confirm_run=None, confirm_request=None, confirm_pages=0)
+                                 .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
         raise ImportProblem(ALREADY_CONFIRMED)
     if not plan.lines:
