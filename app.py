@@ -59,6 +59,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         HOURBILL_LOGIN_FAILURE_WINDOW_SECONDS=15 * 60,
         HOURBILL_LOGIN_SLOW_DOWN_AFTER=20,  # failures on an account from anywhere: slowed, never refused
         HOURBILL_LOGIN_SLOW_DOWN_SECONDS=2,
+        HOURBILL_IMPORT_STEP_SECONDS=5,  # one import request's work; the wizard continues in the next (big-imports)
         HOURBILL_PREVIEW_MAX_AGE_DAYS=7,  # `flask purge-previews`: confirmed or abandoned previews older go
         HOURBILL_PASSWORD_HASH_METHOD="scrypt",
         HOURBILL_PDF_MAX_LINES=2000,  # a longer invoice's PDF is refused up front (services/pdf.py says why)

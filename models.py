@@ -558,6 +558,14 @@ class ImportPreview(db.Model):
     loading_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # big-imports: how many report pages the current window has, from the first page's totals (NULL: not
+    # known), so the rest are fetched at once; and a confirm that runs page by page
+    # (services.imports.confirm_step): the run under way (NULL: none), what it confirms (selection, line
+    # options, rate) and how many stored pages it has planned. Its lines land in its last step only.
+    window_pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    confirm_run: Mapped[str | None] = mapped_column(String(22), nullable=True)
+    confirm_request: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    confirm_pages: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ImportPreviewPage(db.Model):
@@ -573,6 +581,8 @@ class ImportPreviewPage(db.Model):
     entries: Mapped[list] = mapped_column(JSON)
     # Entries of this page Hourbill could not read, as [{"id", "reason"}]: listed apart, never billed.
     unreadable: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # big-imports: this page's part of the lines of the confirm under way (services.lines.LinePlanner.state).
+    planned: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class ClockifyCurrencyLabel(db.Model):

@@ -86,6 +86,49 @@ def shared_budget_rows(table: Table, shared) -> None:
               str(shared.status_429), "0", shared.status_429 == 0 and finished)
 
 
+def quarter(workdir: Path):
+    """11: the 66,000-entry quarter (sandbox.data.QUARTER) over HTTP, app and sandbox in their own processes."""
+    from sandbox.data import QUARTER
+
+    size = [str(QUARTER["members"]), str(QUARTER["entries_per_member"]), str(QUARTER["months"])]
+    say(f"11: the quarter ({size[0]} members x {size[1]} entries over {size[2]} months); building it takes a while")
+    with Child("bench.sandbox_server", "--members", size[0], "--entries-per-member", size[1], "--months", size[2],
+               timeout=300) as sandbox:
+        with Child("bench.app_server", "--workdir", str(workdir), "--api-url", sandbox.info["api_url"],
+                   "--reports-url", sandbox.info["reports_url"]) as app:
+            result = journey.run_import(app.info["url"], sandbox.info["url"], app, dates=journey.QUARTER)
+    say(f"     {result.entries_in_preview} entries previewed in {result.preview_s:.2f} s, {result.imported} imported "
+        f"in {result.confirm_s:.2f} s ({result.confirm_requests} requests), {result.calls} calls")
+    return result
+
+
+def quarter_rows(table: Table, result) -> None:
+    table.section("11. The 66,000-entry quarter (50 members, 3 months), all entries, sandbox at "
+                  f"{RATE} req/s/key; app over HTTP in its own process, SQLite")
+    table.add("entries previewed / imported / lines",
+              f"{result.entries_in_preview:,} / {result.imported:,} / {result.lines}")
+    breakdown = " ".join(f"{kind} {count}" for kind, count in sorted(result.calls_by_kind.items()))
+    table.add(f"Clockify calls ({breakdown})", str(result.calls))
+    if result.status_429:
+        table.add("  of which answered 429", str(result.status_429), "0", False)
+    reports = result.calls_by_kind.get("report", 0)
+    floor = reports / RATE
+    table.add(f"preview asked -> whole preview shown ({1 + len(result.more_s)} browser requests)",
+              fmt_s(result.preview_s))
+    table.add(f"  ratio to its report calls' floor ({reports} calls: {floor:.1f} s)",
+              f"{result.preview_s / floor:.2f}x" if floor else "-", "<= 1.2x", bool(floor) and result.preview_s / floor <= 1.2)
+    table.add(f"confirm (all, by project) -> lines committed ({result.confirm_requests} requests)",
+              fmt_s(result.confirm_s))
+    whole_floor = result.calls / RATE
+    ratio = result.whole_s / whole_floor if whole_floor else float("inf")
+    table.add(f"whole, start -> committed ({result.whole_s:.2f} s) / floor of every call ({whole_floor:.1f} s)",
+              f"{ratio:.2f}x", "<= 1.2x", ratio <= 1.2)
+    table.add("longest single request", fmt_s(result.longest_request_s), "< 10 s", result.longest_request_s < 10)
+    how = "VmHWM, reset before the import" if result.hwm_reset else "sampled VmRSS peak"
+    table.add(f"peak RSS of the app process ({how}; {result.baseline_rss_mb:.0f} MB before)",
+              f"{result.hwm_mb:.0f} MB", "< 200 MB", result.hwm_mb < 200)
+
+
 def sandbox_page_rows(table: Table) -> None:
     """How fast the sandbox serves a full report page of the benchmark's world (was a timed test)."""
     from werkzeug.test import Client
@@ -211,14 +254,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pdf-runs", type=int, default=5, help="timed PDFs of the 200-line invoice")
     parser.add_argument("--billable-only", action="store_true",
                         help="import with 'Billable entries only' ticked (default: every entry of the month)")
-    parser.add_argument("--only", choices=("http", "inprocess"),
-                        help="run only 1, 2, 5, 6 (http) or only 3, 4, 9 (inprocess); 7 runs always")
+    parser.add_argument("--only", choices=("http", "inprocess", "quarter"),
+                        help="run only 1, 2, 5, 6 (http), only 3, 4, 9, 10 (inprocess) or only 11 (quarter); 7 runs always")
     args = parser.parse_args(argv)
     started = time.monotonic()
     table = Table()
 
     with tempfile.TemporaryDirectory(prefix="hourbill-bench-") as tmp:
         tmp = Path(tmp)
+        if args.only in (None, "quarter"):
+            (tmp / "quarter").mkdir()
+            big = quarter(tmp / "quarter")
+        if args.only == "quarter":
+            quarter_rows(table, big)
+            table.print()
+            return 0
         if args.only != "inprocess":
             (tmp / "http").mkdir()
             ours, theirs, shared = over_http(tmp / "http", args.billable_only)
@@ -241,10 +291,12 @@ def main(argv: list[str] | None = None) -> int:
             shared_budget_rows(table, shared)
         storage_rows(table, None if args.only == "inprocess" else stored, None if args.only == "http" else purge)
         sandbox_page_rows(table)
-        if args.only != "http":
+        if args.only not in ("http", "quarter"):
             (tmp / "einvoice").mkdir()
             say("9: e-invoices of a 200-line invoice (in-process test client)")
             einvoice.rows(table, tmp / "einvoice")
+        if args.only is None:
+            quarter_rows(table, big)
 
     print()
     table.print()

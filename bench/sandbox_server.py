@@ -16,9 +16,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=20)
     parser.add_argument("--entries-per-member", type=int, default=500)
+    parser.add_argument("--months", type=int, default=1)
     parser.add_argument("--rate-limit", type=int, default=10)
     args = parser.parse_args()
-    sandbox = create_sandbox(members=args.members, entries_per_member=args.entries_per_member,
+    sandbox = create_sandbox(members=args.members, entries_per_member=args.entries_per_member, months=args.months,
                              rate_limit=args.rate_limit or None)
     server = make_server("127.0.0.1", 0, sandbox, threaded=True, request_handler=QuietHandler)
     url = f"http://127.0.0.1:{server.server_port}"

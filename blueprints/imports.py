@@ -6,6 +6,7 @@ lines -> confirm. With htmx each step swaps #import-wizard in the invoice page; 
 the same URLs answer whole pages. Clockify is only ever read."""
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask_login import current_user
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_block, render_blocks
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from werkzeug.datastructures import MultiDict
 
 from babel.numbers import list_currencies
@@ -28,7 +29,7 @@ from extensions import db
 from models import ClockifyConnection, ImportPreview, Invoice
 from services import connections, imports, invoicing
 from services.clockify import FREE_PLAN_REPORT_DAYS, ClockifyError, InvalidKey, RateLimited
-from services.lines import entry_amounts, hundredths_to_minor, reconcile, unknown_labels
+from services.lines import entry_amounts, hundredths_to_minor, unknown_labels
 from services.money import is_currency
 from services.secrets import DataKeyError
 
@@ -284,32 +285,54 @@ def _owned_preview(invoice, token: str) -> ImportPreview:
 @bp.post("/<token>/more")
 @requires("import.run")
 def more(invoice_id: int, token: str):
-    """The next report page: rows to append (htmx), or the whole preview again (no JavaScript). Ten of
-    these at once for one preview fetch the page once: the others find it claimed and answer with
-    nothing new (the loader asks again a moment later)."""
+    """The rest of the preview's report pages (htmx): every page the key's budget allows within one step
+    (services.imports.load_pages), each page's rows written as it arrives, then the loader, which asks again
+    if pages remain. Without JavaScript: the next page and the whole preview again. Ten of these at once
+    for one preview fetch each page once: the others find it claimed and answer with nothing new (the
+    loader asks again a moment later)."""
     invoice = scoped_draft(invoice_id)
     preview = _owned_preview(invoice, token)
     connection = scoped(ClockifyConnection, preview.connection_id)
+    if htmx_request.htmx:
+        return "".join(_more_rows(invoice, preview, connection)), 200
     try:
         with _client(connection) as client:
             fresh = imports.load_claimed_page(preview, client) or []
     except (ClockifyError, DataKeyError) as error:
-        if htmx_request.htmx:
-            return render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, connection=connection,
-                                load_problem=Problem.of(error, request.path)), 200
         return _problem(invoice, error, connection, step="preview", **_preview_context(invoice, preview))
     busy = not preview.complete and not fresh
-    if htmx_request.htmx:  # only the new page's rows: the page holds the others already
-        view = imports.classify(preview, invoice.currency, _zone(), entries=fresh)
-        rate = imports.fallback_rate(current_business(), invoice)
-        # The lists apart grow with the page too, so every count covers every loaded entry.
-        return render_blocks(TEMPLATE, ["new_rows", "apart_more", "loader"], invoice=invoice, zone=_zone(),
-                             appending=True, preview=preview, new_rows=view.selectable, busy=busy,
-                             new_non_billable=view.non_billable, new_skipped=view.skipped,
-                             new_elsewhere=view.elsewhere,
-                             new_unreadable=imports.unreadable_entries(preview, preview.pages_loaded) if fresh else [],
-                             amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate)), 200
     return _render(invoice, "preview", **_preview_context(invoice, preview, busy=busy))
+
+
+def _more_rows(invoice, preview: ImportPreview, connection: ClockifyConnection) -> Iterator[str]:
+    """The rows of each page as it is stored (only those: the page holds the others already), the lists
+    apart growing with them so every count covers every loaded entry, then the loader. Each page's
+    entries are let go once its rows are written: the answer holds text, not 66,000 entries."""
+    rate, zone, loaded = imports.fallback_rate(current_business(), invoice), _zone(), False
+    try:
+        with _client(connection) as client:
+            for fresh in imports.load_pages(preview, client, _until()):
+                loaded = True
+                view = imports.classify(preview, invoice.currency, zone, entries=fresh)
+                yield render_blocks(TEMPLATE, ["new_rows", "apart_more"], invoice=invoice, zone=zone,
+                                    appending=True, preview=preview, new_rows=view.selectable,
+                                    new_non_billable=view.non_billable, new_skipped=view.skipped,
+                                    new_elsewhere=view.elsewhere,
+                                    new_unreadable=imports.unreadable_entries(preview, preview.pages_loaded),
+                                    amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency,
+                                                          rate))
+    except (ClockifyError, DataKeyError) as error:
+        current_app.logger.info("Clockify import step failed: %r", error)
+        yield render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, connection=connection,
+                           load_problem=Problem.of(error, request.path), **({"appending": True} if loaded else {}))
+        return
+    yield render_block(TEMPLATE, "loader", invoice=invoice, zone=zone, appending=True, preview=preview,
+                       busy=not preview.complete and not loaded)
+
+
+def _until() -> float:
+    """When this request stops loading or confirming and shows its progress (the next one goes on)."""
+    return time.monotonic() + current_app.config["HOURBILL_IMPORT_STEP_SECONDS"]
 
 
 @bp.post("/<token>/currency")
@@ -342,12 +365,11 @@ def lines(invoice_id: int, token: str):
         return _plan_response(invoice, preview, form, 422)
     rate = form.chosen_rate(imports.fallback_rate(current_business(), invoice))
     try:
-        entries, plan = imports.plan(preview, invoice, form.selection_of(), form.options(), rate, _zone())
+        plan, reconciliation = imports.plan(preview, invoice, form.selection_of(), form.options(), rate, _zone())
     except imports.ImportProblem as error:
         return _plan_response(invoice, preview, form, 409, options_error=str(error))
     return _plan_response(invoice, preview, form, 200, plan=plan, options=form.options(),
-                          reconciliation=reconcile(entries, plan, currency=invoice.currency, fallback_rate=rate,
-                                                   options=form.options()))
+                          reconciliation=reconciliation)
 
 
 def _plan_response(invoice, preview, form: LineOptionsForm, status, **context):
@@ -370,7 +392,7 @@ def _load_rest(invoice, preview, form: LineOptionsForm):
     connection = scoped(ClockifyConnection, preview.connection_id)
     try:
         with _client(connection) as client:
-            imports.load_all(preview, client)
+            imports.load_all(preview, client, _until())
     except imports.ImportProblem as error:
         return _plan_response(invoice, preview, form, 409, options_error=str(error))
     except (ClockifyError, DataKeyError) as error:
@@ -395,10 +417,53 @@ def confirm(invoice_id: int, token: str):
     rate = form.chosen_rate(imports.fallback_rate(current_business(), invoice))
     try:
         with _unit_of_work():
-            entries, plan = imports.plan(preview, invoice, form.selection_of(), form.options(), rate, _zone())
-            imports.confirm(preview, invoice, entries, plan, form.options())
+            run = imports.start_confirm(preview, invoice, form.selection_of(), form.options(), rate)
     except imports.ImportProblem as error:
+        _unless_deleted(invoice)
         return _plan_response(invoice, preview, form, 409, options_error=str(error))
+    return _confirming(invoice, preview, run, lambda error: _plan_response(invoice, preview, form, 409,
+                                                                           options_error=error))
+
+
+@bp.post("/<token>/confirm/<run>")
+@requires("import.run")
+def confirm_more(invoice_id: int, token: str, run: str):
+    """The next steps of a confirm too big for one request (its progress page asks, or "Continue"). A
+    draft sent or deleted meanwhile is said so by the step (it locks the draft), in the wizard."""
+    invoice = scoped(Invoice, invoice_id)
+    preview = _owned_preview(invoice, token)
+    return _confirming(invoice, preview, run, lambda error: _render(
+        invoice, "confirming", 409, preview=preview, confirm_error=error, progress=None))
+
+
+def _unless_deleted(invoice) -> None:
+    """404 when the draft was deleted meanwhile (its previews with it): nothing is left to show."""
+    invoice_id = inspect(invoice).identity[0]  # its id without loading it: a deleted row cannot be loaded
+    if db.session.scalar(select(Invoice.id).where(Invoice.id == invoice_id)) is None:
+        abort(404)
+
+
+def _confirming(invoice, preview: ImportPreview, run: str, refused):
+    """Steps of the confirm run (services.imports.confirm_step), each its own transaction, until it is
+    done or this request's time is up: then the lines, or the progress with a way to go on. ``refused``
+    answers a run that cannot go on, which is ended."""
+    began, until = time.monotonic(), _until()
+    try:
+        while True:
+            with _unit_of_work():
+                progress = imports.confirm_step(preview, invoice, run, _zone())
+            now = time.monotonic()
+            # The last step writes every line: it starts a request of its own unless there is time left.
+            if progress.done or now >= until or (progress.planned == progress.pages and now - began > (until - began) / 2):
+                break
+    except imports.ImportProblem as error:
+        _unless_deleted(invoice)
+        with _unit_of_work():
+            imports.abandon_confirm(preview, run)
+        return refused(str(error))
+    if not progress.done:
+        return _render(invoice, "confirming", preview=preview, progress=progress)
+    plan = progress.plan
     hours = format(plan.hours.normalize(), "f")
     message = (f"Imported {plan.entry_count} entr{'y' if plan.entry_count == 1 else 'ies'} as {plan.line_count} "
                f"line{'' if plan.line_count == 1 else 's'}, {hours} h.")

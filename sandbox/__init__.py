@@ -25,7 +25,7 @@ from .server import Fault, RecordedRequest, RunningSandbox, Sandbox, fingerprint
 
 
 def create_sandbox(**knobs) -> Sandbox:
-    """A fresh sandbox. Knobs: seed, members, entries_per_member, month ("YYYY-MM"), latency, free_plan,
+    """A fresh sandbox. Knobs: seed, members, entries_per_member, month ("YYYY-MM"), months, latency, free_plan,
     rate_limit, retry_after, free_calls_per_hour (see Sandbox)."""
     return Sandbox(**knobs)
 

@@ -14,6 +14,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--members", type=int, default=55, help="Acme Studio members (default 55)")
     parser.add_argument("--entries-per-member", type=int, default=40, help="entries per member in the month")
     parser.add_argument("--month", default=DEFAULT_MONTH, help="the seeded month, YYYY-MM")
+    parser.add_argument("--months", type=int, default=1, help="months of entries from --month on (3: a quarter)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API request")
     parser.add_argument("--free-plan", action="store_true", help="treat every workspace as FREE")
     parser.add_argument("--seed", type=int, default=1)
@@ -21,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--retry-after", type=int, default=None, help="send Retry-After: N on rate-limit 429s")
     args = parser.parse_args(argv)
     serve(args.host, args.port, seed=args.seed, members=args.members, entries_per_member=args.entries_per_member,
-          month=args.month, latency=args.latency, free_plan=args.free_plan,
+          month=args.month, months=args.months, latency=args.latency, free_plan=args.free_plan,
           rate_limit=None if args.no_rate_limit else 10, retry_after=args.retry_after)
 
 

@@ -1,7 +1,7 @@
 """The sandbox's seeded Clockify world: accounts, workspaces, members, clients, projects, tasks, tags
 and time entries.
 
-Built once per (seed, members, entries_per_member, month) and cached, so two sandboxes with the same
+Built once per (seed, members, entries_per_member, month, months) and cached, so two sandboxes with the same
 knobs serve byte-identical data and the 10,000-entry benchmark pays for generation once. The world is
 read-only after it is built; the server renders it into Clockify's JSON shapes (see shapes.py).
 
@@ -416,12 +416,30 @@ def _entries(ws: Workspace, rng: random.Random, year: int, mon: int, days: int, 
     return entries
 
 
+QUARTER = dict(members=50, entries_per_member=1320, months=3)  # a 50-person agency's quarter: 66,000 entries
+
+
+def _days(year: int, mon: int, months: int) -> int:
+    """The days of ``months`` months from year-mon on."""
+    days = 0
+    for _ in range(months):
+        days += monthrange(year, mon)[1]
+        year, mon = year + (mon == 12), mon % 12 + 1
+    return days
+
+
 @lru_cache(maxsize=8)
-def build_world(seed: int = 1, members: int = 55, entries_per_member: int = 40, month: str = DEFAULT_MONTH) -> World:
-    """The whole seeded world. Cached: callers must not mutate it."""
+def build_world(seed: int = 1, members: int = 55, entries_per_member: int = 40, month: str = DEFAULT_MONTH,
+                months: int = 1) -> World:
+    """The whole seeded world. Cached: callers must not mutate it. ``months`` > 1 spreads each member's
+    entries over that many months from ``month`` on (QUARTER: the big-import benchmark's quarter);
+    one month gives the same world as ever."""
     if members < 1:
         raise ValueError("members must be at least 1")
-    year, mon, days = _month(month)
+    if months < 1:
+        raise ValueError("months must be at least 1")
+    year, mon, _ = _month(month)
+    days = _days(year, mon, months)
     rng = random.Random(seed)
     acme, lighthouse, free = _acme(rng, members), _lighthouse(rng), _free(rng)
     acme.set_entries(_entries(acme, rng, year, mon, days, entries_per_member, {DEMO_USER_ID, MARIA_ID}))

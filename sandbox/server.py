@@ -91,16 +91,17 @@ class Sandbox(ClockifyRoutes):
     free_plan (treat every workspace as FREE), rate_limit (requests per second per key; None: off),
     retry_after (seconds sent in Retry-After on rate-limit 429s; True: the real wait; None: no header),
     free_calls_per_hour (the Free plan's per-workspace budget). Size knobs (seed, members,
-    entries_per_member, month) pick the cached world and are fixed per instance. ``clock`` (monotonic
+    entries_per_member, month, months) pick the cached world and are fixed per instance. ``clock`` (monotonic
     seconds) is what the limits' windows are measured on: a test may move a fake one instead of sleeping.
     """
 
     def __init__(self, *, seed: int = 1, members: int = 55, entries_per_member: int = 40,
-                 month: str = DEFAULT_MONTH, latency: float = 0.0, free_plan: bool = False,
+                 month: str = DEFAULT_MONTH, months: int = 1, latency: float = 0.0, free_plan: bool = False,
                  rate_limit: int | None = 10, retry_after: int | bool | None = None,
                  free_calls_per_hour: int = 30, clock: Callable[[], float] = time.monotonic):
-        self.world = build_world(seed, members, entries_per_member, month)
+        self.world = build_world(seed, members, entries_per_member, month, months)
         self.seed, self.members, self.entries_per_member, self.month = seed, members, entries_per_member, month
+        self.months = months
         self._initial_knobs = dict(latency=latency, free_plan=free_plan, rate_limit=rate_limit,
                                    retry_after=retry_after, free_calls_per_hour=free_calls_per_hour)
         self.clock = clock  # the limits' clock: tests move a fake one instead of sleeping
@@ -170,7 +171,8 @@ class Sandbox(ClockifyRoutes):
         with self._lock:
             return {"knobs": {name: getattr(self, name) for name in self._initial_knobs},
                     "size": {"seed": self.seed, "members": self.members,
-                             "entries_per_member": self.entries_per_member, "month": self.month},
+                             "entries_per_member": self.entries_per_member, "month": self.month,
+                             "months": self.months},
                     "keys": [{"fingerprint": fingerprint(k), "accountId": a} for k, a in self.keys.items()],
                     "faults": [asdict(f) for f in self.faults],
                     "requests": len(self.requests)}

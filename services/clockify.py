@@ -264,6 +264,7 @@ class ClockifyClient:
         billable: bool | None = None,
         page_size: int = PAGE_SIZE,
         sort_column: str = "ID",
+        totals: bool = False,
     ) -> ReportPage:
         """One page (1-indexed) of the detailed report: one POST, counted like any call.
 
@@ -275,6 +276,8 @@ class ClockifyClient:
         The default sort by ID keeps pages stable: a tie on DATE could move an entry across pages.
         ``rounding`` is sent as false: durations come back as tracked, whatever the workspace's report
         rounding (Workspace.rounding says what that is; the wizard offers the same rounding).
+        ``totals`` asks Clockify to count the matching entries too (``ReportPage.total``: how many pages
+        there are, so the rest can be asked for at once); None when the answer carries no count.
 
         An entry that cannot be read (no usable id, a description that is not text, a negative or huge
         rate, an impossible duration, a bad timestamp) is listed in ``unreadable`` and the rest are read.
@@ -298,7 +301,8 @@ class ClockifyClient:
                 "page": page,
                 "pageSize": page_size,
                 "sortColumn": sort_column,
-                "options": {"totals": "EXCLUDE"},  # Hourbill computes its own totals
+                # Hourbill computes its own totals; the count of entries tells how many pages follow.
+                "options": {"totals": "CALCULATE" if totals else "EXCLUDE"},
             },
             "sortOrder": "ASCENDING",
             "amountShown": "EARNED",
@@ -333,7 +337,8 @@ class ClockifyClient:
             except (KeyError, TypeError, AttributeError, ArithmeticError):
                 unreadable.append(UnreadableEntry.of(item, "a field is missing or of the wrong type"))
         # No Last-Page header on the report: only a short or empty page ends it.
-        return ReportPage(tuple(entries), page, has_more=len(items) >= page_size, unreadable=tuple(unreadable))
+        return ReportPage(tuple(entries), page, has_more=len(items) >= page_size, unreadable=tuple(unreadable),
+                          total=_entries_count(data.get("totals")) if totals else None)
 
     def detailed_report_pages(self, workspace_id: str, **filters: Any) -> Iterator[ReportPage]:
         """Every page of the detailed report, lazily; takes detailed_report_page's keywords except ``page``."""
@@ -602,3 +607,14 @@ def _parse(items: list[Any], parse: Callable[[Any], T]) -> list[T]:
         return [parse(item) for item in items]
     except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError):
         raise UnexpectedResponse() from None
+
+
+def _entries_count(totals: Any) -> int | None:
+    """``entriesCount`` of a detailed report's ``totals`` ([{...}], or [null] when nothing matched: 0);
+    None when it is missing or not a count (the caller then pages until a short page)."""
+    if not isinstance(totals, list) or not totals:
+        return None
+    if totals[0] is None:
+        return 0
+    count = totals[0].get("entriesCount") if isinstance(totals[0], dict) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None

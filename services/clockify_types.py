@@ -473,6 +473,7 @@ class ReportPage:
     page: int
     has_more: bool
     unreadable: tuple[UnreadableEntry, ...] = ()
+    total: int | None = None  # the report's entriesCount, when totals were asked for and given (big-imports)
 
 
 @dataclass(frozen=True)

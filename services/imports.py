@@ -8,25 +8,29 @@ exceptions commit here, each saying so where it does: ``cached`` (what was fetch
 from __future__ import annotations
 
 import functools
+import itertools
 import secrets
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, null, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import (Business, ClockifyCache, ClockifyCurrencyLabel, ClockifyConnection, Customer, ImportedEntry,
                     ImportPreview, ImportPreviewPage, Invoice,
                     LineItem, User, utcnow)
-from services.clockify import ClockifyClient, Forbidden, ReportRangeTooLong
+from services.clockify import PAGE_SIZE, ClockifyClient, Forbidden, ReportRangeTooLong
 from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, to_plain
 from services.invoicing import InvoiceChanged, lock_draft, next_position
-from services.lines import ImportPlan, LineOptions, plan_lines, resolve_currencies, skip_reason
-from services.money import from_minor
+from services.lines import (ImportPlan, LineOptions, LinePlanner, Reconciler, Reconciliation, resolve_currencies,
+                            skip_reason)
+from services.money import from_minor, line_amount_minor
 
 FREE_PLAN_WINDOW_DAYS = 31  # a Free workspace's report covers at most 31 days per request
 ALREADY_CONFIRMED = "These entries were already imported (the form was sent twice). The invoice shows them."
@@ -231,17 +235,15 @@ def release_claim(preview: ImportPreview) -> None:
 
 def load_next_page(preview: ImportPreview, client: ClockifyClient) -> list[TimeEntry]:
     """One more report page into the preview (one call); marks it complete after the last. The caller
-    holds the claim (``claim_next_page``), or made the preview in this transaction."""
+    holds the claim (``claim_next_page``), or made the preview in this transaction. A window's first page
+    asks for the report's totals too, so the preview knows how many pages the window has."""
     if preview.complete or preview.cursor_window is None:
         preview.loading_until = None
         return []
     filters = Filters.from_dict(preview.filters)
     window, page, all_windows = preview.cursor_window, preview.cursor_page, list(preview.windows)
     start, end = (date.fromisoformat(day) for day in all_windows[window])
-    ask = functools.partial(
-        client.detailed_report_page, filters.workspace_id, time_zone=filters.time_zone, currency=filters.currency,
-        page=page, client_ids=filters.client_ids or None, project_ids=filters.project_ids or None,
-        user_ids=filters.user_ids or None, billable=True if filters.billable_only else None)
+    ask = _asking(client, filters, page)
     try:
         result = ask(start=start, end=end)
     except ReportRangeTooLong:
@@ -252,15 +254,33 @@ def load_next_page(preview: ImportPreview, client: ClockifyClient) -> list[TimeE
         all_windows = all_windows[:window] + pieces + all_windows[window + 1:]
         start, end = (date.fromisoformat(day) for day in pieces[0])
         result = ask(start=start, end=end)
+    preview.windows = all_windows
+    return _store_page(preview, result)
+
+
+def _asking(client: ClockifyClient, filters: Filters, page: int):
+    """The report call for one page of the preview's filters (a window's first page counts the entries)."""
+    return functools.partial(
+        client.detailed_report_page, filters.workspace_id, time_zone=filters.time_zone, currency=filters.currency,
+        page=page, client_ids=filters.client_ids or None, project_ids=filters.project_ids or None,
+        user_ids=filters.user_ids or None, billable=True if filters.billable_only else None, totals=page == 1)
+
+
+def _store_page(preview: ImportPreview, result) -> list[TimeEntry]:
+    """Keep the report page at the preview's cursor and move the cursor on: the next page while the
+    window has more (by its count, or a full page beyond it), else the next window, else complete."""
     fresh = list(result.entries)
     _add_page(preview, fresh, [to_plain(each) for each in getattr(result, "unreadable", ())])
-    if result.has_more:
+    window, page = preview.cursor_window, preview.cursor_page
+    if page == 1:
+        total = getattr(result, "total", None)
+        preview.window_pages = None if total is None else max(1, -(-total // PAGE_SIZE))
+    if (preview.window_pages is not None and page < preview.window_pages) or result.has_more:
         cursor = (window, page + 1)
-    elif window + 1 < len(all_windows):
+    elif window + 1 < len(preview.windows):
         cursor = (window + 1, 1)
     else:
         cursor = (None, None)
-    preview.windows = all_windows
     preview.cursor_window, preview.cursor_page = cursor
     preview.complete = preview.cursor_window is None
     preview.loading_until = None
@@ -292,12 +312,77 @@ def load_claimed_page(preview: ImportPreview, client: ClockifyClient) -> list[Ti
     return fresh
 
 
-def load_all(preview: ImportPreview, client: ClockifyClient) -> None:
-    """Every page not loaded yet, each claimed and committed on its own (``load_claimed_page``: a page
-    is never fetched twice). ImportProblem when another request is loading this preview's pages now."""
-    while not preview.complete:
-        if load_claimed_page(preview, client) is None and not preview.complete:
-            raise ImportProblem(STILL_LOADING)
+AHEAD = 4  # report pages asked for at once: enough to keep to the key's 10 a second at 0.4 s an answer
+
+
+def load_pages(preview: ImportPreview, client: ClockifyClient, until: float) -> Iterator[list[TimeEntry]]:
+    """The preview's next pages, each committed as it is stored and then yielded (its fresh entries),
+    until the preview is complete or ``until`` (time.monotonic) has passed; the caller asks again for
+    the rest. Nothing when another request is loading this preview now (``claim_next_page``).
+
+    Once a window's first page has said how many pages it has (the report's totals), the pages after
+    it are asked for AHEAD at a time, each call waiting its turn in the key's shared budget
+    (services/rate_budget.py), so the pages arrive at the pace of Clockify's limit rather than one
+    browser round trip after another; they are stored in order, so the cursor stays one place. Calls
+    already under way when time is up are still stored (they were paid for). The claim is renewed with
+    each page and released with the last; when a call fails, the pages stored before it stay, the claim
+    is released and the error raised (the next request retries from there)."""
+    if not claim_next_page(preview):
+        db.session.rollback()
+        return
+    db.session.commit()
+    filters = Filters.from_dict(preview.filters)
+    in_flight: dict[tuple[int, int], Future] = {}
+    stored, began = 0, time.monotonic()  # one page at least, however short the time: every request makes progress
+    try:
+        with ThreadPoolExecutor(max_workers=AHEAD) as pool:
+            while not preview.complete:
+                known, window, page = preview.window_pages, preview.cursor_window, preview.cursor_page
+                # A page asked for now is stored (and its rows shown) after those under way: ask only
+                # while that still ends in time, at the pace pages have been taking.
+                pace = (time.monotonic() - began) / stored if stored else 0.0
+                in_time = time.monotonic() + pace * len(in_flight) < until or not stored
+                if known is not None and page > 1 and in_time:
+                    start, end = (date.fromisoformat(day) for day in preview.windows[window])
+                    for ahead in range(page, min(known, page + AHEAD - 1) + 1):
+                        if (window, ahead) not in in_flight:
+                            in_flight[window, ahead] = pool.submit(_asking(client, filters, ahead), start=start,
+                                                                   end=end)
+                if (window, page) in in_flight:
+                    result = in_flight.pop((window, page)).result()
+                    fresh = _store_page(preview, result)
+                elif in_time:  # a window's first page, or a page past its count
+                    fresh = load_next_page(preview, client)
+                else:
+                    break
+                if not preview.complete:
+                    preview.loading_until = utcnow() + LOAD_CLAIM
+                db.session.commit()
+                stored += 1
+                yield fresh
+                if not in_flight and time.monotonic() >= until:
+                    break
+            for future in in_flight.values():
+                future.cancel()
+    except BaseException:  # a failed call, or the reader gone (GeneratorExit)
+        db.session.rollback()
+        release_claim(preview)
+        db.session.commit()
+        raise
+    if not preview.complete:
+        release_claim(preview)
+        db.session.commit()
+
+
+def load_all(preview: ImportPreview, client: ClockifyClient, until: float) -> None:
+    """Every page not loaded yet (``load_pages``) before ``until``. ImportProblem when another request
+    is loading this preview's pages now, or when time ran out first (the next request goes on)."""
+    for _ in load_pages(preview, client, until):
+        pass
+    if not preview.complete:
+        raise ImportProblem(STILL_LOADING if preview.loading_until else
+                            f"Loaded {preview.entry_count} entries from Clockify so far: send the form again "
+                            "to load the rest.")
 
 
 def _load_per_member(preview, client, filters: Filters, reference: ReferenceData,
@@ -358,17 +443,27 @@ def unreadable_entries(preview: ImportPreview, page: int | None = None) -> list[
     return [item for page in pages for item in page or ()]
 
 
-def preview_entries(preview: ImportPreview) -> list[TimeEntry]:
-    """Every entry of the preview's pages, each once (an entry repeated on two pages is one entry)."""
-    pages = db.session.scalars(select(ImportPreviewPage.entries).where(ImportPreviewPage.preview_id == preview.id)
-                               .order_by(ImportPreviewPage.number))
-    entries, seen = [], set()
-    for page in pages:
-        for item in page:
+def preview_pages(preview: ImportPreview) -> Iterator[list[TimeEntry]]:
+    """The preview's entries page by page, one stored page in memory at a time (a 66,000-entry quarter
+    is 66 pages), each entry once (an entry repeated on two pages is yielded with the first)."""
+    numbers = db.session.scalars(select(ImportPreviewPage.number).where(ImportPreviewPage.preview_id == preview.id)
+                                 .order_by(ImportPreviewPage.number)).all()
+    seen: set[str] = set()
+    for number in numbers:
+        items = db.session.scalar(select(ImportPreviewPage.entries).where(
+            ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or []
+        page = []
+        for item in items:
             if item["id"] not in seen:
                 seen.add(item["id"])
-                entries.append(from_plain(TimeEntry, item))
-    return entries
+                page.append(from_plain(TimeEntry, item))
+        del items
+        yield page
+
+
+def preview_entries(preview: ImportPreview) -> list[TimeEntry]:
+    """Every entry of the preview's pages, each once, in one list: for a page that shows them all."""
+    return [entry for page in preview_pages(preview) for entry in page]
 
 
 def imported_elsewhere(business_id: int, workspace_id: str, entry_ids: Iterable[str]) -> dict[str, Invoice]:
@@ -519,19 +614,178 @@ class Selection:
         return None
 
 
+def _selected_pages(preview: ImportPreview, invoice: Invoice, selection: Selection,
+                    time_zone: str) -> Iterator[tuple[int, list[TimeEntry]]]:
+    """The selected entries page by page (stored page number, entries): ``classify`` and ``selected``
+    on each page, so memory holds one page of entries at a time. The entries come from the preview the
+    server fetched, never from the browser."""
+    shown = selection.shown(preview)
+    number = 0
+    for entries in preview_pages(preview):
+        number += 1
+        view = classify(preview, invoice.currency, time_zone, entries=entries)
+        yield number, selected(view, selection.mode, selection.entry_ids, selection.excluded, shown=shown,
+                               non_billable_ids=selection.non_billable_ids)
+
+
 def plan(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
-         rate: Decimal | None, time_zone: str) -> tuple[list[TimeEntry], ImportPlan]:
-    """The selected entries and the lines they become. The entries come from the preview the server
-    fetched, never from the browser."""
-    view = classify(preview, invoice.currency, time_zone)
-    entries = selected(view, selection.mode, selection.entry_ids, selection.excluded, shown=selection.shown(preview),
-                       non_billable_ids=selection.non_billable_ids)
-    return entries, plan_lines(entries, currency=invoice.currency, fallback_rate=rate, options=options,
-                               time_zone=time_zone)
+         rate: Decimal | None, time_zone: str) -> tuple[ImportPlan, Reconciliation]:
+    """The lines the selected entries become, and how their total compares with Clockify's report,
+    planned page by page of the stored preview (services.lines.LinePlanner, Reconciler)."""
+    planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
+    reconciler = Reconciler(currency=invoice.currency, fallback_rate=rate, options=options)
+    for _, entries in _selected_pages(preview, invoice, selection, time_zone):
+        for entry in entries:
+            if planner.add(entry):
+                reconciler.add(entry)
+    result = planner.plan()
+    return result, reconciler.result(result)
 
 
-def confirm(preview: ImportPreview, invoice: Invoice, entries: list[TimeEntry], plan: ImportPlan,
-            options: LineOptions) -> None:
+# --- confirming, page by page ---------------------------------------------------------------------
+# A 66,000-entry quarter cannot be planned and written in one request within gunicorn's timeout, so a
+# confirm is a run of steps, each its own transaction (the view commits each):
+#   start_confirm: claims the preview for a new run (a guarded UPDATE) and keeps what was confirmed;
+#   confirm_step, once per stored page: plans that page's selected entries into the page's ``planned``
+#     column (services.lines.LinePlanner.state) under the draft's lock and a guarded UPDATE of the run's
+#     progress, so two requests never plan the same step twice;
+#   confirm_step, last: joins the parts and writes every line and entry link in one transaction.
+# Lines land only in that last transaction: until then the invoice has none of them and may be sent or
+# deleted like any draft (the last step then finds it gone and writes nothing), and an entry billed
+# meanwhile elsewhere trips the unique key there, so nothing is written either. A run stopped half-way
+# (a closed tab) is resumed from its progress by "Continue" or replaced by a new confirm.
+
+@dataclass(frozen=True)
+class ConfirmProgress:
+    """Where a confirm run is: ``planned`` of ``pages`` stored pages planned; ``plan`` once written."""
+
+    run: str
+    planned: int
+    pages: int
+    plan: ImportPlan | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.plan is not None
+
+
+def start_confirm(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
+                  rate: Decimal | None) -> str:
+    """A new confirm run of the preview (replacing one left half-way long enough ago); returns its name.
+    ImportProblem when the preview was confirmed already or a run is under way (a double click: the
+    first one does it)."""
+    _lock(invoice)  # a draft sent or deleted meanwhile says so (its previews go with a deleted one)
+    # A run is named by when it began (8 hex digits of the epoch second, so names sort by age) and 14
+    # unguessable characters. A run under way for less than CONFIRM_CLAIM is not replaced: a second
+    # "Add to invoice" (double click, another tab) is told the first does it; an older one may be.
+    now = int(time.time())
+    run = f"{now:08x}{secrets.token_urlsafe(10)}"[:22]
+    live = f"{now - int(CONFIRM_CLAIM.total_seconds()):08x}"
+    request = {"selection": to_plain(selection), "options": options.as_dict(),
+               "rate": None if rate is None else str(rate)}
+    claimed = db.session.execute(update(ImportPreview).where(ImportPreview.id == preview.id,
+                                                             ImportPreview.confirmed_at.is_(None),
+                                                             or_(ImportPreview.confirm_run.is_(None),
+                                                                 ImportPreview.confirm_run < live))
+                                 .values(confirm_run=run, confirm_request=request, confirm_pages=0)
+                                 .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise ImportProblem(ALREADY_CONFIRMED)
+    db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id)
+                       .values(planned=null()).execution_options(synchronize_session=False))
+    db.session.refresh(preview)
+    return run
+
+
+def confirm_request(preview: ImportPreview) -> tuple[Selection, LineOptions, Decimal | None]:
+    """What the run under way confirms, as start_confirm kept it."""
+    kept = preview.confirm_request or {}
+    chosen = {name: tuple(value) if isinstance(value, list) else value
+              for name, value in (kept.get("selection") or {}).items()}
+    rate = kept.get("rate")
+    return Selection(**chosen), LineOptions.from_form(kept.get("options") or {}), None if rate is None else Decimal(rate)
+
+
+def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: str) -> ConfirmProgress:
+    """The run's next step: plan the next stored page, or, every page planned, write the lines. (The
+    view loads every page first for "all N matching"; ticked entries come from the pages loaded.)
+    ImportProblem when the run cannot go on (the draft was sent or deleted, the preview confirmed or
+    its run replaced by another tab, a ticked entry billed elsewhere, nothing to import). The draft is
+    locked first, for the step's transaction: "Mark as sent" or "Delete draft" waits for the step or
+    wins, and then the step changes nothing."""
+    _lock(invoice)
+    db.session.refresh(preview)
+    if preview.confirmed_at is not None:
+        raise ImportProblem(ALREADY_CONFIRMED)
+    if preview.confirm_run != run:
+        raise ImportProblem("This import was started again from another tab, or finished there: see the invoice.")
+    selection, options, rate = confirm_request(preview)
+    step = preview.confirm_pages
+    if step < _stored_pages(preview):
+        planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
+        number, entries = _page_selection(preview, invoice, selection, time_zone, step + 1)
+        for entry in entries:
+            planner.add(entry)
+        moved = db.session.execute(update(ImportPreview).where(
+            ImportPreview.id == preview.id, ImportPreview.confirm_run == run, ImportPreview.confirm_pages == step,
+            ImportPreview.confirmed_at.is_(None)).values(confirm_pages=step + 1)
+            .execution_options(synchronize_session=False)).rowcount
+        if moved != 1:
+            raise ImportProblem("This import is going on in another tab: see the invoice in a moment.")
+        db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id,
+                                                           ImportPreviewPage.number == number)
+                           .values(planned=planner.state()).execution_options(synchronize_session=False))
+        return ConfirmProgress(run, step + 1, _stored_pages(preview))
+    planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
+    for number in range(1, step + 1):
+        planner.merge(db.session.scalar(select(ImportPreviewPage.planned).where(
+            ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or {})
+    result = planner.plan()
+    del planner
+    _write(preview, invoice, run, result, options)
+    return ConfirmProgress(run, step, step, plan=result)
+
+
+def _stored_pages(preview: ImportPreview) -> int:
+    return db.session.scalar(select(func.count(ImportPreviewPage.id)).where(ImportPreviewPage.preview_id == preview.id))
+
+
+def _page_selection(preview, invoice, selection: Selection, time_zone: str, number: int) -> tuple[int, list[TimeEntry]]:
+    """The selected entries of stored page ``number`` (an entry also on another page lands on its line
+    once: LinePlanner.merge)."""
+    items = db.session.scalar(select(ImportPreviewPage.entries).where(
+        ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or []
+    entries = [from_plain(TimeEntry, item) for item in items]
+    view = classify(preview, invoice.currency, time_zone, entries=entries)
+    return number, selected(view, selection.mode, selection.entry_ids, selection.excluded,
+                            shown=selection.shown(preview), non_billable_ids=selection.non_billable_ids)
+
+
+def _lock(invoice: Invoice) -> None:
+    try:
+        lock_draft(invoice)
+    except InvoiceChanged as error:
+        raise ImportProblem(str(error)) from None
+
+
+def abandon_confirm(preview: ImportPreview, run: str) -> None:
+    """End a run that cannot go on, leaving the preview as it was before the run: a refused confirm
+    writes nothing that stays."""
+    ended = db.session.execute(update(ImportPreview).where(ImportPreview.id == preview.id,
+                                                           ImportPreview.confirm_run == run,
+                                                           ImportPreview.confirmed_at.is_(None))
+                               .values(confirm_run=None, confirm_request=None, confirm_pages=0)
+                               .execution_options(synchronize_session=False)).rowcount
+    if ended:
+        db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id)
+                           .values(planned=null()).execution_options(synchronize_session=False))
+
+
+CONFIRM_CLAIM = timedelta(seconds=120)  # how long a confirm run under way keeps a new one out
+LINE_BATCH = 2000  # rows per INSERT of lines and of entry links
+
+
+def _write(preview: ImportPreview, invoice: Invoice, run: str, plan: ImportPlan, options: LineOptions) -> None:
     """Write every line and every entry link in one transaction, once per preview.
 
     A second confirm of the same preview (double click, resubmitted form) finds it claimed; an entry
@@ -540,39 +794,48 @@ def confirm(preview: ImportPreview, invoice: Invoice, entries: list[TimeEntry], 
 
     The draft is locked first (invoicing.lock_draft, the one guard of every draft edit), so a "Mark as
     sent" or "Delete draft" at the same moment either waits for the lines or wins, and then nothing is
-    added to an invoice that left draft."""
-    try:
-        lock_draft(invoice)
-    except InvoiceChanged as error:
-        raise ImportProblem(str(error)) from None
+    added to an invoice that left draft (confirm_step took the lock). Lines and links go in batches of plain INSERTs (no ORM object
+    per line), so 66,000 one-entry lines fit in memory and time. The caller holds the draft's lock."""
     claimed = db.session.execute(update(ImportPreview).where(ImportPreview.id == preview.id,
-                                                             ImportPreview.confirmed_at.is_(None))
-                                 .values(confirmed_at=utcnow())).rowcount
+                                                             ImportPreview.confirmed_at.is_(None),
+                                                             ImportPreview.confirm_run == run)
+                                 .values(confirmed_at=utcnow(), confirm_run=None, confirm_request=None, confirm_pages=0)
+                                 .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
         raise ImportProblem(ALREADY_CONFIRMED)
     if not plan.lines:
         raise ImportProblem("Nothing to import: tick at least one entry.")
-    seconds = {entry.id: options.round_seconds(entry.seconds) for entry in entries}
-    position = next_position(invoice)
+    first = next_position(invoice)
     try:
-        new_lines = []
-        for offset, proposed in enumerate(plan.lines):
-            line = LineItem(position=position + offset, description=proposed.description, unit=proposed.unit,
-                            source="clockify")
-            line.set_amounts(proposed.quantity, proposed.rate_minor)
-            invoice.lines.append(line)
-            new_lines.append(line)
-        db.session.flush()  # the lines' ids, for one bulk insert of their entry links
-        db.session.execute(insert(ImportedEntry), [
-            {"business_id": invoice.business_id, "invoice_id": invoice.id, "line_item_id": line.id,
-             "workspace_id": preview.workspace_id, "entry_id": entry_id, "seconds": seconds[entry_id],
-             "rate_minor": proposed.rate_minor}
-            for line, proposed in zip(new_lines, plan.lines) for entry_id in proposed.entry_ids])
+        for start in range(0, len(plan.lines), LINE_BATCH):
+            batch = plan.lines[start:start + LINE_BATCH]
+            db.session.execute(insert(LineItem), [
+                _line_row(invoice, first + start + offset, proposed) for offset, proposed in enumerate(batch)])
+            ids = dict(db.session.execute(select(LineItem.position, LineItem.id).where(
+                LineItem.invoice_id == invoice.id, LineItem.position >= first + start,
+                LineItem.position < first + start + len(batch))).all())
+            links = ({"business_id": invoice.business_id, "invoice_id": invoice.id,
+                      "line_item_id": ids[first + start + offset], "workspace_id": preview.workspace_id,
+                      "entry_id": entry_id, "seconds": seconds, "rate_minor": proposed.rate_minor}
+                     for offset, proposed in enumerate(batch)
+                     for entry_id, seconds in zip(proposed.entry_ids, proposed.entry_seconds))
+            while chunk := list(itertools.islice(links, LINE_BATCH)):
+                db.session.execute(insert(ImportedEntry), chunk)
         invoice.customer.import_options = options.as_dict()
+        db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id)
+                           .values(planned=null()).execution_options(synchronize_session=False))
         db.session.flush()
     except IntegrityError:
         raise ImportProblem("Some of these entries were billed on another invoice meanwhile (another tab?). "
                             "Nothing was imported: preview again to see what is left.") from None
+    db.session.expire(invoice)
+
+
+def _line_row(invoice: Invoice, position: int, proposed) -> dict:
+    """A LineItem's columns for a proposed line (its amount as LineItem.set_amounts computes it)."""
+    return {"invoice_id": invoice.id, "position": position, "description": proposed.description,
+            "quantity": proposed.quantity, "unit": proposed.unit, "rate_minor": proposed.rate_minor,
+            "amount_minor": line_amount_minor(proposed.quantity, proposed.rate_minor), "source": "clockify"}
 
 
 # --- expiry of stored previews --------------------------------------------------------------------

@@ -18,9 +18,10 @@ it, so whoever checks the invoice by hand gets the same number.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import date, tzinfo
+from dataclasses import dataclass, field, replace
+from datetime import date, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,6 +45,7 @@ NOT_WORK = {"BREAK": "Break", "TIME_OFF": "Time off", "TIMEOFF": "Time off", "HO
 NO_TEXT = "Time tracked"
 
 _HOUR = Decimal(3600)
+_UTC = timezone.utc
 _QUANTITY_STEP = Decimal("0.0001")  # models.QUANTITY_PLACES
 
 GROUPING_MESSAGE = "Choose how to group entries: one line per entry, or by project, task, member, day or description."
@@ -183,6 +185,8 @@ class ProposedLine:
     # Why the grouping's entries are on more than one line: "rate" (their rates differ; the text names
     # the rate), "member" (the rate is each member's; the text names the member and rate), or "".
     split_by: str = ""
+    # Each entry's billed seconds, in the order of entry_ids (what its ImportedEntry row keeps).
+    entry_seconds: tuple[int, ...] = field(default=(), compare=False)
 
     @property
     def needs_rate(self) -> bool:
@@ -245,51 +249,168 @@ def plan_lines(
     rate; None or zero means there is none. ``time_zone`` (IANA) decides an entry's calendar day.
     Lines come in the order of their first entry's start; the result does not depend on input order.
     """
-    if not is_currency(currency):
-        raise ValueError(f"Unknown currency {currency!r}.")
-    if fallback_rate is not None and fallback_rate < 0:
-        raise ValueError("The default rate cannot be negative.")
-    zone = ZoneInfo(time_zone)
-    fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
+    planner = LinePlanner(currency=currency, fallback_rate=fallback_rate, options=options, time_zone=time_zone)
+    for entry in entries:
+        planner.add(entry)
+    return planner.plan()
 
-    groups: dict[tuple[Any, ...], list[TimeEntry]] = {}
-    skipped = []
-    for entry in _in_order(entries):
-        reason = skip_reason(entry, currency)
+
+def _order(entry: TimeEntry) -> tuple[str, str]:
+    """An entry's place in start order as two strings (UTC start, fixed width; then id): comparable
+    across pages and requests, and JSON-ready."""
+    return entry.start.astimezone(_UTC).isoformat(timespec="microseconds"), entry.id
+
+
+def _first(seen: dict[str, Any], value: str, order: tuple[str, str]) -> None:
+    """Keep ``value`` with the earliest place it was seen at (falsy values are never shown)."""
+    if value and (value not in seen or tuple(order) < tuple(seen[value])):
+        seen[value] = order
+
+
+# What a planned line keeps of its entries besides their ids, each value with where it was first seen
+# (member_ids last: a plain set, kept as a dict).
+_SEEN = ("works", "names", "descriptions", "plain", "people", "member_ids")
+
+
+class LinePlanner:
+    """``plan_lines`` entry by entry, in any order, in memory bounded by the lines rather than the
+    entries: each line keeps its entries' ids and billed seconds and what its text needs (the distinct
+    names and descriptions, each with the first place it was seen at, and its first and last day), never
+    the entries. So a 66,000-entry import is planned page by page of the stored preview.
+
+    ``state()`` is JSON and ``merge()`` adds one planner's state to another: a plan may be built in
+    parts (one per preview page, in separate requests) and joined, with the same result as one pass.
+    An entry seen twice (overlapping report pages) counts once; a different entry under the same id is
+    a ValueError. Skipped entries (``skip_reason``) are kept as entries, so the callers that pass
+    thousands (the wizard) leave them out first."""
+
+    def __init__(self, *, currency: str, fallback_rate: Decimal | None, options: LineOptions, time_zone: str):
+        if not is_currency(currency):
+            raise ValueError(f"Unknown currency {currency!r}.")
+        if fallback_rate is not None and fallback_rate < 0:
+            raise ValueError("The default rate cannot be negative.")
+        self.currency, self.options, self.zone = currency, options, ZoneInfo(time_zone)
+        self.fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.seen: dict[str, int] = {}  # entry id -> hash of the entry, for "each once"
+        self.skipped: list[tuple[tuple[str, str], Skipped]] = []
+
+    def add(self, entry: TimeEntry) -> bool:
+        """Plan one more entry; True when it lands on a line (not skipped, not seen before)."""
+        fingerprint = hash(entry)
+        if entry.id in self.seen:  # the same entry on two report pages counts once
+            if self.seen[entry.id] != fingerprint:
+                raise ValueError(f"Two different time entries share the id {entry.id}.")
+            return False
+        self.seen[entry.id] = fingerprint
+        order = _order(entry)
+        reason = skip_reason(entry, self.currency)
         if reason:
-            skipped.append(Skipped(entry, reason))
-            continue
-        rate = entry_rate(entry, currency, fallback_minor)
+            self.skipped.append((order, Skipped(entry, reason)))
+            return False
+        rate_minor, source = entry_rate(entry, self.currency, self.fallback_minor)
         # The rate is part of the key: entries at different rates never share a line.
-        groups.setdefault((_group_key(entry, options.grouping, zone), *rate), []).append(entry)
+        key = json.dumps([_group_key(entry, self.options.grouping, self.zone), rate_minor, source], default=str)
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = {"rate": rate_minor, "source": source, "entries": {}, "days": None,
+                                        "works": {}, "names": {}, "descriptions": {}, "plain": {},
+                                        "people": {}, "member_ids": {}}
+        if entry.id in group["entries"]:
+            return False
+        group["entries"][entry.id] = [order[0], self.options.round_seconds(entry.seconds)]  # type: ignore[arg-type]
+        details = self.options.details
+        day = _day(entry, self.zone).isoformat()
+        days = group["days"]
+        group["days"] = [day, day] if days is None else [min(days[0], day), max(days[1], day)]
+        _first(group["works"], _work(entry, details), order)
+        _first(group["plain"], _work(entry, frozenset({"project", "task"})), order)
+        _first(group["people"], _clean(entry.user_name), order)  # for a line split by the member's rate
+        group["member_ids"][entry.user_id or ""] = True
+        if "member" in details:
+            _first(group["names"], _clean(entry.user_name), order)
+        if "description" in details:
+            _first(group["descriptions"], _clean(entry.description), order)
+        return True
 
-    split = _splits(groups, options)
-    lines = tuple(_line(group, rate_minor, source, options, zone, currency, split.get(key, ""))
-                  for (key, rate_minor, source), group in groups.items())
-    return ImportPlan(lines, tuple(skipped))
+    def state(self) -> dict[str, Any]:
+        """What was planned so far, as JSON (skipped entries are not kept: see the class)."""
+        return self.groups
 
+    def merge(self, state: dict[str, Any]) -> None:
+        """Add another planner's ``state()`` (of other entries: an entry in both counts once)."""
+        for key, other in state.items():
+            group = self.groups.get(key)
+            if group is None:
+                self.groups[key] = {**other, "entries": dict(other["entries"]),
+                                    **{name: dict(other.get(name, {})) for name in _SEEN}}
+                continue
+            for entry_id, billed in other["entries"].items():
+                group["entries"].setdefault(entry_id, billed)
+            days = other["days"]
+            group["days"] = [min(group["days"][0], days[0]), max(group["days"][1], days[1])]
+            group.setdefault("member_ids", {}).update(other.get("member_ids", {}))
+            for name in _SEEN[:-1]:
+                for value, order in other.get(name, {}).items():
+                    _first(group.setdefault(name, {}), value, order)
 
-def _splits(groups: Mapping[tuple[Any, ...], list[TimeEntry]], options: LineOptions) -> dict[Any, str]:
-    """Group key -> why its entries are on several lines (ProposedLine.split_by), for keys that are:
-    "member" when each member's entries there share one rate (the rate is the member's) and the line
-    text does not name members already, else "rate"."""
-    rates: dict[Any, dict[str, set]] = {}
-    for (key, *rate), entries in groups.items():
-        for entry in entries:
-            rates.setdefault(key, {}).setdefault(entry.user_id or "", set()).add(tuple(rate))
-    names_members = "member" in options.details or options.grouping == "member"
-    return {key: "member" if not names_members and all(len(each) == 1 for each in by_member.values()) else "rate"
-            for key, by_member in rates.items() if len(set().union(*by_member.values())) > 1}
+    def plan(self) -> ImportPlan:
+        """The lines in the order of their first entry's start, and the skipped entries in start order."""
+        lines, split = [], self._splits()
+        for key, group in self.groups.items():
+            ordered = sorted(group["entries"].items(), key=lambda item: (item[1][0], item[0]))
+            lines.append(((ordered[0][1][0], ordered[0][0]), self._line(group, ordered, split.get(key, ""))))
+        lines.sort(key=lambda pair: pair[0])
+        skipped = tuple(each for _, each in sorted(self.skipped, key=lambda pair: pair[0]))
+        return ImportPlan(tuple(line for _, line in lines), skipped)
 
+    def _splits(self) -> dict[str, str]:
+        """Group key -> why its grouping's entries are on several lines (ProposedLine.split_by): "member"
+        when each member's entries there share one rate (the rate is the member's) and the line text does
+        not name members already, else "rate". Only for groupings that gave more than one line."""
+        by_grouping: dict[str, list[str]] = {}
+        for key in self.groups:
+            by_grouping.setdefault(json.dumps(json.loads(key)[0]), []).append(key)
+        names_members = "member" in self.options.details or self.options.grouping == "member"
+        split = {}
+        for keys in by_grouping.values():
+            if len(keys) < 2:
+                continue
+            rates: dict[str, set] = {}
+            for key in keys:
+                group = self.groups[key]
+                for member in group.get("member_ids", {}):
+                    rates.setdefault(member, set()).add((group["rate"], group["source"]))
+            why = "member" if not names_members and all(len(each) == 1 for each in rates.values()) else "rate"
+            split.update({key: why for key in keys})
+        return split
 
-def _split_label(entries: list[TimeEntry], rate_minor: int, source: str, currency: str, split_by: str) -> str:
-    """What tells a line split by rate from its siblings: ' · Ada at $90.00/h', ' · $90.00/h (default)'."""
-    rate = "no rate" if source == "none" else f"{format_money(rate_minor, currency)}/h"
-    if source == "default":
-        rate += " (default)"
-    if split_by == "member":
-        rate = f"{', '.join(_distinct(_clean(entry.user_name) for entry in entries)) or 'no member'} at {rate}"
-    return f" · {rate}"
+    def _split_label(self, group: dict[str, Any], split_by: str) -> str:
+        """What tells a line split by rate from its siblings: ' · Ada at $90.00/h', ' · $90.00/h (default)'."""
+        rate = "no rate" if group["source"] == "none" else f"{format_money(group['rate'], self.currency)}/h"
+        if group["source"] == "default":
+            rate += " (default)"
+        if split_by == "member":
+            rate = f"{', '.join(_in_first_order(group.get('people', {}))) or 'no member'} at {rate}"
+        return f" · {rate}"
+
+    def _line(self, group: dict[str, Any], ordered: list, split_by: str) -> ProposedLine:
+        seconds = sum(billed for _, (_, billed) in ordered)
+        quantity = (Decimal(seconds) / _HOUR).quantize(_QUANTITY_STEP, rounding=ROUND_HALF_UP)
+        label = self._split_label(group, split_by) if split_by else ""
+        cap = self.options.max_description
+        return ProposedLine(
+            description=_shorten(_describe(group, self.options, max(10, cap - len(label))) + label, cap),
+            split_by=split_by,
+            quantity=quantity,
+            unit=self.options.unit,
+            rate_minor=group["rate"],
+            rate_source=group["source"],
+            amount_minor=line_amount_minor(quantity, group["rate"]),
+            seconds=seconds,
+            entry_ids=tuple(entry_id for entry_id, _ in ordered),
+            entry_seconds=tuple(billed for _, (_, billed) in ordered),
+        )
 
 
 def entry_rate(entry: TimeEntry, currency: str, fallback_minor: int) -> tuple[int, str]:
@@ -336,9 +457,14 @@ def resolve_currencies(entries: Iterable[TimeEntry], answers: Mapping[str, str])
         if money is None:
             return money
         iso = answers.get(money.currency) or iso_currency(money.currency)
-        return replace(money, currency=iso) if iso else money
+        return replace(money, currency=iso) if iso and iso != money.currency else money
 
-    return [replace(entry, rate=code(entry.rate), amount=code(entry.amount)) for entry in entries]
+    def resolved(entry: TimeEntry) -> TimeEntry:
+        rate, amount = code(entry.rate), code(entry.amount)
+        # Most labels are ISO codes already: the entry is kept as it is (a copy costs time on 66,000).
+        return entry if rate is entry.rate and amount is entry.amount else replace(entry, rate=rate, amount=amount)
+
+    return [resolved(entry) for entry in entries]
 
 
 def unknown_labels(entries: Iterable[TimeEntry]) -> list[str]:
@@ -380,31 +506,8 @@ def _group_key(entry: TimeEntry, grouping: str, zone: tzinfo) -> Any:
     return _clean(entry.description)
 
 
-def _line(entries: list[TimeEntry], rate_minor: int, source: str, options: LineOptions, zone: tzinfo,
-          currency: str, split_by: str) -> ProposedLine:
-    seconds = sum(options.round_seconds(entry.seconds) for entry in entries)  # type: ignore[arg-type]
-    quantity = (Decimal(seconds) / _HOUR).quantize(_QUANTITY_STEP, rounding=ROUND_HALF_UP)
-    label = _split_label(entries, rate_minor, source, currency, split_by) if split_by else ""
-    return ProposedLine(
-        description=_shorten(_describe(entries, options, zone, max(10, options.max_description - len(label))) + label,
-                             options.max_description),
-        quantity=quantity,
-        unit=options.unit,
-        rate_minor=rate_minor,
-        rate_source=source,
-        amount_minor=line_amount_minor(quantity, rate_minor),
-        seconds=seconds,
-        entry_ids=tuple(entry.id for entry in entries),
-        split_by=split_by,
-    )
-
-
 def _clean(text: str | None) -> str:
     return " ".join((text or "").split())
-
-
-def _distinct(values: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(value for value in values if value))
 
 
 def _work(entry: TimeEntry, details: frozenset[str]) -> str:
@@ -413,24 +516,28 @@ def _work(entry: TimeEntry, details: frozenset[str]) -> str:
     return " / ".join(_clean(name) for detail, name in names if detail in details and _clean(name))
 
 
-def _describe(entries: list[TimeEntry], options: LineOptions, zone: tzinfo, cap: int) -> str:
+def _in_first_order(seen: dict[str, Any]) -> list[str]:
+    """Distinct values in the order they were first seen (start order)."""
+    return [value for value, _ in sorted(seen.items(), key=lambda item: tuple(item[1]))]
+
+
+def _describe(group: dict[str, Any], options: LineOptions, cap: int) -> str:
     """Details every entry shares read as a heading, 'date · project / task · member'; several
     descriptions follow as a list, 'heading: one; two and 3 more', within the cap."""
     details = options.details
     heading = []
     if "date" in details:
-        days = sorted({_day(entry, zone) for entry in entries})
-        heading.append(days[0].isoformat() if len(days) == 1 else f"{days[0].isoformat()} – {days[-1].isoformat()}")
-    heading.append(", ".join(_distinct(_work(entry, details) for entry in entries)))
+        first, last = group["days"]
+        heading.append(first if first == last else f"{first} – {last}")
+    heading.append(", ".join(_in_first_order(group["works"])))
     if "member" in details:
-        heading.append(", ".join(_distinct(_clean(entry.user_name) for entry in entries)))
-    descriptions = _distinct(_clean(entry.description) for entry in entries) if "description" in details else []
+        heading.append(", ".join(_in_first_order(group["names"])))
+    descriptions = _in_first_order(group["descriptions"]) if "description" in details else []
     if len(descriptions) == 1:
         heading.append(descriptions.pop())
     text = _fit(" · ".join(part for part in heading if part), descriptions, cap)
     if not text:  # never an empty line: say what the time was spent on, or at least that it was
-        text = _shorten(", ".join(_distinct(_work(entry, frozenset({"project", "task"})) for entry in entries)),
-                        cap)
+        text = _shorten(", ".join(_in_first_order(group["plain"])), cap)
     return text or NO_TEXT
 
 
@@ -522,25 +629,41 @@ def reconcile(entries: Iterable[TimeEntry], plan: ImportPlan, *, currency: str, 
     Then from that to the invoice: rounding_options (each entry's minutes rounded), and
     quantity_rounding (each line's hours to 4 places, its amount to the minor unit once per line)."""
     on_lines = {entry_id for line in plan.lines for entry_id in line.entry_ids}
-    billed = [entry for entry in _in_order(entries) if entry.id in on_lines]
-    fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
-    parts = dict.fromkeys(CAUSES, 0)
-    counts = dict.fromkeys(CAUSES, 0)
-    reported = said_total = without_amount = 0  # hundredths; minor units entry by entry; a count
-    exact = rounded = 0  # minor units: rate x tracked time, and rate x rounded time, entry by entry
-    for entry in billed:
-        rate_minor, source = entry_rate(entry, currency, fallback_minor)
+    reconciler = Reconciler(currency=currency, fallback_rate=fallback_rate, options=options)
+    for entry in _in_order(entries):
+        if entry.id in on_lines:
+            reconciler.add(entry)
+    return reconciler.result(plan)
+
+
+class Reconciler:
+    """``reconcile`` entry by entry: ``add`` each billed entry once (any order), then ``result``. Keeps
+    sums and counts only, so the wizard reconciles a 66,000-entry plan page by page."""
+
+    def __init__(self, *, currency: str, fallback_rate: Decimal | None, options: LineOptions):
+        self.currency, self.options = currency, options
+        self.fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
+        self.parts = dict.fromkeys(CAUSES, 0)
+        self.counts = dict.fromkeys(CAUSES, 0)
+        self.reported = self.said_total = self.without_amount = 0  # hundredths; minor units entry by entry; a count
+        self.exact = self.rounded = 0  # minor units: rate x tracked time, and rate x rounded time, entry by entry
+        self.entries = 0
+
+    def add(self, entry: TimeEntry) -> None:
+        currency, options = self.currency, self.options
+        self.entries += 1
+        rate_minor, source = entry_rate(entry, currency, self.fallback_minor)
         billed_here = _earned(rate_minor, entry.seconds)  # type: ignore[arg-type]
-        exact += billed_here
-        rounded += _earned(rate_minor, options.round_seconds(entry.seconds))  # type: ignore[arg-type]
+        self.exact += billed_here
+        self.rounded += _earned(rate_minor, options.round_seconds(entry.seconds))  # type: ignore[arg-type]
         hundredths = reported_hundredths(entry, currency)
         said = 0
         if hundredths is None:
-            without_amount += 1
+            self.without_amount += 1
         else:
-            reported += hundredths
+            self.reported += hundredths
             said = hundredths_to_minor(hundredths, currency)
-            said_total += said
+            self.said_total += said
         if not entry.billable:
             kind = "non_billable"
         elif source != "clockify":
@@ -551,12 +674,15 @@ def reconcile(entries: Iterable[TimeEntry], plan: ImportPlan, *, currency: str, 
             kind = "clockify_differs"
         else:
             kind = "currency_rounding"  # Clockify's own arithmetic: only the currency's unit can differ
-        parts[kind] += billed_here - said
-        counts[kind] += 1
-    clockify_minor = hundredths_to_minor(reported, currency)
-    parts["currency_rounding"] += said_total - clockify_minor  # Clockify's total is rounded once (JPY)
-    parts["rounding_options"] = rounded - exact
-    parts["quantity_rounding"] = plan.amount_minor - rounded
-    causes = tuple(Cause(kind, parts[kind], counts[kind]) for kind in CAUSES if parts[kind])
-    return Reconciliation(clockify_minor=clockify_minor, invoice_minor=plan.amount_minor, causes=causes,
-                          entries=len(billed), without_amount=without_amount)
+        self.parts[kind] += billed_here - said
+        self.counts[kind] += 1
+
+    def result(self, plan: ImportPlan) -> Reconciliation:
+        parts = dict(self.parts)
+        clockify_minor = hundredths_to_minor(self.reported, self.currency)
+        parts["currency_rounding"] += self.said_total - clockify_minor  # Clockify's total is rounded once (JPY)
+        parts["rounding_options"] = self.rounded - self.exact
+        parts["quantity_rounding"] = plan.amount_minor - self.rounded
+        causes = tuple(Cause(kind, parts[kind], self.counts[kind]) for kind in CAUSES if parts[kind])
+        return Reconciliation(clockify_minor=clockify_minor, invoice_minor=plan.amount_minor, causes=causes,
+                              entries=self.entries, without_amount=self.without_amount)

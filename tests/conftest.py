@@ -120,7 +120,10 @@ def app(tmp_path, database_url, sqlite_schema):
     if database_url.startswith("sqlite:///"):
         shutil.copyfile(sqlite_schema, database_url.removeprefix("sqlite:///"))
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
-                      "HOURBILL_PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH},
+                      "HOURBILL_PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,
+                      # A wizard request on a loaded test machine finishes what it began (tests of the
+                      # page-by-page continuation set it to 0: tests/test_big_imports.py).
+                      "HOURBILL_IMPORT_STEP_SECONDS": 60},
                      instance_path=str(tmp_path / "instance"))
     app.test_client_class = BrowserLikeClient
     with app.app_context():

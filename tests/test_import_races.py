@@ -60,15 +60,18 @@ def test_ten_load_more_of_one_preview_at_once_fetch_the_next_page_once(app, live
         rows = [entry for result in results for entry in re.findall(r'name="entry" value="([^"]+)"', result.text)]
         assert len(rows) == len(set(rows))  # no entry appended twice to the page
         reports = [call.json["detailedFilter"]["page"] for call in three_pages.sandbox.requests if call.path.endswith("/reports/detailed")]
-        # The second page, asked for once. On a busy machine a straggler may start after the winner has
-        # finished and rightly take the third page: every page is still asked for once.
-        assert reports in ([2], [2, 3]), trial
+        # The pages after the first, each asked for once: the winner asks for the rest (at once, as the
+        # report's totals counted them), or on a busy machine a straggler may start after the winner has
+        # stopped and rightly take the third page.
+        assert sorted(reports) in ([2], [2, 3]), trial
+        reports = sorted(reports)
         with app.app_context():
             preview = db.session.scalar(select(ImportPreview).where(ImportPreview.token == token))
             pages = db.session.scalars(select(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id)
                                        .order_by(ImportPreviewPage.number)).all()
             assert [page.number for page in pages] == [1, *reports] and preview.pages_loaded == len(pages)
-            assert preview.entry_count == sum(len(page.entries) for page in pages) == min(2500, 1000 * len(pages))
+            assert preview.entry_count == sum(len(page.entries) for page in pages)
+            assert [len(page.entries) for page in pages[:2]] == [1000] * min(2, len(pages))  # full pages, then the rest
             assert preview.loading_until is None and preview.complete == (len(pages) == 3)
         # A loser's loader asks again later; that request takes the third page, once.
         assert any('hx-trigger="load delay:1s"' in result.text for result in results)

@@ -1,0 +1,182 @@
+"""Big imports (issue 15): the plan built page by page equals the plan built at once; the preview's
+remaining report pages come from the server in one browser request, counted by the first page's
+totals; a confirm too big for one request goes on page by page, bills each entry once, and adds its
+lines only in its last step, raced against "Mark as sent" through a threaded server."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import given, settings
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from extensions import db
+from models import ImportedEntry, ImportPreview, ImportPreviewPage, Invoice, LineItem
+from sandbox import NORTHWIND_ID, create_sandbox
+from services.imports import classify
+from services.lines import LinePlanner, plan_lines
+from tests.test_concurrency import _all_at_once, _copies, _new_invoice, _session
+from tests.test_imports import Wizard, connect
+from tests.test_import_races import TRIALS, _connect, _preview
+from tests.test_lines import billable, fallback_rates, random_entries, random_options, time_zones
+
+HX = {"HX-Request": "true"}
+ALL_BY_PROJECT = {"selection": "all", "grouping": "project", "rounding_minutes": "0", "rounding_direction": "up",
+                  "details": ["project"], "unit": "h", "max_description": "300", "fallback_rate": "90"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_entries(), random_options, fallback_rates, time_zones)
+def test_a_plan_built_in_parts_and_joined_is_the_plan_built_at_once(entries, options, fallback, zone):
+    """The confirm plans one stored page per request and joins the parts (as JSON) in its last step."""
+    whole = plan_lines(entries, currency="USD", fallback_rate=fallback, options=options, time_zone=zone)
+    joined = LinePlanner(currency="USD", fallback_rate=fallback, options=options, time_zone=zone)
+    for start in range(0, len(entries), 3):  # parts of three entries, the last part repeating the first entry
+        part = LinePlanner(currency="USD", fallback_rate=fallback, options=options, time_zone=zone)
+        for item in [*entries[start:start + 3], *entries[:1]]:
+            if billable(item):
+                part.add(item)
+        joined.merge(json.loads(json.dumps(part.state())))
+    result = joined.plan()
+    assert result.lines == whole.lines
+    assert [line.entry_seconds for line in result.lines] == [line.entry_seconds for line in whole.lines]
+    assert [sum(line.entry_seconds) for line in result.lines] == [line.seconds for line in result.lines]
+
+
+@pytest.fixture(scope="module")
+def three_pages():
+    """A month of 2,500 entries (three report pages)."""
+    with create_sandbox(members=5, entries_per_member=500, rate_limit=None).serve_in_thread() as running:
+        yield running
+
+
+def _reports(running) -> list[dict]:
+    return [call.json for call in running.sandbox.requests if call.path.endswith("/reports/detailed")]
+
+
+def test_the_whole_preview_of_three_pages_is_one_browser_request_after_the_first(app, client, logged_in,
+                                                                                  three_pages):
+    app.config.update(HOURBILL_CLOCKIFY_API_URL=three_pages.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=three_pages.reports_url)
+    assert connect(client).status_code == 303
+    wizard = Wizard(app, client, three_pages, logged_in.invoice(logged_in.customer("Everyone", "USD")))
+    three_pages.sandbox.clear_requests()
+    first = wizard.preview(billable=None)
+    assert [body["detailedFilter"]["options"]["totals"] for body in _reports(three_pages)] == ["CALCULATE"]
+    token = wizard.token(first)
+
+    rest = client.post(f"{wizard.base}/{token}/more", hx=True).get_data(as_text=True)
+
+    asked = _reports(three_pages)
+    assert sorted(body["detailedFilter"]["page"] for body in asked) == [1, 2, 3]  # each page once, no fourth
+    assert [body["detailedFilter"]["options"]["totals"] for body in asked[1:]] == ["EXCLUDE", "EXCLUDE"]
+    assert re.search(r"All (\d+) entries loaded \(3 Clockify requests\)", rest)
+    assert 'hx-trigger="load' not in rest  # the loader stops: nothing left for the browser to ask
+    shown = set(wizard.entry_ids(first)) | set(re.findall(r'name="entry" value="([^"]+)"', rest))
+    with app.app_context():
+        preview = db.session.scalar(select(ImportPreview))
+        assert preview.complete and preview.pages_loaded == 3 and preview.window_pages == 3
+        assert int(re.search(r"All (\d+) entries", rest).group(1)) == preview.entry_count > 2000
+        billable_ids = {entry.id for entry in classify(preview, "USD", "UTC").selectable}
+    assert shown == billable_ids  # every billable entry's row reached the page, once
+
+
+def test_a_confirm_goes_on_page_by_page_and_bills_each_entry_once(app, client, logged_in, three_pages):
+    app.config.update(HOURBILL_CLOCKIFY_API_URL=three_pages.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=three_pages.reports_url,
+                      HOURBILL_IMPORT_STEP_SECONDS=0)  # one step per request
+    assert connect(client).status_code == 303
+    wizard = Wizard(app, client, three_pages, logged_in.invoice(logged_in.customer("Everyone", "USD")))
+    token = wizard.token(wizard.preview(billable=None))
+    client.post(f"{wizard.base}/{token}/more", hx=True).get_data()
+    with app.app_context():
+        preview = db.session.scalar(select(ImportPreview))
+        expected = sorted(entry.id for entry in classify(preview, "USD", "UTC").selectable)
+
+    page = wizard.post(token, "confirm", **ALL_BY_PROJECT).get_data(as_text=True)
+    steps = [page]
+    while (step := re.search(r'id="confirm-progress" hx-post="([^"]+)"', page)) and len(steps) < 10:
+        assert wizard.lines() == [] and wizard.imported() == []  # nothing lands before the last step
+        page = client.post(step.group(1), hx=True).get_data(as_text=True)
+        steps.append(page)
+
+    assert "1 of 3 pages of entries planned" in steps[0] and "3 of 3 pages" in steps[2]
+    assert len(steps) == 4 and re.search(r"Imported (\d+) entries as (\d+) lines", page)
+    imported = sorted(row.entry_id for row in wizard.imported())
+    assert imported == expected and int(re.search(r"Imported (\d+)", page).group(1)) == len(expected)
+    lines = wizard.lines()
+    with app.app_context():
+        per_line = db.session.execute(select(ImportedEntry.line_item_id, func.count()).group_by(
+            ImportedEntry.line_item_id)).all()
+        assert sum(count for _, count in per_line) == len(expected) and len(per_line) == len(lines) > 1
+        assert db.session.scalar(select(func.count()).where(ImportPreviewPage.planned.is_not(None))) == 0
+
+    again = client.post(step.group(1) if step else f"{wizard.base}/{token}/confirm", hx=True).get_data(as_text=True)
+    assert "already imported" in again and len(wizard.imported()) == len(expected)  # a late "Continue" adds nothing
+
+
+@pytest.fixture
+def lines_added_to(app):
+    """The status of the invoice at the moment lines were inserted into it (in the inserting transaction),
+    for the confirm's plain INSERTs: anything but "draft" means lines were added to a sent invoice."""
+    seen: list[str | None] = []
+
+    def on_execute(state):
+        table = getattr(state.statement, "table", None)
+        if state.is_insert and getattr(table, "name", None) == "line_items":
+            rows = state.parameters if isinstance(state.parameters, list) else [state.parameters or {}]
+            for invoice_id in {row.get("invoice_id") for row in rows} - {None}:
+                seen.append(state.session.execute(select(Invoice.status).where(Invoice.id == invoice_id)).scalar())
+
+    event.listen(Session, "do_orm_execute", on_execute)
+    yield seen
+    event.remove(Session, "do_orm_execute", on_execute)
+
+
+@pytest.mark.parametrize("racing_step", ["plan", "write"])
+def test_a_confirm_step_racing_send_adds_all_its_lines_or_none(app, live_server, clockify_sandbox, lines_added_to,
+                                                                racing_step):
+    """One step per request: "plan" races the confirm's first request (it plans the preview's page) with
+    "Mark as sent"; "write" races the step after it, the one that writes the lines."""
+    app.config["HOURBILL_IMPORT_STEP_SECONDS"] = 0
+    clockify_sandbox.sandbox.rate_limit = None
+    session = _session(live_server)
+    connection_id = _connect(app, session, live_server, clockify_sandbox)
+    outcomes = set()
+    for trial in range(TRIALS):
+        invoice_id = _new_invoice(session, live_server)
+        session.post(f"{live_server}/invoices/{invoice_id}/lines", allow_redirects=False,
+                     data={"description": "Set-up", "quantity": "1", "rate": "10", "unit": "h"})
+        token = _preview(session, live_server, invoice_id, connection_id, client=NORTHWIND_ID, billable="on")
+        confirm_url = f"{live_server}/invoices/{invoice_id}/import/{token}/confirm"
+        race = lambda: importer.post(confirm_url, data=ALL_BY_PROJECT, headers=HX)  # noqa: E731
+        if racing_step == "write":
+            page = session.post(confirm_url, data=ALL_BY_PROJECT, headers=HX).text
+            assert "1 of 1 pages of entries planned" in page, page[:300]
+            step_url = live_server + re.search(r'id="confirm-progress" hx-post="([^"]+)"', page).group(1)
+            race = lambda: importer.post(step_url, headers=HX)  # noqa: E731
+        importer, sender = _copies(session, 2)
+
+        stepped, sent = _all_at_once([race, lambda: sender.post(f"{live_server}/invoices/{invoice_id}/send",
+                                                                allow_redirects=False)])
+
+        assert getattr(stepped, "status_code", None) in (200, 409) and getattr(sent, "status_code", None) == 303
+        with app.app_context():
+            lines = db.session.scalar(select(func.count(LineItem.id)).where(LineItem.invoice_id == invoice_id,
+                                                                            LineItem.source == "clockify"))
+            billed = db.session.scalar(select(func.count(ImportedEntry.id)).where(ImportedEntry.invoice_id == invoice_id))
+            preview = db.session.scalar(select(ImportPreview).where(ImportPreview.token == token))
+            if "Imported" in stepped.text:  # the import won: all its lines are on the invoice, sent after them
+                outcomes.add("imported")
+                assert lines >= 1 and billed > lines and preview.confirmed_at is not None
+            else:  # the send won (the step says so), or the step only planned: no line of the import either way
+                outcomes.add("planned" if "pages of entries planned" in stepped.text else "refused")
+                assert lines == billed == 0 and preview.confirmed_at is None
+                assert re.search(r"is sent|was sent", stepped.text) or "pages of entries planned" in stepped.text, \
+                    (trial, stepped.text[:300])
+            assert db.session.get(Invoice, invoice_id).status == "sent"
+        assert set(lines_added_to) <= {"draft"}, (trial, lines_added_to)
+        with app.app_context():  # a sent invoice keeps its entries: free them for the next trial
+            db.session.execute(db.delete(ImportedEntry))
+            db.session.commit()
+    assert outcomes and ("imported" in outcomes) == bool(lines_added_to)
