@@ -18,7 +18,7 @@ def test_send_by_email_then_the_customer_opens_the_view_link_without_a_session(p
     page.get_by_role("link", name="Customers").click()
     page.get_by_role("link", name="Add customer").click()
     page.get_by_label("Name").fill("Northwind Traders")
-    page.get_by_label("Email").fill("billing@northwind.example")
+    page.get_by_label("Email", exact=True).fill("billing@northwind.example")
     page.get_by_label("Currency").fill("USD")
     page.get_by_role("button", name="Add customer").click()
     page.get_by_role("link", name="Invoices").click()
