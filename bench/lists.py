@@ -1,7 +1,9 @@
 """Server time of the dashboard and the invoice list over a large business: 10,000 invoices (200 customers,
 two currencies, every status, issued over three years) and 50,000 payments, inserted in bulk into SQLite.
 Measured in this process with Flask's test client (as bench/inprocess.py measures the wizard): the time of
-one request, handler, queries and template together. Printed, not asserted (`make bench` section 9)."""
+one request, handler, queries and template together, as wall time and as this process's CPU time (steadier
+on a busy machine: `series.cpu`). Printed, not asserted (`make bench` section 10; alone, with CPU times:
+`python -m bench.lists`)."""
 from __future__ import annotations
 
 import random
@@ -82,11 +84,13 @@ def run(workdir: Path, runs: int = 50) -> list[Series]:
         results = []
         for name, url in pages.items():
             series = Series(name)
+            series.cpu = []
             client.get(url)  # warm: templates compiled, pages cached
             for _ in range(runs):
-                began = time.perf_counter()
+                began, began_cpu = time.perf_counter(), time.process_time()
                 response = client.get(url)
                 series.server.append(time.perf_counter() - began)
+                series.cpu.append(time.process_time() - began_cpu)
                 if response.status_code != 200:
                     raise RuntimeError(f"{name}: HTTP {response.status_code}")
             results.append(series)
@@ -100,3 +104,16 @@ def run(workdir: Path, runs: int = 50) -> list[Series]:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    from bench.inprocess import percentile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"{'page':45s} {'wall ms p50 / p95':>18s} {'CPU ms p50 / p95':>18s}")
+        for each in run(Path(tmp)):
+            cpu = getattr(each, "cpu", None)
+            print(f"{each.name:45s} {1000 * each.median:8.1f} / {1000 * each.p95:6.1f}"
+                  + (f" {1000 * percentile(cpu, 50):8.1f} / {1000 * percentile(cpu, 95):6.1f}" if cpu else ""))

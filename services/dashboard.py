@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, exists, extract, func, select
+from sqlalchemy import case, exists, func, select
 
 from extensions import db
 from models import Business, ClockifyConnection, Customer, Invoice, Payment
@@ -116,17 +116,20 @@ def last_twelve_months(today: date) -> list[tuple[int, int]]:
 def _received(business_id: int, today: date) -> dict[str, dict[tuple[int, int], tuple[int, int]]]:
     """Payments received per currency (of their invoice) and month over the last twelve months, as
     (count, amount): the chart, and this month's and this year's sums (this year's months are always
-    among the last twelve). One query."""
+    among the last twelve). One query, grouped by day (at most 366 rows a currency, read along the
+    payments' date index) and added up into months here: a month computed in SQL for every payment
+    cost more than the rest of the dashboard together."""
     first = date(*last_twelve_months(today)[0], 1)
-    year, month = extract("year", Payment.paid_on), extract("month", Payment.paid_on)
     rows = db.session.execute(
-        select(Invoice.currency, year, month, func.count(Payment.id), func.sum(Payment.amount_minor))
+        select(Invoice.currency, Payment.paid_on, func.count(Payment.id), func.sum(Payment.amount_minor))
         .join(Invoice, Invoice.id == Payment.invoice_id)
         .where(Payment.business_id == business_id, Payment.paid_on >= first, Payment.paid_on <= today)
-        .group_by(Invoice.currency, year, month)).all()
+        .group_by(Invoice.currency, Payment.paid_on)).all()
     received: dict[str, dict[tuple[int, int], tuple[int, int]]] = defaultdict(dict)
-    for currency, each_year, each_month, count, amount in rows:
-        received[currency][(int(each_year), int(each_month))] = (count, int(amount or 0))
+    for currency, paid_on, count, amount in rows:
+        months = received[currency]
+        so_far = months.get((paid_on.year, paid_on.month), (0, 0))
+        months[(paid_on.year, paid_on.month)] = (so_far[0] + count, so_far[1] + int(amount or 0))
     return dict(sorted(received.items()))
 
 
