@@ -2,14 +2,14 @@
 customer, total, paid), so open and paid totals are summed from the index without reading invoice rows
 
 Revision ID: 9d3f6b1c2a75
-Revises: e1c0a5b7d302
+Revises: 9b1f4c2e7d55
 Create Date: 2026-11-30 12:00:00.000000
 """
 from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9d3f6b1c2a75'
-down_revision = 'e1c0a5b7d302'
+down_revision = '9b1f4c2e7d55'
 branch_labels = None
 depends_on = None
 
