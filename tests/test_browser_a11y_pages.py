@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import re
+
 import pytest
 
 from extensions import db
@@ -48,9 +50,14 @@ def owner_pages(app, accounts, clockify, smtp):
         token = sending.ensure_view_token(db.session.get(Invoice, sent))
         db.session.commit()
     assert connection, "the connection was not saved"
+    invited = client.post("/business/members/invite", data={"email": "bob@example.com", "role": "member"})
+    asked = client.post("/settings/integrations/clockify/ask", data={"sharing": "shared"})
+    links = [re.search(rf'value="http://localhost(/{kind}/[\w-]+)" data-testid="{testid}"', answer.get_data(as_text=True))
+             for kind, testid, answer in (("invitations", "invitation-link", invited), ("connect", "ask-link", asked))]
+    assert all(links), "the invitation or the link asking a colleague to connect was not made"
     unpriced = accounts.invoice(customer)  # a draft whose sending asks first (a line at a rate of 0)
     accounts.line(unpriced, description="Courtesy call", quantity="1", rate="0")
-    return SimpleNamespace(view_link=f"/v/{token}", unpriced=unpriced, paths=["/", "/invoices/", "/invoices/?status=sent", f"/invoices/?q=Northwind&status=partially_paid&customer={customer}"
+    return SimpleNamespace(unpriced=unpriced, links=[f"/v/{token}", *(link.group(1) for link in links)], paths=["/", "/invoices/", "/invoices/?status=sent", f"/invoices/?q=Northwind&status=partially_paid&customer={customer}"
             "&issued_from=2020-01-01&issued_to=2099-12-31&sort=issued_desc", "/invoices/new", f"/invoices/{draft}",
             f"/invoices/{draft}/email", f"/invoices/{sent}/email", f"/invoices/{draft}/vat", f"/invoices/{draft}/import",
             f"/invoices/{sent}", f"/invoices/{paid}", f"/invoices/{void}", f"/invoices/{draft}/delete", f"/invoices/{sent}/void", f"/invoices/{draft}/print",
@@ -128,22 +135,22 @@ def test_the_confirmation_before_sending_has_no_axe_violation_and_fits_the_width
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_the_customers_view_link_has_no_axe_violation_and_fits_the_width(chromium, live_server, owner_pages, width):
-    """The customer's page behind the view link, in a fresh browser (no session, as the customer opens it)."""
+def test_the_pages_a_stranger_opens_from_a_link_have_no_axe_violation_and_fit_the_width(chromium, live_server,
+                                                                                          owner_pages, width):
+    """The customer's view link, an invitation and a request to connect Clockify, each in a fresh browser (no
+    session, as the person the link was sent to opens it), and a view link that no longer works. At 390 px the
+    browser is a phone's (it honours the page's viewport): a page without one is laid out 980 px wide and shrunk."""
     viewport = dict(zip(("width", "height"), WIDTHS[width]))
-    customer = chromium.new_context(base_url=live_server, viewport=viewport)
-    try:
-        view = customer.new_page()
-        assert view.goto(owner_pages.view_link).status == 200
-        assert_accessible(view, f"the view link ({width})")
-        screenshot(view, f"pages-{width}-view-link")
-        if width == "phone":
-            assert sideways_scroll(view) <= 0, f"the view link scrolls sideways: {too_wide(view)}"
-    finally:
-        customer.close()
-
-
-@pytest.mark.parametrize("width", WIDTHS)
-def test_the_log_in_and_sign_up_pages_have_no_axe_violation_and_fit_the_width(page, width):
-    problems = check_pages(page, VISITOR_PAGES, width)
-    assert not problems, "\n".join(problems)
+    for path in [*owner_pages.links, "/v/no-longer-a-link"]:
+        stranger = chromium.new_context(base_url=live_server, viewport=viewport, is_mobile=width == "phone",
+                                        has_touch=width == "phone")
+        try:
+            view = stranger.new_page()
+            assert view.goto(path).status == (404 if "no-longer" in path else 200), path
+            assert_accessible(view, f"{path} ({width})")
+            screenshot(view, f"pages-{width}-link-" + path.split("/")[1] + ("-gone" if "no-longer" in path else ""))
+            if width == "phone":
+                assert view.evaluate("window.innerWidth") == 390, f"{path} is shrunk from a wider layout on a phone"
+                assert sideways_scroll(view) <= 0, f"{path} scrolls sideways: {too_wide(view)}"
+        finally:
+            stranger.close()
