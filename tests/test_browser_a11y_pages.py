@@ -94,6 +94,13 @@ def too_wide(page) -> list[str]:
                          + ' (' + Math.round(e.getBoundingClientRect().right) + ' px)')""")
 
 
+def small_main_actions(page) -> list[str]:
+    """Each screen's main action (a primary button) shorter than 44 px (WCAG 2.5.5), by its text."""
+    return page.evaluate("""() => [...document.querySelectorAll('button.primary, .button.primary')]
+        .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 43.5)
+        .map(e => `${e.textContent.trim()} (${Math.round(e.getBoundingClientRect().height)} px)`)""")
+
+
 def check_pages(page, paths: list[str], width: str) -> list[str]:
     page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width])))
     problems = []
@@ -104,6 +111,8 @@ def check_pages(page, paths: list[str], width: str) -> list[str]:
             assert_accessible(page, f"{path} ({width})")
         except AssertionError as error:
             problems.append(str(error))
+        if small := small_main_actions(page):
+            problems.append(f"{path}: main actions under 44 px tall: {', '.join(small)}")
         screenshot(page, f"pages-{width}-" + path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-"))
         if width == "phone" and (extra := sideways_scroll(page)) > 0:
             problems.append(f"{path} scrolls {extra} px sideways at 390 px: {', '.join(too_wide(page))}")
@@ -154,3 +163,9 @@ def test_the_pages_a_stranger_opens_from_a_link_have_no_axe_violation_and_fit_th
                 assert sideways_scroll(view) <= 0, f"{path} scrolls sideways: {too_wide(view)}"
         finally:
             stranger.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_landing_log_in_and_sign_up_pages_have_no_axe_violation_and_fit_the_width(page, width):
+    problems = check_pages(page, VISITOR_PAGES, width)
+    assert not problems, "\n".join(problems)
