@@ -72,6 +72,21 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+PHONE = {"width": 390, "height": 844}
+
+
+def screenshot_and_phone(page, name: str) -> None:
+    """`name`.png at the page's width, and `name`-390px.png as a phone shows the same page (then back): to
+    look at whether each step is readable on a phone."""
+    screenshot(page, name)
+    size = page.viewport_size
+    page.set_viewport_size(PHONE)
+    try:
+        screenshot(page, f"{name}-390px")
+    finally:
+        page.set_viewport_size(size)
+
+
 def settled(page) -> None:
     """Wait until htmx has no request in flight and nothing swapping or settling, so the next
     keystroke lands on elements htmx has already wired up."""

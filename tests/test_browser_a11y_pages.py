@@ -2,13 +2,19 @@
 width and at 390 px: axe-core finds no violation, and no page scrolls sideways on a phone."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import re
+
 import pytest
 
 from extensions import db
-from models import ClockifyConnection
+from models import ClockifyConnection, Invoice
+from services import sending
 from sandbox import MAIN_KEY
 from tests.browser import assert_accessible, screenshot
 from tests.conftest import PASSWORD
+from tests.smtp import smtp  # noqa: F401  (fixture: the send-by-email pages show their form)
 
 pytestmark = pytest.mark.browser
 
@@ -18,14 +24,14 @@ LONG_DESCRIPTION = ("Discovery workshop with the product team, including the fol
 
 
 @pytest.fixture
-def owner_pages(app, accounts, clockify):
+def owner_pages(app, accounts, clockify, smtp):
     """An owner with a connection, two customers, a draft with lines, a sent, a paid and a void invoice:
     the app's GET pages, each as a path."""
     accounts.register(name="Ada Lovelace-Byron of Analytical Engines")
     client = accounts.client
     client.post("/settings/integrations/clockify/new", data={"name": "Clockify", "description": "",
                 "region": "global", "subdomain": "", "api_key": MAIN_KEY})
-    customer = accounts.customer("Northwind Traders")
+    customer = accounts.customer("Northwind Traders", email="billing@northwind.example")
     accounts.customer("Contoso Pharmaceuticals International", currency="EUR")
     draft = accounts.invoice(customer)
     accounts.line(draft, description=LONG_DESCRIPTION, quantity="7.5", rate="120")
@@ -36,19 +42,33 @@ def owner_pages(app, accounts, clockify):
         client.post(f"/invoices/{invoice}/send")
     client.post(f"/invoices/{paid}/paid")
     client.post(f"/invoices/{void}/void")
+    response = client.post(f"/invoices/{sent}/payments", data={"paid_on": "2026-11-20", "amount": "40",
+                                                                "method": "Bank transfer", "note": ""})
+    assert response.status_code == 303, "the partial payment was not recorded"
     with app.app_context():
         connection = db.session.scalar(db.select(ClockifyConnection.id))
+        token = sending.ensure_view_token(db.session.get(Invoice, sent))
+        db.session.commit()
     assert connection, "the connection was not saved"
-    return ["/invoices/", "/invoices/?status=sent", "/invoices/new", f"/invoices/{draft}",
+    invited = client.post("/business/members/invite", data={"email": "bob@example.com", "role": "member"})
+    asked = client.post("/settings/integrations/clockify/ask", data={"sharing": "shared"})
+    links = [re.search(rf'value="http://localhost(/{kind}/[\w-]+)" data-testid="{testid}"', answer.get_data(as_text=True))
+             for kind, testid, answer in (("invitations", "invitation-link", invited), ("connect", "ask-link", asked))]
+    assert all(links), "the invitation or the link asking a colleague to connect was not made"
+    unpriced = accounts.invoice(customer)  # a draft whose sending asks first (a line at a rate of 0)
+    accounts.line(unpriced, description="Courtesy call", quantity="1", rate="0")
+    return SimpleNamespace(unpriced=unpriced, links=[f"/v/{token}", *(link.group(1) for link in links)], paths=["/", "/invoices/", "/invoices/?status=sent", f"/invoices/?q=Northwind&status=partially_paid&customer={customer}"
+            "&issued_from=2020-01-01&issued_to=2099-12-31&sort=issued_desc", "/invoices/new", f"/invoices/{draft}",
+            f"/invoices/{draft}/email", f"/invoices/{sent}/email", f"/invoices/{draft}/vat", f"/invoices/{draft}/import",
             f"/invoices/{sent}", f"/invoices/{paid}", f"/invoices/{void}", f"/invoices/{draft}/delete", f"/invoices/{sent}/void", f"/invoices/{draft}/print",
             f"/invoices/{sent}/print", "/customers/", f"/customers/{customer}", f"/customers/{customer}?choose=clockify", "/customers/new", f"/customers/{customer}/edit",
-            "/settings/profile", "/settings/personal", "/settings/account", "/settings/integrations",
+            "/settings/profile", "/settings/email", "/settings/payment/", "/settings/einvoicing", "/settings/personal", "/settings/account", "/settings/integrations",
             "/settings/integrations/clockify/new", f"/settings/integrations/clockify/{connection}/key",
             f"/settings/integrations/clockify/{connection}/disconnect", "/settings/integrations/clockify/ask",
-            "/business/members", "/businesses/new", "/businesses/delete"]
+            "/business/members", "/businesses/new", "/businesses/delete"])
 
 
-VISITOR_PAGES = ["/login", "/register"]
+VISITOR_PAGES = ["/", "/login", "/register"]
 
 
 def log_in(page, email="ada@example.com"):
@@ -74,6 +94,13 @@ def too_wide(page) -> list[str]:
                          + ' (' + Math.round(e.getBoundingClientRect().right) + ' px)')""")
 
 
+def small_main_actions(page) -> list[str]:
+    """Each screen's main action (a primary button) shorter than 44 px (WCAG 2.5.5), by its text."""
+    return page.evaluate("""() => [...document.querySelectorAll('button.primary, .button.primary')]
+        .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 43.5)
+        .map(e => `${e.textContent.trim()} (${Math.round(e.getBoundingClientRect().height)} px)`)""")
+
+
 def check_pages(page, paths: list[str], width: str) -> list[str]:
     page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width])))
     problems = []
@@ -84,6 +111,8 @@ def check_pages(page, paths: list[str], width: str) -> list[str]:
             assert_accessible(page, f"{path} ({width})")
         except AssertionError as error:
             problems.append(str(error))
+        if small := small_main_actions(page):
+            problems.append(f"{path}: main actions under 44 px tall: {', '.join(small)}")
         screenshot(page, f"pages-{width}-" + path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-"))
         if width == "phone" and (extra := sideways_scroll(page)) > 0:
             problems.append(f"{path} scrolls {extra} px sideways at 390 px: {', '.join(too_wide(page))}")
@@ -93,11 +122,50 @@ def check_pages(page, paths: list[str], width: str) -> list[str]:
 @pytest.mark.parametrize("width", WIDTHS)
 def test_every_page_of_a_signed_in_owner_has_no_axe_violation_and_fits_the_width(page, owner_pages, width):
     log_in(page)
-    problems = check_pages(page, owner_pages, width)
+    problems = check_pages(page, owner_pages.paths, width)
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_the_log_in_and_sign_up_pages_have_no_axe_violation_and_fit_the_width(page, width):
+def test_the_confirmation_before_sending_has_no_axe_violation_and_fits_the_width(page, owner_pages, width):
+    """The page that asks before sending lines that bill nothing (a POST's answer, so not in the list)."""
+    log_in(page)
+    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width])))
+    for start in (f"/invoices/{owner_pages.unpriced}", f"/invoices/{owner_pages.unpriced}/email"):
+        page.goto(start)
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Mark as sent" if start.endswith(str(owner_pages.unpriced))
+                         else "Send by email").first.click()
+        page.get_by_role("heading", name="Send this invoice as it is?").wait_for()
+        assert_accessible(page, f"confirm send from {start} ({width})")
+        screenshot(page, f"pages-{width}-confirm-send" + ("-email" if start.endswith("email") else ""))
+        if width == "phone":
+            assert sideways_scroll(page) <= 0, f"the confirmation scrolls sideways: {too_wide(page)}"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_pages_a_stranger_opens_from_a_link_have_no_axe_violation_and_fit_the_width(chromium, live_server,
+                                                                                          owner_pages, width):
+    """The customer's view link, an invitation and a request to connect Clockify, each in a fresh browser (no
+    session, as the person the link was sent to opens it), and a view link that no longer works. At 390 px the
+    browser is a phone's (it honours the page's viewport): a page without one is laid out 980 px wide and shrunk."""
+    viewport = dict(zip(("width", "height"), WIDTHS[width]))
+    for path in [*owner_pages.links, "/v/no-longer-a-link"]:
+        stranger = chromium.new_context(base_url=live_server, viewport=viewport, is_mobile=width == "phone",
+                                        has_touch=width == "phone")
+        try:
+            view = stranger.new_page()
+            assert view.goto(path).status == (404 if "no-longer" in path else 200), path
+            assert_accessible(view, f"{path} ({width})")
+            screenshot(view, f"pages-{width}-link-" + path.split("/")[1] + ("-gone" if "no-longer" in path else ""))
+            if width == "phone":
+                assert view.evaluate("window.innerWidth") == 390, f"{path} is shrunk from a wider layout on a phone"
+                assert sideways_scroll(view) <= 0, f"{path} scrolls sideways: {too_wide(view)}"
+        finally:
+            stranger.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_landing_log_in_and_sign_up_pages_have_no_axe_violation_and_fit_the_width(page, width):
     problems = check_pages(page, VISITOR_PAGES, width)
     assert not problems, "\n".join(problems)

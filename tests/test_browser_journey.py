@@ -2,7 +2,7 @@
 the business profile, Integrations > Clockify > Connect with the key, see it masked, add a customer, open
 a draft, Import from Clockify (workspace, client, project), untick two entries, one line per project and
 rate, add them, edit a line's description and rate, mark the invoice sent, download its PDF, disconnect
-Clockify. A screenshot per step lands in tests/artifacts/journey/ (git-ignored)."""
+Clockify. A screenshot per step, at desktop width and at 390 px, lands in tests/artifacts/journey/ (git-ignored)."""
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from sandbox import DEMO_USER_EMAIL, MAIN_KEY
-from tests.browser import screenshot, settled
+from tests.browser import screenshot_and_phone, settled
 from tests.conftest import money
 from tests.test_browser_connections import no_key_in_html, open_integrations
 from tests.test_browser_import import (DONE, LINE_DESCRIPTIONS, assert_pdf, choose_filters, entry_boxes,
@@ -25,7 +25,7 @@ LINE_ROWS = "form.line-row:not(.add-line)"
 
 
 def shot(page, name: str) -> None:
-    screenshot(page, f"journey/{name}")
+    screenshot_and_phone(page, f"journey/{name}")
 
 
 def test_a_new_user_from_register_to_a_sent_invoice_and_back_to_not_connected(page, clockify):
