@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy import inspect as sa_inspect
 
 from extensions import db
 from models import Business, Customer, ImportedEntry, Invoice, LineItem, utcnow
@@ -192,17 +193,24 @@ def lock_draft(invoice: Invoice) -> None:
     confirm), so two of them run one after the other and each sees what the other did. The invoice is
     then expired, so its lines and fields are read again under the lock, not as this request first saw
     them: load a line to change only after this call."""
+    invoice_id = _id(invoice)
     claimed = db.session.execute(
-        update(Invoice).where(Invoice.id == invoice.id, Invoice.status == "draft")
+        update(Invoice).where(Invoice.id == invoice_id, Invoice.status == "draft")
         .values(status="draft").execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
         raise _changed(invoice)
     db.session.expire(invoice)
 
 
+def _id(invoice: Invoice) -> int:
+    """The invoice's id without loading it: after a commit the instance is expired, and reading
+    `invoice.id` would load a row another request may have deleted meanwhile (ObjectDeletedError)."""
+    return sa_inspect(invoice).identity[0]
+
+
 def _changed(invoice: Invoice) -> InvoiceChanged:
     """What another request did to the invoice, in the user's words."""
-    now = db.session.execute(select(Invoice.status, Invoice.number).where(Invoice.id == invoice.id)).first()
+    now = db.session.execute(select(Invoice.status, Invoice.number).where(Invoice.id == _id(invoice))).first()
     if now is None:
         return InvoiceChanged("This invoice was deleted meanwhile (in another tab?): nothing was changed.")
     status, number = now
