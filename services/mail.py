@@ -25,6 +25,7 @@ from models import MailAttempt, utcnow
 PLACEHOLDERS = {
     "number": "the invoice number",
     "total": "the invoice total, with its currency",
+    "balance": "what is still due (the total less the payments recorded), with its currency",
     "due_date": "the due date",
     "view_link": "the customer's link to view the invoice and download its PDF",
     "business": "your business's name",

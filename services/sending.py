@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from extensions import db
 from models import Business, Invoice, LineItem, MailAttempt, User, utcnow
-from services import invoice_document, invoicing, mail
+from services import invoice_document, invoicing, mail, payments
 from services.money import format_money
 
 TOKEN_BYTES = 32  # 256 bits: unguessable (128 would do)
@@ -74,10 +74,12 @@ def record_first_view(invoice: Invoice) -> bool:
 
 def values(invoice: Invoice, view_link: str) -> dict[str, str]:
     """What each placeholder stands for in this invoice's mails."""
-    sender = invoicing.parties(invoice)["sender"]
+    sender, locale = invoicing.parties(invoice)["sender"], current_app.config["HOURBILL_LOCALE"]
+    total = invoicing.totals(invoice).total
+    balance = total if invoice.total_minor is None else payments.balance_minor(invoice)
     return {"number": invoice.number or "", "due_date": invoice.due_date.isoformat(), "view_link": view_link,
-            "total": format_money(invoicing.totals(invoice).total, invoice.currency,
-                                  current_app.config["HOURBILL_LOCALE"]),
+            "total": format_money(total, invoice.currency, locale),
+            "balance": format_money(balance, invoice.currency, locale),
             "business": sender.get("business_name") or sender.get("display_name") or ""}
 
 

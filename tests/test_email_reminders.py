@@ -73,6 +73,18 @@ def test_each_stage_goes_once_when_it_is_due(app, runner, business, smtp):
     assert [part.get_filename() for part in message.iter_attachments()] == ["invoice-INV-0007.pdf"]
 
 
+def test_a_partly_paid_invoice_is_reminded_of_its_balance_not_its_total(app, runner, business, smtp):
+    invoice_id = overdue_invoice(app, "INV-0009")
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        invoice.total_minor, invoice.paid_minor, invoice.status = 10000, 2500, "partially_paid"
+        db.session.scalars(db.select(ReminderStage)).all()[0].body = "{number}: {balance} of {total} still due."
+        db.session.commit()
+    assert run(runner, DUE + timedelta(days=3)).exit_code == 0
+    (_, message), = smtp.messages
+    assert "INV-0009: $75.00 of $100.00 still due." in message.get_body(("plain",)).get_content()
+
+
 def test_an_invoice_found_late_gets_only_its_latest_stage(app, runner, business, smtp):
     overdue_invoice(app, "INV-0008")
     run(runner, DUE + timedelta(days=40))

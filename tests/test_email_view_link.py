@@ -121,7 +121,7 @@ def test_unknown_placeholders_are_refused_at_the_field_and_nothing_is_saved(app,
                                                                      "stages-0-body": "Pay {totl} {x}"}))
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Unknown placeholder {numbr}: use {number}, {total}, {due_date}, {view_link}, {business}." in page
+    assert "Unknown placeholder {numbr}: use {number}, {total}, {balance}, {due_date}, {view_link}, {business}." in page
     assert "Unknown placeholders {totl}, {x}" in page
     with app.app_context():
         assert db.session.scalar(db.select(Business.invoice_mail_subject)) == ""
