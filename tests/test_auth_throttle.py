@@ -102,6 +102,8 @@ def test_the_owner_logs_in_from_another_address_during_an_attack(app, server):
     # The account counts at most `soft` attempts; the owner's slot, when it was among them, was given
     # back by the right password, so one fewer remains then.
     assert counted in (soft - 1, soft), counted
+    # One more guess from elsewhere takes the slot the owner gave back, if it did: the account is full.
+    assert guess(browser(server, "198.51.100.99"), server)().status_code == 401
     # Still under attack: the owner is slowed down, never refused.
     started = time.monotonic()
     again = browser(server, "192.0.2.51").post(f"{server}/login", allow_redirects=False,
