@@ -128,3 +128,43 @@ def assert_accessible(page, where: str = "", *, include: str | None = None) -> N
             for node in violation["nodes"][:8]:
                 lines.append(f"    {node['target']}: {node['summary']}".replace("\n", " "))
         raise AssertionError("\n".join(lines))
+
+
+# Every target too small for WCAG 2.5.8 (24 x 24 px), and the main action (`main`, a CSS selector) under
+# 44 x 44 px (2.5.5), each as "text (w x h)". A checkbox or radio is measured by its label (a click on either
+# ticks it); a link inside a sentence is exempt (2.5.8's inline exception), a link beside a "·" is not.
+SMALL_TARGETS = """([scope, main]) => {
+    const root = document.querySelector(scope);
+    const box = e => e.getBoundingClientRect();
+    const shown = e => box(e).width > 0 && box(e).height > 0 && getComputedStyle(e).visibility !== 'hidden';
+    const inSentence = e => {
+        if (e.tagName !== 'A' || getComputedStyle(e).display !== 'inline') return false;
+        let text = e.parentElement.textContent;
+        e.parentElement.querySelectorAll('a, button').forEach(t => { text = text.replace(t.textContent, ''); });
+        return /\\p{L}{3,}/u.test(text);
+    };
+    const name = e => (e.getAttribute('aria-label') || e.textContent || e.name || e.type).trim().replace(/\\s+/g, ' ');
+    const size = e => `${name(e).slice(0, 40)} (${Math.round(box(e).width)} x ${Math.round(box(e).height)})`;
+    const small = [];
+    for (const e of root.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary')) {
+        const target = ['checkbox', 'radio'].includes(e.type) && (e.closest('label') || e.labels[0]) || e;
+        if (!shown(target) || inSentence(e) || e.matches(main)) continue;
+        if (box(target).width < 23.5 || box(target).height < 23.5) small.push(size(target));
+    }
+    const mains = [...root.querySelectorAll(main)].filter(shown);
+    return {small, mains: mains.map(size),
+            smallMain: mains.filter(e => box(e).width < 43.5 || box(e).height < 43.5).map(size)};
+}"""
+
+
+def small_targets(page, main: str = "button.primary, .button.primary", scope: str = "body") -> dict:
+    """{"small": targets under 24 x 24, "mains": the main actions, "smallMain": those under 44 x 44}, in `scope`."""
+    return page.evaluate(SMALL_TARGETS, [scope, main])
+
+
+def assert_targets(page, where: str, main: str, scope: str = "main") -> None:
+    """The screen's main action is there and at least 44 x 44 px; every other target at least 24 x 24."""
+    found = small_targets(page, main, scope)
+    assert found["mains"], f"{where}: no main action ({main})"
+    assert not found["smallMain"], f"{where}: the main action is under 44 x 44 px: {found['smallMain']}"
+    assert not found["small"], f"{where}: targets under 24 x 24 px: {found['small']}"

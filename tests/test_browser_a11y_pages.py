@@ -12,7 +12,7 @@ from extensions import db
 from models import ClockifyConnection, Invoice
 from services import sending
 from sandbox import MAIN_KEY
-from tests.browser import assert_accessible, screenshot
+from tests.browser import assert_accessible, screenshot, small_targets
 from tests.conftest import PASSWORD
 from tests.smtp import smtp  # noqa: F401  (fixture: the send-by-email pages show their form)
 
@@ -94,13 +94,6 @@ def too_wide(page) -> list[str]:
                          + ' (' + Math.round(e.getBoundingClientRect().right) + ' px)')""")
 
 
-def small_main_actions(page) -> list[str]:
-    """Each screen's main action (a primary button) shorter than 44 px (WCAG 2.5.5), by its text."""
-    return page.evaluate("""() => [...document.querySelectorAll('button.primary, .button.primary')]
-        .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 43.5)
-        .map(e => `${e.textContent.trim()} (${Math.round(e.getBoundingClientRect().height)} px)`)""")
-
-
 def check_pages(page, paths: list[str], width: str) -> list[str]:
     page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width])))
     problems = []
@@ -111,8 +104,10 @@ def check_pages(page, paths: list[str], width: str) -> list[str]:
             assert_accessible(page, f"{path} ({width})")
         except AssertionError as error:
             problems.append(str(error))
-        if small := small_main_actions(page):
-            problems.append(f"{path}: main actions under 44 px tall: {', '.join(small)}")
+        targets = small_targets(page)  # each screen's main action (a primary button) 44 x 44 px, the rest 24 x 24
+        if targets["smallMain"] or targets["small"]:
+            problems.append(f"{path}: main actions under 44 x 44 px: {targets['smallMain']}; "
+                            f"targets under 24 x 24 px: {targets['small']}")
         screenshot(page, f"pages-{width}-" + path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-"))
         if width == "phone" and (extra := sideways_scroll(page)) > 0:
             problems.append(f"{path} scrolls {extra} px sideways at 390 px: {', '.join(too_wide(page))}")
