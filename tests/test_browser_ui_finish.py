@@ -134,3 +134,133 @@ def test_the_wizard_on_a_phone_narrows_members_to_the_clients_and_every_step_has
     assert_targets(page, "the done step", "#import-wizard [data-wizard-close]", "#import-wizard")
     assert_accessible(page, "the done step at 390 px")
     screenshot(page, "ui-finish-done-390px")
+
+
+def focused_text(page) -> str:
+    return page.evaluate("""() => { const e = document.activeElement;
+        return (e.getAttribute('aria-label') || e.textContent || e.value || '').trim().replace(/\\s+/g, ' '); }""")
+
+
+def tab_to(page, name: str, limit: int = 80) -> None:
+    """Press Tab until `name` has focus, as a keyboard user reaches a control (fails if it never does)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if focused_text(page) == name:
+            return
+    raise AssertionError(f"{name!r} is not reachable with Tab")
+
+
+def status(page) -> str:
+    return page.get_by_test_id("status").inner_text().strip().lower()
+
+
+def test_on_a_phone_by_keyboard_void_asks_first_the_zones_are_canonical_and_the_checklist_goes(page, ada):
+    page.set_viewport_size(PHONE)
+    log_in(page)
+    # First steps: all done but the business profile's address; filling it in makes the list go.
+    checklist = page.locator("section.checklist")
+    expect(checklist.get_by_role("link")).to_have_text(["Fill in your business profile"])
+    checklist.get_by_role("link").click()
+    page.get_by_label("Address").fill("12 St James's Square\nLondon")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_text("Business profile saved.")).to_be_visible()
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.get_by_role("heading", name="First steps")).to_have_count(0)
+
+    # The time-zone list: the tz database's own zones, none of its aliases or oddities.
+    page.goto("/settings/personal")
+    zones = page.get_by_label("Time zone").locator("option").evaluate_all("options => options.map(o => o.value)")
+    assert {"UTC", "Europe/Kyiv", "America/New_York", "Australia/Sydney"} <= set(zones)
+    odd = {"Factory", "localtime", "posixrules", "US/Eastern", "Etc/GMT+5", "Europe/Kiev", "GMT", "Zulu"} & set(zones)
+    assert not odd, f"the list offers {odd}"
+    assert zones == sorted(zones) and len(zones) == len(set(zones))
+    page.get_by_label("Time zone").focus()
+    page.keyboard.type("Europe/Kyiv")  # a closed list picks the option typed, as a keyboard user chooses
+    expect(page.get_by_label("Time zone")).to_have_value("Europe/Kyiv")
+    tab_to(page, "Save")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Your settings are saved.")).to_be_visible()
+    expect(page.get_by_label("Time zone")).to_have_value("Europe/Kyiv")
+
+    # Voiding asks first, on a page of its own; Cancel leaves the invoice sent; confirming voids it.
+    invoice = f"/invoices/{ada.sent[0]}"
+    page.goto(invoice)
+    assert status(page) == "sent"
+    tab_to(page, "Void invoice…")
+    page.keyboard.press("Enter")
+    question = page.get_by_role("heading", level=1, name="Void Invoice INV-0001?")
+    expect(question).to_be_visible()
+    assert_targets(page, "the void confirmation", "button.primary")
+    assert_accessible(page, "the void confirmation at 390 px")
+    assert sideways_scroll(page) <= 0
+    screenshot(page, "ui-finish-void-confirm-390px")
+    tab_to(page, "Cancel")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1, name=re.compile("^Invoice INV-0001"))).to_be_visible()
+    assert status(page) == "sent"
+    tab_to(page, "Void invoice…")
+    page.keyboard.press("Enter")
+    expect(question).to_be_visible()
+    tab_to(page, "Void invoice")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Invoice INV-0001 is void.")).to_be_visible()
+    assert status(page) == "void"
+    expect(page.get_by_role("link", name="Void invoice…")).to_have_count(0)
+
+
+def test_without_javascript_void_asks_first_and_a_customer_page_links_then_changes_its_clockify_client(
+        chromium, live_server, ada):
+    context = chromium.new_context(base_url=live_server, java_script_enabled=False,
+                                   viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        log_in(page)
+        invoice = f"/invoices/{ada.sent[1]}"
+        page.goto(invoice)
+        page.get_by_role("link", name="Void invoice…").click()
+        question = page.get_by_role("heading", level=1, name="Void Invoice INV-0002?")
+        expect(question).to_be_visible()
+        expect(page.get_by_text("The invoice stays in the list, marked void")).to_be_visible()
+        page.get_by_role("link", name="Cancel").click()
+        assert status(page) == "sent"
+        page.get_by_role("link", name="Void invoice…").click()
+        page.get_by_role("button", name="Void invoice").click()
+        expect(page.get_by_text("Invoice INV-0002 is void.")).to_be_visible()
+        assert status(page) == "void"
+        # Void already: the page that asks says so, with no button to press.
+        page.goto(f"{invoice}/void")
+        expect(page.get_by_role("alert")).to_contain_text("Only a sent invoice can be voided: this one is void.")
+        expect(page.get_by_role("button", name="Void invoice")).to_have_count(0)
+
+        # The customer list links to the customer's page; its Clockify client is chosen from the connection's.
+        page.goto("/customers/")
+        page.get_by_role("link", name="Northwind", exact=True).click()
+        linked = page.get_by_test_id("linked-client")
+        expect(linked).to_have_text("Not linked to a Clockify client.")
+        page.get_by_role("link", name="Choose the Clockify client").click()
+        choice = page.get_by_role("combobox", name="Clockify client")
+        expect(choice).to_have_value("")
+        assert "Northwind · Acme Studio" in choice.locator("option").all_inner_texts()
+        assert_targets(page, "choosing the Clockify client", "button.primary")
+        choice.select_option(label="Northwind · Acme Studio")
+        page.get_by_role("button", name="Save the link").click()
+        expect(page.get_by_text("Northwind is linked to the Clockify client Northwind · Acme Studio.")).to_be_visible()
+        expect(linked).to_have_text("Linked to Northwind · Acme Studio.")
+        # Changed there: the form opens on the linked client, and Cancel changes nothing.
+        page.get_by_role("link", name="Change the Clockify client").click()
+        expect(choice.locator("option:checked")).to_have_text("Northwind · Acme Studio")
+        page.get_by_role("link", name="Cancel").click()
+        expect(linked).to_have_text("Linked to Northwind · Acme Studio.")
+        page.get_by_role("link", name="Change the Clockify client").click()
+        choice.select_option(label="Globex · Acme Studio")
+        page.get_by_role("button", name="Save the link").click()
+        expect(linked).to_have_text("Linked to Globex · Acme Studio.")
+        page.get_by_role("link", name="Change the Clockify client").click()
+        choice.select_option(label="No client (not linked)")
+        page.get_by_role("button", name="Save the link").click()
+        expect(page.get_by_text("Northwind is no longer linked to a Clockify client.")).to_be_visible()
+        expect(linked).to_have_text("Not linked to a Clockify client.")
+    finally:
+        context.close()
