@@ -29,6 +29,20 @@ def nested_scrollers(page, scope: str) -> list[str]:
         .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''))""", scope)
 
 
+def values_without_labels(page, scope: str) -> list[str]:
+    """On a phone, the table cells inside `scope` that show a value without its label shown beside it (a
+    visible <label>, or the data-label a stacked row prints before it); cells of controls alone (a checkbox,
+    the line's buttons) name themselves."""
+    return page.evaluate("""scope => [...document.querySelectorAll(scope + ' td, ' + scope + ' [role=cell]')].filter(cell => {
+        const rest = cell.cloneNode(true);
+        rest.querySelectorAll('a, button, input[type=checkbox], .visually-hidden').forEach(e => e.remove());
+        if (!cell.getBoundingClientRect().width || !rest.textContent.trim() && !rest.querySelector('input, textarea, select')) return false;
+        const label = cell.querySelector('label');
+        if (label && label.getBoundingClientRect().width > 1) return false;
+        return !(cell.dataset.label && getComputedStyle(cell, '::before').content.includes(cell.dataset.label));
+    }).map(cell => cell.textContent.trim().replace(/\\s+/g, ' ').slice(0, 40))""", scope)
+
+
 @pytest.fixture
 def ada(app, accounts, clockify):
     """Ada, connected to the sandbox, with Northwind (a draft) and two sent invoices."""
@@ -117,6 +131,7 @@ def test_the_wizard_on_a_phone_narrows_members_to_the_clients_and_every_step_has
     assert all("Maria Garcia" in label for label in
                boxes.evaluate_all("boxes => boxes.map(box => box.getAttribute('aria-label'))"))
     assert not nested_scrollers(page, "#import-wizard"), "the entries hide behind a second scrollbar"
+    assert not values_without_labels(page, "#import-wizard")
     assert sideways_scroll(page) <= 0
     assert_targets(page, "the entries step", "#import-wizard button.primary", "#import-wizard")
 
@@ -125,6 +140,7 @@ def test_the_wizard_on_a_phone_narrows_members_to_the_clients_and_every_step_has
     expect(page.locator("#import-plan h3")).to_be_focused()
     settled(page)
     assert not nested_scrollers(page, "#import-wizard"), "the lines hide behind a second scrollbar"
+    assert not values_without_labels(page, "#import-wizard")
     assert_targets(page, "the lines step", "#import-wizard button.primary", "#import-wizard")
     screenshot(page, "ui-finish-lines-390px")
 
@@ -133,6 +149,7 @@ def test_the_wizard_on_a_phone_narrows_members_to_the_clients_and_every_step_has
     settled(page)
     assert_targets(page, "the done step", "#import-wizard [data-wizard-close]", "#import-wizard")
     assert_accessible(page, "the done step at 390 px")
+    assert not values_without_labels(page, "#lines"), "the invoice's lines show values without their labels"
     screenshot(page, "ui-finish-done-390px")
 
 
