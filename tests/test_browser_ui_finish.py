@@ -45,13 +45,14 @@ def values_without_labels(page, scope: str) -> list[str]:
 
 @pytest.fixture
 def ada(app, accounts, clockify):
-    """Ada, connected to the sandbox, with Northwind (a draft) and two sent invoices."""
+    """Ada, connected to the sandbox, with Northwind: a draft with a line at a rate of 0, two sent invoices."""
     accounts.register(name="Ada Lovelace")
     response = accounts.client.post("/settings/integrations/clockify/new", data={
         "name": "Clockify", "description": "", "region": "global", "subdomain": "", "api_key": MAIN_KEY})
     assert response.status_code == 303, "the connection was not saved"
     customer = accounts.customer("Northwind", "USD")
     draft = accounts.invoice(customer)
+    accounts.line(draft, description="Courtesy call", quantity="1", rate="0")
     sent = []
     for _ in range(2):
         invoice = accounts.invoice(customer)
@@ -251,9 +252,25 @@ def test_without_javascript_void_asks_first_and_a_customer_page_links_then_chang
         expect(page.get_by_role("alert")).to_contain_text("Only a sent invoice can be voided: this one is void.")
         expect(page.get_by_role("button", name="Void invoice")).to_have_count(0)
 
-        # The customer list links to the customer's page; its Clockify client is chosen from the connection's.
+        # Sending a line that bills nothing asks first on a page, naming the line; back leaves it a draft.
+        page.goto(f"/invoices/{ada.draft}")
+        page.get_by_role("button", name="Mark as sent").click()
+        expect(page.get_by_role("heading", level=1, name="Send this invoice as it is?")).to_be_visible()
+        expect(page.get_by_test_id("unpriced-line")).to_have_text(["Line 1: “Courtesy call”, 1 h at $0.00"])
+        page.get_by_role("link", name="Back to the draft").click()
+        assert status(page) == "draft"
+        page.get_by_role("button", name="Mark as sent").click()
+        page.get_by_role("button", name="Send anyway").click()
+        expect(page.get_by_role("heading", level=1, name=re.compile("^Invoice INV-0003"))).to_be_visible()
+
+        # The customer list links to the customer's page: their invoices, what they owe, and the Clockify
+        # client, chosen from the connection's clients.
         page.goto("/customers/")
         page.get_by_role("link", name="Northwind", exact=True).click()
+        expect(page.get_by_test_id("balance")).to_contain_text("$100.00")  # INV-0001; INV-0002 is void, INV-0003 $0
+        numbers = page.get_by_role("region", name="Invoices").get_by_role("link")
+        expect(numbers).to_have_count(3)
+        assert sorted(numbers.all_inner_texts()) == ["INV-0001", "INV-0002", "INV-0003"]
         linked = page.get_by_test_id("linked-client")
         expect(linked).to_have_text("Not linked to a Clockify client.")
         page.get_by_role("link", name="Choose the Clockify client").click()
