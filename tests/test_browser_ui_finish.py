@@ -97,7 +97,7 @@ def test_the_wizard_on_a_phone_narrows_members_to_the_clients_and_every_step_has
     settled(page)
 
     members = page.get_by_role("group", name=re.compile(r"^Team members"))
-    narrowed = members.get_by_text("Those with entries on this client's projects")
+    narrowed = members.get_by_text("The members of this client's projects")
     everyone = members.get_by_role("checkbox").count()
     assert everyone > 10, "before a client is chosen, every member of the workspace is listed"
     expect(narrowed).to_have_count(0)
@@ -227,8 +227,8 @@ def test_on_a_phone_by_keyboard_void_asks_first_the_zones_are_canonical_and_the_
     expect(page.get_by_role("link", name="Void invoice…")).to_have_count(0)
 
 
-def test_without_javascript_void_asks_first_and_a_customer_page_links_then_changes_its_clockify_client(
-        chromium, live_server, ada):
+def test_without_javascript_void_and_sending_ask_first_and_a_customer_page_links_and_changes_its_clockify_client(
+        chromium, live_server, ada, private_northwind):
     context = chromium.new_context(base_url=live_server, java_script_enabled=False,
                                    viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
@@ -252,25 +252,15 @@ def test_without_javascript_void_asks_first_and_a_customer_page_links_then_chang
         expect(page.get_by_role("alert")).to_contain_text("Only a sent invoice can be voided: this one is void.")
         expect(page.get_by_role("button", name="Void invoice")).to_have_count(0)
 
-        # Sending a line that bills nothing asks first on a page, naming the line; back leaves it a draft.
-        page.goto(f"/invoices/{ada.draft}")
-        page.get_by_role("button", name="Mark as sent").click()
-        expect(page.get_by_role("heading", level=1, name="Send this invoice as it is?")).to_be_visible()
-        expect(page.get_by_test_id("unpriced-line")).to_have_text(["Line 1: “Courtesy call”, 1 h at $0.00"])
-        page.get_by_role("link", name="Back to the draft").click()
-        assert status(page) == "draft"
-        page.get_by_role("button", name="Mark as sent").click()
-        page.get_by_role("button", name="Send anyway").click()
-        expect(page.get_by_role("heading", level=1, name=re.compile("^Invoice INV-0003"))).to_be_visible()
-
         # The customer list links to the customer's page: their invoices, what they owe, and the Clockify
         # client, chosen from the connection's clients.
         page.goto("/customers/")
         page.get_by_role("link", name="Northwind", exact=True).click()
-        expect(page.get_by_test_id("balance")).to_contain_text("$100.00")  # INV-0001; INV-0002 is void, INV-0003 $0
+        customer_page = page.url
+        expect(page.get_by_test_id("balance")).to_contain_text("$100.00")  # INV-0001 (INV-0002 is void)
         numbers = page.get_by_role("region", name="Invoices").get_by_role("link")
         expect(numbers).to_have_count(3)
-        assert sorted(numbers.all_inner_texts()) == ["INV-0001", "INV-0002", "INV-0003"]
+        assert sorted(numbers.all_inner_texts()) == ["Draft", "INV-0001", "INV-0002"]
         linked = page.get_by_test_id("linked-client")
         expect(linked).to_have_text("Not linked to a Clockify client.")
         page.get_by_role("link", name="Choose the Clockify client").click()
@@ -282,7 +272,20 @@ def test_without_javascript_void_asks_first_and_a_customer_page_links_then_chang
         page.get_by_role("button", name="Save the link").click()
         expect(page.get_by_text("Northwind is linked to the Clockify client Northwind · Acme Studio.")).to_be_visible()
         expect(linked).to_have_text("Linked to Northwind · Acme Studio.")
-        # Changed there: the form opens on the linked client, and Cancel changes nothing.
+
+        # The wizard starts from the linked client, its members narrowed to those of the client's projects.
+        page.goto(f"/invoices/{ada.draft}")
+        page.get_by_role("link", name="Import from Clockify").click()
+        page.get_by_label("Workspace").select_option(label="Acme Studio")
+        page.get_by_role("button", name="Load clients, projects and members").click()
+        expect(page.get_by_label("Client", exact=True).locator("option:checked")).to_have_text("Northwind")
+        expect(page.get_by_text("Linked to Northwind.")).to_be_visible()
+        members = page.get_by_role("group", name=re.compile(r"^Team members"))
+        expect(members.get_by_text("The members of this client's projects")).to_be_visible()
+        expect(members.get_by_role("checkbox")).to_have_count(2)
+
+        # Changed on the customer's page: the form opens on the linked client, and Cancel changes nothing.
+        page.goto(customer_page)
         page.get_by_role("link", name="Change the Clockify client").click()
         expect(choice.locator("option:checked")).to_have_text("Northwind · Acme Studio")
         page.get_by_role("link", name="Cancel").click()
@@ -296,5 +299,16 @@ def test_without_javascript_void_asks_first_and_a_customer_page_links_then_chang
         page.get_by_role("button", name="Save the link").click()
         expect(page.get_by_text("Northwind is no longer linked to a Clockify client.")).to_be_visible()
         expect(linked).to_have_text("Not linked to a Clockify client.")
+
+        # Sending a line that bills nothing asks first on a page, naming the line; back leaves it a draft.
+        page.goto(f"/invoices/{ada.draft}")
+        page.get_by_role("button", name="Mark as sent").click()
+        expect(page.get_by_role("heading", level=1, name="Send this invoice as it is?")).to_be_visible()
+        expect(page.get_by_test_id("unpriced-line")).to_have_text(["Line 1: “Courtesy call”, 1 h at $0.00"])
+        page.get_by_role("link", name="Back to the draft").click()
+        assert status(page) == "draft"
+        page.get_by_role("button", name="Mark as sent").click()
+        page.get_by_role("button", name="Send anyway").click()
+        expect(page.get_by_role("heading", level=1, name=re.compile("^Invoice INV-0003"))).to_be_visible()
     finally:
         context.close()
