@@ -1,8 +1,10 @@
 """Issue 13's last points, in Chromium: the wizard at 390 px with members narrowed to the chosen client's
 (Clockify's private projects say who), every step's targets measured (44 px for its main action, 24 x 24
-for the rest, WCAG 2.5.5/2.5.8); voiding asks first with and without JavaScript, by keyboard; the time-zone
-list offers canonical zones only; a customer's page chooses and changes the linked Clockify client; the
-first-steps checklist disappears once done."""
+for the rest, WCAG 2.5.5/2.5.8), each value with its label and no second scrollbar; voiding asks first with
+and without JavaScript, by keyboard; the time-zone list offers canonical zones only, and a locale writes
+dates and amounts its way; a customer's page chooses and changes the linked Clockify client (and the wizard
+starts from it); sending a line that bills nothing asks first without JavaScript; the first-steps checklist
+disappears once done."""
 from __future__ import annotations
 
 import re
@@ -64,15 +66,15 @@ def ada(app, accounts, clockify):
 
 @pytest.fixture
 def private_northwind(monkeypatch):
-    """Northwind's projects private in the sandbox, as Clockify sends a private project (`public: false`,
-    its members listed): Alex Morgan and Maria Garcia, Website redesign's members."""
+    """Northwind's projects private in the sandbox (for this test only), as Clockify sends a private project
+    (`public: false`, its members listed): Website redesign's members, Alex Morgan and Maria Garcia, on each."""
     project = shapes.project
 
     def private(ws, p):
         shape = project(ws, p)
         if p.client_id == NORTHWIND_ID:
             shape["public"] = False
-            shape["memberships"] = [{"userId": member, "hourlyRate": None, "costRate": None, "targetId": p.id,
+            shape["memberships"] = shape["memberships"] or [{"userId": member, "hourlyRate": None, "costRate": None, "targetId": p.id,
                                      "membershipType": "PROJECT", "membershipStatus": "ACTIVE"}
                                     for member in (DEMO_USER_ID, MARIA_ID)]
         return shape
@@ -186,7 +188,7 @@ def test_on_a_phone_by_keyboard_void_asks_first_the_zones_are_canonical_and_the_
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     expect(page.get_by_role("heading", name="First steps")).to_have_count(0)
 
-    # The time-zone list: the tz database's own zones, none of its aliases or oddities.
+    # The time-zone list: the tz database's own zones, none of its aliases or oddities; and a locale.
     page.goto("/settings/personal")
     zones = page.get_by_label("Time zone").locator("option").evaluate_all("options => options.map(o => o.value)")
     assert {"UTC", "Europe/Kyiv", "America/New_York", "Australia/Sydney"} <= set(zones)
@@ -196,15 +198,19 @@ def test_on_a_phone_by_keyboard_void_asks_first_the_zones_are_canonical_and_the_
     page.get_by_label("Time zone").focus()
     page.keyboard.type("Europe/Kyiv")  # a closed list picks the option typed, as a keyboard user chooses
     expect(page.get_by_label("Time zone")).to_have_value("Europe/Kyiv")
+    page.get_by_label("Numbers and dates").select_option("de_DE")
     tab_to(page, "Save")
     page.keyboard.press("Enter")
     expect(page.get_by_text("Your settings are saved.")).to_be_visible()
     expect(page.get_by_label("Time zone")).to_have_value("Europe/Kyiv")
 
-    # Voiding asks first, on a page of its own; Cancel leaves the invoice sent; confirming voids it.
+    # Voiding asks first, on a page of its own; Cancel leaves the invoice sent; confirming voids it ...
     invoice = f"/invoices/{ada.sent[0]}"
     page.goto(invoice)
     assert status(page) == "sent"
+    # ... in the locale chosen: German dates and amounts.
+    expect(page.locator("p.meta")).to_contain_text(re.compile(r"issued \d\d\.\d\d\.\d{4} · due \d\d\.\d\d\.\d{4}"))
+    expect(page.get_by_test_id("total")).to_have_text("100,00\xa0$")
     tab_to(page, "Void invoice…")
     page.keyboard.press("Enter")
     question = page.get_by_role("heading", level=1, name="Void Invoice INV-0001?")
