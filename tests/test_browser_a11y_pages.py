@@ -133,6 +133,8 @@ def test_the_confirmation_before_sending_has_no_axe_violation_and_fits_the_width
                          else "Send by email").first.click()
         page.get_by_role("heading", name="Send this invoice as it is?").wait_for()
         assert_accessible(page, f"confirm send from {start} ({width})")
+        targets = small_targets(page)
+        assert targets["mains"] and not targets["smallMain"] and not targets["small"], f"confirm send: {targets}"
         screenshot(page, f"pages-{width}-confirm-send" + ("-email" if start.endswith("email") else ""))
         if width == "phone":
             assert sideways_scroll(page) <= 0, f"the confirmation scrolls sideways: {too_wide(page)}"
@@ -152,6 +154,8 @@ def test_the_pages_a_stranger_opens_from_a_link_have_no_axe_violation_and_fit_th
             view = stranger.new_page()
             assert view.goto(path).status == (404 if "no-longer" in path else 200), path
             assert_accessible(view, f"{path} ({width})")
+            targets = small_targets(view)
+            assert not targets["smallMain"] and not targets["small"], f"{path} ({width}): targets too small: {targets}"
             screenshot(view, f"pages-{width}-link-" + path.split("/")[1] + ("-gone" if "no-longer" in path else ""))
             if width == "phone":
                 assert view.evaluate("window.innerWidth") == 390, f"{path} is shrunk from a wider layout on a phone"
