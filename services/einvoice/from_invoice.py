@@ -9,10 +9,12 @@ agree to the cent. Who the invoice is from and to is read from the snapshot take
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 from extensions import db
 from models import Business, Customer, Invoice
 from services import invoicing
-from services.money import from_minor
+from services.money import from_minor, minor_digits
 
 from . import facturx, model, rules
 from .rules import Format, Problem
@@ -75,12 +77,13 @@ def document(invoice: Invoice) -> model.Document:
     parties = details(invoice)
     seller, buyer = parties["seller"], parties["buyer"]
     currency = invoice.currency
+    places = -minor_digits(currency)  # from_minor per line, with the precision looked up once
     lines = []
     for line in invoice.lines:
         category, rate, reason = invoicing.line_vat(invoice, line)
         lines.append(model.Line(
             id=str(line.position), description=line.description or "-", quantity=line.quantity,
-            price=from_minor(line.rate_minor, currency), vat_category=model.VatCategory(category), vat_rate=rate,
+            price=Decimal(line.rate_minor).scaleb(places), vat_category=model.VatCategory(category), vat_rate=rate,
             unit_code=UNIT_CODES.get(line.unit.strip().lower(), model.ONE), exemption_reason=reason))
     totals = invoicing.totals(invoice)
     allowances = [model.Allowance(amount=from_minor(group.discount, currency),
