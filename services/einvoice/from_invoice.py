@@ -145,7 +145,7 @@ def xml(invoice: Invoice, format: Format) -> bytes:
 
 def facturx_pdf(invoice: Invoice, pdf_a3: bytes) -> bytes:
     """The Factur-X PDF: the invoice's CII embedded into its PDF/A-3 rendering."""
-    return facturx.document_pdf(document(invoice), pdf_a3)
+    return facturx.document_pdf(document(invoice), pdf_a3, lang=invoice.customer.invoice_language or "en")
 
 
 def filename(invoice: Invoice, format: Format) -> str:
