@@ -9,12 +9,13 @@ from __future__ import annotations
 from contextlib import contextmanager
 from functools import cache
 
+from babel import Locale, UnknownLocaleError
 from babel.localedata import locale_identifiers
 from flask import current_app, g, render_template
 from flask_babel import force_locale, lazy_gettext as _l
 
 from extensions import db
-from models import Business, Invoice
+from models import INVOICE_LANGUAGES, Business, Invoice
 from services import invoicing, logo, payment_details, payments
 from services.einvoice.model import SMALL_BUSINESS_DE
 
@@ -42,6 +43,16 @@ def locale(invoice: Invoice) -> str:
         if candidate.split("_")[0] == language and candidate in _known_locales():
             return candidate
     return language
+
+
+def default_language(business: Business) -> str:
+    """A new customer's invoice language: the one most spoken in the business's country when Hourbill has
+    it (DE, AT -> de; FR, LU -> fr), else English."""
+    try:
+        language = Locale.parse(f"und_{business.country}").language if business.country else "en"
+    except (ValueError, UnknownLocaleError):
+        language = "en"
+    return language if language in INVOICE_LANGUAGES else "en"
 
 
 @contextmanager

@@ -188,3 +188,9 @@ def test_every_document_text_has_a_german_and_french_translation_and_each_mo_is_
         assert mo == {key: message.string for key, message in po.items() if message.string and not message.fuzzy}
         if language != "en":
             assert [key for key in wanted if not po[key].string or po[key].fuzzy] == [], language
+
+
+def test_a_new_customer_takes_the_language_of_the_business_country(client, seller):
+    """Ada's business is in Germany (the seller fixture): a new customer's invoices are German unless changed."""
+    form = client.get("/customers/new").get_data(as_text=True)
+    assert re.search(r'<option selected value="de">Deutsch</option>|<option value="de" selected>Deutsch</option>', form)
