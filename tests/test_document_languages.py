@@ -194,3 +194,14 @@ def test_a_new_customer_takes_the_language_of_the_business_country(client, selle
     """Ada's business is in Germany (the seller fixture): a new customer's invoices are German unless changed."""
     form = client.get("/customers/new").get_data(as_text=True)
     assert re.search(r'<option selected value="de">Deutsch</option>|<option value="de" selected>Deutsch</option>', form)
+
+
+def test_the_document_prints_one_tax_identifier_the_vat_id_before_the_old_free_text_tax_id(app, client, seller):
+    with app.app_context():
+        from models import Business
+        db.session.scalar(db.select(Business)).tax_id = "Old text: DE 999"
+        db.session.commit()
+    customer_id = seller.customer(name="Client Inc", currency="EUR", einvoice_format="none", **BUYER_US)
+    invoice_id = draft(seller, customer_id, [("Consulting", "1", "100", "h", None)])
+    printed = words(client.get(f"/invoices/{invoice_id}/print").get_data(as_text=True))
+    assert "VAT id: DE136695976" in printed and "Old text" not in printed and "Tax id" not in printed
