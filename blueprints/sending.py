@@ -136,7 +136,7 @@ def email(invoice_id: int):
             return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
     sending.ensure_view_token(invoice)
     db.session.commit()  # the number is kept whatever the mail server does next
-    attempt = sending.mail_invoice(invoice, _recipients(form), _link(invoice), by=current_user)
+    attempt = sending.mail_invoice(invoice, _recipients(form), _link(invoice), by=current_user, einvoice=einvoice)
     db.session.commit()
     if attempt.outcome == "sent":
         flash(f"Invoice {invoice.number} was emailed to {attempt.to_addresses}.", "success")

@@ -147,14 +147,17 @@ def _attachments(invoice: Invoice, einvoice: Format | None) -> list[tuple[str, b
 
 
 def mail_invoice(invoice: Invoice, recipients: Recipients, view_link: str, *, by: User | None, kind: str = "invoice",
-                 templates: tuple[str, str] | None = None, stage_days: int | None = None) -> MailAttempt:
-    """Mail the (numbered) invoice with its PDF and log the attempt, whatever the server does. The
-    customer's e-invoice format is attached when the invoice passes its rules (the send form refuses to
-    send when it does not; a reminder then carries the PDF alone)."""
+                 templates: tuple[str, str] | None = None, stage_days: int | None = None,
+                 einvoice: Format | None | str = "check") -> MailAttempt:
+    """Mail the (numbered) invoice with its PDF and log the attempt, whatever the server does.
+    `einvoice`: the customer's format as the caller found it passing (einvoice_problems), or "check":
+    attached only when it passes its rules (a reminder; the send form refuses to send when it does not)."""
     business = db.session.get(Business, invoice.business_id)
     subject, body = templates or invoice_templates(business)
-    format, problems = einvoice_problems(invoice)
-    outgoing = compose(invoice, subject, body, recipients, view_link, None if problems else format)
+    if einvoice == "check":
+        format, problems = einvoice_problems(invoice)
+        einvoice = None if problems else format
+    outgoing = compose(invoice, subject, body, recipients, view_link, einvoice)
     delivery = mail.send(outgoing)
     return mail.log_attempt(business_id=invoice.business_id, invoice_id=invoice.id, kind=kind, outgoing=outgoing,
                             delivery=delivery, by_user_id=by.id if by else None, stage_days=stage_days)
