@@ -119,21 +119,37 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     from blueprints.forms import as_typed, user_locale
 
+    # Documents in the customer's language (doc-languages): Flask-Babel's message catalogues in
+    # translations/ (the compiled .mo files are committed: a clean clone runs without a compile step).
+    # The app's own screens are English (no locale selector); services.invoice_document.in_language
+    # forces the customer's language, and its formats, around the invoice's documents and mails.
+    from flask import g
+    from flask_babel import Babel
+
+    from services.invoice_document import vat_reason
+
+    Babel(app, default_locale="en")
+    app.add_template_global(vat_reason)
+
+    def shown_locale() -> str:
+        """A document's locale while one is rendered (invoice_document.in_language), else the person's."""
+        return g.get("document_locale") or user_locale()
+
     @app.template_filter("money")
     def money_filter(minor: int, currency: str) -> str:
-        return format_money(minor, currency, user_locale())
+        return format_money(minor, currency, shown_locale())
 
     @app.template_filter("number")
     def number_filter(value) -> str:
         """A quantity or rate shown to read, in the person's locale ('1.234,5' for de_DE)."""
-        return format_decimal(value.normalize() if value else 0, locale=user_locale(), decimal_quantization=False)
+        return format_decimal(value.normalize() if value else 0, locale=shown_locale(), decimal_quantization=False)
 
     app.add_template_filter(as_typed, "editable")
 
     @app.template_filter("date")
     def date_filter(day) -> str:
         """A date in the person's locale: 'Nov 30, 2026' (en_US), '30.11.2026' (de_DE)."""
-        return format_date(day, "medium", locale=user_locale())
+        return format_date(day, "medium", locale=shown_locale())
 
     @app.template_filter("minor_to_decimal")
     def minor_to_decimal_filter(minor: int, currency: str) -> str:

@@ -13,7 +13,7 @@ from blueprints.access import can, clockify_site, current_business, keyring, req
 from blueprints.forms import PartyForm, currency_code
 from extensions import db
 from models import ClockifyConnection, Customer, Invoice
-from services import connections, customers, invoicing
+from services import connections, customers, invoice_document, invoicing
 from services.clockify import ClockifyError
 from services.einvoice import from_invoice
 from services.secrets import DataKeyError
@@ -113,6 +113,7 @@ def new():
     form = CustomerForm()
     if not form.is_submitted():
         form.currency.data = current_business().default_currency
+        form.invoice_language.data = invoice_document.default_language(current_business())  # doc-languages
     if form.validate_on_submit():
         customer = Customer(business_id=current_business().id)
         _fill(customer, form)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import Form, FieldList, FormField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, ValidationError
@@ -15,7 +15,7 @@ from blueprints.access import current_business, locked_draft, requires, scoped, 
 from blueprints.forms import DecimalText, PartyForm
 from extensions import db
 from models import Invoice
-from services import invoicing
+from services import invoice_document, invoicing
 from services.einvoice import from_invoice, rules
 from services.einvoice.model import SMALL_BUSINESS_DE
 from services.einvoice.rules import Format
@@ -202,11 +202,13 @@ def download(invoice_id: int, format: str):
         return render_template("einvoices/refused.html", invoice=invoice, problems=problems,
                                name=from_invoice.FORMAT_NAMES[format]), 422
     if format is Format.FACTURX:
-        from services.pdf import html_to_pdf  # WeasyPrint is slow to import: only when a PDF is asked for
+        from services.pdf import TooManyLines
 
-        html = render_template("invoices/print.html", invoice=invoice, totals=invoicing.totals(invoice),
-                               parties=invoicing.parties(invoice), pdf=True)
-        body = from_invoice.facturx_pdf(invoice, html_to_pdf(html, current_app.static_folder, "pdf/a-3b"))
+        try:  # the invoice's own PDF (in the customer's language, as mailed), as PDF/A-3 with the XML inside
+            body = from_invoice.facturx_pdf(invoice, invoice_document.pdf(invoice, "pdf/a-3b"))
+        except TooManyLines as refusal:
+            flash(str(refusal), "error")
+            return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
         content_type = "application/pdf"
     else:
         body, content_type = from_invoice.xml(invoice, format), "application/xml"

@@ -369,7 +369,7 @@ def delete(invoice_id: int):
 @requires("invoice.view")
 def printable(invoice_id: int):
     invoice = scoped_invoice(invoice_id)
-    return render_template("invoices/print.html", **invoice_document.context(invoice), pdf=False)
+    return invoice_document.render(invoice, pdf=False)
 
 
 @bp.get("/<int:invoice_id>/pdf")

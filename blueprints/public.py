@@ -37,7 +37,7 @@ def invoice(token: str):
     insider = current_user.is_authenticated and any(each.business_id == found.business_id for each in memberships())
     if not insider and found.viewed_at is None and sending.record_first_view(found):
         db.session.commit()
-    return _private(make_response(render_template("public/invoice.html", **invoice_document.context(found), pdf=False)))
+    return _private(make_response(invoice_document.render(found, "public/invoice.html", pdf=False)))
 
 
 @bp.get("/<token>/pdf")

@@ -101,7 +101,7 @@ def _link(invoice: Invoice) -> str:
 
 
 def _send_page(invoice: Invoice, form: SendForm, status: int = 200, **context):
-    return render_template("invoices/email.html", invoice=invoice, form=form,
+    return render_template("invoices/email.html", invoice=invoice, form=form, format_names=from_invoice.FORMAT_NAMES,
                            configured=mail.configured(current_app.config), **context), status
 
 
@@ -113,10 +113,11 @@ def email(invoice_id: int):
     if invoice.status == "void":
         flash("A void invoice is not sent.", "error")
         return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
+    einvoice, problems = sending.einvoice_problems(invoice)  # doc-languages: its format is attached, so it must pass
     if not form.is_submitted() or not mail.configured(current_app.config):
-        return _send_page(invoice, form)
-    if not form.validate():
-        return _send_page(invoice, form, 422)
+        return _send_page(invoice, form, einvoice=einvoice, problems=problems)
+    if not form.validate() or problems:
+        return _send_page(invoice, form, 422, einvoice=einvoice, problems=problems)
     if form.was_draft.data and not invoice.is_draft:
         flash(f"Invoice {invoice.number} was sent already (in another tab?): nothing was sent again. "
               "To mail it once more, use “Email the invoice again”.", "info")
@@ -135,7 +136,7 @@ def email(invoice_id: int):
             return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
     sending.ensure_view_token(invoice)
     db.session.commit()  # the number is kept whatever the mail server does next
-    attempt = sending.mail_invoice(invoice, _recipients(form), _link(invoice), by=current_user)
+    attempt = sending.mail_invoice(invoice, _recipients(form), _link(invoice), by=current_user, einvoice=einvoice)
     db.session.commit()
     if attempt.outcome == "sent":
         flash(f"Invoice {invoice.number} was emailed to {attempt.to_addresses}.", "success")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy import inspect as sa_inspect
 
@@ -39,9 +40,11 @@ class AmountTooLarge(ValueError):
     """A line that would take the invoice past INVOICE_LIMIT_MINOR; the message is for the user."""
 
 
-# What a VAT category is called on the page and the invoice (EN 16931's codes, models.VAT_CATEGORIES).
-VAT_CATEGORY_NAMES = {"S": "Standard rate", "Z": "Zero rated", "E": "Exempt", "AE": "Reverse charge",
-                      "K": "Intra-community supply", "G": "Export outside the EU", "O": "Outside the scope of VAT"}
+# What a VAT category is called on the page and the invoice (EN 16931's codes, models.VAT_CATEGORIES);
+# lazy: the printed invoice says it in the customer's language (services.invoice_document.in_language).
+VAT_CATEGORY_NAMES = {"S": _l("Standard rate"), "Z": _l("Zero rated"), "E": _l("Exempt"), "AE": _l("Reverse charge"),
+                      "K": _l("Intra-community supply"), "G": _l("Export outside the EU"),
+                      "O": _l("Outside the scope of VAT")}
 
 
 @dataclass(frozen=True)

@@ -32,14 +32,22 @@ PLACEHOLDERS = {
 }
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 
-DEFAULT_INVOICE_SUBJECT = "Invoice {number} from {business}"
-DEFAULT_INVOICE_BODY = ("Hello,\n\nplease find attached invoice {number} for {total}, due on {due_date}.\n"
-                        "You can also view it online: {view_link}\n\nThank you,\n{business}\n")
-DEFAULT_REMINDER_SUBJECT = "Reminder: invoice {number} from {business} was due on {due_date}"
-DEFAULT_REMINDER_BODY = ("Hello,\n\nthis is a friendly reminder that invoice {number} for {total} was due on "
-                         "{due_date} and is not settled yet. The invoice is attached, and online here: "
-                         "{view_link}\n\nIf you have paid it already, thank you, and please ignore this mail.\n"
-                         "{business}\n")
+
+def N_(text: str) -> str:
+    """Marks a text for the catalogue (pybabel extract) and leaves it as it is: the defaults below are
+    translated when a mail is composed, in the customer's language (services.sending.compose)."""
+    return text
+
+
+DEFAULT_INVOICE_SUBJECT = N_("Invoice {number} from {business}")
+DEFAULT_INVOICE_BODY = N_("Hello,\n\nplease find attached invoice {number} for {total}, due on {due_date}.\n"
+                          "You can also view it online: {view_link}\n\nThank you,\n{business}\n")
+DEFAULT_REMINDER_SUBJECT = N_("Reminder: invoice {number} from {business} was due on {due_date}")
+DEFAULT_REMINDER_BODY = N_("Hello,\n\nthis is a friendly reminder that invoice {number} for {total} was due on "
+                           "{due_date} and is not settled yet. The invoice is attached, and online here: "
+                           "{view_link}\n\nIf you have paid it already, thank you, and please ignore this mail.\n"
+                           "{business}\n")
+DEFAULTS = (DEFAULT_INVOICE_SUBJECT, DEFAULT_INVOICE_BODY, DEFAULT_REMINDER_SUBJECT, DEFAULT_REMINDER_BODY)
 MAX_RECIPIENTS = 20
 
 

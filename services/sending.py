@@ -12,12 +12,15 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app
+from babel.dates import format_date
+from flask_babel import gettext
 from sqlalchemy import select, update
 
 from extensions import db
 from models import Business, Invoice, LineItem, MailAttempt, User, utcnow
 from services import invoice_document, invoicing, mail, payments
+from services.einvoice import from_invoice
+from services.einvoice.rules import Format, Problem
 from services.money import format_money
 
 TOKEN_BYTES = 32  # 256 bits: unguessable (128 would do)
@@ -72,12 +75,13 @@ def record_first_view(invoice: Invoice) -> bool:
 
 # --- the mail -----------------------------------------------------------------------------------------
 
-def values(invoice: Invoice, view_link: str) -> dict[str, str]:
-    """What each placeholder stands for in this invoice's mails."""
-    sender, locale = invoicing.parties(invoice)["sender"], current_app.config["HOURBILL_LOCALE"]
+def values(invoice: Invoice, view_link: str, locale: str) -> dict[str, str]:
+    """What each placeholder stands for in this invoice's mails, written for `locale` (dates and money)."""
+    sender = invoicing.parties(invoice)["sender"]
     total = invoicing.totals(invoice).total
     balance = total if invoice.total_minor is None else payments.balance_minor(invoice)
-    return {"number": invoice.number or "", "due_date": invoice.due_date.isoformat(), "view_link": view_link,
+    return {"number": invoice.number or "", "due_date": format_date(invoice.due_date, "medium", locale=locale),
+            "view_link": view_link,
             "total": format_money(total, invoice.currency, locale),
             "balance": format_money(balance, invoice.currency, locale),
             "business": sender.get("business_name") or sender.get("display_name") or ""}
@@ -95,31 +99,65 @@ class Recipients:
     copy_to: str | None = None  # the sender's own address, for a copy (sent blind)
 
 
-def compose(invoice: Invoice, subject: str, body: str, recipients: Recipients, view_link: str) -> mail.Outgoing:
-    filled = values(invoice, view_link)
-    sender = invoicing.parties(invoice)["sender"]
-    return mail.Outgoing(subject=mail.fill(subject, filled).replace("\n", " ")[:300], body=mail.fill(body, filled),
-                         to=recipients.to, cc=recipients.cc, bcc=[recipients.copy_to] if recipients.copy_to else [],
-                         reply_to=[sender["business_email"]] if sender.get("business_email") else [],
-                         attachments=_attachments(invoice))
+def in_language(template: str) -> str:
+    """A default text (as shipped, or saved unchanged in the settings) in the language in force (the
+    customer's, inside invoice_document.in_language); a text of the owner's own, as typed."""
+    typed = template.replace("\r\n", "\n").strip()
+    default = next((text for text in mail.DEFAULTS if text.strip() == typed), None)
+    return template if default is None else gettext(default)
 
 
-def _attachments(invoice: Invoice) -> list[tuple[str, bytes, str]]:
-    """The PDF, unless the invoice is too long for one: then the mail carries the view link alone."""
+def compose(invoice: Invoice, subject: str, body: str, recipients: Recipients, view_link: str,
+            einvoice: Format | None = None) -> mail.Outgoing:
+    """The mail in the customer's language, with the invoice's PDF (or Factur-X PDF) and `einvoice`'s XML."""
+    with invoice_document.in_language(invoice) as locale:
+        filled = values(invoice, view_link, locale)
+        subject, body = mail.fill(in_language(subject), filled), mail.fill(in_language(body), filled)
+        sender = invoicing.parties(invoice)["sender"]
+        return mail.Outgoing(subject=subject.replace("\n", " ")[:300], body=body,
+                             to=recipients.to, cc=recipients.cc, bcc=[recipients.copy_to] if recipients.copy_to else [],
+                             reply_to=[sender["business_email"]] if sender.get("business_email") else [],
+                             attachments=_attachments(invoice, einvoice))
+
+
+def einvoice_problems(invoice: Invoice) -> tuple[Format | None, list[Problem]]:
+    """The customer's preferred e-invoice format (None: plain PDF) and what stops this invoice from
+    passing its rules: a mail is not sent while there is any (blueprints/sending.py says what)."""
+    format = from_invoice.preferred_format(invoice)
+    return format, (from_invoice.problems(invoice, format) if format is not None else [])
+
+
+def _attachments(invoice: Invoice, einvoice: Format | None) -> list[tuple[str, bytes, str]]:
+    """The PDF, the Factur-X PDF in its place when the customer takes Factur-X, and beside it the XML of
+    XRechnung or Peppol; no PDF when the invoice is too long for one (the mail has the view link)."""
     from services.pdf import TooManyLines
 
+    attached = []
     try:
-        return [(invoice_document.pdf_name(invoice), invoice_document.pdf(invoice), "application/pdf")]
+        if einvoice is Format.FACTURX:
+            attached.append((from_invoice.filename(invoice, einvoice),
+                             from_invoice.facturx_pdf(invoice, invoice_document.pdf(invoice, "pdf/a-3b")), "application/pdf"))
+        else:
+            attached.append((invoice_document.pdf_name(invoice), invoice_document.pdf(invoice), "application/pdf"))
     except TooManyLines:
-        return []
+        pass
+    if einvoice not in (None, Format.FACTURX):
+        attached.append((from_invoice.filename(invoice, einvoice), from_invoice.xml(invoice, einvoice), "application/xml"))
+    return attached
 
 
 def mail_invoice(invoice: Invoice, recipients: Recipients, view_link: str, *, by: User | None, kind: str = "invoice",
-                 templates: tuple[str, str] | None = None, stage_days: int | None = None) -> MailAttempt:
-    """Mail the (numbered) invoice with its PDF and log the attempt, whatever the server does."""
+                 templates: tuple[str, str] | None = None, stage_days: int | None = None,
+                 einvoice: Format | None | str = "check") -> MailAttempt:
+    """Mail the (numbered) invoice with its PDF and log the attempt, whatever the server does.
+    `einvoice`: the customer's format as the caller found it passing (einvoice_problems), or "check":
+    attached only when it passes its rules (a reminder; the send form refuses to send when it does not)."""
     business = db.session.get(Business, invoice.business_id)
     subject, body = templates or invoice_templates(business)
-    outgoing = compose(invoice, subject, body, recipients, view_link)
+    if einvoice == "check":
+        format, problems = einvoice_problems(invoice)
+        einvoice = None if problems else format
+    outgoing = compose(invoice, subject, body, recipients, view_link, einvoice)
     delivery = mail.send(outgoing)
     return mail.log_attempt(business_id=invoice.business_id, invoice_id=invoice.id, kind=kind, outgoing=outgoing,
                             delivery=delivery, by_user_id=by.id if by else None, stage_days=stage_days)

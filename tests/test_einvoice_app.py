@@ -333,9 +333,11 @@ def test_the_breakdown_per_rate_is_the_same_on_the_page_the_print_view_and_the_x
     printed = client.get(f"/invoices/{invoice_id}/print").get_data(as_text=True)
     # 712.50 + 29.97 = 742.47; the 50.00 discount splits 47.98 / 2.02 in proportion; VAT 19% of 664.52
     # is 126.26 and 7% of 27.95 is 1.96
-    for html in (page, printed):
-        assert re.search(r'data-testid="vat-S-19">€126.26<', html) and re.search(r'data-testid="vat-S-7">€1.96<', html)
-        assert re.search(r'data-testid="tax">€128.22<', html)
+    # The page in the app's English, the printed invoice in the customer's German (doc-languages).
+    for html, (vat_19, vat_7, tax) in ((page, ("€126.26", "€1.96", "€128.22")),
+                                       (printed, ("126,26\xa0€", "1,96\xa0€", "128,22\xa0€"))):
+        assert re.search(f'data-testid="vat-S-19">{vat_19}<', html) and re.search(f'data-testid="vat-S-7">{vat_7}<', html)
+        assert re.search(f'data-testid="tax">{tax}<', html)
     assert send(seller, invoice_id) == "sent"
     with app.app_context():
         assert_xml_totals_are_the_database_totals(db.session.get(Invoice, invoice_id),
@@ -345,7 +347,9 @@ def test_the_breakdown_per_rate_is_the_same_on_the_page_the_print_view_and_the_x
 def test_reverse_charge_is_written_on_the_printed_invoice_with_both_vat_ids(client, seller):
     invoice_id = draft(seller, customer(seller, BUYER_BE), [("Consulting", "1", "95", "h", None)], default=("AE", ""))
     printed = words(client.get(f"/invoices/{invoice_id}/print").get_data(as_text=True))
-    assert "Reverse charge" in printed and "BE0403019261" in printed and "DE136695976" in printed
+    # The customer's invoice language is German: the words German law asks for.
+    assert "Steuerschuldnerschaft des Leistungsempfängers" in printed and "BE0403019261" in printed
+    assert "DE136695976" in printed
 
 
 def test_small_business_exemption_prints_its_legal_words(client, seller):

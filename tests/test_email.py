@@ -74,7 +74,8 @@ def test_send_by_email_numbers_the_draft_and_mails_its_pdf_to_the_customer(app, 
     assert message["Subject"] == "Invoice INV-0001 from Ada Studio"
     body = message.get_body(("plain",)).get_content()
     link = f"http://localhost/v/{invoice.view_token}"
-    assert "invoice INV-0001 for $100.00, due on " + invoice.due_date.isoformat() in body and link in body
+    due = f"{invoice.due_date:%b} {invoice.due_date.day}, {invoice.due_date.year}"  # the customer's language: English
+    assert "invoice INV-0001 for $100.00, due on " + due in body and link in body
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_filename() == "invoice-INV-0001.pdf" and attachment.get_content_type() == "application/pdf"
     text = pdf_text(attachment.get_content())

@@ -69,7 +69,7 @@ def test_each_stage_goes_once_when_it_is_due(app, runner, business, smtp):
     with app.app_context():
         token = db.session.scalar(db.select(Invoice.view_token))
     assert envelope == ["billing@northwind.example"]
-    assert f"Stage 14. INV-0007 for $100.00 was due 2026-10-01: https://billing.ada.example/v/{token}" in body
+    assert f"Stage 14. INV-0007 for $100.00 was due Oct 1, 2026: https://billing.ada.example/v/{token}" in body
     assert [part.get_filename() for part in message.iter_attachments()] == ["invoice-INV-0007.pdf"]
 
 

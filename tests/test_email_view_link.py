@@ -137,7 +137,8 @@ def test_the_saved_template_is_what_the_customer_receives(app, client, draft, sm
     invoice = invoice_row(app, draft)
     assert message["Subject"] == "Ada Studio: invoice INV-0001 ($100.00)"
     body = message.get_body(("plain",)).get_content()
-    assert f"INV-0001 is due on {invoice.due_date.isoformat()}: http://localhost/v/{invoice.view_token}" in body
+    due = f"{invoice.due_date:%b} {invoice.due_date.day}, {invoice.due_date.year}"  # in the customer's language
+    assert f"INV-0001 is due on {due}: http://localhost/v/{invoice.view_token}" in body
     assert "A brace {not a placeholder}." in body
 
 

@@ -142,11 +142,11 @@ def test_the_printable_page_lists_payments_and_a_paid_invoice_says_paid_not_paym
     invoice_id = _sent(logged_in)
     _pay(client, invoice_id, "40", method="Cash")
     page = client.get(f"/invoices/{invoice_id}/print").get_data(as_text=True)
-    assert "2026-11-20 · Cash" in page and "Balance due (USD)" in page and "$60.00" in page
+    assert "Nov 20, 2026</time> · Cash" in page and "Balance due (USD)" in page and "$60.00" in page
     assert "Payment due by" in page
     _pay(client, invoice_id, "60", paid_on="2026-11-22")
     page = client.get(f"/invoices/{invoice_id}/print").get_data(as_text=True)
-    assert "Paid on 2026-11-22" in page and "PAID" in page
+    assert "Paid on Nov 22, 2026" in page and "PAID" in page
     assert "Payment due by" not in page and "Balance due" not in page
 
 

@@ -6,6 +6,7 @@ element order the Factur-X XSD demands.
 from __future__ import annotations
 
 import datetime as dt
+from copy import deepcopy
 from decimal import Decimal
 
 from lxml import etree
@@ -108,18 +109,28 @@ class _Builder:
             self.sub(self.sub(header, "ram:IncludedNote"), "ram:Content", note)
 
         transaction = self.sub(root, "rsm:SupplyChainTradeTransaction")
+        # The lines are most of the document (18 elements each): lxml called directly, tags qualified once,
+        # and each line's tax element copied (in C) from one built per category and rate.
+        tag, sub, currency, taxes = self.sub.qualified, etree.SubElement, doc.currency, {}
+        scratch = etree.Element(f"{{{RSM}}}Scratch", nsmap=NSMAP)  # where those are built, with our prefixes
+        (item_tag, document_tag, line_id_tag, product_tag, name_tag, agreement_tag, price_tag, charge_tag, delivery_tag,
+         quantity_tag, settlement_tag, summation_tag, total_tag) = (tag("ram:" + name) for name in (
+            "IncludedSupplyChainTradeLineItem", "AssociatedDocumentLineDocument", "LineID", "SpecifiedTradeProduct",
+            "Name", "SpecifiedLineTradeAgreement", "NetPriceProductTradePrice", "ChargeAmount",
+            "SpecifiedLineTradeDelivery", "BilledQuantity", "SpecifiedLineTradeSettlement",
+            "SpecifiedTradeSettlementLineMonetarySummation", "LineTotalAmount"))
         for line in doc.lines:
-            item = self.sub(transaction, "ram:IncludedSupplyChainTradeLineItem")
-            self.sub(self.sub(item, "ram:AssociatedDocumentLineDocument"), "ram:LineID", line.id)
-            self.sub(self.sub(item, "ram:SpecifiedTradeProduct"), "ram:Name", line.description)
-            agreement = self.sub(item, "ram:SpecifiedLineTradeAgreement")
-            self.sub(self.sub(agreement, "ram:NetPriceProductTradePrice"), "ram:ChargeAmount", number(line.price))
-            delivery = self.sub(item, "ram:SpecifiedLineTradeDelivery")
-            self.sub(delivery, "ram:BilledQuantity", number(line.quantity), unitCode=line.unit_code)
-            settlement = self.sub(item, "ram:SpecifiedLineTradeSettlement")
-            self.tax(settlement, "ram:ApplicableTradeTax", line.vat_category, line.vat_rate)
-            summation = self.sub(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")
-            self.sub(summation, "ram:LineTotalAmount", self.money(line.net_amount))
+            item = sub(transaction, item_tag)
+            sub(sub(item, document_tag), line_id_tag).text = line.id
+            sub(sub(item, product_tag), name_tag).text = line.description
+            sub(sub(sub(item, agreement_tag), price_tag), charge_tag).text = number(line.price)
+            sub(sub(item, delivery_tag), quantity_tag, unitCode=line.unit_code).text = number(line.quantity)
+            settlement = sub(item, settlement_tag)
+            key = (line.vat_category, line.vat_rate)
+            if key not in taxes:
+                taxes[key] = self.tax(scratch, "ram:ApplicableTradeTax", line.vat_category, line.vat_rate)
+            settlement.append(deepcopy(taxes[key]))
+            sub(sub(settlement, summation_tag), total_tag).text = amount(line.net_amount, currency)
 
         agreement = self.sub(transaction, "ram:ApplicableHeaderTradeAgreement")
         if doc.buyer_reference:

@@ -9,10 +9,12 @@ agree to the cent. Who the invoice is from and to is read from the snapshot take
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 from extensions import db
 from models import Business, Customer, Invoice
 from services import invoicing
-from services.money import from_minor
+from services.money import from_minor, minor_digits
 
 from . import facturx, model, rules
 from .rules import Format, Problem
@@ -75,12 +77,13 @@ def document(invoice: Invoice) -> model.Document:
     parties = details(invoice)
     seller, buyer = parties["seller"], parties["buyer"]
     currency = invoice.currency
+    places = -minor_digits(currency)  # from_minor per line, with the precision looked up once
     lines = []
     for line in invoice.lines:
         category, rate, reason = invoicing.line_vat(invoice, line)
         lines.append(model.Line(
             id=str(line.position), description=line.description or "-", quantity=line.quantity,
-            price=from_minor(line.rate_minor, currency), vat_category=model.VatCategory(category), vat_rate=rate,
+            price=Decimal(line.rate_minor).scaleb(places), vat_category=model.VatCategory(category), vat_rate=rate,
             unit_code=UNIT_CODES.get(line.unit.strip().lower(), model.ONE), exemption_reason=reason))
     totals = invoicing.totals(invoice)
     allowances = [model.Allowance(amount=from_minor(group.discount, currency),
@@ -142,7 +145,7 @@ def xml(invoice: Invoice, format: Format) -> bytes:
 
 def facturx_pdf(invoice: Invoice, pdf_a3: bytes) -> bytes:
     """The Factur-X PDF: the invoice's CII embedded into its PDF/A-3 rendering."""
-    return facturx.document_pdf(document(invoice), pdf_a3)
+    return facturx.document_pdf(document(invoice), pdf_a3, lang=invoice.customer.invoice_language or "en")
 
 
 def filename(invoice: Invoice, format: Format) -> str:

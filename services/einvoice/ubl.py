@@ -5,6 +5,7 @@ Built with lxml element by element, in the order of the UBL 2.1 schema.
 from __future__ import annotations
 
 import datetime as dt
+from copy import deepcopy
 from decimal import Decimal
 
 from lxml import etree
@@ -29,6 +30,8 @@ class _Builder:
         self.doc = doc
         # XRechnung's BR-DE-14 wants a rate (0) even in an O breakdown; Peppol's own examples leave it out.
         self.xrechnung = xrechnung
+        self._categories: dict[tuple, etree._Element] = {}  # category() builds each once, then copies it
+        self._scratch = etree.Element(f"{{{CAC}}}Scratch", nsmap=NS)  # where those are built, with our prefixes
 
     def money(self, parent, tag: str, value: Decimal):
         return self.sub(parent, tag, amount(value, self.doc.currency), currencyID=self.doc.currency)
@@ -38,6 +41,16 @@ class _Builder:
 
     def category(self, parent, tag: str, category: VatCategory, rate: Decimal, *, reason: str = "", code: str = "",
                  always_rate: bool = False):
+        """The tax category, as every line repeats it: built once per document, then copied (in C)."""
+        key = (tag, category, rate, reason, code, always_rate)
+        template = self._categories.get(key)
+        if template is None:
+            template = self._categories[key] = self._category(self._scratch, tag, category, rate, reason=reason,
+                                                              code=code, always_rate=always_rate)
+        parent.append(deepcopy(template))
+
+    def _category(self, parent, tag: str, category: VatCategory, rate: Decimal, *, reason: str, code: str,
+                  always_rate: bool):
         element = self.sub(parent, tag)
         self.sub(element, "cbc:ID", category.value)
         if category is not VatCategory.OUTSIDE_SCOPE or always_rate:
@@ -47,6 +60,7 @@ class _Builder:
         if reason:
             self.sub(element, "cbc:TaxExemptionReason", reason)
         self.sub(self.sub(element, "cac:TaxScheme"), "cbc:ID", "VAT")
+        return element
 
     def address(self, parent, tag: str, address: Address):
         element = self.sub(parent, tag)
@@ -171,17 +185,21 @@ class _Builder:
         if totals.prepaid:
             self.money(monetary, "cbc:PrepaidAmount", totals.prepaid)
         self.money(monetary, "cbc:PayableAmount", totals.due)
+        # The lines are most of the document (13 elements each): lxml called directly, tags qualified once.
+        tag, sub, currency = self.sub.qualified, etree.SubElement, doc.currency
+        line_tag, id_tag = tag("cac:CreditNoteLine" if credit else "cac:InvoiceLine"), tag("cbc:ID")
+        quantity_tag = tag("cbc:CreditedQuantity" if credit else "cbc:InvoicedQuantity")
+        amount_tag, item_tag, name_tag = tag("cbc:LineExtensionAmount"), tag("cac:Item"), tag("cbc:Name")
+        price_tag, price_amount_tag = tag("cac:Price"), tag("cbc:PriceAmount")
         for line in doc.lines:
-            element = self.sub(root, "cac:CreditNoteLine" if credit else "cac:InvoiceLine")
-            self.sub(element, "cbc:ID", line.id)
-            self.sub(element, "cbc:CreditedQuantity" if credit else "cbc:InvoicedQuantity",
-                     number(line.quantity), unitCode=line.unit_code)
-            self.money(element, "cbc:LineExtensionAmount", line.net_amount)
-            item = self.sub(element, "cac:Item")
-            self.sub(item, "cbc:Name", line.description)
+            element = sub(root, line_tag)
+            sub(element, id_tag).text = line.id
+            sub(element, quantity_tag, unitCode=line.unit_code).text = number(line.quantity)
+            sub(element, amount_tag, currencyID=currency).text = amount(line.net_amount, currency)
+            item = sub(element, item_tag)
+            sub(item, name_tag).text = line.description
             self.category(item, "cac:ClassifiedTaxCategory", line.vat_category, line.vat_rate)
-            price = self.sub(element, "cac:Price")
-            self.sub(price, "cbc:PriceAmount", number(line.price), currencyID=doc.currency)
+            sub(sub(element, price_tag), price_amount_tag, currencyID=currency).text = number(line.price)
         return root
 
 
