@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from sandbox import ACME_ID, create_sandbox
-from tests.browser import screenshot, settled
+from tests.browser import assert_accessible, screenshot, settled
 from tests.test_browser_import import set_up_ada, usd
 
 pytestmark = pytest.mark.browser
@@ -60,9 +60,12 @@ def test_after_load_more_every_list_covers_every_entry_and_a_ticked_non_billable
     expect(page.locator("[data-selected-count]")).to_have_text(str(to_bill))
     apart = number(page.locator('[data-count-of="non-billable-rows"]')) + number(page.locator('[data-count-of="skipped-list"]'))
     assert to_bill + apart == len(october)
+    assert_accessible(page, "the preview with a page not listed")
     page.get_by_role("button", name="Show the next entries").click()
     expect(page.locator('input[name="entry"]')).to_have_count(to_bill)
     expect(page.locator("#show-more")).to_be_hidden()
+    # the rows listed later join the table's one tab stop
+    expect(page.locator('[data-entry-grid] input[name="entry"][tabindex="0"]')).to_have_count(1)
     settled(page)
     screenshot(page, "import-js-past-one-page")
 
