@@ -338,16 +338,19 @@ def load_pages(preview: ImportPreview, client: ClockifyClient, until: float) -> 
         with ThreadPoolExecutor(max_workers=AHEAD) as pool:
             while not preview.complete:
                 known, window, page = preview.window_pages, preview.cursor_window, preview.cursor_page
-                # A page asked for now is stored (and its rows shown) after those under way: ask only
-                # while that still ends in time, at the pace pages have been taking.
+                # A page asked for now is stored (and its sums shown) after those under way: ask for each
+                # only while that still ends in time, at the pace pages have been taking (AHEAD asked at
+                # once near the end ran a step seconds past its time on a loaded machine).
                 pace = (time.monotonic() - began) / stored if stored else 0.0
                 in_time = time.monotonic() + pace * len(in_flight) < until or not stored
                 if known is not None and page > 1 and in_time:
                     start, end = (date.fromisoformat(day) for day in preview.windows[window])
                     for ahead in range(page, min(known, page + AHEAD - 1) + 1):
-                        if (window, ahead) not in in_flight:
-                            in_flight[window, ahead] = pool.submit(_asking(client, filters, ahead), start=start,
-                                                                   end=end)
+                        if (window, ahead) in in_flight:
+                            continue
+                        if stored and time.monotonic() + pace * (len(in_flight) + 1) >= until:
+                            break
+                        in_flight[window, ahead] = pool.submit(_asking(client, filters, ahead), start=start, end=end)
                 if (window, page) in in_flight:
                     result = in_flight.pop((window, page)).result()
                     fresh = _store_page(preview, result)
