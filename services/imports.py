@@ -474,11 +474,9 @@ def page_entries(preview: ImportPreview, number: int) -> list[TimeEntry]:
     return [from_plain(TimeEntry, item) for item in items if item["id"] not in earlier]
 
 
-def preview_entries(preview: ImportPreview, through: int | None = None) -> list[TimeEntry]:
-    """The entries of the preview's pages (of pages 1..``through`` only, when given), each once, in one
-    list: for a page that shows them."""
-    pages = preview_pages(preview)
-    return [entry for page in (pages if through is None else itertools.islice(pages, through)) for entry in page]
+def preview_entries(preview: ImportPreview) -> list[TimeEntry]:
+    """Every entry of the preview's pages, each once, in one list."""
+    return [entry for page in preview_pages(preview) for entry in page]
 
 
 def imported_elsewhere(business_id: int, workspace_id: str, entry_ids: Iterable[str]) -> dict[str, Invoice]:
@@ -500,9 +498,9 @@ def ids_through_page(preview: ImportPreview, number: int) -> set[str]:
     return {item["id"] for page in pages for item in page}
 
 
-# The preview shows the rows of its first stored pages only (SHOWN_PAGES at first, more when asked: "Show
-# the next 1,000"): a 66,000-entry quarter rendered whole is a minute of server time and a page no
-# browser scrolls. What every count, total and "all N matching" says still covers every loaded entry:
+# The preview shows the rows of its first stored pages only (SHOWN_PAGES at first, one more on each "Show
+# the next entries"): a 66,000-entry quarter rendered whole took most of its preview's server time and
+# made a page no browser scrolls. What every count, total and "all N matching" says still covers every loaded entry:
 # each page not shown is a PagePart, its sums.
 SHOWN_PAGES = 1
 LINES_LISTED = 500  # "Show the lines" lists the first lines; its totals (ImportPlan's sums) count every line
