@@ -327,7 +327,7 @@ def more(invoice_id: int, token: str):
     except (ClockifyError, DataKeyError) as error:
         return _problem(invoice, error, connection, step="preview", **_preview_context(invoice, preview))
     busy = not preview.complete and not fresh
-    return _plan_response(invoice, preview, LineOptionsForm(), 200, busy=busy)
+    return _plan_response(invoice, preview, _sent_form(), 200, busy=busy)
 
 
 def _more_rows(invoice, preview: ImportPreview, connection: ClockifyConnection) -> Iterator[str]:
@@ -377,7 +377,7 @@ def rows(invoice_id: int, token: str):
     number = request.form.get("show", "")
     number = int(number) if number.isascii() and number.isdigit() and len(number) < 6 else 0
     if not htmx_request.htmx:
-        return _plan_response(invoice, preview, LineOptionsForm(), 200, shown=number)
+        return _plan_response(invoice, preview, _sent_form(), 200, shown=number)
     if not 1 <= number <= preview.pages_loaded:
         return "", 204
     zone, rate = _zone(), imports.fallback_rate(current_business(), invoice)
@@ -385,6 +385,12 @@ def rows(invoice_id: int, token: str):
     ticked = imports.Ticks() if request.form.get("rest") != "unticked" else imports.Ticks(only=frozenset())
     return _page_rows(invoice, preview, view, number, rate, zone, ticked) + render_block(
         TEMPLATE, "part_more", part=imports.PagePart(number=number), shown_part=True), 200
+
+
+def _sent_form() -> LineOptionsForm | None:
+    """The preview's form as a page without JavaScript sent it with "Load the next 1,000" or "Show the next
+    entries"; None when it was not sent."""
+    return LineOptionsForm() if request.form.get("selection") else None
 
 
 def _until() -> float:
@@ -429,9 +435,10 @@ def lines(invoice_id: int, token: str):
                           reconciliation=reconciliation)
 
 
-def _plan_response(invoice, preview, form: LineOptionsForm, status, shown: int = 0, **context):
+def _plan_response(invoice, preview, form: LineOptionsForm | None, status, shown: int = 0, **context):
     """The lines or why not: the plan alone for htmx (with the form's errors, as its fields are not
-    swapped), else the whole preview with the boxes ticked and the rate typed as they were sent."""
+    swapped), else the whole preview with the boxes ticked and the rate typed as they were sent (``form``
+    None: as a new preview shows them)."""
     if htmx_request.htmx:
         # The indicator moves to Lines with a plan; without one it stays (and the preview may be gone: a
         # confirm that lost a race to "delete draft" must not read it again).
@@ -439,10 +446,10 @@ def _plan_response(invoice, preview, form: LineOptionsForm, status, shown: int =
         return render_block(TEMPLATE, "plan", invoice=invoice, preview=preview, options_form=form, errors_here=True,
                             steps=steps, steps_oob=bool(steps), lines_listed=imports.LINES_LISTED,
                             **context), _swappable(status)
-    selection, sent = form.selection_of(), bool(request.form.get("selection"))  # no form: as a new preview shows
-    page = {**_preview_context(invoice, preview, options_form=form if sent else None,
-                               shown=shown or selection.shown_pages, ticked=selection.ticked(preview) if sent else None,
-                               ticked_non_billable=frozenset(form.nonbillable.data or ())),
+    selection = form.selection_of() if form else imports.Selection()  # no form: as a new preview shows
+    page = {**_preview_context(invoice, preview, options_form=form, shown=shown or selection.shown_pages,
+                               ticked=selection.ticked(preview) if form else None,
+                               ticked_non_billable=frozenset(selection.non_billable_ids)),
             **context, "steps": _preview_steps(invoice, preview, 3 if context.get("plan") else 2),
             "lines_listed": imports.LINES_LISTED}
     return _render(invoice, "preview", status, **page)
