@@ -96,6 +96,13 @@ class ImportResult:
     confirm_s: float = 0.0
     confirm_requests: int = 0
     longest_request_s: float = 0.0  # the longest single request of the import (each must stay under 10 s)
+    longest_request: str = ""  # which one it was
+    confirm_steps_s: list = field(default_factory=list)  # each confirm request, the first included
+
+    def timed(self, what: str, seconds: float) -> None:
+        """Keep the longest single request, and which it was."""
+        if seconds > self.longest_request_s:
+            self.longest_request_s, self.longest_request = seconds, what
     lines: int = 0
     imported: int = 0
     baseline_rss_mb: float = 0.0
@@ -148,7 +155,7 @@ def run_import(app_url: str, sandbox_url: str, app_child, billable_only: bool = 
         asked = time.perf_counter()
         page = expect(app.post(f"{base}/preview", form, hx=True), 200, "preview").text
         result.first_page_s = time.perf_counter() - asked
-        result.longest_request_s = result.first_page_s
+        result.timed("preview (first page)", result.first_page_s)
         token = re.search(r"/import/([\w-]+)/lines", page).group(1)
         for _ in range(MAX_MORE_PAGES):
             # The loader re-arms itself (hx-trigger="load") until the preview is complete.
@@ -158,7 +165,7 @@ def run_import(app_url: str, sandbox_url: str, app_child, billable_only: bool = 
             sent = time.perf_counter()
             page = expect(app.post(more.group(1), hx=True), 200, "more").text
             result.more_s.append(time.perf_counter() - sent)
-            result.longest_request_s = max(result.longest_request_s, result.more_s[-1])
+            result.timed(f"more #{len(result.more_s)}", result.more_s[-1])
         else:
             raise RuntimeError("the preview never completed")
         result.preview_s = time.perf_counter() - asked
@@ -172,7 +179,8 @@ def run_import(app_url: str, sandbox_url: str, app_child, billable_only: bool = 
         sent = time.perf_counter()
         done = expect(app.post(f"{base}/{token}/confirm", options, hx=True), 200, "confirm").text
         result.confirm_requests = 1
-        result.longest_request_s = max(result.longest_request_s, time.perf_counter() - sent)
+        result.confirm_steps_s.append(time.perf_counter() - sent)
+        result.timed("confirm", result.confirm_steps_s[-1])
         while result.confirm_requests < MAX_CONFIRM_STEPS:
             # A confirm too big for one request shows its progress and asks for the next step (hx-trigger="load").
             step = re.search(r'id="confirm-progress" hx-post="([^"]+)"', done)
@@ -181,7 +189,8 @@ def run_import(app_url: str, sandbox_url: str, app_child, billable_only: bool = 
             stepped = time.perf_counter()
             done = expect(app.post(step.group(1), hx=True), 200, "confirm step").text
             result.confirm_requests += 1
-            result.longest_request_s = max(result.longest_request_s, time.perf_counter() - stepped)
+            result.confirm_steps_s.append(time.perf_counter() - stepped)
+            result.timed(f"confirm step {result.confirm_requests}", result.confirm_steps_s[-1])
         result.confirm_s = time.perf_counter() - sent
         result.whole_s = time.perf_counter() - began
         imported = re.search(r"Imported (\d+) entr\w+ as (\d+) lines?", done)

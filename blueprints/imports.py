@@ -252,18 +252,44 @@ def preview(invoice_id: int):
     return _render(invoice, "preview", **_preview_context(invoice, preview, entries=entries))
 
 
-def _preview_context(invoice, preview: ImportPreview, entries=None, options_form=None, **extra) -> dict:
+def _preview_context(invoice, preview: ImportPreview, entries=None, options_form=None, shown: int = 0,
+                     ticked: imports.Ticks | None = None, ticked_non_billable=frozenset(), **extra) -> dict:
+    """The preview as a page shows it: the rows of its first ``shown`` stored pages (at least
+    imports.SHOWN_PAGES; ``entries``: the first page, just loaded), the sums of the others (PagePart),
+    and totals of what is ticked over every loaded entry."""
     filters = imports.Filters.from_dict(preview.filters)
-    view = imports.classify(preview, invoice.currency, _zone(), entries=entries)
     rate = imports.fallback_rate(current_business(), invoice)
+    shown = max(shown, imports.SHOWN_PAGES)
+    if entries is None:
+        view, parts = imports.shown_and_parts(preview, invoice.currency, _zone(), rate, shown)
+    else:
+        view, parts = imports.classify(preview, invoice.currency, _zone(), entries=entries), []
+    ticked = ticked or imports.Ticks()
     options_form = options_form or LineOptionsForm.showing(imports.remembered_options(invoice.customer, filters), rate)
-    return dict(preview=preview, filters=filters, view=view, options_form=options_form,
+    amounts = entry_amounts(view.selectable + view.non_billable, invoice.currency, rate)
+    return dict(preview=preview, filters=filters, view=view, options_form=options_form, parts=parts,
+                shown_pages=min(shown, preview.pages_loaded), ticked=ticked, ticked_non_billable=ticked_non_billable,
+                totals=_totals(view, amounts, ticked, ticked_non_billable, parts),
                 change_url=_back_urls(invoice, preview.connection_id, preview.workspace_id, preview_args(filters))[1],
                 steps=_preview_steps(invoice, preview, 2),
-                unreadable=imports.unreadable_entries(preview),
+                unreadable=imports.unreadable_entries(preview, through=shown),
                 labels_to_ask=unknown_labels(entry for entry, _ in view.skipped), currencies=sorted(list_currencies()),
-                amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate),
-                clockify_minor=hundredths_to_minor, **extra)
+                amounts=amounts, clockify_minor=hundredths_to_minor, **extra)
+
+
+def _totals(view, amounts, ticked: imports.Ticks, ticked_non_billable, parts) -> imports.PagePart:
+    """What is ticked, summed over every loaded entry: the rows shown as ticked, and the pages not
+    shown when the rest is ticked (PagePart's fields; its number unused)."""
+    chosen = [entry for entry in view.selectable if entry.id in ticked] + [
+        entry for entry in view.non_billable if entry.id in ticked_non_billable]
+    reported = [amounts[entry.id][3] for entry in chosen]
+    rest = parts if ticked.rest_ticked else []
+    return imports.PagePart(
+        number=0, count=len(chosen) + sum(part.count for part in rest),
+        seconds=sum(entry.seconds for entry in chosen) + sum(part.seconds for part in rest),
+        amount_minor=sum(amounts[entry.id][0] for entry in chosen) + sum(part.amount_minor for part in rest),
+        reported=sum(value for value in reported if value is not None) + sum(part.reported for part in rest),
+        missing=sum(1 for value in reported if value is None) + sum(part.missing for part in rest))
 
 
 def _owned_preview(invoice, token: str) -> ImportPreview:
@@ -301,26 +327,27 @@ def more(invoice_id: int, token: str):
     except (ClockifyError, DataKeyError) as error:
         return _problem(invoice, error, connection, step="preview", **_preview_context(invoice, preview))
     busy = not preview.complete and not fresh
-    return _render(invoice, "preview", **_preview_context(invoice, preview, busy=busy))
+    return _plan_response(invoice, preview, _sent_form(), 200, busy=busy)
 
 
 def _more_rows(invoice, preview: ImportPreview, connection: ClockifyConnection) -> Iterator[str]:
-    """The rows of each page as it is stored (only those: the page holds the others already), the lists
-    apart growing with them so every count covers every loaded entry, then the loader. Each page's
-    entries are let go once its rows are written: the answer holds text, not 66,000 entries."""
+    """Each page as it is stored: its rows while the preview shows so few pages (imports.SHOWN_PAGES), the
+    lists apart growing with them, else its sums (a PagePart: every count and total covers every loaded
+    entry, and "Show the next entries" shows its rows); then the loader. Each page's entries are let go
+    once it is written: the answer holds text, not 66,000 entries."""
     rate, zone, loaded = imports.fallback_rate(current_business(), invoice), _zone(), False
     try:
         with _client(connection) as client:
             for fresh in imports.load_pages(preview, client, _until()):
                 loaded = True
                 view = imports.classify(preview, invoice.currency, zone, entries=fresh)
-                yield render_blocks(TEMPLATE, ["new_rows", "apart_more"], invoice=invoice, zone=zone,
-                                    appending=True, preview=preview, new_rows=view.selectable,
-                                    new_non_billable=view.non_billable, new_skipped=view.skipped,
-                                    new_elsewhere=view.elsewhere,
-                                    new_unreadable=imports.unreadable_entries(preview, preview.pages_loaded),
-                                    amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency,
-                                                          rate))
+                if preview.pages_loaded > imports.SHOWN_PAGES:
+                    amounts = entry_amounts(view.selectable, invoice.currency, rate)
+                    unreadable = len(imports.unreadable_entries(preview, preview.pages_loaded))
+                    yield render_block(TEMPLATE, "part_more",
+                                       part=imports.PagePart.of(preview.pages_loaded, view, amounts, unreadable))
+                    continue
+                yield _page_rows(invoice, preview, view, preview.pages_loaded, rate, zone, imports.Ticks())
     except (ClockifyError, DataKeyError) as error:
         current_app.logger.info("Clockify import step failed: %r", error)
         yield render_block(TEMPLATE, "loader", invoice=invoice, preview=preview, connection=connection,
@@ -328,6 +355,42 @@ def _more_rows(invoice, preview: ImportPreview, connection: ClockifyConnection) 
         return
     yield render_block(TEMPLATE, "loader", invoice=invoice, zone=zone, appending=True, preview=preview,
                        busy=not preview.complete and not loaded)
+
+
+def _page_rows(invoice, preview, view, number: int, rate, zone: str, ticked: imports.Ticks) -> str:
+    """One stored page's rows, appended to the table and to the lists apart."""
+    return render_blocks(TEMPLATE, ["new_rows", "apart_more"], invoice=invoice, zone=zone, appending=True,
+                         preview=preview, new_rows=view.selectable, new_non_billable=view.non_billable,
+                         new_skipped=view.skipped, new_elsewhere=view.elsewhere, ticked=ticked,
+                         new_unreadable=imports.unreadable_entries(preview, number),
+                         amounts=entry_amounts(view.selectable + view.non_billable, invoice.currency, rate))
+
+
+@bp.post("/<token>/rows")
+@requires("import.run")
+def rows(invoice_id: int, token: str):
+    """"Show the next entries": the rows of one more stored page (``show``, its number). htmx appends
+    them, ticked as the rest of the selection is (``rest``), and drops that page's sums; without
+    JavaScript the whole preview again, one page longer, with the boxes ticked as they were sent."""
+    invoice = scoped_draft(invoice_id)
+    preview = _owned_preview(invoice, token)
+    number = request.form.get("show", "")
+    number = int(number) if number.isascii() and number.isdigit() and len(number) < 6 else 0
+    if not htmx_request.htmx:
+        return _plan_response(invoice, preview, _sent_form(), 200, shown=number)
+    if not 1 <= number <= preview.pages_loaded:
+        return "", 204
+    zone, rate = _zone(), imports.fallback_rate(current_business(), invoice)
+    view = imports.classify(preview, invoice.currency, zone, entries=imports.page_entries(preview, number))
+    ticked = imports.Ticks() if request.form.get("rest") != "unticked" else imports.Ticks(only=frozenset())
+    return _page_rows(invoice, preview, view, number, rate, zone, ticked) + render_block(
+        TEMPLATE, "part_more", part=imports.PagePart(number=number), shown_part=True), 200
+
+
+def _sent_form() -> LineOptionsForm | None:
+    """The preview's form as a page without JavaScript sent it with "Load the next 1,000" or "Show the next
+    entries"; None when it was not sent."""
+    return LineOptionsForm() if request.form.get("selection") else None
 
 
 def _until() -> float:
@@ -372,18 +435,23 @@ def lines(invoice_id: int, token: str):
                           reconciliation=reconciliation)
 
 
-def _plan_response(invoice, preview, form: LineOptionsForm, status, **context):
+def _plan_response(invoice, preview, form: LineOptionsForm | None, status, shown: int = 0, **context):
     """The lines or why not: the plan alone for htmx (with the form's errors, as its fields are not
-    swapped), else the whole preview with the boxes ticked and the rate typed as they were sent."""
+    swapped), else the whole preview with the boxes ticked and the rate typed as they were sent (``form``
+    None: as a new preview shows them)."""
     if htmx_request.htmx:
         # The indicator moves to Lines with a plan; without one it stays (and the preview may be gone: a
         # confirm that lost a race to "delete draft" must not read it again).
         steps = _preview_steps(invoice, preview, 3) if context.get("plan") else None
         return render_block(TEMPLATE, "plan", invoice=invoice, preview=preview, options_form=form, errors_here=True,
-                            steps=steps, steps_oob=bool(steps), **context), _swappable(status)
-    page = {**_preview_context(invoice, preview, options_form=form), **context,
-            "ticked": form.selection_of().ticked(preview), "ticked_non_billable": set(form.nonbillable.data or ()),
-            "steps": _preview_steps(invoice, preview, 3 if context.get("plan") else 2)}
+                            steps=steps, steps_oob=bool(steps), lines_listed=imports.LINES_LISTED,
+                            **context), _swappable(status)
+    selection = form.selection_of() if form else imports.Selection()  # no form: as a new preview shows
+    page = {**_preview_context(invoice, preview, options_form=form, shown=shown or selection.shown_pages,
+                               ticked=selection.ticked(preview) if form else None,
+                               ticked_non_billable=frozenset(selection.non_billable_ids)),
+            **context, "steps": _preview_steps(invoice, preview, 3 if context.get("plan") else 2),
+            "lines_listed": imports.LINES_LISTED}
     return _render(invoice, "preview", status, **page)
 
 

@@ -28,8 +28,8 @@ from models import (Business, ClockifyCache, ClockifyCurrencyLabel, ClockifyConn
 from services.clockify import PAGE_SIZE, ClockifyClient, Forbidden, ReportRangeTooLong
 from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, to_plain
 from services.invoicing import InvoiceChanged, lock_draft, next_position
-from services.lines import (ImportPlan, LineOptions, LinePlanner, Reconciler, Reconciliation, resolve_currencies,
-                            skip_reason)
+from services.lines import (ImportPlan, LineOptions, LinePlanner, Reconciler, Reconciliation, entry_amounts,
+                            resolve_currencies, skip_reason)
 from services.money import from_minor, line_amount_minor
 
 FREE_PLAN_WINDOW_DAYS = 31  # a Free workspace's report covers at most 31 days per request
@@ -338,16 +338,19 @@ def load_pages(preview: ImportPreview, client: ClockifyClient, until: float) -> 
         with ThreadPoolExecutor(max_workers=AHEAD) as pool:
             while not preview.complete:
                 known, window, page = preview.window_pages, preview.cursor_window, preview.cursor_page
-                # A page asked for now is stored (and its rows shown) after those under way: ask only
-                # while that still ends in time, at the pace pages have been taking.
+                # A page asked for now is stored (and its sums shown) after those under way: ask for each
+                # only while that still ends in time, at the pace pages have been taking (AHEAD asked at
+                # once near the end ran a step seconds past its time on a loaded machine).
                 pace = (time.monotonic() - began) / stored if stored else 0.0
                 in_time = time.monotonic() + pace * len(in_flight) < until or not stored
                 if known is not None and page > 1 and in_time:
                     start, end = (date.fromisoformat(day) for day in preview.windows[window])
                     for ahead in range(page, min(known, page + AHEAD - 1) + 1):
-                        if (window, ahead) not in in_flight:
-                            in_flight[window, ahead] = pool.submit(_asking(client, filters, ahead), start=start,
-                                                                   end=end)
+                        if (window, ahead) in in_flight:
+                            continue
+                        if stored and time.monotonic() + pace * (len(in_flight) + 1) >= until:
+                            break
+                        in_flight[window, ahead] = pool.submit(_asking(client, filters, ahead), start=start, end=end)
                 if (window, page) in in_flight:
                     result = in_flight.pop((window, page)).result()
                     fresh = _store_page(preview, result)
@@ -433,12 +436,14 @@ def _add_page(preview: ImportPreview, entries: list[TimeEntry], unreadable: list
                                      entries=[to_plain(entry) for entry in entries], unreadable=unreadable or None))
 
 
-def unreadable_entries(preview: ImportPreview, page: int | None = None) -> list[dict]:
-    """The entries Clockify sent that could not be read ({"id", "reason"}): over every loaded page, or
-    on one page."""
+def unreadable_entries(preview: ImportPreview, page: int | None = None, through: int | None = None) -> list[dict]:
+    """The entries Clockify sent that could not be read ({"id", "reason"}): over every loaded page, on
+    one page, or on pages 1..``through``."""
     query = select(ImportPreviewPage.unreadable).where(ImportPreviewPage.preview_id == preview.id)
     if page is not None:
         query = query.where(ImportPreviewPage.number == page)
+    if through is not None:
+        query = query.where(ImportPreviewPage.number <= through)
     pages = db.session.scalars(query.order_by(ImportPreviewPage.number))
     return [item for page in pages for item in page or ()]
 
@@ -461,8 +466,16 @@ def preview_pages(preview: ImportPreview) -> Iterator[list[TimeEntry]]:
         yield page
 
 
+def page_entries(preview: ImportPreview, number: int) -> list[TimeEntry]:
+    """The entries of stored page ``number`` that no page before it holds (pages may overlap)."""
+    earlier = ids_through_page(preview, number - 1)
+    items = db.session.scalar(select(ImportPreviewPage.entries).where(
+        ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or []
+    return [from_plain(TimeEntry, item) for item in items if item["id"] not in earlier]
+
+
 def preview_entries(preview: ImportPreview) -> list[TimeEntry]:
-    """Every entry of the preview's pages, each once, in one list: for a page that shows them all."""
+    """Every entry of the preview's pages, each once, in one list."""
     return [entry for page in preview_pages(preview) for entry in page]
 
 
@@ -483,6 +496,63 @@ def ids_through_page(preview: ImportPreview, number: int) -> set[str]:
     pages = db.session.scalars(select(ImportPreviewPage.entries).where(ImportPreviewPage.preview_id == preview.id,
                                                                        ImportPreviewPage.number <= number))
     return {item["id"] for page in pages for item in page}
+
+
+# The preview shows the rows of its first stored pages only (SHOWN_PAGES at first, one more on each "Show
+# the next entries"): a 66,000-entry quarter rendered whole took most of its preview's server time and
+# made a page no browser scrolls. What every count, total and "all N matching" says still covers every loaded entry:
+# each page not shown is a PagePart, its sums.
+SHOWN_PAGES = 1
+LINES_LISTED = 500  # "Show the lines" lists the first lines; its totals (ImportPlan's sums) count every line
+
+
+@dataclass(frozen=True)
+class PagePart:
+    """The sums of one stored page whose rows are not shown: its billable entries (count, seconds, amount
+    in minor units, Clockify's report amount in hundredths and how many have none) and how many of its
+    entries each list apart holds."""
+
+    number: int
+    count: int = 0
+    seconds: int = 0
+    amount_minor: int = 0
+    reported: int = 0
+    missing: int = 0
+    non_billable: int = 0
+    skipped: int = 0
+    elsewhere: int = 0
+    unreadable: int = 0
+
+    @classmethod
+    def of(cls, number: int, view: PreviewView, amounts: dict, unreadable: int = 0) -> PagePart:
+        reported = [amounts[entry.id][3] for entry in view.selectable]
+        return cls(number=number, count=len(view.selectable), seconds=sum(entry.seconds for entry in view.selectable),
+                   amount_minor=sum(amounts[entry.id][0] for entry in view.selectable),
+                   reported=sum(value for value in reported if value is not None),
+                   missing=sum(1 for value in reported if value is None), non_billable=len(view.non_billable),
+                   skipped=len(view.skipped), elsewhere=len(view.elsewhere), unreadable=unreadable)
+
+
+def shown_and_parts(preview: ImportPreview, currency: str, time_zone: str, fallback_rate: Decimal | None,
+                    shown: int) -> tuple[PreviewView, list[PagePart]]:
+    """The entries of pages 1..``shown`` sorted for the page, and a PagePart for each page after them,
+    one stored page in memory at a time."""
+    entries, parts = [], []
+    unreadable = _unreadable_counts(preview)
+    for number, page in enumerate(preview_pages(preview), start=1):
+        if number <= shown:
+            entries += page
+        else:
+            view = classify(preview, currency, time_zone, entries=page)
+            parts.append(PagePart.of(number, view, entry_amounts(view.selectable, currency, fallback_rate),
+                                     unreadable.get(number, 0)))
+    return classify(preview, currency, time_zone, entries=entries), parts
+
+
+def _unreadable_counts(preview: ImportPreview) -> dict[int, int]:
+    rows = db.session.execute(select(ImportPreviewPage.number, ImportPreviewPage.unreadable)
+                              .where(ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.unreadable.is_not(None)))
+    return {number: len(items or ()) for number, items in rows}
 
 
 @dataclass(frozen=True)
@@ -602,16 +672,30 @@ class Selection:
     def shown(self, preview: ImportPreview) -> set[str] | None:
         return ids_through_page(preview, self.shown_pages) if self.mode == "shown" else None
 
-    def ticked(self, preview: ImportPreview) -> set[str] | None:
-        """The billable entries a page rendered again shows ticked (None: all of them)."""
+    def ticked(self, preview: ImportPreview) -> Ticks:
+        """Which billable entries a page rendered again shows ticked."""
         if self.mode == "some":
-            return set(self.entry_ids)
-        if self.mode == "all" and self.excluded:
-            return {entry.id for entry in preview_entries(preview) if entry.id not in set(self.excluded)}
+            return Ticks(only=frozenset(self.entry_ids))
         if self.mode == "shown":
-            unticked = (self.shown(preview) or set()) - set(self.entry_ids)
-            return {entry.id for entry in preview_entries(preview) if entry.id not in unticked}
-        return None
+            return Ticks(unticked=frozenset((self.shown(preview) or set()) - set(self.entry_ids)))
+        return Ticks(unticked=frozenset(self.excluded if self.mode == "all" else ()))
+
+
+@dataclass(frozen=True)
+class Ticks:
+    """The billable entries ticked: those in ``only``, or (``only`` None) every one but ``unticked``, so
+    the entries of pages not shown count as ticked too. ``entry_id in ticks`` says whether one is."""
+
+    only: frozenset[str] | None = None
+    unticked: frozenset[str] = frozenset()
+
+    def __contains__(self, entry_id: str) -> bool:
+        return entry_id in self.only if self.only is not None else entry_id not in self.unticked
+
+    @property
+    def rest_ticked(self) -> bool:
+        """The entries not shown (on pages not shown, or not loaded yet) are ticked."""
+        return self.only is None
 
 
 def _selected_pages(preview: ImportPreview, invoice: Invoice, selection: Selection,

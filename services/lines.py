@@ -453,10 +453,14 @@ def resolve_currencies(entries: Iterable[TimeEntry], answers: Mapping[str, str])
     label is ambiguous. An unknown label stays as it is: skip_reason says so, nothing is guessed."""
     from services.currencies import iso_currency
 
+    read: dict[str, str | None] = {}  # label -> code, each label read once (a page has a few labels, 1,000 entries)
+
     def code(money):
         if money is None:
             return money
-        iso = answers.get(money.currency) or iso_currency(money.currency)
+        if money.currency not in read:
+            read[money.currency] = answers.get(money.currency) or iso_currency(money.currency)
+        iso = read[money.currency]
         return replace(money, currency=iso) if iso and iso != money.currency else money
 
     def resolved(entry: TimeEntry) -> TimeEntry:

@@ -73,13 +73,22 @@ def test_the_whole_preview_of_three_pages_is_one_browser_request_after_the_first
     assert [body["detailedFilter"]["options"]["totals"] for body in asked[1:]] == ["EXCLUDE", "EXCLUDE"]
     assert re.search(r"All (\d+) entries loaded \(3 Clockify requests\)", rest)
     assert 'hx-trigger="load' not in rest  # the loader stops: nothing left for the browser to ask
-    shown = set(wizard.entry_ids(first)) | set(re.findall(r'name="entry" value="([^"]+)"', rest))
     with app.app_context():
         preview = db.session.scalar(select(ImportPreview))
         assert preview.complete and preview.pages_loaded == 3 and preview.window_pages == 3
         assert int(re.search(r"All (\d+) entries", rest).group(1)) == preview.entry_count > 2000
         billable_ids = {entry.id for entry in classify(preview, "USD", "UTC").selectable}
-    assert shown == billable_ids  # every billable entry's row reached the page, once
+    # The rows of the first page are listed; the other pages come as their sums, which the totals add up
+    listed = wizard.entry_ids(first)
+    assert 'name="entry"' not in rest and len(listed) < len(billable_ids)
+    sums = {int(page): int(count) for page, count in re.findall(r'data-part="(\d+)"\s+data-count="(\d+)"', rest)}
+    assert sorted(sums) == [2, 3] and len(listed) + sum(sums.values()) == len(billable_ids)
+    # "Show the next entries" lists any page's rows, each billable entry once over all of them
+    for number in sums:
+        shown = client.post(f"{wizard.base}/{token}/rows", data={"show": str(number)}, hx=True).get_data(as_text=True)
+        assert f'id="page-part-{number}" hx-swap-oob="true"' in shown  # its sums leave the totals
+        listed += re.findall(r'name="entry" value="([^"]+)"', shown)
+    assert len(listed) == len(set(listed)) and set(listed) == billable_ids
 
 
 def test_a_confirm_goes_on_page_by_page_and_bills_each_entry_once(app, client, logged_in, three_pages):
@@ -180,3 +189,67 @@ def test_a_confirm_step_racing_send_adds_all_its_lines_or_none(app, live_server,
             db.session.execute(db.delete(ImportedEntry))
             db.session.commit()
     assert outcomes and ("imported" in outcomes) == bool(lines_added_to)
+
+
+def _boxes(html: str) -> dict[str, bool]:
+    """The entry boxes a page lists: id -> ticked."""
+    return {entry_id: bool(ticked) for entry_id, ticked in
+            re.findall(r'name="entry" value="([^"]+)" (checked)?', html)}
+
+
+def test_without_javascript_rows_come_a_page_at_a_time_and_the_unticked_stay_unbilled(app, client, logged_in,
+                                                                                      three_pages):
+    """A whole page lists the rows of the pages it shows only (one at first, "Show the next entries" adds
+    one), its totals count every loaded entry, and an entry unticked before the list grew stays unticked
+    and unbilled while every other entry is billed ("all matching")."""
+    app.config.update(HOURBILL_CLOCKIFY_API_URL=three_pages.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=three_pages.reports_url)
+    assert connect(client).status_code == 303
+    wizard = Wizard(app, client, three_pages, logged_in.invoice(logged_in.customer("Everyone", "USD")))
+    first = wizard.preview(billable=None)
+    token = wizard.token(first)
+    options = {**ALL_BY_PROJECT, "selection": "shown", "shown_pages": "1"}
+    for _ in range(2):  # "Load the next 1,000", as the form sends it: the boxes of the first page ticked
+        page = client.post(f"{wizard.base}/{token}/more", data={**options, "entry": wizard.entry_ids(first)})
+        page = page.get_data(as_text=True)
+    assert re.search(r"All \d+ entries loaded \(3 Clockify requests\)", page)
+    with app.app_context():
+        billable = {entry.id for entry in classify(db.session.scalar(select(ImportPreview)), "USD", "UTC").selectable}
+    first = _boxes(page)
+    assert all(first.values()) and 0 < len(first) < len(billable) and 'name="show" value="2"' in page
+    assert f"<strong data-selected-count>{len(billable)}</strong>" in page
+
+    unticked = sorted(first)[:2]
+    ticked = [entry_id for entry_id in first if entry_id not in unticked]
+    page = client.post(f"{wizard.base}/{token}/rows", data={**options, "entry": ticked, "show": "2"}).get_data(as_text=True)
+    second = _boxes(page)
+    assert set(first) < set(second) and {entry_id for entry_id, on in second.items() if not on} == set(unticked)
+    assert f"<strong data-selected-count>{len(billable) - 2}</strong>" in page
+    assert 'name="shown_pages" value="2"' in page and 'name="show" value="3"' in page
+
+    done = client.post(f"{wizard.base}/{token}/confirm", data={
+        **options, "shown_pages": "2", "entry": [entry_id for entry_id, on in second.items() if on]})
+    assert done.status_code == 303
+    assert {row.entry_id for row in wizard.imported()} == billable - set(unticked)
+
+
+def test_show_the_lines_lists_the_first_lines_and_totals_every_line(app, client, logged_in, three_pages):
+    """One line per entry of 2,500: "Show the lines" lists LINES_LISTED of them, says how many more there
+    are, and its total is the total of every line "Add to invoice" then adds."""
+    from services.imports import LINES_LISTED
+
+    app.config.update(HOURBILL_CLOCKIFY_API_URL=three_pages.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=three_pages.reports_url)
+    assert connect(client).status_code == 303
+    wizard = Wizard(app, client, three_pages, logged_in.invoice(logged_in.customer("Everyone", "USD")))
+    token = wizard.token(wizard.preview(billable=None))
+    client.post(f"{wizard.base}/{token}/more", hx=True).get_data()
+    one_per_entry = {**ALL_BY_PROJECT, "grouping": "entry"}
+
+    page = wizard.post(token, "lines", **one_per_entry).get_data(as_text=True)
+
+    count = int(re.search(r"(\d+) lines from \1 entries", page).group(1))
+    assert page.count('<td data-label="Description">') == LINES_LISTED < count
+    assert f"and {count - LINES_LISTED} more" in page
+    total = re.search(r'data-testid="plan-total">\$([\d,.]+)<', page).group(1).replace(",", "")
+    assert wizard.post(token, "confirm", **one_per_entry).status_code == 200
+    lines = wizard.lines()
+    assert len(lines) == count and sum(line.amount_minor for line in lines) == int(total.replace(".", ""))

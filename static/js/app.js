@@ -70,12 +70,26 @@
   // all of 10,000 entries never sends 10,000 ids).
   function previewForm(node) { return node && node.closest && node.closest("[data-import-selection]"); }
 
+  // The pages whose rows are not shown, as their sums (#preview-parts, services.imports.PagePart): they
+  // count as ticked while the rest is ("Select all"; data-rest-ticked), and not after "Select none".
+  function parts(form) { return form.querySelectorAll("#preview-parts [data-part]"); }
+  function partSum(form, key) {
+    var sum = 0;
+    parts(form).forEach(function (part) { sum += Number(part.dataset[key] || 0); });
+    return sum;
+  }
+  function restTicked(form) { return form.dataset.restTicked !== "false"; }
+
   function updateTotals(form) {
     var totals = form.querySelector("[data-import-totals]");
     if (!totals) { return; }
     // Clockify's report amounts (data-clockify) are hundredths in every currency; a box without one
     // is an entry the report gave no amount.
     var count = 0, seconds = 0, amount = 0, reported = 0, missing = 0;
+    if (restTicked(form)) {
+      count = partSum(form, "count"); seconds = partSum(form, "seconds"); amount = partSum(form, "amount");
+      reported = partSum(form, "clockify"); missing = partSum(form, "missing");
+    }
     form.querySelectorAll('input[name="entry"]:checked, input[name="nonbillable"]:checked').forEach(function (box) {
       count += 1;
       seconds += Number(box.dataset.seconds);
@@ -102,11 +116,31 @@
     form.querySelectorAll("[data-count-of]").forEach(function (count) {
       var list = document.getElementById(count.dataset.countOf);
       if (!list) { return; }
-      count.textContent = list.children.length;
+      var total = list.children.length + (count.dataset.partCount ? partSum(form, count.dataset.partCount) : 0);
+      count.textContent = total;
       var box = count.closest("details");
-      if (box && list.children.length) { box.hidden = false; }
+      if (box && total) { box.hidden = false; }
     });
+    // "Show the next entries" while pages are not shown, with how many rows are listed of how many.
+    var more = form.querySelector("#show-more");
+    if (!more) { return; }
+    var listed = form.querySelectorAll('input[name="entry"]').length;
+    more.hidden = parts(form).length === 0;
+    more.querySelector("[data-rows-shown]").textContent = listed;
+    more.querySelector("[data-rows-all]").textContent = listed + partSum(form, "count");
   }
+
+  // The page "Show the next entries" asks for: the first one not shown; its rows come ticked as the
+  // rest is.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var button = event.detail.elt;
+    var form = previewForm(button);
+    if (!form || !button.hasAttribute("data-show-more")) { return; }
+    var first = parts(form)[0];
+    if (!first) { event.preventDefault(); return; }
+    event.detail.parameters.show = first.dataset.part;
+    event.detail.parameters.rest = restTicked(form) ? "ticked" : "unticked";
+  });
 
   document.addEventListener("change", function (event) {
     var form = previewForm(event.target);
@@ -117,6 +151,7 @@
     var form = previewForm(button);
     if (!form) { return; }
     var on = button.dataset.select === "all";
+    form.dataset.restTicked = on ? "true" : "false";
     form.querySelectorAll('input[name="entry"]').forEach(function (box) { box.checked = on; });
     updateTotals(form);
   });
@@ -130,9 +165,10 @@
     if (!form || !("selection" in params)) { return; }
     var ticked = [], unticked = [];
     form.querySelectorAll('input[name="entry"]').forEach(function (box) { (box.checked ? ticked : unticked).push(box.value); });
-    var loading = form.querySelector("#loader[hx-post]") !== null;
+    // Entries not listed (still loading, or on pages not shown) are ticked or not as the rest is.
+    var unlisted = form.querySelector("#loader[hx-post]") !== null || parts(form).length > 0;
     delete params.entry;
-    if (unticked.length < ticked.length || (loading && unticked.length === 0)) {
+    if (unlisted ? restTicked(form) : unticked.length < ticked.length) {
       params.selection = "all";
       params.exclude = unticked;
     } else {
