@@ -28,7 +28,7 @@ from blueprints.import_forms import FiltersForm, LineOptionsForm, preview_args
 from extensions import db
 from models import ClockifyConnection, ImportPreview, Invoice
 from services import connections, imports, invoicing
-from services.clockify import FREE_PLAN_REPORT_DAYS, ClockifyError, InvalidKey, RateLimited
+from services.clockify import FREE_PLAN_REPORT_DAYS, ClockifyError, RateLimited
 from services.lines import entry_amounts, hundredths_to_minor, unknown_labels
 from services.money import is_currency
 from services.secrets import DataKeyError
@@ -119,10 +119,9 @@ class Problem:
 
     @classmethod
     def of(cls, error: Exception, retry_url: str) -> Problem:
-        new_key = isinstance(error, InvalidKey) and error.code != 1000  # 1000: Hourbill's header, not the key
         advice = (f"Free Clockify workspaces allow 30 requests an hour; Hourbill keeps workspace data for "
                   f"{_cache_age()} to spare them." if isinstance(error, RateLimited) else "")
-        return cls(str(error), "new_key" if new_key else "other", advice, retry_url)
+        return cls(str(error), getattr(error, "kind", "other"), advice, retry_url)
 
 
 def _cache_age() -> str:
