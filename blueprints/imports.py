@@ -10,8 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from babel.dates import format_timedelta
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
@@ -23,6 +22,7 @@ from werkzeug.datastructures import MultiDict
 
 from babel.numbers import list_currencies
 from blueprints.access import clockify_site, current_business, keyring, requires, scoped, scoped_draft, scoped_select
+from blueprints.access import time_zone as _zone, today as _today
 from blueprints.forms import LineForm
 from blueprints.import_forms import FiltersForm, LineOptionsForm, preview_args
 from extensions import db
@@ -40,14 +40,6 @@ TEMPLATE = "imports/wizard.html"
 
 def _max_age() -> timedelta:
     return timedelta(seconds=current_app.config["HOURBILL_CLOCKIFY_CACHE_SECONDS"])
-
-
-def _zone() -> str:
-    return current_user.time_zone or "UTC"
-
-
-def _today() -> date:
-    return datetime.now(ZoneInfo(_zone())).date()
 
 
 def _connections() -> list[ClockifyConnection]:
