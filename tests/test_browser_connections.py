@@ -26,6 +26,21 @@ def no_key_in_html(page, *keys):
         assert key not in html, f"the page HTML shows the key {key[:4]}…"
 
 
+def disconnect(page, card, connection, name: str, on_confirm_page=lambda: None) -> None:
+    """Disconnect asks first (the confirm page is checked by `on_confirm_page`), then removes the connection:
+    the card is back to "Not connected"."""
+    connection.get_by_role("link", name="Disconnect").click()
+    expect(page.get_by_role("heading", name=f"Disconnect {name}?")).to_be_visible()
+    on_confirm_page()
+    page.get_by_role("button", name="Disconnect").click()
+    page.wait_for_url("**/settings/integrations")
+    expect(page.get_by_role("status")).to_contain_text(f"{name} is disconnected.")
+    expect(card.get_by_text("Not connected", exact=True)).to_be_visible()
+    expect(card.get_by_role("link", name="Connect", exact=True)).to_be_visible()
+    expect(card.get_by_role("listitem")).to_have_count(0)
+    settled(page)
+
+
 def test_connect_with_a_bad_then_a_good_key_update_it_and_disconnect(page, clockify):
     sandbox = clockify.sandbox
     register(page)
@@ -86,16 +101,9 @@ def test_connect_with_a_bad_then_a_good_key_update_it_and_disconnect(page, clock
     no_key_in_html(page, new_key, MAIN_KEY)
     screenshot(page, "connections-key-updated")
 
-    # Disconnect asks first, then removes the connection.
-    connection.get_by_role("link", name="Disconnect").click()
-    expect(page.get_by_role("heading", name="Disconnect Agency work?")).to_be_visible()
-    expect(page.get_by_text(f"deletes the stored key ••••{new_key[-4:]}")).to_be_visible()
-    screenshot(page, "connections-disconnect-confirm")
-    page.get_by_role("button", name="Disconnect").click()
-    page.wait_for_url("**/settings/integrations")
-    expect(page.get_by_role("status")).to_contain_text("Agency work is disconnected.")
-    expect(card.get_by_text("Not connected", exact=True)).to_be_visible()
-    expect(card.get_by_role("link", name="Connect", exact=True)).to_be_visible()
-    expect(card.get_by_role("listitem")).to_have_count(0)
-    settled(page)
+    def confirm_page():
+        expect(page.get_by_text(f"deletes the stored key ••••{new_key[-4:]}")).to_be_visible()
+        screenshot(page, "connections-disconnect-confirm")
+
+    disconnect(page, card, connection, "Agency work", confirm_page)
     screenshot(page, "connections-disconnected")
