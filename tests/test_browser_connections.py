@@ -14,10 +14,14 @@ BAD_KEY = "not-a-real-key-9999"
 
 
 def open_integrations(page):
+    """Settings > Integrations with nothing connected yet: gives the Clockify card."""
     page.get_by_role("link", name="Settings").click()
     page.get_by_role("navigation", name="Account settings").get_by_role("link", name="Integrations").click()
     page.wait_for_url("**/settings/integrations")
     expect(page.get_by_role("heading", name="Clockify")).to_be_visible()
+    card = page.locator("section#clockify")
+    expect(card.get_by_text("Not connected", exact=True)).to_be_visible()
+    return card
 
 
 def no_key_in_html(page, *keys):
@@ -44,9 +48,7 @@ def disconnect(page, card, connection, name: str, on_confirm_page=lambda: None) 
 def test_connect_with_a_bad_then_a_good_key_update_it_and_disconnect(page, clockify):
     sandbox = clockify.sandbox
     register(page)
-    open_integrations(page)
-    card = page.locator("section#clockify")
-    expect(card.get_by_text("Not connected", exact=True)).to_be_visible()
+    card = open_integrations(page)
     screenshot(page, "connections-not-connected")
 
     # Connect with a key Clockify refuses: the form explains and keeps everything but the key.
