@@ -7,7 +7,7 @@ connection_requests ask someone holding a Clockify key to connect it.
 Every owned table carries business_id (customers, invoices, clockify_connections, import_previews,
 imported_entries, connection_requests) or reaches it through its parent (line_items through the
 invoice; clockify_cache, clockify_currency_labels through the connection; import_preview_pages through
-the preview), and every query a request makes is scoped to the current business (services/access.py).
+the preview), and every query a request makes is scoped to the current business (blueprints/access.py).
 Mail (issue 11): mail_attempts (every invoice, reminder and invitation mail tried, with the server's
 answer), reminder_stages (a business's reminders, N days after the due date) and reminder_claims (one
 per invoice and stage: claimed before sending, so a stage goes once).
@@ -195,7 +195,7 @@ def one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({', '.join(repr(value) for value in values)})", name=name)
 
 
-ROLES = ("owner", "admin", "member", "viewer")  # most to least: services/access.py ranks them so
+ROLES = ("owner", "admin", "member", "viewer")  # most to least: blueprints/access.py ranks them so
 
 
 # How an invoice number looks after the business's prefix (services.invoicing.format_number):

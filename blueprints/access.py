@@ -12,7 +12,9 @@ business's object answers 404, exactly as if it did not exist. Not a blueprint: 
 never each other."""
 from __future__ import annotations
 
+from datetime import date, datetime
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
@@ -165,6 +167,16 @@ def personal(view):
     view = login_required(view)
     view.required_action = None
     return view
+
+
+def time_zone() -> str:
+    """The person's time zone (UTC until they choose one, or for a visitor)."""
+    return getattr(current_user, "time_zone", None) or "UTC"
+
+
+def today() -> date:
+    """Today where the person is: new invoices' dates, what is overdue, the wizard's date presets."""
+    return datetime.now(ZoneInfo(time_zone())).date()
 
 
 # --- objects of the current business -------------------------------------------------------------

@@ -3,12 +3,12 @@ dashboard of the current business: what is owed and overdue, what came in, who o
 steps until they are done, and the Clockify time not billed yet (fetched only on "Refresh")."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from blueprints import access
 from blueprints.access import clockify_site, current_business, keyring, requires, scoped, scoped_select
 from extensions import db
 from models import ClockifyConnection, Customer
@@ -25,10 +25,6 @@ def _front_page(state) -> None:
     state.app.add_url_rule("/", "index", index)
 
 
-def _today() -> date:
-    return datetime.now(ZoneInfo(current_user.time_zone or "UTC")).date()
-
-
 def index():
     if not current_user.is_authenticated:
         return render_template("landing.html")
@@ -37,7 +33,7 @@ def index():
 
 @requires("invoice.view")
 def _dashboard():
-    business, today = current_business(), _today()
+    business, today = current_business(), access.today()
     steps = dashboard.checklist(business)
     return render_template("dashboard/index.html", figures=dashboard.figures(business.id, today), today=today,
                            steps=steps if not all(step.done for step in steps) else None,
@@ -54,7 +50,7 @@ def _connections() -> list[ClockifyConnection]:
 def refresh_unbilled():
     """Ask Clockify for the unbilled time since the chosen date, once per connection (claimed first, so a
     second refresh at the same moment asks nothing and says so)."""
-    today, typed = _today(), request.form.get("since", "")
+    today, typed = access.today(), request.form.get("since", "")
     try:
         since = unbilled.since_date(typed, today)
     except ValueError as error:
@@ -78,7 +74,7 @@ def refresh_unbilled():
         try:
             with connections.reading(connection, keyring(), clockify_site()) as client:
                 unbilled.refresh(row, connection, client, business, customers, since=since, today=today,
-                                 time_zone=current_user.time_zone or "UTC", max_age=max_age, skip_workspaces=done)
+                                 time_zone=access.time_zone(), max_age=max_age, skip_workspaces=done)
             db.session.commit()
         except (ClockifyError, DataKeyError) as error:
             _release(row)
@@ -103,9 +99,9 @@ def bill(customer_id: int):
     customer: Customer = scoped(Customer, customer_id)
     connection = scoped(ClockifyConnection, request.form.get("connection"))
     workspace, since = request.form.get("workspace", "")[:64], request.form.get("since", "")[:10]
-    invoice = invoicing.new_draft(current_business(), customer, _today())
+    invoice = invoicing.new_draft(current_business(), customer, access.today())
     db.session.commit()
     flash(f"Draft invoice for {customer.name} created: check the filters and preview its unbilled time.", "success")
     return redirect(url_for("imports.filters", invoice_id=invoice.id, connection=connection.id, workspace=workspace,
                             client=customer.clockify_client_id or "", range="custom", start=since,
-                            end=_today().isoformat()), code=303)
+                            end=access.today().isoformat()), code=303)

@@ -10,8 +10,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
+from decimal import Decimal
 
 from babel.dates import format_timedelta
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
@@ -23,12 +23,13 @@ from werkzeug.datastructures import MultiDict
 
 from babel.numbers import list_currencies
 from blueprints.access import clockify_site, current_business, keyring, requires, scoped, scoped_draft, scoped_select
+from blueprints.access import time_zone as _zone, today as _today
 from blueprints.forms import LineForm
 from blueprints.import_forms import FiltersForm, LineOptionsForm, preview_args
 from extensions import db
 from models import ClockifyConnection, ImportPreview, Invoice
 from services import connections, imports, invoicing
-from services.clockify import FREE_PLAN_REPORT_DAYS, ClockifyError, InvalidKey, RateLimited
+from services.clockify import FREE_PLAN_REPORT_DAYS, ClockifyError, RateLimited
 from services.lines import entry_amounts, hundredths_to_minor, unknown_labels
 from services.money import is_currency
 from services.secrets import DataKeyError
@@ -40,14 +41,6 @@ TEMPLATE = "imports/wizard.html"
 
 def _max_age() -> timedelta:
     return timedelta(seconds=current_app.config["HOURBILL_CLOCKIFY_CACHE_SECONDS"])
-
-
-def _zone() -> str:
-    return current_user.time_zone or "UTC"
-
-
-def _today() -> date:
-    return datetime.now(ZoneInfo(_zone())).date()
 
 
 def _connections() -> list[ClockifyConnection]:
@@ -119,10 +112,9 @@ class Problem:
 
     @classmethod
     def of(cls, error: Exception, retry_url: str) -> Problem:
-        new_key = isinstance(error, InvalidKey) and error.code != 1000  # 1000: Hourbill's header, not the key
         advice = (f"Free Clockify workspaces allow 30 requests an hour; Hourbill keeps workspace data for "
                   f"{_cache_age()} to spare them." if isinstance(error, RateLimited) else "")
-        return cls(str(error), "new_key" if new_key else "other", advice, retry_url)
+        return cls(str(error), getattr(error, "kind", "other"), advice, retry_url)
 
 
 def _cache_age() -> str:
@@ -192,27 +184,29 @@ def _workspace(connection, client, workspace_id):
 @bp.get("/filters")
 @requires("import.run")
 def filters(invoice_id: int):
-    invoice = scoped_draft(invoice_id)
-    connection = scoped(ClockifyConnection, request.args.get("connection"))
-    form = _filters_form(invoice, request.args)
+    invoice, connection, form = _filters_request(invoice_id, request.args)
     try:
         with _client(connection) as client:
-            workspace = _workspace(connection, client, form.workspace.data or "")
-            reference, fetched_at = imports.reference_data(connection, client, workspace.id, _max_age(),
-                                                           refresh=bool(request.args.get("refresh")))
+            context = _filters_context(invoice, connection, client, form, refresh=bool(request.args.get("refresh")))
     except (ClockifyError, DataKeyError) as error:
         return _problem(invoice, error, connection)
-    return _render(invoice, "filters", **_filters_context(invoice, connection, workspace, reference, fetched_at, form))
+    return _render(invoice, "filters", **context)
 
 
-def _filters_form(invoice, formdata) -> FiltersForm:
+def _filters_request(invoice_id: int, formdata) -> tuple[Invoice, ClockifyConnection, FiltersForm]:
+    """The draft, the connection and the filters that the filters step or a preview is asked with."""
+    invoice = scoped_draft(invoice_id)
+    connection = scoped(ClockifyConnection, formdata.get("connection"))
     if formdata.get("carried_for", formdata.get("workspace")) != formdata.get("workspace"):
         # Filters carried back to the workspace step belong to that workspace; another one starts afresh.
         formdata = MultiDict({name: formdata.get(name, "") for name in ("connection", "workspace")})
-    return FiltersForm(formdata, linked_client=invoice.customer.clockify_client_id, today=_today())
+    return invoice, connection, FiltersForm(formdata, linked_client=invoice.customer.clockify_client_id, today=_today())
 
 
-def _filters_context(invoice, connection, workspace, reference, fetched_at, form: FiltersForm) -> dict:
+def _filters_context(invoice, connection, client, form: FiltersForm, refresh: bool = False) -> dict:
+    """The filters step: the chosen workspace with its clients, projects and members (cached)."""
+    workspace = _workspace(connection, client, form.workspace.data or "")
+    reference, fetched_at = imports.reference_data(connection, client, workspace.id, _max_age(), refresh=refresh)
     customer_client, client_id = invoice.customer.clockify_client_id, form.client.data
     unknown = imports.unknown_choices(reference, client_id, form.projects, form.members,
                                       linked_to=invoice.customer.name if client_id == customer_client else None)
@@ -231,22 +225,18 @@ def _filters_context(invoice, connection, workspace, reference, fetched_at, form
 @bp.post("/preview")
 @requires("import.run")
 def preview(invoice_id: int):
-    invoice = scoped_draft(invoice_id)
-    connection = scoped(ClockifyConnection, request.form.get("connection"))
-    form = _filters_form(invoice, request.form)
+    invoice, connection, form = _filters_request(invoice_id, request.form)
     try:
         with _client(connection) as client:
-            workspace = _workspace(connection, client, form.workspace.data or "")
-            reference, fetched_at = imports.reference_data(connection, client, workspace.id, _max_age())
-            context = _filters_context(invoice, connection, workspace, reference, fetched_at, form)
+            context = _filters_context(invoice, connection, client, form)
             if not form.validate() or context["unknown_choice"]:
                 return _render(invoice, "filters", 422, **context)
             with _unit_of_work():
                 if form.link_client.data and form.client.data:
                     invoice.customer.clockify_client_id = form.client.data
-                preview, entries = imports.start_preview(current_user, invoice, connection,
-                                                         form.chosen(workspace, invoice.currency, _zone()), client,
-                                                         reference)
+                chosen = form.chosen(context["workspace"], invoice.currency, _zone())
+                preview, entries = imports.start_preview(current_user, invoice, connection, chosen, client,
+                                                         context["reference"])
     except (ClockifyError, DataKeyError) as error:
         return _problem(invoice, error, connection)
     return _render(invoice, "preview", **_preview_context(invoice, preview, entries=entries))
@@ -419,14 +409,7 @@ def lines(invoice_id: int, token: str):
     """The lines the selection would become, shown before anything is saved."""
     invoice = scoped_draft(invoice_id)
     preview = _owned_preview(invoice, token)
-    form = LineOptionsForm()
-    if form.selection.data in ("all", "shown") and not preview.complete:
-        response = _load_rest(invoice, preview, form)
-        if response:
-            return response
-    if not form.validate():
-        return _plan_response(invoice, preview, form, 422)
-    rate = form.chosen_rate(imports.fallback_rate(current_business(), invoice))
+    form, rate = _options_sent(invoice, preview)
     try:
         plan, reconciliation = imports.plan(preview, invoice, form.selection_of(), form.options(), rate, _zone())
     except imports.ImportProblem as error:
@@ -455,6 +438,19 @@ def _plan_response(invoice, preview, form: LineOptionsForm | None, status, shown
     return _render(invoice, "preview", status, **page)
 
 
+def _options_sent(invoice, preview) -> tuple[LineOptionsForm, Decimal | None]:
+    """The line options Show the lines or a confirm was sent with, once every page "all" needs is loaded,
+    and the rate they bill at; a failed load or the form's errors are the answer at once (abort)."""
+    form = LineOptionsForm()
+    if form.selection.data in ("all", "shown") and not preview.complete:
+        response = _load_rest(invoice, preview, form)
+        if response:
+            abort(make_response(response))
+    if not form.validate():
+        abort(make_response(_plan_response(invoice, preview, form, 422)))
+    return form, form.chosen_rate(imports.fallback_rate(current_business(), invoice))
+
+
 def _load_rest(invoice, preview, form: LineOptionsForm):
     """"All N matching" with pages not loaded yet: load them now (one call per 1000 entries)."""
     connection = scoped(ClockifyConnection, preview.connection_id)
@@ -473,16 +469,9 @@ def _load_rest(invoice, preview, form: LineOptionsForm):
 def confirm(invoice_id: int, token: str):
     invoice = scoped_draft(invoice_id)
     preview = _owned_preview(invoice, token)
-    form = LineOptionsForm()
     if preview.confirmed_at is not None:  # a double click: the first one did it (imports.confirm re-checks)
-        return _plan_response(invoice, preview, form, 409, options_error=imports.ALREADY_CONFIRMED)
-    if form.selection.data in ("all", "shown") and not preview.complete:
-        response = _load_rest(invoice, preview, form)
-        if response:
-            return response
-    if not form.validate():
-        return _plan_response(invoice, preview, form, 422)
-    rate = form.chosen_rate(imports.fallback_rate(current_business(), invoice))
+        return _plan_response(invoice, preview, LineOptionsForm(), 409, options_error=imports.ALREADY_CONFIRMED)
+    form, rate = _options_sent(invoice, preview)
     try:
         with _unit_of_work():
             run = imports.start_confirm(preview, invoice, form.selection_of(), form.options(), rate)

@@ -5,9 +5,7 @@ Each htmx answer is a block of the page's own template (jinja2-fragments), so a 
 source of markup; without JavaScript the same forms post and redirect back (303)."""
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
                    session, stream_with_context, url_for)
@@ -53,10 +51,6 @@ def scoped_invoice(invoice_id: int) -> Invoice:
     return scoped(Invoice, invoice_id)
 
 
-def _today() -> date:
-    return datetime.now(ZoneInfo(current_user.time_zone or "UTC")).date()
-
-
 class ListForm(FlaskForm):
     """The list's search, filters and order (a GET form: links to a filtered list can be kept)."""
 
@@ -86,7 +80,7 @@ class ListForm(FlaskForm):
 @bp.get("/")
 @requires("invoice.view")
 def index():
-    business, today = access.current_business(), _today()
+    business, today = access.current_business(), access.today()
     customers = db.session.scalars(scoped_select(Customer).order_by(func.lower(Customer.name))).all()
     form = ListForm(formdata=request.args)
     form.customer.choices = [SelectChoice("", "Any customer"),
@@ -122,7 +116,7 @@ def new():
         form.customer_id.data = request.args.get("customer", type=int)
     if form.validate_on_submit():
         customer = next(customer for customer in customers if customer.id == form.customer_id.data)
-        invoice = invoicing.new_draft(access.current_business(), customer, _today())
+        invoice = invoicing.new_draft(access.current_business(), customer, access.today())
         db.session.commit()
         flash(f"Draft invoice for {customer.name} created. Add its lines below.", "success")
         return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
@@ -145,7 +139,7 @@ def _page(invoice: Invoice, status: int = 200, **context):
         details.discount.data = as_typed(from_minor(invoice.discount_minor, invoice.currency))
     return render_template("invoices/show.html", invoice=invoice, totals=invoicing.totals(invoice),
                            details_form=details, add_form=context.pop("add_form", None) or LineForm(formdata=None),
-                           today=_today(), **context), status
+                           today=access.today(), **context), status
 
 
 def _fragment(invoice: Invoice, blocks: list[str], status: int = 200, **context):
@@ -154,7 +148,7 @@ def _fragment(invoice: Invoice, blocks: list[str], status: int = 200, **context)
     amounts and errors out of band, never the inputs the person may still be typing in."""
     context.setdefault("add_form", LineForm(formdata=None))
     html = render_blocks("invoices/show.html", blocks, invoice=invoice, totals=invoicing.totals(invoice),
-                         today=_today(), oob="totals" in blocks, **context)
+                         today=access.today(), oob="totals" in blocks, **context)
     return html, status
 
 
@@ -313,7 +307,8 @@ def send(invoice_id: int):
 @bp.post("/<int:invoice_id>/paid")
 @requires("payment.record")
 def paid(invoice_id: int):
-    return _change_status(invoice_id, lambda invoice: payments.pay_balance(invoice, today=_today(), by=current_user),
+    return _change_status(invoice_id,
+                          lambda invoice: payments.pay_balance(invoice, today=access.today(), by=current_user),
                           "Invoice {number} is marked as paid: a payment of its balance, dated today, is recorded.")
 
 
@@ -327,7 +322,7 @@ def void(invoice_id: int):
 @requires("invoice.edit")
 def duplicate(invoice_id: int):
     invoice = scoped_invoice(invoice_id)
-    copy, left_out = invoicing.duplicate(invoice, access.current_business(), _today())
+    copy, left_out = invoicing.duplicate(invoice, access.current_business(), access.today())
     db.session.commit()
     flash("This is a new draft copied from the invoice.", "success")
     if left_out:

@@ -67,8 +67,15 @@ def _member(form) -> Membership:
     return scoped(Membership, form.membership_id.data)
 
 
-def _refused(error: MemberChangeRefused):
-    flash(str(error), "error")
+def _change(change, done: str):
+    """A change to one member: refused with the reason why, or committed and said."""
+    try:
+        change()
+    except MemberChangeRefused as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(done, "success")
     return redirect(url_for("members.index"), code=303)
 
 
@@ -122,43 +129,25 @@ def revoke_invitation():
 def change_role():
     form = RoleForm()
     membership = _member(form)
-    try:
-        members.change_role(membership, form.role.data, current_membership())
-    except MemberChangeRefused as error:
-        return _refused(error)
-    db.session.commit()
-    flash(f"{membership.user.shown_name} is now {form.role.data}.", "success")
-    return redirect(url_for("members.index"), code=303)
+    return _change(lambda: members.change_role(membership, form.role.data, current_membership()),
+                   f"{membership.user.shown_name} is now {form.role.data}.")
 
 
 @bp.post("/business/members/remove")
 @requires("member.manage")
 def remove():
-    form = MemberForm()
-    membership = _member(form)
-    who = membership.user.shown_name
-    try:
-        members.remove(membership, current_membership())
-    except MemberChangeRefused as error:
-        return _refused(error)
-    db.session.commit()
-    flash(f"{who} is removed from {current_business().name or 'this business'}: their next request no longer "
-          "reaches it.", "success")
-    return redirect(url_for("members.index"), code=303)
+    membership = _member(MemberForm())
+    return _change(lambda: members.remove(membership, current_membership()),
+                   f"{membership.user.shown_name} is removed from {current_business().name or 'this business'}: "
+                   "their next request no longer reaches it.")
 
 
 @bp.post("/business/members/transfer")
 @requires("business.transfer")
 def transfer():
-    form = MemberForm()
-    membership = _member(form)
-    try:
-        members.transfer_ownership(current_business().id, current_membership(), membership)
-    except MemberChangeRefused as error:
-        return _refused(error)
-    db.session.commit()
-    flash(f"{membership.user.shown_name} is now the owner; you are an admin.", "success")
-    return redirect(url_for("members.index"), code=303)
+    membership = _member(MemberForm())
+    return _change(lambda: members.transfer_ownership(current_business().id, current_membership(), membership),
+                   f"{membership.user.shown_name} is now the owner; you are an admin.")
 
 
 # --- the page an invitation link opens (no log-in needed to see it) -------------------------------------

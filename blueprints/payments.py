@@ -5,16 +5,13 @@ Also gives every template `shown_status(invoice)` and `balance_due(invoice)`, so
 that shows an invoice says "overdue" by one rule (services/payments.py)."""
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from blueprints.access import requires, scoped
+from blueprints.access import requires, scoped, today
 from blueprints.forms import DecimalText, LineForm, fits_currency_field
 from extensions import db
 from models import Invoice, Payment
@@ -33,21 +30,16 @@ class PaymentForm(FlaskForm):
     note = TextAreaField("Note (optional)", validators=[Length(max=payments.NOTE_MAX)])
 
 
-def _today() -> date:
-    zone = getattr(current_user, "time_zone", None) or "UTC"
-    return datetime.now(ZoneInfo(zone)).date()
-
-
 def _new_form(invoice: Invoice) -> PaymentForm:
     """The empty form: today's date and the balance due, which is what most payments are."""
     balance = payments.balance_minor(invoice)
-    return PaymentForm(formdata=None, paid_on=_today(),
+    return PaymentForm(formdata=None, paid_on=today(),
                        amount=str(from_minor(balance, invoice.currency)) if balance > 0 else "")
 
 
 @bp.app_context_processor
 def _template_helpers():
-    return {"shown_status": lambda invoice: payments.shown_status(invoice, _today()),
+    return {"shown_status": lambda invoice: payments.shown_status(invoice, today()),
             "balance_due": payments.balance_minor, "new_payment_form": _new_form}
 
 
@@ -73,7 +65,7 @@ def record(invoice_id: int):
         flash(payments.refusal(invoice), "error")
         return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
     return render_template("invoices/show.html", invoice=invoice, totals=invoicing.totals(invoice),
-                           details_form=None, add_form=LineForm(formdata=None), today=_today(),
+                           details_form=None, add_form=LineForm(formdata=None), today=today(),
                            payment_form=form), 422
 
 
@@ -91,7 +83,7 @@ def delete(invoice_id: int, payment_id: int):
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash(f"Payment deleted. Invoice {invoice.number} is {payments.shown_status(invoice, _today())} now.",
+        flash(f"Payment deleted. Invoice {invoice.number} is {payments.shown_status(invoice, today())} now.",
               "success")
     return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="payments"), code=303)
 

@@ -3,9 +3,7 @@ page, and the person's own settings: name, time zone, and security (password, tw
 authentication, logins)."""
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -14,7 +12,8 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, Selec
 from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp,
                                 ValidationError)
 
-from blueprints.access import can, current_business, data_key_problem, keyring, personal, requires, scoped_select
+from blueprints.access import (can, current_business, data_key_problem, keyring, personal, requires, scoped_select,
+                               today)
 from blueprints.forms import (TIME_ZONES, DecimalText, WholeNumber, currency_code, locale_choices,
                              new_password_length, time_zone)
 from extensions import db
@@ -114,21 +113,17 @@ def profile():
         422 if form.errors else 200
 
 
-def _this_year() -> int:
-    return datetime.now(ZoneInfo(current_user.time_zone or "UTC")).year
-
-
 def _numbering_examples(form: ProfileForm, business) -> None:
     """Each format's choice reads as a number with the business's prefix and this year: "INV-2026-001"."""
     form.invoice_number_format.choices = [
-        SelectChoice(each, invoicing.format_number(business.invoice_prefix, each, 1, _this_year()))
+        SelectChoice(each, invoicing.format_number(business.invoice_prefix, each, 1, today().year))
         for each in NUMBER_FORMATS]
 
 
 def _next_number(business) -> str:
     """The number the next invoice issued today gets, as saved (the rule mark_sent numbers with)."""
     try:
-        return invoicing.next_number(business, _this_year())
+        return invoicing.next_number(business, today().year)
     except invoicing.InvoiceStateError:
         return ""
 

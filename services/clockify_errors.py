@@ -17,6 +17,7 @@ class ClockifyError(Exception):
     """
 
     default_message = "Something went wrong while talking to Clockify. Please try again."
+    kind = "other"  # what the page advises: "new_key" where the stored key itself is refused
 
     def __init__(
         self,
@@ -43,6 +44,10 @@ class InvalidKey(ClockifyError):
         "Clockify did not accept this API key: it is invalid or expired. Generate a new key in "
         "Clockify (Profile settings, API) and update the connection."
     )
+
+    @property
+    def kind(self) -> str:
+        return "other" if self.code == 1000 else "new_key"  # 1000: Hourbill's header, not the key
 
 
 class Forbidden(ClockifyError):

@@ -197,7 +197,7 @@ def marking_refused_keys(connection: ClockifyConnection) -> Iterator[None]:
         yield
     except InvalidKey as error:
         db.session.rollback()  # whatever the failed step had begun is not kept
-        if error.code != 1000:  # 1000: Clockify got no key or two, Hourbill's fault, not the key's
+        if error.kind == "new_key":
             connection.status = "invalid"
             db.session.commit()
         raise

@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from extensions import db
 from models import ImportedEntry, ImportPreview, ImportPreviewPage, Invoice, LineItem
-from sandbox import NORTHWIND_ID, create_sandbox
+from sandbox import create_sandbox
 from services.imports import classify
 from services.lines import LinePlanner, plan_lines
-from tests.test_concurrency import _all_at_once, _copies, _new_invoice, _session
+from tests.test_concurrency import _all_at_once, _copies, _session
 from tests.test_imports import Wizard, connect
-from tests.test_import_races import TRIALS, _connect, _preview
+from tests.test_import_races import TRIALS, _connect, _draft_to_confirm
 from tests.test_lines import billable, fallback_rates, random_entries, random_options, time_zones
 
 HX = {"HX-Request": "true"}
@@ -153,11 +153,7 @@ def test_a_confirm_step_racing_send_adds_all_its_lines_or_none(app, live_server,
     connection_id = _connect(app, session, live_server, clockify_sandbox)
     outcomes = set()
     for trial in range(TRIALS):
-        invoice_id = _new_invoice(session, live_server)
-        session.post(f"{live_server}/invoices/{invoice_id}/lines", allow_redirects=False,
-                     data={"description": "Set-up", "quantity": "1", "rate": "10", "unit": "h"})
-        token = _preview(session, live_server, invoice_id, connection_id, client=NORTHWIND_ID, billable="on")
-        confirm_url = f"{live_server}/invoices/{invoice_id}/import/{token}/confirm"
+        invoice_id, token, confirm_url = _draft_to_confirm(session, live_server, connection_id)
         race = lambda: importer.post(confirm_url, data=ALL_BY_PROJECT, headers=HX)  # noqa: E731
         if racing_step == "write":
             page = session.post(confirm_url, data=ALL_BY_PROJECT, headers=HX).text

@@ -14,10 +14,14 @@ BAD_KEY = "not-a-real-key-9999"
 
 
 def open_integrations(page):
+    """Settings > Integrations with nothing connected yet: gives the Clockify card."""
     page.get_by_role("link", name="Settings").click()
     page.get_by_role("navigation", name="Account settings").get_by_role("link", name="Integrations").click()
     page.wait_for_url("**/settings/integrations")
     expect(page.get_by_role("heading", name="Clockify")).to_be_visible()
+    card = page.locator("section#clockify")
+    expect(card.get_by_text("Not connected", exact=True)).to_be_visible()
+    return card
 
 
 def no_key_in_html(page, *keys):
@@ -26,12 +30,25 @@ def no_key_in_html(page, *keys):
         assert key not in html, f"the page HTML shows the key {key[:4]}…"
 
 
+def disconnect(page, card, connection, name: str, on_confirm_page=lambda: None) -> None:
+    """Disconnect asks first (the confirm page is checked by `on_confirm_page`), then removes the connection:
+    the card is back to "Not connected"."""
+    connection.get_by_role("link", name="Disconnect").click()
+    expect(page.get_by_role("heading", name=f"Disconnect {name}?")).to_be_visible()
+    on_confirm_page()
+    page.get_by_role("button", name="Disconnect").click()
+    page.wait_for_url("**/settings/integrations")
+    expect(page.get_by_role("status")).to_contain_text(f"{name} is disconnected.")
+    expect(card.get_by_text("Not connected", exact=True)).to_be_visible()
+    expect(card.get_by_role("link", name="Connect", exact=True)).to_be_visible()
+    expect(card.get_by_role("listitem")).to_have_count(0)
+    settled(page)
+
+
 def test_connect_with_a_bad_then_a_good_key_update_it_and_disconnect(page, clockify):
     sandbox = clockify.sandbox
     register(page)
-    open_integrations(page)
-    card = page.locator("section#clockify")
-    expect(card.get_by_text("Not connected", exact=True)).to_be_visible()
+    card = open_integrations(page)
     screenshot(page, "connections-not-connected")
 
     # Connect with a key Clockify refuses: the form explains and keeps everything but the key.
@@ -86,16 +103,9 @@ def test_connect_with_a_bad_then_a_good_key_update_it_and_disconnect(page, clock
     no_key_in_html(page, new_key, MAIN_KEY)
     screenshot(page, "connections-key-updated")
 
-    # Disconnect asks first, then removes the connection.
-    connection.get_by_role("link", name="Disconnect").click()
-    expect(page.get_by_role("heading", name="Disconnect Agency work?")).to_be_visible()
-    expect(page.get_by_text(f"deletes the stored key ••••{new_key[-4:]}")).to_be_visible()
-    screenshot(page, "connections-disconnect-confirm")
-    page.get_by_role("button", name="Disconnect").click()
-    page.wait_for_url("**/settings/integrations")
-    expect(page.get_by_role("status")).to_contain_text("Agency work is disconnected.")
-    expect(card.get_by_text("Not connected", exact=True)).to_be_visible()
-    expect(card.get_by_role("link", name="Connect", exact=True)).to_be_visible()
-    expect(card.get_by_role("listitem")).to_have_count(0)
-    settled(page)
+    def confirm_page():
+        expect(page.get_by_text(f"deletes the stored key ••••{new_key[-4:]}")).to_be_visible()
+        screenshot(page, "connections-disconnect-confirm")
+
+    disconnect(page, card, connection, "Agency work", confirm_page)
     screenshot(page, "connections-disconnected")

@@ -59,6 +59,44 @@ def show_the_lines(page, ticked: int) -> tuple[int, list[str], str]:
     return line_count, planned, page.get_by_test_id("plan-total").inner_text()
 
 
+def preview_and_untick_two(page) -> tuple[int, int, list[int]]:
+    """Preview entries, all ticked, then untick the first and the third: the count and the amount follow.
+    Gives the entries' number, how many stay ticked and each entry's amount."""
+    wizard = page.locator("section#import-wizard")
+    wizard.get_by_role("button", name="Preview entries").click()
+    expect(wizard.get_by_text(re.compile(r"All \d+ entries loaded"))).to_be_visible()
+    settled(page)
+    boxes = entry_boxes(page)
+    total = boxes.count()
+    assert total >= 4, f"the sandbox should have several Website redesign entries in October, got {total}"
+    amounts = boxes.evaluate_all("boxes => boxes.map(box => Number(box.dataset.amount))")
+    count, amount = page.locator("[data-selected-count]"), page.locator("[data-selected-amount]")
+    expect(count).to_have_text(str(total))
+    expect(amount).to_have_text(usd(sum(amounts)))
+    boxes.nth(0).uncheck()
+    boxes.nth(2).uncheck()
+    expect(count).to_have_text(str(total - 2))
+    expect(amount).to_have_text(usd(sum(amounts) - amounts[0] - amounts[2]))
+    return total, total - 2, amounts
+
+
+def add_to_invoice(page, ticked: int, line_count: int, planned: list[str], plan_total: str) -> Decimal:
+    """Add to invoice: the wizard says how many entries became how many lines, each entry rounded up to 15
+    minutes, and the planned lines are on the invoice. Gives the hours."""
+    page.get_by_role("button", name="Add to invoice").click()
+    done = page.locator("section#import-wizard").get_by_role("status").filter(has_text=DONE)
+    expect(done).to_be_visible()
+    settled(page)
+    entries, lines, hours = DONE.search(done.inner_text()).groups()
+    assert (int(entries), int(lines)) == (ticked, line_count)
+    assert Decimal(hours) % Decimal("0.25") == 0
+    descriptions = page.locator(LINE_DESCRIPTIONS)
+    expect(descriptions).to_have_count(line_count)
+    assert [descriptions.nth(i).input_value() for i in range(line_count)] == planned
+    expect(page.get_by_test_id("subtotal")).to_have_text(plan_total)
+    return Decimal(hours)
+
+
 def choose_filters(page, javascript=True):
     """Client Northwind, project Website redesign, October 2025 (the sandbox's seeded month)."""
     page.get_by_label("Client", exact=True).select_option(label="Northwind")
@@ -117,24 +155,10 @@ def test_import_with_javascript_in_place_untick_group_round_and_add(page, clocki
     projects = page.get_by_role("group", name=re.compile(r"^Projects")).get_by_role("listitem")
     expect(projects.filter(has_not_text="· Northwind")).to_have_count(0)
     screenshot(page, "import-js-filters")
-    wizard.get_by_role("button", name="Preview entries").click()
-    expect(wizard.get_by_text(re.compile(r"All \d+ entries loaded"))).to_be_visible()
-    settled(page)
+    total, ticked, amounts = preview_and_untick_two(page)
     expect(wizard.get_by_text("2025-10-01 to 2025-10-31 (UTC) · billable only")).to_be_visible()
-
-    boxes = entry_boxes(page)
-    total = boxes.count()
-    assert total >= 4, f"the sandbox should have several Website redesign entries in October, got {total}"
-    amounts = boxes.evaluate_all("boxes => boxes.map(box => Number(box.dataset.amount))")
-    count, amount = page.locator("[data-selected-count]"), page.locator("[data-selected-amount]")
-    expect(count).to_have_text(str(total))
-    expect(amount).to_have_text(usd(sum(amounts)))
-    boxes.nth(0).uncheck()
-    boxes.nth(2).uncheck()
-    ticked = total - 2
-    expect(count).to_have_text(str(ticked))
-    expect(amount).to_have_text(usd(sum(amounts) - amounts[0] - amounts[2]))
     # Select none / all, then untick the same two again.
+    boxes, count = entry_boxes(page), page.locator("[data-selected-count]")
     page.get_by_role("button", name="Select none").click()
     expect(count).to_have_text("0")
     page.get_by_role("button", name="Select all").click()
@@ -149,20 +173,10 @@ def test_import_with_javascript_in_place_untick_group_round_and_add(page, clocki
     expect(page.get_by_test_id("total")).to_have_text("$0.00")  # nothing saved yet
     screenshot(page, "import-js-lines")
 
-    page.get_by_role("button", name="Add to invoice").click()
-    done = wizard.get_by_role("status").filter(has_text=DONE)
-    expect(done).to_be_visible()
-    settled(page)
-    entries, lines, hours = DONE.search(done.inner_text()).groups()
-    assert int(entries) == ticked and int(lines) == line_count
-    assert Decimal(hours) % Decimal("0.25") == 0  # each entry rounded up to 15 minutes
-    descriptions = page.locator(LINE_DESCRIPTIONS)
-    expect(descriptions).to_have_count(line_count)
-    assert [descriptions.nth(i).input_value() for i in range(line_count)] == planned
+    hours = add_to_invoice(page, ticked, line_count, planned, plan_total)
     quantities = page.locator('form.line-row:not(.add-line) input[name="quantity"]')
-    assert sum(Decimal(quantities.nth(i).input_value()) for i in range(line_count)) == Decimal(hours)
+    assert sum(Decimal(quantities.nth(i).input_value()) for i in range(line_count)) == hours
     expect(page.get_by_test_id("total")).not_to_have_text("$0.00")
-    expect(page.get_by_test_id("subtotal")).to_have_text(plan_total)
     assert page.evaluate("window.stillTheSamePage") is True
     assert page.url == invoice_url
     screenshot(page, "import-js-done")

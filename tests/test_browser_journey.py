@@ -3,7 +3,6 @@ the business profile, Integrations > Clockify > Connect with the key, see it mas
 a draft, Import from Clockify (workspace, client, project), untick two entries, one line per project and
 rate, add them, edit a line's description and rate, mark the invoice sent, download its PDF, disconnect
 Clockify. A screenshot per step, at desktop width and at 390 px, lands in tests/artifacts/journey/ (git-ignored)."""
-import re
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -13,9 +12,8 @@ from playwright.sync_api import expect
 from sandbox import DEMO_USER_EMAIL, MAIN_KEY
 from tests.browser import screenshot_and_phone, settled
 from tests.conftest import money
-from tests.test_browser_connections import no_key_in_html, open_integrations
-from tests.test_browser_import import (DONE, LINE_DESCRIPTIONS, assert_pdf, choose_filters, entry_boxes,
-                                       show_the_lines, usd)
+from tests.test_browser_connections import disconnect, no_key_in_html, open_integrations
+from tests.test_browser_import import add_to_invoice, assert_pdf, choose_filters, preview_and_untick_two, show_the_lines
 from tests.test_browser_invoicing import add_customer, register
 
 pytestmark = pytest.mark.browser
@@ -49,9 +47,7 @@ def test_a_new_user_from_register_to_a_sent_invoice_and_back_to_not_connected(pa
     shot(page, "02-business-profile")
 
     # 3. Settings > Integrations > Clockify: not connected yet; Connect; paste the key; Verify & Save.
-    open_integrations(page)
-    card = page.locator("section#clockify")
-    expect(card.get_by_text("Not connected", exact=True)).to_be_visible()
+    card = open_integrations(page)
     shot(page, "03-integrations-not-connected")
     card.get_by_role("link", name="Connect", exact=True).click()
     expect(page.get_by_role("heading", name="Connect Clockify")).to_be_visible()
@@ -94,39 +90,16 @@ def test_a_new_user_from_register_to_a_sent_invoice_and_back_to_not_connected(pa
     shot(page, "09-import-client-and-project")
 
     # 6. Review the entries and untick two: the count and the amount follow.
-    wizard.get_by_role("button", name="Preview entries").click()
-    expect(wizard.get_by_text(re.compile(r"All \d+ entries loaded"))).to_be_visible()
-    settled(page)
-    boxes = entry_boxes(page)
-    total = boxes.count()
-    assert total >= 4, f"the sandbox should have several Website redesign entries in October, got {total}"
-    amounts = boxes.evaluate_all("boxes => boxes.map(box => Number(box.dataset.amount))")
-    count, amount = page.locator("[data-selected-count]"), page.locator("[data-selected-amount]")
-    expect(count).to_have_text(str(total))
-    boxes.nth(0).uncheck()
-    boxes.nth(2).uncheck()
-    ticked = total - 2
-    expect(count).to_have_text(str(ticked))
-    expect(amount).to_have_text(usd(sum(amounts) - amounts[0] - amounts[2]))
+    _, ticked, _ = preview_and_untick_two(page)
     shot(page, "10-import-review-two-unticked")
 
     # 7. One line per project (and rate), rounded up to 15 minutes; Show the lines; confirm.
     line_count, planned, plan_total = show_the_lines(page, ticked)
     shot(page, "11-import-lines-planned")
-    page.get_by_role("button", name="Add to invoice").click()
-    done = wizard.get_by_role("status").filter(has_text=DONE)
-    expect(done).to_be_visible()
-    settled(page)
-    entries, lines, hours = DONE.search(done.inner_text()).groups()
-    assert (int(entries), int(lines)) == (ticked, line_count)
-    assert Decimal(hours) % Decimal("0.25") == 0
+    add_to_invoice(page, ticked, line_count, planned, plan_total)
 
     # 8. The lines are on the invoice.
     assert page.url == invoice_url
-    descriptions = page.locator(LINE_DESCRIPTIONS)
-    expect(descriptions).to_have_count(line_count)
-    assert [descriptions.nth(i).input_value() for i in range(line_count)] == planned
-    expect(page.get_by_test_id("subtotal")).to_have_text(plan_total)
     shot(page, "12-lines-on-the-invoice")
 
     # 9. Change the first line's description and rate: its amount and the totals follow.
@@ -170,14 +143,5 @@ def test_a_new_user_from_register_to_a_sent_invoice_and_back_to_not_connected(pa
     page.get_by_role("link", name="Settings").click()
     page.get_by_role("navigation", name="Account settings").get_by_role("link", name="Integrations").click()
     page.wait_for_url("**/settings/integrations")
-    connection.get_by_role("link", name="Disconnect").click()
-    expect(page.get_by_role("heading", name=re.compile(r"^Disconnect .+\?$"))).to_be_visible()
-    shot(page, "15-disconnect-confirm")
-    page.get_by_role("button", name="Disconnect").click()
-    page.wait_for_url("**/settings/integrations")
-    expect(page.get_by_role("status")).to_contain_text("is disconnected.")
-    expect(card.get_by_text("Not connected", exact=True)).to_be_visible()
-    expect(card.get_by_role("link", name="Connect", exact=True)).to_be_visible()
-    expect(card.get_by_role("listitem")).to_have_count(0)
-    settled(page)
+    disconnect(page, card, connection, "Clockify", lambda: shot(page, "15-disconnect-confirm"))
     shot(page, "16-not-connected")

@@ -102,6 +102,15 @@ def test_a_subdomain_workspace_needs_its_own_key_and_several_connections_are_lis
     assert [row.subdomain for row in stored(app)] == [None, "lighthouse"]
 
 
+def test_the_new_key_advice_shows_only_when_clockify_refused_the_key_itself(app):
+    template = app.jinja_env.get_template("integrations/_error.html")
+    with app.test_request_context():
+        refused = template.render(error=InvalidKey(code=4003))
+        header_bug = template.render(error=InvalidKey("Clockify did not receive exactly one API key.", code=1000))
+    assert "API key is invalid or expired" in refused and "Copy the key again" in refused
+    assert "API key is invalid or expired" not in header_bug and "exactly one API key" in header_bug
+
+
 def test_a_401_later_turns_the_connection_to_needs_a_new_key_and_update_key_fixes_it(client, logged_in, app,
                                                                                       clockify):
     connect(client)

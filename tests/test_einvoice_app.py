@@ -487,17 +487,11 @@ def test_a_standard_rate_of_zero_and_a_mix_with_outside_the_scope_are_named_in_p
 # --- the migration ----------------------------------------------------------------------------------------
 
 def test_the_upgrade_keeps_free_text_addresses_and_every_total_and_downgrades(tmp_path, database_url):
-    from flask_migrate import downgrade, upgrade
+    from flask_migrate import downgrade
 
-    from app import create_app
-    from tests.test_migrations import BEFORE_BUSINESSES, _fill_as_of_before_businesses, _rows
+    from tests.test_migrations import _rows, migrated_from
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
-    with app.app_context():
-        upgrade(revision=BEFORE_BUSINESSES)
-        with db.engine.begin() as connection:
-            _fill_as_of_before_businesses(connection)
-        upgrade()
+    with migrated_from(tmp_path, database_url):
         with db.engine.connect() as connection:
             after = _rows(connection)
         ada = after["businesses"][0]

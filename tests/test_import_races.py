@@ -38,6 +38,16 @@ def _preview(session, base, invoice_id, connection_id, **fields) -> str:
     return re.search(r"/import/([\w-]+)/lines", response.text).group(1)
 
 
+def _draft_to_confirm(session, base, connection_id) -> tuple[int, str, str]:
+    """A new draft with one line of its own and a preview of Northwind's billable entries: the draft's id,
+    the preview's token and its confirm URL."""
+    invoice_id = _new_invoice(session, base)
+    session.post(f"{base}/invoices/{invoice_id}/lines", allow_redirects=False,
+                 data={"description": "Set-up", "quantity": "1", "rate": "10", "unit": "h"})
+    token = _preview(session, base, invoice_id, connection_id, client=NORTHWIND_ID, billable="on")
+    return invoice_id, token, f"{base}/invoices/{invoice_id}/import/{token}/confirm"
+
+
 @pytest.fixture(scope="module")
 def three_pages():
     """A month of 2,500 entries (three report pages), each report answered after 50 ms."""
@@ -103,11 +113,7 @@ def test_confirm_racing_send_or_delete_never_adds_lines_to_an_invoice_that_left_
             "details": ["date", "description"], "unit": "h", "max_description": "300"}
     outcomes = set()
     for trial in range(TRIALS):
-        invoice_id = _new_invoice(session, live_server)
-        session.post(f"{live_server}/invoices/{invoice_id}/lines", allow_redirects=False,
-                     data={"description": "Set-up", "quantity": "1", "rate": "10", "unit": "h"})
-        token = _preview(session, live_server, invoice_id, connection_id, client=NORTHWIND_ID, billable="on")
-        confirm_url = f"{live_server}/invoices/{invoice_id}/import/{token}/confirm"
+        invoice_id, _, confirm_url = _draft_to_confirm(session, live_server, connection_id)
         other_url = f"{live_server}/invoices/{invoice_id}/{action}"
         importer, other = _copies(session, 2)
 

@@ -1,4 +1,6 @@
 """The migrations build exactly the schema models.py describes, from an empty database."""
+from contextlib import contextmanager
+
 import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -81,14 +83,23 @@ def _rows(connection):
             for name, table in metadata.tables.items() if name != "alembic_version"}
 
 
-def test_upgrade_keeps_every_row_and_makes_each_user_the_owner_of_their_data(tmp_path, database_url):
+@contextmanager
+def migrated_from(tmp_path, database_url, revision=BEFORE_BUSINESSES, fill=_fill_as_of_before_businesses,
+                  to="head"):
+    """In the app context of a database built up to `revision`, filled there as that schema was (`fill`),
+    then upgraded `to` a later revision; gives the rows as they were filled."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
     with app.app_context():
-        upgrade(revision=BEFORE_BUSINESSES)
+        upgrade(revision=revision)
         with db.engine.begin() as connection:
-            _fill_as_of_before_businesses(connection)
+            fill(connection)
             before = _rows(connection)
-        upgrade()
+        upgrade(revision=to)
+        yield before
+
+
+def test_upgrade_keeps_every_row_and_makes_each_user_the_owner_of_their_data(tmp_path, database_url):
+    with migrated_from(tmp_path, database_url) as before:
         with db.engine.connect() as connection:
             after = _rows(connection)
             context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -125,12 +136,7 @@ def test_upgrade_keeps_every_row_and_makes_each_user_the_owner_of_their_data(tmp
 def test_a_business_made_after_the_upgrade_gets_a_new_id(tmp_path, database_url):
     from models import Business
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
-    with app.app_context():
-        upgrade(revision=BEFORE_BUSINESSES)
-        with db.engine.begin() as connection:
-            _fill_as_of_before_businesses(connection)
-        upgrade()
+    with migrated_from(tmp_path, database_url):
         business = Business(name="New")
         db.session.add(business)
         db.session.commit()
@@ -139,13 +145,7 @@ def test_a_business_made_after_the_upgrade_gets_a_new_id(tmp_path, database_url)
 
 
 def test_downgrade_gives_the_rows_back_to_their_owner(tmp_path, database_url):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
-    with app.app_context():
-        upgrade(revision=BEFORE_BUSINESSES)
-        with db.engine.begin() as connection:
-            _fill_as_of_before_businesses(connection)
-            before = _rows(connection)
-        upgrade()
+    with migrated_from(tmp_path, database_url) as before:
         downgrade(revision=BEFORE_BUSINESSES)
         with db.engine.connect() as connection:
             after = _rows(connection)
@@ -157,14 +157,9 @@ BEFORE_PAGER_COLUMNS = "c0a7e11e6a01"  # the head before the preview's pager lef
 
 
 def test_the_pager_moves_out_of_the_filters_into_its_columns_and_back(tmp_path, database_url):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
     asked = {"workspace_id": "w", "start": "2025-01-01", "end": "2025-03-31", "plan": "FREE"}
     pieces = [["2025-01-01", "2025-01-31"], ["2025-02-01", "2025-03-03"], ["2025-03-04", "2025-03-31"]]
-    with app.app_context():
-        upgrade(revision=BEFORE_BUSINESSES)
-        with db.engine.begin() as connection:
-            _fill_as_of_before_businesses(connection)
-        upgrade(revision=BEFORE_PAGER_COLUMNS)
+    with migrated_from(tmp_path, database_url, to=BEFORE_PAGER_COLUMNS):
         previews = sqlalchemy.table("import_previews", sqlalchemy.column("id"), sqlalchemy.column("filters", db.JSON))
         with db.engine.begin() as connection:
             connection.execute(previews.update().values(filters={**asked, "windows": pieces, "cursor": [1, 2]}))

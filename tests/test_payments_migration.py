@@ -6,10 +6,10 @@ from datetime import date, datetime
 
 import pytest
 import sqlalchemy
-from flask_migrate import downgrade, upgrade
+from flask_migrate import downgrade
 
-from app import create_app
 from extensions import db
+from tests.test_migrations import migrated_from
 
 BEFORE_PAYMENTS = "5c2d8e7f1a93"
 
@@ -40,12 +40,7 @@ def _fill(connection):
 
 
 def test_upgrade_gives_totals_and_a_payment_to_each_paid_invoice_and_downgrade_undoes_it(tmp_path, database_url):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
-    with app.app_context():
-        upgrade(revision=BEFORE_PAYMENTS)
-        with db.engine.begin() as connection:
-            _fill(connection)
-        upgrade()
+    with migrated_from(tmp_path, database_url, BEFORE_PAYMENTS, _fill):
         with db.engine.connect() as connection:
             invoices = connection.execute(sqlalchemy.text(
                 "SELECT id, status, total_minor, paid_minor FROM invoices ORDER BY id")).all()
