@@ -19,7 +19,7 @@ from extensions import db
 from models import Customer, Invoice, LineItem
 from services import invoicing
 from services.money import from_minor
-from services.payments import PAYABLE, shown_status
+from services.payments import PAYABLE, overdue, shown_status
 
 PAGE_SIZE = 50
 STATUSES = {"draft": "Draft", "sent": "Sent", "partially_paid": "Partially paid", "overdue": "Overdue",
@@ -48,8 +48,7 @@ def _matching(business_id: int, filters: Filters, today: date):
     the customers whose name matches are one subquery, not a customer read for every invoice)."""
     conditions = [Invoice.business_id == business_id]
     if filters.status == "overdue":
-        conditions += [Invoice.status.in_(PAYABLE), Invoice.due_date < today,
-                       func.coalesce(Invoice.total_minor, 0) > Invoice.paid_minor]
+        conditions.append(overdue(today))
     elif filters.status:
         conditions.append(Invoice.status == filters.status)
     if filters.customer_id:

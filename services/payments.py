@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import and_, case, delete, func, select, update
 
 from extensions import db
 from models import Invoice, Payment, User
@@ -39,6 +39,17 @@ def balance_minor(invoice: Invoice) -> int:
     if invoice.total_minor is None:
         return invoicing.totals(invoice).total
     return invoice.total_minor - (invoice.paid_minor or 0)
+
+
+def owing():
+    """SQL: something is left to pay (what balance_minor says of a sent invoice). A sent invoice with a
+    total of zero owes nothing: it is never overdue and gets no reminder."""
+    return func.coalesce(Invoice.total_minor, 0) > Invoice.paid_minor
+
+
+def overdue(today: date):
+    """SQL: what is_overdue says of one invoice, for a query over many (the list's filter, reminders)."""
+    return and_(Invoice.status.in_(PAYABLE), Invoice.due_date < today, owing())
 
 
 def is_overdue(invoice: Invoice, today: date) -> bool:
