@@ -59,13 +59,19 @@ def _matching(business_id: int, filters: Filters, today: date):
         conditions.append(Invoice.issue_date <= filters.issued_to)
     text = filters.q.strip()
     if text:
-        in_lines = exists().where(LineItem.invoice_id == Invoice.id,
-                                  LineItem.description.icontains(text, autoescape=True))
-        named = select(Customer.id).where(Customer.business_id == business_id,
-                                          Customer.name.icontains(text, autoescape=True))
-        conditions.append(or_(Invoice.number.icontains(text, autoescape=True),
-                              Invoice.customer_id.in_(named), in_lines))
+        in_lines = exists().where(LineItem.invoice_id == Invoice.id, _contains(LineItem.description, text))
+        named = select(Customer.id).where(Customer.business_id == business_id, _contains(Customer.name, text))
+        conditions.append(or_(_contains(Invoice.number, text), Invoice.customer_id.in_(named), in_lines))
     return and_(*conditions)
+
+
+def _contains(column, text: str):
+    """Case-insensitive substring, % and _ taken literally. PostgreSQL: ILIKE. SQLite: a plain LIKE, which
+    ignores ASCII case by itself; the lower() of SQLAlchemy's icontains there (which folds no more than
+    ASCII either) cost a call on each row of every search, a quarter of its SQL time (bench/lists.py)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return column.contains(text, autoescape=True)
+    return column.icontains(text, autoescape=True)
 
 
 def _order(sort: str):
