@@ -52,10 +52,10 @@ def record(invoice_id: int):
         try:
             payment = payments.record_payment(
                 invoice, paid_on=form.paid_on.data, amount_minor=to_minor(form.amount.decimal, invoice.currency),
-                method=form.method.data, note=form.note.data, by=current_user)
+                method=form.method.data, note=form.note.data, by=current_user, today=_today())
         except payments.PaymentError as error:
             db.session.rollback()
-            form.amount.errors = [str(error)]
+            form[error.field].errors = [str(error)]
         else:
             db.session.commit()
             flash(_recorded(invoice, payment), "success")

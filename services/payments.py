@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import and_, case, delete, func, select, update
 
 from extensions import db
 from models import Invoice, Payment, User
@@ -26,7 +26,12 @@ MARKED_PAID = "marked as paid"
 
 
 class PaymentError(invoicing.InvoiceStateError):
-    """A payment that cannot be recorded or deleted; the message is for the user, and nothing was stored."""
+    """A payment that cannot be recorded or deleted; the message is for the user, and nothing was stored.
+    `field` names the form field the message belongs at."""
+
+    def __init__(self, message: str, field: str = "amount"):
+        super().__init__(message)
+        self.field = field
 
 
 def balance_minor(invoice: Invoice) -> int:
@@ -34,6 +39,17 @@ def balance_minor(invoice: Invoice) -> int:
     if invoice.total_minor is None:
         return invoicing.totals(invoice).total
     return invoice.total_minor - (invoice.paid_minor or 0)
+
+
+def owing():
+    """SQL: something is left to pay (what balance_minor says of a sent invoice). A sent invoice with a
+    total of zero owes nothing: it is never overdue and gets no reminder."""
+    return func.coalesce(Invoice.total_minor, 0) > Invoice.paid_minor
+
+
+def overdue(today: date):
+    """SQL: what is_overdue says of one invoice, for a query over many (the list's filter, reminders)."""
+    return and_(Invoice.status.in_(PAYABLE), Invoice.due_date < today, owing())
 
 
 def is_overdue(invoice: Invoice, today: date) -> bool:
@@ -54,10 +70,15 @@ def paid_on_datetime(paid_on: date) -> datetime:
 
 
 def record_payment(invoice: Invoice, *, paid_on: date, amount_minor: int, method: str, note: str,
-                   by: User | None) -> Payment:
+                   by: User | None, today: date | None = None) -> Payment:
     """Record a payment of amount_minor on paid_on against a sent or partially paid invoice, or raise
-    PaymentError with nothing stored: an amount of zero or less, above the balance due, or on a draft,
-    paid or void invoice (as it is in the database now, not as the request first read it)."""
+    PaymentError with nothing stored: dated after today (the recording person's today; UTC's when not
+    given), an amount of zero or less, above the balance due, or on a draft, paid or void invoice (as it
+    is in the database now, not as the request first read it)."""
+    today = today or datetime.now(timezone.utc).date()
+    if paid_on > today:
+        raise PaymentError(f"A payment cannot be dated later than today ({today.isoformat()}): enter the day "
+                           "it was received.", field="paid_on")
     if amount_minor <= 0:
         raise PaymentError("Enter an amount above zero.")
     if amount_minor > INVOICE_LIMIT_MINOR:
@@ -95,7 +116,8 @@ def pay_balance(invoice: Invoice, *, today: date, by: User | None) -> Payment:
     balance = balance_minor(invoice)
     if balance <= 0:
         raise PaymentError("Nothing is due on this invoice: its total is zero or less.")
-    return record_payment(invoice, paid_on=today, amount_minor=balance, method=MARKED_PAID, note="", by=by)
+    return record_payment(invoice, paid_on=today, amount_minor=balance, method=MARKED_PAID, note="", by=by,
+                          today=today)
 
 
 def delete_payment(payment: Payment) -> None:

@@ -1,13 +1,21 @@
 """HTML to PDF with WeasyPrint, reading only our own static files: a PDF never fetches from the
 network (and never asks our own server, which a single-threaded server could not answer).
 
-WeasyPrint's time and memory grow with every line: about 9 ms of CPU and 0.1 MB of memory a line
-on a shared 2-core machine at a load of 10 (bench/pdf.py; less on a quiet core). A PDF longer than
-HOURBILL_PDF_MAX_LINES (2,000 by default: about 18 s and 200 MB more at that rate, a third of
+WeasyPrint's time and memory grow with every line: about 5.5 ms of CPU and 0.1 MB of memory a line
+on a shared 2-core machine at a load of 10-15 (bench/pdf.py; less on a quiet core). A PDF longer than
+HOURBILL_PDF_MAX_LINES (2,000 by default: about 11 s and 200 MB more at that rate, a fifth of
 gunicorn's 60 s timeout) is refused before rendering starts, with a message, rather than run past
-the timeout and end as a killed worker (an 11,000-line invoice took 66 s)."""
+the timeout and end as a killed worker (an 11,000-line invoice took 66 s).
+
+Python's cyclic garbage collector is paused while WeasyPrint works: the boxes and styles it makes for
+every line kept triggering full collections, each walking every object of the app's process, a fifth
+of a 1,000-line PDF's CPU time (bench/pdf.py, timed with gc.callbacks). What the render leaves
+is freed by reference counting when the document goes, the rest by the first collection after it."""
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -33,9 +41,23 @@ def html_to_pdf(html: str, static_folder: str, pdf_variant: str | None = None) -
     """pdf_variant: WeasyPrint's, e.g. "pdf/a-3b" for a Factur-X PDF (services/einvoice/facturx.py)."""
     static = Path(static_folder).resolve()
     fetcher = StaticFilesOnly(static)
-    stylesheet = CSS(filename=str(static / "css" / "print.css"), url_fetcher=fetcher)
-    return HTML(string=html, base_url=str(static) + "/", url_fetcher=fetcher).write_pdf(stylesheets=[stylesheet],
-                                                                                     pdf_variant=pdf_variant)
+    with collector_paused():
+        stylesheet = CSS(filename=str(static / "css" / "print.css"), url_fetcher=fetcher)
+        return HTML(string=html, base_url=str(static) + "/", url_fetcher=fetcher).write_pdf(
+            stylesheets=[stylesheet], pdf_variant=pdf_variant)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No automatic cyclic garbage collection inside (see above); it is back on after, however the block
+    ends. Two renders in two threads: the first to finish turns it back on, and the other runs on with it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class TooManyLines(Exception):

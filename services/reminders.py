@@ -1,9 +1,10 @@
 """Reminders: a business's stages (N days after the due date, each with its own subject and body) and
 `flask send-reminders`, which mails each overdue invoice's stage once.
 
-Overdue: sent (or partly paid) and past its due date. Of the stages due for an invoice only the latest
-is sent (an invoice found 40 days late gets the 30-day reminder, not three at once), and never one
-earlier than a stage already claimed. A stage is claimed in the database before its mail goes (an
+Overdue: sent (or partly paid), past its due date and with something left to pay (the one rule of
+services/payments.py `overdue`: a sent invoice whose total is zero is never chased). Of the stages due
+for an invoice only the latest is sent (an invoice found 40 days late gets the 30-day reminder, not
+three at once), and never one earlier than a stage already claimed. A stage is claimed in the database before its mail goes (an
 INSERT that the unique (invoice, stage) key lets only one host make; a failed send, or a claim left by
 a run that died an hour ago, is taken back by a guarded UPDATE), the claim is committed, the mail is
 tried outside any transaction, and the outcome is recorded: two hosts running the command at the same
@@ -18,7 +19,7 @@ from sqlalchemy import and_, or_, select, update
 
 from extensions import db
 from models import Business, Customer, Invoice, ReminderClaim, ReminderStage, utcnow
-from services import mail, sending
+from services import mail, payments, sending
 from services.imports import _dialect_insert
 
 OPEN_STATUSES = ("sent", "partially_paid")  # numbered, not settled (partially_paid comes with payments)
@@ -59,7 +60,7 @@ def due(today: date) -> list[Due]:
     rows = db.session.execute(
         select(Invoice.id, Invoice.due_date, Invoice.business_id)
         .join(Business, Business.id == Invoice.business_id)
-        .where(Business.reminders_enabled.is_(True), Invoice.status.in_(OPEN_STATUSES), Invoice.due_date < today)
+        .where(Business.reminders_enabled.is_(True), payments.overdue(today))
         .order_by(Invoice.id)).all()
     if not rows:
         return []

@@ -33,13 +33,15 @@ def business(app, logged_in, smtp):
         return found.id
 
 
-def overdue_invoice(app, number: str, status: str = "sent", due: date = DUE) -> int:
+def overdue_invoice(app, number: str, status: str = "sent", due: date = DUE, rate_minor: int = 5000) -> int:
+    """An invoice of 2 h at rate_minor, its total stored as sending stores it (a draft has none)."""
     with app.app_context():
         invoice = Invoice(business_id=db.session.scalar(db.select(Business.id)), status=status, number=number,
                           customer=db.session.scalar(db.select(Customer)), issue_date=due - timedelta(days=30),
-                          due_date=due, currency="USD", tax_rate=Decimal(0), discount_minor=0)
+                          due_date=due, currency="USD", tax_rate=Decimal(0), discount_minor=0,
+                          total_minor=None if status == "draft" else 2 * rate_minor)
         line = LineItem(position=1, description="Work", unit="h", source="manual")
-        line.set_amounts(Decimal(2), 5000)
+        line.set_amounts(Decimal(2), rate_minor)
         invoice.lines.append(line)
         db.session.add(invoice)
         db.session.commit()
@@ -104,6 +106,14 @@ def test_off_by_default_and_never_for_drafts_paid_or_void_invoices(app, runner, 
         db.session.commit()
     run(runner, DUE + timedelta(days=40))
     assert smtp.messages == []
+
+
+def test_a_sent_invoice_with_nothing_to_pay_gets_no_reminder(app, runner, business, smtp):
+    overdue_invoice(app, "INV-0011", rate_minor=0)  # a total of zero: sent, but nothing is owed
+    overdue_invoice(app, "INV-0012")
+    result = run(runner, DUE + timedelta(days=40))
+    assert result.exit_code == 0, result.output
+    assert subjects(smtp) == ["30 days late: INV-0012"]
 
 
 def test_a_failed_send_is_tried_again_on_the_next_run(app, runner, business, smtp):

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from extensions import db
-from models import Invoice, Payment
+from models import Invoice, Payment, User
 from services import payments
 
 
@@ -101,6 +102,25 @@ def test_a_bad_date_or_an_overlong_method_is_refused(client, logged_in, app):
     assert "Not a valid date value." in _pay(client, invoice_id, "10", paid_on="20.11.2026").get_data(as_text=True)
     assert _pay(client, invoice_id, "10", method="x" * 41).status_code == 422
     assert _state(app, invoice_id) == ("sent", 0, None, [])
+
+
+def test_a_payment_dated_after_today_in_the_users_zone_is_refused_at_the_date_field(client, logged_in, app):
+    # UTC+14: its today is tomorrow in UTC for ten hours a day, and never yesterday.
+    zone = "Pacific/Kiritimati"
+    with app.app_context():
+        db.session.scalar(db.select(User).where(User.email == "ada@example.com")).time_zone = zone
+        db.session.commit()
+    today = datetime.now(ZoneInfo(zone)).date()
+    invoice_id = _sent(logged_in)
+
+    refused = _pay(client, invoice_id, "10", paid_on=(today + timedelta(days=1)).isoformat())
+    assert refused.status_code == 422
+    assert re.search(r'<p class="error" id="paid_on-error">A payment cannot be dated later than today '
+                     rf'\({today.isoformat()}\)', refused.get_data(as_text=True))
+    assert _state(app, invoice_id) == ("sent", 0, None, [])
+
+    assert _pay(client, invoice_id, "10", paid_on=today.isoformat()).status_code == 303
+    assert _state(app, invoice_id)[3] == [1000]
 
 
 def test_a_draft_or_a_void_invoice_takes_no_payment(client, logged_in, app):
