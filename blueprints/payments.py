@@ -52,7 +52,7 @@ def record(invoice_id: int):
         try:
             payment = payments.record_payment(
                 invoice, paid_on=form.paid_on.data, amount_minor=to_minor(form.amount.decimal, invoice.currency),
-                method=form.method.data, note=form.note.data, by=current_user, today=_today())
+                method=form.method.data, note=form.note.data, by=current_user, today=today())
         except payments.PaymentError as error:
             db.session.rollback()
             form[error.field].errors = [str(error)]

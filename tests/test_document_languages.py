@@ -41,7 +41,9 @@ def figures(page: str) -> tuple[list[Decimal], list[str], list[str], str]:
     tree = lxml_html.fromstring(page)
     language = tree.get("lang")
     numbers = []
-    for cell in tree.xpath('//*[contains(@class, "invoice-doc")]//td[contains(@class, "num")]'):
+    # The figures: the cells marked "num", and a line's quantity, rate and amount (its 2nd to 4th cells).
+    for cell in tree.xpath('//*[contains(@class, "invoice-doc")]//td[contains(@class, "num")]'
+                           ' | //table[contains(@class, "doc-lines")]/tbody/tr/td[position() > 1]'):
         text = re.sub(r"[^\d.,\u202f\xa0 '−-]", "", cell.text_content()).strip().replace("−", "-")
         numbers.append(parse_decimal(text.strip(), locale=language, strict=False))
     dates = []
