@@ -12,6 +12,7 @@ import pytest
 from extensions import db
 from models import Business, ImportedEntry, Invoice
 from services import dashboard
+from tests.test_imports import wizard  # noqa: F401  (a fixture: a draft for Northwind and the sandbox)
 
 
 def words(html: str) -> str:
@@ -45,6 +46,10 @@ def partial(app, invoice_id: int, chosen: dict[int, tuple[str, str]]) -> dict:
             data |= {f"lines-{index}-chosen": "y", f"lines-{index}-quantity": chosen[index][0],
                      f"lines-{index}-rate": chosen[index][1]}
     return data
+
+
+def new_draft(client, customer_id: int) -> int:
+    return int(client.post("/invoices/new", data={"customer_id": customer_id}).headers["Location"].rsplit("/", 1)[1])
 
 
 def credit(client, invoice_id: int, data: dict | None = None):
@@ -175,3 +180,29 @@ def test_the_printed_credit_note_names_the_invoice_it_corrects_and_asks_for_no_p
     assert "Total credited (USD) $242.00" in printed and "Payment due by" not in printed
     pdf = client.get(f"/invoices/{note_id}/pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_a_full_credit_note_frees_the_clockify_hours_to_import_again_and_a_partial_one_keeps_them(app, client, wizard):
+    from sandbox import NORTHWIND_ID
+    from tests.test_imports import Wizard
+
+    preview = wizard.preview(client=NORTHWIND_ID)
+    ids = wizard.entry_ids(preview)
+    wizard.post(wizard.token(preview), "confirm", selection="some", entry=ids[:3], grouping="entry")
+    customer_id = invoice_row(app, wizard.invoice_id).customer_id
+    second = Wizard(app, client, wizard.sandbox, new_draft(client, customer_id))
+    second_preview = second.preview(client=NORTHWIND_ID)
+    second.post(second.token(second_preview), "confirm", selection="some", entry=ids[3:6], grouping="entry")
+    for each in (wizard, second):
+        assert client.post(f"/invoices/{each.invoice_id}/send", data={"confirmed": "1"}).status_code == 303
+    assert credit(client, wizard.invoice_id, partial(app, wizard.invoice_id, {0: ("0.25", "125")})).status_code == 303
+    assert credit(client, second.invoice_id).status_code == 303
+    assert {entry.entry_id for entry in wizard.imported()} == set(ids[:3])  # the partial one keeps its hours
+
+    third = Wizard(app, client, wizard.sandbox, new_draft(client, customer_id))
+    again = third.preview(client=NORTHWIND_ID)
+    offered = set(third.entry_ids(again))
+    assert set(ids[3:6]) <= offered and not set(ids[:3]) & offered
+    assert "3 entries already on an invoice are hidden" in words(again.get_data(as_text=True))
+    third.post(third.token(again), "confirm", selection="some", entry=ids[3:6], grouping="entry")
+    assert len(third.lines()) == 3  # billed again, on the new draft
