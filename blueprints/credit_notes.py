@@ -107,13 +107,13 @@ def create(invoice_id: int):
         return _form_page(invoice, form, 422, str(error))
     db.session.commit()
     flash(f"Credit note {note.number} issued for invoice {invoice.number}.", "success")
-    return redirect(url_for("credit_notes.show", credit_note_id=note.id), code=303)
+    return redirect(url_for("credit_notes.show", invoice_id=note.id), code=303)
 
 
-@bp.get("/credit-notes/<int:credit_note_id>")
+@bp.get("/credit-notes/<int:invoice_id>")
 @requires("invoice.view")
-def show(credit_note_id: int):
-    note = scoped(Invoice, credit_note_id)
+def show(invoice_id: int):
+    note = scoped(Invoice, invoice_id)
     if not note.is_credit_note:
         abort(404)
     return render_template("credit_notes/show.html", invoice=note, totals=invoicing.totals(note))

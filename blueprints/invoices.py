@@ -134,7 +134,7 @@ def new():
 def show(invoice_id: int):
     invoice = scoped_invoice(invoice_id)
     if invoice.is_credit_note:  # credit-notes: a page of its own
-        return redirect(url_for("credit_notes.show", credit_note_id=invoice.id))
+        return redirect(url_for("credit_notes.show", invoice_id=invoice.id))
     undo = session.pop("undo_remove_line", None)
     return _page(invoice, undo=undo if undo and undo.get("invoice_id") == invoice.id else None)
 
