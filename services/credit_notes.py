@@ -119,6 +119,7 @@ def _claim_credit(invoice: Invoice, amount: int) -> None:
         update(Invoice).where(Invoice.id == invoice_id, Invoice.kind == "invoice", Invoice.status.in_(CREDITABLE),
                               credited <= Invoice.total_minor)
         .values(credited_minor=credited, status=case((credited >= Invoice.total_minor, "credited"),
+                                                     (credited + Invoice.paid_minor >= Invoice.total_minor, "paid"),
                                                      else_=Invoice.status))
         .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:

@@ -206,3 +206,22 @@ def test_a_full_credit_note_frees_the_clockify_hours_to_import_again_and_a_parti
     assert "3 entries already on an invoice are hidden" in words(again.get_data(as_text=True))
     third.post(third.token(again), "confirm", selection="some", entry=ids[3:6], grouping="entry")
     assert len(third.lines()) == 3  # billed again, on the new draft
+
+
+def test_a_partial_credit_lowers_what_is_due_everywhere_and_payments_of_the_rest_settle_the_invoice(
+        app, client, logged_in):
+    invoice_id = sent_invoice(logged_in)  # 242.00
+    assert credit(client, invoice_id, partial(app, invoice_id, {1: ("3", "40")})).status_code == 303  # 132.00
+    with app.app_context():
+        business_id = db.session.scalar(db.select(Business.id))
+        assert [(each.count, each.amount_minor) for each in dashboard.figures(business_id, date(2026, 3, 3)).outstanding] \
+            == [(1, 11000)]
+    listed = words(client.get("/invoices/?status=sent").get_data(as_text=True))
+    assert "$242.00 $0.00 $110.00" in listed  # total, paid, balance due (the row and the sums agree)
+    assert "Credit notes" in words(client.get("/invoices/?status=issued").get_data(as_text=True))
+    too_much = client.post(f"/invoices/{invoice_id}/payments", data={"paid_on": "2026-03-05", "amount": "110.01"})
+    assert too_much.status_code == 422 and "more than the balance due ($110.00)" in words(too_much.get_data(as_text=True))
+    assert invoice_row(app, invoice_id).paid_minor == 0
+    assert client.post(f"/invoices/{invoice_id}/paid").status_code == 303  # "Mark as paid": the balance, 110.00
+    original = invoice_row(app, invoice_id)
+    assert (original.status, original.paid_minor, original.credited_minor) == ("paid", 11000, 13200)
