@@ -324,6 +324,8 @@ def mark_void(invoice: Invoice) -> None:
         raise InvoiceStateError("This invoice has payments recorded: delete them first (below) to void it.")
     if invoice.status == "sent" and void_forbidden(invoice):
         raise InvoiceStateError(VOID_FORBIDDEN)
+    if invoice.credited_minor:
+        raise InvoiceStateError("This invoice has credit notes: correct the rest of it with another credit note.")
     _claim(invoice, "void", voided_at=utcnow())
     db.session.execute(delete(ImportedEntry).where(ImportedEntry.invoice_id == invoice.id))
 

@@ -98,6 +98,8 @@ def test_a_partial_credit_note_credits_the_chosen_lines_and_leaves_the_rest_owed
     # The next credit note takes the next number of the credit note sequence, not of the invoices.
     response = credit(client, invoice_id, partial(app, invoice_id, {0: ("1", "50")}))
     assert f"CN-{date.today().year}-0002" in words(client.get(response.headers["Location"]).get_data(as_text=True))
+    client.post(f"/invoices/{invoice_id}/void")  # a credited invoice is corrected further by credit notes only
+    assert invoice_row(app, invoice_id).status == "sent"
 
 
 @pytest.mark.parametrize("chosen, message", [
