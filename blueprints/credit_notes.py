@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Form, FieldList, FormField, HiddenField, RadioField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, Form, FieldList, FormField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from blueprints.access import current_business, requires, scoped
@@ -36,9 +36,9 @@ class CreditLineForm(Form):
 
 
 class CreditNoteForm(FlaskForm):
-    scope = RadioField("What to credit", choices=[SelectChoice("full", "The whole invoice"),
-                                                   SelectChoice("partial", "Chosen lines and amounts")],
-                       default="full", validators=[InputRequired("Choose what to credit.")])
+    scope = SelectField("What to credit", choices=[SelectChoice("full", "The whole invoice"),
+                                                    SelectChoice("partial", "The lines ticked below, with these amounts")],
+                        default="full")
     lines = FieldList(FormField(CreditLineForm))
 
     def credits(self, invoice: Invoice) -> list[credit_notes.Credit] | None:
