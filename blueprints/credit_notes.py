@@ -122,8 +122,7 @@ def show(invoice_id: int):
 @bp.app_context_processor
 def credit_notes_in_templates():
     """The invoice page's partial (credit_notes/_on_invoice.html) asks for what it shows."""
-    return {"credit_notes_of": credit_notes.credit_notes_of, "can_credit": credit_notes.can_credit,
-            "due_after_credits": credit_notes.due_after_credits}
+    return {"credit_notes_of": credit_notes.credit_notes_of, "can_credit": credit_notes.can_credit}
 
 
 # --- settings: numbering and voiding ---------------------------------------------------------------

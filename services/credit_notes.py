@@ -12,8 +12,8 @@ to its `credited_minor` only while the invoice may be credited and the credits s
 Settled: once the credits add up to the invoice's total, the invoice becomes "credited" in the same
 UPDATE: nothing is owed on it (it leaves the dashboard's outstanding, reminders and payments, which
 count sent and partially paid invoices only) and its Clockify entries are released, as a void releases
-them. A partial credit keeps the entries billed and the invoice's status; what is left to pay after it
-is shown on the invoice (`due_after_credits`)."""
+them. A partial credit keeps the entries billed; what is due on the invoice is less by it
+(services.payments.balance_minor), and payments and credits that cover the total make it "paid"."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,11 +49,6 @@ def can_credit(invoice: Invoice) -> bool:
 
 def left_to_credit(invoice: Invoice) -> int:
     return (invoice.total_minor or 0) - (invoice.credited_minor or 0)
-
-
-def due_after_credits(invoice: Invoice) -> int:
-    """What the customer still owes on the invoice: its total less payments and credit notes (never below 0)."""
-    return max((invoice.total_minor or 0) - (invoice.paid_minor or 0) - (invoice.credited_minor or 0), 0)
 
 
 def issue(invoice: Invoice, credits: list[Credit] | None, today: date) -> Invoice:

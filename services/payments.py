@@ -30,11 +30,12 @@ class PaymentError(invoicing.InvoiceStateError):
 
 
 def balance_minor(invoice: Invoice) -> int:
-    """What is still due: the total as sent less what was paid and credited by credit notes (a draft: its
-    total as it stands now)."""
+    """What is still due: the total as sent less what was paid and what credit notes credited (a draft: its
+    total as it stands now). A credit of what was paid already is money to pay back, not a negative balance."""
     if invoice.total_minor is None:
         return invoicing.totals(invoice).total
-    return invoice.total_minor - (invoice.paid_minor or 0) - (invoice.credited_minor or 0)
+    unpaid = invoice.total_minor - (invoice.paid_minor or 0)
+    return unpaid - min(invoice.credited_minor or 0, max(unpaid, 0))
 
 
 def is_overdue(invoice: Invoice, today: date) -> bool:

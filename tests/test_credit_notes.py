@@ -94,7 +94,7 @@ def test_a_partial_credit_note_credits_the_chosen_lines_and_leaves_the_rest_owed
     original = invoice_row(app, invoice_id)
     assert original.status == "sent" and original.credited_minor == 6600
     shown = words(client.get(f"/invoices/{invoice_id}").get_data(as_text=True))
-    assert "Still due after payments and credits $176.00" in shown and "Create credit note" in shown
+    assert "Balance due $176.00" in shown and "Credited $66.00" in shown and "Create credit note" in shown
     # The next credit note takes the next number of the credit note sequence, not of the invoices.
     response = credit(client, invoice_id, partial(app, invoice_id, {0: ("1", "50")}))
     assert f"CN-{date.today().year}-0002" in words(client.get(response.headers["Location"]).get_data(as_text=True))
@@ -227,3 +227,12 @@ def test_a_partial_credit_lowers_what_is_due_everywhere_and_payments_of_the_rest
     assert client.post(f"/invoices/{invoice_id}/paid").status_code == 303  # "Mark as paid": the balance, 110.00
     original = invoice_row(app, invoice_id)
     assert (original.status, original.paid_minor, original.credited_minor) == ("paid", 11000, 13200)
+
+
+def test_crediting_a_paid_invoice_leaves_it_paid_with_nothing_due(app, client, logged_in):
+    invoice_id = sent_invoice(logged_in)
+    assert client.post(f"/invoices/{invoice_id}/paid").status_code == 303
+    assert credit(client, invoice_id, partial(app, invoice_id, {1: ("3", "40")})).status_code == 303
+    page = client.get(f"/invoices/{invoice_id}").get_data(as_text=True)
+    assert re.search(r'data-testid="balance">\$0\.00<', page) and "Credited $132.00" in words(page)
+    assert invoice_row(app, invoice_id).status == "paid"
