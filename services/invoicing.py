@@ -263,12 +263,13 @@ def _changed(invoice: Invoice) -> InvoiceChanged:
                           "duplicate it to make a new draft.")
 
 
-def _claim(invoice: Invoice, to: str, **values) -> None:
-    """Move the invoice from the status this request saw to `to` in one guarded UPDATE, or raise
-    InvoiceChanged: of two requests changing the status at once, exactly one does."""
+def _claim(invoice: Invoice, to: str, *conditions, **values) -> None:
+    """Move the invoice from the status this request saw to `to` in one guarded UPDATE (and only while
+    `conditions` hold), or raise InvoiceChanged: of two requests changing the status at once, exactly
+    one does."""
     _require_transition(invoice, to)
     claimed = db.session.execute(
-        update(Invoice).where(Invoice.id == invoice.id, Invoice.status == invoice.status)
+        update(Invoice).where(Invoice.id == invoice.id, Invoice.status == invoice.status, *conditions)
         .values(status=to, **values).execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
         raise _changed(invoice)
@@ -325,11 +326,18 @@ def mark_void(invoice: Invoice) -> None:
     if invoice.status == "sent" and void_forbidden(invoice):
         raise InvoiceStateError(VOID_FORBIDDEN)
     if invoice.credited_minor:
-        raise InvoiceStateError("This invoice has credit notes: correct the rest of it with another credit note.")
-    _claim(invoice, "void", voided_at=utcnow())
+        raise InvoiceStateError(CREDITED)
+    try:  # a credit note issued meanwhile leaves the status as it was: the guard counts the credits too
+        _claim(invoice, "void", Invoice.credited_minor == 0, voided_at=utcnow())
+    except InvoiceChanged:
+        if db.session.scalar(select(Invoice.credited_minor).where(Invoice.id == _id(invoice))):
+            raise InvoiceChanged(f"A credit note for invoice {invoice.number} was issued meanwhile (in another tab?): "
+                                 "it was not voided. " + CREDITED) from None
+        raise
     db.session.execute(delete(ImportedEntry).where(ImportedEntry.invoice_id == invoice.id))
 
 
+CREDITED = "This invoice has credit notes: correct the rest of it with another credit note."
 VOID_FORBIDDEN = ("Sent invoices cannot be voided in this business (Settings > Credit notes): correct it with a "
                   "credit note instead, in full or for some of its lines.")
 
