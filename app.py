@@ -111,6 +111,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from blueprints import einvoices  # e-invoices (issue 12)
     app.register_blueprint(einvoices.bp)
     app.register_blueprint(payment_settings.bp)
+    from blueprints import credit_notes; app.register_blueprint(credit_notes.bp)  # credit notes (issue 12)
     from blueprints import dashboard  # also the site's root, "index": the landing page or the dashboard
     app.register_blueprint(dashboard.bp)
 

@@ -277,6 +277,16 @@ class Business(PartyDetails, db.Model):
     invoice_mail_body: Mapped[str] = mapped_column(Text, default="", server_default="")
     reminders_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
 
+    # Credit notes (issue 12, branch credit-notes): their own numbering (prefix, NUMBER_FORMATS, next
+    # number and the year it counts in; the yearly restart is number_restarts_yearly, shared with
+    # invoices), and whether a sent invoice may still be voided (off where the law wants a credit note).
+    credit_note_prefix: Mapped[str] = mapped_column(String(20), default="CN-", server_default="CN-")
+    credit_note_number_format: Mapped[str] = mapped_column(String(20), default="{year}-{seq:04}",
+                                                           server_default="{year}-{seq:04}")
+    next_credit_note_number: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    credit_note_number_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    void_forbidden_once_sent: Mapped[bool] = mapped_column(default=False, server_default=false())
+
 
 class Membership(db.Model):
     """A user's role in a business (ROLES). Read on every request, so removing it or lowering the role
@@ -374,7 +384,10 @@ class Customer(PartyDetails, db.Model):
 
 # partially_paid: some payments, a balance left (services/payments.py); "overdue" is no status but a
 # sent or partially paid invoice past its due date with a balance (payments.shown_status).
-INVOICE_STATUSES = ("draft", "sent", "partially_paid", "paid", "void")
+# credit-notes: "issued" is a credit note's only status (numbered, final, never owed); "credited" an
+# invoice whose credit notes add up to its total (settled: nothing owed, its Clockify entries released).
+INVOICE_STATUSES = ("draft", "sent", "partially_paid", "paid", "void", "issued", "credited")
+INVOICE_KINDS = ("invoice", "credit_note")
 
 
 class Invoice(db.Model):
@@ -383,6 +396,7 @@ class Invoice(db.Model):
         UniqueConstraint("business_id", "number", name="uq_invoices_business_number"),
         one_of("status", INVOICE_STATUSES, "ck_invoices_status"),
         one_of("vat_category", VAT_CATEGORIES, "ck_invoices_vat_category"),
+        one_of("kind", INVOICE_KINDS, "ck_invoices_kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -430,6 +444,21 @@ class Invoice(db.Model):
     # gives (e.g. paragraph 19 UStG).
     vat_category: Mapped[str] = mapped_column(String(2), default="S", server_default="S")
     vat_exemption_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    # Credit notes (issue 12, branch credit-notes, services/credit_notes.py): a credit note is an invoice
+    # row of kind "credit_note" naming the invoice it corrects; on an invoice, credited_minor is the sum
+    # of its credit notes' totals, raised only by a guarded UPDATE that keeps it within total_minor.
+    kind: Mapped[str] = mapped_column(String(12), default="invoice", server_default="invoice")
+    corrects_invoice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoices.id", ondelete="RESTRICT", name="fk_invoices_corrects_invoice_id"), nullable=True,
+        index=True)
+    credited_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    corrects: Mapped[Invoice | None] = relationship(remote_side="Invoice.id", back_populates="credit_notes")
+    credit_notes: Mapped[list[Invoice]] = relationship(back_populates="corrects", order_by="Invoice.id")
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == "credit_note"
 
     @property
     def is_draft(self) -> bool:

@@ -39,6 +39,7 @@ PERMISSIONS = {
     "import.run": "member",           # the Clockify import wizard on a draft
     "connection.create": "member",    # connect Clockify (update or disconnect: its creator or connection.manage)
     "invoice.void": "admin",
+    "invoice.credit": "admin",        # issue a credit note for a sent or paid invoice (it changes the books, like a void)
     "payment.delete": "admin",        # delete a recorded payment (it changes the books, like a void)
     "connection.manage": "admin",     # update or disconnect anyone's connection
     "business.manage": "admin",       # the business profile: what invoices say about the sender, numbering

@@ -127,6 +127,8 @@ def new():
 @requires("invoice.view")
 def show(invoice_id: int):
     invoice = scoped_invoice(invoice_id)
+    if invoice.is_credit_note:  # credit-notes: a page of its own
+        return redirect(url_for("credit_notes.show", invoice_id=invoice.id))
     undo = session.pop("undo_remove_line", None)
     return _page(invoice, undo=undo if undo and undo.get("invoice_id") == invoice.id else None)
 
@@ -346,6 +348,9 @@ def confirm_delete(invoice_id: int):
 def confirm_void(invoice_id: int):
     """Ask before voiding a sent invoice (a page of its own, so it asks without JavaScript too)."""
     invoice = scoped_invoice(invoice_id)
+    if invoice.status == "sent" and invoicing.void_forbidden(invoice):  # credit-notes: corrected, not voided
+        flash(invoicing.VOID_FORBIDDEN, "info")
+        return redirect(url_for("credit_notes.new", invoice_id=invoice.id))
     return render_template("invoices/confirm.html", invoice=invoice, totals=invoicing.totals(invoice),
                            action="void", allowed=invoice.status == "sent")
 

@@ -71,7 +71,7 @@ class Figures:
 
 
 def _balance():
-    return func.coalesce(Invoice.total_minor, 0) - Invoice.paid_minor
+    return func.coalesce(Invoice.total_minor, 0) - Invoice.paid_minor - Invoice.credited_minor  # credit notes too
 
 
 def figures(business_id: int, today: date) -> Figures:

@@ -23,7 +23,7 @@ from services.payments import PAYABLE, overdue, shown_status
 
 PAGE_SIZE = 50
 STATUSES = {"draft": "Draft", "sent": "Sent", "partially_paid": "Partially paid", "overdue": "Overdue",
-            "paid": "Paid", "void": "Void"}
+            "paid": "Paid", "void": "Void", "credited": "Credited", "issued": "Credit notes"}
 SORTS = {"issued_desc": "Newest first", "issued_asc": "Oldest first", "due_asc": "Due soonest",
          "due_desc": "Due latest", "customer_asc": "Customer A–Z", "customer_desc": "Customer Z–A"}
 _KEYS = {"issued": Invoice.issue_date, "due": Invoice.due_date, "customer": func.lower(Customer.name)}
@@ -142,11 +142,12 @@ class CurrencyTotal:
 def totals(business_id: int, filters: Filters, today: date) -> list[CurrencyTotal]:
     """Everything the filters match (not only this page), per currency: invoiced, paid and still
     outstanding. Drafts are not invoiced yet and void invoices are not owed: both are left out."""
-    open_balance = case((Invoice.status.in_(PAYABLE), func.coalesce(Invoice.total_minor, 0) - Invoice.paid_minor),
+    open_balance = case((Invoice.status.in_(PAYABLE),
+                         func.coalesce(Invoice.total_minor, 0) - Invoice.paid_minor - Invoice.credited_minor),
                         else_=0)
     query = (select(Invoice.currency, func.count(Invoice.id), func.sum(func.coalesce(Invoice.total_minor, 0)),
                     func.sum(Invoice.paid_minor), func.sum(open_balance))
-             .where(_matching(business_id, filters, today), Invoice.status.not_in(("draft", "void")))
+             .where(_matching(business_id, filters, today), Invoice.status.not_in(("draft", "void", "issued")))  # issued: credit notes
              .group_by(Invoice.currency).order_by(Invoice.currency))
     rows = db.session.execute(query).all()
     return [CurrencyTotal(currency, count, int(invoiced or 0), int(paid or 0), int(outstanding or 0))
@@ -185,7 +186,7 @@ def csv_rows(business_id: int, filters: Filters, today: date, batch: int = 500) 
         for invoice in found.invoices:
             total = found.totals[invoice.id]
             paid = invoice.paid_minor or 0
-            balance = total - paid if invoice.status in PAYABLE else 0
+            balance = total - paid - (invoice.credited_minor or 0) if invoice.status in PAYABLE else 0
             writer.writerow([safe_cell(invoice.number or "Draft"), safe_cell(invoice.customer.name),
                              invoice.issue_date.isoformat(), invoice.due_date.isoformat(),
                              shown_status(invoice, today), invoice.currency,

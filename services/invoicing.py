@@ -22,9 +22,12 @@ from services.money import (INVOICE_LIMIT_MINOR, Totals, from_minor, invoice_tot
 
 # Which status may follow which; anything else is refused with InvoiceStateError.
 # Payments move sent -> partially paid -> paid and back (services/payments.py, under their own guard).
-TRANSITIONS = {"draft": {"sent"}, "sent": {"void"}, "partially_paid": set(), "paid": set(), "void": set()}
+# A credit note is "issued" from the start and never changes; an invoice credited in full becomes
+# "credited" (services/credit_notes.py, under its own guard).
+TRANSITIONS = {"draft": {"sent"}, "sent": {"void"}, "partially_paid": set(), "paid": set(), "void": set(),
+               "issued": set(), "credited": set()}
 DONE = {"draft": "made a draft again", "sent": "sent", "partially_paid": "partly paid", "paid": "paid",
-        "void": "voided"}
+        "void": "voided", "issued": "issued", "credited": "credited in full"}
 
 
 class InvoiceStateError(Exception):
@@ -166,13 +169,28 @@ def format_number(prefix: str, number_format: str, sequence: int, year: int) -> 
     return prefix + number_format.format(year=year, seq=sequence)
 
 
-def _sequence(business: Business, year: int) -> int:
+@dataclass(frozen=True)
+class Sequence:
+    """The business's columns one numbering sequence keeps: invoices have one, credit notes their own."""
+
+    prefix: str
+    format: str
+    counter: str
+    year: str
+
+
+INVOICES = Sequence("invoice_prefix", "invoice_number_format", "next_invoice_number", "invoice_number_year")
+CREDIT_NOTES = Sequence("credit_note_prefix", "credit_note_number_format", "next_credit_note_number",
+                        "credit_note_number_year")
+
+
+def _sequence(business: Business, year: int, sequence: Sequence = INVOICES) -> int:
     """The sequence number the business's next invoice dated in `year` takes. With a yearly restart the
     counter belongs to business.invoice_number_year (none yet: the counter counts in any year): a later
     year starts again at 1, an earlier one is refused, since its sequence has closed."""
-    counter_year = business.invoice_number_year
+    counter_year = getattr(business, sequence.year)
     if not business.number_restarts_yearly or counter_year is None or year == counter_year:
-        return business.next_invoice_number
+        return getattr(business, sequence.counter)
     if year > counter_year:
         return 1
     raise InvoiceStateError(f"This invoice is dated {year}, but numbering restarts each year and has moved on "
@@ -180,10 +198,35 @@ def _sequence(business: Business, year: int) -> int:
                             f"{counter_year} or later to send it.")
 
 
-def next_number(business: Business, year: int) -> str:
+def next_number(business: Business, year: int, sequence: Sequence = INVOICES) -> str:
     """The number the business's next invoice dated in `year` will get (the profile's hint): the same
     rule mark_sent numbers with."""
-    return format_number(business.invoice_prefix, business.invoice_number_format, _sequence(business, year), year)
+    return format_number(getattr(business, sequence.prefix), getattr(business, sequence.format),
+                         _sequence(business, year, sequence), year)
+
+
+def take_number(business_id: int, year: int, sequence: Sequence = INVOICES) -> str:
+    """The next number of the business's `sequence` for a document dated in `year`, counted on.
+
+    The business's row is taken by an UPDATE before its counter is read, so two documents numbered at
+    once serialise on it (a row lock on PostgreSQL, the write lock on SQLite) and never share or skip a
+    number; the unique constraint on (business, number) is the last guard."""
+    db.session.execute(update(Business).where(Business.id == business_id)
+                       .values({sequence.counter: getattr(Business, sequence.counter)}))
+    business = db.session.get(Business, business_id, populate_existing=True)
+    seq = _sequence(business, year, sequence)
+    while True:
+        number = format_number(getattr(business, sequence.prefix), getattr(business, sequence.format), seq, year)
+        # The owner may have set the counter back in the profile: skip numbers already given.
+        taken = db.session.scalar(
+            select(Invoice.id).where(Invoice.business_id == business_id, Invoice.number == number))
+        if not taken:
+            break
+        seq += 1
+    setattr(business, sequence.counter, seq + 1)
+    if business.number_restarts_yearly:
+        setattr(business, sequence.year, year)
+    return number
 
 
 def lock_draft(invoice: Invoice) -> None:
@@ -223,12 +266,13 @@ def _changed(invoice: Invoice) -> InvoiceChanged:
                           "duplicate it to make a new draft.")
 
 
-def _claim(invoice: Invoice, to: str, **values) -> None:
-    """Move the invoice from the status this request saw to `to` in one guarded UPDATE, or raise
-    InvoiceChanged: of two requests changing the status at once, exactly one does."""
+def _claim(invoice: Invoice, to: str, *conditions, **values) -> None:
+    """Move the invoice from the status this request saw to `to` in one guarded UPDATE (and only while
+    `conditions` hold), or raise InvoiceChanged: of two requests changing the status at once, exactly
+    one does."""
     _require_transition(invoice, to)
     claimed = db.session.execute(
-        update(Invoice).where(Invoice.id == invoice.id, Invoice.status == invoice.status)
+        update(Invoice).where(Invoice.id == invoice.id, Invoice.status == invoice.status, *conditions)
         .values(status=to, **values).execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
         raise _changed(invoice)
@@ -248,24 +292,7 @@ def mark_sent(invoice: Invoice) -> None:
     lock_draft(invoice)
     if not invoice.lines:
         raise InvoiceStateError("Add at least one line before sending the invoice.")
-    # Take the business's row (PostgreSQL: its lock; SQLite: lock_draft took the write lock already),
-    # then read the counter afresh under it.
-    db.session.execute(update(Business).where(Business.id == invoice.business_id)
-                       .values(next_invoice_number=Business.next_invoice_number))
-    business = db.session.get(Business, invoice.business_id, populate_existing=True)
-    year = invoice.issue_date.year
-    sequence = _sequence(business, year)
-    while True:
-        number = format_number(business.invoice_prefix, business.invoice_number_format, sequence, year)
-        # The owner may have set the counter back in the profile: skip numbers already given.
-        taken = db.session.scalar(
-            select(Invoice.id).where(Invoice.business_id == invoice.business_id, Invoice.number == number))
-        if not taken:
-            break
-        sequence += 1
-    business.next_invoice_number = sequence + 1
-    if business.number_restarts_yearly:
-        business.invoice_number_year = year
+    number = take_number(invoice.business_id, invoice.issue_date.year)
     invoice.total_minor = totals(invoice).total
     invoice.paid_minor = 0
     invoice.number = number
@@ -299,8 +326,28 @@ def mark_void(invoice: Invoice) -> None:
     them on the paid invoice)."""
     if invoice.status in ("partially_paid", "paid"):
         raise InvoiceStateError("This invoice has payments recorded: delete them first (below) to void it.")
-    _claim(invoice, "void", voided_at=utcnow())
+    if invoice.status == "sent" and void_forbidden(invoice):
+        raise InvoiceStateError(VOID_FORBIDDEN)
+    if invoice.credited_minor:
+        raise InvoiceStateError(CREDITED)
+    try:  # a credit note issued meanwhile leaves the status as it was: the guard counts the credits too
+        _claim(invoice, "void", Invoice.credited_minor == 0, voided_at=utcnow())
+    except InvoiceChanged:
+        if db.session.scalar(select(Invoice.credited_minor).where(Invoice.id == _id(invoice))):
+            raise InvoiceChanged(f"A credit note for invoice {invoice.number} was issued meanwhile (in another tab?): "
+                                 "it was not voided. " + CREDITED) from None
+        raise
     db.session.execute(delete(ImportedEntry).where(ImportedEntry.invoice_id == invoice.id))
+
+
+CREDITED = "This invoice has credit notes: correct the rest of it with another credit note."
+VOID_FORBIDDEN = ("Sent invoices cannot be voided in this business (Settings > Credit notes): correct it with a "
+                  "credit note instead, in full or for some of its lines.")
+
+
+def void_forbidden(invoice: Invoice) -> bool:
+    """Whether the business corrects sent invoices only by credit notes (the law in Germany, France, ...)."""
+    return db.session.get(Business, invoice.business_id).void_forbidden_once_sent
 
 
 def delete_draft(invoice: Invoice) -> None:

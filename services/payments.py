@@ -35,16 +35,18 @@ class PaymentError(invoicing.InvoiceStateError):
 
 
 def balance_minor(invoice: Invoice) -> int:
-    """What is still due: the total as sent less what was paid (a draft: its total as it stands now)."""
+    """What is still due: the total as sent less what was paid and what credit notes credited (a draft: its
+    total as it stands now). A credit of what was paid already is money to pay back, not a negative balance."""
     if invoice.total_minor is None:
         return invoicing.totals(invoice).total
-    return invoice.total_minor - (invoice.paid_minor or 0)
+    unpaid = invoice.total_minor - (invoice.paid_minor or 0)
+    return unpaid - min(invoice.credited_minor or 0, max(unpaid, 0))
 
 
 def owing():
-    """SQL: something is left to pay (what balance_minor says of a sent invoice). A sent invoice with a
-    total of zero owes nothing: it is never overdue and gets no reminder."""
-    return func.coalesce(Invoice.total_minor, 0) > Invoice.paid_minor
+    """SQL: something is left to pay after payments and credits (what balance_minor says of a sent
+    invoice). A sent invoice with a total of zero owes nothing: it is never overdue and gets no reminder."""
+    return func.coalesce(Invoice.total_minor, 0) > Invoice.paid_minor + Invoice.credited_minor
 
 
 def overdue(today: date):
@@ -92,9 +94,9 @@ def record_payment(invoice: Invoice, *, paid_on: date, amount_minor: int, method
     claimed = db.session.execute(
         update(Invoice)
         .where(Invoice.id == invoice.id, Invoice.status.in_(PAYABLE),
-               Invoice.total_minor - Invoice.paid_minor >= amount_minor)
+               Invoice.total_minor - Invoice.paid_minor - Invoice.credited_minor >= amount_minor)
         .values(paid_minor=new_paid,
-                status=case((new_paid >= Invoice.total_minor, "paid"), else_="partially_paid"))
+                status=case((new_paid + Invoice.credited_minor >= Invoice.total_minor, "paid"), else_="partially_paid"))
         .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
         raise PaymentError(refusal(invoice))
@@ -146,11 +148,11 @@ def delete_payment(payment: Payment) -> None:
 
 def refusal(invoice: Invoice) -> str:
     """Why a payment was refused, from the invoice as the database has it now."""
-    now = db.session.execute(select(Invoice.status, Invoice.total_minor, Invoice.paid_minor, Invoice.currency)
-                             .where(Invoice.id == invoice.id)).first()
+    now = db.session.execute(select(Invoice.status, Invoice.total_minor, Invoice.paid_minor + Invoice.credited_minor,
+                                    Invoice.currency).where(Invoice.id == invoice.id)).first()
     if now is None:
         return "This invoice was deleted meanwhile: nothing was recorded."
-    status, total, paid, currency = now
+    status, total, paid, currency = now  # paid: and credited by credit notes
     if status == "draft":
         return "A draft takes no payments: send it first (it gets its number and total then)."
     if status == "void":

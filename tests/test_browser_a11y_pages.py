@@ -42,6 +42,8 @@ def owner_pages(app, accounts, clockify, smtp):
         client.post(f"/invoices/{invoice}/send")
     client.post(f"/invoices/{paid}/paid")
     client.post(f"/invoices/{void}/void")
+    note = client.post(f"/invoices/{paid}/credit-note", data={"scope": "partial", "lines-0-chosen": "y", "lines-0-quantity": "1",
+                                                              "lines-0-rate": "50", "lines-0-line_id": str(paid_line(app, paid))})
     response = client.post(f"/invoices/{sent}/payments", data={"paid_on": "2026-11-20", "amount": "40",
                                                                 "method": "Bank transfer", "note": ""})
     assert response.status_code == 303, "the partial payment was not recorded"
@@ -65,7 +67,13 @@ def owner_pages(app, accounts, clockify, smtp):
             "/settings/profile", "/settings/email", "/settings/payment/", "/settings/einvoicing", "/settings/personal", "/settings/account", "/settings/integrations",
             "/settings/integrations/clockify/new", f"/settings/integrations/clockify/{connection}/key",
             f"/settings/integrations/clockify/{connection}/disconnect", "/settings/integrations/clockify/ask",
-            "/business/members", "/businesses/new", "/businesses/delete"])
+            "/business/members", "/businesses/new", "/businesses/delete",
+            f"/invoices/{paid}/credit-note", note.headers["Location"], "/settings/credit-notes"])
+
+
+def paid_line(app, invoice_id: int) -> int:
+    with app.app_context():
+        return db.session.get(Invoice, invoice_id).lines[0].id
 
 
 VISITOR_PAGES = ["/", "/login", "/register"]

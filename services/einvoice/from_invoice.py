@@ -94,7 +94,10 @@ def document(invoice: Invoice) -> model.Document:
         payment = model.PaymentInstructions(iban=seller["iban"].replace(" ", ""), bic=seller.get("bic", ""),
                                             account_name=seller.get("bank_account_holder") or seller["name"])
     intra_community = any(group.category == "K" for group in totals.breakdown)
+    corrected = invoice.corrects if invoice.is_credit_note else None  # a credit note names its invoice (BT-25)
     return model.build(
+        type=model.DocumentType.CREDIT_NOTE if corrected else model.DocumentType.INVOICE,
+        corrects=model.InvoiceReference(corrected.number, corrected.issue_date) if corrected else None,
         number=invoice.number or f"DRAFT-{invoice.id}", issue_date=invoice.issue_date, currency=currency,
         seller=_party(seller), buyer=_party(buyer), lines=lines, due_date=invoice.due_date,
         buyer_reference=buyer.get("buyer_reference", ""), notes=[invoice.notes] if invoice.notes else [],
@@ -149,7 +152,7 @@ def facturx_pdf(invoice: Invoice, pdf_a3: bytes) -> bytes:
 
 
 def filename(invoice: Invoice, format: Format) -> str:
-    base = f"invoice-{invoice.number or f'draft-{invoice.id}'}"
+    base = f"{'credit-note' if invoice.is_credit_note else 'invoice'}-{invoice.number or f'draft-{invoice.id}'}"
     return f"{base}-factur-x.pdf" if Format(format) is Format.FACTURX else f"{base}-{Format(format).value}.xml"
 
 

@@ -1,0 +1,136 @@
+"""Credit notes: how a sent invoice is corrected once it has left (issue 12).
+
+A credit note is an Invoice row of kind "credit_note" (so totals, VAT, the printed document and every
+e-invoice format are the invoice's own code) with `corrects_invoice_id` naming the invoice it corrects.
+It is "issued" from the start, numbered in the business's credit note sequence, and never changes.
+
+Issuing is one transaction (the view commits): the lines credited (all of them, or chosen ones with a
+quantity and rate no larger than the invoice's), one guarded UPDATE of the invoice that adds the credit
+to its `credited_minor` only while the invoice may be credited and the credits stay within its total
+(two credit notes at once never credit more than the invoice), the number, and the credit note's row.
+
+Settled: once the credits add up to the invoice's total, the invoice becomes "credited" in the same
+UPDATE: nothing is owed on it (it leaves the dashboard's outstanding, reminders and payments, which
+count sent and partially paid invoices only) and its Clockify entries are released, as a void releases
+them. A partial credit keeps the entries billed; what is due on the invoice is less by it
+(services.payments.balance_minor), and payments and credits that cover the total make it "paid"."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import case, delete, select, update
+
+from extensions import db
+from models import ImportedEntry, Invoice, LineItem, utcnow
+from services import invoicing
+from services.money import from_minor
+
+CREDITABLE = ("sent", "partially_paid", "paid")
+
+
+class CreditNoteError(invoicing.InvoiceStateError):
+    """A credit note that cannot be issued; the message is for the user, and nothing was stored."""
+
+
+@dataclass(frozen=True)
+class Credit:
+    """One line of the invoice to credit: how much of it (at most its quantity, at most its rate)."""
+
+    line_id: int
+    quantity: Decimal
+    rate_minor: int
+
+
+def can_credit(invoice: Invoice) -> bool:
+    return invoice.kind == "invoice" and invoice.status in CREDITABLE and left_to_credit(invoice) > 0
+
+
+def left_to_credit(invoice: Invoice) -> int:
+    return (invoice.total_minor or 0) - (invoice.credited_minor or 0)
+
+
+def issue(invoice: Invoice, credits: list[Credit] | None, today: date) -> Invoice:
+    """Issue a credit note for `invoice`: in full (`credits` None: every line, and the discount, so its
+    total is the invoice's) or for the chosen lines. Raises CreditNoteError (or InvoiceChanged, when
+    another request changed the invoice first) with nothing stored."""
+    if invoice.kind != "invoice":
+        raise CreditNoteError("A credit note cannot itself be credited.")
+    if invoice.status not in CREDITABLE:
+        raise CreditNoteError(f"Only a sent or paid invoice can be credited; this one is {invoice.status}.")
+    note = Invoice(business_id=invoice.business_id, customer_id=invoice.customer_id, kind="credit_note",
+                   corrects_invoice_id=invoice.id, status="issued", issue_date=today, due_date=today,
+                   currency=invoice.currency, tax_rate=invoice.tax_rate, vat_category=invoice.vat_category,
+                   vat_exemption_reason=invoice.vat_exemption_reason, paid_minor=0,
+                   discount_minor=invoice.discount_minor if credits is None else 0,
+                   notes=f"Credit note for invoice {invoice.number} of {invoice.issue_date.isoformat()}.")
+    for position, (line, quantity, rate_minor) in enumerate(_credited_lines(invoice, credits), start=1):
+        copy = LineItem(position=position, description=line.description, unit=line.unit, source="manual",
+                        vat_category=line.vat_category, vat_rate=line.vat_rate,
+                        vat_exemption_reason=line.vat_exemption_reason)
+        copy.set_amounts(quantity, rate_minor)
+        note.lines.append(copy)
+    total = invoicing.totals(note).total
+    if total <= 0:
+        raise CreditNoteError("The credit note would credit nothing: choose a line and an amount above zero.")
+    _claim_credit(invoice, total)
+    note.total_minor = total
+    note.number = invoicing.take_number(invoice.business_id, today.year, invoicing.CREDIT_NOTES)
+    note.sent_at = utcnow()
+    note.parties = invoicing.parties(invoice)  # the same seller and buyer, as the invoice was sent
+    db.session.add(note)
+    db.session.flush()
+    return note
+
+
+def _credited_lines(invoice: Invoice, credits: list[Credit] | None):
+    lines = {line.id: line for line in invoice.lines}
+    if credits is None:
+        return [(line, line.quantity, line.rate_minor) for line in invoice.lines]
+    chosen = []
+    for credit in credits:
+        line = lines.get(credit.line_id)
+        if line is None:
+            raise CreditNoteError("A chosen line is not on this invoice (reload the page).")
+        if not 0 < credit.quantity <= line.quantity:
+            raise CreditNoteError(f"Line {line.position}: credit a quantity above 0 and at most {line.quantity.normalize():f}.")
+        if not 0 <= credit.rate_minor <= line.rate_minor:
+            limit = from_minor(line.rate_minor, invoice.currency)
+            raise CreditNoteError(f"Line {line.position}: credit a rate of at most {limit} {invoice.currency}.")
+        chosen.append((line, credit.quantity, credit.rate_minor))
+    if not chosen:
+        raise CreditNoteError("Choose at least one line to credit.")
+    return sorted(chosen, key=lambda each: each[0].position)
+
+
+def _claim_credit(invoice: Invoice, amount: int) -> None:
+    """Add `amount` to the invoice's credits in one guarded UPDATE: only while it may be credited and the
+    credits stay within its total; the credit that fills it makes the invoice "credited" and releases
+    its Clockify entries. Of two credit notes at once, the second sees the first's credit."""
+    invoice_id = invoice.id
+    credited = Invoice.credited_minor + amount
+    claimed = db.session.execute(
+        update(Invoice).where(Invoice.id == invoice_id, Invoice.kind == "invoice", Invoice.status.in_(CREDITABLE),
+                              credited <= Invoice.total_minor)
+        .values(credited_minor=credited, status=case((credited >= Invoice.total_minor, "credited"),
+                                                     (credited + Invoice.paid_minor >= Invoice.total_minor, "paid"),
+                                                     else_=Invoice.status))
+        .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        now = db.session.execute(select(Invoice.status, Invoice.total_minor, Invoice.credited_minor)
+                                 .where(Invoice.id == invoice_id)).first()
+        if now is None or now.status not in CREDITABLE:
+            raise invoicing._changed(invoice)
+        left = from_minor(now.total_minor - now.credited_minor, invoice.currency)
+        raise CreditNoteError(f"This credit note ({from_minor(amount, invoice.currency)} {invoice.currency}) would "
+                              f"credit more than is left of invoice {invoice.number}: {left} {invoice.currency} "
+                              "(its other credit notes are counted, a discount of the invoice too). Credit less.")
+    db.session.expire(invoice)
+    if invoice.status == "credited":
+        db.session.execute(delete(ImportedEntry).where(ImportedEntry.invoice_id == invoice_id))
+
+
+def credit_notes_of(invoice: Invoice) -> list[Invoice]:
+    return list(db.session.scalars(select(Invoice).where(Invoice.corrects_invoice_id == invoice.id)
+                                   .order_by(Invoice.id)))
