@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,6 +36,37 @@ PASSWORD = "correct horse battery"
 # Hashing is the slowest step of registering or logging in, and the suite does both hundreds of times:
 # one PBKDF2 round here (production keeps scrypt: test_configuration checks the default).
 CHEAP_PASSWORD_HASH = "pbkdf2:sha256:1"
+
+
+@sqlalchemy.event.listens_for(sqlalchemy.engine.Engine, "connect")
+def _sqlite_without_fsync(dbapi_connection, connection_record):
+    """SQLite under test: no fsync on commit (a test's database need not survive a power cut). Every
+    commit and the checkpoint at the last close otherwise wait for the disk: on a shared CI machine
+    that was most of a request's time. Runs after the app's own pragmas (WAL, foreign keys)."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+
+# Every test's files (its SQLite database, instance folder) live in memory when the machine has room: a
+# commit, a WAL checkpoint or a copied schema then never waits for a disk that other jobs share (a race
+# test took half as long). The run's folder is removed at its end; --basetemp still chooses another.
+MEMORY_DISK = Path("/dev/shm")
+MEMORY_DISK_ROOM = 4 * 2**30  # bytes free before we use it (a run writes about 1.5 GB at most)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's tmp_path machinery reads --basetemp
+def pytest_configure(config):
+    if config.option.basetemp is not None or os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # chosen by hand, or a worker given its part of the run's folder
+    if MEMORY_DISK.is_dir() and shutil.disk_usage(MEMORY_DISK).free >= MEMORY_DISK_ROOM:
+        config.option.basetemp = config._hourbill_basetemp = tempfile.mkdtemp(prefix="hourbill-tests-",
+                                                                              dir=MEMORY_DISK)
+
+
+def pytest_unconfigure(config):
+    made = getattr(config, "_hourbill_basetemp", None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 # Set (by `make test` when HOURBILL_TEST_POSTGRES_URL is given) to run the database tests on PostgreSQL.
@@ -130,7 +162,9 @@ def app(tmp_path, database_url, sqlite_schema):
                       "HOURBILL_PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,
                       # A wizard request on a loaded test machine finishes what it began (tests of the
                       # page-by-page continuation set it to 0: tests/test_big_imports.py).
-                      "HOURBILL_IMPORT_STEP_SECONDS": 60},
+                      "HOURBILL_IMPORT_STEP_SECONDS": 60,
+                      # Timing only (the number of attempts is unchanged): a 429 or 5xx is retried at once.
+                      "HOURBILL_CLOCKIFY_RETRY_BACKOFF": 0.0},
                      instance_path=str(tmp_path / "instance"))
     app.test_client_class = BrowserLikeClient
     with app.app_context():
