@@ -147,7 +147,8 @@ def sqlite_schema(tmp_path_factory) -> Path:
     """An SQLite file holding the empty schema, made once per worker: copying it is several times
     cheaper than creating the tables for every test."""
     path = tmp_path_factory.mktemp("schema") / "schema.db"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}, instance_path=str(path.parent / "instance"))
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"},
+                     instance_path=str(path.parent / "instance"))
     with app.app_context():
         db.create_all()
         db.engine.dispose()  # the last connection closing folds the WAL into the file
