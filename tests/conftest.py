@@ -117,23 +117,27 @@ def pytest_collection_modifyitems(config, items):
     items[:] = keep
 
 
-def _reset(url: str, keep_schema: bool) -> None:
+# The model tables, children first: emptied in this order, no foreign key is in the way.
+EMPTYING_ORDER = [table.name for table in reversed(db.metadata.sorted_tables)]
+
+
+def _reset(engine: sqlalchemy.Engine, keep_schema: bool) -> None:
     """Empty a server database so the test starts from nothing: with ``keep_schema`` (a test with the
-    app, which creates the tables anyway) one TRUNCATE when the tables are exactly the models' (many
-    times cheaper than dropping and creating them again for each test), else drop every table."""
-    engine = sqlalchemy.create_engine(url)
-    try:
-        with engine.begin() as connection:
-            names = sqlalchemy.inspect(connection).get_table_names()
-            if keep_schema and names and set(names) == set(db.metadata.tables):
-                connection.execute(sqlalchemy.text(
-                    "TRUNCATE " + ", ".join(f'"{name}"' for name in names) + " RESTART IDENTITY CASCADE"))
-                return
-        metadata = sqlalchemy.MetaData()
-        metadata.reflect(engine)
-        metadata.drop_all(engine)
-    finally:
-        engine.dispose()
+    app, which creates the tables anyway) when the tables are exactly the models', every row deleted and
+    every id sequence back at 1 (DELETE on a few rows takes milliseconds; TRUNCATE, which gives each
+    table new files, took ~0.6 s a test), else every table dropped."""
+    with engine.begin() as connection:
+        names = sqlalchemy.inspect(connection).get_table_names()
+        if keep_schema and names and set(names) == set(EMPTYING_ORDER):
+            for name in EMPTYING_ORDER:
+                connection.execute(sqlalchemy.text(f'DELETE FROM "{name}"'))
+            connection.execute(sqlalchemy.text(
+                "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false) "
+                "FROM pg_sequences WHERE schemaname = current_schema()"))
+            return
+    metadata = sqlalchemy.MetaData()
+    metadata.reflect(engine)
+    metadata.drop_all(engine)
 
 
 @pytest.fixture(scope="session")
@@ -162,12 +166,23 @@ def server_database():
         engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def server_engine(server_database):
+    """One pooled connection to this worker's PostgreSQL database, to empty it between tests."""
+    if not server_database:
+        yield None
+        return
+    engine = sqlalchemy.create_engine(server_database, pool_size=1)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-def database_url(request, tmp_path, server_database):
+def database_url(request, tmp_path, server_database, server_engine):
     """An empty database: a new SQLite file, or this worker's PostgreSQL test database emptied (its
-    tables kept, truncated, for a test with the app; none at all for the migration tests)."""
+    tables kept, their rows deleted, for a test with the app; none at all for the migration tests)."""
     if server_database:
-        _reset(server_database, keep_schema="app" in request.fixturenames)
+        _reset(server_engine, keep_schema="app" in request.fixturenames)
         yield server_database
     else:
         yield f"sqlite:///{tmp_path / 'test.db'}"
