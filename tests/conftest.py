@@ -140,6 +140,12 @@ def _reset(engine: sqlalchemy.Engine, keep_schema: bool) -> None:
     metadata.drop_all(engine)
 
 
+def _commit_without_waiting(connection, database: str) -> None:
+    """A test database's commits do not wait for the server's disk (synchronous_commit off: a crash may
+    lose the last commits, never corrupt anything); a commit took ~7 ms on a busy machine, now ~1.5 ms."""
+    connection.execute(sqlalchemy.text(f'ALTER DATABASE "{database}" SET synchronous_commit TO off'))
+
+
 @pytest.fixture(scope="session")
 def server_database():
     """This worker's own PostgreSQL database, `<name>_<worker>` (created afresh, dropped at the end) beside
@@ -150,15 +156,19 @@ def server_database():
         return
     url = sqlalchemy.engine.make_url(server_url(SERVER_DATABASE))
     worker = os.environ.get("PYTEST_XDIST_WORKER")
+    engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
     if not worker:
+        with engine.connect() as connection:
+            _commit_without_waiting(connection, url.database)
+        engine.dispose()
         yield url.render_as_string(hide_password=False)
         return
     name = f"{url.database}_{worker}"
-    engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
             connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))
             connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+            _commit_without_waiting(connection, name)
         yield url.set(database=name).render_as_string(hide_password=False)
         with engine.connect() as connection:
             connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
