@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -89,7 +90,12 @@ MEMORY_DISK_ROOM = 4 * 2**30  # bytes free before we use it (a run writes about 
 def pytest_configure(config):
     if config.option.basetemp is not None or os.environ.get("PYTEST_XDIST_WORKER"):
         return  # chosen by hand, or a worker given its part of the run's folder
-    if MEMORY_DISK.is_dir() and shutil.disk_usage(MEMORY_DISK).free >= MEMORY_DISK_ROOM:
+    if not MEMORY_DISK.is_dir():
+        return
+    for stale in MEMORY_DISK.glob("hourbill-tests-*"):  # left by a run that was killed, a day or more ago
+        if time.time() - stale.stat().st_mtime > 24 * 3600:
+            shutil.rmtree(stale, ignore_errors=True)
+    if shutil.disk_usage(MEMORY_DISK).free >= MEMORY_DISK_ROOM:
         config.option.basetemp = config._hourbill_basetemp = tempfile.mkdtemp(prefix="hourbill-tests-",
                                                                               dir=MEMORY_DISK)
 
