@@ -149,6 +149,7 @@ def test_a_confirm_step_racing_send_adds_all_its_lines_or_none(app, live_server,
     "Mark as sent"; "write" races the step after it, the one that writes the lines."""
     app.config["HOURBILL_IMPORT_STEP_SECONDS"] = 0
     clockify_sandbox.sandbox.rate_limit = None
+    app.config["HOURBILL_CLOCKIFY_REQUESTS_PER_SECOND"] = 1000  # timing only: nothing to pace with the limit off
     session = _session(live_server)
     connection_id = _connect(app, session, live_server, clockify_sandbox)
     outcomes = set()

@@ -102,60 +102,65 @@ def too_wide(page) -> list[str]:
                          + ' (' + Math.round(e.getBoundingClientRect().right) + ' px)')""")
 
 
-def check_pages(page, paths: list[str], width: str) -> list[str]:
-    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width])))
+def check_pages(page, paths: list[str]) -> list[str]:
+    """Each page loaded once, then checked at every width (resized in place: the layout follows the
+    viewport as it would on a reload, at one page load instead of one per width)."""
     problems = []
     for path in paths:
+        page.set_viewport_size(dict(zip(("width", "height"), WIDTHS["desktop"])))
         response = page.goto(path)
         assert response.status == 200, f"{path} answered {response.status}"
-        try:
-            assert_accessible(page, f"{path} ({width})")
-        except AssertionError as error:
-            problems.append(str(error))
-        targets = small_targets(page)  # each screen's main action (a primary button) 44 x 44 px, the rest 24 x 24
-        if targets["smallMain"] or targets["small"]:
-            problems.append(f"{path}: main actions under 44 x 44 px: {targets['smallMain']}; "
-                            f"targets under 24 x 24 px: {targets['small']}")
-        screenshot(page, f"pages-{width}-" + path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-"))
-        if width == "phone" and (extra := sideways_scroll(page)) > 0:
-            problems.append(f"{path} scrolls {extra} px sideways at 390 px: {', '.join(too_wide(page))}")
+        for width, size in WIDTHS.items():
+            page.set_viewport_size(dict(zip(("width", "height"), size)))
+            try:
+                assert_accessible(page, f"{path} ({width})")
+            except AssertionError as error:
+                problems.append(str(error))
+            targets = small_targets(page)  # each screen's main action (a primary button) 44 x 44 px, the rest 24 x 24
+            if targets["smallMain"] or targets["small"]:
+                problems.append(f"{path} ({width}): main actions under 44 x 44 px: {targets['smallMain']}; "
+                                f"targets under 24 x 24 px: {targets['small']}")
+            screenshot(page, f"pages-{width}-" + path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-"))
+            if width == "phone" and (extra := sideways_scroll(page)) > 0:
+                problems.append(f"{path} scrolls {extra} px sideways at 390 px: {', '.join(too_wide(page))}")
     return problems
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_every_page_of_a_signed_in_owner_has_no_axe_violation_and_fits_the_width(page, owner_pages, width):
+def test_every_page_of_a_signed_in_owner_has_no_axe_violation_and_fits_the_width(page, owner_pages):
     log_in(page)
-    problems = check_pages(page, owner_pages.paths, width)
+    problems = check_pages(page, owner_pages.paths)
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_the_confirmation_before_sending_has_no_axe_violation_and_fits_the_width(page, owner_pages, width):
-    """The page that asks before sending lines that bill nothing (a POST's answer, so not in the list)."""
+def test_the_confirmation_before_sending_has_no_axe_violation_and_fits_the_width(page, owner_pages):
+    """The page that asks before sending lines that bill nothing (a POST's answer, so not in the list),
+    reached once and checked at each width."""
     log_in(page)
-    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width])))
     for start in (f"/invoices/{owner_pages.unpriced}", f"/invoices/{owner_pages.unpriced}/email"):
+        page.set_viewport_size(dict(zip(("width", "height"), WIDTHS["desktop"])))
         page.goto(start)
         page.once("dialog", lambda dialog: dialog.accept())
         page.get_by_role("button", name="Mark as sent" if start.endswith(str(owner_pages.unpriced))
                          else "Send by email").first.click()
         page.get_by_role("heading", name="Send this invoice as it is?").wait_for()
-        assert_accessible(page, f"confirm send from {start} ({width})")
-        targets = small_targets(page)
-        assert targets["mains"] and not targets["smallMain"] and not targets["small"], f"confirm send: {targets}"
-        screenshot(page, f"pages-{width}-confirm-send" + ("-email" if start.endswith("email") else ""))
-        if width == "phone":
-            assert sideways_scroll(page) <= 0, f"the confirmation scrolls sideways: {too_wide(page)}"
+        for width, size in WIDTHS.items():
+            page.set_viewport_size(dict(zip(("width", "height"), size)))
+            assert_accessible(page, f"confirm send from {start} ({width})")
+            targets = small_targets(page)
+            assert targets["mains"] and not targets["smallMain"] and not targets["small"], f"confirm send: {targets}"
+            screenshot(page, f"pages-{width}-confirm-send" + ("-email" if start.endswith("email") else ""))
+            if width == "phone":
+                assert sideways_scroll(page) <= 0, f"the confirmation scrolls sideways: {too_wide(page)}"
 
 
-@pytest.mark.parametrize("width", WIDTHS)
 def test_the_pages_a_stranger_opens_from_a_link_have_no_axe_violation_and_fit_the_width(chromium, live_server,
-                                                                                          owner_pages, width):
+                                                                                          owner_pages):
     """The customer's view link, an invitation and a request to connect Clockify, each in a fresh browser (no
     session, as the person the link was sent to opens it), and a view link that no longer works. At 390 px the
     browser is a phone's (it honours the page's viewport): a page without one is laid out 980 px wide and shrunk."""
-    viewport = dict(zip(("width", "height"), WIDTHS[width]))
-    for path in [*owner_pages.links, "/v/no-longer-a-link"]:
+    for (width, size), path in ((width, path) for width in WIDTHS.items()
+                                for path in [*owner_pages.links, "/v/no-longer-a-link"]):
+        viewport = dict(zip(("width", "height"), size))
         stranger = chromium.new_context(base_url=live_server, viewport=viewport, is_mobile=width == "phone",
                                         has_touch=width == "phone")
         try:
@@ -172,7 +177,6 @@ def test_the_pages_a_stranger_opens_from_a_link_have_no_axe_violation_and_fit_th
             stranger.close()
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_the_landing_log_in_and_sign_up_pages_have_no_axe_violation_and_fit_the_width(page, width):
-    problems = check_pages(page, VISITOR_PAGES, width)
+def test_the_landing_log_in_and_sign_up_pages_have_no_axe_violation_and_fit_the_width(page):
+    problems = check_pages(page, VISITOR_PAGES)
     assert not problems, "\n".join(problems)

@@ -107,6 +107,7 @@ def lines_written_to(app):
 def test_confirm_racing_send_or_delete_never_adds_lines_to_an_invoice_that_left_draft(
         app, live_server, clockify_sandbox, lines_written_to, action):
     clockify_sandbox.sandbox.rate_limit = None
+    app.config["HOURBILL_CLOCKIFY_REQUESTS_PER_SECOND"] = 1000  # timing only: nothing to pace with the limit off
     session = _session(live_server)
     connection_id = _connect(app, session, live_server, clockify_sandbox)
     form = {"selection": "all", "grouping": "entry", "rounding_minutes": "0", "rounding_direction": "up",
