@@ -69,7 +69,8 @@ def page(chromium, live_server, request):
 
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    # A full page of a big import is tall: more time than the default 10 s on a busy machine.
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, timeout=60_000)
 
 
 PHONE = {"width": 390, "height": 844}

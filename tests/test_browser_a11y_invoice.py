@@ -132,3 +132,26 @@ def test_a_german_locale_types_a_decimal_comma_and_reads_amounts_its_way(page, d
     expect(page.get_by_test_id("total")).to_have_text("950,00\xa0$")
     page.reload()
     expect(page.locator('form.line-row:not(.add-line) input[name="quantity"]').first).to_have_value("7,5")
+
+
+def test_without_javascript_a_german_locale_types_a_decimal_comma_and_saves_the_line(chromium, live_server, draft):
+    """The same as above with JavaScript off, on a phone: the line's Save button posts the form, and the
+    page that comes back reads the comma as the decimal separator (7,5 h, not 75)."""
+    context = chromium.new_context(base_url=live_server, java_script_enabled=False,
+                                   viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        log_in(page)
+        page.goto("/settings/personal")
+        page.get_by_label("Numbers and dates").select_option("de_DE")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_text("Your settings are saved.")).to_be_visible()
+        page.goto(f"/invoices/{draft}")
+        row = page.locator("form.line-row:not(.add-line)").first
+        row.locator('input[name="quantity"]').fill("7,5")
+        row.get_by_role("button", name="Save", exact=True).click()
+        expect(page.get_by_test_id("line-amount").first).to_have_text("750,00\xa0$")
+        expect(page.get_by_test_id("total")).to_have_text("950,00\xa0$")
+        expect(page.locator('form.line-row:not(.add-line) input[name="quantity"]').first).to_have_value("7,5")
+    finally:
+        context.close()
