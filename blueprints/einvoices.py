@@ -4,8 +4,6 @@ checklist on a draft, and the downloads of a sent invoice in each format (Factur
 and UBL, Peppol BIS). The rules and the mapping live in services/einvoice."""
 from __future__ import annotations
 
-import threading
-
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import Form, FieldList, FormField, HiddenField, SelectChoice, SelectField, StringField
@@ -16,19 +14,11 @@ from blueprints.forms import DecimalText, PartyForm
 from extensions import db
 from models import Invoice
 from services import invoice_document, invoicing
-from services.einvoice import from_invoice, rules
+from services.einvoice import from_invoice
 from services.einvoice.model import SMALL_BUSINESS_DE
 from services.einvoice.rules import Format
 
 bp = Blueprint("einvoices", __name__)
-
-
-@bp.record_once
-def _compile_rules_in_the_background(state) -> None:
-    # Compiling the official stylesheets takes a second or two of CPU: done once per process, at start-up,
-    # so the first draft's pre-flight does not wait for it (tests compile them when they first need them).
-    if not state.app.testing:
-        threading.Thread(target=rules.compile_all, name="compile-einvoice-rules", daemon=True).start()
 
 
 # --- the business profile's e-invoicing section ------------------------------------------------------

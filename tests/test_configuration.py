@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,18 @@ def test_a_postgresql_url_without_its_driver_says_how_to_install_it(environment,
     with pytest.raises(RuntimeError, match=r"pip install 'hourbill\[postgres\]'"):
         create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://user:pass@db.example/hourbill"},
                    instance_path=str(tmp_path / "instance"))
+
+
+def test_starting_the_app_compiles_no_e_invoice_rules(environment, tmp_path, monkeypatch):
+    """The compiled official stylesheets hold about 190 MB: a worker compiles them on its first
+    pre-flight, not at start-up, so one that never checks an e-invoice stays small (issue 15)."""
+    from services.einvoice import rules
+
+    compiled = []
+    monkeypatch.setattr(rules, "_executable", lambda name: compiled.append(name))
+    app = create_app(instance_path=str(tmp_path / "instance"))
+    assert not app.testing
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and thread.name.startswith("compile"):
+            thread.join(timeout=5)
+    assert compiled == []
