@@ -17,7 +17,7 @@ from blueprints.access import current_business, requires, scoped
 from blueprints.forms import WholeNumber
 from extensions import db
 from models import Invoice
-from services import invoicing, mail, reminders, sending
+from services import invoicing, mail, payments, reminders, sending
 from services.einvoice import from_invoice
 
 bp = Blueprint("sending", __name__)
@@ -156,6 +156,9 @@ def reminder(invoice_id: int):
         return back
     if invoice.status not in reminders.OPEN_STATUSES:
         flash(f"A {invoice.status} invoice needs no reminder.", "error")
+        return back
+    if payments.balance_minor(invoice) <= 0:  # as send-reminders skips it (payments.owing)
+        flash(f"Invoice {invoice.number} has nothing left to pay: it needs no reminder.", "error")
         return back
     recipients = reminders.recipients_for(invoice)
     if recipients is None:

@@ -115,23 +115,34 @@ def test_without_javascript_delete_asks_on_a_page_and_undo_works(chromium, live_
         context.close()
 
 
-@pytest.mark.parametrize("width", [1280, 390])
-def test_a_german_locale_types_a_decimal_comma_and_reads_amounts_its_way(page, draft, width):
-    page.set_viewport_size({"width": width, "height": 900})
+def german_draft(page, draft) -> None:
+    """Log in, choose German numbers and dates, and open the draft."""
     log_in(page)
     page.goto("/settings/personal")
     page.get_by_label("Numbers and dates").select_option("de_DE")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Your settings are saved.")).to_be_visible()
     page.goto(f"/invoices/{draft}")
+
+
+def comma_quantity_billed(page) -> None:
+    """7,5 on the first line at 100 $ an hour bills 750,00 $ (not 75 or 7500), and stays as typed."""
+    expect(page.get_by_test_id("line-amount").first).to_have_text("750,00\xa0$")
+    expect(page.get_by_test_id("total")).to_have_text("950,00\xa0$")
+    expect(page.locator('form.line-row:not(.add-line) input[name="quantity"]').first).to_have_value("7,5")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_german_locale_types_a_decimal_comma_and_reads_amounts_its_way(page, draft, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    german_draft(page, draft)
     quantity = page.locator('form.line-row:not(.add-line) input[name="quantity"]').first
     quantity.fill("7,5")
     quantity.press("Tab")
     settled(page)
-    expect(page.get_by_test_id("line-amount").first).to_have_text("750,00\xa0$")
-    expect(page.get_by_test_id("total")).to_have_text("950,00\xa0$")
+    comma_quantity_billed(page)
     page.reload()
-    expect(page.locator('form.line-row:not(.add-line) input[name="quantity"]').first).to_have_value("7,5")
+    comma_quantity_billed(page)
 
 
 def test_without_javascript_a_german_locale_types_a_decimal_comma_and_saves_the_line(chromium, live_server, draft):
@@ -141,17 +152,10 @@ def test_without_javascript_a_german_locale_types_a_decimal_comma_and_saves_the_
                                    viewport={"width": 390, "height": 844})
     try:
         page = context.new_page()
-        log_in(page)
-        page.goto("/settings/personal")
-        page.get_by_label("Numbers and dates").select_option("de_DE")
-        page.get_by_role("button", name="Save").click()
-        expect(page.get_by_text("Your settings are saved.")).to_be_visible()
-        page.goto(f"/invoices/{draft}")
+        german_draft(page, draft)
         row = page.locator("form.line-row:not(.add-line)").first
         row.locator('input[name="quantity"]').fill("7,5")
         row.get_by_role("button", name="Save", exact=True).click()
-        expect(page.get_by_test_id("line-amount").first).to_have_text("750,00\xa0$")
-        expect(page.get_by_test_id("total")).to_have_text("950,00\xa0$")
-        expect(page.locator('form.line-row:not(.add-line) input[name="quantity"]').first).to_have_value("7,5")
+        comma_quantity_billed(page)
     finally:
         context.close()

@@ -195,6 +195,16 @@ def test_no_reminder_for_a_paid_invoice(app, client, business, smtp):
     assert ("error", "A paid invoice needs no reminder.") in flashes(page) and smtp.messages == []
 
 
+def test_no_reminder_now_for_a_sent_invoice_with_nothing_to_pay(app, client, business, smtp):
+    invoice_id = overdue_invoice(app, "INV-0014", rate_minor=0)  # sent, overdue, a total of zero
+    page = client.get(f"/invoices/{invoice_id}").get_data(as_text=True)
+    assert "Send a reminder now" not in page
+    response = client.post(f"/invoices/{invoice_id}/reminder")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert ("error", "Invoice INV-0014 has nothing left to pay: it needs no reminder.") in flashes(page)
+    assert smtp.messages == []
+
+
 def test_deleting_the_business_deletes_its_mail_log_stages_and_claims(app, client, business, smtp):
     from services.businesses import delete_business
 
