@@ -63,8 +63,7 @@ def issue(invoice: Invoice, credits: list[Credit] | None, today: date) -> Invoic
                    corrects_invoice_id=invoice.id, status="issued", issue_date=today, due_date=today,
                    currency=invoice.currency, tax_rate=invoice.tax_rate, vat_category=invoice.vat_category,
                    vat_exemption_reason=invoice.vat_exemption_reason, paid_minor=0,
-                   discount_minor=invoice.discount_minor if credits is None else 0,
-                   notes=f"Credit note for invoice {invoice.number} of {invoice.issue_date.isoformat()}.")
+                   discount_minor=invoice.discount_minor if credits is None else 0)
     for position, (line, quantity, rate_minor) in enumerate(_credited_lines(invoice, credits), start=1):
         copy = LineItem(position=position, description=line.description, unit=line.unit, source="manual",
                         vat_category=line.vat_category, vat_rate=line.vat_rate,
