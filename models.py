@@ -494,6 +494,10 @@ class LineItem(db.Model):
     imported_entries: Mapped[list[ImportedEntry]] = relationship(back_populates="line_item",
                                                                  cascade="all, delete-orphan")
 
+    # Credit notes per line (cn-finish, services/credit_notes.py): on an invoice's line, the sum of what its
+    # credit notes credited of it, raised only by a guarded UPDATE that keeps it within amount_minor.
+    credited_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
     def set_amounts(self, quantity: Decimal, rate_minor: int) -> None:
         self.quantity = quantity
         self.rate_minor = rate_minor

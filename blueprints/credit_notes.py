@@ -5,7 +5,7 @@ downloads as PDF and every e-invoice format, through the invoice routes."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -56,6 +56,8 @@ class CreditNoteForm(FlaskForm):
             if not fits_currency_field(entry.rate, invoice.currency):
                 ok = False
                 continue
+            if not (entry.line_id.data or "").isascii() or not (entry.line_id.data or "").isdigit():
+                raise ValidationError("A chosen line is not on this invoice (reload the page).")
             chosen.append(credit_notes.Credit(int(entry.line_id.data), entry.quantity.decimal,
                                               to_minor(entry.rate.decimal, invoice.currency)))
         if not ok:
@@ -64,9 +66,25 @@ class CreditNoteForm(FlaskForm):
 
 
 def credit_form(invoice: Invoice, formdata=None) -> CreditNoteForm:
-    lines = [{"line_id": str(line.id), "chosen": False, "quantity": as_typed(plain(line.quantity)),
+    lines = [{"line_id": str(line.id), "chosen": False, "quantity": as_typed(plain(_quantity_left(line))),
               "rate": as_typed(from_minor(line.rate_minor, invoice.currency))} for line in invoice.lines]
     return CreditNoteForm(formdata=formdata, data={"scope": "full", "lines": lines})
+
+
+def _quantity_left(line) -> Decimal:
+    """What the form offers to credit of a line: its quantity, less what its credit notes took (at its rate)."""
+    if not line.credited_minor or line.rate_minor <= 0:
+        return line.quantity
+    left = (Decimal(credit_notes.left_on_line(line)) / line.rate_minor).quantize(Decimal("0.0001"), ROUND_DOWN)
+    return max(Decimal(0), min(line.quantity, left))
+
+
+def _at_field(form: CreditNoteForm, error: credit_notes.CreditNoteError) -> None:
+    """The service's message about one line, also beside that line's field."""
+    for entry in form.lines:
+        if error.line_id is not None and entry.line_id.data == str(error.line_id):
+            field = entry[error.field]
+            field.errors = list(field.errors) + [str(error)]
 
 
 def _original(invoice_id: int) -> Invoice:
@@ -104,6 +122,7 @@ def create(invoice_id: int):
         raise
     except credit_notes.CreditNoteError as error:
         db.session.rollback()
+        _at_field(form, error)
         return _form_page(invoice, form, 422, str(error))
     db.session.commit()
     flash(f"Credit note {note.number} issued for invoice {invoice.number}.", "success")

@@ -7,7 +7,10 @@ It is "issued" from the start, numbered in the business's credit note sequence, 
 Issuing is one transaction (the view commits): the lines credited (all of them, or chosen ones with a
 quantity and rate no larger than the invoice's), one guarded UPDATE of the invoice that adds the credit
 to its `credited_minor` only while the invoice may be credited and the credits stay within its total
-(two credit notes at once never credit more than the invoice), the number, and the credit note's row.
+(two credit notes at once never credit more than the invoice), then guarded UPDATEs of the lines credited
+that add each credit to the line's `credited_minor` only while it stays within the line's amount (a line
+is credited at most once in total, over all the invoice's credit notes), the number, and the credit
+note's row. The invoice is claimed before its lines, by every credit note: one order, no deadlock.
 
 Settled: once the credits add up to the invoice's total, the invoice becomes "credited" in the same
 UPDATE: nothing is owed on it (it leaves the dashboard's outstanding, reminders and payments, which
@@ -25,13 +28,18 @@ from sqlalchemy import case, delete, select, update
 from extensions import db
 from models import ImportedEntry, Invoice, LineItem, utcnow
 from services import invoicing
-from services.money import from_minor
+from services.money import from_minor, line_amount_minor
 
 CREDITABLE = ("sent", "partially_paid", "paid")
 
 
 class CreditNoteError(invoicing.InvoiceStateError):
-    """A credit note that cannot be issued; the message is for the user, and nothing was stored."""
+    """A credit note that cannot be issued; the message is for the user, and nothing was stored.
+    `line_id` and `field` ("quantity" or "rate") name the form's field it is about, when it is one."""
+
+    def __init__(self, message: str, line_id: int | None = None, field: str = "quantity"):
+        super().__init__(message)
+        self.line_id, self.field = line_id, field
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,15 @@ def left_to_credit(invoice: Invoice) -> int:
     return (invoice.total_minor or 0) - (invoice.credited_minor or 0)
 
 
+def left_on_line(line: LineItem) -> int:
+    """What is left to credit of one line of the invoice (before VAT), after its credit notes."""
+    return line.amount_minor - (line.credited_minor or 0)
+
+
+def _money(minor: int, currency: str) -> str:
+    return f"{from_minor(minor, currency)} {currency}"
+
+
 def issue(invoice: Invoice, credits: list[Credit] | None, today: date) -> Invoice:
     """Issue a credit note for `invoice`: in full (`credits` None: every line, and the discount, so its
     total is the invoice's) or for the chosen lines. Raises CreditNoteError (or InvoiceChanged, when
@@ -59,12 +76,16 @@ def issue(invoice: Invoice, credits: list[Credit] | None, today: date) -> Invoic
         raise CreditNoteError("A credit note cannot itself be credited.")
     if invoice.status not in CREDITABLE:
         raise CreditNoteError(f"Only a sent or paid invoice can be credited; this one is {invoice.status}.")
+    if credits is None and invoice.credited_minor:
+        raise CreditNoteError(f"Part of invoice {invoice.number} is credited already: to credit the rest, choose "
+                              "“The lines ticked below” and tick what is left to credit.")
     note = Invoice(business_id=invoice.business_id, customer_id=invoice.customer_id, kind="credit_note",
                    corrects_invoice_id=invoice.id, status="issued", issue_date=today, due_date=today,
                    currency=invoice.currency, tax_rate=invoice.tax_rate, vat_category=invoice.vat_category,
                    vat_exemption_reason=invoice.vat_exemption_reason, paid_minor=0,
                    discount_minor=invoice.discount_minor if credits is None else 0)
-    for position, (line, quantity, rate_minor) in enumerate(_credited_lines(invoice, credits), start=1):
+    credited = _credited_lines(invoice, credits)
+    for position, (line, quantity, rate_minor) in enumerate(credited, start=1):
         copy = LineItem(position=position, description=line.description, unit=line.unit, source="manual",
                         vat_category=line.vat_category, vat_rate=line.vat_rate,
                         vat_exemption_reason=line.vat_exemption_reason)
@@ -74,6 +95,8 @@ def issue(invoice: Invoice, credits: list[Credit] | None, today: date) -> Invoic
     if total <= 0:
         raise CreditNoteError("The credit note would credit nothing: choose a line and an amount above zero.")
     _claim_credit(invoice, total)
+    _claim_lines(invoice, None if credits is None else [(line, line_amount_minor(quantity, rate_minor))
+                                                        for line, quantity, rate_minor in credited])
     note.total_minor = total
     note.number = invoicing.take_number(invoice.business_id, today.year, invoicing.CREDIT_NOTES)
     note.sent_at = utcnow()
@@ -92,11 +115,18 @@ def _credited_lines(invoice: Invoice, credits: list[Credit] | None):
         line = lines.get(credit.line_id)
         if line is None:
             raise CreditNoteError("A chosen line is not on this invoice (reload the page).")
+        if any(line is each[0] for each in chosen):
+            raise CreditNoteError(f"Line {line.position} is chosen twice (reload the page).", line.id)
         if not 0 < credit.quantity <= line.quantity:
-            raise CreditNoteError(f"Line {line.position}: credit a quantity above 0 and at most {line.quantity.normalize():f}.")
+            raise CreditNoteError(f"Line {line.position}: credit a quantity above 0 and at most "
+                                  f"{line.quantity.normalize():f}.", line.id)
         if not 0 <= credit.rate_minor <= line.rate_minor:
             limit = from_minor(line.rate_minor, invoice.currency)
-            raise CreditNoteError(f"Line {line.position}: credit a rate of at most {limit} {invoice.currency}.")
+            raise CreditNoteError(f"Line {line.position}: credit a rate of at most {limit} {invoice.currency}.",
+                                  line.id, "rate")
+        amount, left = line_amount_minor(credit.quantity, credit.rate_minor), left_on_line(line)
+        if amount > left:
+            raise CreditNoteError(_left_message(line, left, amount, invoice.currency), line.id)
         chosen.append((line, credit.quantity, credit.rate_minor))
     if not chosen:
         raise CreditNoteError("Choose at least one line to credit.")
@@ -128,6 +158,33 @@ def _claim_credit(invoice: Invoice, amount: int) -> None:
     db.session.expire(invoice)
     if invoice.status == "credited":
         db.session.execute(delete(ImportedEntry).where(ImportedEntry.invoice_id == invoice_id))
+
+
+def _left_message(line: LineItem, left: int, amount: int, currency: str) -> str:
+    if left <= 0:
+        return f"Line {line.position} is credited in full already by this invoice's credit notes: untick it."
+    return (f"Line {line.position}: {_money(amount, currency)} is more than is left to credit of it, "
+            f"{_money(left, currency)} (its other credit notes credited {_money(line.amount_minor - left, currency)}). "
+            "Credit less.")
+
+
+def _claim_lines(invoice: Invoice, amounts: list[tuple[LineItem, int]] | None) -> None:
+    """Add each credit to its line's `credited_minor` (`amounts` None: every line in full), each in one
+    guarded UPDATE that keeps it within the line's amount. Of two credit notes at once crediting one line,
+    the second sees the first's credit (the invoice's claim, made first, orders them)."""
+    if amounts is None:  # the invoice's claim of its whole total proved that nothing of it was credited
+        db.session.execute(update(LineItem).where(LineItem.invoice_id == invoice.id)
+                           .values(credited_minor=LineItem.amount_minor).execution_options(synchronize_session=False))
+    for line, amount in sorted(amounts or [], key=lambda each: each[0].id):
+        credited = LineItem.credited_minor + amount
+        if amount and db.session.execute(
+                update(LineItem).where(LineItem.id == line.id, LineItem.invoice_id == invoice.id,
+                                       credited <= LineItem.amount_minor)
+                .values(credited_minor=credited).execution_options(synchronize_session=False)).rowcount != 1:
+            now = db.session.scalar(select(LineItem.credited_minor).where(LineItem.id == line.id)) or 0
+            raise CreditNoteError(_left_message(line, line.amount_minor - now, amount, invoice.currency), line.id)
+    for line in invoice.lines:
+        db.session.expire(line, ["credited_minor"])
 
 
 def credit_notes_of(invoice: Invoice) -> list[Invoice]:

@@ -177,12 +177,15 @@ def test_the_printed_credit_note_names_the_invoice_it_corrects_and_asks_for_no_p
     invoice_id = sent_invoice(logged_in)
     note_url = credit(client, invoice_id).headers["Location"]
     note_id = int(note_url.rsplit("/", 1)[1])
-    printed = words(client.get(f"/invoices/{note_id}/print").get_data(as_text=True))
+    page = client.get(f"/invoices/{note_id}/print").get_data(as_text=True)
+    assert "<title>Credit note CN-" in page and "Back to the credit note" in page and "<title>Invoice" not in page
+    printed = words(page)
     # Said once, in the document's language and date format (not again as an English note).
     assert printed.count("Credit note for invoice INV-0001 of Mar 2, 2026") == 1
     assert "Total credited (USD) $242.00" in printed and "Payment due by" not in printed
     pdf = client.get(f"/invoices/{note_id}/pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert 'filename="credit-note-CN-' in pdf.headers["Content-Disposition"]
 
 
 def test_a_full_credit_note_frees_the_clockify_hours_to_import_again_and_a_partial_one_keeps_them(app, client, wizard):
@@ -237,3 +240,42 @@ def test_crediting_a_paid_invoice_leaves_it_paid_with_nothing_due(app, client, l
     page = client.get(f"/invoices/{invoice_id}").get_data(as_text=True)
     assert re.search(r'data-testid="balance">\$0\.00<', page) and "Credited $132.00" in words(page)
     assert invoice_row(app, invoice_id).status == "paid"
+
+
+def test_a_line_is_credited_at_most_once_over_all_credit_notes_and_the_form_says_what_is_left(app, client, logged_in):
+    invoice_id = sent_invoice(logged_in)  # line 1: 2 x 50.00, line 2: 3 x 40.00
+    assert credit(client, invoice_id, partial(app, invoice_id, {0: ("1", "50")})).status_code == 303
+    form = client.get(f"/invoices/{invoice_id}/credit-note").get_data(as_text=True)
+    assert re.search(r'id="lines-0-quantity"[^>]*value="1"', form)  # what is left of line 1, at its rate
+    assert re.findall(r'data-testid="left">([^<]*)<', form) == ["$50.00", "$120.00"]
+    again = credit(client, invoice_id, partial(app, invoice_id, {0: ("2", "50")}))
+    page = again.get_data(as_text=True)
+    said = "Line 1: 100.00 USD is more than is left to credit of it, 50.00 USD"
+    assert again.status_code == 422 and said in words(page)
+    assert re.search(r'<p class="error" id="lines-0-quantity-error">Line 1: 100\.00 USD is more', page)  # at its field
+    assert invoice_row(app, invoice_id).credited_minor == 5500  # 50.00 + 10% VAT: the first credit note only
+    assert credit(client, invoice_id, partial(app, invoice_id, {0: ("1", "50")})).status_code == 303  # the rest of it
+    form = client.get(f"/invoices/{invoice_id}/credit-note").get_data(as_text=True)
+    assert re.findall(r'data-testid="left">([^<]*)<', form) == ["Credited in full", "$120.00"]
+    assert 'name="lines-0-chosen"' not in form and 'name="lines-1-chosen"' in form
+    refused = credit(client, invoice_id, partial(app, invoice_id, {0: ("0.5", "10")}))
+    assert refused.status_code == 422 and "Line 1 is credited in full already" in words(refused.get_data(as_text=True))
+    whole = credit(client, invoice_id)  # "the whole invoice" would credit line 1 a second time
+    assert whole.status_code == 422 and "Part of invoice INV-0001 is credited already" in words(whole.get_data(as_text=True))
+    assert invoice_row(app, invoice_id).credited_minor == 11000
+
+
+@pytest.mark.parametrize("hostile", [
+    {"lines-0-line_id": "abc"}, {"lines-0-line_id": ""}, {"lines-0-line_id": "٣"}, {"lines-0-line_id": "999999"},
+    {"lines-0-quantity": ""}, {"lines-0-rate": "1e9999"}, {"lines-0-quantity": "0.00001"}, {"scope": "everything"},
+])
+def test_a_tampered_or_incomplete_credit_note_form_gets_a_message_never_a_500_and_issues_nothing(
+        app, client, logged_in, hostile):
+    invoice_id = sent_invoice(logged_in)
+    response = credit(client, invoice_id, partial(app, invoice_id, {0: ("1", "50")}) | hostile)
+    page = response.get_data(as_text=True)
+    said = re.findall(r'(?:data-testid="problem"|class="error"[^>]*)>([^<]+)<', page)
+    assert response.status_code == 422 and said, words(page)[-600:]
+    assert re.search(r"reload the page|Enter|Use at most|Must be|Not a valid choice", " ".join(said)), said
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).where(Invoice.kind == "credit_note")) == 0
