@@ -80,3 +80,24 @@ def test_void_and_a_credit_note_at_once_leave_the_invoice_void_or_credited_never
                 said[0].startswith("error: This invoice has credit notes") or "was issued meanwhile" in said[0]), said
         outcomes.add(outcome[0])
     print("outcomes:", outcomes)
+
+
+def test_two_credit_notes_of_one_line_at_once_credit_it_once(app, live_server, ada):
+    outcomes = set()
+    for trial in range(60):
+        invoice_id = _invoice(app, trial, status="sent", lines=2)  # two lines of 1 x 50.00: room for both credits
+        with app.app_context():
+            first_line = db.session.get(Invoice, invoice_id).lines[0].id
+        line = {"scope": "partial", "lines-0-line_id": str(first_line), "lines-0-chosen": "y", "lines-0-quantity": "1",
+                "lines-0-rate": "50"}
+        said = _race(ada, live_server, *[lambda s: s.post(f"{live_server}/invoices/{invoice_id}/credit-note", data=line,
+                                                          allow_redirects=False)] * 2)
+        with app.app_context():
+            invoice = db.session.get(Invoice, invoice_id)
+            notes = db.session.scalar(db.select(db.func.count()).where(Invoice.corrects_invoice_id == invoice_id))
+            outcome = (invoice.status, invoice.credited_minor, invoice.lines[0].credited_minor, notes)
+        assert outcome == ("sent", 5000, 5000, 1), (trial, outcome, said)
+        assert sorted(each[:8] for each in said) == ["422: Not", "success:"], said
+        assert "Line 1 is credited in full already" in min(said), said  # the guard, or the form's own check
+        outcomes.add(min(said))
+    print("losers:", outcomes)
