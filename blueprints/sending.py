@@ -8,6 +8,7 @@ recipients in one click."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, StringField, TextAreaField
@@ -100,6 +101,17 @@ def _link(invoice: Invoice) -> str:
     return base + path if base else url_for("public.invoice", token=invoice.view_token, _external=True)
 
 
+def _named(invoice: Invoice) -> str:
+    """The document as the page names it: "Invoice INV-0001" or "Credit note CN-2026-0001"."""
+    if invoice.is_credit_note:
+        return _("Credit note %(number)s", number=invoice.number)
+    return _("Invoice %(number)s", number=invoice.number)
+
+
+def _noun(invoice: Invoice) -> str:
+    return _("credit note") if invoice.is_credit_note else _("invoice")
+
+
 def _send_page(invoice: Invoice, form: SendForm, status: int = 200, **context):
     return render_template("invoices/email.html", invoice=invoice, form=form, format_names=from_invoice.FORMAT_NAMES,
                            configured=mail.configured(current_app.config), **context), status
@@ -139,10 +151,11 @@ def email(invoice_id: int):
     attempt = sending.mail_invoice(invoice, _recipients(form), _link(invoice), by=current_user, einvoice=einvoice)
     db.session.commit()
     if attempt.outcome == "sent":
-        flash(f"Invoice {invoice.number} was emailed to {attempt.to_addresses}.", "success")
+        flash(_("%(document)s was emailed to %(to)s.", document=_named(invoice), to=attempt.to_addresses), "success")
     else:
-        flash(f"Invoice {invoice.number} is numbered and kept, but the mail was not sent: {attempt.answer} "
-              "Use “Send again” below when the server is back, or download the PDF and send it yourself.", "error")
+        flash(_("%(document)s is numbered and kept, but the mail was not sent: %(answer)s Use “Send again” below when "
+                "the server is back, or download the PDF and send it yourself.", document=_named(invoice),
+                answer=attempt.answer), "error")
     return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="sending"), code=303)
 
 
@@ -187,11 +200,11 @@ def view_link(invoice_id: int):
     elif action == "regenerate":
         sending.regenerate_view_token(invoice)
         db.session.commit()
-        flash("The invoice has a new view link; the old one no longer works.", "success")
+        flash(_("The %(document)s has a new view link; the old one no longer works.", document=_noun(invoice)), "success")
     else:
         sending.disable_view_token(invoice)
         db.session.commit()
-        flash("The view link is off: it no longer opens the invoice.", "success")
+        flash(_("The view link is off: it no longer opens the %(document)s.", document=_noun(invoice)), "success")
     return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="view-link"), code=303)
 
 

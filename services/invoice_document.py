@@ -86,7 +86,7 @@ def render(invoice: Invoice, template: str = "invoices/print.html", **extra) -> 
 
 
 def pdf_name(invoice: Invoice) -> str:
-    return f"invoice-{invoice.number or f'draft-{invoice.id}'}.pdf"
+    return f"{'credit-note' if invoice.is_credit_note else 'invoice'}-{invoice.number or f'draft-{invoice.id}'}.pdf"
 
 
 def pdf(invoice: Invoice, pdf_variant: str | None = None) -> bytes:

@@ -47,7 +47,13 @@ DEFAULT_REMINDER_BODY = N_("Hello,\n\nthis is a friendly reminder that invoice {
                            "{due_date} and is not settled yet. The invoice is attached, and online here: "
                            "{view_link}\n\nIf you have paid it already, thank you, and please ignore this mail.\n"
                            "{business}\n")
-DEFAULTS = (DEFAULT_INVOICE_SUBJECT, DEFAULT_INVOICE_BODY, DEFAULT_REMINDER_SUBJECT, DEFAULT_REMINDER_BODY)
+# A credit note's mail (cn-finish): always these texts, in the customer's language ({invoice}: the number of
+# the invoice it corrects, filled for credit notes only, so not offered in the settings).
+DEFAULT_CREDIT_NOTE_SUBJECT = N_("Credit note {number} from {business}")
+DEFAULT_CREDIT_NOTE_BODY = N_("Hello,\n\nplease find attached credit note {number} for {total}, which corrects "
+                              "invoice {invoice}.\nYou can also view it online: {view_link}\n\nThank you,\n{business}\n")
+DEFAULTS = (DEFAULT_INVOICE_SUBJECT, DEFAULT_INVOICE_BODY, DEFAULT_REMINDER_SUBJECT, DEFAULT_REMINDER_BODY,
+            DEFAULT_CREDIT_NOTE_SUBJECT, DEFAULT_CREDIT_NOTE_BODY)
 MAX_RECIPIENTS = 20
 
 

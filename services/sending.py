@@ -84,10 +84,14 @@ def values(invoice: Invoice, view_link: str, locale: str) -> dict[str, str]:
             "view_link": view_link,
             "total": format_money(total, invoice.currency, locale),
             "balance": format_money(balance, invoice.currency, locale),
-            "business": sender.get("business_name") or sender.get("display_name") or ""}
+            "business": sender.get("business_name") or sender.get("display_name") or "",
+            **({"invoice": invoice.corrects.number or ""} if invoice.is_credit_note else {})}
 
 
-def invoice_templates(business: Business) -> tuple[str, str]:
+def invoice_templates(business: Business, invoice: Invoice | None = None) -> tuple[str, str]:
+    """The subject and message of `invoice`'s mail: the business's own, or a credit note's (never "Invoice")."""
+    if invoice is not None and invoice.is_credit_note:
+        return mail.DEFAULT_CREDIT_NOTE_SUBJECT, mail.DEFAULT_CREDIT_NOTE_BODY
     return (business.invoice_mail_subject or mail.DEFAULT_INVOICE_SUBJECT,
             business.invoice_mail_body or mail.DEFAULT_INVOICE_BODY)
 
@@ -153,7 +157,7 @@ def mail_invoice(invoice: Invoice, recipients: Recipients, view_link: str, *, by
     `einvoice`: the customer's format as the caller found it passing (einvoice_problems), or "check":
     attached only when it passes its rules (a reminder; the send form refuses to send when it does not)."""
     business = db.session.get(Business, invoice.business_id)
-    subject, body = templates or invoice_templates(business)
+    subject, body = templates or invoice_templates(business, invoice)
     if einvoice == "check":
         format, problems = einvoice_problems(invoice)
         einvoice = None if problems else format

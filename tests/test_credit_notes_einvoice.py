@@ -4,14 +4,19 @@ Factur-X XSD, carry type code 381 (UBL: a CreditNote) and name the invoice they 
 their figures are the database's."""
 from __future__ import annotations
 
+import io
+import re
+
 import pytest
 from lxml import etree
+from pypdf import PdfReader
 
 from extensions import db
-from models import Invoice
+from models import Business, Invoice
 from services.einvoice.rules import Format
 from tests.test_einvoice_app import (ALL, BUYER_DE, UBL, assert_xml_totals_are_the_database_totals, customer, download,
-                                     draft, failures, official_rules, seller, send, xml_of)  # noqa: F401  (fixtures)
+                                     draft, failures, official_rules, seller, send, words, xml_of)  # noqa: F401  (fixtures)
+from tests.smtp import smtp  # noqa: F401  (fixture)
 
 CII = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
        "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
@@ -55,3 +60,39 @@ def test_a_credit_note_passes_the_official_rules_in_every_format_and_names_the_i
         assert original.status == ("credited" if scope == "full" else "sent")
     assert download(client, note_id, Format.FACTURX).headers["Content-Disposition"].endswith(
         f'credit-note-{note.number}-factur-x.pdf"')
+
+
+def test_a_credit_note_is_emailed_like_an_invoice_in_the_customers_language_with_its_format_and_view_link(
+        app, client, seller, smtp):
+    customer_id = seller.customer(name="Kunde AG", currency="EUR", einvoice_format="xrechnung-cii",
+                                  invoice_language="de", email="ap@kunde.example", **BUYER_DE)
+    invoice_id = draft(seller, customer_id, [("Beratung", "10", "95", "h", None)])
+    assert send(seller, invoice_id) == "sent"
+    with app.app_context():  # the owner's own invoice mail: it says "Invoice", so a credit note never uses it
+        db.session.scalar(db.select(Business)).invoice_mail_subject = "Invoice {number}: please pay"
+        db.session.commit()
+    note_url = client.post(f"/invoices/{invoice_id}/credit-note", data={"scope": "full"}).headers["Location"]
+    note_id = int(note_url.rsplit("/", 1)[1])
+    with app.app_context():
+        number = db.session.get(Invoice, note_id).number
+    assert "Send by email" in words(client.get(note_url).get_data(as_text=True))
+    assert f"Email credit note {number}" in words(client.get(f"/invoices/{note_id}/email").get_data(as_text=True))
+
+    response = client.post(f"/invoices/{note_id}/email", data={"to": "ap@kunde.example", "cc": ""})
+    assert response.status_code == 303, words(response.get_data(as_text=True))
+    page = words(client.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True))
+    assert f"Credit note {number} was emailed to ap@kunde.example." in page and "Email the credit note again" in page
+    ((_, message),) = smtp.messages
+    assert message["Subject"] == f"Gutschrift {number} von Muster Consulting GmbH"
+    body = message.get_body(("plain",)).get_content()
+    assert f"anbei erhalten Sie die Gutschrift {number} über 1.130,50\xa0€ zur Rechnung INV-0001." in body
+    pdf, xml = list(message.iter_attachments())
+    assert pdf.get_filename() == f"credit-note-{number}.pdf"
+    assert "GUTSCHRIFT" in " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.get_content())).pages).upper()
+    assert xml.get_filename() == f"credit-note-{number}-xrechnung-cii.xml" and failures(xml.get_content(), Format.XRECHNUNG_CII) == []
+    assert etree.fromstring(xml.get_content()).xpath("string(//rsm:ExchangedDocument/ram:TypeCode)", namespaces=CII) == "381"
+
+    link = re.search(r"https?://\S+/v/[\w-]+", body).group(0)
+    viewed = app.test_client().get(link.split("localhost", 1)[1]).get_data(as_text=True)
+    assert re.search(rf"<title>Gutschrift {number} ·", viewed) and "Rechnung CN" not in viewed
+    assert "Gutschrift zur Rechnung INV-0001" in words(viewed)
