@@ -68,7 +68,9 @@ class CreditNoteForm(FlaskForm):
 def credit_form(invoice: Invoice, formdata=None) -> CreditNoteForm:
     lines = [{"line_id": str(line.id), "chosen": False, "quantity": as_typed(plain(_quantity_left(line))),
               "rate": as_typed(from_minor(line.rate_minor, invoice.currency))} for line in invoice.lines]
-    return CreditNoteForm(formdata=formdata, data={"scope": "full", "lines": lines})
+    # Once part of it is credited, "the whole invoice" would credit those lines twice: the lines it is.
+    scope = "partial" if invoice.credited_minor else "full"
+    return CreditNoteForm(formdata=formdata, data={"scope": scope, "lines": lines})
 
 
 def _quantity_left(line) -> Decimal:

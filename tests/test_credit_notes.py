@@ -248,6 +248,7 @@ def test_a_line_is_credited_at_most_once_over_all_credit_notes_and_the_form_says
     form = client.get(f"/invoices/{invoice_id}/credit-note").get_data(as_text=True)
     assert re.search(r'id="lines-0-quantity"[^>]*value="1"', form)  # what is left of line 1, at its rate
     assert re.findall(r'data-testid="left">([^<]*)<', form) == ["$50.00", "$120.00"]
+    assert re.search(r'<option selected value="partial"|<option value="partial" selected', form)  # not "the whole invoice"
     again = credit(client, invoice_id, partial(app, invoice_id, {0: ("2", "50")}))
     page = again.get_data(as_text=True)
     said = "Line 1: 100.00 USD is more than is left to credit of it, 50.00 USD"

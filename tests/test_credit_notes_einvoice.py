@@ -82,6 +82,7 @@ def test_a_credit_note_is_emailed_like_an_invoice_in_the_customers_language_with
     assert response.status_code == 303, words(response.get_data(as_text=True))
     page = words(client.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True))
     assert f"Credit note {number} was emailed to ap@kunde.example." in page and "Email the credit note again" in page
+    assert re.search(r"Sent by email When What To By Answer .{0,40}? credit note ap@kunde\.example", page)  # the log
     ((_, message),) = smtp.messages
     assert message["Subject"] == f"Gutschrift {number} von Muster Consulting GmbH"
     body = message.get_body(("plain",)).get_content()
