@@ -172,3 +172,28 @@ def test_the_pager_moves_out_of_the_filters_into_its_columns_and_back(tmp_path, 
         with db.engine.connect() as connection:
             row = _rows(connection)["import_previews"][0]
         assert row["filters"] == {**asked, "windows": pieces, "cursor": [1, 2]} and "windows" not in row
+
+
+BEFORE_LINE_CREDITS = "c4e7d2a1b803"  # the head before a line knew what its credit notes credited of it
+
+
+def test_the_lines_of_invoices_credited_before_the_upgrade_count_their_credit_notes(tmp_path, database_url):
+    with migrated_from(tmp_path, database_url, to=BEFORE_LINE_CREDITS):
+        metadata = sqlalchemy.MetaData()
+        with db.engine.begin() as connection:
+            metadata.reflect(connection)
+            invoices, lines = metadata.tables["invoices"], metadata.tables["line_items"]
+            original = dict(connection.execute(invoices.select().where(invoices.c.id == 111)).mappings().one())
+            # Invoice 111 (one line "Work" of 180.00) partly credited by a note of its own line, 112 in full.
+            connection.execute(invoices.insert(), [{**original, "id": 131, "kind": "credit_note", "number": "CN-1",
+                                                    "corrects_invoice_id": 111, "status": "issued", "view_token": None}])
+            connection.execute(lines.insert(), [dict(id=2000, invoice_id=131, position=1, description="Work",
+                                                     quantity=5000, unit="h", rate_minor=9000, amount_minor=4500,
+                                                     source="manual")])
+            connection.execute(invoices.update().where(invoices.c.id == 111).values(credited_minor=4500))
+            connection.execute(invoices.update().where(invoices.c.id == 112).values(status="credited",
+                                                                                     credited_minor=18000))
+        upgrade()
+        with db.engine.connect() as connection:
+            credited = {row["id"]: row["credited_minor"] for row in _rows(connection)["line_items"]}
+        assert credited == {1111: 4500, 1112: 18000, 1121: 0, 1122: 0, 2000: 0}
