@@ -52,7 +52,9 @@ class Credit:
 
 
 def can_credit(invoice: Invoice) -> bool:
-    return invoice.kind == "invoice" and invoice.status in CREDITABLE and left_to_credit(invoice) > 0
+    """A sent or paid invoice with something left to credit: of its total, and of one of its lines."""
+    return (invoice.kind == "invoice" and invoice.status in CREDITABLE and left_to_credit(invoice) > 0
+            and (not invoice.credited_minor or any(left_on_line(line) > 0 for line in invoice.lines)))
 
 
 def left_to_credit(invoice: Invoice) -> int:

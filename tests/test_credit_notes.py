@@ -258,7 +258,7 @@ def test_a_line_is_credited_at_most_once_over_all_credit_notes_and_the_form_says
     assert credit(client, invoice_id, partial(app, invoice_id, {0: ("1", "50")})).status_code == 303  # the rest of it
     form = client.get(f"/invoices/{invoice_id}/credit-note").get_data(as_text=True)
     assert re.findall(r'data-testid="left">([^<]*)<', form) == ["Credited in full", "$120.00"]
-    assert 'name="lines-0-chosen"' not in form and 'name="lines-1-chosen"' in form
+    assert 'name="lines-0-chosen"' not in form and 'name="lines-0-quantity"' not in form and 'name="lines-1-chosen"' in form
     refused = credit(client, invoice_id, partial(app, invoice_id, {0: ("0.5", "10")}))
     assert refused.status_code == 422 and "Line 1 is credited in full already" in words(refused.get_data(as_text=True))
     whole = credit(client, invoice_id)  # "the whole invoice" would credit line 1 a second time
@@ -280,3 +280,12 @@ def test_a_tampered_or_incomplete_credit_note_form_gets_a_message_never_a_500_an
     assert re.search(r"reload the page|Enter|Use at most|Must be|Not a valid choice", " ".join(said)), said
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).where(Invoice.kind == "credit_note")) == 0
+
+
+def test_once_every_line_is_credited_in_full_the_invoice_offers_no_credit_note_even_with_a_cent_of_vat_left(
+        app, client, logged_in):
+    invoice_id = sent_invoice(logged_in, lines=[(name, "1", "0.04") for name in "ABC"])  # 0.12 + 10% VAT: 0.13
+    for index in range(3):  # each 0.04 + 0.00 VAT
+        assert credit(client, invoice_id, partial(app, invoice_id, {index: ("1", "0.04")})).status_code == 303
+    assert invoice_row(app, invoice_id).credited_minor == 12
+    assert "Create credit note" not in words(client.get(f"/invoices/{invoice_id}").get_data(as_text=True))
