@@ -9,6 +9,7 @@ from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Form, FieldList, FormField, HiddenField, SelectChoice, SelectField, StringField
@@ -57,7 +58,7 @@ class CreditNoteForm(FlaskForm):
                 ok = False
                 continue
             if not (entry.line_id.data or "").isascii() or not (entry.line_id.data or "").isdigit():
-                raise ValidationError("A chosen line is not on this invoice (reload the page).")
+                raise ValidationError(_("A chosen line is not on this invoice (reload the page)."))
             chosen.append(credit_notes.Credit(int(entry.line_id.data), entry.quantity.decimal,
                                               to_minor(entry.rate.decimal, invoice.currency)))
         if not ok:

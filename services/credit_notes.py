@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import case, delete, select, update
 
 from extensions import db
@@ -79,8 +80,8 @@ def issue(invoice: Invoice, credits: list[Credit] | None, today: date) -> Invoic
     if invoice.status not in CREDITABLE:
         raise CreditNoteError(f"Only a sent or paid invoice can be credited; this one is {invoice.status}.")
     if credits is None and invoice.credited_minor:
-        raise CreditNoteError(f"Part of invoice {invoice.number} is credited already: to credit the rest, choose "
-                              "“The lines ticked below” and tick what is left to credit.")
+        raise CreditNoteError(_("Part of invoice %(number)s is credited already: to credit the rest, choose “The lines "
+                                "ticked below” and tick what is left to credit.", number=invoice.number))
     note = Invoice(business_id=invoice.business_id, customer_id=invoice.customer_id, kind="credit_note",
                    corrects_invoice_id=invoice.id, status="issued", issue_date=today, due_date=today,
                    currency=invoice.currency, tax_rate=invoice.tax_rate, vat_category=invoice.vat_category,
@@ -118,7 +119,8 @@ def _credited_lines(invoice: Invoice, credits: list[Credit] | None):
         if line is None:
             raise CreditNoteError("A chosen line is not on this invoice (reload the page).")
         if any(line is each[0] for each in chosen):
-            raise CreditNoteError(f"Line {line.position} is chosen twice (reload the page).", line.id)
+            raise CreditNoteError(_("Line %(position)s is chosen twice (reload the page).", position=line.position),
+                                  line.id)
         if not 0 < credit.quantity <= line.quantity:
             raise CreditNoteError(f"Line {line.position}: credit a quantity above 0 and at most "
                                   f"{line.quantity.normalize():f}.", line.id)
@@ -164,10 +166,11 @@ def _claim_credit(invoice: Invoice, amount: int) -> None:
 
 def _left_message(line: LineItem, left: int, amount: int, currency: str) -> str:
     if left <= 0:
-        return f"Line {line.position} is credited in full already by this invoice's credit notes: untick it."
-    return (f"Line {line.position}: {_money(amount, currency)} is more than is left to credit of it, "
-            f"{_money(left, currency)} (its other credit notes credited {_money(line.amount_minor - left, currency)}). "
-            "Credit less.")
+        return _("Line %(position)s is credited in full already by this invoice's credit notes: untick it.",
+                 position=line.position)
+    return _("Line %(position)s: %(amount)s is more than is left to credit of it, %(left)s (its other credit notes "
+             "credited %(credited)s). Credit less.", position=line.position, amount=_money(amount, currency),
+             left=_money(left, currency), credited=_money(line.amount_minor - left, currency))
 
 
 def _claim_lines(invoice: Invoice, amounts: list[tuple[LineItem, int]] | None) -> None:
