@@ -108,10 +108,6 @@ def _named(invoice: Invoice) -> str:
     return _("Invoice %(number)s", number=invoice.number)
 
 
-def _noun(invoice: Invoice) -> str:
-    return _("credit note") if invoice.is_credit_note else _("invoice")
-
-
 def _send_page(invoice: Invoice, form: SendForm, status: int = 200, **context):
     return render_template("invoices/email.html", invoice=invoice, form=form, format_names=from_invoice.FORMAT_NAMES,
                            configured=mail.configured(current_app.config), **context), status
@@ -200,11 +196,13 @@ def view_link(invoice_id: int):
     elif action == "regenerate":
         sending.regenerate_view_token(invoice)
         db.session.commit()
-        flash(_("The %(document)s has a new view link; the old one no longer works.", document=_noun(invoice)), "success")
+        flash(_("The credit note has a new view link; the old one no longer works.") if invoice.is_credit_note
+              else _("The invoice has a new view link; the old one no longer works."), "success")
     else:
         sending.disable_view_token(invoice)
         db.session.commit()
-        flash(_("The view link is off: it no longer opens the %(document)s.", document=_noun(invoice)), "success")
+        flash(_("The view link is off: it no longer opens the credit note.") if invoice.is_credit_note
+              else _("The view link is off: it no longer opens the invoice."), "success")
     return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="view-link"), code=303)
 
 

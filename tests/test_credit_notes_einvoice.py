@@ -97,3 +97,6 @@ def test_a_credit_note_is_emailed_like_an_invoice_in_the_customers_language_with
     viewed = app.test_client().get(link.split("localhost", 1)[1]).get_data(as_text=True)
     assert re.search(rf"<title>Gutschrift {number} ·", viewed) and "Rechnung CN" not in viewed
     assert "Gutschrift zur Rechnung INV-0001" in words(viewed)
+    renewed = client.post(f"/invoices/{note_id}/view-link", data={"action": "regenerate"}, follow_redirects=True)
+    assert "The credit note has a new view link; the old one no longer works." in words(renewed.get_data(as_text=True))
+    assert app.test_client().get(link.split("localhost", 1)[1]).status_code == 404
