@@ -42,6 +42,7 @@ TRANSLATORS = {"_", "_l", "gettext", "ngettext", "pgettext", "npgettext", "lazy_
 TEXT_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "label", "data-confirm", "hx-confirm"}
 TEXT_KEYWORDS = {name.replace("-", "_") for name in TEXT_ATTRIBUTES} | {"hint", "description", "message"}
 POSITIONAL_MESSAGE = {"DataRequired", "InputRequired"}  # WTForms validators whose first argument is the message
+NOT_TEXT = {"class", "class_", "action", "url", "href", "id", "name", "autocomplete", "type", "inputmode"}  # arguments
 NOT_TEXT_FUNCTIONS = {"url_for", "csrf_token", "range", "dict", "zoneinfo"}
 
 
@@ -131,16 +132,27 @@ class Texts(HTMLParser):
             self.check("text", data, strict=False)
 
 
+def macro_parameters(tree: nodes.Template) -> dict[str, list[str]]:
+    return {macro.name: [argument.name for argument in macro.args] for macro in tree.find_all(nodes.Macro)}
+
+
+MACROS = macro_parameters(JINJA.parse((ROOT / "templates" / "_macros.html").read_text(encoding="utf-8")))
+
+
 def untranslated_template_texts(source: str) -> list[str]:
     found = []
     tree = JINJA.parse(source)
     # Literals handed to a macro (frame("Filters"), post_button(url, "Delete")) or set into a variable.
+    signatures = {**MACROS, **macro_parameters(tree)}
     for call in tree.find_all(nodes.Call):
         name = call.node.name if isinstance(call.node, nodes.Name) else None
         if name in TRANSLATORS or name in NOT_TEXT_FUNCTIONS:
             continue
-        arguments = [] if name is None else [argument for argument in call.args]
-        arguments += [keyword.value for keyword in call.kwargs if name is not None or keyword.key in TEXT_KEYWORDS]
+        parameters = signatures.get(name, ())
+        arguments = [] if name is None else [argument for position, argument in enumerate(call.args)
+                                             if position >= len(parameters) or parameters[position] not in NOT_TEXT]
+        arguments += [keyword.value for keyword in call.kwargs
+                      if keyword.key in TEXT_KEYWORDS or (name is not None and keyword.key not in NOT_TEXT)]
         for argument in arguments:
             found += [f"argument of {name or 'a method'}: {text!r}" for text in shown_literals(argument)
                       if looks_like_text(text)]
@@ -267,8 +279,8 @@ def test_the_template_check_finds_texts_written_straight_in_and_passes_wrapped_o
         '<input type="submit" value="Save"><input name="q" value="{{ q }}"><a title="Open it">x</a>'
         '<img alt="{{ _(\'Logo\') }}"><script>var a = "text";</script>{% trans %}Sent to {{ name }}{% endtrans %}'
         "<p>{{ 'Yes' if ok else _('No') }}</p><td>IBAN</td><td>{{ n }} h</td>{% call frame(\"Filters\") %}{% endcall %}"
-        "<b class=\"{{ 'active' if on }}\">{{ url_for('index') }}</b>")
-    assert found == ["argument of frame: 'Filters'", "text: Invoices", "<input value>: Save", "<a title>: Open it",
+        "<b class=\"{{ 'active' if on }}\">{{ url_for('index') }}</b>{{ post_button(url, 'Delete', 'link danger') }}")
+    assert found == ["argument of frame: 'Filters'", "argument of post_button: 'Delete'", "text: Invoices", "<input value>: Save", "<a title>: Open it",
                      "text: x", "text: {{ 'Yes' if ok else _('No') }}", "text: h"]
 
 
