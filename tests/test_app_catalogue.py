@@ -39,7 +39,8 @@ INTERNAL_ERRORS = {"ReadOnlyViolation", "InvalidFacturX"}
 
 TRANSLATORS = {"_", "_l", "gettext", "ngettext", "pgettext", "npgettext", "lazy_gettext", "lazy_ngettext",
                "lazy_pgettext"}
-TEXT_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "label", "data-confirm", "hx-confirm"}
+TEXT_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "label", "data-confirm", "hx-confirm",
+                   "data-label"}  # data-label: a stacked table's column name on a phone (CSS shows it)
 TEXT_KEYWORDS = {name.replace("-", "_") for name in TEXT_ATTRIBUTES} | {"hint", "description", "message"}
 POSITIONAL_MESSAGE = {"DataRequired", "InputRequired"}  # WTForms validators whose first argument is the message
 NOT_TEXT = {"class", "class_", "action", "url", "href", "id", "name", "autocomplete", "type", "inputmode"}  # arguments
@@ -146,7 +147,11 @@ def untranslated_template_texts(source: str) -> list[str]:
     signatures = {**MACROS, **macro_parameters(tree)}
     for call in tree.find_all(nodes.Call):
         name = call.node.name if isinstance(call.node, nodes.Name) else None
-        if name in TRANSLATORS or name in NOT_TEXT_FUNCTIONS:
+        if name in TRANSLATORS:  # what fills a placeholder is a text too: _("Delete %(name)s", name=_("this draft"))
+            found += [f"placeholder of {name}: {text!r}" for keyword in call.kwargs
+                      for text in shown_literals(keyword.value) if looks_like_text(text)]
+            continue
+        if name in NOT_TEXT_FUNCTIONS:
             continue
         parameters = signatures.get(name, ())
         arguments = [] if name is None else [argument for position, argument in enumerate(call.args)
@@ -278,10 +283,11 @@ def test_the_template_check_finds_texts_written_straight_in_and_passes_wrapped_o
         '{% from "_macros.html" import frame %}{# a comment #}<h1>Invoices</h1><p>{{ _("Saved") }}</p>'
         '<input type="submit" value="Save"><input name="q" value="{{ q }}"><a title="Open it">x</a>'
         '<img alt="{{ _(\'Logo\') }}"><script>var a = "text";</script>{% trans %}Sent to {{ name }}{% endtrans %}'
-        "<p>{{ 'Yes' if ok else _('No') }}</p><td>IBAN</td><td>{{ n }} h</td>{% call frame(\"Filters\") %}{% endcall %}"
+        "<p>{{ 'Yes' if ok else _('No') }}</p><td data-label=\"Hours\">{{ _('Of %(name)s', name=x or 'this business') }}</td><td>IBAN</td><td>{{ n }} h</td>{% call frame(\"Filters\") %}{% endcall %}"
         "<b class=\"{{ 'active' if on }}\">{{ url_for('index') }}</b>{{ post_button(url, 'Delete', 'link danger') }}")
-    assert found == ["argument of frame: 'Filters'", "argument of post_button: 'Delete'", "text: Invoices", "<input value>: Save", "<a title>: Open it",
-                     "text: x", "text: {{ 'Yes' if ok else _('No') }}", "text: h"]
+    assert found == ["placeholder of _: 'this business'", "argument of frame: 'Filters'",
+                     "argument of post_button: 'Delete'", "text: Invoices", "<input value>: Save", "<a title>: Open it",
+                     "text: x", "text: {{ 'Yes' if ok else _('No') }}", "<td data-label>: Hours", "text: h"]
 
 
 def test_the_python_check_finds_texts_written_straight_in_and_passes_wrapped_ones():
