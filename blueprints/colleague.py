@@ -9,6 +9,7 @@ checked here rather than by Flask-WTF's HTTPS referrer check, which would refuse
 from __future__ import annotations
 
 from datetime import timedelta
+from flask_babel import gettext as _
 
 from flask import Blueprint, abort, current_app, make_response, render_template, request
 from flask_wtf.csrf import CSRFError, validate_csrf
@@ -49,7 +50,7 @@ def connect(token: str):
     if link is None:
         abort(404)
     state = connection_requests.state(link)
-    asked = {"business_name": link.business.name or "A business",
+    asked = {"business_name": link.business.name or _("A business"),
              "asked_by": link.requested_by.shown_name}
     if state != "open":
         return _page(410, closed=LINK_STATE_WORDS[state], **asked)
@@ -67,7 +68,7 @@ def connect(token: str):
         except ClockifyError as failure:
             current_app.logger.info("Clockify verification failed (colleague link): %r", failure)
             if isinstance(failure, InvalidKey):
-                form.api_key.errors = [*form.api_key.errors, "Clockify did not accept this key (see above)."]
+                form.api_key.errors = [*form.api_key.errors, _("Clockify did not accept this key (see above).")]
             error = failure
         else:
             connection = connection_requests.fulfil(link, form.api_key.data, form.region.data, subdomain, who,
