@@ -81,6 +81,6 @@ def connect(token: str):
             max_age = timedelta(seconds=current_app.config["HOURBILL_CLOCKIFY_CACHE_SECONDS"])
             member_of = connections.prefetch(connection, form.api_key.data, clockify_site(), max_age)
             return _page(200, done=True, reads_as=f"{who.name} ({who.email})", member_of=member_of,
-                         caveat=connections.MEMBER_KEY_CAVEAT, **asked)
+                         caveat=_(connections.MEMBER_KEY_CAVEAT), **asked)
     status = 503 if problem and request.method == "POST" else 422 if (form.errors or error) else 200
     return _page(status, form=form, error=error, problem=problem, **asked)

@@ -60,7 +60,7 @@ def _prefetch(connection: ClockifyConnection, api_key: str) -> str:
     max_age = timedelta(seconds=current_app.config["HOURBILL_CLOCKIFY_CACHE_SECONDS"])
     member_of = connections.prefetch(connection, api_key, clockify_site(), max_age)
     return " " + _("In %(workspaces)s: %(caveat)s", workspaces=", ".join(member_of),
-                   caveat=connections.MEMBER_KEY_CAVEAT) if member_of else ""
+                   caveat=_(connections.MEMBER_KEY_CAVEAT)) if member_of else ""
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import available_timezones
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 
 from sqlalchemy import exists, select, update
 
 from extensions import db
 from models import ClockifyConnection, User, utcnow
 from services import rate_budget, two_factor
+from services.mail import N_
 from services.clockify import ClockifyClient, ClockifyError, ClockifyUser, InvalidKey, RetryPolicy
 from services.secrets import DataKeyError, EncryptedSecret, KeyRing, load_keyring, reencrypt, write_key_file
 
@@ -126,7 +127,8 @@ def adopt_time_zone(user: User, connection: ClockifyConnection, who: ClockifyUse
     return zone if adopted == 1 else None
 
 
-MEMBER_KEY_CAVEAT = _l("Clockify shows this key only its own entries, so the team's hours need a workspace admin's key.")
+# A plain text marked for the catalogue (a lazy one would reach a page unescaped): translated where it is shown.
+MEMBER_KEY_CAVEAT = N_("Clockify shows this key only its own entries, so the team's hours need a workspace admin's key.")
 
 
 def workspace_roles(connection: ClockifyConnection, client: ClockifyClient, workspace_ids: list[str],

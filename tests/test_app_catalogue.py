@@ -298,7 +298,7 @@ def test_the_python_check_finds_texts_written_straight_in_and_passes_wrapped_one
         'kind = SelectField(_l("Kind"), choices=[("a", "Admin"), ("b", _l("Both"))])\n'
         'raise MemberChangeRefused("You cannot.")\nraise ValueError("Internal.")\n'
         'raise NotAllowed("connection.manage")\nflash(_(f"Hi {name}"))\nflash(_("Sent to %s") % name)\n',
-        "services/example.py")
+        "services/members.py")
     assert [each.split(": ")[1] for each in found] == [
         "flash message", "flash message", "form label", "message", "message", "choice label", "the words of MemberChangeRefused",
         "a translated text must be a plain string", "use named placeholders, %(name)s"]
