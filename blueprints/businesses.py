@@ -40,7 +40,8 @@ def new():
         business = businesses.create_business(current_user, form.name.data.strip(), email=current_user.email)
         db.session.commit()
         choose_business(business.id)
-        flash(_("%(name)s is created and you are its owner. Fill in its profile: it goes on every invoice.", name=business.name),
+        flash(_("%(name)s is created and you are its owner. Fill in its profile: it goes on every "
+                "invoice.", name=business.name),
               "success")
         return redirect(url_for("settings.profile"), code=303)
     return render_template("businesses/new.html", form=form), 422 if form.errors else 200
@@ -75,7 +76,8 @@ def security():
     db.session.commit()
     flash(_("%(business)s now requires two-factor authentication of every member.",
             business=business.name or _("The business"))
-          if business.require_two_factor else _("Two-factor authentication is no longer required of members."), "success")
+          if business.require_two_factor else _("Two-factor authentication is no longer required of "
+                                                "members."), "success")
     return redirect(url_for("settings.profile"), code=303)
 
 

@@ -93,7 +93,8 @@ def link_client(customer_id: int):
     db.session.commit()
     flash(_("%(name)s is linked to the Clockify client %(client)s.", name=customer.name,
             client=customers.linked_client_name(choices, customer))
-          if customer.clockify_client_id else _("%(name)s is no longer linked to a Clockify client.", name=customer.name), "success")
+          if customer.clockify_client_id else _("%(name)s is no longer linked to a Clockify "
+                                                "client.", name=customer.name), "success")
     return redirect(url_for("customers.show", customer_id=customer.id), code=303)
 
 

@@ -102,7 +102,8 @@ def bill(customer_id: int):
     workspace, since = request.form.get("workspace", "")[:64], request.form.get("since", "")[:10]
     invoice = invoicing.new_draft(current_business(), customer, access.today())
     db.session.commit()
-    flash(_("Draft invoice for %(name)s created: check the filters and preview its unbilled time.", name=customer.name), "success")
+    flash(_("Draft invoice for %(name)s created: check the filters and preview its unbilled "
+            "time.", name=customer.name), "success")
     return redirect(url_for("imports.filters", invoice_id=invoice.id, connection=connection.id, workspace=workspace,
                             client=customer.clockify_client_id or "", range="custom", start=since,
                             end=access.today().isoformat()), code=303)

@@ -223,7 +223,8 @@ def _checked_by(clean):
 
 class PaymentDetailsForm(FlaskForm):
     bank_account_holder = StringField(_l("Account holder"), filters=[_trimmed], validators=[
-        Length(max=payment_details.EPC_MAX_NAME, message=_l("Use at most 70 characters (what a bank transfer carries)."))])
+        Length(max=payment_details.EPC_MAX_NAME, message=_l("Use at most 70 characters (what a bank transfer "
+                                                            "carries)."))])
     iban = StringField("IBAN", validators=[Length(max=64, message=_l("An IBAN has at most 34 characters.")),
                                            _checked_by(payment_details.clean_iban)])
     bic = StringField(_l("BIC (SWIFT code)"), validators=[Length(max=20, message=_l("A BIC has 8 or 11 characters.")),
@@ -255,7 +256,8 @@ def _country_choices() -> list[SelectChoice]:
 
     names = Locale("en").territories
     codes = sorted((code for code in names if rules.is_country(code)), key=lambda code: names[code])
-    return [SelectChoice("", _l("Choose a country"))] + [SelectChoice(code, f"{names[code]} ({code})") for code in codes]
+    return [SelectChoice("", _l("Choose a country"))] + [SelectChoice(code, f"{names[code]} ({code})")
+                                                        for code in codes]
 
 
 # The electronic address schemes people meet most, by name; the rest of Peppol's list by code.
@@ -289,12 +291,15 @@ class PartyForm(FlaskForm):
     contact_name = StringField(_l("Contact person"), filters=[_trimmed], validators=[Length(max=120)])
     contact_phone = StringField(_l("Contact phone"), filters=[_trimmed], validators=[
         Length(max=40), Optional(), Regexp(r"^\+?[0-9 ()/.-]*[0-9][0-9 ()/.-]*[0-9][0-9 ()/.-]*[0-9][0-9 ()/.-]*$",
-                                           message=_l("Enter a phone number with at least three digits, like +49 30 1234567."))])
+                                           message=_l("Enter a phone number with at least three digits, like +49 30 "
+                                                      "1234567."))])
     contact_email = StringField(_l("Contact email"), filters=[_trimmed], validators=[
-        Length(max=254), Optional(), Email(check_deliverability=False, message=_l("Enter an email address, like ap@example.com."))])
+        Length(max=254), Optional(), Email(check_deliverability=False, message=_l("Enter an email address, like "
+                                                                                  "ap@example.com."))])
     endpoint_scheme = SelectField(_l("Electronic address scheme"), choices=SCHEME_CHOICES, validate_choice=False,
                                   filters=[lambda value: (value or "").strip().upper()])
-    endpoint_id = StringField(_l("Electronic address (Peppol endpoint id)"), filters=[_trimmed], validators=[Length(max=100)])
+    endpoint_id = StringField(_l("Electronic address (Peppol endpoint id)"), filters=[_trimmed],
+                              validators=[Length(max=100)])
 
     def validate_country(self, field):
         if field.data and not rules.is_country(field.data):

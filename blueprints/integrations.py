@@ -83,8 +83,10 @@ def connect():
             zone = connections.adopt_time_zone(current_user, connection, who)
             db.session.commit()
             caveat = _prefetch(connection, form.api_key.data)
-            adopted = " " + _("Your time zone is now %(zone)s, as in Clockify; change it in Settings.", zone=zone) if zone else ""
-            flash(_("Connected to Clockify as %(name)s (%(email)s).", name=who.name, email=who.email) + adopted + caveat,
+            adopted = " " + _("Your time zone is now %(zone)s, as in Clockify; change it in "
+                              "Settings.", zone=zone) if zone else ""
+            flash(_("Connected to Clockify as %(name)s (%(email)s).", name=who.name, email=who.email)
+                  + adopted + caveat,
                   "success")
             return redirect(url_for("settings.integrations"), code=303)
     status = 503 if problem and form.is_submitted() else 422 if (form.errors or error) else 200
@@ -124,7 +126,8 @@ def disconnect(connection_id: int):
         name = connection.name
         db.session.delete(connection)  # the encrypted key goes with the row; Clockify is not touched
         db.session.commit()
-        flash(_("%(name)s is disconnected. Its stored key is deleted; nothing changed in Clockify.", name=name), "success")
+        flash(_("%(name)s is disconnected. Its stored key is deleted; nothing changed in "
+                "Clockify.", name=name), "success")
         return redirect(url_for("settings.integrations"), code=303)
     return render_template("integrations/disconnect.html", form=form, connection=connection, regions=REGIONS)
 

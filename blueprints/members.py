@@ -50,8 +50,8 @@ class JoinForm(FlaskForm):
     """A new account from an invitation: the invited email address, a name and a password."""
     display_name = StringField(_l("Your name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Choose a password.")), new_password_length()])
-    confirm = PasswordField(_l("Repeat password"), validators=[DataRequired(_l("Repeat the password.")),
-                                                           EqualTo("password", message=_l("The two passwords differ."))])
+    confirm = PasswordField(_l("Repeat password"), validators=[
+        DataRequired(_l("Repeat the password.")), EqualTo("password", message=_l("The two passwords differ."))])
 
 
 def _members_page(status: int = 200, invite_form: InviteForm | None = None, link: str | None = None,
@@ -119,7 +119,8 @@ def revoke_invitation():
         abort(400)
     invitation = scoped(Invitation, form.invitation_id.data)
     if members.revoke_invitation(invitation):
-        flash(_("The invitation for %(email)s is revoked: its link no longer works.", email=invitation.email), "success")
+        flash(_("The invitation for %(email)s is revoked: its link no longer "
+                "works.", email=invitation.email), "success")
     else:
         flash(_("The invitation for %(email)s was accepted or revoked already.", email=invitation.email), "info")
     db.session.commit()

@@ -45,8 +45,8 @@ class ProfileForm(FlaskForm):
     payment_terms_days = WholeNumber(_l("Payment terms (days)"), validators=[
         InputRequired(_l("Enter a number of days.")), NumberRange(min=0, max=365, message=_l("Use 0 to 365 days."))])
     # Numbering (payments): the format after the prefix, and a yearly restart of the sequence.
-    invoice_number_format = SelectField(_l("Number format"), choices=[SelectChoice(each, each) for each in NUMBER_FORMATS],
-                                        default=NUMBER_FORMATS[0])
+    invoice_number_format = SelectField(_l("Number format"), default=NUMBER_FORMATS[0],
+                                        choices=[SelectChoice(each, each) for each in NUMBER_FORMATS])
     number_restarts_yearly = BooleanField(_l("Start again at 1 each year"))
 
     def validate_number_restarts_yearly(self, field):
@@ -68,7 +68,8 @@ class PersonalForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.locale.choices = [("", _("As this Hourbill writes them (%(locale)s)", locale=current_app.config["HOURBILL_LOCALE"])),
+        self.locale.choices = [("", _("As this Hourbill writes them (%(locale)s)",
+                                      locale=current_app.config["HOURBILL_LOCALE"])),
                                *locale_choices()]
         if self.time_zone.object_data and self.time_zone.object_data not in TIME_ZONES:  # chosen before
             self.time_zone.choices = [self.time_zone.object_data, *TIME_ZONES]
@@ -154,8 +155,8 @@ def integrations():
 
 
 class PasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your current password.")),
-                                                                      Length(max=200)])
+    current_password = PasswordField(_l("Current password"), validators=[
+        DataRequired(_l("Enter your current password.")), Length(max=200)])
     new_password = PasswordField(_l("New password"), validators=[DataRequired(_l("Enter a new password.")),
                                                              new_password_length()])
     confirm = PasswordField(_l("Repeat the new password"), validators=[
@@ -163,7 +164,8 @@ class PasswordForm(FlaskForm):
 
 
 class ConfirmTwoFactorForm(FlaskForm):
-    code = StringField(_l("Code from the app"), validators=[DataRequired(_l("Enter the six-digit code.")), Length(max=20)])
+    code = StringField(_l("Code from the app"), validators=[DataRequired(_l("Enter the six-digit code.")),
+                                                            Length(max=20)])
 
 
 class DisableTwoFactorForm(FlaskForm):

@@ -128,7 +128,8 @@ def adopt_time_zone(user: User, connection: ClockifyConnection, who: ClockifyUse
 
 
 # A plain text marked for the catalogue (a lazy one would reach a page unescaped): translated where it is shown.
-MEMBER_KEY_CAVEAT = N_("Clockify shows this key only its own entries, so the team's hours need a workspace admin's key.")
+MEMBER_KEY_CAVEAT = N_("Clockify shows this key only its own entries, so the team's hours need a workspace admin's "
+                       "key.")
 
 
 def workspace_roles(connection: ClockifyConnection, client: ClockifyClient, workspace_ids: list[str],

@@ -49,9 +49,11 @@ def prepare(data: bytes) -> tuple[bytes, str]:
         raise LogoError(_("The image holds far more pixels than a logo needs (at most %(millions)d million). Save "
                           "it smaller.", millions=MAX_PIXELS // 1_000_000)) from None
     except UnidentifiedImageError:
-        raise LogoError(_("This file is not a PNG or JPEG image. Save the logo as PNG or JPEG and try again.")) from None
+        raise LogoError(_("This file is not a PNG or JPEG image. Save the logo as PNG or JPEG and try "
+                          "again.")) from None
     except (OSError, SyntaxError, ValueError):  # truncated or corrupt data past a valid header
-        raise LogoError(_("This image could not be read: the file may be damaged. Save it again as PNG or JPEG.")) from None
+        raise LogoError(_("This image could not be read: the file may be damaged. Save it again as PNG or "
+                          "JPEG.")) from None
     return _encode(image, kind), FORMATS[kind]
 
 

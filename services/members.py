@@ -56,7 +56,8 @@ def invite(business: Business, by: User, email: str, role: str, days: int = DEFA
            now: datetime | None = None) -> tuple[Invitation, str]:
     """A new invitation and the token for its link (shown once; only its hash is kept)."""
     if role not in INVITABLE_ROLES:
-        raise MemberChangeRefused(_("Invite as admin, member or viewer; make someone the owner by transferring ownership."))
+        raise MemberChangeRefused(_("Invite as admin, member or viewer; make someone the owner by transferring "
+                                    "ownership."))
     email = email.strip().lower()
     if db.session.scalar(select(Membership.id).join(User).where(Membership.business_id == business.id,
                                                                  func.lower(User.email) == email)):
@@ -169,4 +170,5 @@ def transfer_ownership(business_id: int, owner: Membership, to: Membership) -> N
                                   .values(role="owner").execution_options(synchronize_session="fetch")).rowcount
     if stepped_down != 1 or promoted != 1:
         db.session.rollback()
-        raise MemberChangeRefused(_("Ownership was not transferred: the roles changed meanwhile. Reload and try again."))
+        raise MemberChangeRefused(_("Ownership was not transferred: the roles changed meanwhile. Reload and try "
+                                    "again."))

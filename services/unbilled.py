@@ -128,10 +128,10 @@ def refresh(row: UnbilledTime, connection: ClockifyConnection, client: ClockifyC
             entries = _billable_entries(client, workspace, since, today, time_zone, client_ids,
                                         business.default_currency)
         except TooManyEntries:
-            shown["error"] = _("Counting since %(since)s would take more than %(calls)d report calls in this workspace "
-                               "(over %(entries)s billable entries, or on a Free plan, whose reports cover 31 days each, "
-                               "over ten months): choose a later date.", since=since.isoformat(), calls=MAX_REPORT_CALLS,
-                               entries=f"{MAX_REPORT_CALLS * 1000:,}")
+            shown["error"] = _("Counting since %(since)s would take more than %(calls)d report calls in this "
+                               "workspace (over %(entries)s billable entries, or on a Free plan, whose reports cover "
+                               "31 days each, over ten months): choose a later date.", since=since.isoformat(),
+                               calls=MAX_REPORT_CALLS, entries=format(MAX_REPORT_CALLS * 1000, ","))
             result.append(shown)
             continue
         entries = resolve_currencies(entries, imports.currency_answers(connection.id, workspace.id))
