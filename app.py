@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Config, Flask, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_mailman import Mail
 from flask_wtf.csrf import CSRFError
@@ -94,7 +95,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     htmx.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message = _l("Please log in to see that page.")
     login_manager.unauthorized_handler(_unauthorized)
     Mail().init_app(app)
 
@@ -162,7 +163,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     def local_time_filter(moment) -> str:
         """An aware UTC time as the user's wall clock, e.g. '2026-11-22 16:05 (Europe/Berlin)'."""
         if moment is None:
-            return "never"
+            return _("never")
         zone = getattr(current_user, "time_zone", None) or "UTC"
         return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") + f" ({zone})"
 
@@ -188,14 +189,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         # Flask-WTF hands a file sent under a text field's name to that field (which expects text): refuse
         # every file here, once for all forms, but in the file fields a view names (`file_fields`: the logo).
         if set(request.files) - set(getattr(app.view_functions.get(request.endpoint), "file_fields", ())):
-            return render_template("errors/error.html", title="No files here",
-                                   message="This form takes text only, and a file was sent with it. "
-                                           "Go back, reload the page and fill in the form again."), 400
+            return render_template("errors/error.html", title=_("No files here"),
+                                   message=_("This form takes text only, and a file was sent with it. "
+                                             "Go back, reload the page and fill in the form again.")), 400
         # A NUL byte cannot be stored in PostgreSQL text: refuse it plainly instead of failing later.
         if any("\x00" in value for value in (*request.args.values(), *request.form.values())):
-            return render_template("errors/error.html", title="Unusable character",
-                                   message="The form held a character that cannot be saved (a NUL byte). "
-                                           "Remove it and try again."), 400
+            return render_template("errors/error.html", title=_("Unusable character"),
+                                   message=_("The form held a character that cannot be saved (a NUL byte). "
+                                             "Remove it and try again.")), 400
 
     @app.after_request
     def security_headers(response):
@@ -312,7 +313,7 @@ def _unauthorized():
         response = make_response("", 401)
         response.headers["HX-Redirect"] = url_for("auth.login")
         return response
-    flash(login_manager.login_message, "info")
+    flash(str(login_manager.login_message), "info")  # a lazy text is not stored in the session
     return redirect(target)
 
 
@@ -452,15 +453,16 @@ def _register_commands(app: Flask) -> None:
 # Every error page: (status, title, message). A message of None shows the error's own words (they are
 # written for the person: which role a route needs, what another request did to the invoice).
 ERROR_PAGES = {
-    "CSRFError": (400, "Form expired", "This form was open too long or came from another site. "
-                                       "Go back, reload the page and try again."),
-    "InvoiceChanged": (409, "Invoice changed meanwhile", None),
-    400: (400, "Not understood", "That request was not understood. Go back, reload the page and try again."),
-    403: (403, "Not allowed for your role", None),
-    404: (404, "Not found", "There is nothing here, or it belongs to another business."),
-    405: (405, "Not allowed", "That action is not available here."),
-    413: (413, "Too much at once", "That form sent more than Hourbill accepts. Send less and try again."),
-    500: (500, "Something went wrong", "Nothing was changed. Try again; if it keeps happening, the server log says why."),
+    "CSRFError": (400, _l("Form expired"), _l("This form was open too long or came from another site. "
+                                              "Go back, reload the page and try again.")),
+    "InvoiceChanged": (409, _l("Invoice changed meanwhile"), None),
+    400: (400, _l("Not understood"), _l("That request was not understood. Go back, reload the page and try again.")),
+    403: (403, _l("Not allowed for your role"), None),
+    404: (404, _l("Not found"), _l("There is nothing here, or it belongs to another business.")),
+    405: (405, _l("Not allowed"), _l("That action is not available here.")),
+    413: (413, _l("Too much at once"), _l("That form sent more than Hourbill accepts. Send less and try again.")),
+    500: (500, _l("Something went wrong"),
+          _l("Nothing was changed. Try again; if it keeps happening, the server log says why.")),
 }
 
 

@@ -17,6 +17,7 @@ from functools import wraps
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 from werkzeug.exceptions import Forbidden
@@ -68,9 +69,11 @@ class NotAllowed(Forbidden):
 
     def __init__(self, action: str, role: str, business: Business):
         needed = PERMISSIONS[action]
-        super().__init__(f"This needs the {needed} role (or higher) in {business.name or 'this business'}; "
-                         f"you are {'an' if role[0] in 'aeiou' else 'a'} {role}. Ask an owner or admin of the "
-                         "business if you need it.")
+        words = dict(needed=needed, business=business.name or _("this business"), role=role)
+        super().__init__(_("This needs the %(needed)s role (or higher) in %(business)s; you are an %(role)s. Ask an "
+                           "owner or admin of the business if you need it.", **words) if role[0] in "aeiou" else
+                         _("This needs the %(needed)s role (or higher) in %(business)s; you are a %(role)s. Ask an "
+                           "owner or admin of the business if you need it.", **words))
         self.needed = needed
 
 
@@ -135,8 +138,8 @@ def _lead_to(target: str):
 def _enroll_first(business: Business):
     """A business that requires two-factor authentication, and a person without it: every page of the
     business leads to Account & security (their own settings, log-out and the switcher stay open)."""
-    flash(f"{business.name or 'This business'} requires two-factor authentication: set it up to continue.",
-          "error")
+    flash(_("%(business)s requires two-factor authentication: set it up to continue.",
+            business=business.name or _("This business")), "error")
     return _lead_to(url_for("settings.account"))
 
 
@@ -221,9 +224,9 @@ def scoped_draft(invoice_id: int) -> Invoice:
     invoice = scoped(Invoice, invoice_id)
     if not invoice.is_draft:
         abort(make_response(render_template(
-            "errors/error.html", title="Invoice is locked",
-            message=f"Invoice {invoice.number} is {invoice.status}: its lines and details can no longer change. "
-                    "Duplicate it to make a new draft."), 409))
+            "errors/error.html", title=_("Invoice is locked"),
+            message=_("Invoice %(number)s is %(status)s: its lines and details can no longer change. Duplicate it "
+                      "to make a new draft.", number=invoice.number, status=invoice.status)), 409))
     return invoice
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -56,21 +57,21 @@ def load_user(token: str) -> User | None:
 
 
 class RegisterForm(FlaskForm):
-    display_name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), new_password_length()])
-    confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password",
-                            message="The two passwords differ.")])
+    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), new_password_length()])
+    confirm = PasswordField(_l("Repeat password"), validators=[DataRequired(), EqualTo("password",
+                            message=_l("The two passwords differ."))])
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-    remember = BooleanField("Remember me on this device")
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    remember = BooleanField(_l("Remember me on this device"))
 
 
 class CodeForm(FlaskForm):
-    code = StringField("Code", validators=[DataRequired("Enter the code."), Length(max=40)])
+    code = StringField(_l("Code"), validators=[DataRequired(_l("Enter the code.")), Length(max=40)])
 
 
 def safe_next(target: str | None) -> str | None:
@@ -82,10 +83,19 @@ def safe_next(target: str | None) -> str | None:
     return target if not parts.scheme and not parts.netloc else None
 
 
-def _too_many(wait: int, what: str = "failed log-ins") -> str:
+def _too_many(wait: int, what: str = "log-ins") -> str:
+    """Too many failed log-ins, attempts from one address (what="address") or wrong codes (what="codes")."""
     minutes = max(1, round(wait / 60))
-    return (f"Too many {what}. Wait {minutes} minute{'s' if minutes != 1 else ''} and try again, "
-            "or check the email address and password.")
+    if what == "codes":
+        return ngettext("Too many wrong codes. Wait %(num)d minute and try again, or check the code.",
+                        "Too many wrong codes. Wait %(num)d minutes and try again, or check the code.", minutes)
+    if what == "address":
+        return ngettext("Too many attempts from your address. Wait %(num)d minute and try again, or check the "
+                        "email address and password.", "Too many attempts from your address. Wait %(num)d minutes "
+                        "and try again, or check the email address and password.", minutes)
+    return ngettext("Too many failed log-ins. Wait %(num)d minute and try again, or check the email address and "
+                    "password.", "Too many failed log-ins. Wait %(num)d minutes and try again, or check the email "
+                    "address and password.", minutes)
 
 
 def _log_in(user: User, remember: bool) -> None:
@@ -107,8 +117,8 @@ def _password_accepted(user: User, remember: bool):
     _log_in(user, remember)
     business = current_business()
     if two_factor.two_factor_required(user, business):
-        flash(f"{business.name or 'Your business'} requires two-factor authentication: set it up to continue.",
-              "info")
+        flash(_("%(business)s requires two-factor authentication: set it up to continue.",
+                business=business.name or _("Your business")), "info")
         return redirect(url_for("settings.account"), code=303)
     return redirect(target or url_for("index"), code=303)
 
@@ -126,11 +136,11 @@ def register():
                                                login_throttle.Limits.from_config(current_app.config))
         db.session.commit()
         if attempt.refused:
-            form.email.errors.append(_too_many(attempt.wait, "attempts from your address"))
+            form.email.errors.append(_too_many(attempt.wait, "address"))
             return render_template("auth/register.html", form=form), 429
         if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
             check_password_hash(_no_such_user_hash(), form.password.data)
-            form.email.errors.append("An account with this email exists already. Log in instead.")
+            form.email.errors.append(_("An account with this email exists already. Log in instead."))
         else:
             login_throttle.release(attempt)
             user = User(email=email, display_name=form.display_name.data.strip(),
@@ -143,10 +153,10 @@ def register():
                 db.session.commit()
             except IntegrityError:  # the same address registered a moment ago (a double click)
                 db.session.rollback()
-                form.email.errors.append("An account with this email exists already. Log in instead.")
+                form.email.errors.append(_("An account with this email exists already. Log in instead."))
                 return render_template("auth/register.html", form=form), 422
             _log_in(user, remember=False)
-            flash("Welcome to Hourbill. Fill in your business profile: it goes on every invoice.", "success")
+            flash(_("Welcome to Hourbill. Fill in your business profile: it goes on every invoice."), "success")
             return redirect(url_for("settings.profile"), code=303)
     return render_template("auth/register.html", form=form), 422 if form.errors else 200
 
@@ -172,7 +182,7 @@ def login():
             if check_password_hash(user.password_hash if user else _no_such_user_hash(), form.password.data) and user:
                 login_throttle.succeeded(attempt, email, request.remote_addr)
                 return _password_accepted(user, form.remember.data)
-            error = "That email and password do not match an account. Check both and try again."
+            error = _("That email and password do not match an account. Check both and try again.")
             status = 401
     elif form.errors:
         status = 422
@@ -193,7 +203,7 @@ def two_factor_code():
     found = _pending_two_factor()
     if found is None:
         session.pop("two_factor", None)
-        flash("Log in again: the step for the code timed out.", "info")
+        flash(_("Log in again: the step for the code timed out."), "info")
         return redirect(url_for("auth.login"))  # as every private page answers a visitor not logged in
     pending, user = found
     form = CodeForm()
@@ -204,19 +214,19 @@ def two_factor_code():
         db.session.commit()
         if attempt.refused:
             session.pop("two_factor", None)
-            error, status = _too_many(attempt.wait, "wrong codes").replace("email address and password", "code"), 429
+            error, status = _too_many(attempt.wait, "codes"), 429
         else:
             try:
                 accepted = two_factor.accept_code(user, form.code.data, keyring())
             except DataKeyError:
-                accepted, error = False, ("The server cannot read your authenticator secret (its data key is missing "
-                                          "or wrong): use a recovery code, and tell whoever runs this Hourbill.")
+                accepted, error = False, _("The server cannot read your authenticator secret (its data key is missing "
+                                           "or wrong): use a recovery code, and tell whoever runs this Hourbill.")
             if accepted:
                 login_throttle.release(attempt)
                 session.pop("two_factor", None)
                 _log_in(user, pending.get("remember", False))
                 return redirect(pending.get("next") or url_for("index"), code=303)
-            error = error or "That code is not right, or was used already. Enter the code your app shows now."
+            error = error or _("That code is not right, or was used already. Enter the code your app shows now.")
             status = 401
     elif form.errors:
         status = 422
@@ -229,7 +239,7 @@ def logout():
     accounts.revoke(current_user.session_token)
     db.session.commit()
     logout_user()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"), code=303)
 
 
@@ -240,5 +250,5 @@ def logout_everywhere():
     accounts.revoke_all(current_user)
     db.session.commit()
     logout_user()
-    flash("You are logged out on every device and browser.", "info")
+    flash(_("You are logged out on every device and browser."), "info")
     return redirect(url_for("auth.login"), code=303)

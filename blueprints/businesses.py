@@ -3,6 +3,7 @@ requirement of two-factor authentication, and deleting a business."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField
@@ -16,7 +17,7 @@ bp = Blueprint("businesses", __name__, url_prefix="/businesses")
 
 
 class NewBusinessForm(FlaskForm):
-    name = StringField("Business name", validators=[DataRequired("Give the business a name."), Length(max=200)])
+    name = StringField(_l("Business name"), validators=[DataRequired(_l("Give the business a name.")), Length(max=200)])
 
 
 class SwitchForm(FlaskForm):
@@ -24,11 +25,11 @@ class SwitchForm(FlaskForm):
 
 
 class SecurityForm(FlaskForm):
-    require_two_factor = BooleanField("Require two-factor authentication of every member")
+    require_two_factor = BooleanField(_l("Require two-factor authentication of every member"))
 
 
 class DeleteForm(FlaskForm):
-    name = StringField("Business name", validators=[DataRequired("Type the business name to delete it.")])
+    name = StringField(_l("Business name"), validators=[DataRequired(_l("Type the business name to delete it."))])
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -39,7 +40,8 @@ def new():
         business = businesses.create_business(current_user, form.name.data.strip(), email=current_user.email)
         db.session.commit()
         choose_business(business.id)
-        flash(f"{business.name} is created and you are its owner. Fill in its profile: it goes on every invoice.",
+        flash(_("%(name)s is created and you are its owner. Fill in its profile: it goes on every "
+                "invoice.", name=business.name),
               "success")
         return redirect(url_for("settings.profile"), code=303)
     return render_template("businesses/new.html", form=form), 422 if form.errors else 200
@@ -54,7 +56,8 @@ def switch():
     membership = choose_business(form.business_id.data)
     if membership is None:
         abort(404)
-    flash(f"You are working in {membership.business.name or 'your business'} as {membership.role}.", "info")
+    flash(_("You are working in %(business)s as %(role)s.", business=membership.business.name or _("your business"),
+            role=membership.role), "info")
     return redirect(url_for("invoices.index"), code=303)
 
 
@@ -71,8 +74,10 @@ def security():
         flash(str(problem), "error")
         return redirect(url_for("settings.profile"), code=303)
     db.session.commit()
-    flash(f"{business.name or 'The business'} now requires two-factor authentication of every member."
-          if business.require_two_factor else "Two-factor authentication is no longer required of members.", "success")
+    flash(_("%(business)s now requires two-factor authentication of every member.",
+            business=business.name or _("The business"))
+          if business.require_two_factor else _("Two-factor authentication is no longer required of "
+                                                "members."), "success")
     return redirect(url_for("settings.profile"), code=303)
 
 
@@ -83,12 +88,12 @@ def delete():
     form = DeleteForm()
     if form.validate_on_submit():
         if form.name.data.strip() != business.name:
-            form.name.errors.append(f"Type the business name exactly as it is: {business.name}")
+            form.name.errors.append(_("Type the business name exactly as it is: %(name)s", name=business.name))
         else:
-            name = business.name or "The business"
+            name = business.name or _("The business")
             businesses.delete_business(business)
             db.session.commit()
-            flash(f"{name} is deleted, with everything in it.", "success")
+            flash(_("%(name)s is deleted, with everything in it.", name=name), "success")
             others = businesses.memberships_of(current_user.id)
             if not others:
                 session.pop("business_id", None)

@@ -9,6 +9,7 @@ checked here rather than by Flask-WTF's HTTPS referrer check, which would refuse
 from __future__ import annotations
 
 from datetime import timedelta
+from flask_babel import gettext as _
 
 from flask import Blueprint, abort, current_app, make_response, render_template, request
 from flask_wtf.csrf import CSRFError, validate_csrf
@@ -49,7 +50,7 @@ def connect(token: str):
     if link is None:
         abort(404)
     state = connection_requests.state(link)
-    asked = {"business_name": link.business.name or "A business",
+    asked = {"business_name": link.business.name or _("A business"),
              "asked_by": link.requested_by.shown_name}
     if state != "open":
         return _page(410, closed=LINK_STATE_WORDS[state], **asked)
@@ -67,7 +68,7 @@ def connect(token: str):
         except ClockifyError as failure:
             current_app.logger.info("Clockify verification failed (colleague link): %r", failure)
             if isinstance(failure, InvalidKey):
-                form.api_key.errors = [*form.api_key.errors, "Clockify did not accept this key (see above)."]
+                form.api_key.errors = [*form.api_key.errors, _("Clockify did not accept this key (see above).")]
             error = failure
         else:
             connection = connection_requests.fulfil(link, form.api_key.data, form.region.data, subdomain, who,
@@ -80,6 +81,6 @@ def connect(token: str):
             max_age = timedelta(seconds=current_app.config["HOURBILL_CLOCKIFY_CACHE_SECONDS"])
             member_of = connections.prefetch(connection, form.api_key.data, clockify_site(), max_age)
             return _page(200, done=True, reads_as=f"{who.name} ({who.email})", member_of=member_of,
-                         caveat=connections.MEMBER_KEY_CAVEAT, **asked)
+                         caveat=_(connections.MEMBER_KEY_CAVEAT), **asked)
     status = 503 if problem and request.method == "POST" else 422 if (form.errors or error) else 200
     return _page(status, form=form, error=error, problem=problem, **asked)

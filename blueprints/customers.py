@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import EmailField, SelectChoice, SelectField, StringField, TextAreaField
@@ -21,25 +22,25 @@ from services.secrets import DataKeyError
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
 
-FORMAT_CHOICES = [SelectChoice("none", "None (PDF only)")] + [
+FORMAT_CHOICES = [SelectChoice("none", _l("None (PDF only)"))] + [
     SelectChoice(format.value, name) for format, name in from_invoice.FORMAT_NAMES.items()]
 LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("de", "Deutsch"), SelectChoice("fr", "Français")]
 
 
 class CustomerForm(PartyForm):
-    name = StringField("Name", validators=[DataRequired("Give the customer a name."), Length(max=200)])
-    email = EmailField("Email", validators=[Optional(), Email(check_deliverability=False), Length(max=254)])
-    address = TextAreaField("Address (as written before; the fields below are what e-invoices use)",
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Give the customer a name.")), Length(max=200)])
+    email = EmailField(_l("Email"), validators=[Optional(), Email(check_deliverability=False), Length(max=254)])
+    address = TextAreaField(_l("Address (as written before; the fields below are what e-invoices use)"),
                             validators=[Length(max=2000)])
-    currency = StringField("Currency", validators=[currency_code])
-    buyer_reference = StringField("Buyer reference (Leitweg-ID)", filters=[lambda value: (value or "").strip()],
+    currency = StringField(_l("Currency"), validators=[currency_code])
+    buyer_reference = StringField(_l("Buyer reference (Leitweg-ID)"), filters=[lambda value: (value or "").strip()],
                                   validators=[Length(max=200)])
-    einvoice_format = SelectField("E-invoice format", choices=FORMAT_CHOICES, default="none")
-    invoice_language = SelectField("Invoice language", choices=LANGUAGE_CHOICES, default="en")
+    einvoice_format = SelectField(_l("E-invoice format"), choices=FORMAT_CHOICES, default="none")
+    invoice_language = SelectField(_l("Invoice language"), choices=LANGUAGE_CHOICES, default="en")
 
 
 class ClockifyClientForm(FlaskForm):
-    client = SelectField("Clockify client", choices=[], validate_choice=True)
+    client = SelectField(_l("Clockify client"), choices=[], validate_choice=True)
 
 
 def scoped_customer(customer_id: int) -> Customer:
@@ -56,7 +57,7 @@ def _client_choices() -> tuple[list[tuple[str, str, str]], str | None]:
         with connections.reading(connection, keyring(), clockify_site()) as client:
             return customers.clockify_clients(connection, client, max_age), None
     except (ClockifyError, DataKeyError) as error:
-        return [], f"Clockify's clients could not be loaded: {error}"
+        return [], _("Clockify's clients could not be loaded: %(error)s", error=error)
 
 
 @bp.get("/<int:customer_id>")
@@ -71,7 +72,7 @@ def show(customer_id: int, form: ClockifyClientForm | None = None, status: int =
     if choosing and form is None:
         form = ClockifyClientForm(formdata=None, client=customer.clockify_client_id or "")
     if form is not None:
-        form.client.choices = [("", "No client (not linked)")] + [(client_id, f"{name} · {workspace}")
+        form.client.choices = [("", _("No client (not linked)"))] + [(client_id, f"{name} · {workspace}")
                                                                   for client_id, name, workspace in choices]
     return render_template("customers/show.html", customer=customer, invoices=invoices,
                            totals={invoice.id: invoicing.totals(invoice).total for invoice in invoices},
@@ -85,13 +86,15 @@ def link_client(customer_id: int):
     customer = scoped_customer(customer_id)
     choices, problem = _client_choices()
     form = ClockifyClientForm()
-    form.client.choices = [("", "")] + [(client_id, name) for client_id, name, _ in choices]
+    form.client.choices = [("", "")] + [(client_id, name) for client_id, name, __ in choices]
     if problem or not form.validate_on_submit():
         return show(customer_id, form=form, status=422)
     customer.clockify_client_id = form.client.data or None
     db.session.commit()
-    flash(f"{customer.name} is linked to the Clockify client {customers.linked_client_name(choices, customer)}."
-          if customer.clockify_client_id else f"{customer.name} is no longer linked to a Clockify client.", "success")
+    flash(_("%(name)s is linked to the Clockify client %(client)s.", name=customer.name,
+            client=customers.linked_client_name(choices, customer))
+          if customer.clockify_client_id else _("%(name)s is no longer linked to a Clockify "
+                                                "client.", name=customer.name), "success")
     return redirect(url_for("customers.show", customer_id=customer.id), code=303)
 
 
@@ -119,7 +122,7 @@ def new():
         _fill(customer, form)
         db.session.add(customer)
         db.session.commit()
-        flash(f"Customer {customer.name} added.", "success")
+        flash(_("Customer %(name)s added.", name=customer.name), "success")
         return redirect(url_for("customers.index"), code=303)
     return render_template("customers/form.html", form=form, customer=None), 422 if form.errors else 200
 
@@ -132,7 +135,7 @@ def edit(customer_id: int):
     if form.validate_on_submit():
         _fill(customer, form)
         db.session.commit()
-        flash(f"Customer {customer.name} saved.", "success")
+        flash(_("Customer %(name)s saved.", name=customer.name), "success")
         return redirect(url_for("customers.index"), code=303)
     return render_template("customers/form.html", form=form, customer=customer), 422 if form.errors else 200
 
@@ -143,12 +146,13 @@ def delete(customer_id: int):
     customer = scoped_customer(customer_id)
     invoices = db.session.scalar(select(func.count(Invoice.id)).where(Invoice.customer_id == customer.id))
     if invoices:
-        flash(f"{customer.name} has {invoices} invoice{'s' if invoices != 1 else ''}, so it cannot be deleted: "
-              "the invoices need it. Delete or keep those invoices first.", "error")
+        flash(ngettext("%(name)s has %(num)d invoice, so it cannot be deleted: the invoices need it. Delete or keep "
+                       "those invoices first.", "%(name)s has %(num)d invoices, so it cannot be deleted: the invoices "
+                       "need it. Delete or keep those invoices first.", invoices, name=customer.name), "error")
         return redirect(url_for("customers.index"), code=303)
     db.session.delete(customer)
     db.session.commit()
-    flash(f"Customer {customer.name} deleted.", "success")
+    flash(_("Customer %(name)s deleted.", name=customer.name), "success")
     return redirect(url_for("customers.index"), code=303)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints import access
@@ -60,8 +61,8 @@ def refresh_unbilled():
     customers = unbilled.linked_customers(business.id)
     active = [connection for connection in _connections() if connection.status == "active"]
     if not customers or not active:
-        flash("Link a customer to a Clockify client (on its import wizard) and connect Clockify first."
-              if not customers else "Connect Clockify first (Settings > Integrations).", "error")
+        flash(_("Link a customer to a Clockify client (on its import wizard) and connect Clockify first.")
+              if not customers else _("Connect Clockify first (Settings > Integrations)."), "error")
         return redirect(url_for("index"), code=303)
     max_age = timedelta(seconds=current_app.config["HOURBILL_CLOCKIFY_CACHE_SECONDS"])
     done: set[str] = set()
@@ -101,7 +102,8 @@ def bill(customer_id: int):
     workspace, since = request.form.get("workspace", "")[:64], request.form.get("since", "")[:10]
     invoice = invoicing.new_draft(current_business(), customer, access.today())
     db.session.commit()
-    flash(f"Draft invoice for {customer.name} created: check the filters and preview its unbilled time.", "success")
+    flash(_("Draft invoice for %(name)s created: check the filters and preview its unbilled "
+            "time.", name=customer.name), "success")
     return redirect(url_for("imports.filters", invoice_id=invoice.id, connection=connection.id, workspace=workspace,
                             client=customer.clockify_client_id or "", range="custom", start=since,
                             end=access.today().isoformat()), code=303)

@@ -5,6 +5,7 @@ and UBL, Peppol BIS). The rules and the mapping live in services/einvoice."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Form, FieldList, FormField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, ValidationError
@@ -31,7 +32,7 @@ def profile():
     if form.validate_on_submit():
         form.fill(business)
         db.session.commit()
-        flash("Address, tax and e-invoicing details saved.", "success")
+        flash(_("Address, tax and e-invoicing details saved."), "success")
         return redirect(url_for("einvoices.profile"), code=303)
     return render_template("einvoices/profile.html", form=form, business=business), 422 if form.errors else 200
 
@@ -40,7 +41,7 @@ def profile():
 
 SMALL_BUSINESS = "E19"  # a choice, not a category: exempt, with the words paragraph 19 UStG asks for
 VAT_CHOICES = [SelectChoice(code, name) for code, name in invoicing.VAT_CATEGORY_NAMES.items()] + [
-    SelectChoice(SMALL_BUSINESS, "Exempt: small business (§ 19 UStG)")]
+    SelectChoice(SMALL_BUSINESS, _l("Exempt: small business (§ 19 UStG)"))]
 
 
 def _treatment(category: str, reason: str) -> tuple[str, str]:
@@ -48,19 +49,19 @@ def _treatment(category: str, reason: str) -> tuple[str, str]:
     if category == SMALL_BUSINESS:
         return "E", SMALL_BUSINESS_DE
     if category == "E" and not reason:
-        raise ValidationError("Say why the line is exempt (for example the article of the VAT law).")
+        raise ValidationError(_("Say why the line is exempt (for example the article of the VAT law)."))
     return category, reason
 
 
 class LineVatForm(Form):
     line_id = HiddenField()
-    category = SelectField("VAT", choices=[SelectChoice("", "Invoice default")] + VAT_CHOICES, default="")
-    rate = DecimalText("VAT rate (%)", places=3, minimum=0, maximum=100)
-    reason = StringField("Exemption reason", validators=[Length(max=500)])
+    category = SelectField(_l("VAT"), choices=[SelectChoice("", _l("Invoice default"))] + VAT_CHOICES, default="")
+    rate = DecimalText(_l("VAT rate (%)"), places=3, minimum=0, maximum=100)
+    reason = StringField(_l("Exemption reason"), validators=[Length(max=500)])
 
     def validate_rate(self, field):
         if self.category.data == "S" and not field.decimal:
-            raise ValidationError("A standard-rate line needs a VAT rate above 0.")
+            raise ValidationError(_("A standard-rate line needs a VAT rate above 0."))
 
     def validate_reason(self, field):
         if self.category.data:
@@ -68,8 +69,8 @@ class LineVatForm(Form):
 
 
 class VatForm(FlaskForm):
-    vat_category = SelectField("Default VAT treatment", choices=VAT_CHOICES, default="S")
-    vat_exemption_reason = StringField("Exemption reason", validators=[Length(max=500)])
+    vat_category = SelectField(_l("Default VAT treatment"), choices=VAT_CHOICES, default="S")
+    vat_exemption_reason = StringField(_l("Exemption reason"), validators=[Length(max=500)])
     lines = FieldList(FormField(LineVatForm))
 
     def validate_vat_exemption_reason(self, field):
@@ -119,7 +120,7 @@ def update_vat(invoice_id: int):
             else:
                 line.vat_category = line.vat_rate = line.vat_exemption_reason = None
         db.session.commit()
-        flash("VAT treatment saved.", "success")
+        flash(_("VAT treatment saved."), "success")
         return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="vat"), code=303)
     db.session.rollback()
     return render_template("einvoices/vat.html", invoice=invoice, form=form, names=line_names(invoice),
@@ -130,7 +131,7 @@ def update_vat(invoice_id: int):
 
 def _link(invoice: Invoice, field: str) -> str:
     """Where the person fixes a problem the rules found (rules.Problem.field)."""
-    who, _, name = field.partition(".")
+    who, __, name = field.partition(".")
     name = {"contact": "contact_name", "electronic_address": "endpoint_id", "address": "address_line1"}.get(name, name)
     if who == "profile":
         if name in ("iban", "bic", "name"):  # on the profile page: its payment details and the business name
@@ -185,8 +186,8 @@ def download(invoice_id: int, format: str):
     except ValueError:
         abort(404)
     if invoice.is_draft:
-        return render_template("errors/error.html", title="Not sent yet", message=(
-            "E-invoices are made of sent invoices: a draft has no number yet. Mark it as sent first.")), 409
+        return render_template("errors/error.html", title=_("Not sent yet"), message=(
+            _("E-invoices are made of sent invoices: a draft has no number yet. Mark it as sent first."))), 409
     problems = checklist(invoice, format)
     if problems:
         return render_template("einvoices/refused.html", invoice=invoice, problems=problems,

@@ -11,6 +11,7 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask import current_app
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -94,18 +95,18 @@ class DecimalText(StringField):
         except AmbiguousNumber as error:
             raise ValidationError(str(error)) from None
         except ValueError:
-            raise ValidationError(f"Enter a number, like {'7,5' if comma else '7.5'}.") from None
+            raise ValidationError(_("Enter a number, like %(example)s.", example="7,5" if comma else "7.5")) from None
         if value is None:
             if self.required:
-                raise ValidationError("This is required.")
+                raise ValidationError(_("This is required."))
             self.decimal = None
             return
         if -value.as_tuple().exponent > self.places and value != value.quantize(Decimal(1).scaleb(-self.places)):
-            raise ValidationError(f"Use at most {self.places} decimal places.")
+            raise ValidationError(_("Use at most %(places)s decimal places.", places=self.places))
         if self.minimum is not None and value < self.minimum:
-            raise ValidationError(f"Must be at least {self.minimum}.")
+            raise ValidationError(_("Must be at least %(minimum)s.", minimum=self.minimum))
         if self.maximum is not None and value > self.maximum:
-            raise ValidationError(f"Must be at most {self.maximum}.")
+            raise ValidationError(_("Must be at most %(maximum)s.", maximum=self.maximum))
         self.decimal = value.quantize(Decimal(1).scaleb(-self.places)) if self.places else value
 
 
@@ -115,11 +116,11 @@ class WholeNumber(IntegerField):
     def process_formdata(self, valuelist):
         if valuelist and len(valuelist[0].strip()) > 12:  # no invoice number or term is that long
             self.data = None
-            raise ValueError("Enter a whole number, like 30.")
+            raise ValueError(_("Enter a whole number, like 30."))
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError("Enter a whole number, like 30.") from None
+            raise ValueError(_("Enter a whole number, like 30.")) from None
 
     def pre_validate(self, form):
         if self.process_errors:
@@ -129,18 +130,18 @@ class WholeNumber(IntegerField):
 def currency_code(form, field: Field) -> None:
     field.data = (field.data or "").strip().upper()
     if not is_currency(field.data):
-        raise ValidationError("Enter a three-letter ISO 4217 currency code, like USD or EUR.")
+        raise ValidationError(_("Enter a three-letter ISO 4217 currency code, like USD or EUR."))
 
 
 def time_zone(form, field: Field) -> None:
     if field.data not in TIME_ZONES and not (field.data in KNOWN_TIME_ZONES and field.object_data == field.data):
-        raise ValidationError("Choose a time zone from the list, like Europe/Berlin.")
+        raise ValidationError(_("Choose a time zone from the list, like Europe/Berlin."))
 
 
 def new_password_length() -> Length:
     """The one rule for a new password, at registration and at a change."""
     return Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
-                  message=f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+                  message=_l("Use at least %(length)d characters.", length=MIN_PASSWORD_LENGTH))
 
 
 QUANTITY_LIMIT = Decimal("1000000")
@@ -148,9 +149,9 @@ RATE_LIMIT = Decimal("10000000")
 
 
 class LineForm(FlaskForm):
-    description = StringField("Description", validators=[InputRequired("Describe the line."), Length(max=2000)])
+    description = StringField(_l("Description"), validators=[InputRequired(_l("Describe the line.")), Length(max=2000)])
     quantity = DecimalText("Quantity", places=4, minimum=-QUANTITY_LIMIT, maximum=QUANTITY_LIMIT, required=True)
-    unit = StringField("Unit", validators=[Length(max=20)])
+    unit = StringField(_l("Unit"), validators=[Length(max=20)])
     rate = DecimalText("Rate", places=3, minimum=Decimal(0), maximum=RATE_LIMIT, required=True)
 
     def validate_for(self, invoice: Invoice, replacing: LineItem | None = None) -> bool:
@@ -170,7 +171,8 @@ class LineForm(FlaskForm):
 def fits_currency_field(field: DecimalText, currency: str) -> bool:
     if field.decimal is None or fits_currency(field.decimal, currency):
         return True
-    field.errors = [f"{currency} amounts have at most {minor_digits(currency)} decimal places."]
+    field.errors = [_("%(currency)s amounts have at most %(places)s decimal places.", currency=currency,
+                      places=minor_digits(currency))]
     return False
 
 
@@ -182,29 +184,29 @@ def _trimmed(value):
 
 def api_key_field() -> PasswordField:
     # Clockify keys are long; a very short one would be shown whole behind the "••••".
-    return PasswordField("API key", filters=[_trimmed], validators=[
-        DataRequired("Paste the API key from Clockify."),
-        Length(min=12, max=256, message="That is too short for a Clockify API key: copy the whole key.")])
+    return PasswordField(_l("API key"), filters=[_trimmed], validators=[
+        DataRequired(_l("Paste the API key from Clockify.")),
+        Length(min=12, max=256, message=_l("That is too short for a Clockify API key: copy the whole key."))])
 
 
 class ClockifyKeyForm(FlaskForm):
-    region = SelectField("Region", choices=[SelectChoice(code, label) for code, label in REGIONS.items()],
+    region = SelectField(_l("Region"), choices=[SelectChoice(code, label) for code, label in REGIONS.items()],
                          default="global")
-    subdomain = StringField("Subdomain (optional)", validators=[
+    subdomain = StringField(_l("Subdomain (optional)"), validators=[
         Optional(), Length(max=63),
         Regexp(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$",
-               message="Only the part before .clockify.me: letters, digits and hyphens.")],
+               message=_l("Only the part before .clockify.me: letters, digits and hyphens."))],
         filters=[lambda value: _trimmed(value).lower() if isinstance(value, str) else value])
     api_key = api_key_field()
 
 
-SHARING_CHOICES = [SelectChoice("private", "Private: only I may import through it"),
-                   SelectChoice("shared", "Shared with the business: every member may import through it "
-                                          "(nobody sees the key)")]
+SHARING_CHOICES = [SelectChoice("private", _l("Private: only I may import through it")),
+                   SelectChoice("shared", _l("Shared with the business: every member may import through it "
+                                             "(nobody sees the key)"))]
 
 
 def sharing_field() -> RadioField:
-    return RadioField("Who may import through it", choices=SHARING_CHOICES, default="private")
+    return RadioField(_l("Who may import through it"), choices=SHARING_CHOICES, default="private")
 
 
 # better-pdf: the payment details and the logo the invoice prints (settings, "Payment details & logo").
@@ -220,26 +222,27 @@ def _checked_by(clean):
 
 
 class PaymentDetailsForm(FlaskForm):
-    bank_account_holder = StringField("Account holder", filters=[_trimmed], validators=[
-        Length(max=payment_details.EPC_MAX_NAME, message="Use at most 70 characters (what a bank transfer carries).")])
-    iban = StringField("IBAN", validators=[Length(max=64, message="An IBAN has at most 34 characters."),
+    bank_account_holder = StringField(_l("Account holder"), filters=[_trimmed], validators=[
+        Length(max=payment_details.EPC_MAX_NAME, message=_l("Use at most 70 characters (what a bank transfer "
+                                                            "carries)."))])
+    iban = StringField("IBAN", validators=[Length(max=64, message=_l("An IBAN has at most 34 characters.")),
                                            _checked_by(payment_details.clean_iban)])
-    bic = StringField("BIC (SWIFT code)", validators=[Length(max=20, message="A BIC has 8 or 11 characters."),
+    bic = StringField(_l("BIC (SWIFT code)"), validators=[Length(max=20, message=_l("A BIC has 8 or 11 characters.")),
                                                       _checked_by(payment_details.clean_bic)])
 
     def validate_bic(self, field):
         if field.data and not self.iban.data:
-            raise ValidationError("Enter the IBAN of this account too.")
+            raise ValidationError(_("Enter the IBAN of this account too."))
 
 
 class LogoForm(FlaskForm):
-    logo = FileField("Logo (PNG or JPEG)")
+    logo = FileField(_l("Logo (PNG or JPEG)"))
 
     def validate_logo(self, field):
         """Checked and re-encoded here (services.logo), so the view stores `field.prepared` or nothing."""
         upload = field.data
         if not isinstance(upload, FileStorage):
-            raise ValidationError("Choose a PNG or JPEG file.")
+            raise ValidationError(_("Choose a PNG or JPEG file."))
         try:
             field.prepared = logo.prepare(upload.stream.read())
         except logo.LogoError as error:
@@ -253,16 +256,18 @@ def _country_choices() -> list[SelectChoice]:
 
     names = Locale("en").territories
     codes = sorted((code for code in names if rules.is_country(code)), key=lambda code: names[code])
-    return [SelectChoice("", "Choose a country")] + [SelectChoice(code, f"{names[code]} ({code})") for code in codes]
+    return [SelectChoice("", _l("Choose a country"))] + [SelectChoice(code, f"{names[code]} ({code})")
+                                                        for code in codes]
 
 
 # The electronic address schemes people meet most, by name; the rest of Peppol's list by code.
-KNOWN_SCHEMES = {"0208": "Belgium: enterprise number (KBO/BCE)", "9925": "Belgium: VAT number",
-                 "9930": "Germany: VAT number", "0204": "Germany: Leitweg-ID", "0009": "France: SIRET",
-                 "0002": "France: SIREN", "0088": "GLN (GS1 location number)", "0184": "Denmark: CVR",
-                 "0192": "Norway: organisation number", "0007": "Sweden: organisation number",
-                 "0106": "Netherlands: KvK number", "0190": "Netherlands: OIN", "EM": "Email address"}
-SCHEME_CHOICES = ([SelectChoice("", "None")] + [SelectChoice(code, f"{name} ({code})") for code, name in KNOWN_SCHEMES.items()]
+KNOWN_SCHEMES = {"0208": _l("Belgium: enterprise number (KBO/BCE)"), "9925": _l("Belgium: VAT number"),
+                 "9930": _l("Germany: VAT number"), "0204": _l("Germany: Leitweg-ID"), "0009": _l("France: SIRET"),
+                 "0002": _l("France: SIREN"), "0088": _l("GLN (GS1 location number)"), "0184": _l("Denmark: CVR"),
+                 "0192": _l("Norway: organisation number"), "0007": _l("Sweden: organisation number"),
+                 "0106": _l("Netherlands: KvK number"), "0190": _l("Netherlands: OIN"), "EM": _l("Email address")}
+SCHEME_CHOICES = ([SelectChoice("", _l("None"))] + [SelectChoice(code, _l("%(name)s (%(code)s)", name=name, code=code))
+                                                   for code, name in KNOWN_SCHEMES.items()]
                   + [SelectChoice(code, code) for code in sorted(rules.ENDPOINT_SCHEMES - set(KNOWN_SCHEMES))])
 
 
@@ -274,43 +279,46 @@ class PartyForm(FlaskForm):
     """The structured address, tax ids, contact and Peppol electronic address (models.PartyDetails);
     every field is checked at the field, with the rules the e-invoice validators apply."""
 
-    address_line1 = StringField("Street and number", filters=[_trimmed], validators=[Length(max=200)])
-    address_line2 = StringField("Address line 2", filters=[_trimmed], validators=[Length(max=200)])
-    postcode = StringField("Postcode", filters=[_trimmed], validators=[Length(max=20)])
-    city = StringField("City", filters=[_trimmed], validators=[Length(max=100)])
-    country = SelectField("Country", choices=_country_choices(),
+    address_line1 = StringField(_l("Street and number"), filters=[_trimmed], validators=[Length(max=200)])
+    address_line2 = StringField(_l("Address line 2"), filters=[_trimmed], validators=[Length(max=200)])
+    postcode = StringField(_l("Postcode"), filters=[_trimmed], validators=[Length(max=20)])
+    city = StringField(_l("City"), filters=[_trimmed], validators=[Length(max=100)])
+    country = SelectField(_l("Country"), choices=_country_choices(),
                           validate_choice=False, filters=[lambda value: (value or "").strip().upper()])
-    vat_id = StringField("VAT id", filters=[_squeezed], validators=[Length(max=20)])
-    tax_number = StringField("Tax number", filters=[_trimmed], validators=[Length(max=40)])
-    registration_id = StringField("Company registration number", filters=[_trimmed], validators=[Length(max=64)])
-    contact_name = StringField("Contact person", filters=[_trimmed], validators=[Length(max=120)])
-    contact_phone = StringField("Contact phone", filters=[_trimmed], validators=[
+    vat_id = StringField(_l("VAT id"), filters=[_squeezed], validators=[Length(max=20)])
+    tax_number = StringField(_l("Tax number"), filters=[_trimmed], validators=[Length(max=40)])
+    registration_id = StringField(_l("Company registration number"), filters=[_trimmed], validators=[Length(max=64)])
+    contact_name = StringField(_l("Contact person"), filters=[_trimmed], validators=[Length(max=120)])
+    contact_phone = StringField(_l("Contact phone"), filters=[_trimmed], validators=[
         Length(max=40), Optional(), Regexp(r"^\+?[0-9 ()/.-]*[0-9][0-9 ()/.-]*[0-9][0-9 ()/.-]*[0-9][0-9 ()/.-]*$",
-                                           message="Enter a phone number with at least three digits, like +49 30 1234567.")])
-    contact_email = StringField("Contact email", filters=[_trimmed], validators=[
-        Length(max=254), Optional(), Email(check_deliverability=False, message="Enter an email address, like ap@example.com.")])
-    endpoint_scheme = SelectField("Electronic address scheme", choices=SCHEME_CHOICES, validate_choice=False,
+                                           message=_l("Enter a phone number with at least three digits, like +49 30 "
+                                                      "1234567."))])
+    contact_email = StringField(_l("Contact email"), filters=[_trimmed], validators=[
+        Length(max=254), Optional(), Email(check_deliverability=False, message=_l("Enter an email address, like "
+                                                                                  "ap@example.com."))])
+    endpoint_scheme = SelectField(_l("Electronic address scheme"), choices=SCHEME_CHOICES, validate_choice=False,
                                   filters=[lambda value: (value or "").strip().upper()])
-    endpoint_id = StringField("Electronic address (Peppol endpoint id)", filters=[_trimmed], validators=[Length(max=100)])
+    endpoint_id = StringField(_l("Electronic address (Peppol endpoint id)"), filters=[_trimmed],
+                              validators=[Length(max=100)])
 
     def validate_country(self, field):
         if field.data and not rules.is_country(field.data):
-            raise ValidationError("Choose the country from the list.")
+            raise ValidationError(_("Choose the country from the list."))
 
     def validate_vat_id(self, field):
         if field.data and (problem := rules.vat_id_problem(field.data)):
-            raise ValidationError(problem + " Write it with its country prefix, like DE136695976.")
+            raise ValidationError(_("%(problem)s Write it with its country prefix, like DE136695976.", problem=problem))
 
     def validate_endpoint_scheme(self, field):
         if field.data and field.data not in rules.ENDPOINT_SCHEMES:
-            raise ValidationError("Choose the scheme from the list.")
+            raise ValidationError(_("Choose the scheme from the list."))
         if self.endpoint_id.data and not field.data:
-            raise ValidationError("Choose the scheme of the electronic address (for example 0208 in Belgium).")
+            raise ValidationError(_("Choose the scheme of the electronic address (for example 0208 in Belgium)."))
 
     def validate_endpoint_id(self, field):
         scheme = self.endpoint_scheme.data
         if scheme and not field.data:
-            raise ValidationError("Enter the electronic address, or set the scheme to None.")
+            raise ValidationError(_("Enter the electronic address, or set the scheme to None."))
         if scheme in rules.ENDPOINT_SCHEMES and field.data:
             if problem := rules.endpoint_problem(ElectronicAddress(scheme, field.data)):
                 raise ValidationError(f"{problem}.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField, TextAreaField
@@ -24,9 +25,9 @@ bp = Blueprint("integrations", __name__, url_prefix="/settings/integrations/cloc
 
 
 class ConnectForm(ClockifyKeyForm):
-    name = StringField("Name", default="Clockify", validators=[DataRequired("Give the connection a name."),
+    name = StringField(_l("Name"), default="Clockify", validators=[DataRequired(_l("Give the connection a name.")),
                                                                Length(max=100)])
-    description = TextAreaField("Description (optional)", validators=[Length(max=500)])
+    description = TextAreaField(_l("Description (optional)"), validators=[Length(max=500)])
     sharing = sharing_field()
 
 
@@ -49,7 +50,7 @@ def _verify(form, region: str, subdomain: str | None):
     except ClockifyError as error:
         current_app.logger.info("Clockify verification failed: %r", error)
         if isinstance(error, InvalidKey):  # point at the field to fix, for screen readers too
-            form.api_key.errors = [*form.api_key.errors, "Clockify did not accept this key (see above)."]
+            form.api_key.errors = [*form.api_key.errors, _("Clockify did not accept this key (see above).")]
         return None, error
 
 
@@ -58,7 +59,8 @@ def _prefetch(connection: ClockifyConnection, api_key: str) -> str:
     the key is a regular member's somewhere."""
     max_age = timedelta(seconds=current_app.config["HOURBILL_CLOCKIFY_CACHE_SECONDS"])
     member_of = connections.prefetch(connection, api_key, clockify_site(), max_age)
-    return f" In {', '.join(member_of)}: {connections.MEMBER_KEY_CAVEAT}" if member_of else ""
+    return " " + _("In %(workspaces)s: %(caveat)s", workspaces=", ".join(member_of),
+                   caveat=_(connections.MEMBER_KEY_CAVEAT)) if member_of else ""
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -81,8 +83,11 @@ def connect():
             zone = connections.adopt_time_zone(current_user, connection, who)
             db.session.commit()
             caveat = _prefetch(connection, form.api_key.data)
-            adopted = f" Your time zone is now {zone}, as in Clockify; change it in Settings." if zone else ""
-            flash(f"Connected to Clockify as {who.name} ({who.email}).{adopted}{caveat}", "success")
+            adopted = " " + _("Your time zone is now %(zone)s, as in Clockify; change it in "
+                              "Settings.", zone=zone) if zone else ""
+            flash(_("Connected to Clockify as %(name)s (%(email)s).", name=who.name, email=who.email)
+                  + adopted + caveat,
+                  "success")
             return redirect(url_for("settings.integrations"), code=303)
     status = 503 if problem and form.is_submitted() else 422 if (form.errors or error) else 200
     return render_template("integrations/connect.html", form=form, error=error, problem=problem,
@@ -103,8 +108,9 @@ def update_key(connection_id: int):
             connections.seal_key(connection, form.api_key.data, who, keyring())
             db.session.commit()
             caveat = _prefetch(connection, form.api_key.data)
-            note = f" It now reads as {who.name} ({who.email})." if previous and previous != who.email else ""
-            flash(f"The key for {connection.name} is updated and verified.{note}{caveat}", "success")
+            note = (" " + _("It now reads as %(name)s (%(email)s).", name=who.name, email=who.email)
+                    if previous and previous != who.email else "")
+            flash(_("The key for %(name)s is updated and verified.", name=connection.name) + note + caveat, "success")
             return redirect(url_for("settings.integrations"), code=303)
     status = 503 if problem and form.is_submitted() else 422 if (form.errors or error) else 200
     return render_template("integrations/update_key.html", form=form, connection=connection, error=error,
@@ -120,7 +126,8 @@ def disconnect(connection_id: int):
         name = connection.name
         db.session.delete(connection)  # the encrypted key goes with the row; Clockify is not touched
         db.session.commit()
-        flash(f"{name} is disconnected. Its stored key is deleted; nothing changed in Clockify.", "success")
+        flash(_("%(name)s is disconnected. Its stored key is deleted; nothing changed in "
+                "Clockify.", name=name), "success")
         return redirect(url_for("settings.integrations"), code=303)
     return render_template("integrations/disconnect.html", form=form, connection=connection, regions=REGIONS)
 
@@ -140,7 +147,7 @@ def ask():
     form = AskForm()
     if not form.validate_on_submit():
         return _ask_page(form, status=422 if form.errors else 200)
-    _, token = connection_requests.create(current_business(), current_user, form.sharing.data == "shared")
+    __, token = connection_requests.create(current_business(), current_user, form.sharing.data == "shared")
     db.session.commit()
     return _ask_page(AskForm(formdata=None), link=url_for("colleague.connect", token=token, _external=True))
 
@@ -155,8 +162,8 @@ def revoke_ask():
     if link.requested_by_user_id != current_user.id and not can("connection.manage"):
         abort(404)
     if connection_requests.revoke(link):
-        flash("The link is revoked: it no longer works.", "success")
+        flash(_("The link is revoked: it no longer works."), "success")
     else:
-        flash("That link was used or revoked already.", "info")
+        flash(_("That link was used or revoked already."), "info")
     db.session.commit()
     return redirect(url_for("integrations.ask"), code=303)

@@ -4,6 +4,7 @@ the page an invitation link opens, where someone joins with an account they have
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -21,19 +22,20 @@ from services.members import INVITABLE_ROLES, LINK_STATE_WORDS, MemberChangeRefu
 
 bp = Blueprint("members", __name__)
 
-ROLE_CHOICES = [SelectChoice(role, role.title()) for role in INVITABLE_ROLES]
+ROLE_NAMES = {"admin": _l("Admin"), "member": _l("Member"), "viewer": _l("Viewer")}
+ROLE_CHOICES = [SelectChoice(role, ROLE_NAMES[role]) for role in INVITABLE_ROLES]
 
 
 class InviteForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired("Enter their email address."),
-                                                    Email("Enter an email address, like name@example.com.",
+    email = EmailField(_l("Email address"), validators=[DataRequired(_l("Enter their email address.")),
+                                                    Email(_l("Enter an email address, like name@example.com."),
                                                           check_deliverability=False), Length(max=254)])
-    role = SelectField("Role", choices=ROLE_CHOICES, default="member")
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="member")
 
 
 class RoleForm(FlaskForm):
     membership_id = IntegerField(validators=[InputRequired()])
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
 
 
 class MemberForm(FlaskForm):
@@ -46,10 +48,10 @@ class InvitationForm(FlaskForm):
 
 class JoinForm(FlaskForm):
     """A new account from an invitation: the invited email address, a name and a password."""
-    display_name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=120)])
-    password = PasswordField("Password", validators=[DataRequired("Choose a password."), new_password_length()])
-    confirm = PasswordField("Repeat password", validators=[DataRequired("Repeat the password."),
-                                                           EqualTo("password", message="The two passwords differ.")])
+    display_name = StringField(_l("Your name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Choose a password.")), new_password_length()])
+    confirm = PasswordField(_l("Repeat password"), validators=[
+        DataRequired(_l("Repeat the password.")), EqualTo("password", message=_l("The two passwords differ."))])
 
 
 def _members_page(status: int = 200, invite_form: InviteForm | None = None, link: str | None = None,
@@ -117,9 +119,10 @@ def revoke_invitation():
         abort(400)
     invitation = scoped(Invitation, form.invitation_id.data)
     if members.revoke_invitation(invitation):
-        flash(f"The invitation for {invitation.email} is revoked: its link no longer works.", "success")
+        flash(_("The invitation for %(email)s is revoked: its link no longer "
+                "works.", email=invitation.email), "success")
     else:
-        flash(f"The invitation for {invitation.email} was accepted or revoked already.", "info")
+        flash(_("The invitation for %(email)s was accepted or revoked already.", email=invitation.email), "info")
     db.session.commit()
     return redirect(url_for("members.index"), code=303)
 
@@ -130,7 +133,7 @@ def change_role():
     form = RoleForm()
     membership = _member(form)
     return _change(lambda: members.change_role(membership, form.role.data, current_membership()),
-                   f"{membership.user.shown_name} is now {form.role.data}.")
+                   _("%(name)s is now %(role)s.", name=membership.user.shown_name, role=form.role.data))
 
 
 @bp.post("/business/members/remove")
@@ -138,8 +141,8 @@ def change_role():
 def remove():
     membership = _member(MemberForm())
     return _change(lambda: members.remove(membership, current_membership()),
-                   f"{membership.user.shown_name} is removed from {current_business().name or 'this business'}: "
-                   "their next request no longer reaches it.")
+                   _("%(name)s is removed from %(business)s: their next request no longer reaches it.",
+                     name=membership.user.shown_name, business=current_business().name or _("this business")))
 
 
 @bp.post("/business/members/transfer")
@@ -147,7 +150,7 @@ def remove():
 def transfer():
     membership = _member(MemberForm())
     return _change(lambda: members.transfer_ownership(current_business().id, current_membership(), membership),
-                   f"{membership.user.shown_name} is now the owner; you are an admin.")
+                   _("%(name)s is now the owner; you are an admin.", name=membership.user.shown_name))
 
 
 # --- the page an invitation link opens (no log-in needed to see it) -------------------------------------
@@ -181,7 +184,8 @@ def _accept_as_current_user(invitation: Invitation):
         return _invitation_page(invitation, 410, closed=LINK_STATE_WORDS[accepted.state])
     db.session.commit()
     session["business_id"] = invitation.business_id  # the business just joined is the current one
-    flash(f"You joined {invitation.business.name or 'the business'} as {invitation.role}.", "success")
+    flash(_("You joined %(business)s as %(role)s.", business=invitation.business.name or _("the business"),
+            role=invitation.role), "success")
     return redirect(url_for("invoices.index"), code=303)
 
 
@@ -194,7 +198,7 @@ def _join_with_new_account(invitation: Invitation):
     db.session.commit()
     if attempt.refused:
         return _invitation_page(invitation, 429, join_form=form,
-                                refused="Too many attempts from your address. Wait a few minutes and try again.")
+                                refused=_("Too many attempts from your address. Wait a few minutes and try again."))
     if db.session.scalar(select(User.id).where(func.lower(User.email) == invitation.email.lower())):
         return _invitation_page(invitation, 409, join_form=form, has_account=True)
     user = User(email=invitation.email.lower(), display_name=form.display_name.data.strip(),
@@ -215,6 +219,6 @@ def _join_with_new_account(invitation: Invitation):
     db.session.commit()
     login_user(user)
     session["business_id"] = invitation.business_id
-    flash(f"Welcome to Hourbill. You joined {invitation.business.name or 'the business'} as {invitation.role}.",
-          "success")
+    flash(_("Welcome to Hourbill. You joined %(business)s as %(role)s.",
+            business=invitation.business.name or _("the business"), role=invitation.role), "success")
     return redirect(url_for("invoices.index"), code=303)

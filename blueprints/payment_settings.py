@@ -3,6 +3,7 @@ QR code on euro invoices) and the logo at the head of the printed invoice and PD
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from blueprints.access import current_business, requires
 from blueprints.forms import LogoForm, PaymentDetailsForm
@@ -41,7 +42,7 @@ def save():
     for column in PAYMENT_COLUMNS:
         setattr(business, column, getattr(form, column).data or "")
     db.session.commit()
-    flash("Payment details saved.", "success")
+    flash(_("Payment details saved."), "success")
     return redirect(url_for("payment_settings.index"), code=303)
 
 
@@ -54,7 +55,7 @@ def upload_logo():
     business = current_business()
     business.logo, business.logo_type = form.logo.prepared
     db.session.commit()
-    flash("Logo saved: it is printed at the head of every invoice.", "success")
+    flash(_("Logo saved: it is printed at the head of every invoice."), "success")
     return redirect(url_for("payment_settings.index"), code=303)
 
 
@@ -67,5 +68,5 @@ def remove_logo():  # CSRFProtect has checked the token, as for every POST
     business = current_business()
     business.logo, business.logo_type = None, ""
     db.session.commit()
-    flash("Logo removed.", "success")
+    flash(_("Logo removed."), "success")
     return redirect(url_for("payment_settings.index"), code=303)

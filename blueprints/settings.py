@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
@@ -27,46 +28,48 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 
 class ProfileForm(FlaskForm):
-    business_name = StringField("Business name", validators=[Length(max=200)])
-    business_address = TextAreaField("Address", validators=[Length(max=2000)])
-    business_email = EmailField("Billing email", validators=[Optional(), Email(check_deliverability=False),
+    business_name = StringField(_l("Business name"), validators=[Length(max=200)])
+    business_address = TextAreaField(_l("Address"), validators=[Length(max=2000)])
+    business_email = EmailField(_l("Billing email"), validators=[Optional(), Email(check_deliverability=False),
                                                              Length(max=254)])
-    tax_id = StringField("Tax id (VAT, EIN, ABN…)", validators=[Length(max=64)])
-    default_currency = StringField("Default currency", validators=[currency_code])
-    default_hourly_rate = DecimalText("Default hourly rate", places=3, minimum=Decimal(0),
+    tax_id = StringField(_l("Tax id (VAT, EIN, ABN…)"), validators=[Length(max=64)])
+    default_currency = StringField(_l("Default currency"), validators=[currency_code])
+    default_hourly_rate = DecimalText(_l("Default hourly rate"), places=3, minimum=Decimal(0),
                                       maximum=Decimal("1000000"))
-    default_tax_rate = DecimalText("Default tax rate (%)", places=3, minimum=Decimal(0), maximum=Decimal(100))
-    invoice_prefix = StringField("Invoice number prefix", validators=[
-        Length(max=20), Regexp(r"^[A-Za-z0-9._/#-]*$", message="Use letters, digits and . _ / # - only.")])
-    next_invoice_number = WholeNumber("Next invoice number", validators=[
-        InputRequired("Enter a whole number, like 1."),
-        NumberRange(min=1, max=10**9, message="Use a number from 1 to 1,000,000,000.")])
-    payment_terms_days = WholeNumber("Payment terms (days)", validators=[
-        InputRequired("Enter a number of days."), NumberRange(min=0, max=365, message="Use 0 to 365 days.")])
+    default_tax_rate = DecimalText(_l("Default tax rate (%)"), places=3, minimum=Decimal(0), maximum=Decimal(100))
+    invoice_prefix = StringField(_l("Invoice number prefix"), validators=[
+        Length(max=20), Regexp(r"^[A-Za-z0-9._/#-]*$", message=_l("Use letters, digits and . _ / # - only."))])
+    next_invoice_number = WholeNumber(_l("Next invoice number"), validators=[
+        InputRequired(_l("Enter a whole number, like 1.")),
+        NumberRange(min=1, max=10**9, message=_l("Use a number from 1 to 1,000,000,000."))])
+    payment_terms_days = WholeNumber(_l("Payment terms (days)"), validators=[
+        InputRequired(_l("Enter a number of days.")), NumberRange(min=0, max=365, message=_l("Use 0 to 365 days."))])
     # Numbering (payments): the format after the prefix, and a yearly restart of the sequence.
-    invoice_number_format = SelectField("Number format", choices=[SelectChoice(each, each) for each in NUMBER_FORMATS],
-                                        default=NUMBER_FORMATS[0])
-    number_restarts_yearly = BooleanField("Start again at 1 each year")
+    invoice_number_format = SelectField(_l("Number format"), default=NUMBER_FORMATS[0],
+                                        choices=[SelectChoice(each, each) for each in NUMBER_FORMATS])
+    number_restarts_yearly = BooleanField(_l("Start again at 1 each year"))
 
     def validate_number_restarts_yearly(self, field):
         if field.data and "{year}" not in (self.invoice_number_format.data or ""):
-            raise ValidationError("Choose a number format with the year: restarting each year would otherwise "
-                                  "give the same numbers again.")
+            raise ValidationError(_("Choose a number format with the year: restarting each year would otherwise "
+                                  "give the same numbers again."))
 
     def validate_default_hourly_rate(self, field):
         currency, rate = self.default_currency.data, field.decimal
         if rate is not None and is_currency(currency) and not fits_currency(rate, currency):
-            raise ValidationError(f"{currency} amounts have at most {minor_digits(currency)} decimal places.")
+            raise ValidationError(_("%(currency)s amounts have at most %(places)s decimal places.", currency=currency,
+                                    places=minor_digits(currency)))
 
 
 class PersonalForm(FlaskForm):
-    display_name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=120)])
-    time_zone = SelectField("Time zone", choices=TIME_ZONES, validate_choice=False, validators=[time_zone])
-    locale = SelectField("Numbers and dates", choices=[], validators=[Optional()])
+    display_name = StringField(_l("Your name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)])
+    time_zone = SelectField(_l("Time zone"), choices=TIME_ZONES, validate_choice=False, validators=[time_zone])
+    locale = SelectField(_l("Numbers and dates"), choices=[], validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.locale.choices = [("", f"As this Hourbill writes them ({current_app.config['HOURBILL_LOCALE']})"),
+        self.locale.choices = [("", _("As this Hourbill writes them (%(locale)s)",
+                                      locale=current_app.config["HOURBILL_LOCALE"])),
                                *locale_choices()]
         if self.time_zone.object_data and self.time_zone.object_data not in TIME_ZONES:  # chosen before
             self.time_zone.choices = [self.time_zone.object_data, *TIME_ZONES]
@@ -106,7 +109,7 @@ def profile():
         if not business.number_restarts_yearly:
             business.invoice_number_year = None  # turned on again later, the counter goes on in that year
         db.session.commit()
-        flash("Business profile saved.", "success")
+        flash(_("Business profile saved."), "success")
         return redirect(url_for("settings.profile"), code=303)
     _numbering_examples(form, business)
     return render_template("settings/profile.html", form=form, next_number=_next_number(business)), \
@@ -137,7 +140,7 @@ def personal_settings():
         current_user.time_zone = form.time_zone.data
         current_user.locale = form.locale.data or None
         db.session.commit()
-        flash("Your settings are saved.", "success")
+        flash(_("Your settings are saved."), "success")
         return redirect(url_for("settings.personal"), code=303)
     return render_template("settings/personal.html", form=form), 422 if form.errors else 200
 
@@ -152,21 +155,22 @@ def integrations():
 
 
 class PasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password."),
-                                                                      Length(max=200)])
-    new_password = PasswordField("New password", validators=[DataRequired("Enter a new password."),
+    current_password = PasswordField(_l("Current password"), validators=[
+        DataRequired(_l("Enter your current password.")), Length(max=200)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(_l("Enter a new password.")),
                                                              new_password_length()])
-    confirm = PasswordField("Repeat the new password", validators=[
-        DataRequired("Repeat the new password."), EqualTo("new_password", message="The two passwords differ.")])
+    confirm = PasswordField(_l("Repeat the new password"), validators=[
+        DataRequired(_l("Repeat the new password.")), EqualTo("new_password", message=_l("The two passwords differ."))])
 
 
 class ConfirmTwoFactorForm(FlaskForm):
-    code = StringField("Code from the app", validators=[DataRequired("Enter the six-digit code."), Length(max=20)])
+    code = StringField(_l("Code from the app"), validators=[DataRequired(_l("Enter the six-digit code.")),
+                                                            Length(max=20)])
 
 
 class DisableTwoFactorForm(FlaskForm):
-    disable_code = StringField("Code from the app, or a recovery code",
-                               validators=[DataRequired("Enter a code."), Length(max=40)])
+    disable_code = StringField(_l("Code from the app, or a recovery code"),
+                               validators=[DataRequired(_l("Enter a code.")), Length(max=40)])
 
 
 def _account_page(status: int = 200, *, password_form=None, confirm_form=None, disable_form=None,
@@ -207,11 +211,11 @@ def account_password():
         ended = accounts.change_password(current_user, form.current_password.data, form.new_password.data,
                                          current_app.config["HOURBILL_PASSWORD_HASH_METHOD"])
     except accounts.WrongPassword:
-        form.current_password.errors.append("That is not your current password.")
+        form.current_password.errors.append(_("That is not your current password."))
         return _account_page(422, password_form=form)
     db.session.commit()
-    flash("Password changed." + (f" {ended} other login{'s were' if ended != 1 else ' was'} ended." if ended else ""),
-          "success")
+    flash(ngettext("Password changed. %(num)d other login was ended.", "Password changed. %(num)d other logins were "
+                   "ended.", ended) if ended else _("Password changed."), "success")
     return redirect(url_for("settings.account"), code=303)
 
 
@@ -219,7 +223,7 @@ def account_password():
 @personal
 def account_two_factor_start():
     if current_user.two_factor_enabled:
-        flash("Two-factor authentication is on already.", "info")
+        flash(_("Two-factor authentication is on already."), "info")
         return redirect(url_for("settings.account"), code=303)
     try:
         two_factor.begin_enrollment(current_user, keyring())
@@ -240,7 +244,7 @@ def account_two_factor_confirm():
     except DataKeyError as error:
         return _account_page(503, problem=str(error))
     if codes is None:
-        form.code.errors.append("That code is not right. Check the app's clock and enter the code it shows now.")
+        form.code.errors.append(_("That code is not right. Check the app's clock and enter the code it shows now."))
         return _account_page(422, confirm_form=form)
     db.session.commit()
     # Shown this once, in this answer: only their hashes are kept.
@@ -259,17 +263,17 @@ def account_two_factor_disable():
         attempt = login_throttle.claim_code(current_user.id, limits.per_account_address, limits.window_seconds)
         db.session.commit()
         if attempt.refused:
-            form.disable_code.errors.append("Too many wrong codes. Wait a few minutes and try again.")
+            form.disable_code.errors.append(_("Too many wrong codes. Wait a few minutes and try again."))
             return _account_page(429, disable_form=form)
         try:
             accepted = two_factor.accept_code(current_user, form.disable_code.data, keyring())
         except DataKeyError as error:
-            return _account_page(503, problem=str(error) + " A recovery code still works.")
+            return _account_page(503, problem=_("%(problem)s A recovery code still works.", problem=error))
         if not accepted:
-            form.disable_code.errors.append("That code is not right, or was used already.")
+            form.disable_code.errors.append(_("That code is not right, or was used already."))
             return _account_page(422, disable_form=form)
         login_throttle.release(attempt)
     two_factor.disable(current_user)
     db.session.commit()
-    flash("Two-factor authentication is off.", "info")
+    flash(_("Two-factor authentication is off."), "info")
     return redirect(url_for("settings.account"), code=303)

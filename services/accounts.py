@@ -11,6 +11,7 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from flask_babel import gettext as _
 
 from sqlalchemy import delete, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -43,8 +44,8 @@ def user_agent_summary(user_agent: str | None) -> str:
     text = user_agent or ""
     browser = next((name for pattern, name in (
         (r"Edg/", "Edge"), (r"OPR/|Opera", "Opera"), (r"Firefox/", "Firefox"), (r"Chromium/", "Chromium"),
-        (r"Chrome/", "Chrome"), (r"Safari/", "Safari"), (r"python-requests|curl/", "A script"),
-    ) if re.search(pattern, text)), "A browser")
+        (r"Chrome/", "Chrome"), (r"Safari/", "Safari"), (r"python-requests|curl/", _("A script")),
+    ) if re.search(pattern, text)), _("A browser"))
     system = next((name for pattern, name in (
         (r"iPhone|iPad", "iOS"), (r"Android", "Android"), (r"Windows", "Windows"), (r"Mac OS X|Macintosh", "macOS"),
         (r"CrOS", "ChromeOS"), (r"Linux", "Linux"),

@@ -3,6 +3,7 @@ memberships. Who may do what is blueprints/access.py's permission table."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from flask_babel import gettext as _
 
 from sqlalchemy import delete, func, select
 
@@ -35,8 +36,8 @@ def memberships_of(user_id: int) -> list[Membership]:
 def set_require_two_factor(business: Business, owner: User, required: bool) -> None:
     """Require (or stop requiring) two-factor authentication of every member (adds; the view commits)."""
     if required and not owner.two_factor_enabled:
-        raise NeedsTwoFactor("Set up two-factor authentication for your own account first (Account & security): "
-                             "you could not require of your members what you do not use yourself.")
+        raise NeedsTwoFactor(_("Set up two-factor authentication for your own account first (Account & security): "
+                             "you could not require of your members what you do not use yourself."))
     business.require_two_factor = required
 
 

@@ -7,6 +7,7 @@ two presses of Verify & Save (or two people) make one connection."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from flask_babel import gettext as _
 
 from sqlalchemy import select, update
 
@@ -70,7 +71,8 @@ def fulfil(request: ConnectionRequest, api_key: str, region: str, subdomain: str
     name = f"{who.name} ({who.email})" if who.email else who.name or "Clockify"
     connection = ClockifyConnection(business_id=request.business_id, created_by_user_id=request.requested_by_user_id,
                                     shared=request.shared, name=name[:100], region=region, subdomain=subdomain,
-                                    description=f"Connected through a link by {who.name or 'a colleague'}"[:500])
+                                    description=_("Connected through a link by %(name)s",
+                                                  name=who.name or _("a colleague"))[:500])
     db.session.add(connection)
     db.session.flush()  # the row's id goes into the key's associated data
     connections.seal_key(connection, api_key, who, keyring)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from flask_babel import gettext as _
 
 from sqlalchemy import case, exists, func, select
 
@@ -161,7 +162,7 @@ def checklist(business: Business) -> list[Step]:
     has = lambda model: exists().where(model.business_id == business.id)  # noqa: E731
     connected, customer, invoice = db.session.execute(
         select(has(ClockifyConnection), has(Customer), has(Invoice))).one()
-    return [Step("profile", "Fill in your business profile", bool(business.name and business.address)),
-            Step("clockify", "Connect Clockify", bool(connected)),
-            Step("customer", "Add your first customer", bool(customer)),
-            Step("invoice", "Create your first invoice and import its hours", bool(invoice))]
+    return [Step("profile", _("Fill in your business profile"), bool(business.name and business.address)),
+            Step("clockify", _("Connect Clockify"), bool(connected)),
+            Step("customer", _("Add your first customer"), bool(customer)),
+            Step("invoice", _("Create your first invoice and import its hours"), bool(invoice))]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import warnings
+from flask_babel import gettext as _
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -25,10 +26,11 @@ class LogoError(ValueError):
 def prepare(data: bytes) -> tuple[bytes, str]:
     """The upload re-encoded (bytes, content type), or LogoError."""
     if not data:
-        raise LogoError("Choose a PNG or JPEG file.")
+        raise LogoError(_("Choose a PNG or JPEG file."))
     if len(data) > MAX_BYTES:
-        raise LogoError(f"The file is {len(data) / 1024 / 1024:.1f} MB: a logo may be {MAX_BYTES // 1024 // 1024} MB "
-                        "at most. Save it smaller (a logo needs no more than about 1200 pixels across).")
+        raise LogoError(_("The file is %(size).1f MB: a logo may be %(limit)d MB at most. Save it smaller (a logo "
+                          "needs no more than about 1200 pixels across).", size=len(data) / 1024 / 1024,
+                          limit=MAX_BYTES // 1024 // 1024))
     try:
         with warnings.catch_warnings():
             # Pillow warns of, then refuses, images past its own bomb limit: both are refusals here.
@@ -44,12 +46,14 @@ def prepare(data: bytes) -> tuple[bytes, str]:
     except LogoError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise LogoError("The image holds far more pixels than a logo needs "
-                        f"(at most {MAX_PIXELS // 1_000_000} million). Save it smaller.") from None
+        raise LogoError(_("The image holds far more pixels than a logo needs (at most %(millions)d million). Save "
+                          "it smaller.", millions=MAX_PIXELS // 1_000_000)) from None
     except UnidentifiedImageError:
-        raise LogoError("This file is not a PNG or JPEG image. Save the logo as PNG or JPEG and try again.") from None
+        raise LogoError(_("This file is not a PNG or JPEG image. Save the logo as PNG or JPEG and try "
+                          "again.")) from None
     except (OSError, SyntaxError, ValueError):  # truncated or corrupt data past a valid header
-        raise LogoError("This image could not be read: the file may be damaged. Save it again as PNG or JPEG.") from None
+        raise LogoError(_("This image could not be read: the file may be damaged. Save it again as PNG or "
+                          "JPEG.")) from None
     return _encode(image, kind), FORMATS[kind]
 
 
@@ -65,8 +69,8 @@ def _refuse_truncated(data: bytes, kind: str) -> None:
 
 
 def _too_many_pixels(width: int, height: int) -> str:
-    return (f"The image is {width} × {height} pixels: a logo may have at most {MAX_PIXELS // 1_000_000} million. "
-            "Save it smaller.")
+    return _("The image is %(width)d × %(height)d pixels: a logo may have at most %(millions)d million. Save it "
+             "smaller.", width=width, height=height, millions=MAX_PIXELS // 1_000_000)
 
 
 def _encode(image: Image.Image, kind: str) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from sqlalchemy import delete, func, select, update
 
@@ -43,9 +44,9 @@ def link_state(expires_at: datetime, used_at: datetime | None, revoked_at: datet
 
 
 LINK_STATE_WORDS = {
-    "used": "This link was used already: it works only once.",
-    "revoked": "This link was revoked by the business that made it.",
-    "expired": "This link has expired.",
+    "used": _l("This link was used already: it works only once."),
+    "revoked": _l("This link was revoked by the business that made it."),
+    "expired": _l("This link has expired."),
 }
 
 
@@ -55,11 +56,13 @@ def invite(business: Business, by: User, email: str, role: str, days: int = DEFA
            now: datetime | None = None) -> tuple[Invitation, str]:
     """A new invitation and the token for its link (shown once; only its hash is kept)."""
     if role not in INVITABLE_ROLES:
-        raise MemberChangeRefused("Invite as admin, member or viewer; make someone the owner by transferring ownership.")
+        raise MemberChangeRefused(_("Invite as admin, member or viewer; make someone the owner by transferring "
+                                    "ownership."))
     email = email.strip().lower()
     if db.session.scalar(select(Membership.id).join(User).where(Membership.business_id == business.id,
                                                                  func.lower(User.email) == email)):
-        raise MemberChangeRefused(f"{email} is a member of {business.name or 'this business'} already.")
+        raise MemberChangeRefused(_("%(email)s is a member of %(business)s already.", email=email,
+                                    business=business.name or _("this business")))
     token, hashed = new_token()
     now = now or utcnow()
     invitation = Invitation(business_id=business.id, email=email, role=role, token_hash=hashed,
@@ -95,11 +98,13 @@ def accept(invitation: Invitation, user: User, now: datetime | None = None) -> A
     invited one (a forwarded link does not make a stranger's account a member)."""
     now = now or utcnow()
     if user.email.lower() != invitation.email.lower():
-        raise MemberChangeRefused(f"This invitation is for {invitation.email}, and you are logged in as {user.email}. "
-                                  "Log out and open the link again, or ask for an invitation to your address.")
+        raise MemberChangeRefused(_("This invitation is for %(invited)s, and you are logged in as %(email)s. Log out "
+                                    "and open the link again, or ask for an invitation to your address.",
+                                    invited=invitation.email, email=user.email))
     if db.session.scalar(select(Membership.id).where(Membership.user_id == user.id,
                                                      Membership.business_id == invitation.business_id)):
-        raise MemberChangeRefused(f"You are a member of {invitation.business.name or 'this business'} already.")
+        raise MemberChangeRefused(_("You are a member of %(business)s already.",
+                                    business=invitation.business.name or _("this business")))
     claimed = db.session.execute(update(Invitation).where(
         Invitation.id == invitation.id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None),
         Invitation.expires_at > now).values(accepted_at=now).execution_options(synchronize_session=False)).rowcount
@@ -129,13 +134,13 @@ def members_of(business_id: int) -> list[Membership]:
 def change_role(membership: Membership, role: str, by: Membership) -> None:
     """An admin or owner changes another member's role (not an owner's: ownership moves by transfer)."""
     if role not in INVITABLE_ROLES:
-        raise MemberChangeRefused("Choose admin, member or viewer. To make someone the owner, transfer ownership.")
+        raise MemberChangeRefused(_("Choose admin, member or viewer. To make someone the owner, transfer ownership."))
     if membership.id == by.id:
-        raise MemberChangeRefused("You cannot change your own role: ask another admin or the owner.")
+        raise MemberChangeRefused(_("You cannot change your own role: ask another admin or the owner."))
     changed = db.session.execute(update(Membership).where(Membership.id == membership.id, Membership.role != "owner")
                                  .values(role=role).execution_options(synchronize_session="fetch")).rowcount
     if changed != 1:
-        raise MemberChangeRefused("The owner's role changes only by transferring ownership to someone else.")
+        raise MemberChangeRefused(_("The owner's role changes only by transferring ownership to someone else."))
 
 
 def remove(membership: Membership, by: Membership) -> None:
@@ -143,11 +148,11 @@ def remove(membership: Membership, by: Membership) -> None:
     memberships on every request). Their private Clockify connections in it go too: nobody else may
     use or see them. Their logins in other businesses are untouched."""
     if membership.id == by.id:
-        raise MemberChangeRefused("You cannot remove yourself here.")
+        raise MemberChangeRefused(_("You cannot remove yourself here."))
     removed = db.session.execute(delete(Membership).where(Membership.id == membership.id, Membership.role != "owner")
                                  .execution_options(synchronize_session="fetch")).rowcount
     if removed != 1:
-        raise MemberChangeRefused("An owner cannot be removed: they transfer ownership first.")
+        raise MemberChangeRefused(_("An owner cannot be removed: they transfer ownership first."))
     for connection in db.session.scalars(select(ClockifyConnection).where(
             ClockifyConnection.business_id == membership.business_id,
             ClockifyConnection.created_by_user_id == membership.user_id, ClockifyConnection.shared.is_(False))):
@@ -158,11 +163,12 @@ def remove(membership: Membership, by: Membership) -> None:
 def transfer_ownership(business_id: int, owner: Membership, to: Membership) -> None:
     """Make `to` the owner and the current owner an admin, both or neither (guarded on both roles)."""
     if to.id == owner.id or to.business_id != business_id:
-        raise MemberChangeRefused("Choose another member of this business.")
+        raise MemberChangeRefused(_("Choose another member of this business."))
     stepped_down = db.session.execute(update(Membership).where(Membership.id == owner.id, Membership.role == "owner")
                                       .values(role="admin").execution_options(synchronize_session="fetch")).rowcount
     promoted = db.session.execute(update(Membership).where(Membership.id == to.id, Membership.role != "owner")
                                   .values(role="owner").execution_options(synchronize_session="fetch")).rowcount
     if stepped_down != 1 or promoted != 1:
         db.session.rollback()
-        raise MemberChangeRefused("Ownership was not transferred: the roles changed meanwhile. Reload and try again.")
+        raise MemberChangeRefused(_("Ownership was not transferred: the roles changed meanwhile. Reload and try "
+                                    "again."))

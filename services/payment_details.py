@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from flask_babel import gettext as _
 
 import segno.helpers
 from schwifty import BIC, IBAN
@@ -26,8 +27,8 @@ def clean_iban(text: str | None) -> str:
     try:
         return IBAN(text).compact
     except SchwiftyException as error:
-        raise ValueError(f"This is not a valid IBAN ({_reason(error)}). Copy it from a bank statement, "
-                         "like DE89 3704 0044 0532 0130 00.") from None
+        raise ValueError(_("This is not a valid IBAN (%(reason)s). Copy it from a bank statement, like DE89 3704 0044 "
+                           "0532 0130 00.", reason=_reason(error))) from None
 
 
 def clean_bic(text: str | None) -> str:
@@ -38,13 +39,13 @@ def clean_bic(text: str | None) -> str:
     try:
         return str(BIC(text))
     except SchwiftyException as error:
-        raise ValueError(f"This is not a valid BIC ({_reason(error)}): 8 or 11 letters and digits, "
-                         "like COBADEFFXXX.") from None
+        raise ValueError(_("This is not a valid BIC (%(reason)s): 8 or 11 letters and digits, like COBADEFFXXX.",
+                           reason=_reason(error))) from None
 
 
 def _reason(error: Exception) -> str:
     reason = str(error).strip().rstrip(".")
-    return reason[:1].lower() + reason[1:] if reason else "not recognised"
+    return reason[:1].lower() + reason[1:] if reason else _("not recognised")
 
 
 def formatted_iban(iban: str) -> str:

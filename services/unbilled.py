@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -36,8 +37,8 @@ REFRESH_CLAIM = timedelta(minutes=2)  # longer than a refresh's calls with their
 # 30 calls an hour on figures fetched a moment ago.
 REFRESHED_RECENTLY = timedelta(seconds=30)
 MAX_DAYS = 366
-BUSY = ("Unbilled time is being fetched from Clockify, or was fetched less than 30 seconds ago (another tab?): "
-        "the figures below are the latest.")
+BUSY = _l("Unbilled time is being fetched from Clockify, or was fetched less than 30 seconds ago (another tab?): "
+          "the figures below are the latest.")
 
 
 class TooManyEntries(Exception):
@@ -49,11 +50,11 @@ def since_date(text: str | None, today: date) -> date:
     try:
         since = date.fromisoformat((text or "").strip())
     except ValueError:
-        raise ValueError("Enter the date to count unbilled time from, like 2026-10-01.") from None
+        raise ValueError(_("Enter the date to count unbilled time from, like 2026-10-01.")) from None
     if since > today:
-        raise ValueError("Choose a date in the past: there is no unbilled time after today.")
+        raise ValueError(_("Choose a date in the past: there is no unbilled time after today."))
     if (today - since).days > MAX_DAYS:
-        raise ValueError("Count unbilled time over at most a year: choose a later date.")
+        raise ValueError(_("Count unbilled time over at most a year: choose a later date."))
     return since
 
 
@@ -127,9 +128,10 @@ def refresh(row: UnbilledTime, connection: ClockifyConnection, client: ClockifyC
             entries = _billable_entries(client, workspace, since, today, time_zone, client_ids,
                                         business.default_currency)
         except TooManyEntries:
-            shown["error"] = (f"Counting since {since.isoformat()} would take more than {MAX_REPORT_CALLS} report "
-                              f"calls in this workspace (over {MAX_REPORT_CALLS * 1000:,} billable entries, or on "
-                              "a Free plan, whose reports cover 31 days each, over ten months): choose a later date.")
+            shown["error"] = _("Counting since %(since)s would take more than %(calls)d report calls in this "
+                               "workspace (over %(entries)s billable entries, or on a Free plan, whose reports cover "
+                               "31 days each, over ten months): choose a later date.", since=since.isoformat(),
+                               calls=MAX_REPORT_CALLS, entries=format(MAX_REPORT_CALLS * 1000, ","))
             result.append(shown)
             continue
         entries = resolve_currencies(entries, imports.currency_answers(connection.id, workspace.id))
