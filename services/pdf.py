@@ -14,12 +14,15 @@ is freed by reference counting when the document goes, the rest by the first col
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 
@@ -42,9 +45,28 @@ def html_to_pdf(html: str, static_folder: str, pdf_variant: str | None = None) -
     static = Path(static_folder).resolve()
     fetcher = StaticFilesOnly(static)
     with collector_paused():
-        stylesheet = CSS(filename=str(static / "css" / "print.css"), url_fetcher=fetcher)
+        stylesheet = _print_css(static, (static / "css" / "print.css").stat().st_mtime_ns)
         return HTML(string=html, base_url=str(static) + "/", url_fetcher=fetcher).write_pdf(
-            stylesheets=[stylesheet], pdf_variant=pdf_variant)
+            stylesheets=[stylesheet], pdf_variant=pdf_variant, font_config=_fonts())
+
+
+@lru_cache(maxsize=4)
+def _print_css(static: Path, mtime_ns: int) -> CSS:
+    """print.css parsed once per process, again when the file changes (mtime_ns): rendering only reads it,
+    so threads share it."""
+    return CSS(filename=str(static / "css" / "print.css"), url_fetcher=StaticFilesOnly(static))
+
+
+_per_thread = threading.local()
+
+
+def _fonts() -> FontConfiguration:
+    """One font configuration per thread, kept between PDFs: a new one loads Fontconfig's configuration and
+    opens the fonts again, with their glyph caches empty. Per thread, as Pango's font maps are not
+    thread-safe."""
+    if not hasattr(_per_thread, "fonts"):
+        _per_thread.fonts = FontConfiguration()
+    return _per_thread.fonts
 
 
 @contextmanager
