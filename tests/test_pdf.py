@@ -176,3 +176,40 @@ def test_the_garbage_collector_sleeps_through_a_render_and_wakes_after_it_even_w
     with pytest.raises(Exception):  # noqa: B017  (WeasyPrint's own error for a variant it has not)
         html_to_pdf(f"<table>{rows}</table>", app.static_folder, pdf_variant="pdf/none")
     assert gc.isenabled()
+
+
+def test_an_edited_print_stylesheet_is_read_again_though_it_is_kept_between_pdfs(tmp_path):
+    """services.pdf parses print.css once per process: an edit must still reach the next PDF."""
+    import os
+
+    from services.pdf import html_to_pdf
+
+    stylesheet = tmp_path / "css" / "print.css"
+    stylesheet.parent.mkdir()
+    stylesheet.write_text('p::after { content: " first edition"; }')
+    assert "Total first edition" in _pages(html_to_pdf("<p>Total</p>", str(tmp_path)))[0]
+    stylesheet.write_text('p::after { content: " second edition"; }')
+    os.utime(stylesheet, ns=(stylesheet.stat().st_atime_ns, stylesheet.stat().st_mtime_ns + 10**9))
+    assert "Total second edition" in _pages(html_to_pdf("<p>Total</p>", str(tmp_path)))[0]
+
+
+def test_pdfs_made_at_once_in_two_threads_each_have_their_own_text_and_fonts(app):
+    """Each thread keeps its own font configuration between PDFs (Pango's are not thread-safe)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.pdf import html_to_pdf
+
+    def pdf(n: int) -> bytes:
+        rows = "".join(f"<tr><td>Thread {n} line {row}</td><td>€1.00</td></tr>" for row in range(30))
+        return html_to_pdf(f'<article class="invoice-doc"><table class="doc-lines">{rows}</table></article>',
+                           app.static_folder)
+
+    for _ in range(2):  # the second round reuses what the first kept
+        with ThreadPoolExecutor(2) as pool:
+            pdfs = list(pool.map(pdf, (1, 2)))
+        for n, made in enumerate(pdfs, 1):
+            text = _pages(made)[0]
+            assert f"Thread {n} line 29" in text and f"Thread {3 - n}" not in text and "€1.00" in text
+            fonts = {str(font["/BaseFont"]) for page in PdfReader(io.BytesIO(made)).pages
+                     for font in page["/Resources"]["/Font"].values()}
+            assert fonts and all(font.endswith("+DejaVu-Sans") for font in fonts), fonts  # print.css's font
