@@ -8,7 +8,9 @@ exceptions commit here, each saying so where it does: ``cached`` (what was fetch
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
+import json
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -18,7 +20,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, null, or_, select, update
+from sqlalchemy import func, insert, null, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -493,9 +495,21 @@ def imported_elsewhere(business_id: int, workspace_id: str, entry_ids: Iterable[
 
 def ids_through_page(preview: ImportPreview, number: int) -> set[str]:
     """The ids of the entries on the preview's pages 1..number: what a page rendered then showed."""
-    pages = db.session.scalars(select(ImportPreviewPage.entries).where(ImportPreviewPage.preview_id == preview.id,
-                                                                       ImportPreviewPage.number <= number))
-    return {item["id"] for page in pages for item in page}
+    return _ids_on_pages(preview, 1, number)
+
+
+def _ids_on_pages(preview: ImportPreview, first: int, last: int) -> set[str]:
+    """The ids of the entries on the preview's pages first..last, read out of the stored JSON by the
+    database (a 66,000-entry quarter's ids without decoding 66 pages in Python)."""
+    if last < first:
+        return set()
+    each = {"sqlite": "SELECT json_extract(item.value, '$.id') FROM import_preview_pages AS page, "
+                      "json_each(page.entries) AS item",
+            "postgresql": "SELECT item ->> 'id' FROM import_preview_pages AS page, "
+                          "json_array_elements(page.entries::json) AS item"}[db.session.get_bind().dialect.name]
+    rows = db.session.execute(text(each + " WHERE page.preview_id = :preview AND page.number BETWEEN :first AND :last"),
+                              {"preview": preview.id, "first": first, "last": last})
+    return {entry_id for entry_id, in rows}
 
 
 # The preview shows the rows of its first stored pages only (SHOWN_PAGES at first, one more on each "Show
@@ -698,32 +712,117 @@ class Ticks:
         return self.only is None
 
 
-def _selected_pages(preview: ImportPreview, invoice: Invoice, selection: Selection,
-                    time_zone: str) -> Iterator[tuple[int, list[TimeEntry]]]:
-    """The selected entries page by page (stored page number, entries): ``classify`` and ``selected``
-    on each page, so memory holds one page of entries at a time. The entries come from the preview the
-    server fetched, never from the browser."""
-    shown = selection.shown(preview)
-    number = 0
-    for entries in preview_pages(preview):
-        number += 1
-        view = classify(preview, invoice.currency, time_zone, entries=entries)
-        yield number, selected(view, selection.mode, selection.entry_ids, selection.excluded, shown=shown,
-                               non_billable_ids=selection.non_billable_ids)
-
-
-def plan(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
-         rate: Decimal | None, time_zone: str) -> tuple[ImportPlan, Reconciliation]:
-    """The lines the selected entries become, and how their total compares with Clockify's report,
-    planned page by page of the stored preview (services.lines.LinePlanner, Reconciler)."""
+def _page_plan(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
+               rate: Decimal | None, time_zone: str, items: list[dict], seen: set[str],
+               shown: set[str] | None) -> tuple[LinePlanner, Reconciler]:
+    """One stored page's selected entries planned and reconciled: ``classify`` and ``selected`` on the
+    page's entries that no page before it holds (``seen``: their ids, which this adds to), so memory
+    holds one page of entries. The entries come from the preview the server fetched, never from the
+    browser."""
+    entries = []
+    for item in items:
+        if item["id"] not in seen:
+            seen.add(item["id"])
+            entries.append(from_plain(TimeEntry, item))
+    view = classify(preview, invoice.currency, time_zone, entries=entries)
     planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
     reconciler = Reconciler(currency=invoice.currency, fallback_rate=rate, options=options)
-    for _, entries in _selected_pages(preview, invoice, selection, time_zone):
-        for entry in entries:
-            if planner.add(entry):
-                reconciler.add(entry)
+    for entry in selected(view, selection.mode, selection.entry_ids, selection.excluded, shown=shown,
+                          non_billable_ids=selection.non_billable_ids):
+        if planner.add(entry):
+            reconciler.add(entry)
+    return planner, reconciler
+
+
+# --- showing the lines, page by page --------------------------------------------------------------
+# Planning every line of a 66,000-entry quarter takes longer than one request may (issue 15: 10 s), so
+# "Show the lines" is a run of steps like the confirm's: each request plans the stored pages its time
+# allows into their ``planned`` column (the page's LinePlanner and Reconciler state, tagged with what it
+# was planned for), and a request that finds every page planned joins them (LinePlanner.merge,
+# Reconciler.merge: the same lines and sums as one pass). The tag names the run (``new_plan_run``, from
+# the first request, so a page planned for an earlier click is never reused) and everything the plan
+# depends on, so a page planned for other options, by another tab or by a confirm (which tags its own
+# pages) is planned again, never joined. Nothing is billed from these parts: confirming plans anew.
+
+@dataclass(frozen=True)
+class PlanProgress:
+    """Where "Show the lines" is: ``planned`` of ``pages`` stored pages planned; the plan once joined."""
+
+    run: str
+    planned: int
+    pages: int
+    plan: ImportPlan | None = None
+    reconciliation: Reconciliation | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.plan is not None
+
+
+def new_plan_run() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def _plan_tag(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
+              rate: Decimal | None, time_zone: str, run: str) -> str:
+    asked = {"run": run, "selection": to_plain(selection), "options": options.as_dict(),
+             "rate": None if rate is None else str(rate), "zone": time_zone, "currency": invoice.currency,
+             "answers": currency_answers(preview.connection_id, preview.workspace_id)}
+    return "lines:" + hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()[:40]
+
+
+def plan_step(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
+              rate: Decimal | None, time_zone: str, run: str, until: float) -> PlanProgress:
+    """Plan the stored pages not planned for this run yet, one at least, until ``until``
+    (time.monotonic); then, every page planned and time left, join them into the plan and its
+    reconciliation with Clockify's report. The caller commits (the pages' parts are kept for the next
+    request of the run)."""
+    began = time.monotonic()
+    tag = _plan_tag(preview, invoice, selection, options, rate, time_zone, run)
+    tags = dict(db.session.execute(select(ImportPreviewPage.number, ImportPreviewPage.planned["for"].as_string())
+                                   .where(ImportPreviewPage.preview_id == preview.id)).all())
+    numbers = sorted(tags)
+    todo = [number for number in numbers if tags[number] != tag]
+    planned_now = 0
+    if todo:
+        shown = selection.shown(preview)
+        seen = _ids_on_pages(preview, 1, todo[0] - 1)
+        for number in numbers[numbers.index(todo[0]):]:
+            if number not in todo:
+                seen |= _ids_on_pages(preview, number, number)
+                continue
+            if planned_now and time.monotonic() >= until:
+                break
+            items = db.session.scalar(select(ImportPreviewPage.entries).where(
+                ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or []
+            planner, reconciler = _page_plan(preview, invoice, selection, options, rate, time_zone, items, seen, shown)
+            del items
+            db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id,
+                                                               ImportPreviewPage.number == number)
+                               .values(planned={"for": tag, "lines": planner.state(), "sums": reconciler.state()})
+                               .execution_options(synchronize_session=False))
+            planned_now += 1
+    done = len(numbers) - len(todo) + planned_now
+    now = time.monotonic()
+    # Joining reads every part: a request of its own unless this one has time left.
+    if done < len(numbers) or (planned_now and now - began > (until - began) / 2):
+        return PlanProgress(run, done, len(numbers))
+    planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
+    reconciler = Reconciler(currency=invoice.currency, fallback_rate=rate, options=options)
+    for number in numbers:
+        part = db.session.scalar(select(ImportPreviewPage.planned).where(
+            ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or {}
+        if part.get("for") != tag:  # planned again for something else meanwhile (another tab): go on next time
+            return PlanProgress(run, done - 1, len(numbers))
+        planner.merge(part["lines"])
+        reconciler.merge(part["sums"])
+        del part
     result = planner.plan()
-    return result, reconciler.result(result)
+    del planner
+    db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id,
+                                                       ImportPreviewPage.planned["for"].as_string() == tag)
+                       .values(planned=null()).execution_options(synchronize_session=False))  # kept for the run only
+    return PlanProgress(run, len(numbers), len(numbers), plan=result, reconciliation=reconciler.result(result))
 
 
 # --- confirming, page by page ---------------------------------------------------------------------
@@ -818,12 +917,19 @@ def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: 
             raise ImportProblem("This import is going on in another tab: see the invoice in a moment.")
         db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id,
                                                            ImportPreviewPage.number == number)
-                           .values(planned=planner.state()).execution_options(synchronize_session=False))
+                           .values(planned={"for": f"confirm:{run}", "lines": planner.state()})
+                           .execution_options(synchronize_session=False))
         return ConfirmProgress(run, step + 1, _stored_pages(preview))
     planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
     for number in range(1, step + 1):
-        planner.merge(db.session.scalar(select(ImportPreviewPage.planned).where(
-            ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or {})
+        part = db.session.scalar(select(ImportPreviewPage.planned).where(
+            ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or {}
+        if part.get("for") == f"confirm:{run}":
+            planner.merge(part["lines"])
+        else:  # the page's part was replaced meanwhile ("Show the lines" in another tab): plan it here
+            for entry in _page_selection(preview, invoice, selection, time_zone, number)[1]:
+                planner.add(entry)
+        del part
     result = planner.plan()
     del planner
     _write(preview, invoice, run, result, options)
