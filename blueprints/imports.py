@@ -250,7 +250,7 @@ def _preview_context(invoice, preview: ImportPreview, entries=None, options_form
     filters = imports.Filters.from_dict(preview.filters)
     rate = imports.fallback_rate(current_business(), invoice)
     shown = max(shown, imports.SHOWN_PAGES)
-    if entries is None:
+    if entries is None or preview.per_member:  # member by member, every page is in at once: sum the rest
         view, parts = imports.shown_and_parts(preview, invoice.currency, _zone(), rate, shown)
     else:
         view, parts = imports.classify(preview, invoice.currency, _zone(), entries=entries), []

@@ -412,12 +412,15 @@ def _load_per_member(preview, client, filters: Filters, reference: ReferenceData
             if filters.billable_only and not entry.billable:
                 continue
             entries.append(_with_names(entry, project, names.get(entry.user_id)))
-    _add_page(preview, entries)
-    preview.pages_loaded = len(members)
+    # Stored as pages of a report's size, so the preview lists the first page's rows and sums the others
+    # (PagePart), as it does a report's: one page of 66,000 rows is no page a browser can show (issue 15).
+    for start in range(0, max(len(entries), 1), PAGE_SIZE):
+        _add_page(preview, entries[start:start + PAGE_SIZE])
+    preview.pages_loaded = max(preview.pages_loaded, len(members))
     preview.cursor_window = preview.cursor_page = None
     preview.per_member = True
     preview.complete = True
-    return entries
+    return entries[:PAGE_SIZE]
 
 
 def _with_names(entry: TimeEntry, project, user_name: str | None) -> TimeEntry:

@@ -8,7 +8,7 @@ import random
 import re
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from extensions import db
 from models import ImportPreview, ImportPreviewPage, Invoice
@@ -131,3 +131,25 @@ def test_show_the_lines_goes_on_request_by_request_and_a_confirm_keeps_its_own_l
     assert imported and int(imported.group(2)) == len(by_project) != days
     assert int(imported.group(1)) == len(wizard.imported()) == billable  # the replaced page's entries too
     assert len(set(by_project)) == len(by_project)  # one line per project (and rate), never a day's
+
+
+def test_a_preview_read_member_by_member_lists_one_page_and_sums_the_rest(app, client, logged_in, three_pages):
+    """The report refused (403): the entries are read member by member, all at once, and stored as pages
+    of a report's size, so the page lists the first page's rows (not 2,500) and its totals count them all."""
+    app.config.update(HOURBILL_CLOCKIFY_API_URL=three_pages.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=three_pages.reports_url)
+    assert connect(client).status_code == 303
+    wizard = Wizard(app, client, three_pages, logged_in.invoice(logged_in.customer("Everyone", "USD")))
+    three_pages.sandbox.add_fault("status", "*/reports/detailed", status=403, code=403, message="Access Denied")
+    try:
+        page = wizard.preview(billable=None).get_data(as_text=True)
+    finally:
+        three_pages.sandbox.clear_faults()
+    with app.app_context():
+        preview = db.session.scalar(select(ImportPreview))
+        billable = len(imports.classify(preview, "USD", "UTC").selectable)
+        assert preview.per_member and preview.complete and preview.entry_count > 2000
+        assert db.session.scalar(select(func.count()).where(ImportPreviewPage.preview_id == preview.id)) == 3
+    listed = len(re.findall(r'name="entry" value=', page))
+    assert 0 < listed <= 1000 < billable
+    assert int(re.search(r"data-selected-count>(\d+)<", page).group(1)) == billable
+    assert re.search(r'data-rows-all>(\d+)<', page).group(1) == str(billable)
