@@ -32,7 +32,7 @@ from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_pl
 from services.invoicing import InvoiceChanged, lock_draft, next_position
 from services.lines import (ImportPlan, LineOptions, LinePlanner, Reconciler, Reconciliation, entry_amounts,
                             resolve_currencies, skip_reason)
-from services.money import from_minor, line_amount_minor
+from services.money import from_minor, line_amount_minor, to_minor
 
 FREE_PLAN_WINDOW_DAYS = 31  # a Free workspace's report covers at most 31 days per request
 ALREADY_CONFIRMED = "These entries were already imported (the form was sent twice). The invoice shows them."
@@ -453,11 +453,12 @@ def unreadable_entries(preview: ImportPreview, page: int | None = None, through:
     return [item for page in pages for item in page or ()]
 
 
-def preview_pages(preview: ImportPreview) -> Iterator[list[TimeEntry]]:
-    """The preview's entries page by page, one stored page in memory at a time (a 66,000-entry quarter
-    is 66 pages), each entry once (an entry repeated on two pages is yielded with the first)."""
-    numbers = db.session.scalars(select(ImportPreviewPage.number).where(ImportPreviewPage.preview_id == preview.id)
-                                 .order_by(ImportPreviewPage.number)).all()
+def preview_pages(preview: ImportPreview, last: int | None = None) -> Iterator[list[TimeEntry]]:
+    """The preview's entries page by page (through page ``last``), one stored page in memory at a time (a
+    66,000-entry quarter is 66 pages), each entry once (an entry repeated on two pages is yielded with the first)."""
+    numbers = db.session.scalars(select(ImportPreviewPage.number).where(
+        ImportPreviewPage.preview_id == preview.id, *([ImportPreviewPage.number <= last] if last is not None else []))
+        .order_by(ImportPreviewPage.number)).all()
     seen: set[str] = set()
     for number in numbers:
         items = db.session.scalar(select(ImportPreviewPage.entries).where(
@@ -556,14 +557,115 @@ def shown_and_parts(preview: ImportPreview, currency: str, time_zone: str, fallb
     one stored page in memory at a time."""
     entries, parts = [], []
     unreadable = _unreadable_counts(preview)
-    for number, page in enumerate(preview_pages(preview), start=1):
+    summed = _page_sums(preview, currency, fallback_rate, shown, unreadable)
+    for number, page in enumerate(preview_pages(preview, last=None if summed is None else shown), start=1):
         if number <= shown:
             entries += page
-        else:
+        elif summed is None:
             view = classify(preview, currency, time_zone, entries=page)
             parts.append(PagePart.of(number, view, entry_amounts(view.selectable, currency, fallback_rate),
                                      unreadable.get(number, 0)))
-    return classify(preview, currency, time_zone, entries=entries), parts
+    return classify(preview, currency, time_zone, entries=entries), parts if summed is None else summed
+
+
+# The sums of the pages not shown, by the database (issue 15: a 66,000-entry quarter's 65 PageParts took
+# seconds of decoding in Python on every whole page and every currency answer). The rules are those of
+# ``classify``, ``skip_reason``, ``entry_amounts`` and ``reported_hundredths``; what depends on a currency
+# label or a rate's text (a handful of distinct values) is decided in Python first and passed in. Each
+# entry counts on the first page that holds it, as ``preview_pages`` yields it.
+_ITEMS = {
+    "sqlite": """SELECT page.number AS number, item.key AS position, json_extract(item.value, '$.id') AS id,
+        (json_extract(item.value, '$.end') IS NULL OR json_extract(item.value, '$.seconds') IS NULL) AS running,
+        COALESCE(json_extract(item.value, '$.kind'), 'REGULAR') AS kind, json_extract(item.value, '$.seconds') AS seconds,
+        json_extract(item.value, '$.billable') = 1 AS billable, json_extract(item.value, '$.rate.amount') AS rate,
+        json_extract(item.value, '$.rate.currency') AS rate_label, json_extract(item.value, '$.amount.amount') AS amount,
+        json_extract(item.value, '$.amount.currency') AS amount_label
+        FROM import_preview_pages AS page, json_each(page.entries) AS item WHERE page.preview_id = :preview""",
+    "postgresql": """SELECT page.number AS number, item.position AS position, item.value ->> 'id' AS id,
+        (item.value ->> 'end' IS NULL OR item.value ->> 'seconds' IS NULL) AS running,
+        COALESCE(item.value ->> 'kind', 'REGULAR') AS kind, CAST(item.value ->> 'seconds' AS BIGINT) AS seconds,
+        (item.value ->> 'billable') = 'true' AS billable, item.value #>> '{rate,amount}' AS rate,
+        item.value #>> '{rate,currency}' AS rate_label, item.value #>> '{amount,amount}' AS amount,
+        item.value #>> '{amount,currency}' AS amount_label
+        FROM import_preview_pages AS page, json_array_elements(page.entries::json) WITH ORDINALITY AS item(value, position)
+        WHERE page.preview_id = :preview""",
+}
+_HUNDREDTHS = {"sqlite": "CAST(REPLACE(amount, '.', '') AS INTEGER)",
+               "postgresql": "CAST(REPLACE(amount, '.', '') AS BIGINT)"}
+_NOT_HUNDREDTHS = {"sqlite": "(amount NOT GLOB '*.[0-9][0-9]' OR amount GLOB '*[^0-9.-]*' OR typeof(amount) != 'text')",
+                   "postgresql": "amount !~ '^-?[0-9]+[.][0-9][0-9]$'"}
+SUMMED_RATES = 500  # more distinct rates than this (never seen): the sums are made in Python
+
+
+def _page_sums(preview: ImportPreview, currency: str, fallback_rate: Decimal | None, shown: int,
+               unreadable: dict[int, int]) -> list[PagePart] | None:
+    """A PagePart for each stored page after ``shown``, summed by the database; None when the stored
+    entries are not in the shape these sums assume (a report amount not in hundredths, a negative
+    rate, very many rates): the caller then sums in Python."""
+    from services.currencies import iso_currency
+
+    dialect = db.session.get_bind().dialect.name
+    items, hundredths = _ITEMS[dialect], _HUNDREDTHS[dialect]
+    params = {"preview": preview.id}
+    labels = db.session.execute(text(
+        f"WITH items AS ({items}) SELECT rate, rate_label, amount_label, "
+        f"MAX(CASE WHEN amount IS NOT NULL AND {_NOT_HUNDREDTHS[dialect]} THEN 1 ELSE 0 END) "
+        "FROM items GROUP BY rate, rate_label, amount_label"), params).all()
+    if len(labels) > SUMMED_RATES or any(odd for *_, odd in labels):
+        return None
+    answers = currency_answers(preview.connection_id, preview.workspace_id)
+
+    def ours(label: str | None) -> bool:  # the label stands for the invoice's currency (resolve_currencies)
+        return label is not None and (answers.get(label) or iso_currency(label) or label) == currency
+
+    fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
+    rates: dict[tuple[str, str], int] = {}
+    for rate, rate_label, _, _ in labels:
+        if rate is not None and ours(rate_label):
+            rates[rate, rate_label] = to_minor(Decimal(rate), currency)
+    if fallback_minor < 0 or any(minor < 0 for minor in rates.values()):
+        return None
+    rate_labels = sorted({label for _, label in rates})
+    amount_labels = sorted({label for *_, label, _ in labels if ours(label)})
+    params.update({f"rate_label_{n}": label for n, label in enumerate(rate_labels)})
+    params.update({f"amount_label_{n}": label for n, label in enumerate(amount_labels)})
+    params.update(fallback=fallback_minor, shown=shown, business=preview.business_id, workspace=preview.workspace_id)
+    for n, (rate, label) in enumerate(rates):
+        params[f"rate_{n}"], params[f"rate_{n}_label"], params[f"minor_{n}"] = rate, label, rates[rate, label]
+
+    def among(column: str, prefix: str, count: int) -> str:
+        return f"{column} IN ({', '.join(f':{prefix}_{n}' for n in range(count))})" if count else "1 = 0"
+
+    rate_minor = ("CASE WHEN rate IS NULL THEN :fallback " + "".join(
+        f"WHEN rate = :rate_{n} AND rate_label = :rate_{n}_label THEN :minor_{n} " for n in range(len(rates)))
+        + "ELSE 0 END")
+    reported = f"(amount IS NOT NULL AND ({among('amount_label', 'amount_label', len(amount_labels))} OR {hundredths} = 0))"
+    kind = ("CASE WHEN EXISTS (SELECT 1 FROM imported_entries AS billed WHERE billed.business_id = :business "
+            "AND billed.workspace_id = :workspace AND billed.entry_id = first.id) THEN 'elsewhere' "
+            "WHEN running OR kind <> 'REGULAR' OR seconds <= 0 OR (rate IS NOT NULL AND NOT "
+            f"{among('rate_label', 'rate_label', len(rate_labels))}) THEN 'skipped' "
+            "WHEN NOT billable THEN 'non_billable' ELSE 'selectable' END")
+    rows = db.session.execute(text(
+        f"WITH items AS ({items}), ranked AS (SELECT items.*, ROW_NUMBER() OVER (PARTITION BY id ORDER BY number, "
+        f"position) AS nth FROM items), first AS (SELECT * FROM ranked WHERE nth = 1 AND number > :shown) "
+        f"SELECT number, {kind} AS kind, COUNT(*), SUM(seconds), "
+        f"SUM(((seconds * 50 + 9) / 18 * ({rate_minor}) + 5000) / 10000), "
+        f"SUM(CASE WHEN {reported} THEN {hundredths} ELSE 0 END), SUM(CASE WHEN {reported} THEN 0 ELSE 1 END) "
+        "FROM first GROUP BY number, 2"), params).all()
+    sums: dict[int, dict[str, Any]] = {}
+    for number, kind_of, count, seconds, amount, reported_sum, missing in rows:
+        sums.setdefault(number, {})[kind_of] = (count, seconds, amount, reported_sum, missing)
+    numbers = db.session.scalars(select(ImportPreviewPage.number).where(
+        ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number > shown).order_by(ImportPreviewPage.number))
+    parts = []
+    for number in numbers:
+        page = sums.get(number, {})
+        count, seconds, amount, reported_sum, missing = page.get("selectable", (0, 0, 0, 0, 0))
+        parts.append(PagePart(number=number, count=count, seconds=int(seconds or 0), amount_minor=int(amount or 0),
+                              reported=int(reported_sum or 0), missing=int(missing or 0),
+                              non_billable=page.get("non_billable", (0,))[0], skipped=page.get("skipped", (0,))[0],
+                              elsewhere=page.get("elsewhere", (0,))[0], unreadable=unreadable.get(number, 0)))
+    return parts
 
 
 def _unreadable_counts(preview: ImportPreview) -> dict[int, int]:

@@ -153,3 +153,55 @@ def test_a_preview_read_member_by_member_lists_one_page_and_sums_the_rest(app, c
     assert 0 < listed <= 1000 < billable
     assert int(re.search(r"data-selected-count>(\d+)<", page).group(1)) == billable
     assert re.search(r'data-rows-all>(\d+)<', page).group(1) == str(billable)
+
+
+def _summed_in_python(preview, currency, rate, shown):
+    """The oracle: each page after ``shown`` classified and summed in Python (PagePart.of)."""
+    from services.lines import entry_amounts
+
+    unreadable = imports._unreadable_counts(preview)
+    return [imports.PagePart.of(number, view, entry_amounts(view.selectable, currency, rate), unreadable.get(number, 0))
+            for number, page in enumerate(imports.preview_pages(preview), start=1) if number > shown
+            for view in [imports.classify(preview, currency, "UTC", entries=page)]]
+
+
+def test_the_sums_of_pages_not_shown_made_by_the_database_are_those_made_in_python(app, client, logged_in,
+                                                                                   three_pages):
+    """Whole pages and currency answers sum the pages they do not list in SQL: the same counts, seconds,
+    amounts and report amounts as classify and entry_amounts give, for entries of every kind (running,
+    a break, no time, other and ambiguous currency labels before and after the answer, report amounts
+    in another currency, none, non-billable, billed elsewhere, repeated within and across pages)."""
+    from models import ImportedEntry, LineItem
+
+    wizard = _previewed(app, client, logged_in, three_pages, pages=4, size=60)
+    with app.app_context():
+        preview = db.session.scalar(select(ImportPreview))
+        pages = {page.number: page for page in db.session.scalars(select(ImportPreviewPage).where(
+            ImportPreviewPage.preview_id == preview.id))}
+        base = next(item for item in pages[3].entries if item["rate"] and item["billable"])
+        odd = [{**base, "end": None, "seconds": None}, {**base, "kind": "BREAK"}, {**base, "seconds": 0},
+               {**base, "rate": {**base["rate"], "currency": "EUR"}}, {**base, "rate": {**base["rate"], "currency": "$"}},
+               {**base, "amount": {"amount": "12.34", "currency": "EUR"}}, {**base, "amount": {"amount": "0.00", "currency": "kr"}},
+               {**base, "amount": None}, {**base, "billable": False}, {**base, "rate": None, "amount": None},
+               {key: value for key, value in base.items() if key != "kind"}, {**base, "rate": {"amount": "0.07", "currency": "USD"}}]
+        extra = [{**item, "id": f"odd-{n}"} for n, item in enumerate(odd)]
+        pages[3].entries = [*pages[3].entries, *extra[:6], pages[3].entries[0]]  # and one repeated on its page
+        pages[4].entries = [*pages[4].entries, *extra[6:], extra[0]]  # and one of page 3's
+        line = LineItem(invoice_id=wizard.invoice_id, position=1, description="Billed", quantity=Decimal(1), unit="h",
+                        rate_minor=100, amount_minor=100, source="clockify")
+        db.session.add(line)
+        db.session.flush()
+        db.session.add(ImportedEntry(business_id=preview.business_id, invoice_id=wizard.invoice_id, line_item_id=line.id,
+                                     workspace_id=preview.workspace_id, entry_id=pages[4].entries[3]["id"], seconds=1,
+                                     rate_minor=1))
+        db.session.commit()
+        for answered in (False, True):
+            if answered:
+                imports.answer_currency(preview.connection_id, preview.workspace_id, "$", "USD")
+                db.session.commit()
+            for currency, rate, shown in (("USD", None, 1), ("USD", Decimal("52.5"), 2), ("EUR", Decimal("80"), 1)):
+                summed = imports._page_sums(preview, currency, rate, shown, imports._unreadable_counts(preview))
+                assert summed is not None and summed == _summed_in_python(preview, currency, rate, shown)
+                assert sum(part.skipped for part in summed) >= 3 and sum(part.elsewhere for part in summed) == 1
+            _, parts = imports.shown_and_parts(preview, "USD", "UTC", None, 1)
+            assert parts == _summed_in_python(preview, "USD", None, 1) and [part.number for part in parts] == [2, 3, 4]
