@@ -614,7 +614,8 @@ class ImportPreviewPage(db.Model):
     entries: Mapped[list] = mapped_column(JSON)
     # Entries of this page Hourbill could not read, as [{"id", "reason"}]: listed apart, never billed.
     unreadable: Mapped[list | None] = mapped_column(JSON, nullable=True)
-    # big-imports: this page's part of the lines of the confirm under way (services.lines.LinePlanner.state).
+    # big-imports: this page's part of the lines of the confirm or "Show the lines" under way, tagged with
+    # what it was planned for ({"for", "lines": LinePlanner.state, "sums": Reconciler.state}; lines-plan).
     planned: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 

@@ -98,6 +98,8 @@ class ImportResult:
     longest_request_s: float = 0.0  # the longest single request of the import (each must stay under 10 s)
     longest_request: str = ""  # which one it was
     confirm_steps_s: list = field(default_factory=list)  # each confirm request, the first included
+    lines_s: float = 0.0  # "Show the lines" (all, by project) -> the lines listed, every request of it
+    lines_steps_s: list = field(default_factory=list)  # each "Show the lines" request, the first included
 
     def timed(self, what: str, seconds: float) -> None:
         """Keep the longest single request, and which it was."""
@@ -176,6 +178,11 @@ def run_import(app_url: str, sandbox_url: str, app_child, billable_only: bool = 
 
         options = {"selection": "all", "grouping": "project", "rounding_minutes": "0", "rounding_direction": "up",
                    "details": ["project"], "unit": "h", "max_description": "300", "fallback_rate": "90"}
+        lines_began = time.perf_counter()
+        shown = show_the_lines(app, f"{base}/{token}/lines", options, result)
+        result.lines_s = time.perf_counter() - lines_began
+        if not re.search(r"\d+ lines? from \d+ entr", shown):
+            raise RuntimeError(f"Show the lines listed no lines: {shown[:300]!r}")
         sent = time.perf_counter()
         done = expect(app.post(f"{base}/{token}/confirm", options, hx=True), 200, "confirm").text
         result.confirm_requests = 1
@@ -192,7 +199,7 @@ def run_import(app_url: str, sandbox_url: str, app_child, billable_only: bool = 
             result.confirm_steps_s.append(time.perf_counter() - stepped)
             result.timed(f"confirm step {result.confirm_requests}", result.confirm_steps_s[-1])
         result.confirm_s = time.perf_counter() - sent
-        result.whole_s = time.perf_counter() - began
+        result.whole_s = time.perf_counter() - began - result.lines_s  # the import itself, as before "Show the lines" was timed
         imported = re.search(r"Imported (\d+) entr\w+ as (\d+) lines?", done)
         if not imported:
             raise RuntimeError(f"confirm did not import: {done[:300]!r}")
@@ -207,6 +214,23 @@ def run_import(app_url: str, sandbox_url: str, app_child, billable_only: bool = 
         result.calls_by_kind[kind] = result.calls_by_kind.get(kind, 0) + 1
     result.status_429 = sum(1 for record in log if record.get("status") == 429)
     return result
+
+
+def show_the_lines(app: AppSession, url: str, options: dict, result: ImportResult) -> str:
+    """"Show the lines" as the browser sends it, and each further step its progress asks for (a plan too
+    big for one request goes on page by page, carrying its run); each request timed. The last answer."""
+    run = None
+    while len(result.lines_steps_s) < MAX_CONFIRM_STEPS:
+        sent = time.perf_counter()
+        shown = expect(app.post(url, {**options, **({"plan_run": run} if run else {})}, hx=True), 200,
+                       "show the lines").text
+        result.lines_steps_s.append(time.perf_counter() - sent)
+        result.timed(f"show the lines{f' step {len(result.lines_steps_s)}' if run else ''}", result.lines_steps_s[-1])
+        step = re.search(r'id="plan-progress"[^>]*hx-vals=\'\{"plan_run": "([\w-]+)"\}\'', shown)
+        if not step:
+            return shown
+        run = step.group(1)
+    raise RuntimeError("Show the lines never finished")
 
 
 # --- the connector-style fetch -----------------------------------------------------------------------

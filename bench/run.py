@@ -117,6 +117,8 @@ def quarter_rows(table: Table, result) -> None:
               fmt_s(result.preview_s))
     table.add(f"  ratio to its report calls' floor ({reports} calls: {floor:.1f} s)",
               f"{result.preview_s / floor:.2f}x" if floor else "-", "<= 1.2x", bool(floor) and result.preview_s / floor <= 1.2)
+    table.add(f"Show the lines (all, by project) -> lines listed ({len(result.lines_steps_s)} requests)",
+              fmt_s(result.lines_s))
     table.add(f"confirm (all, by project) -> lines committed ({result.confirm_requests} requests)",
               fmt_s(result.confirm_s))
     whole_floor = result.calls / RATE
@@ -126,8 +128,8 @@ def quarter_rows(table: Table, result) -> None:
     table.add(f"longest single request ({result.longest_request})", fmt_s(result.longest_request_s), "< 10 s",
               result.longest_request_s < 10)
     each = [" ".join(f"{seconds:.1f}" for seconds in times)
-            for times in ([result.first_page_s, *result.more_s], result.confirm_steps_s)]
-    table.add("  each request of the preview / of the confirm, s", " / ".join(each))
+            for times in ([result.first_page_s, *result.more_s], result.lines_steps_s, result.confirm_steps_s)]
+    table.add("  each request of the preview / of Show the lines / of the confirm, s", " / ".join(each))
     how = "VmHWM, reset before the import" if result.hwm_reset else "sampled VmRSS peak"
     table.add(f"peak RSS of the app process ({how}; {result.baseline_rss_mb:.0f} MB before)",
               f"{result.hwm_mb:.0f} MB", "< 200 MB", result.hwm_mb < 200)
@@ -170,6 +172,8 @@ def import_rows(table: Table, ours, theirs, billable_only: bool) -> None:
     if ours.more_s:
         table.add(f"  first page / {len(ours.more_s)} `more`: first, last, sum",
                   f"{ours.first_page_s:.2f} / {ours.more_s[0]:.2f}, {ours.more_s[-1]:.2f}, {sum(ours.more_s):.2f} s")
+    table.add(f"Show the lines (all, by project; {len(ours.lines_steps_s)} requests, longest "
+              f"{max(ours.lines_steps_s):.2f} s)", fmt_s(ours.lines_s), "< 10 s a request", max(ours.lines_steps_s) < 10)
     table.add("confirm (all, by project) -> lines committed", fmt_s(ours.confirm_s))
     floor = ours.calls / RATE
     ratio = ours.whole_s / floor if floor else float("inf")

@@ -250,7 +250,7 @@ def _preview_context(invoice, preview: ImportPreview, entries=None, options_form
     filters = imports.Filters.from_dict(preview.filters)
     rate = imports.fallback_rate(current_business(), invoice)
     shown = max(shown, imports.SHOWN_PAGES)
-    if entries is None:
+    if entries is None or preview.per_member:  # member by member, every page is in at once: sum the rest
         view, parts = imports.shown_and_parts(preview, invoice.currency, _zone(), rate, shown)
     else:
         view, parts = imports.classify(preview, invoice.currency, _zone(), entries=entries), []
@@ -406,16 +406,24 @@ def currency(invoice_id: int, token: str):
 @bp.post("/<token>/lines")
 @requires("import.run")
 def lines(invoice_id: int, token: str):
-    """The lines the selection would become, shown before anything is saved."""
+    """The lines the selection would become, shown before anything is saved. A selection too big for
+    one request is planned over several (services.imports.plan_step): the progress asks for the next
+    step at once (htmx) or with "Continue" (no JavaScript), sending the form again with its run."""
     invoice = scoped_draft(invoice_id)
     preview = _owned_preview(invoice, token)
     form, rate = _options_sent(invoice, preview)
+    run = request.form.get("plan_run", "")
+    run = run if run.isascii() and run.replace("-", "").replace("_", "").isalnum() and len(run) == 16 else imports.new_plan_run()
     try:
-        plan, reconciliation = imports.plan(preview, invoice, form.selection_of(), form.options(), rate, _zone())
+        with _unit_of_work():
+            progress = imports.plan_step(preview, invoice, form.selection_of(), form.options(), rate, _zone(), run,
+                                         _until())
     except imports.ImportProblem as error:
         return _plan_response(invoice, preview, form, 409, options_error=str(error))
-    return _plan_response(invoice, preview, form, 200, plan=plan, options=form.options(),
-                          reconciliation=reconciliation)
+    if not progress.done:
+        return _plan_response(invoice, preview, form, 200, plan_progress=progress)
+    return _plan_response(invoice, preview, form, 200, plan=progress.plan, options=form.options(),
+                          reconciliation=progress.reconciliation)
 
 
 def _plan_response(invoice, preview, form: LineOptionsForm | None, status, shown: int = 0, **context):

@@ -8,7 +8,9 @@ exceptions commit here, each saying so where it does: ``cached`` (what was fetch
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
+import json
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -18,7 +20,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, null, or_, select, update
+from sqlalchemy import func, insert, null, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -30,7 +32,7 @@ from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_pl
 from services.invoicing import InvoiceChanged, lock_draft, next_position
 from services.lines import (ImportPlan, LineOptions, LinePlanner, Reconciler, Reconciliation, entry_amounts,
                             resolve_currencies, skip_reason)
-from services.money import from_minor, line_amount_minor
+from services.money import from_minor, line_amount_minor, to_minor
 
 FREE_PLAN_WINDOW_DAYS = 31  # a Free workspace's report covers at most 31 days per request
 ALREADY_CONFIRMED = "These entries were already imported (the form was sent twice). The invoice shows them."
@@ -410,12 +412,15 @@ def _load_per_member(preview, client, filters: Filters, reference: ReferenceData
             if filters.billable_only and not entry.billable:
                 continue
             entries.append(_with_names(entry, project, names.get(entry.user_id)))
-    _add_page(preview, entries)
-    preview.pages_loaded = len(members)
+    # Stored as pages of a report's size, so the preview lists the first page's rows and sums the others
+    # (PagePart), as it does a report's: one page of 66,000 rows is no page a browser can show (issue 15).
+    for start in range(0, max(len(entries), 1), PAGE_SIZE):
+        _add_page(preview, entries[start:start + PAGE_SIZE])
+    preview.pages_loaded = max(preview.pages_loaded, len(members))
     preview.cursor_window = preview.cursor_page = None
     preview.per_member = True
     preview.complete = True
-    return entries
+    return entries[:PAGE_SIZE]
 
 
 def _with_names(entry: TimeEntry, project, user_name: str | None) -> TimeEntry:
@@ -448,11 +453,12 @@ def unreadable_entries(preview: ImportPreview, page: int | None = None, through:
     return [item for page in pages for item in page or ()]
 
 
-def preview_pages(preview: ImportPreview) -> Iterator[list[TimeEntry]]:
-    """The preview's entries page by page, one stored page in memory at a time (a 66,000-entry quarter
-    is 66 pages), each entry once (an entry repeated on two pages is yielded with the first)."""
-    numbers = db.session.scalars(select(ImportPreviewPage.number).where(ImportPreviewPage.preview_id == preview.id)
-                                 .order_by(ImportPreviewPage.number)).all()
+def preview_pages(preview: ImportPreview, last: int | None = None) -> Iterator[list[TimeEntry]]:
+    """The preview's entries page by page (through page ``last``), one stored page in memory at a time (a
+    66,000-entry quarter is 66 pages), each entry once (an entry repeated on two pages is yielded with the first)."""
+    numbers = db.session.scalars(select(ImportPreviewPage.number).where(
+        ImportPreviewPage.preview_id == preview.id, *([ImportPreviewPage.number <= last] if last is not None else []))
+        .order_by(ImportPreviewPage.number)).all()
     seen: set[str] = set()
     for number in numbers:
         items = db.session.scalar(select(ImportPreviewPage.entries).where(
@@ -493,9 +499,21 @@ def imported_elsewhere(business_id: int, workspace_id: str, entry_ids: Iterable[
 
 def ids_through_page(preview: ImportPreview, number: int) -> set[str]:
     """The ids of the entries on the preview's pages 1..number: what a page rendered then showed."""
-    pages = db.session.scalars(select(ImportPreviewPage.entries).where(ImportPreviewPage.preview_id == preview.id,
-                                                                       ImportPreviewPage.number <= number))
-    return {item["id"] for page in pages for item in page}
+    return _ids_on_pages(preview, 1, number)
+
+
+def _ids_on_pages(preview: ImportPreview, first: int, last: int) -> set[str]:
+    """The ids of the entries on the preview's pages first..last, read out of the stored JSON by the
+    database (a 66,000-entry quarter's ids without decoding 66 pages in Python)."""
+    if last < first:
+        return set()
+    each = {"sqlite": "SELECT json_extract(item.value, '$.id') FROM import_preview_pages AS page, "
+                      "json_each(page.entries) AS item",
+            "postgresql": "SELECT item ->> 'id' FROM import_preview_pages AS page, "
+                          "json_array_elements(page.entries::json) AS item"}[db.session.get_bind().dialect.name]
+    rows = db.session.execute(text(each + " WHERE page.preview_id = :preview AND page.number BETWEEN :first AND :last"),
+                              {"preview": preview.id, "first": first, "last": last})
+    return {entry_id for entry_id, in rows}
 
 
 # The preview shows the rows of its first stored pages only (SHOWN_PAGES at first, one more on each "Show
@@ -539,14 +557,115 @@ def shown_and_parts(preview: ImportPreview, currency: str, time_zone: str, fallb
     one stored page in memory at a time."""
     entries, parts = [], []
     unreadable = _unreadable_counts(preview)
-    for number, page in enumerate(preview_pages(preview), start=1):
+    summed = _page_sums(preview, currency, fallback_rate, shown, unreadable)
+    for number, page in enumerate(preview_pages(preview, last=None if summed is None else shown), start=1):
         if number <= shown:
             entries += page
-        else:
+        elif summed is None:
             view = classify(preview, currency, time_zone, entries=page)
             parts.append(PagePart.of(number, view, entry_amounts(view.selectable, currency, fallback_rate),
                                      unreadable.get(number, 0)))
-    return classify(preview, currency, time_zone, entries=entries), parts
+    return classify(preview, currency, time_zone, entries=entries), parts if summed is None else summed
+
+
+# The sums of the pages not shown, by the database (issue 15: a 66,000-entry quarter's 65 PageParts took
+# seconds of decoding in Python on every whole page and every currency answer). The rules are those of
+# ``classify``, ``skip_reason``, ``entry_amounts`` and ``reported_hundredths``; what depends on a currency
+# label or a rate's text (a handful of distinct values) is decided in Python first and passed in. Each
+# entry counts on the first page that holds it, as ``preview_pages`` yields it.
+_ITEMS = {
+    "sqlite": """SELECT page.number AS number, item.key AS position, json_extract(item.value, '$.id') AS id,
+        (json_extract(item.value, '$.end') IS NULL OR json_extract(item.value, '$.seconds') IS NULL) AS running,
+        COALESCE(json_extract(item.value, '$.kind'), 'REGULAR') AS kind, json_extract(item.value, '$.seconds') AS seconds,
+        json_extract(item.value, '$.billable') = 1 AS billable, json_extract(item.value, '$.rate.amount') AS rate,
+        json_extract(item.value, '$.rate.currency') AS rate_label, json_extract(item.value, '$.amount.amount') AS amount,
+        json_extract(item.value, '$.amount.currency') AS amount_label
+        FROM import_preview_pages AS page, json_each(page.entries) AS item WHERE page.preview_id = :preview""",
+    "postgresql": """SELECT page.number AS number, item.position AS position, item.value ->> 'id' AS id,
+        (item.value ->> 'end' IS NULL OR item.value ->> 'seconds' IS NULL) AS running,
+        COALESCE(item.value ->> 'kind', 'REGULAR') AS kind, CAST(item.value ->> 'seconds' AS BIGINT) AS seconds,
+        (item.value ->> 'billable') = 'true' AS billable, item.value #>> '{rate,amount}' AS rate,
+        item.value #>> '{rate,currency}' AS rate_label, item.value #>> '{amount,amount}' AS amount,
+        item.value #>> '{amount,currency}' AS amount_label
+        FROM import_preview_pages AS page, json_array_elements(page.entries::json) WITH ORDINALITY AS item(value, position)
+        WHERE page.preview_id = :preview""",
+}
+_HUNDREDTHS = {"sqlite": "CAST(REPLACE(amount, '.', '') AS INTEGER)",
+               "postgresql": "CAST(REPLACE(amount, '.', '') AS BIGINT)"}
+_NOT_HUNDREDTHS = {"sqlite": "(amount NOT GLOB '*.[0-9][0-9]' OR amount GLOB '*[^0-9.-]*' OR typeof(amount) != 'text')",
+                   "postgresql": "amount !~ '^-?[0-9]+[.][0-9][0-9]$'"}
+SUMMED_RATES = 500  # more distinct rates than this (never seen): the sums are made in Python
+
+
+def _page_sums(preview: ImportPreview, currency: str, fallback_rate: Decimal | None, shown: int,
+               unreadable: dict[int, int]) -> list[PagePart] | None:
+    """A PagePart for each stored page after ``shown``, summed by the database; None when the stored
+    entries are not in the shape these sums assume (a report amount not in hundredths, a negative
+    rate, very many rates): the caller then sums in Python."""
+    from services.currencies import iso_currency
+
+    dialect = db.session.get_bind().dialect.name
+    items, hundredths = _ITEMS[dialect], _HUNDREDTHS[dialect]
+    params = {"preview": preview.id}
+    labels = db.session.execute(text(
+        f"WITH items AS ({items}) SELECT rate, rate_label, amount_label, "
+        f"MAX(CASE WHEN amount IS NOT NULL AND {_NOT_HUNDREDTHS[dialect]} THEN 1 ELSE 0 END) "
+        "FROM items GROUP BY rate, rate_label, amount_label"), params).all()
+    if len(labels) > SUMMED_RATES or any(odd for *_, odd in labels):
+        return None
+    answers = currency_answers(preview.connection_id, preview.workspace_id)
+
+    def ours(label: str | None) -> bool:  # the label stands for the invoice's currency (resolve_currencies)
+        return label is not None and (answers.get(label) or iso_currency(label) or label) == currency
+
+    fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
+    rates: dict[tuple[str, str], int] = {}
+    for rate, rate_label, _, _ in labels:
+        if rate is not None and ours(rate_label):
+            rates[rate, rate_label] = to_minor(Decimal(rate), currency)
+    if fallback_minor < 0 or any(minor < 0 for minor in rates.values()):
+        return None
+    rate_labels = sorted({label for _, label in rates})
+    amount_labels = sorted({label for *_, label, _ in labels if ours(label)})
+    params.update({f"rate_label_{n}": label for n, label in enumerate(rate_labels)})
+    params.update({f"amount_label_{n}": label for n, label in enumerate(amount_labels)})
+    params.update(fallback=fallback_minor, shown=shown, business=preview.business_id, workspace=preview.workspace_id)
+    for n, (rate, label) in enumerate(rates):
+        params[f"rate_{n}"], params[f"rate_{n}_label"], params[f"minor_{n}"] = rate, label, rates[rate, label]
+
+    def among(column: str, prefix: str, count: int) -> str:
+        return f"{column} IN ({', '.join(f':{prefix}_{n}' for n in range(count))})" if count else "1 = 0"
+
+    rate_minor = ("CASE WHEN rate IS NULL THEN :fallback " + "".join(
+        f"WHEN rate = :rate_{n} AND rate_label = :rate_{n}_label THEN :minor_{n} " for n in range(len(rates)))
+        + "ELSE 0 END")
+    reported = f"(amount IS NOT NULL AND ({among('amount_label', 'amount_label', len(amount_labels))} OR {hundredths} = 0))"
+    kind = ("CASE WHEN EXISTS (SELECT 1 FROM imported_entries AS billed WHERE billed.business_id = :business "
+            "AND billed.workspace_id = :workspace AND billed.entry_id = first.id) THEN 'elsewhere' "
+            "WHEN running OR kind <> 'REGULAR' OR seconds <= 0 OR (rate IS NOT NULL AND NOT "
+            f"{among('rate_label', 'rate_label', len(rate_labels))}) THEN 'skipped' "
+            "WHEN NOT billable THEN 'non_billable' ELSE 'selectable' END")
+    rows = db.session.execute(text(
+        f"WITH items AS ({items}), ranked AS (SELECT items.*, ROW_NUMBER() OVER (PARTITION BY id ORDER BY number, "
+        f"position) AS nth FROM items), first AS (SELECT * FROM ranked WHERE nth = 1 AND number > :shown) "
+        f"SELECT number, {kind} AS kind, COUNT(*), SUM(seconds), "
+        f"SUM(((seconds * 50 + 9) / 18 * ({rate_minor}) + 5000) / 10000), "
+        f"SUM(CASE WHEN {reported} THEN {hundredths} ELSE 0 END), SUM(CASE WHEN {reported} THEN 0 ELSE 1 END) "
+        "FROM first GROUP BY number, 2"), params).all()
+    sums: dict[int, dict[str, Any]] = {}
+    for number, kind_of, count, seconds, amount, reported_sum, missing in rows:
+        sums.setdefault(number, {})[kind_of] = (count, seconds, amount, reported_sum, missing)
+    numbers = db.session.scalars(select(ImportPreviewPage.number).where(
+        ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number > shown).order_by(ImportPreviewPage.number))
+    parts = []
+    for number in numbers:
+        page = sums.get(number, {})
+        count, seconds, amount, reported_sum, missing = page.get("selectable", (0, 0, 0, 0, 0))
+        parts.append(PagePart(number=number, count=count, seconds=int(seconds or 0), amount_minor=int(amount or 0),
+                              reported=int(reported_sum or 0), missing=int(missing or 0),
+                              non_billable=page.get("non_billable", (0,))[0], skipped=page.get("skipped", (0,))[0],
+                              elsewhere=page.get("elsewhere", (0,))[0], unreadable=unreadable.get(number, 0)))
+    return parts
 
 
 def _unreadable_counts(preview: ImportPreview) -> dict[int, int]:
@@ -698,32 +817,117 @@ class Ticks:
         return self.only is None
 
 
-def _selected_pages(preview: ImportPreview, invoice: Invoice, selection: Selection,
-                    time_zone: str) -> Iterator[tuple[int, list[TimeEntry]]]:
-    """The selected entries page by page (stored page number, entries): ``classify`` and ``selected``
-    on each page, so memory holds one page of entries at a time. The entries come from the preview the
-    server fetched, never from the browser."""
-    shown = selection.shown(preview)
-    number = 0
-    for entries in preview_pages(preview):
-        number += 1
-        view = classify(preview, invoice.currency, time_zone, entries=entries)
-        yield number, selected(view, selection.mode, selection.entry_ids, selection.excluded, shown=shown,
-                               non_billable_ids=selection.non_billable_ids)
-
-
-def plan(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
-         rate: Decimal | None, time_zone: str) -> tuple[ImportPlan, Reconciliation]:
-    """The lines the selected entries become, and how their total compares with Clockify's report,
-    planned page by page of the stored preview (services.lines.LinePlanner, Reconciler)."""
+def _page_plan(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
+               rate: Decimal | None, time_zone: str, items: list[dict], seen: set[str],
+               shown: set[str] | None) -> tuple[LinePlanner, Reconciler]:
+    """One stored page's selected entries planned and reconciled: ``classify`` and ``selected`` on the
+    page's entries that no page before it holds (``seen``: their ids, which this adds to), so memory
+    holds one page of entries. The entries come from the preview the server fetched, never from the
+    browser."""
+    entries = []
+    for item in items:
+        if item["id"] not in seen:
+            seen.add(item["id"])
+            entries.append(from_plain(TimeEntry, item))
+    view = classify(preview, invoice.currency, time_zone, entries=entries)
     planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
     reconciler = Reconciler(currency=invoice.currency, fallback_rate=rate, options=options)
-    for _, entries in _selected_pages(preview, invoice, selection, time_zone):
-        for entry in entries:
-            if planner.add(entry):
-                reconciler.add(entry)
+    for entry in selected(view, selection.mode, selection.entry_ids, selection.excluded, shown=shown,
+                          non_billable_ids=selection.non_billable_ids):
+        if planner.add(entry):
+            reconciler.add(entry)
+    return planner, reconciler
+
+
+# --- showing the lines, page by page --------------------------------------------------------------
+# Planning every line of a 66,000-entry quarter takes longer than one request may (issue 15: 10 s), so
+# "Show the lines" is a run of steps like the confirm's: each request plans the stored pages its time
+# allows into their ``planned`` column (the page's LinePlanner and Reconciler state, tagged with what it
+# was planned for), and a request that finds every page planned joins them (LinePlanner.merge,
+# Reconciler.merge: the same lines and sums as one pass). The tag names the run (``new_plan_run``, from
+# the first request, so a page planned for an earlier click is never reused) and everything the plan
+# depends on, so a page planned for other options, by another tab or by a confirm (which tags its own
+# pages) is planned again, never joined. Nothing is billed from these parts: confirming plans anew.
+
+@dataclass(frozen=True)
+class PlanProgress:
+    """Where "Show the lines" is: ``planned`` of ``pages`` stored pages planned; the plan once joined."""
+
+    run: str
+    planned: int
+    pages: int
+    plan: ImportPlan | None = None
+    reconciliation: Reconciliation | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.plan is not None
+
+
+def new_plan_run() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def _plan_tag(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
+              rate: Decimal | None, time_zone: str, run: str) -> str:
+    asked = {"run": run, "selection": to_plain(selection), "options": options.as_dict(),
+             "rate": None if rate is None else str(rate), "zone": time_zone, "currency": invoice.currency,
+             "answers": currency_answers(preview.connection_id, preview.workspace_id)}
+    return "lines:" + hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()[:40]
+
+
+def plan_step(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
+              rate: Decimal | None, time_zone: str, run: str, until: float) -> PlanProgress:
+    """Plan the stored pages not planned for this run yet, one at least, until ``until``
+    (time.monotonic); then, every page planned and time left, join them into the plan and its
+    reconciliation with Clockify's report. The caller commits (the pages' parts are kept for the next
+    request of the run)."""
+    began = time.monotonic()
+    tag = _plan_tag(preview, invoice, selection, options, rate, time_zone, run)
+    tags = dict(db.session.execute(select(ImportPreviewPage.number, ImportPreviewPage.planned["for"].as_string())
+                                   .where(ImportPreviewPage.preview_id == preview.id)).all())
+    numbers = sorted(tags)
+    todo = [number for number in numbers if tags[number] != tag]
+    planned_now = 0
+    if todo:
+        shown = selection.shown(preview)
+        seen = _ids_on_pages(preview, 1, todo[0] - 1)
+        for number in numbers[numbers.index(todo[0]):]:
+            if number not in todo:
+                seen |= _ids_on_pages(preview, number, number)
+                continue
+            if planned_now and time.monotonic() >= until:
+                break
+            items = db.session.scalar(select(ImportPreviewPage.entries).where(
+                ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or []
+            planner, reconciler = _page_plan(preview, invoice, selection, options, rate, time_zone, items, seen, shown)
+            del items
+            db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id,
+                                                               ImportPreviewPage.number == number)
+                               .values(planned={"for": tag, "lines": planner.state(), "sums": reconciler.state()})
+                               .execution_options(synchronize_session=False))
+            planned_now += 1
+    done = len(numbers) - len(todo) + planned_now
+    now = time.monotonic()
+    # Joining reads every part: a request of its own unless this one has time left.
+    if done < len(numbers) or (planned_now and now - began > (until - began) / 2):
+        return PlanProgress(run, done, len(numbers))
+    planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
+    reconciler = Reconciler(currency=invoice.currency, fallback_rate=rate, options=options)
+    for number in numbers:
+        part = db.session.scalar(select(ImportPreviewPage.planned).where(
+            ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or {}
+        if part.get("for") != tag:  # planned again for something else meanwhile (another tab): go on next time
+            return PlanProgress(run, done - 1, len(numbers))
+        planner.merge(part["lines"])
+        reconciler.merge(part["sums"])
+        del part
     result = planner.plan()
-    return result, reconciler.result(result)
+    del planner
+    db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id,
+                                                       ImportPreviewPage.planned["for"].as_string() == tag)
+                       .values(planned=null()).execution_options(synchronize_session=False))  # kept for the run only
+    return PlanProgress(run, len(numbers), len(numbers), plan=result, reconciliation=reconciler.result(result))
 
 
 # --- confirming, page by page ---------------------------------------------------------------------
@@ -818,12 +1022,19 @@ def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: 
             raise ImportProblem("This import is going on in another tab: see the invoice in a moment.")
         db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id,
                                                            ImportPreviewPage.number == number)
-                           .values(planned=planner.state()).execution_options(synchronize_session=False))
+                           .values(planned={"for": f"confirm:{run}", "lines": planner.state()})
+                           .execution_options(synchronize_session=False))
         return ConfirmProgress(run, step + 1, _stored_pages(preview))
     planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
     for number in range(1, step + 1):
-        planner.merge(db.session.scalar(select(ImportPreviewPage.planned).where(
-            ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or {})
+        part = db.session.scalar(select(ImportPreviewPage.planned).where(
+            ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or {}
+        if part.get("for") == f"confirm:{run}":
+            planner.merge(part["lines"])
+        else:  # the page's part was replaced meanwhile ("Show the lines" in another tab): plan it here
+            for entry in _page_selection(preview, invoice, selection, time_zone, number)[1]:
+                planner.add(entry)
+        del part
     result = planner.plan()
     del planner
     _write(preview, invoice, run, result, options)

@@ -642,7 +642,8 @@ def reconcile(entries: Iterable[TimeEntry], plan: ImportPlan, *, currency: str, 
 
 class Reconciler:
     """``reconcile`` entry by entry: ``add`` each billed entry once (any order), then ``result``. Keeps
-    sums and counts only, so the wizard reconciles a 66,000-entry plan page by page."""
+    sums and counts only, so the wizard reconciles a 66,000-entry plan page by page: ``state()`` is
+    JSON and ``merge()`` adds one reconciler's sums to another's (of other entries), as LinePlanner."""
 
     def __init__(self, *, currency: str, fallback_rate: Decimal | None, options: LineOptions):
         self.currency, self.options = currency, options
@@ -680,6 +681,19 @@ class Reconciler:
             kind = "currency_rounding"  # Clockify's own arithmetic: only the currency's unit can differ
         self.parts[kind] += billed_here - said
         self.counts[kind] += 1
+
+    _SUMS = ("reported", "said_total", "without_amount", "exact", "rounded", "entries")
+
+    def state(self) -> dict[str, Any]:
+        """The sums so far, as JSON: ``merge`` adds them to another reconciler's (of other entries)."""
+        return {"parts": self.parts, "counts": self.counts, **{name: getattr(self, name) for name in self._SUMS}}
+
+    def merge(self, state: dict[str, Any]) -> None:
+        for kind in CAUSES:
+            self.parts[kind] += state["parts"][kind]
+            self.counts[kind] += state["counts"][kind]
+        for name in self._SUMS:
+            setattr(self, name, getattr(self, name) + state[name])
 
     def result(self, plan: ImportPlan) -> Reconciliation:
         parts = dict(self.parts)

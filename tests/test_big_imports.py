@@ -16,7 +16,7 @@ from extensions import db
 from models import ImportedEntry, ImportPreview, ImportPreviewPage, Invoice, LineItem
 from sandbox import create_sandbox
 from services.imports import classify
-from services.lines import LinePlanner, plan_lines
+from services.lines import LinePlanner, Reconciler, plan_lines, reconcile
 from tests.test_concurrency import _all_at_once, _copies, _session
 from tests.test_imports import Wizard, connect
 from tests.test_import_races import TRIALS, _connect, _draft_to_confirm
@@ -30,19 +30,26 @@ ALL_BY_PROJECT = {"selection": "all", "grouping": "project", "rounding_minutes":
 @settings(max_examples=150, deadline=None)
 @given(random_entries(), random_options, fallback_rates, time_zones)
 def test_a_plan_built_in_parts_and_joined_is_the_plan_built_at_once(entries, options, fallback, zone):
-    """The confirm plans one stored page per request and joins the parts (as JSON) in its last step."""
+    """The confirm and "Show the lines" plan one stored page per request and join the parts (as JSON) in
+    their last step; "Show the lines" reconciles each page's entries no page before it holds."""
     whole = plan_lines(entries, currency="USD", fallback_rate=fallback, options=options, time_zone=zone)
     joined = LinePlanner(currency="USD", fallback_rate=fallback, options=options, time_zone=zone)
+    sums, seen = Reconciler(currency="USD", fallback_rate=fallback, options=options), set()
     for start in range(0, len(entries), 3):  # parts of three entries, the last part repeating the first entry
         part = LinePlanner(currency="USD", fallback_rate=fallback, options=options, time_zone=zone)
+        part_sums = Reconciler(currency="USD", fallback_rate=fallback, options=options)
         for item in [*entries[start:start + 3], *entries[:1]]:
-            if billable(item):
-                part.add(item)
+            if billable(item) and part.add(item) and item.id not in seen:
+                seen.add(item.id)
+                part_sums.add(item)
         joined.merge(json.loads(json.dumps(part.state())))
+        sums.merge(json.loads(json.dumps(part_sums.state())))
     result = joined.plan()
     assert result.lines == whole.lines
     assert [line.entry_seconds for line in result.lines] == [line.entry_seconds for line in whole.lines]
     assert [sum(line.entry_seconds) for line in result.lines] == [line.seconds for line in result.lines]
+    assert sums.result(result) == reconcile([item for item in entries if billable(item)], whole, currency="USD",
+                                            fallback_rate=fallback, options=options)
 
 
 @pytest.fixture(scope="module")
