@@ -90,6 +90,45 @@ def test_a_request_that_has_begun_writing_can_still_call_clockify(app):
         db.session.rollback()
 
 
+
+def test_threads_of_one_process_take_turns_on_one_kept_connection_to_the_sqlite_side_file(app):
+    """The preview fetches report pages from several threads at once: each books its own slot (ten a
+    window, whatever the interleaving), queued on the process's lock rather than sleeping in SQLite's busy
+    handler, over one connection kept open (one per transaction made every commit the file's last:
+    SQLite folded the WAL back and deleted it, fsyncs twice per call)."""
+    import threading
+
+    from sqlalchemy import event
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("the side file is SQLite's")
+        shared = rate_budget.for_database(db.engine)
+        connects = []
+        event.listen(shared._engine, "connect", lambda *_: connects.append(1))
+        clock = Clock()
+        budget = DatabaseBudget(shared._engine, clock=clock, lock=shared._lock)
+        waits, errors = [], []
+
+        def book():
+            try:
+                for _ in range(5):
+                    slot = budget.reserve("k")
+                    waits.append(round(slot.wait, 6))
+                    budget.finished("k", slot.at)
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=book) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert rate_budget.for_database(db.engine)._engine is shared._engine  # the process keeps it
+    assert errors == []
+    assert sorted(waits) == [round(n * WINDOW, 6) for n in range(4) for _ in range(10)]
+    assert len(connects) <= 1
+
 def _two_processes(tmp_path, database_url, clockify_sandbox, shared: bool) -> Outcome:
     def arrivals():
         return [(call.at, call.status) for call in clockify_sandbox.sandbox.calls("*/workspaces")]
