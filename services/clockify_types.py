@@ -545,6 +545,8 @@ def _plain_converter(hint: Any) -> Callable[[Any], Any] | None:
         return datetime.isoformat
     if origin is tuple and args[-1] is Ellipsis and args[0] in _PLAIN_TYPES:
         return list
+    if isinstance(hint, type) and hasattr(hint, "__dataclass_fields__") and not hint.__subclasses__():
+        return _encoder(hint)
     return to_plain
 
 
