@@ -3,9 +3,9 @@
 
 A budget has two methods. ``reserve(key)`` books the next free slot under a lock and says how long to
 wait before sending; the caller sleeps outside the lock, so concurrent callers are spaced without anyone
-holding it while waiting. ``finished(key, at)``, once the answer is in, moves the slot booked at ``at``
+holding it while waiting. ``finished(key, at)``, once the answer begins, moves the slot booked at ``at``
 to that moment: Clockify counts a request when it arrives, which on a loaded machine may be well after
-the booked time but never after the answer, so an answered request's window cannot take in the ten
+the booked time but never after Clockify answers, so an answered request's window cannot take in the ten
 requests after it (one still in flight counts from its booking). ``key`` is ``key_hash(api_key)``, never
 the key.
 
