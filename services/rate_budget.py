@@ -169,7 +169,9 @@ def for_database(engine: Engine, per_second: int = PER_SECOND) -> RateBudget:
         side = _SIDE_ENGINES.pop(place, None) or (_sqlite_side_engine(path), threading.Lock())
         _SIDE_ENGINES[place] = side  # the most recently used last
         while len(_SIDE_ENGINES) > SIDE_FILES_KEPT:
-            _SIDE_ENGINES.pop(next(iter(_SIDE_ENGINES)))[0].dispose()
+            engine, lock = _SIDE_ENGINES.pop(next(iter(_SIDE_ENGINES)))
+            with lock:  # not under a budget still using it (it would open a new connection after)
+                engine.dispose()
     return DatabaseBudget(side[0], per_second, lock=side[1])
 
 
