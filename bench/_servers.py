@@ -69,6 +69,12 @@ class Child:
                     return int(line.split()[1])
         raise KeyError(field)
 
+    def cpu_seconds(self) -> float:
+        """CPU time the process has used so far (user + system, every thread), from /proc/<pid>/stat."""
+        with open(f"/proc/{self.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def reset_hwm(self) -> bool:
         """Reset VmHWM to the current RSS (Linux: "5" into /proc/<pid>/clear_refs); False if refused."""
         try:

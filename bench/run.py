@@ -96,7 +96,8 @@ def quarter(workdir: Path):
                timeout=300) as sandbox:
         with Child("bench.app_server", "--workdir", str(workdir), "--api-url", sandbox.info["api_url"],
                    "--reports-url", sandbox.info["reports_url"]) as app:
-            result = journey.run_import(app.info["url"], sandbox.info["url"], app, dates=journey.QUARTER)
+            result = journey.run_import(app.info["url"], sandbox.info["url"], app, dates=journey.QUARTER,
+                                        sandbox_child=sandbox)
     say(f"     {result.entries_in_preview} entries previewed in {result.preview_s:.2f} s, {result.imported} imported "
         f"in {result.confirm_s:.2f} s ({result.confirm_requests} requests), {result.calls} calls")
     return result
@@ -119,6 +120,9 @@ def quarter_rows(table: Table, result) -> None:
               f"{result.preview_s / floor:.2f}x" if floor else "-", "<= 1.2x", bool(floor) and result.preview_s / floor <= 1.2)
     table.add(f"Show the lines (all, by project) -> lines listed ({len(result.lines_steps_s)} requests)",
               fmt_s(result.lines_s))
+    if reports:  # what a page costs whatever the load: the floor leaves 1000/RATE ms a page for all of it
+        table.add(f"  CPU per report page: app process (its floor allows {1000 / RATE:.0f} ms) / sandbox",
+                  f"{1000 * result.preview_cpu_s / reports:.0f} ms / {1000 * (result.sandbox_cpu_s or 0) / reports:.0f} ms")
     table.add(f"confirm (all, by project) -> lines committed ({result.confirm_requests} requests)",
               fmt_s(result.confirm_s))
     whole_floor = result.calls / RATE

@@ -277,12 +277,13 @@ class ClockifyRoutes:
             raise ErrorAnswer(400, f"detailedFilter.pageSize: must be between 1 and {MAX_REPORT_PAGE_SIZE}", 501)
         page = max(page, 1)
 
-        entries = self._report_filter(ws, body, [e for e in ws.entries_between(start, end) if e.seconds is not None])
         column = detailed.get("sortColumn", "DATE")
+        window = ws.entries_between_by_id(start, end) if column == "ID" else ws.entries_between(start, end)
+        entries = self._report_filter(ws, body, [e for e in window if e.seconds is not None])
         keys = {"ID": lambda e: e.id, "DURATION": lambda e: (e.seconds, e.id),
                 "DESCRIPTION": lambda e: (e.description, e.id),
                 "USER": lambda e: (ws.member_by_id[e.user_id].name, e.start, e.id)}
-        if column in keys:
+        if column in keys and column != "ID":  # in id order already
             entries.sort(key=keys[column])
         if body.get("sortOrder", "DESCENDING") != "ASCENDING":
             entries.reverse()

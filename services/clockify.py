@@ -475,12 +475,18 @@ class ClockifyClient:
         raise AssertionError("unreachable")  # the loop always returns or raises
 
     def _send(self, slot: Slot, method: str, url: str, query: dict[str, Any], body: Any) -> requests.Response:
-        """One HTTP request in its booked slot; the budget hears when the answer is in (or the attempt failed)."""
+        """One HTTP request in its booked slot; the budget hears when the answer begins (its status line:
+        Clockify has counted the request by then) or the attempt failed, and the body is read after. A
+        report page's body is 0.7 MB, read in many small reads, each waiting for the interpreter while the
+        request thread stores the page before: counted up to the body's end, that wait held the slot
+        (services/rate_budget.py) and slowed every next call (preview-floor)."""
         try:
-            return self._session.request(method, url, params=query, json=body, timeout=self._timeout,
-                                         allow_redirects=False)
+            response = self._session.request(method, url, params=query, json=body, timeout=self._timeout,
+                                             allow_redirects=False, stream=True)
         finally:
             self._budget.finished(self._budget_key, slot.at)
+        response.content  # noqa: B018 - the whole body, now (a failure here is the attempt's, as before)
+        return response
 
     def _json(self, response: requests.Response) -> Any:
         if not response.content:

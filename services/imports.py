@@ -315,6 +315,10 @@ def load_claimed_page(preview: ImportPreview, client: ClockifyClient) -> list[Ti
 
 
 AHEAD = 4  # report pages asked for at once: enough to keep to the key's 10 a second at 0.4 s an answer
+# Threads in the request rather than a job on a queue: the calls wait on the network and the key's budget
+# (the interpreter is free meanwhile for the request thread, which stores and sums the page before), the
+# request already holds the preview's claim and answers within HOURBILL_IMPORT_STEP_SECONDS, and at most
+# AHEAD pages are in memory; a queue would add a worker and a broker for seconds of work (preview-floor).
 
 
 def load_pages(preview: ImportPreview, client: ClockifyClient, until: float) -> Iterator[list[TimeEntry]]:

@@ -98,6 +98,55 @@ def test_the_whole_preview_of_three_pages_is_one_browser_request_after_the_first
     assert len(listed) == len(set(listed)) and set(listed) == billable_ids
 
 
+
+def test_a_call_failing_mid_way_keeps_the_pages_before_it_and_the_next_step_asks_only_the_rest(
+        app, client, logged_in, three_pages):
+    """The pages are asked for ahead, in threads: when one fails, what was stored before it stays, the
+    claim is released, the error reaches the caller (the page's message), and the next step asks for the
+    failed page again and nothing else, so every entry is loaded once."""
+    import time
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from sandbox import ACME_ID, MAIN_KEY
+    from services import imports
+    from services.clockify import ClockifyClient
+    from services.clockify_errors import Unreachable
+
+    app.config.update(HOURBILL_CLOCKIFY_API_URL=three_pages.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=three_pages.reports_url)
+    assert connect(client).status_code == 303
+    Wizard(app, client, three_pages, logged_in.invoice(logged_in.customer("Everyone", "USD"))).preview(billable=None)
+    real = ClockifyClient(MAIN_KEY, api_url=three_pages.api_url, reports_url=three_pages.reports_url)
+    asked = []
+
+    class FailingOnceOnPageThree:
+        def detailed_report_page(self, *args, page, **kwargs):
+            asked.append(page)
+            if page == 3 and asked.count(3) == 1:
+                raise Unreachable()
+            return real.detailed_report_page(*args, page=page, **kwargs)
+
+    with app.app_context():
+        preview = db.session.scalar(select(ImportPreview))
+        with pytest.raises(Unreachable):
+            for _ in imports.load_pages(preview, FailingOnceOnPageThree(), time.monotonic() + 60):
+                pass
+        db.session.expire_all()
+        assert (preview.pages_loaded, preview.complete, preview.loading_until) == (2, False, None)
+        assert db.session.scalars(select(ImportPreviewPage.number).order_by(ImportPreviewPage.number)).all() == [1, 2]
+        for _ in imports.load_pages(preview, FailingOnceOnPageThree(), time.monotonic() + 60):
+            pass
+        assert preview.complete and preview.pages_loaded == 3
+        ids = [entry.id for entry in imports.preview_entries(preview)]
+        filters = imports.Filters.from_dict(preview.filters)
+    zone = ZoneInfo(filters.time_zone)  # the report's window: whole days in the filters' zone
+    window = (datetime.combine(filters.start, datetime.min.time(), zone),
+              datetime.combine(filters.end, datetime.max.time().replace(microsecond=999000), zone))
+    truth = {entry.id for entry in three_pages.sandbox.workspace(ACME_ID).entries_between(*window)
+             if entry.seconds is not None}
+    assert sorted(asked) == [2, 3, 3]
+    assert len(ids) == len(set(ids)) == preview.entry_count and set(ids) == truth
+
 def test_a_confirm_goes_on_page_by_page_and_bills_each_entry_once(app, client, logged_in, three_pages):
     app.config.update(HOURBILL_CLOCKIFY_API_URL=three_pages.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=three_pages.reports_url,
                       HOURBILL_IMPORT_STEP_SECONDS=0)  # one step per request

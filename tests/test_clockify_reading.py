@@ -126,6 +126,23 @@ def test_stored_entries_and_workspaces_read_back_whole():
     assert from_plain(ReferenceData, to_plain(data)) == data
 
 
+
+def test_a_stored_entry_is_plain_json_field_by_field():
+    """What a preview page stores per entry (services.imports): text, numbers and None as they are,
+    timestamps in ISO 8601, money as text with its label, tags as a list; a running timer's end None."""
+    entry = TimeEntry.from_api(report_entry(1, tagIds=["t9"], rate=4500, amount=13050), WS, "USD")
+    running = TimeEntry.from_api(report_entry(2, timeInterval={"start": "2023-08-28T15:48:00Z", "end": None},
+                                              rate=0, projectId=None, projectName=None), WS, "USD")
+    assert to_plain(entry) == {
+        "id": "e1", "workspace_id": WS, "user_id": "u1", "user_name": "Luke", "description": "Design review",
+        "start": "2023-08-28T15:48:00+10:00", "end": "2023-08-28T18:42:00+10:00", "seconds": 10440,
+        "billable": True, "project_id": "p1", "project_name": "Website", "client_id": "c1", "client_name": "Acme",
+        "task_id": "t1", "task_name": "Consulting", "rate": {"amount": "45.00", "currency": "USD"},
+        "kind": "REGULAR", "tag_ids": ["t9"], "amount": {"amount": "130.50", "currency": "USD"}}
+    stored = json.loads(json.dumps([to_plain(entry), to_plain(running)]))
+    assert [from_plain(TimeEntry, item) for item in stored] == [entry, running]
+    assert (stored[1]["end"], stored[1]["seconds"], stored[1]["rate"], stored[1]["project_id"]) == (None, None, None, None)
+
 def test_previews_stored_before_the_new_fields_still_read():
     entry = TimeEntry.from_api(report_entry(1), WS, "EUR")
     old = to_plain(entry)

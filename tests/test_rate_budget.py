@@ -90,6 +90,94 @@ def test_a_request_that_has_begun_writing_can_still_call_clockify(app):
         db.session.rollback()
 
 
+
+def test_threads_of_one_process_take_turns_on_one_kept_connection_to_the_sqlite_side_file(app):
+    """The preview fetches report pages from several threads at once: each books its own slot (ten a
+    window, whatever the interleaving), queued on the process's lock rather than sleeping in SQLite's busy
+    handler, over one connection kept open (one per transaction made every commit the file's last:
+    SQLite folded the WAL back and deleted it, fsyncs twice per call)."""
+    import threading
+
+    from sqlalchemy import event
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("the side file is SQLite's")
+        shared = rate_budget.for_database(db.engine)
+        connects = []
+        event.listen(shared._engine, "connect", lambda *_: connects.append(1))
+        clock = Clock()
+        budget = DatabaseBudget(shared._engine, clock=clock, lock=shared._lock)
+        waits, errors = [], []
+
+        def book():
+            try:
+                for _ in range(5):
+                    slot = budget.reserve("k")
+                    waits.append(round(slot.wait, 6))
+                    budget.finished("k", slot.at)
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=book) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert rate_budget.for_database(db.engine)._engine is shared._engine  # the process keeps it
+    assert errors == []
+    assert sorted(waits) == [round(n * WINDOW, 6) for n in range(4) for _ in range(10)]
+    assert len(connects) <= 1
+
+
+def test_the_budget_hears_of_a_call_when_its_answer_begins_not_when_its_body_has_been_read():
+    """Clockify has counted a request once it answers: a slot held until a report page's 0.7 MB had been
+    read (in many reads, each waiting for the interpreter while the request thread stores the page
+    before) delayed every call after it. Here the body follows the answer's first line 0.6 s later."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from services.clockify import ClockifyClient
+    from services.rate_budget import Slot
+
+    body = json.dumps([{"id": "5e0000000000000000000001", "name": "Acme"}]).encode()
+
+    class SlowBody(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.flush()
+            time.sleep(0.6)
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    class Recording:
+        heard = None
+
+        def reserve(self, key):
+            return Slot(time.monotonic(), 0.0)
+
+        def finished(self, key, at):
+            self.heard = time.monotonic()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowBody)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        budget = Recording()
+        client = ClockifyClient(MAIN_KEY, api_url=f"http://127.0.0.1:{server.server_port}/api/v1", budget=budget)
+        workspaces = client.workspaces()
+        returned = time.monotonic()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [workspace.name for workspace in workspaces] == ["Acme"]
+    assert returned - budget.heard >= 0.4  # heard at the answer's first line, the body read after
+
 def _two_processes(tmp_path, database_url, clockify_sandbox, shared: bool) -> Outcome:
     def arrivals():
         return [(call.at, call.status) for call in clockify_sandbox.sandbox.calls("*/workspaces")]

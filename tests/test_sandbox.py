@@ -305,6 +305,25 @@ def test_report_window_is_exact_in_the_requested_zone(sandbox_api, zone):
     assert sorted(with_z) == sorted(got)
 
 
+
+def test_report_pages_by_id_follow_the_window_asked_for_each_time(sandbox_api):
+    """The id order is kept per window (a report's pages ask alike): two windows asked in turn each get
+    their own entries, in id order, ascending and descending."""
+    world = build_world().workspaces[ACME_ID]
+
+    def by_id(start, end, order):
+        body = sandbox_api.report_body(start=start, end=end, size=200, sortOrder=order)
+        body["detailedFilter"]["sortColumn"] = "ID"
+        return [e["_id"] for e in sandbox_api.report(ACME_ID, body).json()["timeentries"]]
+
+    utc = ZoneInfo("UTC")
+    for start, end in [("2025-10-01T00:00:00", "2025-10-31T23:59:59.999"), ("2025-10-10T00:00:00", "2025-10-12T23:59:59.999"),
+                       ("2025-10-01T00:00:00", "2025-10-31T23:59:59.999")]:
+        window = [datetime.fromisoformat(moment).replace(tzinfo=utc) for moment in (start, end)]
+        truth = sorted(e.id for e in world.entries_between(*window) if e.seconds is not None)
+        assert by_id(start, end, "ASCENDING") == truth[:200]
+        assert by_id(start, end, "DESCENDING") == truth[::-1][:200]
+
 def test_report_zones_differ_at_the_month_boundary(sandbox_api):
     sydney, new_york = set(report_ids(sandbox_api, "Australia/Sydney")), set(report_ids(sandbox_api, "America/New_York"))
     assert sydney - new_york and new_york - sydney
