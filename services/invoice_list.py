@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from extensions import db
 from models import Customer, Invoice, LineItem
 from services import invoicing
 from services.money import from_minor
-from services.payments import PAYABLE, overdue, shown_status
+from services.payments import PAYABLE, balance_due, overdue, shown_status
 
 PAGE_SIZE = 50
 STATUSES = {"draft": "Draft", "sent": "Sent", "partially_paid": "Partially paid", "overdue": "Overdue",
@@ -142,11 +142,8 @@ class CurrencyTotal:
 def totals(business_id: int, filters: Filters, today: date) -> list[CurrencyTotal]:
     """Everything the filters match (not only this page), per currency: invoiced, paid and still
     outstanding. Drafts are not invoiced yet and void invoices are not owed: both are left out."""
-    open_balance = case((Invoice.status.in_(PAYABLE),
-                         func.coalesce(Invoice.total_minor, 0) - Invoice.paid_minor - Invoice.credited_minor),
-                        else_=0)
     query = (select(Invoice.currency, func.count(Invoice.id), func.sum(func.coalesce(Invoice.total_minor, 0)),
-                    func.sum(Invoice.paid_minor), func.sum(open_balance))
+                    func.sum(Invoice.paid_minor), func.sum(balance_due()))
              .where(_matching(business_id, filters, today), Invoice.status.not_in(("draft", "void", "issued")))  # issued: credit notes
              .group_by(Invoice.currency).order_by(Invoice.currency))
     rows = db.session.execute(query).all()
