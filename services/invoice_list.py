@@ -19,7 +19,7 @@ from extensions import db
 from models import Customer, Invoice, LineItem
 from services import invoicing
 from services.money import from_minor
-from services.payments import PAYABLE, balance_due, overdue, shown_status
+from services.payments import PAYABLE, balance_due, balance_minor, overdue, shown_status
 
 PAGE_SIZE = 50
 STATUSES = {"draft": "Draft", "sent": "Sent", "partially_paid": "Partially paid", "overdue": "Overdue",
@@ -89,6 +89,10 @@ class Page:
     invoices: list[Invoice]
     totals: dict[int, int]  # invoice id -> its total (a draft's as it stands)
     next_cursor: str | None
+
+    def balance(self, invoice: Invoice) -> int | None:
+        """What is left to pay (payments.balance_minor: never below zero for credits), None unless owed."""
+        return balance_minor(invoice) if invoice.status in PAYABLE else None
 
 
 def page(business_id: int, filters: Filters, today: date, after: str | None = None, size: int = PAGE_SIZE) -> Page:
@@ -187,9 +191,7 @@ def csv_rows(business_id: int, filters: Filters, today: date, batch: int = 500) 
     while True:
         found = page(business_id, filters, today, after, size=batch)
         for invoice in found.invoices:
-            total = found.totals[invoice.id]
-            paid = invoice.paid_minor or 0
-            balance = total - paid - (invoice.credited_minor or 0) if invoice.status in PAYABLE else 0
+            total, paid, balance = found.totals[invoice.id], invoice.paid_minor or 0, found.balance(invoice) or 0
             writer.writerow([safe_cell(invoice.number or "Draft"), safe_cell(invoice.customer.name),
                              invoice.issue_date.isoformat(), invoice.due_date.isoformat(),
                              shown_status(invoice, today), invoice.currency,

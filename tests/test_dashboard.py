@@ -188,3 +188,8 @@ def test_the_dashboard_and_the_list_count_a_partly_paid_partly_credited_invoice_
     everything = client.get("/invoices/").get_data(as_text=True)  # the list's outstanding: 50, not 50 - 10
     totals = re.search(r'<tr data-currency="USD">(.*?)</tr>', everything, re.S).group(1)
     assert re.findall(r'<td class="num"[^>]*>([^<]+)</td>', totals)[-1] == "$50.00"
+    for invoice_id, balance in ((owed, "$50.00"), (settled, "$0.00")):  # each row's balance due, as its page says
+        row = re.search(rf'<tr data-invoice="{invoice_id}">(.*?)</tr>', everything, re.S).group(1)
+        assert re.findall(r'<td class="num"[^>]*>([^<]*)</td>', row)[-1] == balance
+    exported = client.get("/invoices/?format=csv&status=partially_paid").get_data(as_text=True).splitlines()
+    assert sorted(line.rsplit(",", 1)[1] for line in exported[1:]) == ["0.00", "50.00"]
