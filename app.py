@@ -6,6 +6,7 @@ DATABASE_URL), then the test dict given to create_app().
 Nothing happens at import time: `flask --app app ...` calls create_app()."""
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import secrets
@@ -118,6 +119,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     from babel.dates import format_date
     from babel.numbers import format_decimal
+
+    # list-speed: a list page shows 100 dates, and Babel parses the locale's pattern on every call (as
+    # services.money.format_money, cached).
+    format_date = functools.lru_cache(maxsize=4096)(format_date)
 
     from blueprints.forms import as_typed, user_locale
 

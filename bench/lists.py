@@ -3,13 +3,14 @@ two currencies, every status, issued over three years) and 50,000 payments, inse
 Measured in this process with Flask's test client (as bench/inprocess.py measures the wizard): the time of
 one request, handler, queries and template together, as wall time and as this process's CPU time (steadier
 on a busy machine: `series.cpu`). Printed, not asserted (`make bench` section 10; alone, with CPU times:
-`python -m bench.lists`)."""
+`python -m bench.lists`; on PostgreSQL: `python -m bench.lists postgresql://...` names an EMPTY scratch
+database, whose tables it creates, ANALYZEs as autovacuum would, and drops at the end)."""
 from __future__ import annotations
 
 import random
 import re
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, time as clock, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import insert, select
@@ -20,8 +21,22 @@ from tests.client import BrowserLikeClient
 INVOICES, PAYMENTS, CUSTOMERS = 10_000, 50_000, 200
 
 
+NOTES = "Thank you for your business. Payment by bank transfer within 30 days, quoting the invoice number."
+
+
+def _parties(customer: int) -> dict:
+    """Who a sent invoice was from and to, as invoicing.mark_sent stores it (a sent invoice's row carries it)."""
+    return {"sender": {"business_name": "Bench Studio", "business_address": "1 Main Street\n10115 Berlin\nGermany",
+                       "business_email": "billing@bench.example", "tax_id": "DE123456789", "display_name": "Bench",
+                       "bank_account_holder": "Bench Studio GmbH", "iban": "DE89370400440532013000",
+                       "bic": "COBADEFFXXX"},
+            "customer": {"name": f"Customer {customer:03d}", "email": f"accounts{customer}@customer.example",
+                         "address": f"{customer} Customer Road\nSpringfield 12345\nUnited States"}}
+
+
 def _fill(app) -> None:
-    """The business's customers, invoices (every fifth a draft) and payments, in a few bulk INSERTs."""
+    """The business's customers, invoices (every fifth a draft; the others with the parties and time they
+    were sent with, as mark_sent leaves them) and payments, in a few bulk INSERTs."""
     from extensions import db
     from models import Business, Customer, Invoice, Payment
 
@@ -42,7 +57,9 @@ def _fill(app) -> None:
             invoices.append({"business_id": business_id, "customer_id": customer_id, "status": status,
                              "number": None if status == "draft" else f"INV-{n:05d}", "issue_date": issued,
                              "due_date": issued + timedelta(days=30), "currency": currency,
-                             "total_minor": None if status == "draft" else total, "paid_minor": 0})
+                             "total_minor": None if status == "draft" else total, "paid_minor": 0,
+                             "notes": NOTES, "parties": None if status == "draft" else _parties(n % len(customers)),
+                             "sent_at": None if status == "draft" else datetime.combine(issued, clock(9), timezone.utc)})
         db.session.execute(insert(Invoice), invoices)
         payable = db.session.execute(select(Invoice.id, Invoice.total_minor, Invoice.issue_date, Invoice.status)
                                      .where(Invoice.status.in_(("partially_paid", "paid")))).all()
@@ -60,12 +77,14 @@ def _fill(app) -> None:
         db.session.commit()
 
 
-def run(workdir: Path, runs: int = 50) -> list[Series]:
+def run(workdir: Path, runs: int = 50, database_url: str | None = None) -> list[Series]:
+    from sqlalchemy import text
+
     from app import create_app
     from extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'lists.db'}", "SECRET_KEY": "bench-" * 8},
-                     instance_path=str(workdir / "instance"))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{workdir / 'lists.db'}",
+                      "SECRET_KEY": "bench-" * 8}, instance_path=str(workdir / "instance"))
     app.test_client_class = BrowserLikeClient
     try:
         with app.app_context():
@@ -74,6 +93,10 @@ def run(workdir: Path, runs: int = 50) -> list[Series]:
         assert client.post("/register", data={"display_name": "Bench", "email": "lists@example.com",
                                               "password": PASSWORD, "confirm": PASSWORD}).status_code == 303
         _fill(app)
+        if database_url:
+            with app.app_context():
+                db.session.execute(text("ANALYZE"))
+                db.session.commit()
         first = client.get("/invoices/").get_data(as_text=True)
         cursor = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
         pages = {"GET / (dashboard)": "/", "GET /invoices/ (first page)": "/invoices/",
@@ -103,17 +126,20 @@ def run(workdir: Path, runs: int = 50) -> list[Series]:
     finally:
         with app.app_context():
             db.session.remove()
+            if database_url:
+                db.drop_all()
             db.engine.dispose()
 
 
 if __name__ == "__main__":
+    import sys
     import tempfile
 
     from bench.inprocess import percentile
 
     with tempfile.TemporaryDirectory() as tmp:
         print(f"{'page':45s} {'wall ms p50 / p95':>18s} {'CPU ms p50 / p95':>18s}")
-        for each in run(Path(tmp)):
+        for each in run(Path(tmp), database_url=sys.argv[1] if len(sys.argv) > 1 else None):
             cpu = getattr(each, "cpu", None)
             print(f"{each.name:45s} {1000 * each.median:8.1f} / {1000 * each.p95:6.1f}"
                   + (f" {1000 * percentile(cpu, 50):8.1f} / {1000 * percentile(cpu, 95):6.1f}" if cpu else ""))

@@ -15,7 +15,9 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
+from wtforms.widgets import Select
 from wtforms import Field, IntegerField, PasswordField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import (DataRequired, Email, InputRequired, Length, Optional, Regexp, StopValidation,
                                 ValidationError)
@@ -330,3 +332,16 @@ class PartyForm(FlaskForm):
 
 
 PARTY_FIELDS = tuple(column for column in PARTY_COLUMNS if column != "name")  # the party's own name is asked apart
+
+
+class QuickSelect(Select):
+    """A select of many plain options (the invoice list's customers), each written by one format string
+    rather than WTForms' html_params: the same markup (tests/test_invoice_list.py compares), but 200
+    customers took 3.5 ms, a quarter of the list page's time (list-speed)."""
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        if kwargs or choice.render_kw or isinstance(choice.value, bool):
+            return super().render_option(choice, **kwargs)
+        return Markup('<option %svalue="%s">%s</option>') % (Markup("selected ") if choice.selected else "",
+                                                              choice.value, choice.label or choice.value)

@@ -15,11 +15,12 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_blocks
 from sqlalchemy import func
+from sqlalchemy.orm import load_only
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from blueprints.access import locked_draft, requires, scoped, scoped_line, scoped_select
-from blueprints.forms import RATE_LIMIT, DecimalText, LineForm, fits_currency_field, as_typed
+from blueprints.forms import RATE_LIMIT, DecimalText, LineForm, QuickSelect, fits_currency_field, as_typed
 from extensions import db
 from models import Customer, Invoice, LineItem
 from blueprints import access
@@ -60,7 +61,7 @@ class ListForm(FlaskForm):
     q = StringField("Search", validators=[Length(max=200, message="Search for at most 200 characters.")])
     status = SelectField("Status", choices=[SelectChoice(value, label) for value, label
                                             in {"": "Any status", **invoice_list.STATUSES}.items()], default="")
-    customer = SelectField("Customer", default="")
+    customer = SelectField("Customer", default="", widget=QuickSelect())
     issued_from = DateField("Issued from", validators=[Optional()])
     issued_to = DateField("Issued to", validators=[Optional()])
     sort = SelectField("Order", choices=[SelectChoice(value, label) for value, label in invoice_list.SORTS.items()],
@@ -81,7 +82,8 @@ class ListForm(FlaskForm):
 @requires("invoice.view")
 def index():
     business, today = access.current_business(), access.today()
-    customers = db.session.scalars(scoped_select(Customer).order_by(func.lower(Customer.name))).all()
+    customers = db.session.scalars(scoped_select(Customer).options(load_only(Customer.name))  # the filter's choices
+                                   .order_by(func.lower(Customer.name))).all()
     form = ListForm(formdata=request.args)
     form.customer.choices = [SelectChoice("", "Any customer"),
                              *(SelectChoice(str(customer.id), customer.name) for customer in customers)]

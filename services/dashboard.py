@@ -13,8 +13,8 @@ from sqlalchemy import case, exists, func, select
 
 from extensions import db
 from models import Business, ClockifyConnection, Customer, Invoice, Payment
+from services.payments import PAYABLE, balance_due, overdue, owing
 
-OPEN = ("sent", "partially_paid")  # numbered, with a balance left
 TOP_CUSTOMERS = 5
 
 
@@ -71,10 +71,6 @@ class Figures:
     owing: list[Owing]
 
 
-def _balance():
-    return func.coalesce(Invoice.total_minor, 0) - Invoice.paid_minor - Invoice.credited_minor  # credit notes too
-
-
 def figures(business_id: int, today: date) -> Figures:
     outstanding, overdue = _open_sums(business_id, today)
     received = _received(business_id, today)
@@ -92,13 +88,19 @@ def figures(business_id: int, today: date) -> Figures:
                    owing=_owing(business_id, today))
 
 
+def _open(business_id: int):
+    """Invoices with something left to pay (sent or partially paid, a balance after payments and credits)."""
+    return (Invoice.business_id == business_id, Invoice.status.in_(PAYABLE), owing())
+
+
 def _open_sums(business_id: int, today: date) -> tuple[list[Sum], list[Sum]]:
-    """Open invoices (sent or partially paid) and those of them past due, per currency: one query."""
-    late = Invoice.due_date < today
+    """Open invoices and those of them overdue, per currency: one query, by the rules of services/payments.py
+    (the list's "overdue" filter and the invoice page use the same), read from one covering index."""
+    late = overdue(today)
     rows = db.session.execute(
-        select(Invoice.currency, func.count(), func.sum(_balance()),
-               func.sum(case((late, 1), else_=0)), func.sum(case((late, _balance()), else_=0)))
-        .where(Invoice.business_id == business_id, Invoice.status.in_(OPEN))
+        select(Invoice.currency, func.count(), func.sum(balance_due()),
+               func.sum(case((late, 1), else_=0)), func.sum(case((late, balance_due()), else_=0)))
+        .where(*_open(business_id))
         .group_by(Invoice.currency).order_by(Invoice.currency)).all()
     return ([Sum(currency, count, int(amount or 0)) for currency, count, amount, _, _ in rows],
             [Sum(currency, int(count), int(amount or 0)) for currency, _, _, count, amount in rows if count])
@@ -136,11 +138,11 @@ def _received(business_id: int, today: date) -> dict[str, dict[tuple[int, int], 
 
 def _owing(business_id: int, today: date) -> list[Owing]:
     """The customers with the largest open balances (per currency), largest first: one query."""
-    balance = func.sum(_balance())
+    balance = func.sum(balance_due())
     rows = db.session.execute(
         select(Customer.id, Customer.name, Invoice.currency, func.count(Invoice.id), balance)
         .join(Customer, Customer.id == Invoice.customer_id)
-        .where(Invoice.business_id == business_id, Invoice.status.in_(OPEN))
+        .where(*_open(business_id))
         .group_by(Customer.id, Customer.name, Invoice.currency)
         .order_by(balance.desc(), Customer.name).limit(TOP_CUSTOMERS)).all()
     return [Owing(customer_id, name, currency, count, int(amount or 0))

@@ -49,8 +49,17 @@ def owing():
     return func.coalesce(Invoice.total_minor, 0) > Invoice.paid_minor + Invoice.credited_minor
 
 
+def balance_due():
+    """SQL: what balance_minor says of an invoice that is owed (sent or partially paid), 0 of any other: for
+    sums over many (the dashboard, the list's totals), so a credit of what was paid already never counts
+    as a negative balance."""
+    return case((and_(Invoice.status.in_(PAYABLE), owing()),
+                 func.coalesce(Invoice.total_minor, 0) - Invoice.paid_minor - Invoice.credited_minor), else_=0)
+
+
 def overdue(today: date):
-    """SQL: what is_overdue says of one invoice, for a query over many (the list's filter, reminders)."""
+    """SQL: what is_overdue says of one invoice, for a query over many (the list's filter, the dashboard,
+    reminders)."""
     return and_(Invoice.status.in_(PAYABLE), Invoice.due_date < today, owing())
 
 
