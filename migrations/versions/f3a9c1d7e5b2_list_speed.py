@@ -5,14 +5,14 @@ narrow index in currency order; the issue-date index carries the customer and nu
 customer's invoices get an index in issue order.
 
 Revision ID: f3a9c1d7e5b2
-Revises: c4e7d2a1b803
+Revises: f3a9c1d2e4b5
 Create Date: 2026-11-30 16:40:00.000000
 """
 from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'f3a9c1d7e5b2'
-down_revision = 'c4e7d2a1b803'
+down_revision = 'f3a9c1d2e4b5'
 branch_labels = None
 depends_on = None
 
