@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import case, delete, select, update
 
 from extensions import db
@@ -56,9 +57,10 @@ def issue(invoice: Invoice, credits: list[Credit] | None, today: date) -> Invoic
     total is the invoice's) or for the chosen lines. Raises CreditNoteError (or InvoiceChanged, when
     another request changed the invoice first) with nothing stored."""
     if invoice.kind != "invoice":
-        raise CreditNoteError("A credit note cannot itself be credited.")
+        raise CreditNoteError(_("A credit note cannot itself be credited."))
     if invoice.status not in CREDITABLE:
-        raise CreditNoteError(f"Only a sent or paid invoice can be credited; this one is {invoice.status}.")
+        raise CreditNoteError(_("Only a sent or paid invoice can be credited; this one is %(status)s.",
+                                status=invoice.status))
     note = Invoice(business_id=invoice.business_id, customer_id=invoice.customer_id, kind="credit_note",
                    corrects_invoice_id=invoice.id, status="issued", issue_date=today, due_date=today,
                    currency=invoice.currency, tax_rate=invoice.tax_rate, vat_category=invoice.vat_category,
@@ -72,7 +74,7 @@ def issue(invoice: Invoice, credits: list[Credit] | None, today: date) -> Invoic
         note.lines.append(copy)
     total = invoicing.totals(note).total
     if total <= 0:
-        raise CreditNoteError("The credit note would credit nothing: choose a line and an amount above zero.")
+        raise CreditNoteError(_("The credit note would credit nothing: choose a line and an amount above zero."))
     _claim_credit(invoice, total)
     note.total_minor = total
     note.number = invoicing.take_number(invoice.business_id, today.year, invoicing.CREDIT_NOTES)
@@ -91,15 +93,17 @@ def _credited_lines(invoice: Invoice, credits: list[Credit] | None):
     for credit in credits:
         line = lines.get(credit.line_id)
         if line is None:
-            raise CreditNoteError("A chosen line is not on this invoice (reload the page).")
+            raise CreditNoteError(_("A chosen line is not on this invoice (reload the page)."))
         if not 0 < credit.quantity <= line.quantity:
-            raise CreditNoteError(f"Line {line.position}: credit a quantity above 0 and at most {line.quantity.normalize():f}.")
+            raise CreditNoteError(_("Line %(position)s: credit a quantity above 0 and at most %(most)s.",
+                                    position=line.position, most=f"{line.quantity.normalize():f}"))
         if not 0 <= credit.rate_minor <= line.rate_minor:
             limit = from_minor(line.rate_minor, invoice.currency)
-            raise CreditNoteError(f"Line {line.position}: credit a rate of at most {limit} {invoice.currency}.")
+            raise CreditNoteError(_("Line %(position)s: credit a rate of at most %(limit)s %(currency)s.",
+                                    position=line.position, limit=limit, currency=invoice.currency))
         chosen.append((line, credit.quantity, credit.rate_minor))
     if not chosen:
-        raise CreditNoteError("Choose at least one line to credit.")
+        raise CreditNoteError(_("Choose at least one line to credit."))
     return sorted(chosen, key=lambda each: each[0].position)
 
 
@@ -122,9 +126,10 @@ def _claim_credit(invoice: Invoice, amount: int) -> None:
         if now is None or now.status not in CREDITABLE:
             raise invoicing._changed(invoice)
         left = from_minor(now.total_minor - now.credited_minor, invoice.currency)
-        raise CreditNoteError(f"This credit note ({from_minor(amount, invoice.currency)} {invoice.currency}) would "
-                              f"credit more than is left of invoice {invoice.number}: {left} {invoice.currency} "
-                              "(its other credit notes are counted, a discount of the invoice too). Credit less.")
+        raise CreditNoteError(_("This credit note (%(amount)s %(currency)s) would credit more than is left of invoice "
+                                "%(number)s: %(left)s %(currency)s (its other credit notes are counted, a discount of "
+                                "the invoice too). Credit less.", amount=from_minor(amount, invoice.currency),
+                                currency=invoice.currency, number=invoice.number, left=left))
     db.session.expire(invoice)
     if invoice.status == "credited":
         db.session.execute(delete(ImportedEntry).where(ImportedEntry.invoice_id == invoice_id))
