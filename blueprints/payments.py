@@ -41,7 +41,8 @@ def _new_form(invoice: Invoice) -> PaymentForm:
 @bp.app_context_processor
 def _template_helpers():
     return {"shown_status": lambda invoice: payments.shown_status(invoice, today()),
-            "balance_due": payments.balance_minor, "new_payment_form": _new_form}
+            "balance_due": payments.balance_minor, "new_payment_form": _new_form,
+            "status_word": lambda shown: payments.STATUS_WORDS.get(shown, shown)}
 
 
 @bp.post("/<int:invoice_id>/payments")
@@ -85,7 +86,7 @@ def delete(invoice_id: int, payment_id: int):
     else:
         db.session.commit()
         flash(_("Payment deleted. Invoice %(number)s is %(status)s now.", number=invoice.number,
-                status=payments.shown_status(invoice, today())), "success")
+                status=payments.STATUS_WORDS[payments.shown_status(invoice, today())]), "success")
     return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="payments"), code=303)
 
 

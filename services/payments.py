@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
 
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import and_, case, delete, func, select, update
 
 from extensions import db
@@ -65,6 +65,11 @@ def shown_status(invoice: Invoice, today: date) -> str:
     if is_overdue(invoice, today):
         return "overdue"
     return invoice.status.replace("_", " ")
+
+
+# shown_status's words as the page says them (the word itself stays the badge's CSS class).
+STATUS_WORDS = {"draft": _l("draft"), "sent": _l("sent"), "partially paid": _l("partially paid"), "paid": _l("paid"),
+                "overdue": _l("overdue"), "void": _l("void"), "issued": _l("issued"), "credited": _l("credited")}
 
 
 def paid_on_datetime(paid_on: date) -> datetime:
