@@ -96,7 +96,7 @@ def _credited_lines(invoice: Invoice, credits: list[Credit] | None):
             raise CreditNoteError(_("A chosen line is not on this invoice (reload the page)."))
         if not 0 < credit.quantity <= line.quantity:
             raise CreditNoteError(_("Line %(position)s: credit a quantity above 0 and at most %(most)s.",
-                                    position=line.position, most=f"{line.quantity.normalize():f}"))
+                                    position=line.position, most=format(line.quantity.normalize(), "f")))
         if not 0 <= credit.rate_minor <= line.rate_minor:
             limit = from_minor(line.rate_minor, invoice.currency)
             raise CreditNoteError(_("Line %(position)s: credit a rate of at most %(limit)s %(currency)s.",

@@ -134,11 +134,11 @@ def send(outgoing: Outgoing) -> Delivery:
                                  said=_said(error.smtp_code, error.smtp_error)))
     except (TimeoutError, socket.timeout):
         return Delivery(False, _("%(where)s did not answer within %(seconds)s seconds.", where=where,
-                                 seconds=f"{timeout:g}"))
+                                 seconds=format(timeout, "g")))
     except smtplib.SMTPServerDisconnected as error:
         if "timed out" in str(error):  # smtplib turns a read timeout into a disconnection
             return Delivery(False, _("%(where)s did not answer within %(seconds)s seconds.", where=where,
-                                     seconds=f"{timeout:g}"))
+                                     seconds=format(timeout, "g")))
         return Delivery(False, _("%(where)s closed the connection before it took the mail.", where=where))
     except (smtplib.SMTPException, OSError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error) or type(error).__name__

@@ -70,4 +70,4 @@ def check_length(lines: int, limit: int) -> None:
         raise TooManyLines(
             _("This invoice has %(lines)s lines, more than the %(limit)s a PDF can hold here. Open the printable "
               "page and print it (your browser can save it as a PDF), or split the lines over several invoices.",
-              lines=f"{lines:,}", limit=f"{limit:,}"))
+              lines=format(lines, ","), limit=format(limit, ",")))
