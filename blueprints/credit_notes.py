@@ -9,7 +9,7 @@ from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Form, FieldList, FormField, HiddenField, SelectChoice, SelectField, StringField
@@ -31,14 +31,14 @@ def _today():
 
 class CreditLineForm(Form):
     line_id = HiddenField()
-    chosen = BooleanField("Credit this line")
-    quantity = DecimalText("Quantity", places=4, minimum=Decimal(0), maximum=Decimal("1000000"))
-    rate = DecimalText("Rate", places=3, minimum=Decimal(0), maximum=RATE_LIMIT)
+    chosen = BooleanField(_l("Credit this line"))
+    quantity = DecimalText(_l("Quantity"), places=4, minimum=Decimal(0), maximum=Decimal("1000000"))
+    rate = DecimalText(_l("Rate"), places=3, minimum=Decimal(0), maximum=RATE_LIMIT)
 
 
 class CreditNoteForm(FlaskForm):
-    scope = SelectField("What to credit", choices=[SelectChoice("full", "The whole invoice"),
-                                                    SelectChoice("partial", "The lines ticked below, with these amounts")],
+    scope = SelectField(_l("What to credit"), choices=[SelectChoice("full", _l("The whole invoice")),
+                                                    SelectChoice("partial", _l("The lines ticked below, with these amounts"))],
                         default="full")
     lines = FieldList(FormField(CreditLineForm))
 
@@ -51,7 +51,7 @@ class CreditNoteForm(FlaskForm):
             if not entry.chosen.data:
                 continue
             if entry.quantity.decimal is None or entry.rate.decimal is None:
-                entry.quantity.errors = list(entry.quantity.errors) + ["Enter the quantity and the rate to credit."]
+                entry.quantity.errors = list(entry.quantity.errors) + [_("Enter the quantity and the rate to credit.")]
                 ok = False
                 continue
             if not fits_currency_field(entry.rate, invoice.currency):
@@ -62,7 +62,7 @@ class CreditNoteForm(FlaskForm):
             chosen.append(credit_notes.Credit(int(entry.line_id.data), entry.quantity.decimal,
                                               to_minor(entry.rate.decimal, invoice.currency)))
         if not ok:
-            raise ValidationError("Some lines need a correction (see below).")
+            raise ValidationError(_("Some lines need a correction (see below)."))
         return chosen
 
 
@@ -128,7 +128,8 @@ def create(invoice_id: int):
         _at_field(form, error)
         return _form_page(invoice, form, 422, str(error))
     db.session.commit()
-    flash(f"Credit note {note.number} issued for invoice {invoice.number}.", "success")
+    flash(_("Credit note %(number)s issued for invoice %(invoice)s.", number=note.number, invoice=invoice.number),
+          "success")
     return redirect(url_for("credit_notes.show", invoice_id=note.id), code=303)
 
 
@@ -150,15 +151,15 @@ def credit_notes_in_templates():
 # --- settings: numbering and voiding ---------------------------------------------------------------
 
 class CreditNoteSettingsForm(FlaskForm):
-    credit_note_prefix = StringField("Credit note prefix", validators=[Length(max=20)])
-    credit_note_number_format = SelectField("Number format", choices=[SelectChoice(each, each) for each in NUMBER_FORMATS])
-    next_credit_note_number = WholeNumber("Next credit note number", validators=[InputRequired("Enter a number.")])
-    void_forbidden_once_sent = BooleanField("Invoices cannot be voided once sent (Germany, France, ...): "
-                                            "correct them with a credit note")
+    credit_note_prefix = StringField(_l("Credit note prefix"), validators=[Length(max=20)])
+    credit_note_number_format = SelectField(_l("Number format"), choices=[SelectChoice(each, each) for each in NUMBER_FORMATS])
+    next_credit_note_number = WholeNumber(_l("Next credit note number"), validators=[InputRequired(_l("Enter a number."))])
+    void_forbidden_once_sent = BooleanField(_l("Invoices cannot be voided once sent (Germany, France, ...): "
+                                               "correct them with a credit note"))
 
     def validate_next_credit_note_number(self, field):
         if field.data is not None and not 1 <= field.data <= 10**9:
-            raise ValidationError("Enter a number from 1 to 1,000,000,000.")
+            raise ValidationError(_("Enter a number from 1 to 1,000,000,000."))
 
 
 @bp.route("/settings/credit-notes", methods=["GET", "POST"])
@@ -172,7 +173,7 @@ def settings():
         business.next_credit_note_number = form.next_credit_note_number.data
         business.void_forbidden_once_sent = form.void_forbidden_once_sent.data
         db.session.commit()
-        flash("Credit note settings saved.", "success")
+        flash(_("Credit note settings saved."), "success")
         return redirect(url_for("credit_notes.settings"), code=303)
     example = invoicing.next_number(business, _today().year, invoicing.CREDIT_NOTES)
     return render_template("credit_notes/settings.html", form=form, example=example), 422 if form.errors else 200

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Length, ValidationError
@@ -59,7 +60,7 @@ class FiltersForm(_Form):
     project = SelectMultipleField(validate_choice=False)
     member = SelectMultipleField(validate_choice=False)
     range = SelectField(choices=_choices(imports.DATE_RANGES), default="this_month",
-                        invalid_choice_message="Choose this month, last month or a custom range.")
+                        invalid_choice_message=_l("Choose this month, last month or a custom range."))
     start = StringField()
     end = StringField()
     billable = BooleanField(false_values=())  # a box: sent means ticked, whatever its value
@@ -137,10 +138,10 @@ class LineOptionsForm(_Form):
                                      coerce=_text(_DEFAULTS.rounding_direction), default=_DEFAULTS.rounding_direction,
                                      invalid_choice_message=DIRECTION_MESSAGE)
     details = SelectMultipleField(choices=_choices({detail: detail for detail in DETAILS}), coerce=_text(""), filters=[lambda chosen: [d for d in chosen or () if d]],
-                                  invalid_choice_message="Unknown line detail: %(value)s.")
+                                  invalid_choice_message=_l("Unknown line detail: %(value)s."))
     max_description = StringField(default=str(_DEFAULTS.max_description))
     unit = StringField(default=_DEFAULTS.unit, filters=[lambda text: text.strip() if isinstance(text, str) else text],
-                       validators=[Length(max=UNIT_LIMIT, message=f"The unit can be at most {UNIT_LIMIT} characters.")])
+                       validators=[Length(max=UNIT_LIMIT, message=_l("The unit can be at most %(most)s characters.", most=UNIT_LIMIT))])
     fallback_rate = StringField()
     selection = StringField(default="some")
     entry = SelectMultipleField(validate_choice=False)
@@ -169,7 +170,7 @@ class LineOptionsForm(_Form):
         except ValueError:
             typed = None
         if typed is None or typed < 0 or typed > RATE_LIMIT:
-            raise ValidationError("Enter the rate for entries without one as a number, like 80.")
+            raise ValidationError(_("Enter the rate for entries without one as a number, like 80."))
         self.rate = typed
 
     @property

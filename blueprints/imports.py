@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from babel.dates import format_timedelta
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_block, render_blocks
@@ -67,7 +68,7 @@ def _unit_of_work() -> Iterator[None]:
     db.session.commit()
 
 
-STEP_LABELS = ("Workspace", "Filters", "Entries", "Lines")
+STEP_LABELS = (_l("Workspace"), _l("Filters"), _l("Entries"), _l("Lines"))
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,8 @@ class Problem:
 
     @classmethod
     def of(cls, error: Exception, retry_url: str) -> Problem:
-        advice = (f"Free Clockify workspaces allow 30 requests an hour; Hourbill keeps workspace data for "
-                  f"{_cache_age()} to spare them." if isinstance(error, RateLimited) else "")
+        advice = (_("Free Clockify workspaces allow 30 requests an hour; Hourbill keeps workspace data for "
+                    "%(age)s to spare them.", age=_cache_age()) if isinstance(error, RateLimited) else "")
         return cls(str(error), getattr(error, "kind", "other"), advice, retry_url)
 
 
@@ -396,7 +397,7 @@ def currency(invoice_id: int, token: str):
     preview = _owned_preview(invoice, token)
     label, code = request.form.get("label", "")[:100], request.form.get("currency", "")
     if not label or not is_currency(code):
-        return _render(invoice, "preview", 422, currency_error="Choose the currency the label stands for.",
+        return _render(invoice, "preview", 422, currency_error=_("Choose the currency the label stands for."),
                        **_preview_context(invoice, preview))
     with _unit_of_work():
         imports.answer_currency(preview.connection_id, preview.workspace_id, label, code)
@@ -530,10 +531,11 @@ def _confirming(invoice, preview: ImportPreview, run: str, refused):
         return _render(invoice, "confirming", preview=preview, progress=progress)
     plan = progress.plan
     hours = format(plan.hours.normalize(), "f")
-    message = (f"Imported {plan.entry_count} entr{'y' if plan.entry_count == 1 else 'ies'} as {plan.line_count} "
-               f"line{'' if plan.line_count == 1 else 's'}, {hours} h.")
+    message = _("Imported %(entries)s as %(lines)s, %(hours)s h.",
+                entries=ngettext("%(num)d entry", "%(num)d entries", plan.entry_count),
+                lines=ngettext("%(num)d line", "%(num)d lines", plan.line_count), hours=hours)
     if plan.needs_rate:
-        message += " Some lines have no rate yet: set it on the line."
+        message += " " + _("Some lines have no rate yet: set it on the line.")
     if htmx_request.htmx:
         html = render_block(TEMPLATE, "done", invoice=invoice, step="done", message=message, zone=_zone())
         html += render_block("invoices/show.html", "lines", invoice=invoice, totals=invoicing.totals(invoice),

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
                    session, stream_with_context, url_for)
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -33,19 +34,19 @@ bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 
 
 class NewInvoiceForm(FlaskForm):
-    customer_id = SelectField("Customer", coerce=int, validators=[InputRequired("Choose a customer.")])
+    customer_id = SelectField(_l("Customer"), coerce=int, validators=[InputRequired(_l("Choose a customer."))])
 
 
 class DetailsForm(FlaskForm):
-    issue_date = DateField("Issue date", validators=[InputRequired("Enter the issue date.")])
-    due_date = DateField("Due date", validators=[InputRequired("Enter the due date.")])
-    tax_rate = DecimalText("Tax rate (%)", places=3, minimum=Decimal(0), maximum=Decimal(100))
-    discount = DecimalText("Discount", places=3, minimum=Decimal(0), maximum=RATE_LIMIT)
-    notes = TextAreaField("Notes", validators=[Length(max=5000)])
+    issue_date = DateField(_l("Issue date"), validators=[InputRequired(_l("Enter the issue date."))])
+    due_date = DateField(_l("Due date"), validators=[InputRequired(_l("Enter the due date."))])
+    tax_rate = DecimalText(_l("Tax rate (%)"), places=3, minimum=Decimal(0), maximum=Decimal(100))
+    discount = DecimalText(_l("Discount"), places=3, minimum=Decimal(0), maximum=RATE_LIMIT)
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=5000)])
 
     def validate_due_date(self, field):
         if self.issue_date.data and field.data and field.data < self.issue_date.data:
-            raise ValidationError("The due date cannot be before the issue date.")
+            raise ValidationError(_("The due date cannot be before the issue date."))
 
 
 def scoped_invoice(invoice_id: int) -> Invoice:
@@ -58,18 +59,18 @@ class ListForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("Search", validators=[Length(max=200, message="Search for at most 200 characters.")])
-    status = SelectField("Status", choices=[SelectChoice(value, label) for value, label
-                                            in {"": "Any status", **invoice_list.STATUSES}.items()], default="")
-    customer = SelectField("Customer", default="", widget=QuickSelect())
-    issued_from = DateField("Issued from", validators=[Optional()])
-    issued_to = DateField("Issued to", validators=[Optional()])
-    sort = SelectField("Order", choices=[SelectChoice(value, label) for value, label in invoice_list.SORTS.items()],
+    q = StringField(_l("Search"), validators=[Length(max=200, message=_l("Search for at most 200 characters."))])
+    status = SelectField(_l("Status"), choices=[SelectChoice(value, label) for value, label
+                                            in {"": _l("Any status"), **invoice_list.STATUSES}.items()], default="")
+    customer = SelectField(_l("Customer"), default="", widget=QuickSelect())
+    issued_from = DateField(_l("Issued from"), validators=[Optional()])
+    issued_to = DateField(_l("Issued to"), validators=[Optional()])
+    sort = SelectField(_l("Order"), choices=[SelectChoice(value, label) for value, label in invoice_list.SORTS.items()],
                        default="issued_desc")
 
     def validate_issued_to(self, field):
         if self.issued_from.data and field.data and field.data < self.issued_from.data:
-            raise ValidationError("The range ends before it starts: swap the dates.")
+            raise ValidationError(_("The range ends before it starts: swap the dates."))
 
     def filters(self) -> invoice_list.Filters:
         return invoice_list.Filters(q=(self.q.data or "").strip(), status=self.status.data or "",
@@ -85,7 +86,7 @@ def index():
     customers = db.session.scalars(scoped_select(Customer).options(load_only(Customer.name))  # the filter's choices
                                    .order_by(func.lower(Customer.name))).all()
     form = ListForm(formdata=request.args)
-    form.customer.choices = [SelectChoice("", "Any customer"),
+    form.customer.choices = [SelectChoice("", _("Any customer")),
                              *(SelectChoice(str(customer.id), customer.name) for customer in customers)]
     context = dict(form=form, today=today, found=None, sums=[])
     if not form.validate():
@@ -99,7 +100,7 @@ def index():
     try:
         found = invoice_list.page(business.id, filters, today, request.args.get("after") or None)
     except invoice_list.BadCursor:
-        flash("That page link is out of date: this is the first page.", "info")
+        flash(_("That page link is out of date: this is the first page."), "info")
         found = invoice_list.page(business.id, filters, today)
     query = {name: value for name, value in request.args.items() if name not in ("after", "format") and value}
     return render_template("invoices/index.html", **context | dict(found=found, query=query, filtered=len(query) > 0,
@@ -120,7 +121,7 @@ def new():
         customer = next(customer for customer in customers if customer.id == form.customer_id.data)
         invoice = invoicing.new_draft(access.current_business(), customer, access.today())
         db.session.commit()
-        flash(f"Draft invoice for {customer.name} created. Add its lines below.", "success")
+        flash(_("Draft invoice for %(name)s created. Add its lines below.", name=customer.name), "success")
         return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
     return render_template("invoices/new.html", form=form, customers=customers), 422 if form.errors else 200
 
@@ -170,7 +171,7 @@ def update_details(invoice_id: int):
         db.session.commit()
         if htmx_request.htmx:
             return _fragment(invoice, ["details_feedback", "totals"], details_form=form, saved=True)
-        flash("Invoice details saved.", "success")
+        flash(_("Invoice details saved."), "success")
         return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
     if htmx_request.htmx:
         return _fragment(invoice, ["details_feedback"], 422, details_form=form)
@@ -251,7 +252,7 @@ def delete_line(invoice_id: int, line_id: int):
     db.session.commit()
     if htmx_request.htmx:
         return _fragment(invoice, ["lines"], undo=undo)
-    flash("Line removed.", "success")
+    flash(_("Line removed."), "success")
     if len(undo["token"]) <= UNDO_IN_SESSION_MAX:
         session["undo_remove_line"] = {**undo, "invoice_id": invoice.id}
     return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="lines"), code=303)
@@ -267,28 +268,29 @@ def undo_remove_line(invoice_id: int):
         line = invoicing.restore_line(invoice, snapshot)
         db.session.commit()
     except SignatureExpired:
-        problem = f"Too late to undo: a removed line can be restored for {UNDO_SECONDS // 60} minutes. Add it again."
+        problem = _("Too late to undo: a removed line can be restored for %(minutes)s minutes. Add it again.",
+                    minutes=UNDO_SECONDS // 60)
     except BadSignature:
-        problem = "That undo is not valid (the page is out of date?): reload the page."
+        problem = _("That undo is not valid (the page is out of date?): reload the page.")
     except invoicing.LineNotRestorable as error:
         db.session.rollback()
         problem = str(error)
     if htmx_request.htmx:
         return _fragment(invoice, ["lines"], 422 if problem else 200, undo_problem=problem,
                          restored=line.id if line else None)
-    flash(problem or "Line restored.", "error" if problem else "success")
+    flash(problem or _("Line restored."), "error" if problem else "success")
     anchor = f"line-{line.id}" if line else "lines"
     return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor=anchor), code=303)
 
 
-def _change_status(invoice_id: int, change, done: str):
+def _change_status(invoice_id: int, change, done):
     """A status change; a request that lost a race to another one (InvoiceChanged) answers 409 with
     what happened, through app.py's handler."""
     invoice = scoped_invoice(invoice_id)
     try:
         change(invoice)
         db.session.commit()
-        flash(done.format(number=invoice.number), "success")
+        flash(done % {"number": invoice.number}, "success")
     except invoicing.InvoiceChanged:
         raise
     except invoicing.InvoiceStateError as error:
@@ -305,7 +307,7 @@ def send(invoice_id: int):
         return render_template("invoices/confirm_send.html", invoice=invoice, lines=sending.lines_to_confirm(invoice),
                                total=invoicing.totals(invoice).total, action=request.path, form=None)
     return _change_status(invoice_id, from_invoice.mark_sent,
-                          "Invoice {number} is marked as sent. Its lines are now locked.")
+                          _l("Invoice %(number)s is marked as sent. Its lines are now locked."))
 
 
 @bp.post("/<int:invoice_id>/paid")
@@ -313,13 +315,13 @@ def send(invoice_id: int):
 def paid(invoice_id: int):
     return _change_status(invoice_id,
                           lambda invoice: payments.pay_balance(invoice, today=access.today(), by=current_user),
-                          "Invoice {number} is marked as paid: a payment of its balance, dated today, is recorded.")
+                          _l("Invoice %(number)s is marked as paid: a payment of its balance, dated today, is recorded."))
 
 
 @bp.post("/<int:invoice_id>/void")
 @requires("invoice.void")
 def void(invoice_id: int):
-    return _change_status(invoice_id, invoicing.mark_void, "Invoice {number} is void.")
+    return _change_status(invoice_id, invoicing.mark_void, _l("Invoice %(number)s is void."))
 
 
 @bp.post("/<int:invoice_id>/duplicate")
@@ -328,11 +330,11 @@ def duplicate(invoice_id: int):
     invoice = scoped_invoice(invoice_id)
     copy, left_out = invoicing.duplicate(invoice, access.current_business(), access.today())
     db.session.commit()
-    flash("This is a new draft copied from the invoice.", "success")
+    flash(_("This is a new draft copied from the invoice."), "success")
     if left_out:
-        flash(f"{left_out} imported line{'s were' if left_out != 1 else ' was'} left out: import "
-              f"{'them' if left_out != 1 else 'it'} again from Clockify if "
-              f"{'they are' if left_out != 1 else 'it is'} still unbilled.", "info")
+        flash(ngettext("%(num)d imported line was left out: import it again from Clockify if it is still unbilled.",
+                       "%(num)d imported lines were left out: import them again from Clockify if they are still "
+                       "unbilled.", left_out), "info")
     return redirect(url_for("invoices.show", invoice_id=copy.id), code=303)
 
 
@@ -351,7 +353,7 @@ def confirm_void(invoice_id: int):
     """Ask before voiding a sent invoice (a page of its own, so it asks without JavaScript too)."""
     invoice = scoped_invoice(invoice_id)
     if invoice.status == "sent" and invoicing.void_forbidden(invoice):  # credit-notes: corrected, not voided
-        flash(invoicing.VOID_FORBIDDEN, "info")
+        flash(str(invoicing.VOID_FORBIDDEN), "info")
         return redirect(url_for("credit_notes.new", invoice_id=invoice.id))
     return render_template("invoices/confirm.html", invoice=invoice, totals=invoicing.totals(invoice),
                            action="void", allowed=invoice.status == "sent")
@@ -363,7 +365,7 @@ def delete(invoice_id: int):
     invoice = scoped_invoice(invoice_id)
     invoicing.delete_draft(invoice)
     db.session.commit()
-    flash("Draft deleted.", "success")
+    flash(_("Draft deleted."), "success")
     return redirect(url_for("invoices.index"), code=303)
 
 

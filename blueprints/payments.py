@@ -6,6 +6,7 @@ that shows an invoice says "overdue" by one rule (services/payments.py)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, TextAreaField
@@ -22,12 +23,12 @@ bp = Blueprint("payments", __name__, url_prefix="/invoices")
 
 
 class PaymentForm(FlaskForm):
-    paid_on = DateField("Date received", validators=[InputRequired("Enter the date the payment was received.")])
+    paid_on = DateField(_l("Date received"), validators=[InputRequired(_l("Enter the date the payment was received."))])
     # Places beyond the currency's are refused by fits_currency_field (no 45.005 USD).
-    amount = DecimalText("Amount", places=4, required=True)
-    method = StringField("Method (optional)", validators=[Length(max=payments.METHOD_MAX)],
-                         description="Bank transfer, card, cash…")
-    note = TextAreaField("Note (optional)", validators=[Length(max=payments.NOTE_MAX)])
+    amount = DecimalText(_l("Amount"), places=4, required=True)
+    method = StringField(_l("Method (optional)"), validators=[Length(max=payments.METHOD_MAX)],
+                         description=_l("Bank transfer, card, cash…"))
+    note = TextAreaField(_l("Note (optional)"), validators=[Length(max=payments.NOTE_MAX)])
 
 
 def _new_form(invoice: Invoice) -> PaymentForm:
@@ -40,7 +41,8 @@ def _new_form(invoice: Invoice) -> PaymentForm:
 @bp.app_context_processor
 def _template_helpers():
     return {"shown_status": lambda invoice: payments.shown_status(invoice, today()),
-            "balance_due": payments.balance_minor, "new_payment_form": _new_form}
+            "balance_due": payments.balance_minor, "new_payment_form": _new_form,
+            "status_word": lambda shown: payments.STATUS_WORDS.get(shown, shown)}
 
 
 @bp.post("/<int:invoice_id>/payments")
@@ -83,13 +85,13 @@ def delete(invoice_id: int, payment_id: int):
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash(f"Payment deleted. Invoice {invoice.number} is {payments.shown_status(invoice, today())} now.",
-              "success")
+        flash(_("Payment deleted. Invoice %(number)s is %(status)s now.", number=invoice.number,
+                status=payments.STATUS_WORDS[payments.shown_status(invoice, today())]), "success")
     return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="payments"), code=303)
 
 
 def _recorded(invoice: Invoice, payment: Payment) -> str:
     if invoice.status == "paid":
-        return f"Payment recorded. Invoice {invoice.number} is paid in full."
-    return (f"Payment recorded. Invoice {invoice.number} is partially paid: "
-            f"{format_money(payments.balance_minor(invoice), invoice.currency)} still due.")
+        return _("Payment recorded. Invoice %(number)s is paid in full.", number=invoice.number)
+    return _("Payment recorded. Invoice %(number)s is partially paid: %(balance)s still due.", number=invoice.number,
+             balance=format_money(payments.balance_minor(invoice), invoice.currency))

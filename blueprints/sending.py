@@ -8,7 +8,7 @@ recipients in one click."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, StringField, TextAreaField
@@ -28,8 +28,9 @@ def placeholders_known(form, field):
     unknown = mail.unknown_placeholders(field.data or "")
     if unknown:
         known = ", ".join("{" + name + "}" for name in mail.PLACEHOLDERS)
-        raise ValidationError(f"Unknown placeholder{'s' if len(unknown) > 1 else ''} "
-                              f"{', '.join('{' + name + '}' for name in unknown)}: use {known}.")
+        raise ValidationError(ngettext("Unknown placeholder %(names)s: use %(known)s.",
+                                       "Unknown placeholders %(names)s: use %(known)s.", len(unknown),
+                                       names=", ".join("{" + name + "}" for name in unknown), known=known))
 
 
 def addresses(required: bool):
@@ -42,9 +43,9 @@ def addresses(required: bool):
 
 
 class SendForm(FlaskForm):
-    to = StringField("To", validators=[Length(max=2000), addresses(required=True)])
-    cc = StringField("Cc", validators=[Length(max=2000), addresses(required=False)])
-    copy_to_me = BooleanField("Send me a copy")
+    to = StringField(_l("To"), validators=[Length(max=2000), addresses(required=True)])
+    cc = StringField(_l("Cc"), validators=[Length(max=2000), addresses(required=False)])
+    copy_to_me = BooleanField(_l("Send me a copy"))
     confirmed = HiddenField()  # "send anyway" after the question about lines that bill nothing
     # Set by the form shown on a draft: the same form sent twice (a double click, a second tab) must
     # not mail a second copy once the first has numbered the invoice.
@@ -62,24 +63,24 @@ class OptionalWholeNumber(WholeNumber):
 
 
 class StageForm(Form):
-    days = OptionalWholeNumber("Days after the due date", validators=[
-        Optional(), NumberRange(min=1, max=365, message="Use 1 to 365 days.")])
-    subject = StringField("Subject", validators=[Length(max=200), placeholders_known])
-    body = TextAreaField("Message", validators=[Length(max=5000), placeholders_known])
+    days = OptionalWholeNumber(_l("Days after the due date"), validators=[
+        Optional(), NumberRange(min=1, max=365, message=_l("Use 1 to 365 days."))])
+    subject = StringField(_l("Subject"), validators=[Length(max=200), placeholders_known])
+    body = TextAreaField(_l("Message"), validators=[Length(max=5000), placeholders_known])
 
 
 class MailSettingsForm(FlaskForm):
-    invoice_subject = StringField("Subject", validators=[Length(max=200), placeholders_known])
-    invoice_body = TextAreaField("Message", validators=[Length(max=5000), placeholders_known])
-    reminders_enabled = BooleanField("Send reminders for overdue invoices")
+    invoice_subject = StringField(_l("Subject"), validators=[Length(max=200), placeholders_known])
+    invoice_body = TextAreaField(_l("Message"), validators=[Length(max=5000), placeholders_known])
+    reminders_enabled = BooleanField(_l("Send reminders for overdue invoices"))
     stages = FieldList(FormField(StageForm), min_entries=reminders.MAX_STAGES, max_entries=reminders.MAX_STAGES)
 
     def validate_stages(self, field):
         days = [entry.form.days.data for entry in field.entries if entry.form.days.data]
         if len(days) != len(set(days)):
-            raise ValidationError("Two reminders have the same number of days: give each its own.")
+            raise ValidationError(_("Two reminders have the same number of days: give each its own."))
         if self.reminders_enabled.data and not days:
-            raise ValidationError("Reminders are on: give at least one reminder its number of days.")
+            raise ValidationError(_("Reminders are on: give at least one reminder its number of days."))
 
 
 @bp.app_context_processor
@@ -119,7 +120,7 @@ def email(invoice_id: int):
     invoice = scoped(Invoice, invoice_id)
     form = SendForm(data={"to": invoice.customer.email})
     if invoice.status == "void":
-        flash("A void invoice is not sent.", "error")
+        flash(_("A void invoice is not sent."), "error")
         return redirect(url_for("invoices.show", invoice_id=invoice.id), code=303)
     einvoice, problems = sending.einvoice_problems(invoice)  # doc-languages: its format is attached, so it must pass
     if not form.is_submitted() or not mail.configured(current_app.config):
@@ -127,8 +128,8 @@ def email(invoice_id: int):
     if not form.validate() or problems:
         return _send_page(invoice, form, 422, einvoice=einvoice, problems=problems)
     if form.was_draft.data and not invoice.is_draft:
-        flash(f"Invoice {invoice.number} was sent already (in another tab?): nothing was sent again. "
-              "To mail it once more, use “Email the invoice again”.", "info")
+        flash(_("Invoice %(number)s was sent already (in another tab?): nothing was sent again. "
+                "To mail it once more, use “Email the invoice again”.", number=invoice.number), "info")
         return redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="sending"), code=303)
     if sending.needs_confirmation(invoice) and not form.confirmed.data:
         return render_template("invoices/confirm_send.html", invoice=invoice, lines=sending.lines_to_confirm(invoice),
@@ -161,17 +162,17 @@ def reminder(invoice_id: int):
     invoice = scoped(Invoice, invoice_id)
     back = redirect(url_for("invoices.show", invoice_id=invoice.id, _anchor="sending"), code=303)
     if not mail.configured(current_app.config):
-        flash("No mail server is set up: see Settings > Email & reminders.", "error")
+        flash(_("No mail server is set up: see Settings > Email & reminders."), "error")
         return back
     if invoice.status not in reminders.OPEN_STATUSES:
-        flash(f"A {invoice.status} invoice needs no reminder.", "error")
+        flash(_("A %(status)s invoice needs no reminder.", status=invoice.status), "error")
         return back
     if payments.balance_minor(invoice) <= 0:  # as send-reminders skips it (payments.owing)
-        flash(f"Invoice {invoice.number} has nothing left to pay: it needs no reminder.", "error")
+        flash(_("Invoice %(number)s has nothing left to pay: it needs no reminder.", number=invoice.number), "error")
         return back
     recipients = reminders.recipients_for(invoice)
     if recipients is None:
-        flash(f"{invoice.customer.name} has no email address: add one to the customer first.", "error")
+        flash(_("%(name)s has no email address: add one to the customer first.", name=invoice.customer.name), "error")
         return back
     stages = reminders.stages_of(invoice.business_id)
     sending.ensure_view_token(invoice)
@@ -180,9 +181,10 @@ def reminder(invoice_id: int):
                                    templates=reminders.templates_for(stages[0] if stages else None))
     db.session.commit()
     if attempt.outcome == "sent":
-        flash(f"A reminder for invoice {invoice.number} was emailed to {attempt.to_addresses}.", "success")
+        flash(_("A reminder for invoice %(number)s was emailed to %(to)s.", number=invoice.number,
+                to=attempt.to_addresses), "success")
     else:
-        flash(f"The reminder was not sent: {attempt.answer}", "error")
+        flash(_("The reminder was not sent: %(answer)s", answer=attempt.answer), "error")
     return back
 
 
@@ -192,7 +194,7 @@ def view_link(invoice_id: int):
     invoice = scoped(Invoice, invoice_id)
     action = request.form.get("action")
     if invoice.is_draft or action not in {"regenerate", "disable"}:
-        flash("A view link belongs to a sent invoice.", "error")
+        flash(_("A view link belongs to a sent invoice."), "error")
     elif action == "regenerate":
         sending.regenerate_view_token(invoice)
         db.session.commit()
@@ -225,7 +227,7 @@ def settings():
                                              entry.form.body.data.strip())
                                             for entry in form.stages.entries if entry.form.days.data])
         db.session.commit()
-        flash("Email settings saved.", "success")
+        flash(_("Email settings saved."), "success")
         return redirect(url_for("sending.settings"), code=303)
     return render_template("settings/email.html", form=form, placeholders=mail.PLACEHOLDERS,
                            configured=mail.configured(current_app.config)), 422 if form.errors else 200

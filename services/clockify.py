@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
+from flask_babel import gettext as _
 
 from services.clockify_errors import (  # re-exported: callers import them from here
     ClockifyError,
@@ -160,7 +161,7 @@ class ClockifyClient:
     ) -> None:
         api_key = (api_key or "").strip()
         if not _KEY.fullmatch(api_key):
-            raise InvalidKey("That does not look like a Clockify API key. Copy it again from Clockify.")
+            raise InvalidKey(_("That does not look like a Clockify API key. Copy it again from Clockify."))
         api, reports = base_urls(region, subdomain)
         self.region = region
         self._api_url = _override(api_url) or api
@@ -526,7 +527,7 @@ class ClockifyClient:
         if status == 429:
             return RateLimited(retry_after=retry_after, **info)
         if status >= 500:
-            return UnexpectedResponse("Clockify is having trouble right now. Please try again in a few minutes.", **info)
+            return UnexpectedResponse(_("Clockify is having trouble right now. Please try again in a few minutes."), **info)
         return UnexpectedResponse(**info)
 
 

@@ -76,9 +76,10 @@ def issue(invoice: Invoice, credits: list[Credit] | None, today: date) -> Invoic
     total is the invoice's) or for the chosen lines. Raises CreditNoteError (or InvoiceChanged, when
     another request changed the invoice first) with nothing stored."""
     if invoice.kind != "invoice":
-        raise CreditNoteError("A credit note cannot itself be credited.")
+        raise CreditNoteError(_("A credit note cannot itself be credited."))
     if invoice.status not in CREDITABLE:
-        raise CreditNoteError(f"Only a sent or paid invoice can be credited; this one is {invoice.status}.")
+        raise CreditNoteError(_("Only a sent or paid invoice can be credited; this one is %(status)s.",
+                                status=invoice.status))
     if credits is None and invoice.credited_minor:
         raise CreditNoteError(_("Part of invoice %(number)s is credited already: to credit the rest, choose “The lines "
                                 "ticked below” and tick what is left to credit.", number=invoice.number))
@@ -96,7 +97,7 @@ def issue(invoice: Invoice, credits: list[Credit] | None, today: date) -> Invoic
         note.lines.append(copy)
     total = invoicing.totals(note).total
     if total <= 0:
-        raise CreditNoteError("The credit note would credit nothing: choose a line and an amount above zero.")
+        raise CreditNoteError(_("The credit note would credit nothing: choose a line and an amount above zero."))
     _claim_credit(invoice, total)
     _claim_lines(invoice, None if credits is None else [(line, line_amount_minor(quantity, rate_minor))
                                                         for line, quantity, rate_minor in credited])
@@ -117,23 +118,23 @@ def _credited_lines(invoice: Invoice, credits: list[Credit] | None):
     for credit in credits:
         line = lines.get(credit.line_id)
         if line is None:
-            raise CreditNoteError("A chosen line is not on this invoice (reload the page).")
+            raise CreditNoteError(_("A chosen line is not on this invoice (reload the page)."))
         if any(line is each[0] for each in chosen):
             raise CreditNoteError(_("Line %(position)s is chosen twice (reload the page).", position=line.position),
                                   line.id)
         if not 0 < credit.quantity <= line.quantity:
-            raise CreditNoteError(f"Line {line.position}: credit a quantity above 0 and at most "
-                                  f"{line.quantity.normalize():f}.", line.id)
+            raise CreditNoteError(_("Line %(position)s: credit a quantity above 0 and at most %(most)s.",
+                                    position=line.position, most=format(line.quantity.normalize(), "f")), line.id)
         if not 0 <= credit.rate_minor <= line.rate_minor:
             limit = from_minor(line.rate_minor, invoice.currency)
-            raise CreditNoteError(f"Line {line.position}: credit a rate of at most {limit} {invoice.currency}.",
-                                  line.id, "rate")
+            raise CreditNoteError(_("Line %(position)s: credit a rate of at most %(limit)s %(currency)s.",
+                                    position=line.position, limit=limit, currency=invoice.currency), line.id, "rate")
         amount, left = line_amount_minor(credit.quantity, credit.rate_minor), left_on_line(line)
         if amount > left:
             raise CreditNoteError(_left_message(line, left, amount, invoice.currency), line.id)
         chosen.append((line, credit.quantity, credit.rate_minor))
     if not chosen:
-        raise CreditNoteError("Choose at least one line to credit.")
+        raise CreditNoteError(_("Choose at least one line to credit."))
     return sorted(chosen, key=lambda each: each[0].position)
 
 
@@ -156,9 +157,10 @@ def _claim_credit(invoice: Invoice, amount: int) -> None:
         if now is None or now.status not in CREDITABLE:
             raise invoicing._changed(invoice)
         left = from_minor(now.total_minor - now.credited_minor, invoice.currency)
-        raise CreditNoteError(f"This credit note ({from_minor(amount, invoice.currency)} {invoice.currency}) would "
-                              f"credit more than is left of invoice {invoice.number}: {left} {invoice.currency} "
-                              "(its other credit notes are counted, a discount of the invoice too). Credit less.")
+        raise CreditNoteError(_("This credit note (%(amount)s %(currency)s) would credit more than is left of invoice "
+                                "%(number)s: %(left)s %(currency)s (its other credit notes are counted, a discount of "
+                                "the invoice too). Credit less.", amount=from_minor(amount, invoice.currency),
+                                currency=invoice.currency, number=invoice.number, left=left))
     db.session.expire(invoice)
     if invoice.status == "credited":
         db.session.execute(delete(ImportedEntry).where(ImportedEntry.invoice_id == invoice_id))

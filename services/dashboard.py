@@ -110,7 +110,7 @@ def last_twelve_months(today: date) -> list[tuple[int, int]]:
     """(year, month) of the last twelve months, this one last."""
     months = []
     year, month = today.year, today.month
-    for _ in range(12):
+    for _month in range(12):
         months.append((year, month))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return months[::-1]

@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import func, insert, null, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
@@ -35,8 +36,8 @@ from services.lines import (ImportPlan, LineOptions, LinePlanner, Reconciler, Re
 from services.money import from_minor, line_amount_minor, to_minor
 
 FREE_PLAN_WINDOW_DAYS = 31  # a Free workspace's report covers at most 31 days per request
-ALREADY_CONFIRMED = "These entries were already imported (the form was sent twice). The invoice shows them."
-STILL_LOADING = "Clockify entries are still loading for this preview (another tab?): try again in a moment."
+ALREADY_CONFIRMED = _l("These entries were already imported (the form was sent twice). The invoice shows them.")
+STILL_LOADING = _l("Clockify entries are still loading for this preview (another tab?): try again in a moment.")
 LOAD_CLAIM = timedelta(seconds=120)  # longer than a page's calls with their retries may take
 
 
@@ -98,17 +99,17 @@ def unknown_choices(reference: ReferenceData, client_id: str, project_ids: Itera
     dropped: the import would widen to every client, project or member without a word."""
     problems = []
     if client_id and client_id not in {client.id for client in reference.clients}:
-        problems.append(f"the Clockify client linked to {linked_to}" if linked_to else "the chosen client")
+        problems.append(_("the Clockify client linked to %(name)s", name=linked_to) if linked_to else _("the chosen client"))
     unknown_projects = set(project_ids) - {project.id for project in reference.projects}
     if unknown_projects:
-        problems.append(f"{len(unknown_projects)} chosen project{'s' if len(unknown_projects) > 1 else ''}")
+        problems.append(ngettext("%(num)d chosen project", "%(num)d chosen projects", len(unknown_projects)))
     unknown_members = set(member_ids) - {member.id for member in reference.members}
     if unknown_members:
-        problems.append(f"{len(unknown_members)} chosen team member{'s' if len(unknown_members) > 1 else ''}")
+        problems.append(ngettext("%(num)d chosen team member", "%(num)d chosen team members", len(unknown_members)))
     if not problems:
         return None
-    return (f"Clockify's lists for this workspace do not hold {' and '.join(problems)} (deleted, or not "
-            "listed?). Refresh the lists, or choose again: Hourbill will not import without that filter.")
+    return _("Clockify's lists for this workspace do not hold %(what)s (deleted, or not listed?). Refresh the lists, or "
+             "choose again: Hourbill will not import without that filter.", what=_(" and ").join(problems))
 
 
 # --- dates ----------------------------------------------------------------------------------------
@@ -123,7 +124,7 @@ def month_range(today: date, months_back: int) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
-DATE_RANGES = {"this_month": "This month", "last_month": "Last month", "custom": "Custom range"}
+DATE_RANGES = {"this_month": _l("This month"), "last_month": _l("Last month"), "custom": _l("Custom range")}
 
 
 def date_range(preset: str, start: str, end: str, today: date) -> tuple[date, date]:
@@ -136,13 +137,13 @@ def date_range(preset: str, start: str, end: str, today: date) -> tuple[date, da
     try:
         first, last = date.fromisoformat(start or ""), date.fromisoformat(end or "")
     except ValueError:
-        raise ValueError("Enter both dates of the custom range, like 2026-10-01.") from None
+        raise ValueError(_("Enter both dates of the custom range, like 2026-10-01.")) from None
     if first > last:
-        raise ValueError("The range starts after it ends: swap the dates.")
+        raise ValueError(_("The range starts after it ends: swap the dates."))
     if first.year < 2000 or last.year > 2100:
-        raise ValueError("Clockify keeps time from 2000 on: choose dates between 2000 and 2100.")
+        raise ValueError(_("Clockify keeps time from 2000 on: choose dates between 2000 and 2100."))
     if (last - first).days > 366:
-        raise ValueError("Import at most a year at a time.")
+        raise ValueError(_("Import at most a year at a time."))
     return first, last
 
 
@@ -386,12 +387,12 @@ def load_pages(preview: ImportPreview, client: ClockifyClient, until: float) -> 
 def load_all(preview: ImportPreview, client: ClockifyClient, until: float) -> None:
     """Every page not loaded yet (``load_pages``) before ``until``. ImportProblem when another request
     is loading this preview's pages now, or when time ran out first (the next request goes on)."""
-    for _ in load_pages(preview, client, until):
+    for _page in load_pages(preview, client, until):
         pass
     if not preview.complete:
-        raise ImportProblem(STILL_LOADING if preview.loading_until else
-                            f"Loaded {preview.entry_count} entries from Clockify so far: send the form again "
-                            "to load the rest.")
+        raise ImportProblem(str(STILL_LOADING) if preview.loading_until else
+                            _("Loaded %(count)s entries from Clockify so far: send the form again to load the rest.",
+                              count=preview.entry_count))
 
 
 def _load_per_member(preview, client, filters: Filters, reference: ReferenceData,
@@ -624,7 +625,7 @@ def _page_sums(preview: ImportPreview, currency: str, fallback_rate: Decimal | N
 
     fallback_minor = to_minor(fallback_rate, currency) if fallback_rate is not None else 0
     rates: dict[tuple[str, str], int] = {}
-    for rate, rate_label, _, _ in labels:
+    for rate, rate_label, *_unused in labels:
         if rate is not None and ours(rate_label):
             rates[rate, rate_label] = to_minor(Decimal(rate), currency)
     if fallback_minor < 0 or any(minor < 0 for minor in rates.values()):
@@ -734,8 +735,8 @@ def selected(view: PreviewView, mode: str, entry_ids: Iterable[str], excluded: I
         return [entry for entry in view.selectable if entry.id not in skip] + extra
     taken = [entry for entry, _ in view.elsewhere if entry.id in wanted | wanted_non_billable]
     if taken:
-        raise ImportProblem(f"{len(taken)} of the ticked entries were billed on another invoice meanwhile "
-                            "(another tab?). Nothing was imported: preview again to see what is left.")
+        raise ImportProblem(_("%(count)s of the ticked entries were billed on another invoice meanwhile (another "
+                              "tab?). Nothing was imported: preview again to see what is left.", count=len(taken)))
     return [entry for entry in view.selectable if entry.id in wanted] + extra
 
 
@@ -1010,7 +1011,7 @@ def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: 
     if preview.confirmed_at is not None:
         raise ImportProblem(ALREADY_CONFIRMED)
     if preview.confirm_run != run:
-        raise ImportProblem("This import was started again from another tab, or finished there: see the invoice.")
+        raise ImportProblem(_("This import was started again from another tab, or finished there: see the invoice."))
     selection, options, rate = confirm_request(preview)
     step = preview.confirm_pages
     if step < _stored_pages(preview):
@@ -1023,7 +1024,7 @@ def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: 
             ImportPreview.confirmed_at.is_(None)).values(confirm_pages=step + 1)
             .execution_options(synchronize_session=False)).rowcount
         if moved != 1:
-            raise ImportProblem("This import is going on in another tab: see the invoice in a moment.")
+            raise ImportProblem(_("This import is going on in another tab: see the invoice in a moment."))
         db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id,
                                                            ImportPreviewPage.number == number)
                            .values(planned={"for": f"confirm:{run}", "lines": planner.state()})
@@ -1103,7 +1104,7 @@ def _write(preview: ImportPreview, invoice: Invoice, run: str, plan: ImportPlan,
     if claimed != 1:
         raise ImportProblem(ALREADY_CONFIRMED)
     if not plan.lines:
-        raise ImportProblem("Nothing to import: tick at least one entry.")
+        raise ImportProblem(_("Nothing to import: tick at least one entry."))
     first = next_position(invoice)
     try:
         for start in range(0, len(plan.lines), LINE_BATCH):
@@ -1125,8 +1126,8 @@ def _write(preview: ImportPreview, invoice: Invoice, run: str, plan: ImportPlan,
                            .values(planned=null()).execution_options(synchronize_session=False))
         db.session.flush()
     except IntegrityError:
-        raise ImportProblem("Some of these entries were billed on another invoice meanwhile (another tab?). "
-                            "Nothing was imported: preview again to see what is left.") from None
+        raise ImportProblem(_("Some of these entries were billed on another invoice meanwhile (another tab?). "
+                              "Nothing was imported: preview again to see what is left.")) from None
     db.session.expire(invoice)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import contains_eager, load_only
 
@@ -22,10 +23,10 @@ from services.money import from_minor
 from services.payments import PAYABLE, balance_due, balance_minor, overdue, shown_status
 
 PAGE_SIZE = 50
-STATUSES = {"draft": "Draft", "sent": "Sent", "partially_paid": "Partially paid", "overdue": "Overdue",
-            "paid": "Paid", "void": "Void", "credited": "Credited", "issued": "Credit notes"}
-SORTS = {"issued_desc": "Newest first", "issued_asc": "Oldest first", "due_asc": "Due soonest",
-         "due_desc": "Due latest", "customer_asc": "Customer A–Z", "customer_desc": "Customer Z–A"}
+STATUSES = {"draft": _l("Draft"), "sent": _l("Sent"), "partially_paid": _l("Partially paid"), "overdue": _l("Overdue"),
+            "paid": _l("Paid"), "void": _l("Void"), "credited": _l("Credited"), "issued": _l("Credit notes")}
+SORTS = {"issued_desc": _l("Newest first"), "issued_asc": _l("Oldest first"), "due_asc": _l("Due soonest"),
+         "due_desc": _l("Due latest"), "customer_asc": _l("Customer A–Z"), "customer_desc": _l("Customer Z–A")}
 _KEYS = {"issued": Invoice.issue_date, "due": Invoice.due_date, "customer": func.lower(Customer.name)}
 # What a row, its status, its CSV line and a draft's total read: not the parties as sent (JSON), the notes,
 # the times or the view token, which cost more to read than the rest of the row.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import delete, func, select, update
 from sqlalchemy import inspect as sa_inspect
 
@@ -26,8 +26,8 @@ from services.money import (INVOICE_LIMIT_MINOR, Totals, from_minor, invoice_tot
 # "credited" (services/credit_notes.py, under its own guard).
 TRANSITIONS = {"draft": {"sent"}, "sent": {"void"}, "partially_paid": set(), "paid": set(), "void": set(),
                "issued": set(), "credited": set()}
-DONE = {"draft": "made a draft again", "sent": "sent", "partially_paid": "partly paid", "paid": "paid",
-        "void": "voided", "issued": "issued", "credited": "credited in full"}
+DONE = {"draft": _l("made a draft again"), "sent": _l("sent"), "partially_paid": _l("partly paid"), "paid": _l("paid"),
+        "void": _l("voided"), "issued": _l("issued"), "credited": _l("credited in full")}
 
 
 class InvoiceStateError(Exception):
@@ -130,7 +130,7 @@ def totals_of(invoices: list[Invoice]) -> dict[int, InvoiceTotals]:
         .where(LineItem.invoice_id.in_(by_id)).group_by(LineItem.invoice_id, LineItem.vat_category, LineItem.vat_rate)
         .order_by(LineItem.invoice_id, func.min(LineItem.position)))
     groups: dict[int, dict[tuple[str, Decimal], list]] = {invoice_id: {} for invoice_id in by_id}
-    for invoice_id, category, rate, _, amount, count in rows:
+    for invoice_id, category, rate, _first, amount, count in rows:
         invoice = by_id[invoice_id]
         line = LineItem(vat_category=category, vat_rate=rate, vat_exemption_reason="")
         key = line_vat(invoice, line)[:2]
@@ -193,9 +193,9 @@ def _sequence(business: Business, year: int, sequence: Sequence = INVOICES) -> i
         return getattr(business, sequence.counter)
     if year > counter_year:
         return 1
-    raise InvoiceStateError(f"This invoice is dated {year}, but numbering restarts each year and has moved on "
-                            f"to {counter_year}: its {year} sequence is closed. Change the issue date to "
-                            f"{counter_year} or later to send it.")
+    raise InvoiceStateError(_("This invoice is dated %(year)s, but numbering restarts each year and has moved on "
+                              "to %(counter)s: its %(year)s sequence is closed. Change the issue date to %(counter)s or "
+                              "later to send it.", year=year, counter=counter_year))
 
 
 def next_number(business: Business, year: int, sequence: Sequence = INVOICES) -> str:
@@ -258,12 +258,12 @@ def _changed(invoice: Invoice) -> InvoiceChanged:
     """What another request did to the invoice, in the user's words."""
     now = db.session.execute(select(Invoice.status, Invoice.number).where(Invoice.id == _id(invoice))).first()
     if now is None:
-        return InvoiceChanged("This invoice was deleted meanwhile (in another tab?): nothing was changed.")
+        return InvoiceChanged(_("This invoice was deleted meanwhile (in another tab?): nothing was changed."))
     status, number = now
-    name = f"Invoice {number}" if number else "This invoice"
-    return InvoiceChanged(f"{name} was {DONE[status]} already (in another tab?): its lines and details can no "
-                          "longer change, and nothing was changed. Reload the page to see it as it is now, or "
-                          "duplicate it to make a new draft.")
+    name = _("Invoice %(number)s", number=number) if number else _("This invoice")
+    return InvoiceChanged(_("%(name)s was %(done)s already (in another tab?): its lines and details can no "
+                            "longer change, and nothing was changed. Reload the page to see it as it is now, or "
+                            "duplicate it to make a new draft.", name=name, done=DONE[status]))
 
 
 def _claim(invoice: Invoice, to: str, *conditions, **values) -> None:
@@ -291,7 +291,7 @@ def mark_sent(invoice: Invoice) -> None:
     _require_transition(invoice, "sent")
     lock_draft(invoice)
     if not invoice.lines:
-        raise InvoiceStateError("Add at least one line before sending the invoice.")
+        raise InvoiceStateError(_("Add at least one line before sending the invoice."))
     number = take_number(invoice.business_id, invoice.issue_date.year)
     invoice.total_minor = totals(invoice).total
     invoice.paid_minor = 0
@@ -325,24 +325,24 @@ def mark_void(invoice: Invoice) -> None:
     entries are released only after the void has won (a payment recorded at the same moment keeps
     them on the paid invoice)."""
     if invoice.status in ("partially_paid", "paid"):
-        raise InvoiceStateError("This invoice has payments recorded: delete them first (below) to void it.")
+        raise InvoiceStateError(_("This invoice has payments recorded: delete them first (below) to void it."))
     if invoice.status == "sent" and void_forbidden(invoice):
-        raise InvoiceStateError(VOID_FORBIDDEN)
+        raise InvoiceStateError(str(VOID_FORBIDDEN))
     if invoice.credited_minor:
-        raise InvoiceStateError(CREDITED)
+        raise InvoiceStateError(str(CREDITED))
     try:  # a credit note issued meanwhile leaves the status as it was: the guard counts the credits too
         _claim(invoice, "void", Invoice.credited_minor == 0, voided_at=utcnow())
     except InvoiceChanged:
         if db.session.scalar(select(Invoice.credited_minor).where(Invoice.id == _id(invoice))):
-            raise InvoiceChanged(f"A credit note for invoice {invoice.number} was issued meanwhile (in another tab?): "
-                                 "it was not voided. " + CREDITED) from None
+            raise InvoiceChanged(_("A credit note for invoice %(number)s was issued meanwhile (in another tab?): "
+                                   "it was not voided. %(credited)s", number=invoice.number, credited=CREDITED)) from None
         raise
     db.session.execute(delete(ImportedEntry).where(ImportedEntry.invoice_id == invoice.id))
 
 
-CREDITED = "This invoice has credit notes: correct the rest of it with another credit note."
-VOID_FORBIDDEN = ("Sent invoices cannot be voided in this business (Settings > Credit notes): correct it with a "
-                  "credit note instead, in full or for some of its lines.")
+CREDITED = _l("This invoice has credit notes: correct the rest of it with another credit note.")
+VOID_FORBIDDEN = _l("Sent invoices cannot be voided in this business (Settings > Credit notes): correct it with a "
+                    "credit note instead, in full or for some of its lines.")
 
 
 def void_forbidden(invoice: Invoice) -> bool:
@@ -359,7 +359,7 @@ def delete_draft(invoice: Invoice) -> None:
 
 def _require_transition(invoice: Invoice, to: str) -> None:
     if to not in TRANSITIONS[invoice.status]:
-        raise InvoiceStateError(f"A {invoice.status} invoice cannot be marked {to}.")
+        raise InvoiceStateError(_("A %(status)s invoice cannot be marked %(to)s.", status=invoice.status, to=to))
 
 
 def duplicate(invoice: Invoice, business: Business, today: date) -> tuple[Invoice, int]:
@@ -393,9 +393,9 @@ def check_room(invoice: Invoice, quantity, rate_minor: int, replacing: LineItem 
     others = sum(abs(line.amount_minor) for line in invoice.lines if line is not replacing)
     if others + abs(line_amount_minor(quantity, rate_minor)) > INVOICE_LIMIT_MINOR:
         limit = f"{from_minor(INVOICE_LIMIT_MINOR, invoice.currency):,} {invoice.currency}"
-        raise AmountTooLarge(f"This line would make the invoice total larger than Hourbill can keep: the lines of "
-                             f"one invoice may add up to at most {limit} (a negative line counts by its size). "
-                             "Split the work over several invoices.")
+        raise AmountTooLarge(_("This line would make the invoice total larger than Hourbill can keep: the lines of "
+                               "one invoice may add up to at most %(limit)s (a negative line counts by its size). "
+                               "Split the work over several invoices.", limit=limit))
 
 
 def next_position(invoice: Invoice) -> int:
@@ -445,7 +445,7 @@ def restore_line(invoice: Invoice, snapshot: dict) -> LineItem:
     meanwhile (it is then on another line or invoice) or the line no longer fits the invoice."""
 
     if snapshot["invoice_id"] != invoice.id:
-        raise LineNotRestorable("That line was removed from another invoice.")
+        raise LineNotRestorable(_("That line was removed from another invoice."))
     existing = db.session.get(LineItem, snapshot["id"])
     if existing is not None and existing.invoice_id == invoice.id and existing.description == snapshot["description"]:
         return existing  # restored already
@@ -457,11 +457,13 @@ def restore_line(invoice: Invoice, snapshot: dict) -> LineItem:
     taken = [billed for workspace, entries in by_workspace.items()
              for billed in imported_elsewhere(invoice.business_id, workspace, entries).values()]
     if taken:
-        where = sorted({f"invoice {billed.number}" if billed.number else
-                        "this invoice" if billed.id == invoice.id else "another draft" for billed in taken})
-        raise LineNotRestorable(f"The line cannot come back: {len(taken)} of its Clockify entries "
-                                f"{'is' if len(taken) == 1 else 'are'} billed again meanwhile, on {', '.join(where)}. "
-                                "Import it again if that was not meant.")
+        where = sorted({_("invoice %(number)s", number=billed.number) if billed.number else
+                        _("this invoice") if billed.id == invoice.id else _("another draft") for billed in taken})
+        raise LineNotRestorable(ngettext("The line cannot come back: %(num)d of its Clockify entries is billed again "
+                                         "meanwhile, on %(where)s. Import it again if that was not meant.",
+                                         "The line cannot come back: %(num)d of its Clockify entries are billed again "
+                                         "meanwhile, on %(where)s. Import it again if that was not meant.",
+                                         len(taken), where=", ".join(where)))
     quantity = Decimal(snapshot["quantity"])
     try:
         check_room(invoice, quantity, snapshot["rate_minor"])

@@ -26,6 +26,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _, lazy_gettext as _l
+
 from services.clockify_types import TimeEntry
 from services.money import format_money, is_currency, line_amount_minor, to_minor
 
@@ -33,26 +35,26 @@ GROUPINGS = ("entry", "project", "task", "member", "day", "description")
 ROUNDING_MINUTES = (0, 1, 5, 6, 10, 12, 15, 30, 60)  # Clockify's own report roundings among them
 ROUNDING_DIRECTIONS = ("up", "nearest", "down")
 DETAILS = ("date", "project", "task", "member", "description")  # also the order the line text uses
-GROUPING_LABELS = {"entry": "One line per entry", "project": "One line per project", "task": "One line per task",
-                   "member": "One line per team member", "day": "One line per day",
-                   "description": "One line per description"}
-ROUNDING_DIRECTION_LABELS = {"up": "up", "nearest": "to the nearest", "down": "down"}
+GROUPING_LABELS = {"entry": _l("One line per entry"), "project": _l("One line per project"), "task": _l("One line per task"),
+                   "member": _l("One line per team member"), "day": _l("One line per day"),
+                   "description": _l("One line per description")}
+ROUNDING_DIRECTION_LABELS = {"up": _l("up"), "nearest": _l("to the nearest"), "down": _l("down")}
 DESCRIPTION_LIMITS = (20, 2000)  # the line form accepts 2000 characters
 UNIT_LIMIT = 20  # LineItem.unit is String(20)
 
-NOT_WORK = {"BREAK": "Break", "TIME_OFF": "Time off", "TIMEOFF": "Time off", "HOLIDAY": "Holiday",
-            "OVERTIME": "Overtime"}
+NOT_WORK = {"BREAK": _l("Break"), "TIME_OFF": _l("Time off"), "TIMEOFF": _l("Time off"), "HOLIDAY": _l("Holiday"),
+            "OVERTIME": _l("Overtime")}
 NO_TEXT = "Time tracked"
 
 _HOUR = Decimal(3600)
 _UTC = timezone.utc
 _QUANTITY_STEP = Decimal("0.0001")  # models.QUANTITY_PLACES
 
-GROUPING_MESSAGE = "Choose how to group entries: one line per entry, or by project, task, member, day or description."
-ROUNDING_MESSAGE = "Rounding must be none, 1, 5, 6, 10, 12, 15, 30 or 60 minutes."
-DIRECTION_MESSAGE = "Round up, down or to the nearest step."
-LENGTH_MESSAGE = (f"The line text limit must be a whole number of characters from {DESCRIPTION_LIMITS[0]} "
-                   f"to {DESCRIPTION_LIMITS[1]}.")
+GROUPING_MESSAGE = _l("Choose how to group entries: one line per entry, or by project, task, member, day or description.")
+ROUNDING_MESSAGE = _l("Rounding must be none, 1, 5, 6, 10, 12, 15, 30 or 60 minutes.")
+DIRECTION_MESSAGE = _l("Round up, down or to the nearest step.")
+LENGTH_MESSAGE = _l("The line text limit must be a whole number of characters from %(low)s to %(high)s.",
+                    low=DESCRIPTION_LIMITS[0], high=DESCRIPTION_LIMITS[1])
 
 
 @dataclass(frozen=True)
@@ -76,12 +78,12 @@ class LineOptions:
             raise ValueError(DIRECTION_MESSAGE)
         unknown = sorted(str(detail) for detail in self.details - set(DETAILS))
         if unknown:
-            raise ValueError(f"Unknown line detail: {', '.join(unknown)}.")
+            raise ValueError(_("Unknown line detail: %(value)s.", value=", ".join(unknown)))
         low, high = DESCRIPTION_LIMITS
         if not _is_whole(self.max_description) or not low <= self.max_description <= high:
             raise ValueError(LENGTH_MESSAGE)
         if not isinstance(self.unit, str) or len(self.unit) > UNIT_LIMIT:
-            raise ValueError(f"The unit can be at most {UNIT_LIMIT} characters.")
+            raise ValueError(_("The unit can be at most %(most)s characters.", most=UNIT_LIMIT))
 
     @classmethod
     def from_form(cls, form: Mapping[str, Any]) -> LineOptions:
@@ -94,10 +96,10 @@ class LineOptions:
         if isinstance(details, str):
             details = [details]
         if not isinstance(details, (list, tuple)):
-            raise ValueError("Unknown line details.")
+            raise ValueError(_("Unknown line details."))
         unit = form.get("unit", default.unit)
         if not isinstance(unit, str):
-            raise ValueError(f"The unit can be at most {UNIT_LIMIT} characters.")
+            raise ValueError(_("The unit can be at most %(most)s characters.", most=UNIT_LIMIT))
         return cls(
             grouping=_choice(form.get("grouping"), default.grouping),
             rounding_minutes=_whole(form.get("rounding_minutes"), default.rounding_minutes, ROUNDING_MESSAGE),
@@ -133,9 +135,12 @@ class LineOptions:
     @property
     def rounding_sentence(self) -> str:
         """How each entry is rounded, after "Each entry rounded": "up to 15 minutes", "to the nearest 6 minutes"."""
-        direction = ROUNDING_DIRECTION_LABELS[self.rounding_direction]
-        minutes = f"{self.rounding_minutes} minutes"
-        return f"{direction} {minutes}" if self.rounding_direction == "nearest" else f"{direction} to {minutes}"
+        minutes = self.rounding_minutes
+        if self.rounding_direction == "nearest":
+            return _("to the nearest %(minutes)s minutes", minutes=minutes)
+        if self.rounding_direction == "up":
+            return _("up to %(minutes)s minutes", minutes=minutes)
+        return _("down to %(minutes)s minutes", minutes=minutes)
 
     def with_report_rounding(self, minutes: int, direction: str) -> LineOptions:
         """These options with the rounding Clockify's reports use for the workspace, when it is one
@@ -146,7 +151,7 @@ class LineOptions:
 
 
 def rounding_label(minutes: int) -> str:
-    return "No rounding" if minutes == 0 else f"to {minutes} minutes"
+    return _l("No rounding") if minutes == 0 else _l("to %(minutes)s minutes", minutes=minutes)
 
 
 def _is_whole(value: Any) -> bool:
@@ -479,16 +484,16 @@ def unknown_labels(entries: Iterable[TimeEntry]) -> list[str]:
 def skip_reason(entry: TimeEntry, currency: str) -> str | None:
     """Why an entry is never billed on an invoice in this currency, or None when it may be."""
     if entry.running:
-        return "Timer still running"
+        return _("Timer still running")
     if not entry.is_work:
-        return NOT_WORK.get(entry.kind, f"Not a work entry ({entry.kind})")
+        return str(NOT_WORK[entry.kind]) if entry.kind in NOT_WORK else _("Not a work entry (%(kind)s)", kind=entry.kind)
     if entry.seconds <= 0:  # type: ignore[operator]  # not running, so seconds is set
         # Nothing to bill; a 0 h line would only clutter the invoice.
-        return "No time recorded"
+        return _("No time recorded")
     if entry.rate is not None and not is_currency(entry.rate.currency):
-        return f"Rate in “{entry.rate.currency}”: say which currency that is (above)"
+        return _("Rate in “%(label)s”: say which currency that is (above)", label=entry.rate.currency)
     if entry.rate is not None and entry.rate.currency != currency:
-        return f"Rate in {entry.rate.currency}, invoice in {currency}"
+        return _("Rate in %(rate)s, invoice in %(invoice)s", rate=entry.rate.currency, invoice=currency)
     return None
 
 

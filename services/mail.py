@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_mailman import EmailMessage
 
 from extensions import db
@@ -23,12 +24,12 @@ from models import MailAttempt, utcnow
 # {name} in a subject or body; anything else in braces is text. A placeholder Hourbill does not know is
 # refused where the template is saved, so a mail never goes out with "{totl}" in it.
 PLACEHOLDERS = {
-    "number": "the invoice number",
-    "total": "the invoice total, with its currency",
-    "balance": "what is still due (the total less the payments recorded), with its currency",
-    "due_date": "the due date",
-    "view_link": "the customer's link to view the invoice and download its PDF",
-    "business": "your business's name",
+    "number": _l("the invoice number"),
+    "total": _l("the invoice total, with its currency"),
+    "balance": _l("what is still due (the total less the payments recorded), with its currency"),
+    "due_date": _l("the due date"),
+    "view_link": _l("the customer's link to view the invoice and download its PDF"),
+    "business": _l("your business's name"),
 }
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 
@@ -76,15 +77,15 @@ def parse_addresses(text: str, *, required: bool = False) -> list[str]:
     """Email addresses separated by commas, semicolons or new lines, each checked; duplicates dropped."""
     parts = [part.strip() for part in re.split(r"[,;\n]", text or "") if part.strip()]
     if required and not parts:
-        raise AddressError("Enter at least one email address.")
+        raise AddressError(_("Enter at least one email address."))
     if len(parts) > MAX_RECIPIENTS:
-        raise AddressError(f"At most {MAX_RECIPIENTS} addresses.")
+        raise AddressError(_("At most %(most)s addresses.", most=MAX_RECIPIENTS))
     addresses = []
     for part in parts:
         try:
             address = validate_email(part, check_deliverability=False).normalized
         except EmailNotValidError:
-            raise AddressError(f"“{part[:100]}” is not an email address (like name@example.com).") from None
+            raise AddressError(_("“%(typed)s” is not an email address (like name@example.com).", typed=part[:100])) from None
         if address.lower() not in {each.lower() for each in addresses}:
             addresses.append(address)
     return addresses
@@ -116,10 +117,10 @@ def send(outgoing: Outgoing) -> Delivery:
     config = current_app.config
     host, port = config["MAIL_SERVER"], int(config["MAIL_PORT"])
     timeout = float(config["MAIL_TIMEOUT"])
-    where = f"the mail server {host}:{port}"
+    where = _("the mail server %(host)s:%(port)s", host=host, port=port)
     if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
-        return Delivery(False, "MAIL_USE_TLS and MAIL_USE_SSL are both on: the server speaks one of them "
-                               "(usually TLS on port 587, SSL on port 465). Turn one off.")
+        return Delivery(False, _("MAIL_USE_TLS and MAIL_USE_SSL are both on: the server speaks one of them "
+                                 "(usually TLS on port 587, SSL on port 465). Turn one off."))
     connection = current_app.extensions["mailman"].get_connection(
         backend="smtp", host=host, port=port, username=config.get("MAIL_USERNAME") or "",
         password=config.get("MAIL_PASSWORD") or "", use_tls=bool(config.get("MAIL_USE_TLS")),
@@ -133,19 +134,22 @@ def send(outgoing: Outgoing) -> Delivery:
         message.send()
     except smtplib.SMTPRecipientsRefused as error:
         refused = "; ".join(f"{address}: {_said(code, text)}" for address, (code, text) in error.recipients.items())
-        return Delivery(False, f"{where} refused the recipients ({refused}).")
+        return Delivery(False, _("%(where)s refused the recipients (%(refused)s).", where=where, refused=refused))
     except smtplib.SMTPResponseException as error:
-        return Delivery(False, f"{where} refused the mail: {_said(error.smtp_code, error.smtp_error)}.")
+        return Delivery(False, _("%(where)s refused the mail: %(said)s.", where=where,
+                                 said=_said(error.smtp_code, error.smtp_error)))
     except (TimeoutError, socket.timeout):
-        return Delivery(False, f"{where} did not answer within {timeout:g} seconds.")
+        return Delivery(False, _("%(where)s did not answer within %(seconds)s seconds.", where=where,
+                                 seconds=format(timeout, "g")))
     except smtplib.SMTPServerDisconnected as error:
         if "timed out" in str(error):  # smtplib turns a read timeout into a disconnection
-            return Delivery(False, f"{where} did not answer within {timeout:g} seconds.")
-        return Delivery(False, f"{where} closed the connection before it took the mail.")
+            return Delivery(False, _("%(where)s did not answer within %(seconds)s seconds.", where=where,
+                                     seconds=format(timeout, "g")))
+        return Delivery(False, _("%(where)s closed the connection before it took the mail.", where=where))
     except (smtplib.SMTPException, OSError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error) or type(error).__name__
-        return Delivery(False, f"Could not reach {where}: {reason}.")
-    return Delivery(True, f"{where} accepted the mail (250).")
+        return Delivery(False, _("Could not reach %(where)s: %(reason)s.", where=where, reason=reason))
+    return Delivery(True, _("%(where)s accepted the mail (250).", where=where))
 
 
 def _said(code: int, text) -> str:

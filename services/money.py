@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import format_currency, get_currency_precision, get_decimal_symbol, list_currencies
+from flask_babel import gettext as _
 
 _CURRENCIES = frozenset(list_currencies())
 
@@ -73,10 +74,10 @@ def parse_decimal(text: str | None, comma: bool = False) -> Decimal | None:
     if comma and _POINT_GROUPS.match(cleaned):
         whole = cleaned.replace(".", "")
         if cleaned.count(".") > 1:
-            raise AmbiguousNumber(f"“{text.strip()}”: write {whole}, without points (with a decimal comma, "
-                                  "a point could also be a decimal point).")
-        raise AmbiguousNumber(f"“{text.strip()}” reads two ways: write {whole} or "
-                              f"{format(Decimal(cleaned).normalize(), 'f').replace('.', ',')}.")
+            raise AmbiguousNumber(_("“%(typed)s”: write %(whole)s, without points (with a decimal comma, a point could "
+                                    "also be a decimal point).", typed=text.strip(), whole=whole))
+        raise AmbiguousNumber(_("“%(typed)s” reads two ways: write %(whole)s or %(comma)s.", typed=text.strip(), whole=whole,
+                                comma=format(Decimal(cleaned).normalize(), "f").replace(".", ",")))
     if comma and "," in cleaned:
         if cleaned.count(",") > 1 or ("." in cleaned and not _POINT_THOUSANDS_COMMA.match(cleaned)):
             raise ValueError(f"{text!r} is not a number")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
 
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import and_, case, delete, func, select, update
 
 from extensions import db
@@ -75,6 +76,11 @@ def shown_status(invoice: Invoice, today: date) -> str:
     return invoice.status.replace("_", " ")
 
 
+# shown_status's words as the page says them (the word itself stays the badge's CSS class).
+STATUS_WORDS = {"draft": _l("draft"), "sent": _l("sent"), "partially paid": _l("partially paid"), "paid": _l("paid"),
+                "overdue": _l("overdue"), "void": _l("void"), "issued": _l("issued"), "credited": _l("credited")}
+
+
 def paid_on_datetime(paid_on: date) -> datetime:
     """Invoice.paid_at for a payment dated paid_on: that day, at midnight UTC (the date is what counts)."""
     return datetime.combine(paid_on, time(0), tzinfo=timezone.utc)
@@ -88,17 +94,17 @@ def record_payment(invoice: Invoice, *, paid_on: date, amount_minor: int, method
     is in the database now, not as the request first read it)."""
     today = today or datetime.now(timezone.utc).date()
     if paid_on > today:
-        raise PaymentError(f"A payment cannot be dated later than today ({today.isoformat()}): enter the day "
-                           "it was received.", field="paid_on")
+        raise PaymentError(_("A payment cannot be dated later than today (%(today)s): enter the day it was received.",
+                             today=today.isoformat()), field="paid_on")
     if amount_minor <= 0:
-        raise PaymentError("Enter an amount above zero.")
+        raise PaymentError(_("Enter an amount above zero."))
     if amount_minor > INVOICE_LIMIT_MINOR:
         raise PaymentError(_above_balance(invoice))
     method, note = (method or "").strip(), (note or "").strip()
     if len(method) > METHOD_MAX:
-        raise PaymentError(f"The method can be at most {METHOD_MAX} characters.")
+        raise PaymentError(_("The method can be at most %(most)s characters.", most=METHOD_MAX))
     if len(note) > NOTE_MAX:
-        raise PaymentError(f"The note can be at most {NOTE_MAX} characters.")
+        raise PaymentError(_("The note can be at most %(most)s characters.", most=NOTE_MAX))
     new_paid = Invoice.paid_minor + amount_minor
     claimed = db.session.execute(
         update(Invoice)
@@ -126,7 +132,7 @@ def pay_balance(invoice: Invoice, *, today: date, by: User | None) -> Payment:
         raise PaymentError(refusal(invoice))
     balance = balance_minor(invoice)
     if balance <= 0:
-        raise PaymentError("Nothing is due on this invoice: its total is zero or less.")
+        raise PaymentError(_("Nothing is due on this invoice: its total is zero or less."))
     return record_payment(invoice, paid_on=today, amount_minor=balance, method=MARKED_PAID, note="", by=by,
                           today=today)
 
@@ -142,8 +148,8 @@ def delete_payment(payment: Payment) -> None:
     gone = db.session.execute(delete(Payment).where(Payment.id == payment.id)
                               .execution_options(synchronize_session=False)).rowcount
     if locked != 1 or gone != 1:
-        raise PaymentError("This payment was deleted already (in another tab?). Reload the page to see the "
-                           "invoice as it is now.")
+        raise PaymentError(_("This payment was deleted already (in another tab?). Reload the page to see the "
+                             "invoice as it is now."))
     db.session.expunge(payment)
     left = Invoice.paid_minor - amount
     db.session.execute(
@@ -160,18 +166,18 @@ def refusal(invoice: Invoice) -> str:
     now = db.session.execute(select(Invoice.status, Invoice.total_minor, Invoice.paid_minor + Invoice.credited_minor,
                                     Invoice.currency).where(Invoice.id == invoice.id)).first()
     if now is None:
-        return "This invoice was deleted meanwhile: nothing was recorded."
+        return _("This invoice was deleted meanwhile: nothing was recorded.")
     status, total, paid, currency = now  # paid: and credited by credit notes
     if status == "draft":
-        return "A draft takes no payments: send it first (it gets its number and total then)."
+        return _("A draft takes no payments: send it first (it gets its number and total then).")
     if status == "void":
-        return "This invoice is void: it takes no payments."
+        return _("This invoice is void: it takes no payments.")
     if status == "paid" or (total or 0) - (paid or 0) <= 0:
-        return "This invoice is paid in full already: nothing was recorded."
-    return (f"That is more than the balance due ({format_money(total - paid, currency)}): nothing was "
-            "recorded. Enter at most the balance.")
+        return _("This invoice is paid in full already: nothing was recorded.")
+    return _("That is more than the balance due (%(balance)s): nothing was recorded. Enter at most the balance.",
+             balance=format_money(total - paid, currency))
 
 
 def _above_balance(invoice: Invoice) -> str:
-    return (f"That is more than the balance due ({format_money(balance_minor(invoice), invoice.currency)}): "
-            "nothing was recorded. Enter at most the balance.")
+    return _("That is more than the balance due (%(balance)s): nothing was recorded. Enter at most the balance.",
+             balance=format_money(balance_minor(invoice), invoice.currency))

@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from flask_babel import gettext as _
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
@@ -96,5 +97,6 @@ class TooManyLines(Exception):
 def check_length(lines: int, limit: int) -> None:
     if lines > limit:
         raise TooManyLines(
-            f"This invoice has {lines:,} lines, more than the {limit:,} a PDF can hold here. Open the printable "
-            "page and print it (your browser can save it as a PDF), or split the lines over several invoices.")
+            _("This invoice has %(lines)s lines, more than the %(limit)s a PDF can hold here. Open the printable "
+              "page and print it (your browser can save it as a PDF), or split the lines over several invoices.",
+              lines=format(lines, ","), limit=format(limit, ",")))

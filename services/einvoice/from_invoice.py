@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import gettext as _
+
 from extensions import db
 from models import Business, Customer, Invoice
 from services import invoicing
@@ -117,11 +119,11 @@ def problems(invoice: Invoice, format: Format) -> list[Problem]:
     """What stops the invoice from passing the official rules of `format`, in plain words ([] when it
     passes). An invoice the model cannot even build (no lines, a three-decimal currency) says why."""
     if not invoice.lines:
-        return [Problem("invoice.lines", "The invoice needs at least one line.")]
+        return [Problem("invoice.lines", _("The invoice needs at least one line."))]
     try:
         doc = document(invoice)
     except ValueError as error:
-        return [Problem("invoice", f"This invoice cannot be an e-invoice: {error}.")]
+        return [Problem("invoice", _("This invoice cannot be an e-invoice: %(error)s.", error=error))]
     return rules.check(doc, format)
 
 
@@ -133,9 +135,10 @@ def mark_sent(invoice: Invoice) -> None:
     format = preferred_format(invoice)
     if format is not None and invoice.is_draft and (found := problems(invoice, format)):
         raise invoicing.InvoiceStateError(
-            f"This invoice cannot be sent yet: {invoice.customer.name} takes {FORMAT_NAMES[format]} e-invoices, and "
-            f"that format needs: " + " ".join(problem.message for problem in found)
-            + " Fix these (the checklist on the draft links to each), or change the customer's e-invoice format.")
+            _("This invoice cannot be sent yet: %(name)s takes %(format)s e-invoices, and that format needs: %(problems)s "
+              "Fix these (the checklist on the draft links to each), or change the customer's e-invoice format.",
+              name=invoice.customer.name, format=FORMAT_NAMES[format],
+              problems=" ".join(problem.message for problem in found)))
     invoicing.mark_sent(invoice)
     invoice.parties = {**invoice.parties, "einvoice": {
         "seller": seller_details(db.session.get(Business, invoice.business_id)),

@@ -28,6 +28,8 @@ from functools import cache
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
+from flask_babel import gettext as _
+
 from services.money import is_currency, minor_digits, quantum
 
 
@@ -238,9 +240,10 @@ def build(
 ) -> Document:
     """The document with its line amounts, VAT breakdown and totals derived from the lines."""
     if not is_currency(currency):
-        raise ValueError(f"{currency!r} is not an ISO 4217 currency")
+        raise ValueError(_("%(currency)s is not an ISO 4217 currency", currency=repr(currency)))
     if minor_digits(currency) > 2:
-        raise ValueError(f"{currency} has {minor_digits(currency)} decimals; EN 16931 allows at most 2")
+        raise ValueError(_("%(currency)s has %(digits)s decimals; EN 16931 allows at most 2", currency=currency,
+                           digits=minor_digits(currency)))
     money = lambda amount: round_money(Decimal(amount), currency)  # noqa: E731
 
     priced = []
@@ -250,7 +253,7 @@ def build(
                            _rate(category, line.vat_rate), line.unit_code, line.exemption_reason,
                            line.exemption_code, money(line.quantity * line.price)))
     if not priced:
-        raise ValueError("an invoice needs at least one line")
+        raise ValueError(_("an invoice needs at least one line"))
     allowances = tuple(
         replace(a, amount=money(a.amount), vat_category=VatCategory(a.vat_category),
                 vat_rate=_rate(VatCategory(a.vat_category), a.vat_rate))
@@ -266,7 +269,8 @@ def build(
     for allowance in allowances:
         key = (allowance.vat_category, allowance.vat_rate)
         if key not in groups:
-            raise ValueError(f"the discount's VAT category {key[0].value} {key[1]}% has no line")
+            raise ValueError(_("the discount's VAT category %(category)s %(rate)s%% has no line", category=key[0].value,
+                               rate=key[1]))
         groups[key]["basis"] -= allowance.amount
 
     breakdown = []

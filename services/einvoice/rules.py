@@ -19,6 +19,7 @@ from enum import Enum
 from pathlib import Path
 
 from babel import Locale
+from flask_babel import gettext as _, lazy_gettext as _l
 from lxml import etree
 from stdnum import bic as stdnum_bic, ean, get_cc_module, iban as stdnum_iban
 from stdnum.be import vat as be_vat
@@ -130,49 +131,49 @@ def validate_format(xml: bytes, format: Format) -> list[FailedAssert]:
 
 # --- plain words -----------------------------------------------------------------------------------
 
-_SELLER_VAT = ("profile.vat_id", "Your business profile needs a VAT id (or, for exempt and small-business invoices, a tax number): add it in Settings.")
-_SELLER_CONTACT = ("profile.contact", "XRechnung needs a contact person with phone and email on your business profile: add them in Settings.")
+_SELLER_VAT = ("profile.vat_id", _l("Your business profile needs a VAT id (or, for exempt and small-business invoices, a tax number): add it in Settings."))
+_SELLER_CONTACT = ("profile.contact", _l("XRechnung needs a contact person with phone and email on your business profile: add them in Settings."))
 PLAIN_WORDS: dict[str, tuple[str, str]] = {
-    "BR-DE-15": ("customer.buyer_reference", "The customer needs a buyer reference (Leitweg-ID) for XRechnung: add it on the customer."),
-    "BR-DE-1": ("profile.iban", "XRechnung needs payment instructions: add your bank account (IBAN) in Settings."),
-    "BR-DE-23-a": ("profile.iban", "Bank transfer needs your IBAN: add it in Settings."),
-    "BR-DE-19": ("profile.iban", "The IBAN on your business profile is not a valid IBAN: check it in Settings."),
+    "BR-DE-15": ("customer.buyer_reference", _l("The customer needs a buyer reference (Leitweg-ID) for XRechnung: add it on the customer.")),
+    "BR-DE-1": ("profile.iban", _l("XRechnung needs payment instructions: add your bank account (IBAN) in Settings.")),
+    "BR-DE-23-a": ("profile.iban", _l("Bank transfer needs your IBAN: add it in Settings.")),
+    "BR-DE-19": ("profile.iban", _l("The IBAN on your business profile is not a valid IBAN: check it in Settings.")),
     "BR-DE-2": _SELLER_CONTACT,
-    "BR-DE-5": ("profile.contact_name", "XRechnung needs a contact name on your business profile: add it in Settings."),
-    "BR-DE-6": ("profile.contact_phone", "XRechnung needs a contact phone number on your business profile: add it in Settings."),
-    "BR-DE-27": ("profile.contact_phone", "The contact phone number on your business profile needs at least three digits."),
-    "BR-DE-7": ("profile.contact_email", "XRechnung needs a contact email on your business profile: add it in Settings."),
-    "BR-DE-28": ("profile.contact_email", "The contact email on your business profile does not look like an email address."),
-    "BR-DE-3": ("profile.city", "Your business address needs a city: add it in Settings."),
-    "BR-DE-4": ("profile.postcode", "Your business address needs a postcode: add it in Settings."),
-    "BR-DE-8": ("customer.city", "The customer's address needs a city: add it on the customer."),
-    "BR-DE-9": ("customer.postcode", "The customer's address needs a postcode: add it on the customer."),
+    "BR-DE-5": ("profile.contact_name", _l("XRechnung needs a contact name on your business profile: add it in Settings.")),
+    "BR-DE-6": ("profile.contact_phone", _l("XRechnung needs a contact phone number on your business profile: add it in Settings.")),
+    "BR-DE-27": ("profile.contact_phone", _l("The contact phone number on your business profile needs at least three digits.")),
+    "BR-DE-7": ("profile.contact_email", _l("XRechnung needs a contact email on your business profile: add it in Settings.")),
+    "BR-DE-28": ("profile.contact_email", _l("The contact email on your business profile does not look like an email address.")),
+    "BR-DE-3": ("profile.city", _l("Your business address needs a city: add it in Settings.")),
+    "BR-DE-4": ("profile.postcode", _l("Your business address needs a postcode: add it in Settings.")),
+    "BR-DE-8": ("customer.city", _l("The customer's address needs a city: add it on the customer.")),
+    "BR-DE-9": ("customer.postcode", _l("The customer's address needs a postcode: add it on the customer.")),
     "BR-DE-16": _SELLER_VAT,
-    "BR-06": ("profile.name", "Your business profile needs its legal name: add it in Settings."),
-    "BR-07": ("customer.name", "The customer needs a name."),
-    "BR-08": ("profile.address", "Your business profile needs a postal address: add it in Settings."),
-    "BR-09": ("profile.country", "Your business address needs a country: choose it in Settings."),
-    "BR-10": ("customer.address", "The customer needs a postal address: add it on the customer."),
-    "BR-11": ("customer.country", "The customer's address needs a country: choose it on the customer."),
-    "BR-CO-26": ("profile.vat_id", "Your business profile needs a VAT id or a company registration number: add one in Settings."),
-    "BR-CO-25": ("invoice.due_date", "Give the invoice a due date or payment terms."),
-    "BR-CO-09": ("profile.vat_id", "A VAT id must start with its country's two-letter prefix (for example DE or BE): check the VAT ids of your profile and the customer."),
+    "BR-06": ("profile.name", _l("Your business profile needs its legal name: add it in Settings.")),
+    "BR-07": ("customer.name", _l("The customer needs a name.")),
+    "BR-08": ("profile.address", _l("Your business profile needs a postal address: add it in Settings.")),
+    "BR-09": ("profile.country", _l("Your business address needs a country: choose it in Settings.")),
+    "BR-10": ("customer.address", _l("The customer needs a postal address: add it on the customer.")),
+    "BR-11": ("customer.country", _l("The customer's address needs a country: choose it on the customer.")),
+    "BR-CO-26": ("profile.vat_id", _l("Your business profile needs a VAT id or a company registration number: add one in Settings.")),
+    "BR-CO-25": ("invoice.due_date", _l("Give the invoice a due date or payment terms.")),
+    "BR-CO-09": ("profile.vat_id", _l("A VAT id must start with its country's two-letter prefix (for example DE or BE): check the VAT ids of your profile and the customer.")),
     "BR-S-02": _SELLER_VAT, "BR-Z-02": _SELLER_VAT, "BR-E-02": _SELLER_VAT, "BR-G-02": _SELLER_VAT,
-    "BR-AE-02": ("customer.vat_id", "Reverse charge needs the customer's VAT id (and yours): add it on the customer."),
-    "BR-AE-03": ("customer.vat_id", "Reverse charge needs the customer's VAT id (and yours): add it on the customer."),
-    "BR-AE-04": ("customer.vat_id", "Reverse charge needs the customer's VAT id (and yours): add it on the customer."),
-    "BR-IC-02": ("customer.vat_id", "An intra-community supply needs the customer's VAT id and yours: add them."),
-    "BR-IC-11": ("invoice.period", "An intra-community supply needs the delivery date or the service period on the invoice."),
-    "BR-E-10": ("line.vat_exemption", "An exempt line needs the reason for the exemption (for example § 19 UStG): add it on the line."),
-    "BR-62": ("profile.electronic_address", "Your electronic address needs its scheme (for example 0208 or 9930): choose it in Settings."),
-    "BR-63": ("customer.electronic_address", "The customer's electronic address needs its scheme: choose it on the customer."),
-    "BR-CL-14": ("customer.country", "A country is not a valid ISO 3166 code: choose it from the list."),
-    "BR-CL-25": ("customer.electronic_address", "An electronic address has an unknown scheme: choose one from the list."),
-    "BR-CL-23": ("line.unit", "A line has an unknown unit of measure."),
-    "BR-16": ("invoice.lines", "The invoice needs at least one line."),
-    "BR-S-05": ("line.vat", "A standard-rate line needs a VAT rate above 0: set the invoice's tax rate, or choose another VAT treatment (zero rated, exempt, outside the scope ...)."),
+    "BR-AE-02": ("customer.vat_id", _l("Reverse charge needs the customer's VAT id (and yours): add it on the customer.")),
+    "BR-AE-03": ("customer.vat_id", _l("Reverse charge needs the customer's VAT id (and yours): add it on the customer.")),
+    "BR-AE-04": ("customer.vat_id", _l("Reverse charge needs the customer's VAT id (and yours): add it on the customer.")),
+    "BR-IC-02": ("customer.vat_id", _l("An intra-community supply needs the customer's VAT id and yours: add them.")),
+    "BR-IC-11": ("invoice.period", _l("An intra-community supply needs the delivery date or the service period on the invoice.")),
+    "BR-E-10": ("line.vat_exemption", _l("An exempt line needs the reason for the exemption (for example § 19 UStG): add it on the line.")),
+    "BR-62": ("profile.electronic_address", _l("Your electronic address needs its scheme (for example 0208 or 9930): choose it in Settings.")),
+    "BR-63": ("customer.electronic_address", _l("The customer's electronic address needs its scheme: choose it on the customer.")),
+    "BR-CL-14": ("customer.country", _l("A country is not a valid ISO 3166 code: choose it from the list.")),
+    "BR-CL-25": ("customer.electronic_address", _l("An electronic address has an unknown scheme: choose one from the list.")),
+    "BR-CL-23": ("line.unit", _l("A line has an unknown unit of measure.")),
+    "BR-16": ("invoice.lines", _l("The invoice needs at least one line.")),
+    "BR-S-05": ("line.vat", _l("A standard-rate line needs a VAT rate above 0: set the invoice's tax rate, or choose another VAT treatment (zero rated, exempt, outside the scope ...).")),
     **dict.fromkeys(("BR-O-02", "BR-O-03", "BR-O-04", "BR-O-11", "BR-O-12", "BR-O-13", "BR-O-14"), (
-        "line.vat", "Outside the scope of VAT cannot be mixed with other VAT treatments on one invoice: put those lines on an invoice of their own.")),
+        "line.vat", _l("Outside the scope of VAT cannot be mixed with other VAT treatments on one invoice: put those lines on an invoice of their own."))),
 }
 
 
@@ -183,8 +184,8 @@ def plain_words(failed: FailedAssert) -> Problem:
     else:
         # Not one we have words for: the rule's own sentence, without its id prefix, still readable.
         text = re.sub(r"^\[[^\]]+\]\s*-?\s*", "", failed.text)
-        field, message = "invoice", f"The e-invoice would be refused: {text}"
-    return Problem(field=field, message=message, rule=failed.id)
+        field, message = "invoice", _("The e-invoice would be refused: %(text)s", text=text)
+    return Problem(field=field, message=str(message), rule=failed.id)
 
 
 # --- our own fast checks ---------------------------------------------------------------------------
@@ -221,11 +222,11 @@ def vat_id_problem(vat_id: str) -> str | None:
     prefix = vat_id.strip()[:2].lower()
     module = eu_vat if prefix in eu_vat.MEMBER_STATES else get_cc_module(prefix, "vat") if prefix.isalpha() else None
     if module is None:
-        return f"{vat_id!r} does not start with a known country prefix (for example DE, FR, BE)."
+        return _("%(vat_id)s does not start with a known country prefix (for example DE, FR, BE).", vat_id=repr(vat_id))
     try:
         module.validate(vat_id)
     except ValidationError as error:
-        return f"{vat_id!r} is not a valid VAT id ({error.message.rstrip('.').lower()})."
+        return _("%(vat_id)s is not a valid VAT id (%(why)s).", vat_id=repr(vat_id), why=error.message.rstrip('.').lower())
     return None
 
 
@@ -244,40 +245,44 @@ _ENDPOINT_CHECKS = {
 
 def endpoint_problem(address) -> str | None:
     if address.scheme not in ENDPOINT_SCHEMES:
-        return f"The electronic address scheme {address.scheme!r} is not one Peppol knows"
+        return _("The electronic address scheme %(scheme)s is not one Peppol knows", scheme=repr(address.scheme))
     check_value = _ENDPOINT_CHECKS.get(address.scheme)
     if not address.value.strip() or (check_value and not check_value(address.value.strip())):
-        return f"{address.value!r} is not a valid electronic address for scheme {address.scheme}"
+        return _("%(value)s is not a valid electronic address for scheme %(scheme)s", value=repr(address.value),
+                 scheme=address.scheme)
     return None
 
 
 def _own_checks(doc: Document, format: Format) -> list[Problem]:
     problems: list[Problem] = []
-    add = lambda field, message: problems.append(Problem(field, message))  # noqa: E731
-    for who, party, where in (("profile", doc.seller, "in Settings"), ("customer", doc.buyer, "on the customer")):
+    add = lambda field, message: problems.append(Problem(field, str(message)))  # noqa: E731
+    for who, party, where in (("profile", doc.seller, _("in Settings")), ("customer", doc.buyer, _("on the customer"))):
         if not party.name.strip():
-            add(f"{who}.name", f"Add the {'business' if who == 'profile' else 'customer'}'s legal name {where}.")
+            add(f"{who}.name", _("Add the business's legal name %(where)s.", where=where) if who == "profile"
+                else _("Add the customer's legal name %(where)s.", where=where))
         if not party.address.country:
-            add(f"{who}.country", f"Choose the country of the {'business' if who == 'profile' else 'customer'}'s address {where}.")
+            add(f"{who}.country", _("Choose the country of the business's address %(where)s.", where=where)
+                if who == "profile" else _("Choose the country of the customer's address %(where)s.", where=where))
         elif not is_country(party.address.country):
-            add(f"{who}.country", f"{party.address.country!r} is not a country code: choose the country from the list {where}.")
+            add(f"{who}.country", _("%(country)s is not a country code: choose the country from the list %(where)s.",
+                                   country=repr(party.address.country), where=where))
         if party.vat_id and (reason := vat_id_problem(party.vat_id)):
-            add(f"{who}.vat_id", f"{reason} Check it {where}.")
+            add(f"{who}.vat_id", _("%(reason)s Check it %(where)s.", reason=reason, where=where))
         if party.electronic_address and (reason := endpoint_problem(party.electronic_address)):
-            add(f"{who}.electronic_address", f"{reason}: check it {where}.")
+            add(f"{who}.electronic_address", _("%(reason)s: check it %(where)s.", reason=reason, where=where))
     if doc.payment:
         if not stdnum_iban.is_valid(doc.payment.iban):
-            add("profile.iban", "The IBAN on your business profile is not valid: check it in Settings.")
+            add("profile.iban", _("The IBAN on your business profile is not valid: check it in Settings."))
         if doc.payment.bic and not stdnum_bic.is_valid(doc.payment.bic):
-            add("profile.bic", "The BIC on your business profile is not valid: check it in Settings.")
+            add("profile.bic", _("The BIC on your business profile is not valid: check it in Settings."))
     categories = doc.categories
     if categories & {VatCategory.REVERSE_CHARGE, VatCategory.INTRA_COMMUNITY} and not doc.buyer.vat_id:
-        add("customer.vat_id", "Reverse charge and intra-community supplies need the customer's VAT id: add it on the customer.")
+        add("customer.vat_id", _("Reverse charge and intra-community supplies need the customer's VAT id: add it on the customer."))
     if categories - {VatCategory.OUTSIDE_SCOPE} and not (doc.seller.vat_id or doc.seller.tax_number):
         add("profile.vat_id", _SELLER_VAT[1])
     for group in doc.breakdown:
         if group.category is VatCategory.EXEMPT and not (group.exemption_reason or group.exemption_code):
-            add("line.vat_exemption", "An exempt line needs the reason for the exemption (for example § 19 UStG): add it on the line.")
+            add("line.vat_exemption", _("An exempt line needs the reason for the exemption (for example § 19 UStG): add it on the line."))
     if format in (Format.XRECHNUNG_CII, Format.XRECHNUNG_UBL):
         if not doc.buyer_reference:
             add("customer.buyer_reference", PLAIN_WORDS["BR-DE-15"][1])
@@ -287,9 +292,10 @@ def _own_checks(doc: Document, format: Format) -> list[Problem]:
         if not doc.payment:
             add("profile.iban", PLAIN_WORDS["BR-DE-1"][1])
     if format is Format.PEPPOL:
-        for who, party, where in (("profile", doc.seller, "in Settings"), ("customer", doc.buyer, "on the customer")):
+        for who, party, where in (("profile", doc.seller, _("in Settings")), ("customer", doc.buyer, _("on the customer"))):
             if not party.electronic_address:
-                add(f"{who}.electronic_address", f"Peppol needs the {'business' if who == 'profile' else 'customer'}'s electronic address (Peppol endpoint id and scheme): add it {where}.")
+                add(f"{who}.electronic_address", _("Peppol needs the business's electronic address (Peppol endpoint id and scheme): add it %(where)s.", where=where)
+                    if who == "profile" else _("Peppol needs the customer's electronic address (Peppol endpoint id and scheme): add it %(where)s.", where=where))
     return problems
 
 
