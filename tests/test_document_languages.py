@@ -193,6 +193,18 @@ def key(message_id, context=None):
     return context, message_id if isinstance(message_id, str) else message_id[0]
 
 
+def text(string):
+    """A translation as comparable: a plural's forms as a tuple."""
+    return string if isinstance(string, str) else tuple(string)
+
+
+def compiled(message):
+    """What pybabel compile writes for a translation: an untranslated plural form falls back to the English."""
+    if isinstance(message.string, str):
+        return message.string
+    return tuple(string or message.id[min(n, 1)] for n, string in enumerate(message.string))
+
+
 def document_texts() -> set:
     found = set()
     for method, patterns in DOCUMENT_FILES.items():
@@ -216,9 +228,9 @@ def test_every_document_text_has_a_german_and_french_translation_and_each_mo_is_
         with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po", "rb") as file:
             po = {key(message.id, message.context): message for message in read_po(file) if message.id}
         with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo", "rb") as file:
-            mo = {message.id: message.string for message in read_mo(file) if message.id}
+            mo = {key(message.id, message.context): text(message.string) for message in read_mo(file) if message.id}
         assert set(po) >= wanted, (language, wanted - set(po))
-        assert mo == {message.id: message.string for message in po.values() if message.string and not message.fuzzy}
+        assert mo == {each: compiled(message) for each, message in po.items() if message.string and not message.fuzzy}
         if language != "en":
             assert [each for each in wanted if not po[each].string or po[each].fuzzy] == [], language
 
