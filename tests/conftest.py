@@ -150,11 +150,11 @@ def pytest_collection_modifyitems(config, items):
 EMPTYING_ORDER = [table.name for table in reversed(db.metadata.sorted_tables)]
 
 
-def _reset(engine: sqlalchemy.Engine, keep_schema: bool) -> None:
+def _reset(engine: sqlalchemy.Engine, keep_schema: bool) -> bool:
     """Empty a server database so the test starts from nothing: with ``keep_schema`` (a test with the
     app, which creates the tables anyway) when the tables are exactly the models', every row deleted and
     every id sequence back at 1 (DELETE on a few rows takes milliseconds; TRUNCATE, which gives each
-    table new files, took ~0.6 s a test), else every table dropped."""
+    table new files, took ~0.6 s a test), else every table dropped. True when the tables were kept."""
     with engine.begin() as connection:
         names = sqlalchemy.inspect(connection).get_table_names()
         if keep_schema and names and set(names) == set(EMPTYING_ORDER):
@@ -163,10 +163,11 @@ def _reset(engine: sqlalchemy.Engine, keep_schema: bool) -> None:
             connection.execute(sqlalchemy.text(
                 "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false) "
                 "FROM pg_sequences WHERE schemaname = current_schema()"))
-            return
+            return True
     metadata = sqlalchemy.MetaData()
     metadata.reflect(engine)
     metadata.drop_all(engine)
+    return False
 
 
 def _commit_without_waiting(connection, database: str) -> None:
@@ -216,12 +217,18 @@ def server_engine(server_database):
     engine.dispose()
 
 
+# Set on a test's node when its database already holds the whole schema (its tables kept and emptied, or
+# the template copied), so the app fixture skips create_all: on PostgreSQL its ~30 existence checks
+# took ~0.1 s a test.
+SCHEMA_READY = pytest.StashKey[bool]()
+
+
 @pytest.fixture
 def database_url(request, tmp_path, server_database, server_engine):
     """An empty database: a new SQLite file, or this worker's PostgreSQL test database emptied (its
     tables kept, their rows deleted, for a test with the app; none at all for the migration tests)."""
     if server_database:
-        _reset(server_engine, keep_schema="app" in request.fixturenames)
+        request.node.stash[SCHEMA_READY] = _reset(server_engine, keep_schema="app" in request.fixturenames)
         yield server_database
     else:
         yield f"sqlite:///{tmp_path / 'test.db'}"
@@ -241,9 +248,10 @@ def sqlite_schema(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def app(tmp_path, database_url, sqlite_schema):
+def app(request, tmp_path, database_url, sqlite_schema):
     if database_url.startswith("sqlite:///"):
         shutil.copyfile(sqlite_schema, database_url.removeprefix("sqlite:///"))
+        request.node.stash[SCHEMA_READY] = True
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
                       "HOURBILL_PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,
                       # A wizard request on a loaded test machine finishes what it began (tests of the
@@ -253,8 +261,9 @@ def app(tmp_path, database_url, sqlite_schema):
                       "HOURBILL_CLOCKIFY_RETRY_BACKOFF": 0.0},
                      instance_path=str(tmp_path / "instance"))
     app.test_client_class = BrowserLikeClient
-    with app.app_context():
-        db.create_all()  # nothing left to create on SQLite; the tables on PostgreSQL
+    if not request.node.stash.get(SCHEMA_READY, False):
+        with app.app_context():
+            db.create_all()  # a worker's first test on PostgreSQL (or after a migration test dropped them)
     yield app
     with app.app_context():
         db.session.remove()
