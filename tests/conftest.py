@@ -133,8 +133,29 @@ def pytest_unconfigure(config):
 SERVER_DATABASE = os.environ.get("HOURBILL_TEST_DATABASE_URL")
 
 
+def _slow_first(items: list) -> None:
+    """The modules whose tests are long (a browser; a threaded server or hypothesis's many examples) first,
+    each module's tests together and in order (module fixtures are made once): `--dist worksteal` gives
+    each worker a run of the list and an idle worker takes the end of another's, so a long test queued
+    last no longer leaves one worker running it alone at the end."""
+    def weight(item) -> int:
+        if item.get_closest_marker("browser"):
+            return 0
+        fixtures = set(getattr(item, "fixturenames", ()))
+        hypothesis = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+        return 1 if hypothesis or {"live_server", "smtp", "clockify_sandbox"} & fixtures else 2
+
+    rank: dict = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        rank[module] = min(rank.get(module, 2), weight(item))
+    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])  # stable: the order within a rank stays
+
+
 def pytest_collection_modifyitems(config, items):
-    """On PostgreSQL, run the tests that touch the database (and no browser tests: they ran already)."""
+    """Long modules first (_slow_first). On PostgreSQL, run the tests that touch the database (and no
+    browser tests: they ran already)."""
+    _slow_first(items)
     if not SERVER_DATABASE:
         return
     keep, drop = [], []
