@@ -24,6 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import flask
+import hypothesis
 import jinja2
 import pytest
 import sqlalchemy
@@ -70,6 +71,11 @@ def _share_url_builders() -> None:
 
 
 _share_url_builders()
+
+# Hypothesis: on CI (CI set) every property test draws the same examples each run (derandomized), so a
+# run is reproducible; locally each run explores new ones. HYPOTHESIS_PROFILE chooses another by hand.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
 
 
 class _SharedTemplateCode(jinja2.BytecodeCache):
