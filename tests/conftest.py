@@ -175,6 +175,9 @@ def pytest_collection_modifyitems(config, items):
 
 # The model tables, children first: emptied in this order, no foreign key is in the way.
 EMPTYING_ORDER = [table.name for table in reversed(db.metadata.sorted_tables)]
+EMPTYING = "; ".join([*(f'DELETE FROM "{name}"' for name in EMPTYING_ORDER),
+                      "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false) "
+                      "FROM pg_sequences WHERE schemaname = current_schema()"])
 
 
 def _reset(engine: sqlalchemy.Engine, keep_schema: bool) -> bool:
@@ -183,13 +186,12 @@ def _reset(engine: sqlalchemy.Engine, keep_schema: bool) -> bool:
     every id sequence back at 1 (DELETE on a few rows takes milliseconds; TRUNCATE, which gives each
     table new files, took ~0.6 s a test), else every table dropped. True when the tables were kept."""
     with engine.begin() as connection:
-        names = sqlalchemy.inspect(connection).get_table_names()
+        names = connection.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").scalars().all()
         if keep_schema and names and set(names) == set(EMPTYING_ORDER):
-            for name in EMPTYING_ORDER:
-                connection.execute(sqlalchemy.text(f'DELETE FROM "{name}"'))
-            connection.execute(sqlalchemy.text(
-                "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false) "
-                "FROM pg_sequences WHERE schemaname = current_schema()"))
+            # One round trip (~30 took ~0.1 s a test on a busy machine): the driver's own cursor, without
+            # parameters, sends the statements together.
+            connection.connection.driver_connection.execute(EMPTYING)
             return True
     metadata = sqlalchemy.MetaData()
     metadata.reflect(engine)
@@ -262,9 +264,11 @@ def database_url(request, tmp_path, server_database, server_engine):
 
 
 @pytest.fixture(scope="session")
-def sqlite_schema(tmp_path_factory) -> Path:
+def sqlite_schema(tmp_path_factory) -> Path | None:
     """An SQLite file holding the empty schema, made once per worker: copying it is several times
-    cheaper than creating the tables for every test."""
+    cheaper than creating the tables for every test. None on PostgreSQL."""
+    if SERVER_DATABASE:
+        return None
     path = tmp_path_factory.mktemp("schema") / "schema.db"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"},
                      instance_path=str(path.parent / "instance"))
