@@ -246,9 +246,9 @@ def server_engine(server_database):
     engine.dispose()
 
 
-# Set on a test's node when its database already holds the whole schema (its tables kept and emptied, or
-# the template copied), so the app fixture skips create_all: on PostgreSQL its ~30 existence checks
-# took ~0.1 s a test.
+# Set on a test's node when its PostgreSQL database already holds the whole schema (its tables kept and
+# emptied), so the app fixture skips create_all: its ~30 existence checks took ~0.1 s a test. (On SQLite
+# create_all still runs on the copied template: cheap, and test_pdf's garbage-collector count depends on it.)
 SCHEMA_READY = pytest.StashKey[bool]()
 
 
@@ -282,7 +282,6 @@ def sqlite_schema(tmp_path_factory) -> Path | None:
 def app(request, tmp_path, database_url, sqlite_schema):
     if database_url.startswith("sqlite:///"):
         shutil.copyfile(sqlite_schema, database_url.removeprefix("sqlite:///"))
-        request.node.stash[SCHEMA_READY] = True
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
                       "HOURBILL_PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,
                       # A wizard request on a loaded test machine finishes what it began (tests of the
@@ -294,7 +293,7 @@ def app(request, tmp_path, database_url, sqlite_schema):
     app.test_client_class = BrowserLikeClient
     if not request.node.stash.get(SCHEMA_READY, False):
         with app.app_context():
-            db.create_all()  # a worker's first test on PostgreSQL (or after a migration test dropped them)
+            db.create_all()  # nothing left to create on SQLite; on PostgreSQL a worker's first test's tables
     yield app
     with app.app_context():
         db.session.remove()
