@@ -41,6 +41,9 @@ demo: migrate
 PYTEST_WORKERS ?= auto
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
 
+# Compiled files kept (the environment may say not to write them): each worker otherwise compiled the app
+# and rewrote the tests' asserts from source on every run, ~6 s of CPU each.
+test: export PYTHONDONTWRITEBYTECODE =
 test: install-dev
 	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 	@if [ -n "$$HOURBILL_TEST_POSTGRES_URL" ]; then \

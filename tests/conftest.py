@@ -23,6 +23,9 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import flask
+import hypothesis
+import jinja2
 import pytest
 import sqlalchemy
 
@@ -69,6 +72,32 @@ def _share_url_builders() -> None:
 
 _share_url_builders()
 
+# Hypothesis: on CI (CI set) every property test draws the same examples each run (derandomized), so a
+# run is reproducible; locally each run explores new ones. HYPOTHESIS_PROFILE chooses another by hand.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
+
+
+class _SharedTemplateCode(jinja2.BytecodeCache):
+    """Each test makes its own app, so its own Jinja environment, which parsed and compiled every template
+    it rendered again: about 40% of the suite's time. Compiled templates kept in memory for the whole
+    process serve every app (Jinja checks each against its source's checksum, so an edited template is
+    compiled afresh); the apps are made alike, with the same extensions."""
+
+    def __init__(self):
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        code = self.code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket):
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+flask.Flask.jinja_options = {**flask.Flask.jinja_options, "bytecode_cache": _SharedTemplateCode()}
+
 
 @sqlalchemy.event.listens_for(sqlalchemy.engine.Engine, "connect")
 def _sqlite_without_fsync(dbapi_connection, connection_record):
@@ -110,8 +139,29 @@ def pytest_unconfigure(config):
 SERVER_DATABASE = os.environ.get("HOURBILL_TEST_DATABASE_URL")
 
 
+def _slow_first(items: list) -> None:
+    """The modules whose tests are long (a browser; a threaded server or hypothesis's many examples) first,
+    each module's tests together and in order (module fixtures are made once): `--dist worksteal` gives
+    each worker a run of the list and an idle worker takes the end of another's, so a long test queued
+    last no longer leaves one worker running it alone at the end."""
+    def weight(item) -> int:
+        if item.get_closest_marker("browser"):
+            return 0
+        fixtures = set(getattr(item, "fixturenames", ()))
+        hypothesis = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+        return 1 if hypothesis or {"live_server", "smtp", "clockify_sandbox"} & fixtures else 2
+
+    rank: dict = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        rank[module] = min(rank.get(module, 2), weight(item))
+    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])  # stable: the order within a rank stays
+
+
 def pytest_collection_modifyitems(config, items):
-    """On PostgreSQL, run the tests that touch the database (and no browser tests: they ran already)."""
+    """Long modules first (_slow_first). On PostgreSQL, run the tests that touch the database (and no
+    browser tests: they ran already)."""
+    _slow_first(items)
     if not SERVER_DATABASE:
         return
     keep, drop = [], []
@@ -125,25 +175,28 @@ def pytest_collection_modifyitems(config, items):
 
 # The model tables, children first: emptied in this order, no foreign key is in the way.
 EMPTYING_ORDER = [table.name for table in reversed(db.metadata.sorted_tables)]
+EMPTYING = "; ".join([*(f'DELETE FROM "{name}"' for name in EMPTYING_ORDER),
+                      "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false) "
+                      "FROM pg_sequences WHERE schemaname = current_schema()"])
 
 
-def _reset(engine: sqlalchemy.Engine, keep_schema: bool) -> None:
+def _reset(engine: sqlalchemy.Engine, keep_schema: bool) -> bool:
     """Empty a server database so the test starts from nothing: with ``keep_schema`` (a test with the
     app, which creates the tables anyway) when the tables are exactly the models', every row deleted and
     every id sequence back at 1 (DELETE on a few rows takes milliseconds; TRUNCATE, which gives each
-    table new files, took ~0.6 s a test), else every table dropped."""
+    table new files, took ~0.6 s a test), else every table dropped. True when the tables were kept."""
     with engine.begin() as connection:
-        names = sqlalchemy.inspect(connection).get_table_names()
+        names = connection.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").scalars().all()
         if keep_schema and names and set(names) == set(EMPTYING_ORDER):
-            for name in EMPTYING_ORDER:
-                connection.execute(sqlalchemy.text(f'DELETE FROM "{name}"'))
-            connection.execute(sqlalchemy.text(
-                "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false) "
-                "FROM pg_sequences WHERE schemaname = current_schema()"))
-            return
+            # One round trip (~30 took ~0.1 s a test on a busy machine): the driver's own cursor, without
+            # parameters, sends the statements together.
+            connection.connection.driver_connection.execute(EMPTYING)
+            return True
     metadata = sqlalchemy.MetaData()
     metadata.reflect(engine)
     metadata.drop_all(engine)
+    return False
 
 
 def _commit_without_waiting(connection, database: str) -> None:
@@ -193,21 +246,29 @@ def server_engine(server_database):
     engine.dispose()
 
 
+# Set on a test's node when its PostgreSQL database already holds the whole schema (its tables kept and
+# emptied), so the app fixture skips create_all: its ~30 existence checks took ~0.1 s a test. (On SQLite
+# create_all still runs on the copied template: cheap, and test_pdf's garbage-collector count depends on it.)
+SCHEMA_READY = pytest.StashKey[bool]()
+
+
 @pytest.fixture
 def database_url(request, tmp_path, server_database, server_engine):
     """An empty database: a new SQLite file, or this worker's PostgreSQL test database emptied (its
     tables kept, their rows deleted, for a test with the app; none at all for the migration tests)."""
     if server_database:
-        _reset(server_engine, keep_schema="app" in request.fixturenames)
+        request.node.stash[SCHEMA_READY] = _reset(server_engine, keep_schema="app" in request.fixturenames)
         yield server_database
     else:
         yield f"sqlite:///{tmp_path / 'test.db'}"
 
 
 @pytest.fixture(scope="session")
-def sqlite_schema(tmp_path_factory) -> Path:
+def sqlite_schema(tmp_path_factory) -> Path | None:
     """An SQLite file holding the empty schema, made once per worker: copying it is several times
-    cheaper than creating the tables for every test."""
+    cheaper than creating the tables for every test. None on PostgreSQL."""
+    if SERVER_DATABASE:
+        return None
     path = tmp_path_factory.mktemp("schema") / "schema.db"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"},
                      instance_path=str(path.parent / "instance"))
@@ -218,7 +279,7 @@ def sqlite_schema(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def app(tmp_path, database_url, sqlite_schema):
+def app(request, tmp_path, database_url, sqlite_schema):
     if database_url.startswith("sqlite:///"):
         shutil.copyfile(sqlite_schema, database_url.removeprefix("sqlite:///"))
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
@@ -230,8 +291,9 @@ def app(tmp_path, database_url, sqlite_schema):
                       "HOURBILL_CLOCKIFY_RETRY_BACKOFF": 0.0},
                      instance_path=str(tmp_path / "instance"))
     app.test_client_class = BrowserLikeClient
-    with app.app_context():
-        db.create_all()  # nothing left to create on SQLite; the tables on PostgreSQL
+    if not request.node.stash.get(SCHEMA_READY, False):
+        with app.app_context():
+            db.create_all()  # nothing left to create on SQLite; on PostgreSQL a worker's first test's tables
     yield app
     with app.app_context():
         db.session.remove()
