@@ -131,11 +131,25 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     # The app's own screens are English (no locale selector); services.invoice_document.in_language
     # forces the customer's language, and its formats, around the invoice's documents and mails.
     from flask import g
-    from flask_babel import Babel
+    from flask_babel import Babel, get_translations
 
     from services.invoice_document import vat_reason
 
     Babel(app, default_locale="en")
+
+    def translations():
+        """The catalogue of the language being written, looked up once per request and language: Flask-Babel's
+        own lookup, done for every text, took ~20 µs each, 15 ms on a list page of 50 rows."""
+        found = g.setdefault("translations_by_locale", {})
+        language = g.get("document_locale")  # in_language sets it whenever it forces a locale
+        if language not in found:
+            found[language] = get_translations()
+        return found[language]
+
+    app.jinja_env.install_gettext_callables(  # as Flask-Babel's own, with the lookup above
+        gettext=lambda s: translations().ugettext(s), ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n), newstyle=True)
     app.add_template_global(vat_reason)
 
     def shown_locale() -> str:
