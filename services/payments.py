@@ -138,8 +138,9 @@ def pay_balance(invoice: Invoice, *, today: date, by: User | None) -> Payment:
 
 
 def delete_payment(payment: Payment) -> None:
-    """Delete a payment (undo) and recompute the invoice: some still paid -> partially paid, none ->
-    sent; paid_at is cleared. The invoice's row is taken first, so a payment recorded or deleted at the
+    """Delete a payment (undo) and recompute the invoice: what is left paid and credited still covering the
+    total -> paid (as record_payment and a credit note decide it), else some still paid -> partially paid,
+    none -> sent, and paid_at cleared. The invoice's row is taken first, so a payment recorded or deleted at the
     same moment is counted once; a payment deleted already (another tab) raises PaymentError."""
     invoice_id, amount = payment.invoice_id, payment.amount_minor
     locked = db.session.execute(
@@ -152,9 +153,11 @@ def delete_payment(payment: Payment) -> None:
                              "invoice as it is now."))
     db.session.expunge(payment)
     left = Invoice.paid_minor - amount
+    covered = left + Invoice.credited_minor >= Invoice.total_minor  # credit notes still cover the rest: paid
     db.session.execute(
         update(Invoice).where(Invoice.id == invoice_id)
-        .values(paid_minor=left, status=case((left <= 0, "sent"), else_="partially_paid"), paid_at=None)
+        .values(paid_minor=left, status=case((covered, "paid"), (left <= 0, "sent"), else_="partially_paid"),
+                paid_at=case((covered, Invoice.paid_at), else_=None))
         .execution_options(synchronize_session=False))
     invoice = db.session.get(Invoice, invoice_id)
     if invoice is not None:

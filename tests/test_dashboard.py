@@ -163,8 +163,8 @@ def test_another_business_sees_none_of_it(client, books, accounts):
 def test_the_dashboard_and_the_list_count_a_partly_paid_partly_credited_invoice_as_the_same_overdue(
         app, client, logged_in):
     """One rule (services/payments.py): a balance after payments AND credit notes. 100 paid 30 and credited
-    20: 50 overdue on both. 100 paid 40 + 20 and credited 70 is paid; its 20 deleted, it is partially paid
-    again with nothing left to pay (40 + 70 covers it): overdue on neither (the dashboard counted it, at -10)."""
+    20: 50 overdue on both. 100 paid 40 + 20 and credited 70 is paid; its 20 deleted, it stays paid (40 + 70
+    covers it; it became "partially paid" with nothing to pay, and the dashboard counted it overdue at -10)."""
     from models import Payment
     from tests.test_credit_notes import credit, partial
     customer = logged_in.customer("Initech", "USD")
@@ -179,7 +179,7 @@ def test_the_dashboard_and_the_list_count_a_partly_paid_partly_credited_invoice_
                                                                Payment.amount_minor == 2000))
     assert client.post(f"/invoices/{settled}/payments/{twenty}/delete").status_code == 303
     with app.app_context():
-        assert db.session.get(Invoice, settled).status == "partially_paid"
+        assert db.session.get(Invoice, settled).status == "paid"
     html = client.get("/").get_data(as_text=True)
     assert "$50.00 1 invoice" in section(html, "overdue") and "$50.00 1 invoice" in section(html, "outstanding")
     assert re.search(r"Initech 1 \$50\.00", section(html, "owing"))
@@ -188,8 +188,8 @@ def test_the_dashboard_and_the_list_count_a_partly_paid_partly_credited_invoice_
     everything = client.get("/invoices/").get_data(as_text=True)  # the list's outstanding: 50, not 50 - 10
     totals = re.search(r'<tr data-currency="USD">(.*?)</tr>', everything, re.S).group(1)
     assert re.findall(r'<td class="num"[^>]*>([^<]+)</td>', totals)[-1] == "$50.00"
-    for invoice_id, balance in ((owed, "$50.00"), (settled, "$0.00")):  # each row's balance due, as its page says
+    for invoice_id, balance in ((owed, "$50.00"), (settled, "")):  # each row's balance due, as its page says
         row = re.search(rf'<tr data-invoice="{invoice_id}">(.*?)</tr>', everything, re.S).group(1)
         assert re.findall(r'<td class="num"[^>]*>([^<]*)</td>', row)[-1] == balance
     exported = client.get("/invoices/?format=csv&status=partially_paid").get_data(as_text=True).splitlines()
-    assert sorted(line.rsplit(",", 1)[1] for line in exported[1:]) == ["0.00", "50.00"]
+    assert sorted(line.rsplit(",", 1)[1] for line in exported[1:]) == ["50.00"]
