@@ -24,6 +24,12 @@ bp = Blueprint("members", __name__)
 
 ROLE_NAMES = {"admin": _l("Admin"), "member": _l("Member"), "viewer": _l("Viewer")}
 ROLE_CHOICES = [SelectChoice(role, ROLE_NAMES[role]) for role in INVITABLE_ROLES]
+ROLE_WORDS = {"owner": _l("owner"), "admin": _l("admin"), "member": _l("member"), "viewer": _l("viewer")}  # in a sentence
+
+
+@bp.app_context_processor
+def _role_word():
+    return {"role_word": lambda role: ROLE_WORDS.get(role, role)}
 
 
 class InviteForm(FlaskForm):
@@ -185,7 +191,7 @@ def _accept_as_current_user(invitation: Invitation):
     db.session.commit()
     session["business_id"] = invitation.business_id  # the business just joined is the current one
     flash(_("You joined %(business)s as %(role)s.", business=invitation.business.name or _("the business"),
-            role=invitation.role), "success")
+            role=ROLE_WORDS[invitation.role]), "success")
     return redirect(url_for("invoices.index"), code=303)
 
 
@@ -220,5 +226,5 @@ def _join_with_new_account(invitation: Invitation):
     login_user(user)
     session["business_id"] = invitation.business_id
     flash(_("Welcome to Hourbill. You joined %(business)s as %(role)s.",
-            business=invitation.business.name or _("the business"), role=invitation.role), "success")
+            business=invitation.business.name or _("the business"), role=ROLE_WORDS[invitation.role]), "success")
     return redirect(url_for("invoices.index"), code=303)

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from services.clockify_errors import (  # re-exported: callers import them from here
     ClockifyError,
@@ -59,11 +59,11 @@ log = logging.getLogger(__name__)
 
 # Region code -> what the settings form shows. The code is the host prefix of regional servers.
 REGIONS: dict[str, str] = {
-    "global": "Global",
-    "euc1": "EU",
-    "use2": "USA",
-    "euw2": "UK",
-    "apse2": "Australia",
+    "global": _l("Global"),
+    "euc1": _l("EU"),
+    "use2": _l("USA"),
+    "euw2": _l("UK"),
+    "apse2": _l("Australia"),
 }
 FREE_PLAN_REPORT_DAYS = 31  # a Free workspace's detailed report covers at most this many days per request
 PAGE_SIZE = 1000  # never Clockify's default 50; 5000 was refused on tasks and on the report
@@ -85,7 +85,7 @@ def base_urls(region: str = "global", subdomain: str | None = None) -> tuple[str
     hyphens. The label is lower-cased; a subdomain only moves the reports host.
     """
     if region not in REGIONS:
-        raise ValueError(f"Unknown Clockify region; choose one of: {', '.join(REGIONS)}.")
+        raise ValueError(_("Unknown Clockify region; choose one of: %(regions)s.", regions=", ".join(REGIONS)))
     if region == "global":
         api, reports = "https://api.clockify.me/api/v1", "https://reports.api.clockify.me/v1"
     else:

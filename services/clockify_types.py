@@ -19,6 +19,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from flask_babel import gettext as _
+
 
 # The line form's limits (blueprints/invoices.py LineForm: QUANTITY_LIMIT hours, RATE_LIMIT, a 2000-character
 # description); an entry past them is listed as unreadable instead of becoming a line the form would refuse.
@@ -125,7 +127,7 @@ def parse_timestamp(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError("its timestamp is not ISO 8601") from None  # never echo the raw text
+        raise ValueError(_("its timestamp is not ISO 8601")) from None  # never echo the raw text
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
@@ -136,7 +138,7 @@ def _id(obj: dict[str, Any]) -> str:
     """Core API items carry ``id``, report entries ``_id``."""
     value = obj.get("id") or obj.get("_id")
     if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise ValueError("it has no readable id")
+        raise ValueError(_("it has no readable id"))
     return value
 
 
@@ -153,7 +155,7 @@ def _optional_id(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise ValueError("it has an unreadable project, task, client or member id")
+        raise ValueError(_("it has an unreadable project, task, client or member id"))
     return value
 
 
@@ -360,24 +362,24 @@ class TimeEntry:
         Raises ValueError (its message says what is wrong, in words fit for the page), KeyError or
         TypeError for an entry past the line form's limits or in a shape it cannot read."""
         if not isinstance(obj, dict):
-            raise ValueError("it is not an object")
+            raise ValueError(_("it is not an object"))
         interval = obj.get("timeInterval")
         if not isinstance(interval, dict):
-            raise ValueError("it has no time interval")
+            raise ValueError(_("it has no time interval"))
         start = parse_timestamp(_timestamp_text(interval.get("start")))
         if start is None:
-            raise ValueError("it has no start")
+            raise ValueError(_("it has no start"))
         end = parse_timestamp(_timestamp_text(interval.get("end")))
         seconds = None
         if end is not None:  # a running timer is never billed, whatever its duration says
             try:
                 seconds = parse_duration(interval.get("duration"))
             except (TypeError, ValueError):
-                raise ValueError("its duration is not readable") from None
+                raise ValueError(_("its duration is not readable")) from None
             if seconds is None:
                 seconds = int((end - start).total_seconds())
             if not 0 <= seconds <= MAX_ENTRY_SECONDS:
-                raise ValueError(f"its duration is outside 0 to {int(QUANTITY_LIMIT):,} hours")
+                raise ValueError(_("its duration is outside 0 to %(most)s hours", most=f"{int(QUANTITY_LIMIT):,}"))
         label = _text(obj.get("currency"), 100) or currency
         if isinstance(obj.get("hourlyRate"), dict):
             rate = _bounded(rate_from(obj["hourlyRate"], label), "rate", RATE_LIMIT)
@@ -387,14 +389,14 @@ class TimeEntry:
                           RATE_LIMIT * QUANTITY_LIMIT)
         description = obj.get("description")
         if description is not None and not isinstance(description, str):
-            raise ValueError("its description is not text")
+            raise ValueError(_("its description is not text"))
         project = obj.get("project") if isinstance(obj.get("project"), dict) else {}  # hydrated core entries
         task = obj.get("task") if isinstance(obj.get("task"), dict) else {}
         tag_ids = obj.get("tagIds")
         if tag_ids is None:
             tag_ids = [tag.get("id") for tag in obj.get("tags") or [] if isinstance(tag, dict)]
         if not isinstance(tag_ids, list):
-            raise ValueError("its tags are not a list")
+            raise ValueError(_("its tags are not a list"))
         return cls(
             id=_id(obj),
             workspace_id=_optional_id(obj.get("workspaceId")) or workspace_id,
@@ -420,7 +422,7 @@ class TimeEntry:
 
 def _timestamp_text(value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise ValueError("its timestamp is not ISO 8601")
+        raise ValueError(_("its timestamp is not ISO 8601"))
     return value
 
 
