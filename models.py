@@ -689,6 +689,10 @@ class Payment(db.Model):
 
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
     recorded_by: Mapped[User | None] = relationship()
+
+    # The invoice's currency, copied when the payment is recorded (a sent invoice's currency never changes):
+    # the dashboard sums payments per currency and month from one index, with no invoice looked up per payment.
+    currency: Mapped[str] = mapped_column(String(3), server_default="")
 # --- Mail (issue 11, branch email) -------------------------------------------------------------------
 
 MAIL_KINDS = ("invoice", "reminder", "invitation")
@@ -788,4 +792,4 @@ Index("ix_invoices_business_currency_sums", Invoice.business_id, Invoice.currenc
 Index("ix_invoices_business_issue", Invoice.business_id, Invoice.issue_date, Invoice.id, Invoice.customer_id,
       Invoice.number)
 Index("ix_invoices_business_customer_issue", Invoice.business_id, Invoice.customer_id, Invoice.issue_date, Invoice.id)
-Index("ix_payments_business_paid_on", Payment.business_id, Payment.paid_on, Payment.invoice_id, Payment.amount_minor)
+Index("ix_payments_business_paid_on", Payment.business_id, Payment.paid_on, Payment.currency, Payment.amount_minor)

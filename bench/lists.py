@@ -61,14 +61,15 @@ def _fill(app) -> None:
                              "notes": NOTES, "parties": None if status == "draft" else _parties(n % len(customers)),
                              "sent_at": None if status == "draft" else datetime.combine(issued, clock(9), timezone.utc)})
         db.session.execute(insert(Invoice), invoices)
-        payable = db.session.execute(select(Invoice.id, Invoice.total_minor, Invoice.issue_date, Invoice.status)
+        payable = db.session.execute(select(Invoice.id, Invoice.total_minor, Invoice.issue_date, Invoice.currency)
                                      .where(Invoice.status.in_(("partially_paid", "paid")))).all()
         payments, paid = [], {}
         for n in range(PAYMENTS):
-            invoice_id, total, issued, status = payable[n % len(payable)]
+            invoice_id, total, issued, currency = payable[n % len(payable)]
             amount = max(1, total // 12)
             paid[invoice_id] = paid.get(invoice_id, 0) + amount
-            payments.append({"business_id": business_id, "invoice_id": invoice_id, "amount_minor": amount,
+            payments.append({"business_id": business_id, "invoice_id": invoice_id, "currency": currency,
+                             "amount_minor": amount,
                              "paid_on": min(today, issued + timedelta(days=rng.randrange(60))), "method": "",
                              "note": ""})
         db.session.execute(insert(Payment), payments)

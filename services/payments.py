@@ -118,8 +118,8 @@ def record_payment(invoice: Invoice, *, paid_on: date, amount_minor: int, method
     db.session.expire(invoice)  # read back as written, under the row's lock
     if invoice.status == "paid":
         invoice.paid_at = paid_on_datetime(paid_on)
-    payment = Payment(business_id=invoice.business_id, invoice_id=invoice.id, paid_on=paid_on,
-                      amount_minor=amount_minor, method=method, note=note,
+    payment = Payment(business_id=invoice.business_id, invoice_id=invoice.id, currency=invoice.currency,
+                      paid_on=paid_on, amount_minor=amount_minor, method=method, note=note,
                       recorded_by_user_id=by.id if by is not None else None)
     db.session.add(payment)
     db.session.flush()

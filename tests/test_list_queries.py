@@ -44,7 +44,7 @@ def _grow(app, rounds: int) -> None:
                     db.session.add(line)
                 for amount in paid:
                     db.session.add(Payment(business_id=business_id, invoice_id=invoice.id, paid_on=issued,
-                                           amount_minor=amount))
+                                           currency=invoice.currency, amount_minor=amount))
         db.session.commit()
 
 

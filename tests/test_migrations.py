@@ -1,4 +1,5 @@
 """The migrations build exactly the schema models.py describes, from an empty database."""
+from datetime import date, datetime, timezone
 from contextlib import contextmanager
 
 import sqlalchemy
@@ -197,3 +198,25 @@ def test_the_lines_of_invoices_credited_before_the_upgrade_count_their_credit_no
         with db.engine.connect() as connection:
             credited = {row["id"]: row["credited_minor"] for row in _rows(connection)["line_items"]}
         assert credited == {1111: 4500, 1112: 18000, 1121: 0, 1122: 0, 2000: 0}
+
+
+BEFORE_PAYMENT_CURRENCY = "f3a9c1d7e5b2"  # the head before a payment kept its invoice's currency
+
+
+def test_payments_recorded_before_the_upgrade_take_their_invoices_currency(tmp_path, database_url):
+    with migrated_from(tmp_path, database_url, to=BEFORE_PAYMENT_CURRENCY):
+        metadata = sqlalchemy.MetaData()
+        with db.engine.begin() as connection:
+            metadata.reflect(connection)
+            invoices, payments = metadata.tables["invoices"], metadata.tables["payments"]
+            connection.execute(invoices.update().where(invoices.c.id == 112).values(currency="JPY"))
+            connection.execute(payments.insert(), [
+                dict(id=1, business_id=1, invoice_id=111, paid_on=date(2026, 1, 5), amount_minor=500, method="",
+                     note="", created_at=datetime(2026, 1, 5, tzinfo=timezone.utc)),
+                dict(id=2, business_id=1, invoice_id=112, paid_on=date(2026, 1, 6), amount_minor=700, method="",
+                     note="", created_at=datetime(2026, 1, 6, tzinfo=timezone.utc))])
+            currencies = dict(connection.execute(sqlalchemy.select(invoices.c.id, invoices.c.currency)).all())
+        upgrade()
+        with db.engine.connect() as connection:
+            paid_in = {row["invoice_id"]: row["currency"] for row in _rows(connection)["payments"]}
+    assert paid_in == {111: currencies[111], 112: "JPY"} and currencies[111] not in ("", "JPY")
