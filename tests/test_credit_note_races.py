@@ -4,26 +4,13 @@ once get distinct numbers, in sequence, with none skipped, and an invoice voided
 either void or credited, never both."""
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from extensions import db
 from models import ImportedEntry, Invoice
-from tests.test_concurrency import _all_at_once, _copies
-from tests.test_invoice_races import _invoice, _said, ada  # noqa: F401  (ada: a fixture)
+from tests.test_invoice_races import _invoice, _race, ada  # noqa: F401  (ada: a fixture)
 
 TRIALS = 40
-
-
-def _race(session, base, *calls) -> list[str]:
-    """What each request was told; a refused form (422) by the problem it names."""
-    copies = _copies(session, len(calls))
-    results = _all_at_once([lambda s=s, call=call: call(s) for s, call in zip(copies, calls)])
-    for result in results:
-        assert not isinstance(result, Exception), result
-        assert result.status_code < 500, result.text[:500]
-    return ["422: " + " ".join(re.search(r'data-testid="problem">([^<]*)<', result.text).group(1).split())
-            if result.status_code == 422 else _said(s, base, result) for s, result in zip(copies, results)]
 
 
 def test_credit_notes_issued_at_once_credit_an_invoice_once_and_never_share_a_number(app, live_server, ada):
