@@ -54,10 +54,11 @@ def _invoice(app, trial: int, *, status: str = "draft", lines: int = 1, imported
 
 
 def _said(session: requests.Session, base: str, response) -> str:
-    """What the user is told: the 409 page itself, a refused form's problem (422), or the message on the page
-    a 303 leads to."""
-    if response.status_code == 422:
-        return "422: " + " ".join(re.search(r'data-testid="problem">([^<]*)<', response.text).group(1).split())
+    """What the user is told: the 409 page itself, a refused form's problem (a 422 whose page names one), or
+    the message on the page a 303 leads to."""
+    problem = re.search(r'data-testid="problem">([^<]*)<', response.text) if response.status_code == 422 else None
+    if problem:
+        return "422: " + " ".join(problem.group(1).split())
     if response.status_code == 409:
         return "LOST: " + re.search(r'<section class="error-page">\s*<h1>[^<]*</h1>\s*<p>([^<]*)</p>',
                                     response.text).group(1)
