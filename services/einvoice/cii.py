@@ -37,6 +37,7 @@ def number(value: Decimal) -> str:
 
 class _Builder:
     sub = Elements(NSMAP)
+    optional = sub.optional
 
     def __init__(self, doc: Document):
         self.doc = doc
@@ -58,16 +59,13 @@ class _Builder:
 
     def address(self, parent, address: Address):
         element = self.sub(parent, "ram:PostalTradeAddress")
-        if address.postcode:
-            self.sub(element, "ram:PostcodeCode", address.postcode)
+        self.optional(element, "ram:PostcodeCode", address.postcode)
         for tag, text in zip(("ram:LineOne", "ram:LineTwo", "ram:LineThree"), address.lines):
             if text:
                 self.sub(element, tag, text)
-        if address.city:
-            self.sub(element, "ram:CityName", address.city)
+        self.optional(element, "ram:CityName", address.city)
         self.sub(element, "ram:CountryID", address.country)
-        if address.subdivision:
-            self.sub(element, "ram:CountrySubDivisionName", address.subdivision)
+        self.optional(element, "ram:CountrySubDivisionName", address.subdivision)
 
     def party(self, parent, tag: str, party: Party, *, seller: bool):
         element = self.sub(parent, tag)
@@ -78,8 +76,7 @@ class _Builder:
         contact = party.contact
         if contact.name or contact.phone or contact.email:
             defined = self.sub(element, "ram:DefinedTradeContact")
-            if contact.name:
-                self.sub(defined, "ram:PersonName", contact.name)
+            self.optional(defined, "ram:PersonName", contact.name)
             if contact.phone:
                 self.sub(self.sub(defined, "ram:TelephoneUniversalCommunication"), "ram:CompleteNumber", contact.phone)
             if contact.email:
@@ -133,8 +130,7 @@ class _Builder:
             sub(sub(settlement, summation_tag), total_tag).text = amount(line.net_amount, currency)
 
         agreement = self.sub(transaction, "ram:ApplicableHeaderTradeAgreement")
-        if doc.buyer_reference:
-            self.sub(agreement, "ram:BuyerReference", doc.buyer_reference)
+        self.optional(agreement, "ram:BuyerReference", doc.buyer_reference)
         self.party(agreement, "ram:SellerTradeParty", doc.seller, seller=True)
         self.party(agreement, "ram:BuyerTradeParty", doc.buyer, seller=False)
 
@@ -157,20 +153,17 @@ class _Builder:
             self.sub(means, "ram:TypeCode", doc.payment.means_code)
             account = self.sub(means, "ram:PayeePartyCreditorFinancialAccount")
             self.sub(account, "ram:IBANID", doc.payment.iban)
-            if doc.payment.account_name:
-                self.sub(account, "ram:AccountName", doc.payment.account_name)
+            self.optional(account, "ram:AccountName", doc.payment.account_name)
             if doc.payment.bic:
                 self.sub(self.sub(means, "ram:PayeeSpecifiedCreditorFinancialInstitution"), "ram:BICID", doc.payment.bic)
         for group in doc.breakdown:
             tax = self.sub(settlement, "ram:ApplicableTradeTax")
             self.sub(tax, "ram:CalculatedAmount", self.money(group.tax))
             self.sub(tax, "ram:TypeCode", "VAT")
-            if group.exemption_reason:
-                self.sub(tax, "ram:ExemptionReason", group.exemption_reason)
+            self.optional(tax, "ram:ExemptionReason", group.exemption_reason)
             self.sub(tax, "ram:BasisAmount", self.money(group.basis))
             self.sub(tax, "ram:CategoryCode", group.category.value)
-            if group.exemption_code:
-                self.sub(tax, "ram:ExemptionReasonCode", group.exemption_code)
+            self.optional(tax, "ram:ExemptionReasonCode", group.exemption_code)
             self.sub(tax, "ram:RateApplicablePercent", number(group.rate))
         if doc.period_start or doc.period_end:
             period = self.sub(settlement, "ram:BillingSpecifiedPeriod")
@@ -187,8 +180,7 @@ class _Builder:
             self.tax(charge, "ram:CategoryTradeTax", allowance.vat_category, allowance.vat_rate)
         if doc.payment_terms or doc.due_date:
             terms = self.sub(settlement, "ram:SpecifiedTradePaymentTerms")
-            if doc.payment_terms:
-                self.sub(terms, "ram:Description", doc.payment_terms)
+            self.optional(terms, "ram:Description", doc.payment_terms)
             if doc.due_date:
                 self.date(terms, "ram:DueDateDateTime", doc.due_date)
         totals = doc.totals

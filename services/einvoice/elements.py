@@ -29,3 +29,9 @@ class Elements:
         if text is not None:
             element.text = text
         return element
+
+    def optional(self, parent, tag: str, text: str | None, **attrs):
+        """The child only when there is text to put in it (an optional business term left empty is left out)."""
+        if text:
+            return self(parent, tag, text, **attrs)
+        return None

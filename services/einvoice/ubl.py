@@ -25,6 +25,7 @@ PEPPOL = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing
 
 class _Builder:
     sub = Elements(NS)
+    optional = sub.optional
 
     def __init__(self, doc: Document, xrechnung: bool):
         self.doc = doc
@@ -55,10 +56,8 @@ class _Builder:
         self.sub(element, "cbc:ID", category.value)
         if category is not VatCategory.OUTSIDE_SCOPE or always_rate:
             self.sub(element, "cbc:Percent", number(rate))
-        if code:
-            self.sub(element, "cbc:TaxExemptionReasonCode", code)
-        if reason:
-            self.sub(element, "cbc:TaxExemptionReason", reason)
+        self.optional(element, "cbc:TaxExemptionReasonCode", code)
+        self.optional(element, "cbc:TaxExemptionReason", reason)
         self.sub(self.sub(element, "cac:TaxScheme"), "cbc:ID", "VAT")
         return element
 
@@ -69,12 +68,9 @@ class _Builder:
             self.sub(element, "cbc:StreetName", lines[0])
         if len(lines) > 1:
             self.sub(element, "cbc:AdditionalStreetName", lines[1])
-        if address.city:
-            self.sub(element, "cbc:CityName", address.city)
-        if address.postcode:
-            self.sub(element, "cbc:PostalZone", address.postcode)
-        if address.subdivision:
-            self.sub(element, "cbc:CountrySubentity", address.subdivision)
+        self.optional(element, "cbc:CityName", address.city)
+        self.optional(element, "cbc:PostalZone", address.postcode)
+        self.optional(element, "cbc:CountrySubentity", address.subdivision)
         if len(lines) > 2:
             self.sub(self.sub(element, "cac:AddressLine"), "cbc:Line", lines[2])
         self.sub(self.sub(element, "cac:Country"), "cbc:IdentificationCode", address.country)
@@ -95,17 +91,13 @@ class _Builder:
             self.sub(self.sub(scheme, "cac:TaxScheme"), "cbc:ID", "FC")
         legal = self.sub(element, "cac:PartyLegalEntity")
         self.sub(legal, "cbc:RegistrationName", party.name)
-        if party.registration_id:
-            self.sub(legal, "cbc:CompanyID", party.registration_id)
+        self.optional(legal, "cbc:CompanyID", party.registration_id)
         contact = party.contact
         if contact.name or contact.phone or contact.email:
             element_contact = self.sub(element, "cac:Contact")
-            if contact.name:
-                self.sub(element_contact, "cbc:Name", contact.name)
-            if contact.phone:
-                self.sub(element_contact, "cbc:Telephone", contact.phone)
-            if contact.email:
-                self.sub(element_contact, "cbc:ElectronicMail", contact.email)
+            self.optional(element_contact, "cbc:Name", contact.name)
+            self.optional(element_contact, "cbc:Telephone", contact.phone)
+            self.optional(element_contact, "cbc:ElectronicMail", contact.email)
 
     def render(self, customization: str) -> etree._Element:
         doc = self.doc
@@ -123,8 +115,7 @@ class _Builder:
         for note in doc.notes:
             self.sub(root, "cbc:Note", note)
         self.sub(root, "cbc:DocumentCurrencyCode", doc.currency)
-        if doc.buyer_reference:
-            self.sub(root, "cbc:BuyerReference", doc.buyer_reference)
+        self.optional(root, "cbc:BuyerReference", doc.buyer_reference)
         if doc.period_start or doc.period_end:
             period = self.sub(root, "cac:InvoicePeriod")
             if doc.period_start:
@@ -149,12 +140,10 @@ class _Builder:
             self.sub(means, "cbc:PaymentMeansCode", doc.payment.means_code)
             if doc.due_date and credit:
                 self.date(means, "cbc:PaymentDueDate", doc.due_date)
-            if doc.payment.remittance:
-                self.sub(means, "cbc:PaymentID", doc.payment.remittance)
+            self.optional(means, "cbc:PaymentID", doc.payment.remittance)
             account = self.sub(means, "cac:PayeeFinancialAccount")
             self.sub(account, "cbc:ID", doc.payment.iban)
-            if doc.payment.account_name:
-                self.sub(account, "cbc:Name", doc.payment.account_name)
+            self.optional(account, "cbc:Name", doc.payment.account_name)
             if doc.payment.bic:
                 self.sub(self.sub(account, "cac:FinancialInstitutionBranch"), "cbc:ID", doc.payment.bic)
         if doc.payment_terms:
