@@ -129,53 +129,59 @@ def check_pages(page, paths: list[str]) -> list[str]:
     return problems
 
 
-def test_every_page_of_a_signed_in_owner_has_no_axe_violation_and_fits_the_width(page, owner_pages):
+def test_every_page_of_an_owner_and_of_a_stranger_with_a_link_has_no_axe_violation_and_fits_the_width(
+        page, chromium, live_server, owner_pages):
+    """The owner's pages, then the confirmations before sending, then the pages a stranger opens from a link
+    (one test: the owner's data is made once)."""
     log_in(page)
     problems = check_pages(page, owner_pages.paths)
+    problems += confirmations_before_sending(page, owner_pages.unpriced)
+    problems += pages_a_stranger_opens(chromium, live_server, owner_pages.links)
     assert not problems, "\n".join(problems)
 
 
-def test_the_confirmation_before_sending_has_no_axe_violation_and_fits_the_width(page, owner_pages):
+def confirmations_before_sending(page, unpriced: int) -> list[str]:
     """The page that asks before sending lines that bill nothing (a POST's answer, so not in the list),
-    reached once and checked at each width."""
-    log_in(page)
+    reached once from each button and checked at each width."""
     problems = []
-    for start in (f"/invoices/{owner_pages.unpriced}", f"/invoices/{owner_pages.unpriced}/email"):
+    for start in (f"/invoices/{unpriced}", f"/invoices/{unpriced}/email"):
         at_width(page, "desktop")
         page.goto(start)
         page.once("dialog", lambda dialog: dialog.accept())
-        page.get_by_role("button", name="Mark as sent" if start.endswith(str(owner_pages.unpriced))
+        page.get_by_role("button", name="Mark as sent" if start.endswith(str(unpriced))
                          else "Send by email").first.click()
         page.get_by_role("heading", name="Send this invoice as it is?").wait_for()
         for width in WIDTHS:
             at_width(page, width)
             problems += width_problems(page, f"confirm send from {start}", width)
-            assert small_targets(page)["mains"], "confirm send: no main action"
+            if not small_targets(page)["mains"]:
+                problems.append(f"confirm send from {start} ({width}): no main action")
             screenshot(page, f"pages-{width}-confirm-send" + ("-email" if start.endswith("email") else ""))
-    assert not problems, "\n".join(problems)
+    return problems
 
 
-def test_the_pages_a_stranger_opens_from_a_link_have_no_axe_violation_and_fit_the_width(chromium, live_server,
-                                                                                          owner_pages):
-    """The customer's view link, an invitation and a request to connect Clockify, each in a fresh browser (no
-    session, as the person the link was sent to opens it), and a view link that no longer works. At 390 px the
-    browser is a phone's (it honours the page's viewport): a page without one is laid out 980 px wide and shrunk."""
-    for width, size in WIDTHS.items():  # one browser per width, its cookies cleared before each link
+def pages_a_stranger_opens(chromium, live_server, links: list[str]) -> list[str]:
+    """The customer's view link, an invitation and a request to connect Clockify, each in a browser without a
+    session (as the person the link was sent to opens it: one a width, its cookies cleared before each link),
+    and a view link that no longer works. At 390 px the browser is a phone's (it honours the page's viewport):
+    a page without one is laid out 980 px wide and shrunk."""
+    problems = []
+    for width, size in WIDTHS.items():
         viewport = dict(zip(("width", "height"), size))
         stranger = chromium.new_context(base_url=live_server, viewport=viewport, is_mobile=width == "phone",
                                         has_touch=width == "phone")
         try:
             view = stranger.new_page()
-            for path in [*owner_pages.links, "/v/no-longer-a-link"]:
+            for path in [*links, "/v/no-longer-a-link"]:
                 stranger.clear_cookies()
                 assert view.goto(path).status == (404 if "no-longer" in path else 200), path
-                problems = width_problems(view, path, width)
-                assert not problems, "\n".join(problems)
+                problems += width_problems(view, path, width)
                 screenshot(view, f"pages-{width}-link-" + path.split("/")[1] + ("-gone" if "no-longer" in path else ""))
-                if width == "phone":
-                    assert view.evaluate("window.innerWidth") == 390, f"{path} is shrunk from a wider layout on a phone"
+                if width == "phone" and view.evaluate("window.innerWidth") != 390:
+                    problems.append(f"{path} is shrunk from a wider layout on a phone")
         finally:
             stranger.close()
+    return problems
 
 
 def test_the_landing_log_in_and_sign_up_pages_have_no_axe_violation_and_fit_the_width(page):
