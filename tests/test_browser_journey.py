@@ -13,7 +13,8 @@ from sandbox import DEMO_USER_EMAIL, MAIN_KEY
 from tests.browser import screenshot_and_phone, settled
 from tests.conftest import money
 from tests.test_browser_connections import disconnect, no_key_in_html, open_integrations
-from tests.test_browser_import import add_to_invoice, assert_pdf, choose_filters, preview_and_untick_two, show_the_lines
+from tests.test_browser_import import (add_to_invoice, assert_pdf, choose_filters, preview_and_untick_two, show_the_lines,
+                                       small_clockify)  # noqa: F401  (fixture)
 from tests.test_browser_invoicing import add_customer, register
 
 pytestmark = pytest.mark.browser
@@ -25,7 +26,7 @@ def shot(page, name: str) -> None:
     screenshot_and_phone(page, f"journey/{name}")
 
 
-def test_a_new_user_from_register_to_a_sent_invoice_and_back_to_not_connected(page, clockify):
+def test_a_new_user_from_register_to_a_sent_invoice_and_back_to_not_connected(page, small_clockify):
     # 1. Register: the app lands on the business profile.
     register(page)
     expect(page.get_by_role("heading", name="Business profile")).to_be_visible()
