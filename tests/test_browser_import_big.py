@@ -1,9 +1,9 @@
 """In Chromium, a month of two report pages (the second arrives by "load more", its rows listed on "Show the
-next entries"; the report's page made 30 entries for the test, not Clockify's 1,000, so 48 entries behave as
-1,036 did): every count covers every loaded entry before its
-row is listed, then every loaded entry is in exactly one of the lists the preview shows, each count says how many
-its list holds, and non-billable entries arrive unticked and labelled; ticking one changes the selected
-total while Clockify's own figure, which gives it 0, stays (issue 9, items 6, 9 and 11)."""
+next entries"; the report's page is 30 entries in this test, not the app's 1,000, so 48 entries make the two
+pages 1,036 made): every count covers every loaded entry before its row is listed, then every loaded entry
+is in exactly one of the lists the preview shows, each count says how many its list holds, and non-billable
+entries arrive unticked and labelled; ticking one changes the selected total while Clockify's own figure,
+which gives it 0, stays (issue 9, items 6, 9 and 11)."""
 import re
 from datetime import datetime, timezone
 from decimal import Decimal
