@@ -19,7 +19,8 @@ def test_axe_finds_a_violation_it_is_shown(page):
     page.evaluate("""() => {  // styles set through the DOM: the app's CSP refuses style attributes
         const add = (tag, parent, style, text) => { const e = document.createElement(tag);
             Object.assign(e.style, style); e.textContent = text || ''; parent.appendChild(e); return e; };
-        const main = document.querySelector('main'), tiny = {width: '10px', height: '10px', padding: '0', minWidth: '0', minHeight: '0'};
+        const main = document.querySelector('main');
+        const tiny = {width: '10px', height: '10px', padding: '0', minWidth: '0', minHeight: '0'};
         add('button', main, tiny, 'a'); add('button', main, tiny, 'b');
     }""")
     assert {violation["id"] for violation in axe_violations(page, rules=LAYOUT_RULES)} == {"target-size"}

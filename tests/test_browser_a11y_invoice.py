@@ -73,7 +73,8 @@ def moving_and_removing_by_keyboard(page, width: int) -> None:
     assert focused(page)["tag"] == "h2" and focused(page)["label"] == "Lines"
     expect(page.get_by_role("status").filter(has_text="Removed the line")).to_be_visible()
     # every rule at one width, the layout's at the other: the same page
-    assert_accessible(page, f"the invoice after removing a line at {width} px", rules=LAYOUT_RULES if width < 1280 else None)
+    assert_accessible(page, f"the invoice after removing a line at {width} px",
+                      rules=LAYOUT_RULES if width < 1280 else None)
     assert sideways_scroll(page) <= 0
     screenshot(page, f"invoice-undo-{width}")
 
