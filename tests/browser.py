@@ -127,6 +127,11 @@ def axe_violations(page, *, include: str | None = None, rules: list[str] | None 
     """Run the vendored axe-core in the page (through the DevTools protocol, so the app's CSP need not
     allow it) and return its violations: each rule with its nodes. Every rule of AXE_TAGS, or `rules`."""
     if not page.evaluate("() => typeof window.axe === 'object'"):
+        if not getattr(page.context, "_hourbill_axe", False):
+            # From now on each page of this context opens with axe in it (sending axe's 550 KB into every page
+            # checked took longer than the check); this one gets it now.
+            page.context.add_init_script(path=str(AXE_SOURCE))
+            page.context._hourbill_axe = True
         page.evaluate(AXE_SOURCE.read_text(encoding="utf-8"))
     only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": AXE_TAGS}
     return page.evaluate(
