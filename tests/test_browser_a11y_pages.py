@@ -1,5 +1,6 @@
 """Every page a signed-in owner (with demo-like data) and a visitor can open, in Chromium at desktop
-width and at 390 px: axe-core finds no violation, and no page scrolls sideways on a phone."""
+width and at 390 px: axe-core finds no violation (every rule at desktop width, the layout's rules at
+390 px: tests/browser.py LAYOUT_RULES), and no page scrolls sideways on a phone."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -12,13 +13,12 @@ from extensions import db
 from models import ClockifyConnection, Invoice
 from services import sending
 from sandbox import MAIN_KEY
-from tests.browser import assert_accessible, screenshot, small_targets
+from tests.browser import LAYOUT_RULES, WIDTHS, assert_accessible, at_width, screenshot, sideways_scroll, small_targets
 from tests.conftest import PASSWORD
 from tests.smtp import smtp  # noqa: F401  (fixture: the send-by-email pages show their form)
 
 pytestmark = pytest.mark.browser
 
-WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 LONG_DESCRIPTION = ("Discovery workshop with the product team, including the follow-up notes on the "
                     "reporting dashboard and the migration plan")
 
@@ -87,11 +87,6 @@ def log_in(page, email="ada@example.com"):
     page.wait_for_url(lambda url: "/login" not in url)
 
 
-def sideways_scroll(page) -> int:
-    """How far past the viewport the page is wide (0: it does not scroll sideways)."""
-    return page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
-
-
 def too_wide(page) -> list[str]:
     """The innermost elements reaching past the right edge, to say what makes a page scroll sideways."""
     return page.evaluate("""() => [...document.body.querySelectorAll('*')]
@@ -102,79 +97,91 @@ def too_wide(page) -> list[str]:
                          + ' (' + Math.round(e.getBoundingClientRect().right) + ' px)')""")
 
 
+def width_problems(page, where: str, width: str) -> list[str]:
+    """At the page's current width (`width`): axe (every rule at desktop width, LAYOUT_RULES at 390 px),
+    each target's size, and on a phone no sideways scrolling."""
+    problems = []
+    try:
+        assert_accessible(page, f"{where} ({width})", rules=LAYOUT_RULES if width == "phone" else None)
+    except AssertionError as error:
+        problems.append(str(error))
+    targets = small_targets(page)  # each screen's main action (a primary button) 44 x 44 px, the rest 24 x 24
+    if targets["smallMain"] or targets["small"]:
+        problems.append(f"{where} ({width}): main actions under 44 x 44 px: {targets['smallMain']}; "
+                        f"targets under 24 x 24 px: {targets['small']}")
+    if width == "phone" and (extra := sideways_scroll(page)) > 0:
+        problems.append(f"{where} scrolls {extra} px sideways at 390 px: {', '.join(too_wide(page))}")
+    return problems
+
+
 def check_pages(page, paths: list[str]) -> list[str]:
     """Each page loaded once, then checked at every width (resized in place: the layout follows the
     viewport as it would on a reload, at one page load instead of one per width)."""
     problems = []
     for path in paths:
-        page.set_viewport_size(dict(zip(("width", "height"), WIDTHS["desktop"])))
+        at_width(page, "desktop")
         response = page.goto(path)
         assert response.status == 200, f"{path} answered {response.status}"
-        for width, size in WIDTHS.items():
-            page.set_viewport_size(dict(zip(("width", "height"), size)))
-            try:
-                assert_accessible(page, f"{path} ({width})")
-            except AssertionError as error:
-                problems.append(str(error))
-            targets = small_targets(page)  # each screen's main action (a primary button) 44 x 44 px, the rest 24 x 24
-            if targets["smallMain"] or targets["small"]:
-                problems.append(f"{path} ({width}): main actions under 44 x 44 px: {targets['smallMain']}; "
-                                f"targets under 24 x 24 px: {targets['small']}")
+        for width in WIDTHS:
+            at_width(page, width)
+            problems += width_problems(page, path, width)
             screenshot(page, f"pages-{width}-" + path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-"))
-            if width == "phone" and (extra := sideways_scroll(page)) > 0:
-                problems.append(f"{path} scrolls {extra} px sideways at 390 px: {', '.join(too_wide(page))}")
     return problems
 
 
-def test_every_page_of_a_signed_in_owner_has_no_axe_violation_and_fits_the_width(page, owner_pages):
+def test_every_page_of_an_owner_and_of_a_stranger_with_a_link_has_no_axe_violation_and_fits_the_width(
+        page, chromium, live_server, owner_pages):
+    """The owner's pages, then the confirmations before sending, then the pages a stranger opens from a link
+    (one test: the owner's data is made once)."""
     log_in(page)
     problems = check_pages(page, owner_pages.paths)
+    problems += confirmations_before_sending(page, owner_pages.unpriced)
+    problems += pages_a_stranger_opens(chromium, live_server, owner_pages.links)
     assert not problems, "\n".join(problems)
 
 
-def test_the_confirmation_before_sending_has_no_axe_violation_and_fits_the_width(page, owner_pages):
+def confirmations_before_sending(page, unpriced: int) -> list[str]:
     """The page that asks before sending lines that bill nothing (a POST's answer, so not in the list),
-    reached once and checked at each width."""
-    log_in(page)
-    for start in (f"/invoices/{owner_pages.unpriced}", f"/invoices/{owner_pages.unpriced}/email"):
-        page.set_viewport_size(dict(zip(("width", "height"), WIDTHS["desktop"])))
+    reached once from each button and checked at each width."""
+    problems = []
+    for start in (f"/invoices/{unpriced}", f"/invoices/{unpriced}/email"):
+        at_width(page, "desktop")
         page.goto(start)
         page.once("dialog", lambda dialog: dialog.accept())
-        page.get_by_role("button", name="Mark as sent" if start.endswith(str(owner_pages.unpriced))
+        page.get_by_role("button", name="Mark as sent" if start.endswith(str(unpriced))
                          else "Send by email").first.click()
         page.get_by_role("heading", name="Send this invoice as it is?").wait_for()
-        for width, size in WIDTHS.items():
-            page.set_viewport_size(dict(zip(("width", "height"), size)))
-            assert_accessible(page, f"confirm send from {start} ({width})")
-            targets = small_targets(page)
-            assert targets["mains"] and not targets["smallMain"] and not targets["small"], f"confirm send: {targets}"
+        for width in WIDTHS:
+            at_width(page, width)
+            problems += width_problems(page, f"confirm send from {start}", width)
+            if not small_targets(page)["mains"]:
+                problems.append(f"confirm send from {start} ({width}): no main action")
             screenshot(page, f"pages-{width}-confirm-send" + ("-email" if start.endswith("email") else ""))
-            if width == "phone":
-                assert sideways_scroll(page) <= 0, f"the confirmation scrolls sideways: {too_wide(page)}"
+    return problems
 
 
-def test_the_pages_a_stranger_opens_from_a_link_have_no_axe_violation_and_fit_the_width(chromium, live_server,
-                                                                                          owner_pages):
-    """The customer's view link, an invitation and a request to connect Clockify, each in a fresh browser (no
-    session, as the person the link was sent to opens it), and a view link that no longer works. At 390 px the
-    browser is a phone's (it honours the page's viewport): a page without one is laid out 980 px wide and shrunk."""
-    for (width, size), path in ((width, path) for width in WIDTHS.items()
-                                for path in [*owner_pages.links, "/v/no-longer-a-link"]):
+def pages_a_stranger_opens(chromium, live_server, links: list[str]) -> list[str]:
+    """The customer's view link, an invitation and a request to connect Clockify, each in a browser without a
+    session (as the person the link was sent to opens it: one a width, its cookies cleared before each link),
+    and a view link that no longer works. At 390 px the browser is a phone's (it honours the page's viewport):
+    a page without one is laid out 980 px wide and shrunk."""
+    problems = []
+    for width, size in WIDTHS.items():
         viewport = dict(zip(("width", "height"), size))
         stranger = chromium.new_context(base_url=live_server, viewport=viewport, is_mobile=width == "phone",
                                         has_touch=width == "phone")
         try:
             view = stranger.new_page()
-            assert view.goto(path).status == (404 if "no-longer" in path else 200), path
-            assert_accessible(view, f"{path} ({width})")
-            targets = small_targets(view)
-            assert not targets["smallMain"] and not targets["small"], f"{path} ({width}): targets too small: {targets}"
-            screenshot(view, f"pages-{width}-link-" + path.split("/")[1] + ("-gone" if "no-longer" in path else ""))
-            if width == "phone":
-                assert view.evaluate("window.innerWidth") == 390, f"{path} is shrunk from a wider layout on a phone"
-                assert sideways_scroll(view) <= 0, f"{path} scrolls sideways: {too_wide(view)}"
+            for path in [*links, "/v/no-longer-a-link"]:
+                stranger.clear_cookies()
+                assert view.goto(path).status == (404 if "no-longer" in path else 200), path
+                problems += width_problems(view, path, width)
+                screenshot(view, f"pages-{width}-link-" + path.split("/")[1] + ("-gone" if "no-longer" in path else ""))
+                if width == "phone" and view.evaluate("window.innerWidth") != 390:
+                    problems.append(f"{path} is shrunk from a wider layout on a phone")
         finally:
             stranger.close()
+    return problems
 
 
 def test_the_landing_log_in_and_sign_up_pages_have_no_axe_violation_and_fit_the_width(page):

@@ -3,6 +3,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import screenshot, settled
+from tests.test_browser_a11y_pages import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -80,14 +81,13 @@ def test_build_an_invoice_in_place_send_it_and_download_the_pdf(page):
         assert pdf.read(4) == b"%PDF"
 
 
-def test_a_wrong_value_shows_its_error_in_the_row_and_keeps_the_totals(page):
-    register(page)
-    add_customer(page)
-    page.get_by_role("link", name="Invoices").click()
-    page.get_by_role("link", name="New invoice").click()
-    page.get_by_role("button", name="Create draft").click()
-    add_line(page, "Design", "2", "50")
-    settled(page)
+def test_a_wrong_value_shows_its_error_in_the_row_and_keeps_the_totals(page, accounts):
+    accounts.register(name="Ada Lovelace")
+    invoice = accounts.invoice(accounts.customer())
+    assert accounts.line(invoice, description="Design", quantity="2", rate="50").status_code < 400
+    log_in(page)
+    page.goto(f"/invoices/{invoice}")
+    expect(page.get_by_test_id("total")).to_have_text("$100.00")
     rate = page.locator('form.line-row:not(.add-line) input[name="rate"]').first
     rate.fill("fifty")
     rate.press("Tab")

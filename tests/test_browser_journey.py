@@ -2,9 +2,9 @@
 the business profile, Integrations > Clockify > Connect with the key, see it masked, add a customer, open
 a draft, Import from Clockify (workspace, client, project), untick two entries, one line per project and
 rate, add them, edit a line's description and rate, mark the invoice sent, download its PDF, disconnect
-Clockify. A screenshot per step, at desktop width and at 390 px, lands in tests/artifacts/journey/ (git-ignored)."""
+Clockify. With HOURBILL_TEST_SCREENSHOTS=1, a screenshot per step, at desktop width and at 390 px, lands in
+tests/artifacts/journey/ (git-ignored)."""
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -13,12 +13,12 @@ from sandbox import DEMO_USER_EMAIL, MAIN_KEY
 from tests.browser import screenshot_and_phone, settled
 from tests.conftest import money
 from tests.test_browser_connections import disconnect, no_key_in_html, open_integrations
-from tests.test_browser_import import add_to_invoice, assert_pdf, choose_filters, preview_and_untick_two, show_the_lines
+from tests.test_browser_import import (add_to_invoice, assert_pdf, choose_filters, preview_and_untick_two, show_the_lines,
+                                       small_clockify)  # noqa: F401  (fixture)
 from tests.test_browser_invoicing import add_customer, register
 
 pytestmark = pytest.mark.browser
 
-JOURNEY = Path(__file__).parent / "artifacts" / "journey"
 LINE_ROWS = "form.line-row:not(.add-line)"
 
 
@@ -26,9 +26,7 @@ def shot(page, name: str) -> None:
     screenshot_and_phone(page, f"journey/{name}")
 
 
-def test_a_new_user_from_register_to_a_sent_invoice_and_back_to_not_connected(page, clockify):
-    JOURNEY.mkdir(parents=True, exist_ok=True)
-
+def test_a_new_user_from_register_to_a_sent_invoice_and_back_to_not_connected(page, small_clockify):
     # 1. Register: the app lands on the business profile.
     register(page)
     expect(page.get_by_role("heading", name="Business profile")).to_be_visible()

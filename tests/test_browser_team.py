@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 from sandbox import MAIN_KEY
 from tests.browser import settled
 from tests.test_browser_connections import no_key_in_html
-from tests.test_browser_import import DONE, choose_filters, show_the_lines
-from tests.test_browser_invoicing import add_customer, register
+from tests.test_browser_import import DONE, choose_filters, show_the_lines, small_clockify  # noqa: F401  (fixture)
+from tests.test_browser_invoicing import register
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +38,7 @@ def join(context, link: str, name: str):
 
 
 def test_the_owner_shares_a_connection_a_member_imports_and_a_viewer_changes_nothing(page, chromium, live_server,
-                                                                                      clockify):
+                                                                                      accounts, small_clockify):
     # The owner: profile, a shared connection, a customer, two invitations.
     register(page)
     page.get_by_label("Business name").fill("Lovelace Analytics")
@@ -52,7 +52,8 @@ def test_the_owner_shares_a_connection_a_member_imports_and_a_viewer_changes_not
     page.get_by_role("button", name="Verify & Save").click()
     page.wait_for_url("**/settings/integrations")
     expect(page.get_by_test_id("sharing")).to_have_text("Shared with the business: every member")
-    add_customer(page, "Northwind", "USD")
+    assert accounts.login().status_code == 303  # the owner's customer through the test client
+    accounts.customer("Northwind", "USD")
     member_link = invite(page, "mia@example.com", "member")
     viewer_link = invite(page, "vic@example.com", "viewer")
 

@@ -15,8 +15,8 @@ from playwright.sync_api import expect
 
 from sandbox import MAIN_KEY, shapes
 from sandbox.data import DEMO_USER_ID, MARIA_ID, NORTHWIND_ID
-from tests.browser import assert_accessible, assert_targets, screenshot, settled
-from tests.test_browser_a11y_pages import log_in, sideways_scroll
+from tests.browser import assert_accessible, assert_targets, screenshot, settled, sideways_scroll
+from tests.test_browser_a11y_pages import log_in
 from tests.test_browser_import import PROJECT, choose_line_options, entry_boxes
 
 pytestmark = pytest.mark.browser
