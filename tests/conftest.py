@@ -451,6 +451,13 @@ def sandbox_api(clockify_sandbox) -> SandboxCaller:
     return SandboxCaller(clockify_sandbox)
 
 
+# A timeout, cheaply: the sandbox holds its answer SLOW_ANSWER's delay, longer than TIMING_OUT's read timeout,
+# so the client times out however loaded the machine (the answer can only come later) and waits just that
+# timeout on each of its two tries (a 3 s delay past the fixture's 2 s timeout waited 4 s a test).
+SLOW_ANSWER = dict(kind="delay", delay=0.5)
+TIMING_OUT = (2.0, 0.25)  # connect, read
+
+
 @pytest.fixture
 def clockify(app, clockify_sandbox) -> RunningSandbox:
     """The app (tests/conftest.py) pointed at the sandbox, with short timeouts and fresh per-key budgets."""
