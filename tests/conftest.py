@@ -73,8 +73,10 @@ def _share_url_builders() -> None:
 _share_url_builders()
 
 # Hypothesis: on CI (CI set) every property test draws the same examples each run (derandomized), so a
-# run is reproducible; locally each run explores new ones. HYPOTHESIS_PROFILE chooses another by hand.
+# run is reproducible; locally each run explores new ones. Both draw hypothesis's 100 examples a test
+# unless the test says otherwise; HYPOTHESIS_PROFILE=deep searches ten times further by hand.
 hypothesis.settings.register_profile("ci", derandomize=True, database=None)
+hypothesis.settings.register_profile("deep", max_examples=1000)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
 
 
