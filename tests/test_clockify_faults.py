@@ -19,8 +19,8 @@ connection to "needs a new key", which it must), the key in no page or header, n
 nothing but reads sent to Clockify.
 
 Speed: the client's retry backoff is set to zero and its own 10-a-second budget lifted (settings) (timing only:
-the number of attempts is unchanged), the read timeout is 0.25 s for the timeout fault (two attempts: 0.5 s a step), and each step
-reuses one logged-in app for all 20 faults.
+the number of attempts is unchanged), the read timeout is 0.25 s for the timeout fault (tests/conftest.py
+TIMING_OUT: two attempts, 0.5 s a step), and each step reuses one logged-in app for all 20 faults.
 """
 from __future__ import annotations
 
