@@ -9,9 +9,11 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Interpret the config file for Python logging, for `flask db` on its own. Loggers that exist already
+# keep working (fileConfig would disable every one it does not name: the app's, after an upgrade() run
+# inside it, as `flask demo` does), and a process that configured logging itself keeps its handlers.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

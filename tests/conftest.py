@@ -73,8 +73,10 @@ def _share_url_builders() -> None:
 _share_url_builders()
 
 # Hypothesis: on CI (CI set) every property test draws the same examples each run (derandomized), so a
-# run is reproducible; locally each run explores new ones. HYPOTHESIS_PROFILE chooses another by hand.
+# run is reproducible; locally each run explores new ones. Both draw hypothesis's 100 examples a test
+# unless the test says otherwise; HYPOTHESIS_PROFILE=deep searches ten times further by hand.
 hypothesis.settings.register_profile("ci", derandomize=True, database=None)
+hypothesis.settings.register_profile("deep", max_examples=1000)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
 
 
@@ -449,6 +451,13 @@ def sandbox_api(clockify_sandbox) -> SandboxCaller:
     so a test may burst."""
     clockify_sandbox.sandbox.rate_limit = None
     return SandboxCaller(clockify_sandbox)
+
+
+# A timeout, cheaply: the sandbox holds its answer SLOW_ANSWER's delay, longer than TIMING_OUT's read timeout,
+# so the client times out however loaded the machine (the answer can only come later) and waits just that
+# timeout on each of its two tries (a 3 s delay past the fixture's 2 s timeout waited 4 s a test).
+SLOW_ANSWER = dict(kind="delay", delay=0.5)
+TIMING_OUT = (2.0, 0.25)  # connect, read
 
 
 @pytest.fixture

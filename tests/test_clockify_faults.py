@@ -19,8 +19,8 @@ connection to "needs a new key", which it must), the key in no page or header, n
 nothing but reads sent to Clockify.
 
 Speed: the client's retry backoff is set to zero and its own 10-a-second budget lifted (settings) (timing only:
-the number of attempts is unchanged), the read timeout is 0.5 s for the timeout fault, and each step
-reuses one logged-in app for all 20 faults.
+the number of attempts is unchanged), the read timeout is 0.25 s for the timeout fault (tests/conftest.py
+TIMING_OUT: two attempts, 0.5 s a step), and each step reuses one logged-in app for all 20 faults.
 """
 from __future__ import annotations
 
@@ -36,11 +36,11 @@ import pytest
 from extensions import db
 from models import Business, ClockifyConnection, ImportPreview, User
 from sandbox import ACME_ID, FREE_ID, MAIN_KEY, NORTHWIND_ID
+from tests.conftest import SLOW_ANSWER, TIMING_OUT
 
 
 CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens on port 9 (discard)
 TIMEOUT = (2.0, 3.0)  # connect, read: roomy, so a loaded machine never turns a fault into a timeout
-SHORT_TIMEOUT = (1.0, 0.5)  # for the timeout fault: the sandbox holds the answer 1 s, the client waits 0.5 s
 OCTOBER = {"range": "custom", "start": "2025-10-01", "end": "2025-10-31"}
 
 # The phrase each class of failure must show, and no other class may.
@@ -79,7 +79,7 @@ FAULTS = [
     Fault("500", "server trouble", dict(kind="status", status=500)),
     Fault("502", "server trouble", dict(kind="status", status=502)),
     Fault("503", "server trouble", dict(kind="status", status=503)),
-    Fault("timeout", "timeout", dict(kind="delay", delay=1.0)),  # with SHORT_TIMEOUT
+    Fault("timeout", "timeout", SLOW_ANSWER),  # with TIMING_OUT
     Fault("refused connection", "unreachable", None),
     Fault("dropped connection", "unreachable", dict(kind="drop")),
     Fault("redirect", "redirect", dict(kind="redirect")),
@@ -212,7 +212,7 @@ STEPS = [
 
 def _inject(world: World, fault: Fault, step: Step) -> None:
     if fault.kind == "timeout":
-        world.app.config["HOURBILL_CLOCKIFY_TIMEOUT"] = SHORT_TIMEOUT
+        world.app.config["HOURBILL_CLOCKIFY_TIMEOUT"] = TIMING_OUT
     if fault.inject is None:
         world.point_at(CLOSED_PORT)
         return

@@ -11,6 +11,7 @@ from models import ClockifyConnection
 from sandbox import DEMO_USER_ID, MAIN_KEY, SUBDOMAIN_KEY
 from services import connections
 from services.clockify import InvalidKey
+from tests.conftest import SLOW_ANSWER, TIMING_OUT
 
 
 CANARY = "CANARY-KEY-4f1c9a-do-not-leak"
@@ -67,11 +68,13 @@ def test_an_invalid_key_says_what_to_do_keeps_the_form_but_not_the_key(client, l
     (dict(kind="html", status=200), "Clockify sent an answer Hourbill could not read"),
     (dict(kind="malformed_json"), "Clockify sent an answer Hourbill could not read"),
     (dict(kind="redirect"), "answered with a redirect"),
-    (dict(kind="delay", delay=3), "Clockify took too long to answer"),
+    (SLOW_ANSWER, "Clockify took too long to answer"),
 ])
 def test_clockify_failures_each_have_their_own_message_and_store_nothing(client, logged_in, app, clockify,
                                                                          fault, message):
     clockify.sandbox.add_fault(path="/api/v1/user", **fault)
+    if fault is SLOW_ANSWER:
+        app.config["HOURBILL_CLOCKIFY_TIMEOUT"] = TIMING_OUT
     response = connect(client, name="Agency")
     html = response.get_data(as_text=True)
     assert response.status_code == 422

@@ -349,7 +349,7 @@ def billable(item: TimeEntry) -> bool:
             and (item.rate is None or item.rate.currency == "USD"))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)  # the profile's examples (tests/conftest.py: 100; HYPOTHESIS_PROFILE=deep searches further)
 @given(random_entries(), random_options, fallback_rates, time_zones)
 def test_properties_of_every_plan(entries, options, fallback, zone):
     result = plan_lines(entries, currency="USD", fallback_rate=fallback, options=options, time_zone=zone)
@@ -393,7 +393,7 @@ def test_properties_of_every_plan(entries, options, fallback, zone):
     assert result.amount_minor == sum(line.amount_minor for line in result.lines)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(deadline=None)
 @given(random_entries(), random_options, fallback_rates, time_zones, st.randoms(use_true_random=False))
 def test_the_plan_is_deterministic_whatever_the_input_order(entries, options, fallback, zone, rng):
     # (h)

@@ -1,6 +1,7 @@
 """The migrations build exactly the schema models.py describes, from an empty database."""
 from datetime import date, datetime, timezone
 from contextlib import contextmanager
+import logging
 
 import sqlalchemy
 from alembic.autogenerate import compare_metadata
@@ -18,6 +19,8 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades_cleanly(tmp_path, 
         with db.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, db.metadata) == []
+        # An upgrade inside a running app leaves the app's loggers working (migrations/env.py)
+        assert not logging.getLogger("services.clockify").disabled
         downgrade(revision="base")
         with db.engine.connect() as connection:
             tables = set(db.inspect(connection).get_table_names())
