@@ -190,6 +190,7 @@ class Workspace:
     _starts: list[datetime] = field(default_factory=list)
     _by_id: list[tuple[float, Entry]] = field(default_factory=list)  # (start as a timestamp, entry) in id order
     _by_id_last: tuple = ()  # the last window asked for in id order, and its entries: a report's pages ask alike
+    _reported_last: tuple = ()  # the same without running timers: what the report lists (preview-cpu)
 
     def __post_init__(self):
         self.member_by_id = {m.id: m for m in self.members}
@@ -202,7 +203,7 @@ class Workspace:
         self.entries = sorted(entries, key=lambda e: (e.start, e.id))
         self._starts = [e.start for e in self.entries]
         self._by_id = [(e.start.timestamp(), e) for e in sorted(self.entries, key=lambda e: e.id)]
-        self._by_id_last = ()
+        self._by_id_last = self._reported_last = ()
         self.entries_by_user: dict[str, list[Entry]] = {}
         for e in self.entries:
             self.entries_by_user.setdefault(e.user_id, []).append(e)
@@ -222,6 +223,16 @@ class Workspace:
             low, high = window
             self._by_id_last = (window, tuple(e for at, e in self._by_id if low <= at <= high))
         return list(self._by_id_last[1])
+
+    def reported_between_by_id(self, start: datetime, end: datetime) -> list[Entry]:
+        """``entries_between_by_id`` without running timers (the detailed report leaves them out), kept for
+        the window last asked for: leaving them out of a quarter's 66,000 entries on every page cost the
+        sandbox ~15 ms of CPU a page (preview-cpu)."""
+        window = (start.timestamp(), end.timestamp())
+        if not self._reported_last or self._reported_last[0] != window:
+            self._reported_last = (window, tuple(e for e in self.entries_between_by_id(start, end)
+                                                 if e.seconds is not None))
+        return list(self._reported_last[1])
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
@@ -15,6 +16,7 @@ from .answers import (CORE, FREE_PLAN_REPORT_DAYS, FREE_PLAN_REPORT_MESSAGE, MAX
 from .control import add_control_routes
 from .data import Workspace
 
+_REPORT_ENCODER = msgspec.json.Encoder()
 
 class ClockifyRoutes:
     """The Flask app behind Sandbox's WSGI front (server.py)."""
@@ -278,8 +280,9 @@ class ClockifyRoutes:
         page = max(page, 1)
 
         column = detailed.get("sortColumn", "DATE")
-        window = ws.entries_between_by_id(start, end) if column == "ID" else ws.entries_between(start, end)
-        entries = self._report_filter(ws, body, [e for e in window if e.seconds is not None])
+        window = (ws.reported_between_by_id(start, end) if column == "ID"
+                  else [e for e in ws.entries_between(start, end) if e.seconds is not None])
+        entries = self._report_filter(ws, body, window)
         keys = {"ID": lambda e: e.id, "DURATION": lambda e: (e.seconds, e.id),
                 "DESCRIPTION": lambda e: (e.description, e.id),
                 "USER": lambda e: (ws.member_by_id[e.user_id].name, e.start, e.id)}
@@ -295,7 +298,9 @@ class ClockifyRoutes:
                   else shapes.report_totals(entries, rounding))
         chunk = entries[(page - 1) * size: page * size]
         # No Last-Page header here: clients stop on a short or empty page.
-        return _json({"totals": totals, "timeentries": [shapes.report_entry(ws, e, zone, rounding) for e in chunk]})
+        # msgspec writes the page's 0.7 MB in a fifth of json.dumps's time: the same JSON (preview-cpu)
+        return Response(_REPORT_ENCODER.encode({"totals": totals, "timeentries": [
+            shapes.report_entry(ws, e, zone, rounding) for e in chunk]}), mimetype="application/json")
 
     @staticmethod
     def _report_filter(ws: Workspace, body: dict, entries: list) -> list:

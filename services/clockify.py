@@ -11,6 +11,7 @@ explain is a ClockifyError subclass whose ``str()`` is a safe message for the us
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import logging
 import random
 import re
@@ -52,6 +53,7 @@ from services.clockify_types import (
     TimeEntry,
     UnreadableEntry,
     Workspace,
+    read_report_fast,
 )
 from services.rate_budget import PROCESS_BUDGET, RateBudget, Slot, key_hash
 
@@ -317,11 +319,17 @@ class ClockifyClient:
                 body[name] = {"ids": [_checked(i) for i in ids], "contains": "CONTAINS", "status": "ALL"}
         ws = _checked(workspace_id)
         try:
-            data, _ = self._request("POST", f"/workspaces/{ws}/reports/detailed", reports=True, body=body)
+            content, _ = self._request("POST", f"/workspaces/{ws}/reports/detailed", reports=True, body=body, raw=True)
         except BadRequest as error:
             if _days(range_start, range_end) > FREE_PLAN_REPORT_DAYS:
                 raise ReportRangeTooLong(status=error.status, code=error.code, detail=error.detail) from None
             raise
+        fast = read_report_fast(content, ws, currency)
+        if fast is not None:  # the plain shape, every entry readable (preview-cpu)
+            entries, count, counted = fast
+            return ReportPage(tuple(entries), page, has_more=count >= page_size,
+                              total=_entries_count(counted) if totals else None)
+        data = self._parsed(content, 200)
         if not isinstance(data, dict) or not ("timeentries" in data or "totals" in data):
             raise UnexpectedResponse(UNKNOWN_SHAPE)
         items = data.get("timeentries")
@@ -426,8 +434,10 @@ class ClockifyClient:
         reports: bool = False,
         params: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
+        raw: bool = False,
     ) -> tuple[Any, Any]:
-        """Send one logical request (with retries); return (parsed JSON, response headers)."""
+        """Send one logical request (with retries); return (parsed JSON, response headers), or with
+        ``raw`` the body's bytes (not empty) for the caller to read."""
         method = method.upper()
         if not (method == "GET" or (method == "POST" and reports and _REPORT_PATH.fullmatch(path))):
             raise ReadOnlyViolation(f"Refusing {method} {path}: the Clockify client is read-only.")
@@ -455,7 +465,9 @@ class ClockifyClient:
                 log.debug("clockify %s %s -> %s in %.0f ms", method, path, status,
                           response.elapsed.total_seconds() * 1000)
                 if 200 <= status < 300:
-                    return self._json(response), response.headers
+                    if not response.content:
+                        raise UnexpectedResponse(status=status)
+                    return response.content if raw else self._parsed(response.content, status), response.headers
                 retry_after = _retry_after(response.headers.get("Retry-After"))
                 error = self._error(response, retry_after)
                 if status != 429 and status < 500:
@@ -489,13 +501,12 @@ class ClockifyClient:
         response.content  # noqa: B018 - the whole body, now (a failure here is the attempt's, as before)
         return response
 
-    def _json(self, response: requests.Response) -> Any:
-        if not response.content:
-            raise UnexpectedResponse(status=response.status_code)
+    @staticmethod
+    def _parsed(content: bytes, status: int) -> Any:
         try:
-            return response.json()
-        except ValueError:  # HTML error page, truncated or otherwise malformed JSON
-            raise UnexpectedResponse(status=response.status_code) from None
+            return json.loads(content)
+        except ValueError:  # HTML error page, truncated or otherwise malformed JSON (or not UTF-8/16/32)
+            raise UnexpectedResponse(status=status) from None
 
     def _error(self, response: requests.Response, retry_after: float | None) -> ClockifyError:
         status = response.status_code

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -306,3 +307,26 @@ def test_show_the_lines_lists_the_first_lines_and_totals_every_line(app, client,
     assert wizard.post(token, "confirm", **one_per_entry).status_code == 200
     lines = wizard.lines()
     assert len(lines) == count and sum(line.amount_minor for line in lines) == int(total.replace(".", ""))
+
+
+def test_each_entry_is_listed_apart_with_its_own_reason_when_reasons_are_read_once_per_kind_of_entry(app):
+    """classify asks skip_reason once per kind of entry (running, kind, time, rate currency): every entry
+    still gets the reason skip_reason gives it, and lands where it would."""
+    from itertools import product
+    from types import SimpleNamespace
+
+    from services.clockify_types import Money
+    from services.lines import resolve_currencies, skip_reason
+    from tests.test_lines import entry
+
+    rates = [None, Money.from_clockify(4500, "USD"), Money.from_clockify(4500, "EUR"), Money.from_clockify(100, "€")]
+    entries = [replace(entry(f"e{n}", seconds=seconds, rate=rate, kind=kind, running=running), billable=billable)
+               for n, (running, kind, seconds, rate, billable) in enumerate(product(
+                   (False, True), ("REGULAR", "BREAK", "OVERTIME"), (3600, 0), rates, (True, False)))]
+    with app.app_context():
+        view = classify(SimpleNamespace(connection_id=0, workspace_id="w1", business_id=0), "USD", "UTC", entries)
+    entries = resolve_currencies(entries, {})  # as classify reads them: "€" is EUR
+    assert sorted((e.id, reason) for e, reason in view.skipped) == sorted(
+        (e.id, skip_reason(e, "USD")) for e in entries if skip_reason(e, "USD"))
+    assert {e.id for e in view.selectable} == {e.id for e in entries if not skip_reason(e, "USD") and e.billable}
+    assert {e.id for e in view.non_billable} == {e.id for e in entries if not skip_reason(e, "USD") and not e.billable}

@@ -3,6 +3,7 @@ timestamps, money (x100 in every currency), rates, entries in both shapes, works
 (docs/clockify-notes.md)."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -16,9 +17,13 @@ from services.clockify_types import (
     Project,
     TimeEntry,
     Workspace,
+    from_plain,
     parse_duration,
     parse_timestamp,
+    plain_json,
     rate_from_cents,
+    read_report_fast,
+    to_plain,
 )
 from tests.test_clockify_client import CORE_ENTRY, WS, report_entry
 
@@ -216,3 +221,75 @@ def test_workspace_member_and_project_shapes():
     assert member.hourly_rate == Money(Decimal("50.00"), "USD") and member.time_zone == "Europe/Berlin"
     project = Project.from_api({"id": "p1", "name": "Web", "clientId": "", "hourlyRate": None, "billable": True})
     assert project.client_id is None and project.hourly_rate is None and project.billable
+
+
+# --- a report page read at once (read_report_fast) gives what from_api gives, or leaves the page to it ------
+
+# Values read the same either way, then values only from_api reads (or refuses): an item takes at most one of those.
+_FIELDS = {
+    "_id": (["e1", "e2", "x" * 64], ["", "e\n", "x" * 65, None, 7]),
+    "userId": (["u1"], ["", None, "u/1"]),
+    "description": (["Design review", None, "", "d" * 2100], [3]),
+    "billable": ([True, False, None], [1]),
+    "userName": (["Luke", "", None, "n" * 250], [5]),
+    "projectId": (["p1", "", None], ["p 1", "p\n1", "p" * 65]),
+    "clientId": (["c1", "", None], [5]),
+    "clientName": (["Acme", "", None, "c" * 201], [[]]),
+    "taskName": (["Consulting", None, "t" * 201], [{}]),
+    "tagIds": ([[], ["t1", ""]], [[None], None, ["t/1"]]),
+    "rate": ([4500, 0, None, 10**9], [-1, 4500.0, 10**12, True, "4500"]),
+    "amount": ([13050, 0, None], [-5, 10**30, 1.5]),
+    "currency": ([None, "", "JPY", "€", "x" * 120], ["  ", 3]),
+    "type": (["REGULAR", "break", "", None], [3]),
+    "workspaceId": ([None, "", "w2"], ["w 2"]),
+    "hourlyRate": ([None], [{"amount": 100, "currency": "USD"}]),
+    "project": ([None], [{"name": "Hydrated"}]),
+    "id": ([None], ["core1"]),
+    "timeInterval": ([{"start": "2023-08-28T15:48:00+10:00", "end": "2023-08-28T18:42:00+10:00", "duration": 10440},
+                      {"start": "2023-08-28T05:48:00.123Z", "end": None, "duration": None},
+                      {"start": " 2023-08-28T05:48:00", "end": "2023-08-28T06:48:00z", "duration": None},
+                      {"start": "2023-08-28T05:48:00Z", "end": "2023-08-28T05:48:00Z", "duration": 0}],
+                     [{"start": "2023-08-28T05:48:00Z", "end": "2023-08-28T06:48:00Z", "duration": "PT1H"},
+                      {"start": "2023-08-28T05:48:00Z", "end": "2023-08-28T06:48:00Z", "duration": -1},
+                      {"start": "2023-08-28T05:48:00Z", "end": "2023-08-28T06:48:00Z", "duration": 4 * 10**9},
+                      {"start": "yesterday", "end": None}, {"start": None, "end": None}, {"end": None}]),
+}
+_PLAIN_ITEM = st.fixed_dictionaries({name: st.sampled_from(plain) for name, (plain, _odd) in _FIELDS.items()})
+
+
+def _read_both_ways(page: list[dict], currency: str | None):
+    page = [{name: value for name, value in item.items() if value is not None or name not in ("id", "project")}
+            for item in page]
+    fast = read_report_fast(json.dumps({"totals": [], "timeentries": page}).encode(), WS, currency)
+    try:
+        careful = [TimeEntry.from_api(item, WS, currency) for item in page]
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError):
+        careful = None
+    assert fast is None or fast == (careful, len(page), [])  # an unreadable entry: item by item, which says why
+    return fast, careful
+
+
+@given(st.lists(_PLAIN_ITEM, min_size=1, max_size=3), st.sampled_from(["EUR", None]))
+def test_a_plain_page_is_read_at_once_as_each_entry_is(items, currency):
+    fast, careful = _read_both_ways([{**report_entry(1), **fields} for fields in items], currency)
+    assert (fast is None) == (careful is None)
+    if careful is not None:
+        stored = json.loads(plain_json(careful))
+        assert [from_plain(TimeEntry, item) for item in stored] == careful
+        assert [item["rate"] for item in stored] == [to_plain(entry)["rate"] for entry in careful]
+
+
+def test_any_other_value_leaves_the_page_to_from_api_or_reads_it_alike():
+    for name, (_plain, odd) in _FIELDS.items():
+        for value in odd:
+            fast, careful = _read_both_ways([report_entry(1), {**report_entry(2), name: value}], "EUR")
+            assert careful is not None or fast is None, (name, value)
+
+
+def test_a_plain_page_is_read_at_once_with_its_totals():
+    body = {"totals": [{"entriesCount": 2}], "timeentries": [report_entry(1, clientId=""), report_entry(2, currency="JPY")]}
+    entries, count, totals = read_report_fast(json.dumps(body).encode(), WS, "EUR")
+    assert count == 2 and totals == body["totals"]
+    assert entries == [TimeEntry.from_api(item, WS, "EUR") for item in body["timeentries"]]
+    assert read_report_fast(b'{"totals": [null]}', WS, "EUR") == ([], 0, [None])
+    assert read_report_fast(b'{"other": 1}', WS, "EUR") is None and read_report_fast(b"[]", WS, "EUR") is None
