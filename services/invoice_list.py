@@ -95,10 +95,16 @@ class Page:
     invoices: list[Invoice]
     totals: dict[int, int]  # invoice id -> its total (a draft's as it stands)
     next_cursor: str | None
+    today: date  # the day the page was read, for the rows' statuses
 
     def balance(self, invoice: Invoice) -> int | None:
         """What is left to pay (payments.balance_minor: never below zero for credits), None unless owed."""
         return balance_minor(invoice) if invoice.status in PAYABLE else None
+
+    def status(self, invoice: Invoice) -> str:
+        """The row's status in words (payments.shown_status) on the page's day: the template's shown_status
+        asks the person's time zone for today on every row."""
+        return shown_status(invoice, self.today)
 
 
 def page(business_id: int, filters: Filters, today: date, after: str | None = None, size: int = PAGE_SIZE) -> Page:
@@ -127,7 +133,7 @@ def page(business_id: int, filters: Filters, today: date, after: str | None = No
     rows = rows[:size]
     invoices = [invoice for invoice, *_ in rows]
     cursor = "|".join([*(_text(value) for value in rows[-1][1:]), str(rows[-1][0].id)]) if more else None
-    return Page(invoices, row_totals(invoices), cursor)
+    return Page(invoices, row_totals(invoices), cursor, today)
 
 
 def _text(value) -> str:
@@ -210,7 +216,7 @@ def csv_rows(business_id: int, filters: Filters, today: date, batch: int = 500) 
             total, paid, balance = found.totals[invoice.id], invoice.paid_minor or 0, found.balance(invoice) or 0
             writer.writerow([safe_cell(invoice.number or "Draft"), safe_cell(invoice.customer.name),
                              invoice.issue_date.isoformat(), invoice.due_date.isoformat(),
-                             shown_status(invoice, today), invoice.currency,
+                             found.status(invoice), invoice.currency,
                              *(str(from_minor(amount, invoice.currency)) for amount in (total, paid, balance))])
         yield flush()
         for invoice in found.invoices:  # a long export keeps one batch in memory, not every invoice
