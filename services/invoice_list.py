@@ -32,7 +32,8 @@ SORTS = {"issued_desc": _l("Newest first"), "issued_asc": _l("Oldest first"), "d
          "due_desc": _l("Due latest"), "customer_asc": _l("Customer A–Z"), "customer_desc": _l("Customer Z–A")}
 # What each order sorts by before the invoice's id (the cursor holds their values); by customer the
 # customer's id parts two customers of one name (ix_customers_business_name serves the walk).
-_KEYS = {"issued": (Invoice.issue_date,), "due": (Invoice.due_date,), "customer": (func.lower(Customer.name), Customer.id)}
+_KEYS = {"issued": (Invoice.issue_date,), "due": (Invoice.due_date,),
+         "customer": (func.lower(Customer.name), Customer.id)}
 # What a row, its status, its CSV line and a draft's total read: not the parties as sent (JSON), the notes,
 # the times or the view token, which cost more to read than the rest of the row.
 _LISTED = (Invoice.business_id, Invoice.customer_id, Invoice.number, Invoice.status, Invoice.kind, Invoice.issue_date,
@@ -125,7 +126,8 @@ def page(business_id: int, filters: Filters, today: date, after: str | None = No
         values = _cursor(after, name)
         row, last = tuple_(*keys, Invoice.id), tuple_(*values)
         # The first key's bound alone lets the index start at the cursor; the row value finds the place there.
-        query = query.where(keys[0] <= values[0], row < last) if descending else query.where(keys[0] >= values[0], row > last)
+        query = (query.where(keys[0] <= values[0], row < last) if descending
+                 else query.where(keys[0] >= values[0], row > last))
     columns = (*keys, Invoice.id)
     rows = db.session.execute(query.order_by(*(column.desc() if descending else column.asc() for column in columns))
                               .limit(size + 1)).all()
