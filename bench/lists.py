@@ -98,13 +98,17 @@ def run(workdir: Path, runs: int = 50, database_url: str | None = None) -> list[
             with app.app_context():
                 db.session.execute(text("ANALYZE"))
                 db.session.commit()
-        first = client.get("/invoices/").get_data(as_text=True)
-        cursor = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+        def following(url: str) -> str:
+            html = client.get(url).get_data(as_text=True)
+            return re.search(r'href="([^"]+)" rel="next"', html).group(1).replace("&amp;", "&")
+
         pages = {"GET / (dashboard)": "/", "GET /invoices/ (first page)": "/invoices/",
-                 "GET /invoices/ next page (keyset)": cursor,
+                 "GET /invoices/ next page (keyset)": following("/invoices/"),
                  "GET /invoices/?status=overdue": "/invoices/?status=overdue",
                  "GET /invoices/?q=customer 042 (search)": "/invoices/?q=customer+042",
-                 "GET /invoices/?sort=customer_asc": "/invoices/?sort=customer_asc"}
+                 "GET /invoices/?sort=customer_asc": "/invoices/?sort=customer_asc",
+                 "GET /invoices/?sort=customer_asc next page": following("/invoices/?sort=customer_asc"),
+                 "GET /invoices/?sort=customer_desc": "/invoices/?sort=customer_desc"}
         results = []
         for name, url in pages.items():
             series = Series(name)

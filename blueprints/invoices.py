@@ -16,7 +16,6 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from htmx_flask import request as htmx_request
 from jinja2_fragments.flask import render_blocks
 from sqlalchemy import func
-from sqlalchemy.orm import load_only
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
@@ -83,11 +82,11 @@ class ListForm(FlaskForm):
 @requires("invoice.view")
 def index():
     business, today = access.current_business(), access.today()
-    customers = db.session.scalars(scoped_select(Customer).options(load_only(Customer.name))  # the filter's choices
-                                   .order_by(func.lower(Customer.name))).all()
+    customers = db.session.execute(scoped_select(Customer).with_only_columns(Customer.id, Customer.name)  # the filter's
+                                   .order_by(func.lower(Customer.name), Customer.id)).all()  # choices: rows, not objects
     form = ListForm(formdata=request.args)
     form.customer.choices = [SelectChoice("", _("Any customer")),
-                             *(SelectChoice(str(customer.id), customer.name) for customer in customers)]
+                             *(SelectChoice(str(customer_id), name) for customer_id, name in customers)]
     context = dict(form=form, today=today, found=None, sums=[])
     if not form.validate():
         return render_template("invoices/index.html", **context), 422
@@ -103,8 +102,10 @@ def index():
         flash(_("That page link is out of date: this is the first page."), "info")
         found = invoice_list.page(business.id, filters, today)
     query = {name: value for name, value in request.args.items() if name not in ("after", "format") and value}
+    words = {shown: str(word) for shown, word in payments.STATUS_WORDS.items()}  # translated once, not per row
     return render_template("invoices/index.html", **context | dict(found=found, query=query, filtered=len(query) > 0,
-                                                                    sums=invoice_list.totals(business.id, filters, today)))
+                                                                    sums=invoice_list.totals(business.id, filters, today),
+                                                                    status_words=words))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -2,8 +2,11 @@
 totals of everything filtered (per currency, outstanding apart from paid, drafts left out) and its CSV
 export. Every figure is one query; a page reads PAGE_SIZE + 1 rows after a cursor, never an OFFSET.
 
-The cursor is the last row's sort value and id, as the database gave them ("2026-11-01|123"): the next
-page is every row after that pair in the list's order, so rows added meanwhile never repeat or skip."""
+The cursor is the last row's sort values and id, as the database gave them ("2026-11-01|123", by customer
+"acme|7|123"): the next page is every row after them in the list's order, so rows added meanwhile never
+repeat or skip. By customer the order is the name, then the customer, then the invoice: customers walked
+in the order of their index (customers by business and lower(name)), each one's invoices after it, and
+the walk stops after a page instead of sorting every invoice of the business by its customer's name."""
 from __future__ import annotations
 
 import csv
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, tuple_
 from sqlalchemy.orm import contains_eager, load_only
 
 from extensions import db
@@ -27,7 +30,10 @@ STATUSES = {"draft": _l("Draft"), "sent": _l("Sent"), "partially_paid": _l("Part
             "paid": _l("Paid"), "void": _l("Void"), "credited": _l("Credited"), "issued": _l("Credit notes")}
 SORTS = {"issued_desc": _l("Newest first"), "issued_asc": _l("Oldest first"), "due_asc": _l("Due soonest"),
          "due_desc": _l("Due latest"), "customer_asc": _l("Customer A–Z"), "customer_desc": _l("Customer Z–A")}
-_KEYS = {"issued": Invoice.issue_date, "due": Invoice.due_date, "customer": func.lower(Customer.name)}
+# What each order sorts by before the invoice's id (the cursor holds their values); by customer the
+# customer's id parts two customers of one name (ix_customers_business_name serves the walk).
+_KEYS = {"issued": (Invoice.issue_date,), "due": (Invoice.due_date,),
+         "customer": (func.lower(Customer.name), Customer.id)}
 # What a row, its status, its CSV line and a draft's total read: not the parties as sent (JSON), the notes,
 # the times or the view token, which cost more to read than the rest of the row.
 _LISTED = (Invoice.business_id, Invoice.customer_id, Invoice.number, Invoice.status, Invoice.kind, Invoice.issue_date,
@@ -82,7 +88,7 @@ def _contains(column, text: str):
 
 def _order(sort: str):
     name, direction = sort.rsplit("_", 1)
-    return _KEYS[name], direction == "desc"
+    return name, _KEYS[name], direction == "desc"
 
 
 @dataclass(frozen=True)
@@ -90,47 +96,64 @@ class Page:
     invoices: list[Invoice]
     totals: dict[int, int]  # invoice id -> its total (a draft's as it stands)
     next_cursor: str | None
+    today: date  # the day the page was read, for the rows' statuses
 
     def balance(self, invoice: Invoice) -> int | None:
         """What is left to pay (payments.balance_minor: never below zero for credits), None unless owed."""
         return balance_minor(invoice) if invoice.status in PAYABLE else None
 
+    def status(self, invoice: Invoice) -> str:
+        """The row's status in words (payments.shown_status) on the page's day: the template's shown_status
+        asks the person's time zone for today on every row."""
+        return shown_status(invoice, self.today)
+
 
 def page(business_id: int, filters: Filters, today: date, after: str | None = None, size: int = PAGE_SIZE) -> Page:
     """One page of the list in the chosen order, after the cursor (the first page without one); BadCursor
     for a cursor that is not this list's."""
-    key, descending = _order(filters.sort)
-    query = (select(Invoice, key).join(Invoice.customer)
+    name, keys, descending = _order(filters.sort)
+    query = (select(Invoice, *keys).join(Invoice.customer)
              .options(load_only(*_LISTED), contains_eager(Invoice.customer).load_only(Customer.name))
              .where(_matching(business_id, filters, today)))
+    if name == "customer":
+        # The same rows, said so that the customers' index can serve the order: their business, and on the
+        # first page a range that every name is in (as the next pages' is). Without it SQLite, which keeps
+        # no statistics here, reads every invoice of the business and sorts them (7 ms of 10,000 invoices).
+        query = query.where(Customer.business_id == business_id)
+        if not after:
+            query = query.where(keys[0] >= "")
     if after:
-        value, last_id = _cursor(after, filters.sort)
-        newer = (key < value) if descending else (key > value)
-        same = and_(key == value, (Invoice.id < last_id) if descending else (Invoice.id > last_id))
-        query = query.where(or_(newer, same))
-    order = (key.desc(), Invoice.id.desc()) if descending else (key.asc(), Invoice.id.asc())
-    rows = db.session.execute(query.order_by(*order).limit(size + 1)).all()
+        values = _cursor(after, name)
+        row, last = tuple_(*keys, Invoice.id), tuple_(*values)
+        # The first key's bound alone lets the index start at the cursor; the row value finds the place there.
+        query = (query.where(keys[0] <= values[0], row < last) if descending
+                 else query.where(keys[0] >= values[0], row > last))
+    columns = (*keys, Invoice.id)
+    rows = db.session.execute(query.order_by(*(column.desc() if descending else column.asc() for column in columns))
+                              .limit(size + 1)).all()
     more = len(rows) > size
     rows = rows[:size]
-    invoices = [invoice for invoice, _ in rows]
-    cursor = f"{_text(rows[-1][1])}|{rows[-1][0].id}" if more else None
-    return Page(invoices, row_totals(invoices), cursor)
+    invoices = [invoice for invoice, *_ in rows]
+    cursor = "|".join([*(_text(value) for value in rows[-1][1:]), str(rows[-1][0].id)]) if more else None
+    return Page(invoices, row_totals(invoices), cursor, today)
 
 
 def _text(value) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
-def _cursor(after: str, sort: str):
-    value, _, last_id = after.rpartition("|")
-    if not last_id.isdigit() or len(last_id) > 10:
+def _cursor(after: str, name: str) -> tuple:
+    """The values of a cursor of this order (name: a key of _KEYS), BadCursor for any other text: the
+    first key's text, then the ids (a customer's name may hold "|": it is split from the right)."""
+    first, *ids = after.rsplit("|", len(_KEYS[name]))
+    if len(ids) != len(_KEYS[name]) or not all(each.isdigit() and len(each) <= 10 for each in ids):
         raise BadCursor()
-    if not sort.startswith("customer"):
+    if name != "customer":
         try:
-            value = date.fromisoformat(value)
+            first = date.fromisoformat(first)
         except ValueError:
             raise BadCursor() from None
-    return value, int(last_id)
+    return first, *map(int, ids)
 
 
 def row_totals(invoices: list[Invoice]) -> dict[int, int]:
@@ -195,7 +218,7 @@ def csv_rows(business_id: int, filters: Filters, today: date, batch: int = 500) 
             total, paid, balance = found.totals[invoice.id], invoice.paid_minor or 0, found.balance(invoice) or 0
             writer.writerow([safe_cell(invoice.number or "Draft"), safe_cell(invoice.customer.name),
                              invoice.issue_date.isoformat(), invoice.due_date.isoformat(),
-                             shown_status(invoice, today), invoice.currency,
+                             found.status(invoice), invoice.currency,
                              *(str(from_minor(amount, invoice.currency)) for amount in (total, paid, balance))])
         yield flush()
         for invoice in found.invoices:  # a long export keeps one batch in memory, not every invoice
