@@ -37,9 +37,11 @@ class CreditLineForm(Form):
 
 
 class CreditNoteForm(FlaskForm):
+    # Required: a hand-made POST without it would otherwise credit the whole invoice by default.
     scope = SelectField(_l("What to credit"), choices=[SelectChoice("full", _l("The whole invoice")),
                                                     SelectChoice("partial", _l("The lines ticked below, with these amounts"))],
-                        default="full")
+                        default="full", validators=[InputRequired(_l("Choose what to credit: the whole invoice or "
+                                                                     "the lines ticked below."))])
     lines = FieldList(FormField(CreditLineForm))
 
     def credits(self, invoice: Invoice) -> list[credit_notes.Credit] | None:
@@ -90,33 +92,49 @@ def _at_field(form: CreditNoteForm, error: credit_notes.CreditNoteError) -> None
             field.errors = list(field.errors) + [str(error)]
 
 
-def _original(invoice_id: int) -> Invoice:
-    invoice = scoped(Invoice, invoice_id)
-    if invoice.is_credit_note:
-        abort(404)
-    return invoice
+def _credit_note_page(note: Invoice):
+    """A credit note's credit-note URL (typed, or an old link): its own page, saying why there is none."""
+    flash(credit_notes.refusal(note), "error")
+    return redirect(url_for("credit_notes.show", invoice_id=note.id), code=303)
 
 
 @bp.get("/invoices/<int:invoice_id>/credit-note")
 @requires("invoice.credit")
 def new(invoice_id: int):
-    invoice = _original(invoice_id)
+    invoice = scoped(Invoice, invoice_id)
+    if invoice.is_credit_note:
+        return _credit_note_page(invoice)
     return _form_page(invoice, credit_form(invoice))
 
 
 def _form_page(invoice: Invoice, form: CreditNoteForm, status: int = 200, problem: str | None = None):
-    return render_template("credit_notes/new.html", invoice=invoice, form=form, problem=problem,
-                           totals=invoicing.totals(invoice), allowed=credit_notes.can_credit(invoice),
+    refused = credit_notes.refusal(invoice)
+    return render_template("credit_notes/new.html", invoice=invoice, form=form, problem=problem, refused=refused,
+                           totals=invoicing.totals(invoice), allowed=refused is None,
                            lines={str(line.id): line for line in invoice.lines}), status
+
+
+def _unshown_problem(form: CreditNoteForm, invoice: Invoice) -> str | None:
+    """The page lists the invoice's own lines only: a row naming another line (another invoice's, or
+    garbled), ticked or with an error, is said in words rather than left unseen."""
+    ours = {str(line.id) for line in invoice.lines}
+    if any(entry.line_id.data not in ours and (entry.chosen.data or entry.errors) for entry in form.lines):
+        return _("A chosen line is not on this invoice (reload the page).")
+    return None
 
 
 @bp.post("/invoices/<int:invoice_id>/credit-note")
 @requires("invoice.credit")
 def create(invoice_id: int):
-    invoice = _original(invoice_id)
+    invoice = scoped(Invoice, invoice_id)
+    if invoice.is_credit_note:
+        return _credit_note_page(invoice)
     form = CreditNoteForm()
+    refused = credit_notes.refusal(invoice)
+    if refused:
+        return _form_page(invoice, form, 422, refused)
     if not form.validate_on_submit():
-        return _form_page(invoice, form, 422)
+        return _form_page(invoice, form, 422, _unshown_problem(form, invoice))
     try:
         note = credit_notes.issue(invoice, form.credits(invoice), _today())
     except ValidationError as error:

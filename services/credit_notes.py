@@ -54,8 +54,28 @@ class Credit:
 
 def can_credit(invoice: Invoice) -> bool:
     """A sent or paid invoice with something left to credit: of its total, and of one of its lines."""
-    return (invoice.kind == "invoice" and invoice.status in CREDITABLE and left_to_credit(invoice) > 0
-            and (not invoice.credited_minor or any(left_on_line(line) > 0 for line in invoice.lines)))
+    return refusal(invoice) is None
+
+
+def refusal(invoice: Invoice) -> str | None:
+    """Why `invoice` gets no credit note, in words that say what to do instead; None when it may get one."""
+    if invoice.kind != "invoice":
+        corrected = invoice.corrects.number if invoice.corrects is not None else ""
+        return _("%(number)s is a credit note, and a credit note cannot itself be credited: to correct it further, "
+                 "credit invoice %(invoice)s again or issue a new invoice.", number=invoice.number, invoice=corrected)
+    if invoice.status == "draft":
+        return _("This invoice is still a draft: it was never sent, so there is nothing to correct with a credit "
+                 "note. Edit the draft or delete it instead.")
+    if invoice.status == "void":
+        return _("Invoice %(number)s is void: nothing is owed on it, so there is nothing to credit.",
+                 number=invoice.number)
+    if invoice.status not in CREDITABLE and invoice.status != "credited":
+        return _("Only a sent, partially paid or paid invoice can be credited.")
+    if (invoice.status == "credited" or left_to_credit(invoice) <= 0
+            or (invoice.credited_minor and not any(left_on_line(line) > 0 for line in invoice.lines))):
+        return _("Invoice %(number)s is credited in full already: there is nothing left to credit.",
+                 number=invoice.number)
+    return None
 
 
 def left_to_credit(invoice: Invoice) -> int:
@@ -75,11 +95,9 @@ def issue(invoice: Invoice, credits: list[Credit] | None, today: date) -> Invoic
     """Issue a credit note for `invoice`: in full (`credits` None: every line, and the discount, so its
     total is the invoice's) or for the chosen lines. Raises CreditNoteError (or InvoiceChanged, when
     another request changed the invoice first) with nothing stored."""
-    if invoice.kind != "invoice":
-        raise CreditNoteError(_("A credit note cannot itself be credited."))
-    if invoice.status not in CREDITABLE:
-        raise CreditNoteError(_("Only a sent or paid invoice can be credited; this one is %(status)s.",
-                                status=invoice.status))
+    refused = refusal(invoice)
+    if refused:
+        raise CreditNoteError(refused)
     if credits is None and invoice.credited_minor:
         raise CreditNoteError(_("Part of invoice %(number)s is credited already: to credit the rest, choose “The lines "
                                 "ticked below” and tick what is left to credit.", number=invoice.number))

@@ -30,6 +30,7 @@ from models import (Business, ClockifyCache, ClockifyCurrencyLabel, ClockifyConn
                     LineItem, User, utcnow)
 from services.clockify import PAGE_SIZE, ClockifyClient, Forbidden, ReportRangeTooLong
 from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, plain_json, to_plain
+from services.invoice_document import locale as document_locale
 from services.invoicing import InvoiceChanged, lock_draft, next_position
 from services.lines import (ImportPlan, LineOptions, LinePlanner, Reconciler, Reconciliation, entry_amounts,
                             resolve_currencies, skip_reason)
@@ -945,7 +946,7 @@ def plan_step(preview: ImportPreview, invoice: Invoice, selection: Selection, op
         planner.merge(part["lines"])
         reconciler.merge(part["sums"])
         del part
-    result = planner.plan()
+    result = planner.plan(document_locale(invoice))  # the texts the confirm writes
     del planner
     db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id,
                                                        ImportPreviewPage.planned["for"].as_string() == tag)
@@ -1058,7 +1059,7 @@ def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: 
             for entry in _page_selection(preview, invoice, selection, time_zone, number)[1]:
                 planner.add(entry)
         del part
-    result = planner.plan()
+    result = planner.plan(document_locale(invoice))  # in the customer's language, as its documents
     del planner
     _write(preview, invoice, run, result, options)
     return ConfirmProgress(run, step, step, plan=result)

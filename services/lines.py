@@ -26,7 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 
 from services.clockify_types import TimeEntry
 from services.money import format_money, is_currency, line_amount_minor, to_minor
@@ -44,7 +44,6 @@ UNIT_LIMIT = 20  # LineItem.unit is String(20)
 
 NOT_WORK = {"BREAK": _l("Break"), "TIME_OFF": _l("Time off"), "TIMEOFF": _l("Time off"), "HOLIDAY": _l("Holiday"),
             "OVERTIME": _l("Overtime")}
-NO_TEXT = "Time tracked"
 
 _HOUR = Decimal(3600)
 _UTC = timezone.utc
@@ -240,6 +239,33 @@ class ImportPlan:
         return any(line.split_by == "member" for line in self.lines)
 
 
+@dataclass(frozen=True)
+class LineWords:
+    """The words a planned line's text adds to what Clockify says, in the invoice's document language,
+    and the locale its rates are written in ('€1,234.50/h' in en_US, '1.234,50 €/Std.' in de_DE).
+    Looked up once per plan (a catalogue lookup per line would cost seconds on 66,000 lines); texts
+    already on an invoice are never rewritten."""
+
+    locale: str
+    no_text: str  # a line whose entries say nothing at all
+    per_hour: str
+    default: str
+    no_rate: str
+    member_at: str
+    members_no_rate: str
+    no_member: str
+    more: str  # ' and 3 more'
+
+    @classmethod
+    def of(cls, locale: str) -> LineWords:
+        # Without an app (a unit test, a script) the English texts; inside one, the locale's catalogue.
+        with force_locale(locale):
+            return cls(locale=locale, no_text=_("Time tracked"), per_hour=_("%(rate)s/h"),
+                       default=_("%(rate)s (default)"), no_rate=_("no rate"), member_at=_("%(members)s at %(rate)s"),
+                       members_no_rate=_("%(members)s at no rate"),
+                       no_member=_("no member"), more=" " + _("and %(num)s more"))
+
+
 def plan_lines(
     entries: Iterable[TimeEntry],
     *,
@@ -247,17 +273,20 @@ def plan_lines(
     fallback_rate: Decimal | None,
     options: LineOptions,
     time_zone: str,
+    locale: str = "en_US",
 ) -> ImportPlan:
     """The lines for ``entries`` on an invoice in ``currency``.
 
     ``fallback_rate`` (major units) is the invoice's default hourly rate for entries Clockify gave no
     rate; None or zero means there is none. ``time_zone`` (IANA) decides an entry's calendar day.
-    Lines come in the order of their first entry's start; the result does not depend on input order.
+    ``locale`` is the invoice's document locale (services.invoice_document.locale): the words the lines'
+    texts add and the rates they name are written in it. Lines come in the order of their first entry's
+    start; the result does not depend on input order.
     """
     planner = LinePlanner(currency=currency, fallback_rate=fallback_rate, options=options, time_zone=time_zone)
     for entry in entries:
         planner.add(entry)
-    return planner.plan()
+    return planner.plan(locale)
 
 
 def _order(entry: TimeEntry) -> tuple[str, str]:
@@ -359,12 +388,13 @@ class LinePlanner:
                 for value, order in other.get(name, {}).items():
                     _first(group.setdefault(name, {}), value, order)
 
-    def plan(self) -> ImportPlan:
-        """The lines in the order of their first entry's start, and the skipped entries in start order."""
-        lines, split = [], self._splits()
+    def plan(self, locale: str = "en_US") -> ImportPlan:
+        """The lines in the order of their first entry's start, and the skipped entries in start order.
+        Their texts are written for ``locale``, the invoice's document locale (see ``plan_lines``)."""
+        lines, split, words = [], self._splits(), LineWords.of(locale)
         for key, group in self.groups.items():
             ordered = sorted(group["entries"].items(), key=lambda item: (item[1][0], item[0]))
-            lines.append(((ordered[0][1][0], ordered[0][0]), self._line(group, ordered, split.get(key, ""))))
+            lines.append(((ordered[0][1][0], ordered[0][0]), self._line(group, ordered, split.get(key, ""), words)))
         lines.sort(key=lambda pair: pair[0])
         skipped = tuple(each for _, each in sorted(self.skipped, key=lambda pair: pair[0]))
         return ImportPlan(tuple(line for _, line in lines), skipped)
@@ -390,22 +420,25 @@ class LinePlanner:
             split.update({key: why for key in keys})
         return split
 
-    def _split_label(self, group: dict[str, Any], split_by: str) -> str:
+    def _split_label(self, group: dict[str, Any], split_by: str, words: LineWords) -> str:
         """What tells a line split by rate from its siblings: ' · Ada at $90.00/h', ' · $90.00/h (default)'."""
-        rate = "no rate" if group["source"] == "none" else f"{format_money(group['rate'], self.currency)}/h"
+        members = ", ".join(_in_first_order(group.get("people", {}))) or words.no_member
+        if group["source"] == "none":
+            return f" · {words.members_no_rate % {'members': members}}" if split_by == "member" else f" · {words.no_rate}"
+        rate = words.per_hour % {"rate": format_money(group["rate"], self.currency, words.locale)}
         if group["source"] == "default":
-            rate += " (default)"
+            rate = words.default % {"rate": rate}
         if split_by == "member":
-            rate = f"{', '.join(_in_first_order(group.get('people', {}))) or 'no member'} at {rate}"
+            rate = words.member_at % {"members": members, "rate": rate}
         return f" · {rate}"
 
-    def _line(self, group: dict[str, Any], ordered: list, split_by: str) -> ProposedLine:
+    def _line(self, group: dict[str, Any], ordered: list, split_by: str, words: LineWords) -> ProposedLine:
         seconds = sum(billed for _, (_, billed) in ordered)
         quantity = (Decimal(seconds) / _HOUR).quantize(_QUANTITY_STEP, rounding=ROUND_HALF_UP)
-        label = self._split_label(group, split_by) if split_by else ""
+        label = self._split_label(group, split_by, words) if split_by else ""
         cap = self.options.max_description
         return ProposedLine(
-            description=_shorten(_describe(group, self.options, max(10, cap - len(label))) + label, cap),
+            description=_shorten(_describe(group, self.options, max(10, cap - len(label)), words) + label, cap),
             split_by=split_by,
             quantity=quantity,
             unit=self.options.unit,
@@ -530,7 +563,7 @@ def _in_first_order(seen: dict[str, Any]) -> list[str]:
     return [value for value, _ in sorted(seen.items(), key=lambda item: tuple(item[1]))]
 
 
-def _describe(group: dict[str, Any], options: LineOptions, cap: int) -> str:
+def _describe(group: dict[str, Any], options: LineOptions, cap: int, words: LineWords) -> str:
     """Details every entry shares read as a heading, 'date · project / task · member'; several
     descriptions follow as a list, 'heading: one; two and 3 more', within the cap."""
     details = options.details
@@ -544,18 +577,18 @@ def _describe(group: dict[str, Any], options: LineOptions, cap: int) -> str:
     descriptions = _in_first_order(group["descriptions"]) if "description" in details else []
     if len(descriptions) == 1:
         heading.append(descriptions.pop())
-    text = _fit(" · ".join(part for part in heading if part), descriptions, cap)
+    text = _fit(" · ".join(part for part in heading if part), descriptions, cap, words)
     if not text:  # never an empty line: say what the time was spent on, or at least that it was
         text = _shorten(", ".join(_in_first_order(group["plain"])), cap)
-    return text or NO_TEXT
+    return text or words.no_text
 
 
-def _fit(heading: str, items: list[str], cap: int) -> str:
+def _fit(heading: str, items: list[str], cap: int, words: LineWords) -> str:
     """As many whole items as fit within ``cap``, the rest counted: 'heading: a; b and 3 more'."""
     lead = f"{heading}: " if heading else ""
     for shown in range(len(items), 0, -1):
         rest = len(items) - shown
-        text = lead + "; ".join(items[:shown]) + (f" and {rest} more" if rest else "")
+        text = lead + "; ".join(items[:shown]) + (words.more % {"num": rest} if rest else "")
         if len(text) <= cap:
             return text
     return _shorten(lead + "; ".join(items) if items else heading, cap)

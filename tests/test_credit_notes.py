@@ -134,7 +134,8 @@ def test_a_draft_a_void_invoice_and_a_credit_note_cannot_be_credited(app, client
     invoice_id = sent_invoice(logged_in)
     note_url = credit(client, invoice_id, partial(app, invoice_id, {0: ("1", "50")})).headers["Location"]
     note_id = int(note_url.rstrip("/").rsplit("/", 1)[1])
-    assert credit(client, note_id).status_code == 404
+    refused = credit(client, note_id)
+    assert refused.status_code == 303 and refused.headers["Location"].endswith(f"/credit-notes/{note_id}")
     assert client.get(f"/invoices/{note_id}").headers["Location"].endswith(f"/credit-notes/{note_id}")
 
 
@@ -289,3 +290,73 @@ def test_once_every_line_is_credited_in_full_the_invoice_offers_no_credit_note_e
         assert credit(client, invoice_id, partial(app, invoice_id, {index: ("1", "0.04")})).status_code == 303
     assert invoice_row(app, invoice_id).credited_minor == 12
     assert "Create credit note" not in words(client.get(f"/invoices/{invoice_id}").get_data(as_text=True))
+
+
+def _void(app, client, accounts) -> int:
+    invoice_id = sent_invoice(accounts)
+    assert client.post(f"/invoices/{invoice_id}/void").status_code == 303
+    return invoice_id
+
+
+def _credited(app, client, accounts) -> int:
+    invoice_id = sent_invoice(accounts)
+    assert credit(client, invoice_id).status_code == 303
+    return invoice_id
+
+
+def _another_invoices_line(app, client, accounts) -> tuple[int, dict]:
+    invoice_id, other_id = sent_invoice(accounts), sent_invoice(accounts)
+    return invoice_id, {"scope": "partial", "lines-0-line_id": str(line_ids(app, other_id)[0]), "lines-0-chosen": "y",
+                        "lines-0-quantity": "1", "lines-0-rate": "50"}
+
+
+# Each: (what the invoice is, or how the form is made) -> what the page says. The form data is
+# partial(...)'s for line 1 of a sent invoice (1 x 50.00), changed as given.
+REFUSALS = {
+    "a draft": (lambda app, client, accounts: accounts.invoice(accounts.customer()), None,
+                "still a draft: it was never sent"),
+    "a void invoice": (_void, None, "is void: nothing is owed on it"),
+    "a fully credited invoice": (_credited, None, "credited in full already: there is nothing left"),
+    "another invoice's line": (_another_invoices_line, None, "A chosen line is not on this invoice"),
+    "another invoice's line with a bad amount": (
+        _another_invoices_line, {"lines-0-quantity": "-1"}, "A chosen line is not on this invoice"),
+    "a quantity of 0": (None, {"lines-0-quantity": "0"}, "credit a quantity above 0"),
+    "a rate of 0": (None, {"lines-0-rate": "0"}, "would credit nothing"),
+    "a negative quantity": (None, {"lines-0-quantity": "-1"}, "Must be at least 0"),
+    "a negative rate": (None, {"lines-0-rate": "-5"}, "Must be at least 0"),
+    "more than the line": (None, {"lines-0-quantity": "2", "lines-0-rate": "50.01"}, "rate of at most 50.00 USD"),
+    "no scope": (None, {"scope": None}, "Choose what to credit"),
+    "a garbled quantity": (None, {"lines-0-quantity": "1,5,5"}, "Enter a number"),
+    "no rate": (None, {"lines-0-rate": None}, "Enter the quantity and the rate to credit"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS)
+def test_every_refused_credit_note_says_why_in_the_page_and_stores_nothing(app, client, logged_in, case):
+    make, change, message = REFUSALS[case]
+    made = make(app, client, logged_in) if make else sent_invoice(logged_in)
+    invoice_id, data = made if isinstance(made, tuple) else (made, None)
+    if data is None:
+        data = partial(app, invoice_id, {0: ("1", "50")}) if make is None else {"scope": "full"}
+    data = {name: value for name, value in (data | (change or {})).items() if value is not None}
+    with app.app_context():
+        before = db.session.scalar(db.select(db.func.count()).where(Invoice.kind == "credit_note"))
+    response = credit(client, invoice_id, data)
+    page = response.get_data(as_text=True)
+    said = re.findall(r'(?:data-testid="(?:problem|refused)"|class="error"[^>]*)>([^<]+)<', page)
+    assert response.status_code == 422 and message in " ".join(said), (case, said or words(page)[-500:])
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).where(Invoice.kind == "credit_note")) == before
+
+
+def test_a_credit_note_of_a_credit_note_leads_to_the_credit_note_saying_why(app, client, logged_in):
+    invoice_id = sent_invoice(logged_in)
+    note_id = int(credit(client, invoice_id).headers["Location"].rsplit("/", 1)[1])
+    for ask in (lambda: client.get(f"/invoices/{note_id}/credit-note"), lambda: credit(client, note_id)):
+        response = ask()
+        assert response.status_code == 303 and response.headers["Location"].endswith(f"/credit-notes/{note_id}")
+        page = words(client.get(response.headers["Location"]).get_data(as_text=True))
+        assert f"CN-{date.today().year}-0001 is a credit note, and a credit note cannot itself be credited" in page
+        assert "credit invoice INV-0001 again" in page
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).where(Invoice.kind == "credit_note")) == 1
