@@ -225,8 +225,7 @@ def test_ten_refreshes_at_once_ask_clockify_once(app, live_server, sandbox):
         "name": "Clockify", "region": "global", "api_key": "sandbox-demo-key"})
     assert connected.status_code == 303
     _link_northwind(app)
-    sandbox.sandbox.latency = 0.05
-    for trial in range(6):  # 6 x 10 claims: a 1-in-40 race shows
+    for trial in range(2):  # each time all ten have read before any claims (_FirstWrites): the race each time
         _a_minute_later(app)
         sandbox.sandbox.clear_requests()
 
