@@ -33,8 +33,10 @@ def recent_sandbox():
 @pytest.fixture
 def sandbox(app, recent_sandbox):
     recent_sandbox.sandbox.reset()
+    recent_sandbox.sandbox.rate_limit = None  # timing only: no test here is about the 10 a second (reset restores it)
     app.config.update(HOURBILL_CLOCKIFY_API_URL=recent_sandbox.api_url,
-                      HOURBILL_CLOCKIFY_REPORTS_URL=recent_sandbox.reports_url, HOURBILL_CLOCKIFY_TIMEOUT=(2.0, 5.0))
+                      HOURBILL_CLOCKIFY_REPORTS_URL=recent_sandbox.reports_url, HOURBILL_CLOCKIFY_TIMEOUT=(2.0, 5.0),
+                      HOURBILL_CLOCKIFY_REQUESTS_PER_SECOND=1000)
     yield recent_sandbox
     recent_sandbox.sandbox.reset()
 
