@@ -1,8 +1,8 @@
 """Many requests at once, through a real threaded server: one import confirmed by 20 requests at
-once gives one set of lines; 20 drafts sent at once get 20 distinct numbers in sequence."""
+once gives one set of lines; 20 drafts sent at once get 20 distinct numbers in sequence. The race
+harness of every such test is here: _all_at_once (with _FirstWrites, which makes each trial the race)."""
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 
@@ -119,7 +119,7 @@ class _FirstWrites:
                 self.late.append(f"{request.method} {request.path} waited {self.TIMEOUT} s for {what}")
 
 
-def _all_at_once(calls, *, turns: list[int] | None = None, first_writes_together: bool = True) -> list:
+def _all_at_once(calls, *, turns: list[int] | None = None) -> list:
     """Run the calls (each one request to the live server) in threads released together, each request held
     at its first write until all have reached theirs, then written all at once or, with `turns`, in that
     order of tabs (_FirstWrites); return their results in order."""
@@ -134,13 +134,12 @@ def _all_at_once(calls, *, turns: list[int] | None = None, first_writes_together
             results[index] = error
 
     threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    held = _FirstWrites(len(calls), turns) if first_writes_together else contextlib.nullcontext()
-    with held:
+    with _FirstWrites(len(calls), turns) as held:
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=120)
-    assert not getattr(held, "late", None), held.late  # a request held behind another's lock: a deadlock
+    assert not held.late, held.late  # a request held behind another's lock: a deadlock
     return results
 
 
