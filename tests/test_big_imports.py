@@ -10,8 +10,7 @@ from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
-from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from extensions import db
 from models import ImportedEntry, ImportPreview, ImportPreviewPage, Invoice, LineItem
@@ -20,7 +19,7 @@ from services.imports import classify
 from services.lines import LinePlanner, Reconciler, plan_lines, reconcile
 from tests.test_concurrency import _all_at_once, _copies, _session
 from tests.test_imports import Wizard, connect
-from tests.test_import_races import TRIALS, _connect, _draft_to_confirm
+from tests.test_import_races import TRIALS, _connect, _draft_to_confirm, _turns, lines_added_to  # noqa: F401
 from tests.test_lines import billable, fallback_rates, random_entries, random_options, time_zones
 
 HX = {"HX-Request": "true"}
@@ -181,24 +180,6 @@ def test_a_confirm_goes_on_page_by_page_and_bills_each_entry_once(app, client, l
     assert "already imported" in again and len(wizard.imported()) == len(expected)  # a late "Continue" adds nothing
 
 
-@pytest.fixture
-def lines_added_to(app):
-    """The status of the invoice at the moment lines were inserted into it (in the inserting transaction),
-    for the confirm's plain INSERTs: anything but "draft" means lines were added to a sent invoice."""
-    seen: list[str | None] = []
-
-    def on_execute(state):
-        table = getattr(state.statement, "table", None)
-        if state.is_insert and getattr(table, "name", None) == "line_items":
-            rows = state.parameters if isinstance(state.parameters, list) else [state.parameters or {}]
-            for invoice_id in {row.get("invoice_id") for row in rows} - {None}:
-                seen.append(state.session.execute(select(Invoice.status).where(Invoice.id == invoice_id)).scalar())
-
-    event.listen(Session, "do_orm_execute", on_execute)
-    yield seen
-    event.remove(Session, "do_orm_execute", on_execute)
-
-
 @pytest.mark.parametrize("racing_step", ["plan", "write"])
 def test_a_confirm_step_racing_send_adds_all_its_lines_or_none(app, live_server, clockify_sandbox, lines_added_to,
                                                                 racing_step):
@@ -221,7 +202,7 @@ def test_a_confirm_step_racing_send_adds_all_its_lines_or_none(app, live_server,
         importer, sender = _copies(session, 2)
 
         stepped, sent = _all_at_once([race, lambda: sender.post(f"{live_server}/invoices/{invoice_id}/send",
-                                                                allow_redirects=False)])
+                                                                allow_redirects=False)], turns=_turns(trial))
 
         assert getattr(stepped, "status_code", None) in (200, 409) and getattr(sent, "status_code", None) == 303
         with app.app_context():

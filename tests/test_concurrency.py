@@ -1,5 +1,6 @@
 """Many requests at once, through a real threaded server: one import confirmed by 20 requests at
-once gives one set of lines; 20 drafts sent at once get 20 distinct numbers in sequence."""
+once gives one set of lines; 20 drafts sent at once get 20 distinct numbers in sequence. The race
+harness of every such test is here: _all_at_once (with _FirstWrites, which makes each trial the race)."""
 from __future__ import annotations
 
 import re
@@ -7,6 +8,9 @@ import threading
 
 import pytest
 import requests
+from flask import current_app, g, has_request_context, request, request_tearing_down
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from extensions import db
 from models import Business, ImportedEntry, Invoice, LineItem, User
@@ -29,18 +33,96 @@ def _session(base: str, email="ada@example.com") -> requests.Session:
 
 
 def _copies(session: requests.Session, count: int) -> list[requests.Session]:
-    """Sessions sharing one log-in (as tabs of one browser would), each with its own connections."""
+    """Sessions sharing one log-in (as tabs of one browser would), each with its own connections. Each
+    names its tab in a header (ignored by the app): _FirstWrites lets them write in a chosen order."""
     copies = []
-    for _ in range(count):
+    for tab in range(count):
         copy = requests.Session()
         copy.cookies.update(session.cookies)
         copy.headers.update(session.headers)
+        copy.headers[TAB_HEADER] = str(tab)
         copies.append(copy)
     return copies
 
 
-def _all_at_once(calls) -> list:
-    """Run the calls in threads released together; return their results in order."""
+TAB_HEADER = "X-Test-Tab"
+
+
+class _FirstWrites:
+    """Holds each racing request at its first write (an INSERT, UPDATE or DELETE, a SELECT ... FOR UPDATE;
+    not the Clockify rate budget's) until every racing request has reached its own or ended: each has then read what it
+    decides on before any of them writes, so the interleaving a guard is for happens in every trial, not
+    in the 1 of 40 where released threads happened to overlap. With `turns` (tab numbers, _copies) they
+    then write one after the other in that order, each once the one before has ended: the check-then-write
+    a guard prevents, in a known order. Runs in the live server's threads (this process)."""
+
+    WRITES = ("INSERT", "UPDATE", "DELETE")
+    TIMEOUT = 30  # seconds; only a request stuck behind another's lock waits this long (see `late`)
+    # Each held request holds a pooled database connection (the pool gives 15 at most on SQLite and
+    # PostgreSQL alike): of many racing requests the first ten are held, the rest go on as they come.
+    AT_MOST = 10
+
+    def __init__(self, parties: int, turns: list[int] | None = None):
+        self.parties, self.turns = min(parties, self.AT_MOST), turns
+        self.arrived, self.ended, self.late = 0, set(), []
+        self.ready = threading.Condition()
+
+    def __enter__(self):
+        event.listen(Engine, "before_cursor_execute", self._statement)
+        request_tearing_down.connect(self._ended)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(Engine, "before_cursor_execute", self._statement)
+        request_tearing_down.disconnect(self._ended)
+
+    def _statement(self, connection, cursor, statement, parameters, context, executemany):
+        words = statement.lstrip().upper()
+        if "clockify_rate_budget" in statement or words.startswith("BEGIN"):  # the budget's, under a lock of this
+            return  # process (services/rate_budget.py): holding it would hold every request's Clockify calls
+        if (words.startswith(self.WRITES) or " FOR UPDATE" in words) and self._racing() and self._arrive():
+            self._wait(lambda: self.arrived >= self.parties, "the others' first writes")
+            if self.turns is not None and self._tab() in self.turns:
+                before = set(self.turns[:self.turns.index(self._tab())])
+                self._wait(lambda: before <= self.ended, f"tabs {sorted(before)} to end")
+
+    def _ended(self, sender, **extra):
+        if self._racing():
+            with self.ready:
+                self._arrive()
+                self.ended.add(self._tab())
+                self.ready.notify_all()
+
+    @staticmethod
+    def _racing() -> bool:
+        # The app's requests (not the Clockify sandbox's, also a Flask app)
+        return has_request_context() and "SQLALCHEMY_DATABASE_URI" in current_app.config
+
+    @staticmethod
+    def _tab() -> int | None:
+        tab = request.headers.get(TAB_HEADER)
+        return int(tab) if tab is not None else None
+
+    def _arrive(self) -> bool:
+        """Count this request once; False when it was counted already."""
+        if g.get("_race_arrived"):
+            return False
+        g._race_arrived = True
+        with self.ready:
+            self.arrived += 1
+            self.ready.notify_all()
+        return True
+
+    def _wait(self, done, what: str) -> None:
+        with self.ready:
+            if not self.ready.wait_for(done, timeout=self.TIMEOUT):
+                self.late.append(f"{request.method} {request.path} waited {self.TIMEOUT} s for {what}")
+
+
+def _all_at_once(calls, *, turns: list[int] | None = None) -> list:
+    """Run the calls (each one request to the live server) in threads released together, each request held
+    at its first write until all have reached theirs, then written all at once or, with `turns`, in that
+    order of tabs (_FirstWrites); return their results in order."""
     barrier = threading.Barrier(len(calls))
     results = [None] * len(calls)
 
@@ -52,10 +134,12 @@ def _all_at_once(calls) -> list:
             results[index] = error
 
     threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    with _FirstWrites(len(calls), turns) as held:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert not held.late, held.late  # a request held behind another's lock: a deadlock
     return results
 
 

@@ -160,10 +160,10 @@ def test_the_link_page_is_csrf_protected_and_throttled_per_address(app, client, 
 def test_two_colleagues_using_one_link_at_once_make_one_connection(app, client, logged_in, clockify, live_server):
     import requests
 
-    for _ in range(3):
+    for _ in range(2):  # all four have read the link before any uses it (_FirstWrites): the race each time
         path = ask(client)
         tabs = []
-        for _ in range(8):
+        for _ in range(4):
             tab = requests.Session()
             token = re.search(r'name="csrf-token" content="([^"]+)"', tab.get(live_server + path).text).group(1)
             tabs.append((tab, token))
@@ -172,7 +172,7 @@ def test_two_colleagues_using_one_link_at_once_make_one_connection(app, client, 
         statuses = [getattr(response, "status_code", response) for response in responses]
         assert statuses.count(200) == 1 and set(statuses) <= {200, 410}, statuses
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count(ClockifyConnection.id))) == 3
+        assert db.session.scalar(db.select(db.func.count(ClockifyConnection.id))) == 2
 
 
 # --- the Admin caveat ------------------------------------------------------------------------------
