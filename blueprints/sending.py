@@ -164,8 +164,12 @@ def reminder(invoice_id: int):
     if not mail.configured(current_app.config):
         flash(_("No mail server is set up: see Settings > Email & reminders."), "error")
         return back
+    if invoice.is_credit_note:
+        flash(_("Credit note %(number)s asks for no payment: it needs no reminder.", number=invoice.number), "error")
+        return back
     if invoice.status not in reminders.OPEN_STATUSES:
-        flash(_("A %(status)s invoice needs no reminder.", status=invoice.status), "error")
+        flash(_("Invoice %(number)s is %(status)s: it needs no reminder.", number=invoice.number or _("Draft"),
+                status=payments.STATUS_WORDS.get(invoice.status, invoice.status)), "error")
         return back
     if payments.balance_minor(invoice) <= 0:  # as send-reminders skips it (payments.owing)
         flash(_("Invoice %(number)s has nothing left to pay: it needs no reminder.", number=invoice.number), "error")

@@ -193,11 +193,20 @@ def test_send_a_reminder_now_from_the_invoice(app, client, business, smtp):
     assert "reminder" in page and 'data-testid="send-log"' in page
 
 
-def test_no_reminder_for_a_paid_invoice(app, client, business, smtp):
+def test_no_reminder_for_a_paid_invoice_or_a_credit_note(app, client, business, smtp):
     invoice_id = overdue_invoice(app, "INV-0012", status="paid")
     response = client.post(f"/invoices/{invoice_id}/reminder")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert ("error", "A paid invoice needs no reminder.") in flashes(page) and smtp.messages == []
+    assert ("error", "Invoice INV-0012 is paid: it needs no reminder.") in flashes(page) and smtp.messages == []
+
+    note_id = overdue_invoice(app, "CN-0001", status="issued")
+    with app.app_context():
+        db.session.get(Invoice, note_id).kind, db.session.get(Invoice, note_id).corrects_id = "credit_note", invoice_id
+        db.session.commit()
+    assert client.post(f"/invoices/{note_id}/reminder").status_code == 303
+    with client.session_transaction() as session:  # (this bare credit note has no page of its own to show it on)
+        assert ("error", "Credit note CN-0001 asks for no payment: it needs no reminder.") in session["_flashes"]
+    assert smtp.messages == []
 
 
 def test_no_reminder_now_for_a_sent_invoice_with_nothing_to_pay(app, client, business, smtp):
