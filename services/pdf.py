@@ -17,7 +17,11 @@ print.css is parsed once per process and each thread keeps one WeasyPrint font c
 200-line PDF): about 60% laying out, three quarters of it breaking the cells' text into lines (Pango
 through Python, several layouts a wrapped description); 25% drawing, a Python loop over every glyph; 10%
 the cascade. Each print.css rule tried (zebra rows, flex header, row breaks, pre-line, alignment) moved the
-Python calls by 3% or less: the time a line takes is WeasyPrint's own for four cells of text."""
+Python calls by 3% or less: the time a line takes is WeasyPrint's own for four cells of text. By library
+(callgrind, 100 lines): Python 76% of the instructions, HarfBuzz 5.5%, Pango 3%, zlib 3%, font subsetting 1%,
+so a lighter font than DejaVu Sans could win little; the Jinja page itself is 1% (0.06 s of 1,000 lines).
+What did move it: WeasyPrint's user-agent stylesheet styled six unused pseudo-elements of every element
+(_user_agent_css)."""
 from __future__ import annotations
 
 import gc
