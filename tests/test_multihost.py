@@ -29,11 +29,11 @@ import sqlalchemy
 from playwright.sync_api import expect
 
 from app import database_url as server_url
-from sandbox import create_sandbox
+from sandbox import MAIN_KEY, create_sandbox
 from services.secrets import encode_key, generate_key
 from tests.browser import settled
-from tests.test_browser_import import (DONE, LINE_DESCRIPTIONS, choose_filters, entry_boxes, set_up_ada,
-                                       show_the_lines)
+from tests.test_browser_import import DONE, LINE_DESCRIPTIONS, choose_filters, entry_boxes, show_the_lines
+from tests.test_browser_invoicing import add_customer, register
 
 pytestmark = pytest.mark.browser
 
@@ -352,6 +352,33 @@ def assert_sent_with(page, planned: list[str], plan_total: str) -> None:
     for description, times in Counter(planned).items():
         expect(page.locator("[id^=line-]").get_by_text(description, exact=True)).to_have_count(times)
     expect(page.get_by_test_id("subtotal")).to_have_text(plan_total)
+
+
+def set_up_ada(page):
+    """Register, connect Clockify, UTC and a fallback rate in the profile, add Northwind, open a draft: all in
+    the browser, through the balancer (the import tests make these through the test client, which cannot
+    reach the hosts' own processes)."""
+    register(page)
+    page.get_by_role("navigation", name="Account settings").get_by_role("link", name="Integrations").click()
+    page.locator("section#clockify").get_by_role("link", name="Connect", exact=True).click()
+    page.get_by_label("API key").fill(MAIN_KEY)
+    page.get_by_role("button", name="Verify & Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Connected to Clockify as Alex Morgan")
+    # The first connection took Clockify's zone (Australia/Sydney); choosing UTC after it is kept.
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Default hourly rate").fill("90")
+    page.get_by_role("button", name="Save profile").click()
+    page.get_by_text("Business profile saved.").wait_for()
+    page.get_by_role("navigation", name="Account settings").get_by_role("link", name="Your name & time zone").click()
+    page.get_by_label("Time zone").select_option("UTC")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Your settings are saved.").wait_for()
+    add_customer(page, "Northwind", "USD")
+    page.get_by_role("link", name="Invoices").click()
+    page.get_by_role("link", name="New invoice").click()
+    page.get_by_role("button", name="Create draft").click()
+    page.get_by_text("Draft invoice for Northwind created").wait_for()
+    expect(page.get_by_test_id("total")).to_have_text("$0.00")
 
 
 def test_the_journey_through_the_balancer_alternates_hosts_that_share_sessions_forms_and_keys(
