@@ -42,7 +42,7 @@ def _new_form(invoice: Invoice) -> PaymentForm:
 def _template_helpers():
     return {"shown_status": lambda invoice: payments.shown_status(invoice, today()),
             "balance_due": payments.balance_minor, "new_payment_form": _new_form,
-            "status_word": lambda shown: payments.STATUS_WORDS.get(shown, shown)}
+            "status_word": payments.status_word}
 
 
 @bp.post("/<int:invoice_id>/payments")

@@ -169,7 +169,7 @@ def reminder(invoice_id: int):
         return back
     if invoice.status not in reminders.OPEN_STATUSES:
         flash(_("Invoice %(number)s is %(status)s: it needs no reminder.", number=invoice.number or _("Draft"),
-                status=payments.STATUS_WORDS.get(invoice.status, invoice.status)), "error")
+                status=payments.status_word(invoice.status)), "error")
         return back
     if payments.balance_minor(invoice) <= 0:  # as send-reminders skips it (payments.owing)
         flash(_("Invoice %(number)s has nothing left to pay: it needs no reminder.", number=invoice.number), "error")

@@ -81,6 +81,12 @@ STATUS_WORDS = {"draft": _l("draft"), "sent": _l("sent"), "partially paid": _l("
                 "overdue": _l("overdue"), "void": _l("void"), "issued": _l("issued"), "credited": _l("credited")}
 
 
+def status_word(status: str) -> str:
+    """A status as the page says it, translated: a stored one ("partially_paid") or a shown one alike."""
+    shown = status.replace("_", " ")
+    return str(STATUS_WORDS.get(shown, shown))
+
+
 def paid_on_datetime(paid_on: date) -> datetime:
     """Invoice.paid_at for a payment dated paid_on: that day, at midnight UTC (the date is what counts)."""
     return datetime.combine(paid_on, time(0), tzinfo=timezone.utc)
