@@ -711,17 +711,11 @@ def classify(preview: ImportPreview, currency: str, time_zone: str,
                      key=lambda e: (e.start, e.id))
     elsewhere = imported_elsewhere(preview.business_id, preview.workspace_id, [entry.id for entry in entries])
     selectable, skipped, non_billable = [], [], []
-    # skip_reason reads whether the entry runs, its kind, whether it has time and its rate's currency: each such
-    # kind of entry is asked once (its gettext was ~7 ms of a 1,000-entry page's CPU; preview-cpu).
-    reasons: dict[tuple, str | None] = {}
+    said: dict = {}  # each cause's words looked up once (skip_reason)
     for entry in entries:
         if entry.id in elsewhere:
             continue
-        key = (entry.running, entry.kind, not entry.running and entry.seconds <= 0,
-               entry.rate.currency if entry.rate is not None else None)
-        if key not in reasons:
-            reasons[key] = skip_reason(entry, currency)
-        reason = reasons[key]
+        reason = skip_reason(entry, currency, said)
         if reason:
             skipped.append((entry, reason))
         elif not entry.billable:

@@ -514,20 +514,46 @@ def unknown_labels(entries: Iterable[TimeEntry]) -> list[str]:
     return sorted({entry.rate.currency for entry in entries if entry.rate is not None and not is_currency(entry.rate.currency)})
 
 
-def skip_reason(entry: TimeEntry, currency: str) -> str | None:
-    """Why an entry is never billed on an invoice in this currency, or None when it may be."""
+def skip_reason(entry: TimeEntry, currency: str, said: dict | None = None) -> str | None:
+    """Why an entry is never billed on an invoice in this currency, or None when it may be. ``said``, a dict
+    kept over a batch of entries, looks each cause's words up once (a catalogue lookup per skipped entry was
+    ~7 ms of a 1,000-entry page)."""
+    cause = _skip_cause(entry, currency)
+    if cause is None:
+        return None
+    if said is None:
+        return _skip_words(cause)
+    if cause not in said:
+        said[cause] = _skip_words(cause)
+    return said[cause]
+
+
+def _skip_cause(entry: TimeEntry, currency: str) -> tuple | None:
+    """skip_reason's rules: the cause and all its words depend on, or None."""
     if entry.running:
-        return _("Timer still running")
+        return ("running",)
     if not entry.is_work:
-        return str(NOT_WORK[entry.kind]) if entry.kind in NOT_WORK else _("Not a work entry (%(kind)s)", kind=entry.kind)
+        return ("kind", entry.kind)
     if entry.seconds <= 0:  # type: ignore[operator]  # not running, so seconds is set
-        # Nothing to bill; a 0 h line would only clutter the invoice.
-        return _("No time recorded")
+        return ("no time",)  # nothing to bill; a 0 h line would only clutter the invoice
     if entry.rate is not None and not is_currency(entry.rate.currency):
-        return _("Rate in “%(label)s”: say which currency that is (above)", label=entry.rate.currency)
+        return ("label", entry.rate.currency)
     if entry.rate is not None and entry.rate.currency != currency:
-        return _("Rate in %(rate)s, invoice in %(invoice)s", rate=entry.rate.currency, invoice=currency)
+        return ("currency", entry.rate.currency, currency)
     return None
+
+
+def _skip_words(cause: tuple) -> str:
+    what = cause[0]
+    if what == "running":
+        return _("Timer still running")
+    if what == "kind":
+        return str(NOT_WORK[cause[1]]) if cause[1] in NOT_WORK else _("Not a work entry (%(kind)s)", kind=cause[1])
+    if what == "no time":
+        return _("No time recorded")
+    if what == "label":
+        return _("Rate in “%(label)s”: say which currency that is (above)", label=cause[1])
+    return _("Rate in %(rate)s, invoice in %(invoice)s", rate=cause[1], invoice=cause[2])
 
 
 def _day(entry: TimeEntry, zone: tzinfo) -> date:
