@@ -146,7 +146,7 @@ def _cursor(after: str, name: str) -> tuple:
     """The values of a cursor of this order (name: a key of _KEYS), BadCursor for any other text: the
     first key's text, then the ids (a customer's name may hold "|": it is split from the right)."""
     first, *ids = after.rsplit("|", len(_KEYS[name]))
-    if len(ids) != len(_KEYS[name]) or not all(each.isdigit() and len(each) <= 10 for each in ids):
+    if len(ids) != len(_KEYS[name]) or not all(each.isascii() and each.isdigit() and len(each) <= 10 for each in ids):
         raise BadCursor()
     if name != "customer":
         try:
