@@ -110,7 +110,8 @@ def update_vat(invoice_id: int):
             form.vat_category.data, (form.vat_exemption_reason.data or "").strip())
         lines = {line.id: line for line in invoice.lines}
         for entry in form.lines:
-            line = lines.get(int(entry.line_id.data)) if (entry.line_id.data or "").isdigit() else None
+            line_id = entry.line_id.data or ""
+            line = lines.get(int(line_id)) if line_id.isascii() and line_id.isdigit() else None
             if line is None:
                 continue  # removed meanwhile (in another tab): nothing to set
             if entry.category.data:

@@ -594,7 +594,7 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # '²' is a digit to isdigit, no number to float
         return float(value)
     try:
         when = parsedate_to_datetime(value)

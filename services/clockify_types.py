@@ -104,7 +104,7 @@ def parse_duration(value: str | int | float | None) -> int | None:
             raise ValueError("a duration in seconds must be a whole, non-negative number")
         return int(value)
     text = value.strip()
-    if text.isdigit():  # the official file shows the report's integer as a string
+    if text.isascii() and text.isdigit():  # the official file shows the report's integer as a string
         return int(text)
     match = _ISO_DURATION.fullmatch(text)
     parts = match.groupdict() if match else {}
@@ -205,7 +205,7 @@ class Rounding:
         words = rule["round"].casefold().split()
         direction = next((d for d in ROUNDING_DIRECTIONS if d in words), None)
         minutes = rule.get("minutes")
-        if isinstance(minutes, str) and minutes.strip().isdigit():
+        if isinstance(minutes, str) and minutes.strip().isascii() and minutes.strip().isdigit():
             minutes = int(minutes.strip())
         if direction is None or isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 < minutes <= 1440:
             return None

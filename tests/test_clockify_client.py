@@ -347,6 +347,14 @@ def test_429_retry_after_seconds_is_honoured(client, mocked, fake, seconds):
     assert fake.sleeps == [float(seconds)]
 
 
+def test_429_retry_after_that_is_no_number_backs_off_as_without_one(client, mocked, fake):
+    mocked.get(f"{API}/workspaces", status=429, headers={"Retry-After": "\u00b2"})  # a digit to str.isdigit only
+    mocked.get(f"{API}/workspaces", json=[])
+    assert client.workspaces() == []
+    (slept,) = fake.sleeps
+    assert 0.25 <= slept <= 0.5
+
+
 def test_429_retry_after_http_date_is_honoured(client, mocked, fake):
     when = datetime.now(timezone.utc) + timedelta(seconds=8)
     mocked.get(f"{API}/workspaces", status=429, headers={"Retry-After": format_datetime(when, usegmt=True)})

@@ -266,6 +266,10 @@ def test_an_exempt_treatment_without_a_reason_is_refused_at_the_field(client, se
     response = client.post(f"/invoices/{invoice_id}/vat", data={"vat_category": "S", "lines-0-line_id": "1",
                                                                  "lines-0-category": "S", "lines-0-rate": "0"})
     assert response.status_code == 422 and "needs a VAT rate above 0" in response.get_data(as_text=True)
+    # A hand-made row naming no line of ours (a superscript digit is a digit to str.isdigit, no number to int).
+    response = client.post(f"/invoices/{invoice_id}/vat", data={"vat_category": "S", "lines-0-line_id": "\u00b2",
+                                                                 "lines-0-category": "S", "lines-0-rate": "19"})
+    assert response.status_code == 303
 
 
 # --- the pre-flight -------------------------------------------------------------------------------------
