@@ -34,9 +34,7 @@ def _fill_as_of_before_businesses(connection):
     """Two users with everything a user could own at that revision, written as that schema was."""
     from datetime import date, datetime
 
-    metadata = sqlalchemy.MetaData()
-    metadata.reflect(connection)
-    t = metadata.tables
+    t = _tables(connection)
     at = datetime(2026, 11, 30, 12, 0)
     profile = dict(display_name="", time_zone="UTC", created_at=at, business_address="1 Road",
                    business_email="bill@example.com", tax_id="DE1", default_currency="EUR",
@@ -79,12 +77,17 @@ def _fill_as_of_before_businesses(connection):
              workspace_id="w", entry_id="e1", seconds=7200, rate_minor=9000) for user in (1, 2)])
 
 
-def _rows(connection):
+def _tables(connection):
+    """The tables as the database has them at its current revision (not as models.py has them)."""
     metadata = sqlalchemy.MetaData()
     metadata.reflect(connection)
+    return metadata.tables
+
+
+def _rows(connection):
     return {name: [dict(row) for row in connection.execute(table.select().order_by(*table.primary_key.columns))
                    .mappings()]
-            for name, table in metadata.tables.items() if name != "alembic_version"}
+            for name, table in _tables(connection).items() if name != "alembic_version"}
 
 
 @contextmanager
@@ -183,10 +186,8 @@ BEFORE_LINE_CREDITS = "c4e7d2a1b803"  # the head before a line knew what its cre
 
 def test_the_lines_of_invoices_credited_before_the_upgrade_count_their_credit_notes(tmp_path, database_url):
     with migrated_from(tmp_path, database_url, to=BEFORE_LINE_CREDITS):
-        metadata = sqlalchemy.MetaData()
         with db.engine.begin() as connection:
-            metadata.reflect(connection)
-            invoices, lines = metadata.tables["invoices"], metadata.tables["line_items"]
+            invoices, lines = (_tables(connection)[name] for name in ("invoices", "line_items"))
             original = dict(connection.execute(invoices.select().where(invoices.c.id == 111)).mappings().one())
             # Invoice 111 (one line "Work" of 180.00) partly credited by a note of its own line, 112 in full.
             connection.execute(invoices.insert(), [{**original, "id": 131, "kind": "credit_note", "number": "CN-1",
@@ -208,10 +209,8 @@ BEFORE_PAYMENT_CURRENCY = "f3a9c1d7e5b2"  # the head before a payment kept its i
 
 def test_payments_recorded_before_the_upgrade_take_their_invoices_currency(tmp_path, database_url):
     with migrated_from(tmp_path, database_url, to=BEFORE_PAYMENT_CURRENCY):
-        metadata = sqlalchemy.MetaData()
         with db.engine.begin() as connection:
-            metadata.reflect(connection)
-            invoices, payments = metadata.tables["invoices"], metadata.tables["payments"]
+            invoices, payments = (_tables(connection)[name] for name in ("invoices", "payments"))
             connection.execute(invoices.update().where(invoices.c.id == 112).values(currency="JPY"))
             connection.execute(payments.insert(), [
                 dict(id=1, business_id=1, invoice_id=111, paid_on=date(2026, 1, 5), amount_minor=500, method="",
