@@ -187,7 +187,8 @@ BEFORE_LINE_CREDITS = "c4e7d2a1b803"  # the head before a line knew what its cre
 def test_the_lines_of_invoices_credited_before_the_upgrade_count_their_credit_notes(tmp_path, database_url):
     with migrated_from(tmp_path, database_url, to=BEFORE_LINE_CREDITS):
         with db.engine.begin() as connection:
-            invoices, lines = (_tables(connection)[name] for name in ("invoices", "line_items"))
+            tables = _tables(connection)
+            invoices, lines = tables["invoices"], tables["line_items"]
             original = dict(connection.execute(invoices.select().where(invoices.c.id == 111)).mappings().one())
             # Invoice 111 (one line "Work" of 180.00) partly credited by a note of its own line, 112 in full.
             connection.execute(invoices.insert(), [{**original, "id": 131, "kind": "credit_note", "number": "CN-1",
@@ -210,7 +211,8 @@ BEFORE_PAYMENT_CURRENCY = "f3a9c1d7e5b2"  # the head before a payment kept its i
 def test_payments_recorded_before_the_upgrade_take_their_invoices_currency(tmp_path, database_url):
     with migrated_from(tmp_path, database_url, to=BEFORE_PAYMENT_CURRENCY):
         with db.engine.begin() as connection:
-            invoices, payments = (_tables(connection)[name] for name in ("invoices", "payments"))
+            tables = _tables(connection)
+            invoices, payments = tables["invoices"], tables["payments"]
             connection.execute(invoices.update().where(invoices.c.id == 112).values(currency="JPY"))
             connection.execute(payments.insert(), [
                 dict(id=1, business_id=1, invoice_id=111, paid_on=date(2026, 1, 5), amount_minor=500, method="",
