@@ -83,13 +83,23 @@ def _race(session, base, *calls, first: int | None = None) -> list[str]:
     return [_said(s, base, result) for s, result in zip(copies, results)]
 
 
+def _posting(base: str, path: str, **kwargs):
+    """One of _race's calls: a POST to ``path`` whose answer is not followed (_said reads it)."""
+    return lambda session: session.post(base + path, allow_redirects=False, **kwargs)
+
+
+def _draft_and_its_line(app, trial: int) -> tuple[int, int]:
+    invoice_id = _invoice(app, trial)
+    with app.app_context():
+        return invoice_id, db.session.scalar(db.select(LineItem.id).where(LineItem.invoice_id == invoice_id))
+
+
 def test_paid_and_void_at_once_one_wins_and_void_releases_the_entries_only_when_it_won(app, live_server, ada):
     outcomes = set()
     for trial in range(TRIALS):
         invoice_id = _invoice(app, trial, status="sent", lines=2, imported=True)
-        said = _race(ada, live_server,
-                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/paid", allow_redirects=False),
-                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/void", allow_redirects=False), first=trial)
+        said = _race(ada, live_server, _posting(live_server, f"/invoices/{invoice_id}/paid"),
+                     _posting(live_server, f"/invoices/{invoice_id}/void"), first=trial)
         with app.app_context():
             status = db.session.get(Invoice, invoice_id).status
             links = db.session.scalar(db.select(db.func.count(ImportedEntry.id))
@@ -110,10 +120,8 @@ def test_sending_and_deleting_a_draft_at_once_never_deletes_a_numbered_invoice(a
         invoice_id = _invoice(app, trial)
         with app.app_context():
             next_number = db.session.scalar(db.select(Business.next_invoice_number))
-        said = _race(ada, live_server,
-                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/send", allow_redirects=False),
-                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/delete", allow_redirects=False),
-                     first=trial)
+        said = _race(ada, live_server, _posting(live_server, f"/invoices/{invoice_id}/send"),
+                     _posting(live_server, f"/invoices/{invoice_id}/delete"), first=trial)
         with app.app_context():
             invoice = db.session.get(Invoice, invoice_id)
             now_next = db.session.scalar(db.select(Business.next_invoice_number))
@@ -131,13 +139,9 @@ def test_sending_and_deleting_a_draft_at_once_never_deletes_a_numbered_invoice(a
 
 def test_sending_while_the_last_line_is_removed_never_sends_an_invoice_without_lines(app, live_server, ada):
     for trial in range(TRIALS):
-        invoice_id = _invoice(app, trial)
-        with app.app_context():
-            line_id = db.session.scalar(db.select(LineItem.id).where(LineItem.invoice_id == invoice_id))
-        said = _race(ada, live_server,
-                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/send", allow_redirects=False),
-                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/lines/{line_id}/delete",
-                                      allow_redirects=False), first=trial)
+        invoice_id, line_id = _draft_and_its_line(app, trial)
+        said = _race(ada, live_server, _posting(live_server, f"/invoices/{invoice_id}/send"),
+                     _posting(live_server, f"/invoices/{invoice_id}/lines/{line_id}/delete"), first=trial)
         with app.app_context():
             invoice = db.session.get(Invoice, invoice_id)
             status, lines = invoice.status, len(invoice.lines)
@@ -150,14 +154,10 @@ def test_sending_while_the_last_line_is_removed_never_sends_an_invoice_without_l
 
 def test_editing_a_draft_while_it_is_sent_is_refused_with_words_not_half_saved(app, live_server, ada):
     for trial in range(TRIALS):
-        invoice_id = _invoice(app, trial)
-        with app.app_context():
-            line_id = db.session.scalar(db.select(LineItem.id).where(LineItem.invoice_id == invoice_id))
-        said = _race(ada, live_server,
-                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/send", allow_redirects=False),
-                     lambda s: s.post(f"{live_server}/invoices/{invoice_id}/lines/{line_id}", allow_redirects=False,
-                                      headers={"HX-Request": "true"},
-                                      data={"description": "Changed", "quantity": "3", "unit": "h", "rate": "70"}),
+        invoice_id, line_id = _draft_and_its_line(app, trial)
+        said = _race(ada, live_server, _posting(live_server, f"/invoices/{invoice_id}/send"),
+                     _posting(live_server, f"/invoices/{invoice_id}/lines/{line_id}", headers={"HX-Request": "true"},
+                              data={"description": "Changed", "quantity": "3", "unit": "h", "rate": "70"}),
                      first=trial)
         with app.app_context():
             line = db.session.get(LineItem, line_id)
