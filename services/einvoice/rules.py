@@ -159,9 +159,8 @@ PLAIN_WORDS: dict[str, tuple[str, str]] = {
     "BR-CO-25": ("invoice.due_date", _l("Give the invoice a due date or payment terms.")),
     "BR-CO-09": ("profile.vat_id", _l("A VAT id must start with its country's two-letter prefix (for example DE or BE): check the VAT ids of your profile and the customer.")),
     "BR-S-02": _SELLER_VAT, "BR-Z-02": _SELLER_VAT, "BR-E-02": _SELLER_VAT, "BR-G-02": _SELLER_VAT,
-    "BR-AE-02": ("customer.vat_id", _l("Reverse charge needs the customer's VAT id (and yours): add it on the customer.")),
-    "BR-AE-03": ("customer.vat_id", _l("Reverse charge needs the customer's VAT id (and yours): add it on the customer.")),
-    "BR-AE-04": ("customer.vat_id", _l("Reverse charge needs the customer's VAT id (and yours): add it on the customer.")),
+    **dict.fromkeys(("BR-AE-02", "BR-AE-03", "BR-AE-04"), (
+        "customer.vat_id", _l("Reverse charge needs the customer's VAT id (and yours): add it on the customer."))),
     "BR-IC-02": ("customer.vat_id", _l("An intra-community supply needs the customer's VAT id and yours: add them.")),
     "BR-IC-11": ("invoice.period", _l("An intra-community supply needs the delivery date or the service period on the invoice.")),
     "BR-E-10": ("line.vat_exemption", _l("An exempt line needs the reason for the exemption (for example § 19 UStG): add it on the line.")),
