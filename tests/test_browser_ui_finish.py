@@ -271,13 +271,19 @@ def test_without_javascript_void_and_sending_ask_first_and_a_customer_page_links
         expect(linked).to_have_text("Not linked to a Clockify client.")
         page.get_by_role("link", name="Choose the Clockify client").click()
         choice = page.get_by_role("combobox", name="Clockify client")
+
+        def save_link(label, shown, said=None):
+            """Saves the Clockify client `label`; the page says `said` (when given) and the link reads `shown`."""
+            choice.select_option(label=label)
+            page.get_by_role("button", name="Save the link").click()
+            if said:
+                expect(page.get_by_text(said)).to_be_visible()
+            expect(linked).to_have_text(shown)
         expect(choice).to_have_value("")
         assert "Northwind · Acme Studio" in choice.locator("option").all_inner_texts()
         assert_targets(page, "choosing the Clockify client", "button.primary")
-        choice.select_option(label="Northwind · Acme Studio")
-        page.get_by_role("button", name="Save the link").click()
-        expect(page.get_by_text("Northwind is linked to the Clockify client Northwind · Acme Studio.")).to_be_visible()
-        expect(linked).to_have_text("Linked to Northwind · Acme Studio.")
+        save_link("Northwind · Acme Studio", "Linked to Northwind · Acme Studio.",
+                  said="Northwind is linked to the Clockify client Northwind · Acme Studio.")
 
         # The wizard starts from the linked client, its members narrowed to those of the client's projects.
         page.goto(f"/invoices/{ada.draft}")
@@ -297,14 +303,10 @@ def test_without_javascript_void_and_sending_ask_first_and_a_customer_page_links
         page.get_by_role("link", name="Cancel").click()
         expect(linked).to_have_text("Linked to Northwind · Acme Studio.")
         page.get_by_role("link", name="Change the Clockify client").click()
-        choice.select_option(label="Globex · Acme Studio")
-        page.get_by_role("button", name="Save the link").click()
-        expect(linked).to_have_text("Linked to Globex · Acme Studio.")
+        save_link("Globex · Acme Studio", "Linked to Globex · Acme Studio.")
         page.get_by_role("link", name="Change the Clockify client").click()
-        choice.select_option(label="No client (not linked)")
-        page.get_by_role("button", name="Save the link").click()
-        expect(page.get_by_text("Northwind is no longer linked to a Clockify client.")).to_be_visible()
-        expect(linked).to_have_text("Not linked to a Clockify client.")
+        save_link("No client (not linked)", "Not linked to a Clockify client.",
+                  said="Northwind is no longer linked to a Clockify client.")
 
         # Sending a line that bills nothing asks first on a page, naming the line; back leaves it a draft.
         page.goto(f"/invoices/{ada.draft}")
