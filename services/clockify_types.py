@@ -160,6 +160,13 @@ def _optional_id(value: Any) -> str | None:
     return value
 
 
+def _person(obj: dict[str, Any]) -> dict[str, Any]:
+    """What a Clockify user object says of the person, read alike from ``/user`` (ClockifyUser) and from a
+    workspace's users (Member)."""
+    return dict(id=_id(obj), name=_name(obj.get("name")), email=_name(obj.get("email")),
+                time_zone=_text((obj.get("settings") or {}).get("timeZone")))
+
+
 @dataclass(frozen=True)
 class ClockifyUser:
     id: str
@@ -171,15 +178,8 @@ class ClockifyUser:
 
     @classmethod
     def from_api(cls, obj: dict[str, Any]) -> ClockifyUser:
-        settings = obj.get("settings") or {}
-        return cls(
-            id=_id(obj),
-            name=_name(obj.get("name")),
-            email=_name(obj.get("email")),
-            time_zone=_text(settings.get("timeZone")),
-            active_workspace_id=_text(obj.get("activeWorkspace")),
-            default_workspace_id=_text(obj.get("defaultWorkspace")),
-        )
+        return cls(**_person(obj), active_workspace_id=_text(obj.get("activeWorkspace")),
+                   default_workspace_id=_text(obj.get("defaultWorkspace")))
 
 
 ROUNDING_DIRECTIONS = ("up", "nearest", "down")
@@ -306,13 +306,7 @@ class Member:
         memberships = [m for m in obj.get("memberships") or [] if m.get("membershipType") == "WORKSPACE"]
         mine = next((m for m in memberships if m.get("targetId") == workspace_id), None)
         mine = mine or (memberships[0] if memberships else {})
-        return cls(
-            id=_id(obj),
-            name=_name(obj.get("name")),
-            email=_name(obj.get("email")),
-            hourly_rate=rate_from(mine.get("hourlyRate")),
-            time_zone=_text((obj.get("settings") or {}).get("timeZone")),
-        )
+        return cls(**_person(obj), hourly_rate=rate_from(mine.get("hourlyRate")))
 
 
 @dataclass(frozen=True)
