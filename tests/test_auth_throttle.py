@@ -51,16 +51,22 @@ def guess(session, base, email="ada@example.com", password="wrong password"):
     return lambda: session.post(f"{base}/login", data={"email": email, "password": password}, allow_redirects=False)
 
 
-def test_a_hundred_parallel_guesses_check_at_most_the_limit(app, server):
+# Guesses sent at once: every one is held at its first write until all have reached theirs
+# (tests/test_concurrency.py's _all_at_once), so a few times the limit overruns an unguarded claim as
+# surely as a hundred did.
+GUESSES = 25
+
+
+def test_parallel_guesses_past_the_limit_check_at_most_the_limit(app, server):
     register(server)
     limit = app.config["HOURBILL_LOGIN_MAX_FAILURES_PER_ACCOUNT"]
     attacker = browser(server, "203.0.113.7")
 
-    results = _all_at_once([guess(session, server) for session in _copies(attacker, 100)])
+    results = _all_at_once([guess(session, server) for session in _copies(attacker, GUESSES)])
 
     codes = statuses(results)
     # 401 is a password that was checked and wrong; 429 was refused before any check.
-    assert codes.count(401) == limit and codes.count(429) == 100 - limit, codes
+    assert codes.count(401) == limit and codes.count(429) == GUESSES - limit, codes
     refused = next(result for result in results if result.status_code == 429)
     assert "Too many failed log-ins" in refused.text
     with app.app_context():
@@ -68,15 +74,15 @@ def test_a_hundred_parallel_guesses_check_at_most_the_limit(app, server):
                                  .where(LoginAttempt.key.like("account:ada@example.com|%"))) == limit
 
 
-def test_a_hundred_parallel_guesses_at_many_accounts_check_at_most_the_address_limit(app, server):
+def test_parallel_guesses_at_many_accounts_check_at_most_the_address_limit(app, server):
     app.config["HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS"] = 12
     attacker = browser(server, "203.0.113.8")
 
     results = _all_at_once([guess(session, server, email=f"guess{n}@example.com")
-                            for n, session in enumerate(_copies(attacker, 100))])
+                            for n, session in enumerate(_copies(attacker, GUESSES))])
 
     codes = statuses(results)
-    assert codes.count(401) == 12 and codes.count(429) == 88, codes
+    assert codes.count(401) == 12 and codes.count(429) == GUESSES - 12, codes
 
 
 def test_the_owner_logs_in_from_another_address_during_an_attack(app, server):

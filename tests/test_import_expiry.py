@@ -6,7 +6,7 @@ from extensions import db
 from models import ImportPreview
 from sandbox import NORTHWIND_ID
 from services.imports import PREVIEWS_KEPT_PER_USER
-from tests.test_imports import Wizard, wizard, words  # noqa: F401  (wizard: a fixture)
+from tests.test_imports import Wizard, clockify, small_sandbox_server, wizard, words  # noqa: F401  (fixtures)
 
 
 EXPIRED = "This preview expired: preview again"

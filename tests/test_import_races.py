@@ -14,6 +14,7 @@ from extensions import db
 from models import ImportedEntry, ImportPreview, ImportPreviewPage, Invoice
 from sandbox import ACME_ID, NORTHWIND_ID, create_sandbox
 from tests.test_concurrency import _all_at_once, _copies, _new_invoice, _session
+from tests.test_imports import small_sandbox_server  # noqa: F401  (a fixture: 8 members of 10 entries)
 
 
 TRIALS = 2  # the confirm writes first, then the other request
@@ -90,6 +91,15 @@ def test_ten_load_more_of_one_preview_at_once_fetch_the_next_page_once(app, live
             assert preview.loading_until is None and preview.complete == (len(pages) == 3)
         # A loser's loader asks again later; that request takes the third page, once.
         assert any('hx-trigger="load delay:1s"' in result.text for result in results)
+
+
+@pytest.fixture
+def clockify_sandbox(small_sandbox_server):
+    """The import tests' small sandbox (reset before and after each test): the order of the racing writes
+    is set by _turns, not by how long the confirm takes, so a few dozen entries race as hundreds did."""
+    small_sandbox_server.sandbox.reset()
+    yield small_sandbox_server
+    small_sandbox_server.sandbox.reset()
 
 
 @pytest.fixture

@@ -22,6 +22,29 @@ def words(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
+@pytest.fixture(scope="module")
+def small_sandbox_server():
+    """The seeded world with 8 members of 10 entries each (the shared sandbox has 55 of 40): every kind of
+    entry the wizard treats apart (timers, breaks, other currencies, non-billable) is there, and a preview
+    of a few dozen entries instead of ~700 makes each test a fraction of the work. The limits are the
+    shared sandbox's own."""
+    from sandbox import create_sandbox
+
+    with create_sandbox(members=8, entries_per_member=10).serve_in_thread() as running:
+        yield running
+
+
+@pytest.fixture
+def clockify(app, small_sandbox_server):
+    """As tests/conftest.py's `clockify`, on the small sandbox (reset before and after each test)."""
+    small_sandbox_server.sandbox.reset()
+    app.config.update(HOURBILL_CLOCKIFY_API_URL=small_sandbox_server.api_url,
+                      HOURBILL_CLOCKIFY_REPORTS_URL=small_sandbox_server.reports_url,
+                      HOURBILL_CLOCKIFY_TIMEOUT=(2.0, 2.0))
+    yield small_sandbox_server
+    small_sandbox_server.sandbox.reset()
+
+
 @pytest.fixture
 def wizard(app, client, logged_in, clockify):
     """Ada, connected to the sandbox, with a draft invoice in USD for Northwind. Returns helpers."""
@@ -404,16 +427,14 @@ def test_thousands_of_entries_preview_page_by_page_and_all_matching_imports_them
         assert len(wizard.lines()) < 100
 
 
-def test_the_canary_key_never_leaks_through_the_wizard_or_its_failures(app, client, logged_in, clockify_sandbox,
-                                                                       caplog):
+def test_the_canary_key_never_leaks_through_the_wizard_or_its_failures(app, client, logged_in, clockify, caplog):
     import logging
 
     from sandbox import DEMO_USER_ID
     from tests.test_connections import CANARY
 
     caplog.set_level(logging.DEBUG)
-    app.config.update(HOURBILL_CLOCKIFY_API_URL=clockify_sandbox.api_url,
-                      HOURBILL_CLOCKIFY_REPORTS_URL=clockify_sandbox.reports_url, HOURBILL_CLOCKIFY_TIMEOUT=(2.0, 2.0))
+    clockify_sandbox = clockify
     clockify_sandbox.sandbox.add_key(DEMO_USER_ID, CANARY)
     responses = [connect(client, key=CANARY)]
     wizard = Wizard(app, client, clockify_sandbox, logged_in.invoice(logged_in.customer("Northwind", "USD")))

@@ -105,12 +105,28 @@ def migrated_from(tmp_path, database_url, revision=BEFORE_BUSINESSES, fill=_fill
         yield before
 
 
-def test_upgrade_keeps_every_row_and_makes_each_user_the_owner_of_their_data(tmp_path, database_url):
+def test_upgrade_keeps_every_row_makes_each_user_the_owner_and_the_downgrade_gives_them_back(tmp_path,
+                                                                                             database_url):
+    """One migrated database for the three checks (each built the chain anew): the rows after the upgrade,
+    a business made after it (rolled back, so the downgrade sees the upgraded rows only), the downgrade."""
+    from models import Business
+
     with migrated_from(tmp_path, database_url) as before:
         with db.engine.connect() as connection:
             after = _rows(connection)
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, db.metadata) == []
+        business = Business(name="New")  # a business made after the upgrade gets a new id
+        db.session.add(business)
+        db.session.flush()
+        assert business.id == 3
+        db.session.rollback()
+        db.session.remove()
+        downgrade(revision=BEFORE_BUSINESSES)
+        with db.engine.connect() as connection:
+            downgraded = _rows(connection)
+    for name in before:  # the downgrade gives the rows back to their owner
+        assert downgraded[name] == before[name], name
 
     for name, rows in before.items():
         assert len(after[name]) == len(rows), name
@@ -138,26 +154,6 @@ def test_upgrade_keeps_every_row_and_makes_each_user_the_owner_of_their_data(tmp
             == before[name] and len(after[name]) == len(before[name]), name
     assert "business_name" not in after["users"][0]
     assert after["customers"][0]["import_options"] == {"grouping": "project"}
-
-
-def test_a_business_made_after_the_upgrade_gets_a_new_id(tmp_path, database_url):
-    from models import Business
-
-    with migrated_from(tmp_path, database_url):
-        business = Business(name="New")
-        db.session.add(business)
-        db.session.commit()
-        assert business.id == 3
-        db.session.remove()
-
-
-def test_downgrade_gives_the_rows_back_to_their_owner(tmp_path, database_url):
-    with migrated_from(tmp_path, database_url) as before:
-        downgrade(revision=BEFORE_BUSINESSES)
-        with db.engine.connect() as connection:
-            after = _rows(connection)
-    for name in before:
-        assert after[name] == before[name], name
 
 
 BEFORE_PAGER_COLUMNS = "c0a7e11e6a01"  # the head before the preview's pager left its filters
