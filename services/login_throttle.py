@@ -6,8 +6,8 @@ Each budget is a number of slots per key within a window:
 - an address (loose, HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS, default 100): past it that address must
   wait, whatever the account (registrations that hit a taken email count here too);
 - an account from anywhere (soft, HOURBILL_LOGIN_SLOW_DOWN_AFTER, default 20): past it every attempt
-  on the account waits HOURBILL_LOGIN_SLOW_DOWN_SECONDS before its password is checked, but is never
-  refused, so guesses from elsewhere never keep the owner's right password out.
+  on the account waits HOURBILL_LOGIN_SLOW_DOWN_SECONDS (at most 2) before its password is checked, but
+  is never refused, so guesses from elsewhere never keep the owner's right password out.
 
 An attempt claims its slots before the password is checked, each with one guarded statement (insert
 the slot, or take it over once it has aged out: INSERT .. ON CONFLICT DO UPDATE .. WHERE), so a burst
@@ -27,6 +27,11 @@ from models import LoginAttempt, utcnow
 
 
 MAX_TRIES = 200  # claims lost to parallel attempts before giving up: more than a server runs at once
+# The slow-down sleeps in the request's worker thread (gunicorn.conf.py: 2 workers x 4 threads), so every
+# parallel guess past the soft limit holds a thread while it waits. Answering 429 at once instead would let
+# guesses from elsewhere keep the owner's right password out, which the soft budget exists to prevent, so
+# the wait stays, at most this long (the default) whatever HOURBILL_LOGIN_SLOW_DOWN_SECONDS says.
+MAX_SLOW_DOWN_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,8 @@ class Limits:
                    per_address=int(config.get("HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS", cls.per_address)),
                    slow_down_after=int(config.get("HOURBILL_LOGIN_SLOW_DOWN_AFTER", cls.slow_down_after)),
                    window_seconds=int(config.get("HOURBILL_LOGIN_FAILURE_WINDOW_SECONDS", cls.window_seconds)),
-                   slow_down_seconds=float(config.get("HOURBILL_LOGIN_SLOW_DOWN_SECONDS", cls.slow_down_seconds)))
+                   slow_down_seconds=min(max(float(config.get("HOURBILL_LOGIN_SLOW_DOWN_SECONDS",
+                                                               cls.slow_down_seconds)), 0.0), MAX_SLOW_DOWN_SECONDS))
 
 
 @dataclass

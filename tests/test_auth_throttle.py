@@ -204,3 +204,13 @@ def test_a_claim_under_a_huge_limit_costs_what_one_under_the_default_does(app):
             tracemalloc.stop()
         assert peak < 2_000_000, peak
         db.session.commit()
+
+
+@pytest.mark.parametrize("configured, waited", [(600, 2.0), (-1, 0.0), (0.5, 0.5)])
+def test_a_slowed_log_in_waits_at_most_two_seconds_whatever_the_setting(client, app, monkeypatch, configured, waited):
+    """The wait holds a worker thread: a setting of minutes would tie up the server with a few guesses."""
+    app.config.update(HOURBILL_LOGIN_SLOW_DOWN_AFTER=0, HOURBILL_LOGIN_SLOW_DOWN_SECONDS=configured)
+    slept = []
+    monkeypatch.setattr(login_throttle.time, "sleep", slept.append)
+    response = client.post("/login", data={"email": "ada@example.com", "password": "wrong password"})
+    assert response.status_code == 401 and slept == [waited]
