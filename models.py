@@ -287,6 +287,11 @@ class Business(PartyDetails, db.Model):
     credit_note_number_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
     void_forbidden_once_sent: Mapped[bool] = mapped_column(default=False, server_default=false())
 
+    # Credit-note mail (branch loose-ends7): the credit note's own subject and body with {placeholders},
+    # beside the invoice pair; empty means Hourbill's own wording, in the customer's language.
+    credit_note_mail_subject: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    credit_note_mail_body: Mapped[str] = mapped_column(Text, default="", server_default="")
+
 
 class Membership(db.Model):
     """A user's role in a business (ROLES). Read on every request, so removing it or lowering the role

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from blueprints.access import current_business, keyring, personal
-from blueprints.forms import new_password_length
+from blueprints.forms import email_address, new_password_length
 from extensions import db, login_manager
 from models import User
 from services import accounts, businesses, login_throttle, two_factor
@@ -58,7 +58,7 @@ def load_user(token: str) -> User | None:
 
 class RegisterForm(FlaskForm):
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    email = EmailField(_l("Email"), validators=email_address(DataRequired()))
     password = PasswordField(_l("Password"), validators=[DataRequired(), new_password_length()])
     confirm = PasswordField(_l("Repeat password"), validators=[DataRequired(), EqualTo("password",
                             message=_l("The two passwords differ."))])

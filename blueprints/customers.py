@@ -8,10 +8,10 @@ from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import EmailField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from blueprints.access import can, clockify_site, current_business, keyring, requires, scoped, scoped_select
-from blueprints.forms import PartyForm, currency_code
+from blueprints.forms import PartyForm, currency_code, email_address
 from extensions import db
 from models import ClockifyConnection, Customer, Invoice
 from services import connections, customers, invoice_document, invoicing
@@ -29,7 +29,7 @@ LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("de", "Deutsch")
 
 class CustomerForm(PartyForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Give the customer a name.")), Length(max=200)])
-    email = EmailField(_l("Email"), validators=[Optional(), Email(check_deliverability=False), Length(max=254)])
+    email = EmailField(_l("Email"), validators=email_address(Optional()))
     address = TextAreaField(_l("Address (as written before; the fields below are what e-invoices use)"),
                             validators=[Length(max=2000)])
     currency = StringField(_l("Currency"), validators=[currency_code])

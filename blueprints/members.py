@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
 
 from blueprints.access import current_business, current_membership, requires, scoped
-from blueprints.forms import new_password_length
+from blueprints.forms import email_address, new_password_length
 from extensions import db
 from models import Invitation, Membership, User
 from services import accounts, login_throttle, mail, members
@@ -33,9 +33,8 @@ def _role_word():
 
 
 class InviteForm(FlaskForm):
-    email = EmailField(_l("Email address"), validators=[DataRequired(_l("Enter their email address.")),
-                                                    Email(_l("Enter an email address, like name@example.com."),
-                                                          check_deliverability=False), Length(max=254)])
+    email = EmailField(_l("Email address"), validators=email_address(
+        DataRequired(_l("Enter their email address.")), _l("Enter an email address, like name@example.com.")))
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="member")
 
 

@@ -24,13 +24,17 @@ from services.einvoice import from_invoice
 bp = Blueprint("sending", __name__)
 
 
-def placeholders_known(form, field):
-    unknown = mail.unknown_placeholders(field.data or "")
+def placeholders_known(form, field, placeholders=mail.PLACEHOLDERS):
+    unknown = mail.unknown_placeholders(field.data or "", placeholders)
     if unknown:
-        known = ", ".join("{" + name + "}" for name in mail.PLACEHOLDERS)
+        known = ", ".join("{" + name + "}" for name in placeholders)
         raise ValidationError(ngettext("Unknown placeholder %(names)s: use %(known)s.",
                                        "Unknown placeholders %(names)s: use %(known)s.", len(unknown),
                                        names=", ".join("{" + name + "}" for name in unknown), known=known))
+
+
+def credit_note_placeholders_known(form, field):
+    placeholders_known(form, field, mail.CREDIT_NOTE_PLACEHOLDERS)
 
 
 def addresses(required: bool):
@@ -72,6 +76,8 @@ class StageForm(Form):
 class MailSettingsForm(FlaskForm):
     invoice_subject = StringField(_l("Subject"), validators=[Length(max=200), placeholders_known])
     invoice_body = TextAreaField(_l("Message"), validators=[Length(max=5000), placeholders_known])
+    credit_note_subject = StringField(_l("Subject"), validators=[Length(max=200), credit_note_placeholders_known])
+    credit_note_body = TextAreaField(_l("Message"), validators=[Length(max=5000), credit_note_placeholders_known])
     reminders_enabled = BooleanField(_l("Send reminders for overdue invoices"))
     stages = FieldList(FormField(StageForm), min_entries=reminders.MAX_STAGES, max_entries=reminders.MAX_STAGES)
 
@@ -218,14 +224,18 @@ def settings():
     business = current_business()
     stages = reminders.stages_of(business.id)
     subject, body = sending.invoice_templates(business)
+    credit_note_subject, credit_note_body = sending.credit_note_templates(business)
     form = MailSettingsForm(data={
         "invoice_subject": subject, "invoice_body": body, "reminders_enabled": business.reminders_enabled,
+        "credit_note_subject": credit_note_subject, "credit_note_body": credit_note_body,
         "stages": [{"days": stage.days, "subject": stage.subject, "body": stage.body} for stage in stages]
         or [{"days": days, "subject": mail.DEFAULT_REMINDER_SUBJECT, "body": mail.DEFAULT_REMINDER_BODY}
             for days in (3, 14, 30)]})
     if form.validate_on_submit():
         business.invoice_mail_subject = form.invoice_subject.data.strip()
         business.invoice_mail_body = form.invoice_body.data.strip()
+        business.credit_note_mail_subject = form.credit_note_subject.data.strip()
+        business.credit_note_mail_body = form.credit_note_body.data.strip()
         business.reminders_enabled = form.reminders_enabled.data
         reminders.replace_stages(business, [(entry.form.days.data, entry.form.subject.data.strip(),
                                              entry.form.body.data.strip())
@@ -234,4 +244,5 @@ def settings():
         flash(_("Email settings saved."), "success")
         return redirect(url_for("sending.settings"), code=303)
     return render_template("settings/email.html", form=form, placeholders=mail.PLACEHOLDERS,
+                           credit_note_placeholders=mail.CREDIT_NOTE_PLACEHOLDERS,
                            configured=mail.configured(current_app.config)), 422 if form.errors else 200

@@ -10,12 +10,12 @@ from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp,
+from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp,
                                 ValidationError)
 
 from blueprints.access import (can, current_business, data_key_problem, keyring, personal, requires, scoped_select,
                                today)
-from blueprints.forms import (TIME_ZONES, DecimalText, WholeNumber, currency_code, locale_choices,
+from blueprints.forms import (TIME_ZONES, DecimalText, WholeNumber, currency_code, email_address, locale_choices,
                              new_password_length, time_zone)
 from extensions import db
 from services.clockify import REGIONS
@@ -30,8 +30,7 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 class ProfileForm(FlaskForm):
     business_name = StringField(_l("Business name"), validators=[Length(max=200)])
     business_address = TextAreaField(_l("Address"), validators=[Length(max=2000)])
-    business_email = EmailField(_l("Billing email"), validators=[Optional(), Email(check_deliverability=False),
-                                                             Length(max=254)])
+    business_email = EmailField(_l("Billing email"), validators=email_address(Optional()))
     tax_id = StringField(_l("Tax id (VAT, EIN, ABN…)"), validators=[Length(max=64)])
     default_currency = StringField(_l("Default currency"), validators=[currency_code])
     default_hourly_rate = DecimalText(_l("Default hourly rate"), places=3, minimum=Decimal(0),

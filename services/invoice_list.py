@@ -115,7 +115,14 @@ def page(business_id: int, filters: Filters, today: date, after: str | None = No
     query = (select(Invoice, *keys).join(Invoice.customer)
              .options(load_only(*_LISTED), contains_eager(Invoice.customer).load_only(Customer.name))
              .where(_matching(business_id, filters, today)))
-    if name == "customer":
+    if name == "customer" and filters.q.strip():
+        # A search reads every invoice of the business whatever the order (a substring has no index): the
+        # same rows, said so that SQLite reads them from ix_invoices_business_issue, which holds the number
+        # and the customer the search looks at, and sorts the matches by name, instead of walking every
+        # customer's invoices row by row (bench.lists, 10,000 invoices: 3.7 ms of SQL, not 12). The price: a
+        # search that matches nearly everything is sorted whole (~20 ms, as before the walk; it took 0.2).
+        query = query.where(Invoice.issue_date >= date.min)
+    elif name == "customer":
         # The same rows, said so that the customers' index can serve the order: their business, and on the
         # first page a range that every name is in (as the next pages' is). Without it SQLite, which keeps
         # no statistics here, reads every invoice of the business and sorts them (7 ms of 10,000 invoices).

@@ -6,8 +6,8 @@ Each budget is a number of slots per key within a window:
 - an address (loose, HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS, default 100): past it that address must
   wait, whatever the account (registrations that hit a taken email count here too);
 - an account from anywhere (soft, HOURBILL_LOGIN_SLOW_DOWN_AFTER, default 20): past it every attempt
-  on the account waits HOURBILL_LOGIN_SLOW_DOWN_SECONDS before its password is checked, but is never
-  refused, so guesses from elsewhere never keep the owner's right password out.
+  on the account waits HOURBILL_LOGIN_SLOW_DOWN_SECONDS (at most 2) before its password is checked, but
+  is never refused, so guesses from elsewhere never keep the owner's right password out.
 
 An attempt claims its slots before the password is checked, each with one guarded statement (insert
 the slot, or take it over once it has aged out: INSERT .. ON CONFLICT DO UPDATE .. WHERE), so a burst
@@ -19,11 +19,19 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from extensions import db
 from models import LoginAttempt, utcnow
+
+
+MAX_TRIES = 200  # claims lost to parallel attempts before giving up: more than a server runs at once
+# The slow-down sleeps in the request's worker thread (gunicorn.conf.py: 2 workers x 4 threads), so every
+# parallel guess past the soft limit holds a thread while it waits. Answering 429 at once instead would let
+# guesses from elsewhere keep the owner's right password out, which the soft budget exists to prevent, so
+# the wait stays, at most this long (the default) whatever HOURBILL_LOGIN_SLOW_DOWN_SECONDS says.
+MAX_SLOW_DOWN_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,8 @@ class Limits:
                    per_address=int(config.get("HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS", cls.per_address)),
                    slow_down_after=int(config.get("HOURBILL_LOGIN_SLOW_DOWN_AFTER", cls.slow_down_after)),
                    window_seconds=int(config.get("HOURBILL_LOGIN_FAILURE_WINDOW_SECONDS", cls.window_seconds)),
-                   slow_down_seconds=float(config.get("HOURBILL_LOGIN_SLOW_DOWN_SECONDS", cls.slow_down_seconds)))
+                   slow_down_seconds=min(max(float(config.get("HOURBILL_LOGIN_SLOW_DOWN_SECONDS",
+                                                               cls.slow_down_seconds)), 0.0), MAX_SLOW_DOWN_SECONDS))
 
 
 @dataclass
@@ -82,21 +91,35 @@ def _take_slot(key: str, slot: int, now: datetime, cutoff: datetime) -> bool:
     return db.session.execute(statement).first() is not None
 
 
+def _first_free(key: str, limit: int) -> int | None:
+    """The lowest slot below ``limit`` that no row holds, found by the database on the (key, slot) index
+    (slot 0, else the first held slot whose next one is not held), so an attempt costs the same whatever
+    the limit; None when all ``limit`` are held."""
+    taken, following = LoginAttempt.__table__.alias("taken"), LoginAttempt.__table__.alias("following")
+    first = db.session.scalar(select(func.coalesce(
+        select(literal(0)).where(~exists().where(taken.c.key == key, taken.c.slot == 0)).scalar_subquery(),
+        select(func.min(taken.c.slot + 1)).where(
+            taken.c.key == key, ~exists().where(following.c.key == key, following.c.slot == taken.c.slot + 1))
+        .scalar_subquery())))
+    return first if first is not None and first < limit else None
+
+
 def claim_slot(key: str, limit: int, window_seconds: int, now: datetime) -> tuple[int | None, int]:
-    """(slot, 0) when a slot was claimed; (None, seconds to wait) when all ``limit`` are in use."""
+    """(slot, 0) when a slot was claimed; (None, seconds to wait) when all ``limit`` are in use. A free
+    slot first, else the one that aged out longest ago; a lost race means another attempt took that slot
+    (each try is another's claim, so a burst of n parallel attempts tries at most n times): look again."""
     cutoff = now - timedelta(seconds=window_seconds)
-    held: dict[int, datetime] = {}
-    for _ in range(3):  # a lost race means the table changed: look again
-        held = dict(db.session.execute(select(LoginAttempt.slot, LoginAttempt.at)
-                                       .where(LoginAttempt.key == key, LoginAttempt.slot < limit)).all())
-        candidates = [slot for slot in range(limit) if slot not in held]
-        candidates += sorted((slot for slot, at in held.items() if at <= cutoff), key=held.get)
-        if not candidates:
+    held = select(LoginAttempt.slot).where(LoginAttempt.key == key, LoginAttempt.slot < limit)
+    for _ in range(MAX_TRIES):
+        slot = _first_free(key, limit)
+        if slot is None:
+            slot = db.session.scalar(held.where(LoginAttempt.at <= cutoff).order_by(LoginAttempt.at).limit(1))
+        if slot is None:
             break
-        for slot in candidates:
-            if _take_slot(key, slot, now, cutoff):
-                return slot, 0
-    oldest = min(held.values(), default=now)
+        if _take_slot(key, slot, now, cutoff):
+            return slot, 0
+    oldest = db.session.scalar(select(func.min(LoginAttempt.at)).where(LoginAttempt.key == key,
+                                                                       LoginAttempt.slot < limit)) or now
     return None, max(1, int((oldest + timedelta(seconds=window_seconds) - now).total_seconds()) + 1)
 
 

@@ -31,6 +31,8 @@ PLACEHOLDERS = {
     "view_link": _l("the customer's link to view the invoice and download its PDF"),
     "business": _l("your business's name"),
 }
+# A credit note's mail knows one more: the invoice it corrects.
+CREDIT_NOTE_PLACEHOLDERS = PLACEHOLDERS | {"invoice": _l("the number of the invoice the credit note corrects")}
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 
 
@@ -48,8 +50,8 @@ DEFAULT_REMINDER_BODY = N_("Hello,\n\nthis is a friendly reminder that invoice {
                            "{due_date} and is not settled yet. The invoice is attached, and online here: "
                            "{view_link}\n\nIf you have paid it already, thank you, and please ignore this mail.\n"
                            "{business}\n")
-# A credit note's mail (cn-finish): always these texts, in the customer's language ({invoice}: the number of
-# the invoice it corrects, filled for credit notes only, so not offered in the settings).
+# A credit note's mail (cn-finish), unless the business wrote its own ({invoice}: the number of the invoice it
+# corrects, filled for credit notes only: CREDIT_NOTE_PLACEHOLDERS).
 DEFAULT_CREDIT_NOTE_SUBJECT = N_("Credit note {number} from {business}")
 DEFAULT_CREDIT_NOTE_BODY = N_("Hello,\n\nplease find attached credit note {number} for {total}, which corrects "
                               "invoice {invoice}.\nYou can also view it online: {view_link}\n\nThank you,\n{business}\n")
@@ -62,9 +64,9 @@ class AddressError(ValueError):
     """Recipients a person typed that cannot be used; the message names the one that is wrong."""
 
 
-def unknown_placeholders(template: str) -> list[str]:
-    """The {names} in a template that Hourbill cannot fill, in the order they appear."""
-    found = [name for name in PLACEHOLDER.findall(template or "") if name not in PLACEHOLDERS]
+def unknown_placeholders(template: str, known: dict = PLACEHOLDERS) -> list[str]:
+    """The {names} in a template that Hourbill cannot fill (not in `known`), in the order they appear."""
+    found = [name for name in PLACEHOLDER.findall(template or "") if name not in known]
     return list(dict.fromkeys(found))
 
 

@@ -91,9 +91,15 @@ def values(invoice: Invoice, view_link: str, locale: str) -> dict[str, str]:
 def invoice_templates(business: Business, invoice: Invoice | None = None) -> tuple[str, str]:
     """The subject and message of `invoice`'s mail: the business's own, or a credit note's (never "Invoice")."""
     if invoice is not None and invoice.is_credit_note:
-        return mail.DEFAULT_CREDIT_NOTE_SUBJECT, mail.DEFAULT_CREDIT_NOTE_BODY
+        return credit_note_templates(business)
     return (business.invoice_mail_subject or mail.DEFAULT_INVOICE_SUBJECT,
             business.invoice_mail_body or mail.DEFAULT_INVOICE_BODY)
+
+
+def credit_note_templates(business: Business) -> tuple[str, str]:
+    """The subject and message of a credit note's mail: the business's own, else Hourbill's."""
+    return (business.credit_note_mail_subject or mail.DEFAULT_CREDIT_NOTE_SUBJECT,
+            business.credit_note_mail_body or mail.DEFAULT_CREDIT_NOTE_BODY)
 
 
 @dataclass(frozen=True)

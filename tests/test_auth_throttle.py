@@ -191,3 +191,32 @@ def test_registering_a_taken_email_costs_a_log_in_attempt_and_says_the_same_each
                                                    "password": PASSWORD, "confirm": PASSWORD},
                                 environ_base={"REMOTE_ADDR": "10.9.9.9"})
     assert other_address.status_code == 303
+
+
+def test_a_claim_under_a_huge_limit_costs_what_one_under_the_default_does(app):
+    """An operator may set a huge log-in limit: an attempt finds its slot in the database, without
+    listing every slot up to the limit (at 10**6 that was ~36 MB and ~0.1 s per attempt)."""
+    import tracemalloc
+    with app.app_context():
+        now = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+        assert [login_throttle.claim_slot("k", 10**6, 60, now)[0] for _ in range(3)] == [0, 1, 2]
+        db.session.execute(db.delete(LoginAttempt).where(LoginAttempt.slot == 1))
+        tracemalloc.start()
+        try:
+            assert login_throttle.claim_slot("k", 10**6, 60, now)[0] == 1  # the gap first
+            assert login_throttle.claim_slot("k", 10**6, 60, now)[0] == 3
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 2_000_000, peak
+        db.session.commit()
+
+
+@pytest.mark.parametrize("configured, waited", [(600, 2.0), (-1, 0.0), (0.5, 0.5)])
+def test_a_slowed_log_in_waits_at_most_two_seconds_whatever_the_setting(client, app, monkeypatch, configured, waited):
+    """The wait holds a worker thread: a setting of minutes would tie up the server with a few guesses."""
+    app.config.update(HOURBILL_LOGIN_SLOW_DOWN_AFTER=0, HOURBILL_LOGIN_SLOW_DOWN_SECONDS=configured)
+    slept = []
+    monkeypatch.setattr(login_throttle.time, "sleep", slept.append)
+    response = client.post("/login", data={"email": "ada@example.com", "password": "wrong password"})
+    assert response.status_code == 401 and slept == [waited]

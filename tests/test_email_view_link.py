@@ -142,6 +142,31 @@ def test_the_saved_template_is_what_the_customer_receives(app, client, draft, sm
     assert "A brace {not a placeholder}." in body
 
 
+def test_the_credit_note_mail_has_its_own_template_with_the_corrected_invoice_and_checked_placeholders(
+        app, client, sent, smtp):
+    refused = client.post("/settings/email", data=settings_data(credit_note_subject="Credit {number}",
+                                                                 credit_note_body="Corrects {invoice}: {totl}"))
+    assert refused.status_code == 422
+    assert ("Unknown placeholder {totl}: use {number}, {total}, {balance}, {due_date}, {view_link}, {business}, "
+            "{invoice}.") in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(Business.credit_note_mail_subject)) == ""
+    saved = client.post("/settings/email", data=settings_data(
+        credit_note_subject="{business}: credit {number} for {invoice}",
+        credit_note_body="This corrects {invoice} by {total}: {view_link}"))
+    assert saved.status_code == 303
+    assert 'value="{business}: credit {number} for {invoice}"' in client.get("/settings/email").get_data(as_text=True)
+
+    note_id = int(client.post(f"/invoices/{sent.id}/credit-note", data={"scope": "full"}).headers["Location"]
+                  .rsplit("/", 1)[1])
+    assert client.post(f"/invoices/{note_id}/email", data={"to": "billing@northwind.example", "cc": ""}).status_code == 303
+    note = invoice_row(app, note_id)
+    message = smtp.messages[-1][1]
+    assert message["Subject"] == f"Ada Studio: credit {note.number} for INV-0001"
+    assert (message.get_body(("plain",)).get_content().strip()
+            == f"This corrects INV-0001 by $100.00: http://localhost/v/{note.view_token}")
+
+
 def test_reminder_stages_are_saved_and_two_with_the_same_days_are_refused(app, client, logged_in):
     response = client.post("/settings/email", data=settings_data(
         reminders_enabled="y", **{"stages-0-days": "14", "stages-0-subject": "Late {number}",

@@ -57,8 +57,7 @@ TRIED: Counter = Counter()  # inputs sent per form in this run
 ON_CI = bool(os.environ.get("CI"))
 SCALE = float(os.environ.get("HOURBILL_HOSTILE_SCALE", "1"))  # e.g. 20 for a deeper search by hand
 BIGINT_MAX = 2**63 - 1
-# Log-in limits no run reaches (examples and shrinking are hundreds of log-ins at most), and no higher: the
-# throttle lists the free slots below a limit on each attempt, which at 10**6 was most of the log-in test.
+# Log-in limits no run reaches (examples and shrinking are hundreds of log-ins at most).
 NEVER_THROTTLED = dict(HOURBILL_LOGIN_MAX_FAILURES_PER_ACCOUNT=10**4, HOURBILL_LOGIN_MAX_FAILURES_PER_ADDRESS=10**4)
 
 
