@@ -304,6 +304,7 @@ def _first(seen: dict[str, Any], value: str, order: tuple[str, str]) -> None:
 # What a planned line keeps of its entries besides their ids, each value with where it was first seen
 # (member_ids last: a plain set, kept as a dict).
 _SEEN = ("works", "names", "descriptions", "plain", "people", "member_ids")
+_PLAIN = frozenset({"project", "task"})  # the work a line names when its details name nothing
 
 
 class LinePlanner:
@@ -328,6 +329,7 @@ class LinePlanner:
         self.groups: dict[str, dict[str, Any]] = {}
         self.seen: dict[str, int] = {}  # entry id -> hash of the entry, for "each once"
         self.skipped: list[tuple[tuple[str, str], Skipped]] = []
+        self.said: dict = {}  # skip_reason's words, looked up once per cause
 
     def add(self, entry: TimeEntry) -> bool:
         """Plan one more entry; True when it lands on a line (not skipped, not seen before)."""
@@ -338,34 +340,58 @@ class LinePlanner:
             return False
         self.seen[entry.id] = fingerprint
         order = _order(entry)
-        reason = skip_reason(entry, self.currency)
+        reason = skip_reason(entry, self.currency, self.said)
         if reason:
             self.skipped.append((order, Skipped(entry, reason)))
             return False
-        rate_minor, source = entry_rate(entry, self.currency, self.fallback_minor)
-        # The rate is part of the key: entries at different rates never share a line.
-        key = json.dumps([_group_key(entry, self.options.grouping, self.zone), rate_minor, source], default=str)
-        group = self.groups.get(key)
-        if group is None:
-            group = self.groups[key] = {"rate": rate_minor, "source": source, "entries": {}, "days": None,
-                                        "works": {}, "names": {}, "descriptions": {}, "plain": {},
-                                        "people": {}, "member_ids": {}}
-        if entry.id in group["entries"]:
-            return False
-        group["entries"][entry.id] = [order[0], self.options.round_seconds(entry.seconds)]  # type: ignore[arg-type]
-        details = self.options.details
-        day = _day(entry, self.zone).isoformat()
-        days = group["days"]
-        group["days"] = [day, day] if days is None else [min(days[0], day), max(days[1], day)]
-        _first(group["works"], _work(entry, details), order)
-        _first(group["plain"], _work(entry, frozenset({"project", "task"})), order)
-        _first(group["people"], _clean(entry.user_name), order)  # for a line split by the member's rate
-        group["member_ids"][entry.user_id or ""] = True
+        return bool(self.add_alike(entry, [(entry.id, order[0], entry.seconds, _day(entry, self.zone).isoformat())]))
+
+    def add_alike(self, sample: TimeEntry, records: Iterable[tuple]) -> list[tuple]:
+        """Plan entries that are ``sample`` but for their id, start, seconds and day, each a record
+        ``(id, start as _order writes it, seconds, day in the planner's zone, ...)``, in one go: the line
+        key, rate and texts are worked out once for them all (a stored page's digest, services.imports).
+        The caller leaves out skipped entries (``skip_reason``) and entries it passed before; an entry
+        already on its line is not added again. Returns the records that landed on a line."""
+        options = self.options
+        details, grouping, round_seconds = options.details, options.grouping, options.round_seconds
+        rate_minor, source = entry_rate(sample, self.currency, self.fallback_minor)
+        keys: dict[Any, str] = {}  # the line key of each record's grouping value
+        if grouping not in ("entry", "day"):
+            value = json.dumps([_group_key(sample, grouping, self.zone), rate_minor, source], default=str)
+        texts = [("works", _work(sample, details)), ("plain", _work(sample, _PLAIN)), ("people", _clean(sample.user_name))]
         if "member" in details:
-            _first(group["names"], _clean(entry.user_name), order)
+            texts.append(("names", _clean(sample.user_name)))
         if "description" in details:
-            _first(group["descriptions"], _clean(entry.description), order)
-        return True
+            texts.append(("descriptions", _clean(sample.description)))
+        placed, firsts = [], {}
+        for record in records:
+            entry_id, start, seconds, day = record[0], record[1], record[2], record[3]
+            if grouping == "entry":
+                key = json.dumps([entry_id, rate_minor, source])
+            elif grouping == "day":
+                key = keys.get(day) or keys.setdefault(day, json.dumps([day, rate_minor, source]))
+            else:
+                key = value
+            group = self.groups.get(key)
+            if group is None:
+                group = self.groups[key] = {"rate": rate_minor, "source": source, "entries": {}, "days": None,
+                                            "works": {}, "names": {}, "descriptions": {}, "plain": {},
+                                            "people": {}, "member_ids": {}}
+            if entry_id in group["entries"]:
+                continue
+            group["entries"][entry_id] = [start, round_seconds(seconds)]
+            days = group["days"]
+            group["days"] = [day, day] if days is None else [min(days[0], day), max(days[1], day)]
+            order = (start, entry_id)
+            if key not in firsts or order < firsts[key]:
+                firsts[key] = order
+            placed.append(record)
+        for key, order in firsts.items():
+            group = self.groups[key]
+            for name, text in texts:
+                _first(group[name], text, order)
+            group["member_ids"][sample.user_id or ""] = True
+        return placed
 
     def state(self) -> dict[str, Any]:
         """What was planned so far, as JSON (skipped entries are not kept: see the class)."""
@@ -666,9 +692,17 @@ def reported_hundredths(entry: TimeEntry, currency: str) -> int | None:
     """An entry's report amount in hundredths (Clockify's x100, the currency's own exponent aside), or
     None when the report gave none, or a non-zero one in another currency. Nothing is nothing in every
     currency: an entry without a rate earns 0 in its client's currency, and that 0 counts."""
-    if entry.amount is None or (entry.amount.currency != currency and entry.amount.amount):
+    return None if entry.amount is None else hundredths_reported(entry.amount.amount, entry.amount.currency, currency)
+
+
+def hundredths_reported(amount: Decimal | str | None, label: str | None, currency: str) -> int | None:
+    """``reported_hundredths`` of a report amount (Decimal or its text) and its (resolved) label."""
+    if amount is None:
         return None
-    return int(entry.amount.amount.scaleb(2))
+    amount = Decimal(amount)
+    if label != currency and amount:
+        return None
+    return int(amount.scaleb(2))
 
 
 def hundredths_to_minor(hundredths: int, currency: str) -> int:
@@ -719,32 +753,43 @@ class Reconciler:
         self.entries = 0
 
     def add(self, entry: TimeEntry) -> None:
-        currency, options = self.currency, self.options
-        self.entries += 1
-        rate_minor, source = entry_rate(entry, currency, self.fallback_minor)
-        billed_here = _earned(rate_minor, entry.seconds)  # type: ignore[arg-type]
-        self.exact += billed_here
-        self.rounded += _earned(rate_minor, options.round_seconds(entry.seconds))  # type: ignore[arg-type]
-        hundredths = reported_hundredths(entry, currency)
-        said = 0
-        if hundredths is None:
-            self.without_amount += 1
-        else:
-            self.reported += hundredths
-            said = hundredths_to_minor(hundredths, currency)
-            self.said_total += said
-        if not entry.billable:
-            kind = "non_billable"
-        elif source != "clockify":
-            kind = "rate_here"
-        elif hundredths is None:
-            kind = "no_report_amount"
-        elif hundredths != _earned(int(entry.rate.amount.scaleb(2)), entry.seconds):  # type: ignore[union-attr,arg-type]
-            kind = "clockify_differs"
-        else:
-            kind = "currency_rounding"  # Clockify's own arithmetic: only the currency's unit can differ
-        self.parts[kind] += billed_here - said
-        self.counts[kind] += 1
+        self.add_alike(entry, [(entry.id, None, entry.seconds, None, None if entry.amount is None else entry.amount.amount)])
+
+    def add_alike(self, sample: TimeEntry, records: Iterable[tuple]) -> None:
+        """``add`` for entries that are ``sample`` but for their id, start, seconds, day and report amount,
+        each a record ``(id, start, seconds, day, report amount)`` (LinePlanner.add_alike's, the amount
+        last), with the label of ``sample.amount``."""
+        currency, round_seconds = self.currency, self.options.round_seconds
+        rate_minor, source = entry_rate(sample, currency, self.fallback_minor)
+        label = None if sample.amount is None else sample.amount.currency
+        own = None if sample.rate is None else int(sample.rate.amount.scaleb(2))  # Clockify's rate, hundredths
+        parts, counts = self.parts, self.counts
+        for record in records:
+            seconds = record[2]
+            self.entries += 1
+            billed_here = _earned(rate_minor, seconds)
+            self.exact += billed_here
+            self.rounded += _earned(rate_minor, round_seconds(seconds))
+            hundredths = hundredths_reported(record[4], label, currency)
+            said = 0
+            if hundredths is None:
+                self.without_amount += 1
+            else:
+                self.reported += hundredths
+                said = hundredths_to_minor(hundredths, currency)
+                self.said_total += said
+            if not sample.billable:
+                kind = "non_billable"
+            elif source != "clockify":
+                kind = "rate_here"
+            elif hundredths is None:
+                kind = "no_report_amount"
+            elif hundredths != _earned(own, seconds):  # type: ignore[arg-type]
+                kind = "clockify_differs"
+            else:
+                kind = "currency_rounding"  # Clockify's own arithmetic: only the currency's unit can differ
+            parts[kind] += billed_here - said
+            counts[kind] += 1
 
     _SUMS = ("reported", "said_total", "without_amount", "exact", "rounded", "entries")
 
