@@ -523,7 +523,7 @@ def _digest(preview: ImportPreview, number: int, zone: str) -> dict:
 
 
 @dataclass(frozen=True)
-class _Asked:
+class Asked:
     """What a plan of the preview's stored pages depends on besides the options: the invoice's currency,
     the zone, what is selected (``selected``'s rules, as ``_choosing`` gives them) and the currency answers."""
 
@@ -535,24 +535,33 @@ class _Asked:
     answers: dict[str, str]
 
 
-def _asked(preview: ImportPreview, invoice: Invoice, selection: Selection, zone: str) -> _Asked:
+def _asked(preview: ImportPreview, invoice: Invoice, selection: Selection, zone: str) -> Asked:
     billable, non_billable, ticked = _choosing(selection.mode, selection.entry_ids, selection.excluded,
                                                selection.shown(preview), selection.non_billable_ids)
-    return _Asked(invoice.currency, zone, billable, non_billable, ticked,
+    return Asked(invoice.currency, zone, billable, non_billable, ticked,
                   currency_answers(preview.connection_id, preview.workspace_id))
 
 
-def _plan_page(preview: ImportPreview, number: int, asked: _Asked, planner: LinePlanner,
+def _plan_page(preview: ImportPreview, number: int, asked: Asked, planner: LinePlanner,
                reconciler: Reconciler | None, seen: set[str]) -> None:
-    """Stored page ``number``'s selected entries (those not in ``seen``, which this adds to) into the
-    planner and the reconciler, from the page's digest: ``classify`` and ``selected``'s rules a cell at a
-    time. The entries come from the preview the server fetched, never from the browser."""
-    cells = _digest(preview, number, asked.zone)["cells"]
+    """Stored page ``number``'s selected entries (those not in ``seen``) into the planner and the
+    reconciler, from the page's digest (``plan_digest``)."""
+    plan_digest(_digest(preview, number, asked.zone), asked, planner, reconciler, seen,
+                lambda ids: set(imported_elsewhere(preview.business_id, preview.workspace_id, ids)))
+
+
+def plan_digest(digest: dict, asked: Asked, planner: LinePlanner, reconciler: Reconciler | None, seen: set[str],
+                billed_elsewhere: Callable[[list[str]], set[str]]) -> None:
+    """A page digest's selected entries into the planner and the reconciler: ``classify`` and
+    ``selected``'s rules a cell at a time, for the entries not in ``seen`` (which this adds to);
+    ``billed_elsewhere`` says which of the ids are on another invoice. The entries come from the preview
+    the server fetched, never from the browser."""
+    cells = digest["cells"]
     samples = resolve_currencies([_alike(fields) for fields, _ in cells], asked.answers)
     fresh = [[record for record in records if record[0] not in seen] for _, records in cells]
     ids = [record[0] for records in fresh for record in records]
     seen.update(ids)
-    elsewhere = set(imported_elsewhere(preview.business_id, preview.workspace_id, ids))
+    elsewhere = billed_elsewhere(ids)
     if asked.ticked is not None:
         _refuse_taken(len(elsewhere & asked.ticked))
     for sample, records in zip(samples, fresh):
