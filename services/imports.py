@@ -16,10 +16,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import JSON, TypeDecorator, func, insert, null, or_, select, text, type_coerce, update
@@ -30,10 +29,11 @@ from models import (Business, ClockifyCache, ClockifyCurrencyLabel, ClockifyConn
                     ImportPreview, ImportPreviewPage, Invoice,
                     LineItem, User, utcnow)
 from services.clockify import PAGE_SIZE, ClockifyClient, Forbidden, ReportRangeTooLong
-from services.clockify_types import Money, ReferenceData, TimeEntry, Workspace, from_plain, plain_json, to_plain
+from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, plain_json, to_plain
 from services.invoice_document import locale as document_locale
 from services.invoicing import InvoiceChanged, lock_draft, next_position
-from services.lines import (ImportPlan, LineOptions, LinePlanner, Reconciler, Reconciliation, entry_amounts,
+from services.lines import (ImportPlan, LineOptions, LinePlanner, Reconciler, Reconciliation, entry_amounts, fold,
+                            folded_terms,
                             resolve_currencies, skip_reason)
 from services.money import from_minor, line_amount_minor, to_minor
 
@@ -454,72 +454,36 @@ def _add_page(preview: ImportPreview, entries: list[TimeEntry], unreadable: list
         db.session.flush()
     preview.pages_loaded += 1
     preview.entry_count += len(entries)
-    digest = page_digest(entries, preview.filters["time_zone"])
+    digest = fold(entries, preview.filters["time_zone"])
     db.session.execute(insert(ImportPreviewPage).values(
         preview_id=preview.id, number=preview.pages_loaded, entries=type_coerce(plain_json(entries), _JSONText()),
         unreadable=unreadable or None, digest=type_coerce(plain_json(digest), _JSONText())))
 
 
-# --- a stored page's digest -----------------------------------------------------------------------
-# Planning lines from a page's stored entries decoded each into a TimeEntry, classified and planned one by
-# one took most of "Show the lines" and of the confirm on a 66,000-entry quarter (issue 15: 5.7 s and 5 s,
-# no Clockify call in either). So each page, as it is stored, is also kept folded: its entries in cells
-# of those alike in everything the lines of any options, selection, rate or currency answer depend on
-# but their id, start, time, day and report amount; a cell is read once, and each entry is a short record.
-# The day is that of a time zone: a plan in another zone folds the page's entries anew.
-
-_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
-
-
-def page_digest(entries: Iterable[TimeEntry], zone: str) -> dict:
-    """The entries folded (each id once, the first kept): {"zone", "cells": [[alike, records], ...]}, where
-    ``alike`` is what the cell's entries share (``_alike`` reads it back as an entry) and each record is
-    ``[id, start in UTC, seconds, day in zone, report amount]`` (LinePlanner.add_alike's records)."""
-    where = ZoneInfo(zone)
-    cells: dict[tuple, list] = {}
-    seen: set[str] = set()
-    for entry in entries:
-        if entry.id in seen:
-            continue
-        seen.add(entry.id)
-        rate, amount = entry.rate, entry.amount
-        alike = (entry.user_id, entry.user_name, entry.project_id, entry.project_name, entry.task_id, entry.task_name,
-                 entry.description, entry.billable, entry.kind, entry.running, (entry.seconds or 0) <= 0,
-                 None if rate is None else str(rate.amount), None if rate is None else rate.currency,
-                 None if amount is None else amount.currency)
-        record = [entry.id, entry.start.astimezone(timezone.utc).isoformat(timespec="microseconds"), entry.seconds,
-                  entry.start.astimezone(where).date().isoformat(), None if amount is None else str(amount.amount)]
-        cell = cells.get(alike)
-        if cell is None:
-            cells[alike] = [list(alike), [record]]
-        else:
-            cell[1].append(record)
-    return {"zone": zone, "cells": list(cells.values())}
-
-
-def _alike(fields: list) -> TimeEntry:
-    """A cell's shared fields as an entry (id, times and report amount aside): what skip_reason, the rate
-    and the line texts read."""
-    (user_id, user_name, project_id, project_name, task_id, task_name, description, billable, kind, running, no_time,
-     rate, rate_label, amount_label) = fields
-    return TimeEntry(id="", workspace_id="", user_id=user_id, user_name=user_name, description=description,
-                     start=_EPOCH, end=None if running else _EPOCH, seconds=None if running else int(not no_time),
-                     billable=billable, project_id=project_id, project_name=project_name, client_id=None,
-                     client_name=None, task_id=task_id, task_name=task_name,
-                     rate=None if rate is None else Money(Decimal(rate), rate_label), kind=kind,
-                     amount=None if amount_label is None else Money(Decimal(0), amount_label))
-
-
-def _digest(preview: ImportPreview, number: int, zone: str) -> dict:
-    """Stored page ``number``'s digest for ``zone``: as kept, or folded now (a page stored before digests were
-    kept, or a plan in another zone)."""
+def _digest(preview: ImportPreview, number: int, zone: str) -> tuple[dict, bool]:
+    """Stored page ``number``'s entries folded (services.lines.fold) for ``zone``, and whether the page keeps
+    a fold: as kept when the page was stored, or folded now (a page stored before folds were kept, or a
+    plan in another zone). Planning lines from each entry decoded, classified and planned one by one took
+    most of "Show the lines" and of the confirm on a 66,000-entry quarter (issue 15), with no Clockify
+    call in either."""
     digest = db.session.scalar(select(ImportPreviewPage.digest).where(ImportPreviewPage.preview_id == preview.id,
                                                                       ImportPreviewPage.number == number))
     if digest is not None and digest.get("zone") == zone:
-        return digest
+        return digest, True
     items = db.session.scalar(select(ImportPreviewPage.entries).where(
         ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or []
-    return page_digest((from_plain(TimeEntry, item) for item in items), zone)
+    return fold((from_plain(TimeEntry, item) for item in items), zone), digest is not None
+
+
+_BILLED = {  # the entries of a preview's kept folds that are billed already, in one statement
+    "sqlite": "SELECT billed.entry_id FROM import_preview_pages AS page, json_each(page.digest, '$.ids') AS item, "
+              "imported_entries AS billed WHERE page.preview_id = :preview AND billed.business_id = :business "
+              "AND billed.workspace_id = :workspace AND billed.entry_id = item.value",
+    "postgresql": "SELECT billed.entry_id FROM import_preview_pages AS page CROSS JOIN LATERAL "
+                  "json_array_elements_text(page.digest::json -> 'ids') AS item(value) JOIN imported_entries AS billed "
+                  "ON billed.entry_id = item.value WHERE page.preview_id = :preview AND billed.business_id = :business "
+                  "AND billed.workspace_id = :workspace",
+}
 
 
 @dataclass(frozen=True)
@@ -533,45 +497,47 @@ class Asked:
     non_billable: Callable[[str], bool]
     ticked: frozenset[str] | None
     answers: dict[str, str]
+    billed: set[str]  # the entries of the preview's kept folds billed already
 
 
 def _asked(preview: ImportPreview, invoice: Invoice, selection: Selection, zone: str) -> Asked:
     billable, non_billable, ticked = _choosing(selection.mode, selection.entry_ids, selection.excluded,
                                                selection.shown(preview), selection.non_billable_ids)
+    billed = set(db.session.scalars(text(_BILLED[db.session.get_bind().dialect.name]), {
+        "preview": preview.id, "business": preview.business_id, "workspace": preview.workspace_id}))
     return Asked(invoice.currency, zone, billable, non_billable, ticked,
-                  currency_answers(preview.connection_id, preview.workspace_id))
+                 currency_answers(preview.connection_id, preview.workspace_id), billed)
 
 
 def _plan_page(preview: ImportPreview, number: int, asked: Asked, planner: LinePlanner,
                reconciler: Reconciler | None, seen: set[str]) -> None:
     """Stored page ``number``'s selected entries (those not in ``seen``) into the planner and the
     reconciler, from the page's digest (``plan_digest``)."""
-    plan_digest(_digest(preview, number, asked.zone), asked, planner, reconciler, seen,
-                lambda ids: set(imported_elsewhere(preview.business_id, preview.workspace_id, ids)))
+    digest, kept = _digest(preview, number, asked.zone)
+    plan_digest(digest, asked, planner, reconciler, seen,
+                lambda ids: asked.billed & set(ids) if kept else _billed(preview.business_id, preview.workspace_id, ids))
 
 
 def plan_digest(digest: dict, asked: Asked, planner: LinePlanner, reconciler: Reconciler | None, seen: set[str],
                 billed_elsewhere: Callable[[list[str]], set[str]]) -> None:
-    """A page digest's selected entries into the planner and the reconciler: ``classify`` and
-    ``selected``'s rules a cell at a time, for the entries not in ``seen`` (which this adds to);
+    """A page's folded entries (``_digest``) that are selected into the planner and the reconciler:
+    ``classify`` and ``selected``'s rules, for the entries not in ``seen`` (which this adds to);
     ``billed_elsewhere`` says which of the ids are on another invoice. The entries come from the preview
     the server fetched, never from the browser."""
-    cells = digest["cells"]
-    samples = resolve_currencies([_alike(fields) for fields, _ in cells], asked.answers)
-    fresh = [[record for record in records if record[0] not in seen] for _, records in cells]
-    ids = [record[0] for records in fresh for record in records]
+    samples = resolve_currencies(folded_terms(digest), asked.answers)
+    ids = [entry_id for entry_id in digest["ids"] if entry_id not in seen]
     seen.update(ids)
+    fresh = set(ids)
     elsewhere = billed_elsewhere(ids)
     if asked.ticked is not None:
         _refuse_taken(len(elsewhere & asked.ticked))
-    for sample, records in zip(samples, fresh):
-        if not records or skip_reason(sample, asked.currency, planner.said):
-            continue
-        wanted = asked.billable if sample.billable else asked.non_billable
-        placed = planner.add_alike(sample, [record for record in records
-                                            if record[0] not in elsewhere and wanted(record[0])])
-        if reconciler is not None:
-            reconciler.add_alike(sample, placed)
+    wanted = [None if skip_reason(sample, asked.currency, planner.said) else
+              asked.billable if sample.billable else asked.non_billable for sample in samples]
+    chosen = [record for record in digest["records"] if record[0] in fresh and wanted[record[8]] is not None
+              and record[0] not in elsewhere and wanted[record[8]](record[0])]
+    placed = planner.add_folded(digest, samples, chosen)
+    if reconciler is not None:
+        reconciler.add_folded(samples, placed)
 
 
 def unreadable_entries(preview: ImportPreview, page: int | None = None, through: int | None = None) -> list[dict]:
@@ -628,6 +594,15 @@ def imported_elsewhere(business_id: int, workspace_id: str, entry_ids: Iterable[
                    ImportedEntry.entry_id.in_(ids[start:start + 500])))
         found.update({entry_id: invoice for entry_id, invoice in rows})
     return found
+
+
+def _billed(business_id: int, workspace_id: str, entry_ids: list[str]) -> set[str]:
+    """Which of these entries are billed already (``imported_elsewhere`` without the invoices)."""
+    if not entry_ids:
+        return set()
+    return set(db.session.scalars(select(ImportedEntry.entry_id).where(
+        ImportedEntry.business_id == business_id, ImportedEntry.workspace_id == workspace_id,
+        ImportedEntry.entry_id.in_(entry_ids))))
 
 
 def ids_through_page(preview: ImportPreview, number: int) -> set[str]:

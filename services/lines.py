@@ -21,15 +21,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, timezone, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 
-from services.clockify_types import TimeEntry
-from services.money import format_money, is_currency, line_amount_minor, to_minor
+from services.clockify_types import Money, TimeEntry
+from services.money import format_money, is_currency, line_amount_minor, minor_digits, to_minor
 
 GROUPINGS = ("entry", "project", "task", "member", "day", "description")
 ROUNDING_MINUTES = (0, 1, 5, 6, 10, 12, 15, 30, 60)  # Clockify's own report roundings among them
@@ -344,53 +344,101 @@ class LinePlanner:
         if reason:
             self.skipped.append((order, Skipped(entry, reason)))
             return False
-        return bool(self.add_alike(entry, [(entry.id, order[0], entry.seconds, _day(entry, self.zone).isoformat())]))
+        rate_minor, source = entry_rate(entry, self.currency, self.fallback_minor)
+        # The rate is part of the key: entries at different rates never share a line.
+        key = json.dumps([_group_key(entry, self.options.grouping, self.zone), rate_minor, source], default=str)
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = {"rate": rate_minor, "source": source, "entries": {}, "days": None,
+                                        "works": {}, "names": {}, "descriptions": {}, "plain": {},
+                                        "people": {}, "member_ids": {}}
+        if entry.id in group["entries"]:
+            return False
+        group["entries"][entry.id] = [order[0], self.options.round_seconds(entry.seconds)]  # type: ignore[arg-type]
+        details = self.options.details
+        day = _day(entry, self.zone).isoformat()
+        days = group["days"]
+        group["days"] = [day, day] if days is None else [min(days[0], day), max(days[1], day)]
+        _first(group["works"], _work(entry, details), order)
+        _first(group["plain"], _work(entry, frozenset({"project", "task"})), order)
+        _first(group["people"], _clean(entry.user_name), order)  # for a line split by the member's rate
+        group["member_ids"][entry.user_id or ""] = True
+        if "member" in details:
+            _first(group["names"], _clean(entry.user_name), order)
+        if "description" in details:
+            _first(group["descriptions"], _clean(entry.description), order)
+        return True
 
-    def add_alike(self, sample: TimeEntry, records: Iterable[tuple]) -> list[tuple]:
-        """Plan entries that are ``sample`` but for their id, start, seconds and day, each a record
-        ``(id, start as _order writes it, seconds, day in the planner's zone, ...)``, in one go: the line
-        key, rate and texts are worked out once for them all (a stored page's digest, services.imports).
-        The caller leaves out skipped entries (``skip_reason``) and entries it passed before; an entry
-        already on its line is not added again. Returns the records that landed on a line."""
+    def add_folded(self, folded: dict, samples: list[TimeEntry], records: Iterable[list]) -> list[list]:
+        """``add`` for the records of a ``fold`` (those the caller chose: none skipped, none passed before),
+        ``samples`` being its terms as entries (``folded_terms``, currencies resolved): what a line's key
+        and texts need is worked out once per project and task, member, description and terms, not per
+        entry. Returns the records that landed on a line."""
         options = self.options
         details, grouping, round_seconds = options.details, options.grouping, options.round_seconds
-        rate_minor, source = entry_rate(sample, self.currency, self.fallback_minor)
-        keys: dict[Any, str] = {}  # the line key of each record's grouping value
-        if grouping not in ("entry", "day"):
-            value = json.dumps([_group_key(sample, grouping, self.zone), rate_minor, source], default=str)
-        texts = [("works", _work(sample, details)), ("plain", _work(sample, _PLAIN)), ("people", _clean(sample.user_name))]
-        if "member" in details:
-            texts.append(("names", _clean(sample.user_name)))
-        if "description" in details:
-            texts.append(("descriptions", _clean(sample.description)))
-        placed, firsts = [], {}
+        works, members, descriptions = folded["works"], folded["members"], folded["descriptions"]
+        rates = [entry_rate(sample, self.currency, self.fallback_minor) for sample in samples]
+        value_of = {"project": lambda w, m, d, day: works[w][0], "task": lambda w, m, d, day: (works[w][0], works[w][2]),
+                    "member": lambda w, m, d, day: members[m][0], "day": lambda w, m, d, day: day,
+                    "description": lambda w, m, d, day: _clean(descriptions[d])}.get(grouping)
+        index_of = {"project": 5, "task": 5, "member": 6, "day": 3, "description": 7}.get(grouping)
+        keys: dict[tuple, str] = {}
+        groups, firsts, placed = self.groups, {}, []
         for record in records:
             entry_id, start, seconds, day = record[0], record[1], record[2], record[3]
-            if grouping == "entry":
+            rate_minor, source = rates[record[8]]
+            if value_of is None:
                 key = json.dumps([entry_id, rate_minor, source])
-            elif grouping == "day":
-                key = keys.get(day) or keys.setdefault(day, json.dumps([day, rate_minor, source]))
             else:
-                key = value
-            group = self.groups.get(key)
+                cached = (record[index_of], record[8])
+                key = keys.get(cached)
+                if key is None:
+                    value = value_of(record[5], record[6], record[7], day)
+                    key = keys[cached] = json.dumps([value, rate_minor, source], default=str)
+            group = groups.get(key)
             if group is None:
-                group = self.groups[key] = {"rate": rate_minor, "source": source, "entries": {}, "days": None,
-                                            "works": {}, "names": {}, "descriptions": {}, "plain": {},
-                                            "people": {}, "member_ids": {}}
-            if entry_id in group["entries"]:
+                group = groups[key] = {"rate": rate_minor, "source": source, "entries": {}, "days": None,
+                                       "works": {}, "names": {}, "descriptions": {}, "plain": {},
+                                       "people": {}, "member_ids": {}}
+            entries = group["entries"]
+            if entry_id in entries:
                 continue
-            group["entries"][entry_id] = [start, round_seconds(seconds)]
+            entries[entry_id] = [start, round_seconds(seconds)]
             days = group["days"]
-            group["days"] = [day, day] if days is None else [min(days[0], day), max(days[1], day)]
-            order = (start, entry_id)
-            if key not in firsts or order < firsts[key]:
-                firsts[key] = order
+            if days is None:
+                group["days"] = [day, day]
+            elif day < days[0] or day > days[1]:
+                group["days"] = [min(days[0], day), max(days[1], day)]
+            cell, order = (key, record[5], record[6], record[7]), (start, entry_id)
+            first = firsts.get(cell)
+            if first is None or order < first:
+                firsts[cell] = order
             placed.append(record)
-        for key, order in firsts.items():
-            group = self.groups[key]
-            for name, text in texts:
-                _first(group[name], text, order)
-            group["member_ids"][sample.user_id or ""] = True
+        texts: dict[tuple, str] = {}
+
+        def text(kind: str, index: int) -> str:
+            if (kind, index) not in texts:
+                if kind in ("works", "plain"):
+                    _, project, _, task = works[index]
+                    names = [("project", project), ("task", task)]
+                    wanted = details if kind == "works" else _PLAIN
+                    texts[kind, index] = " / ".join(_clean(name) for detail, name in names if detail in wanted and _clean(name))
+                elif kind == "people":
+                    texts[kind, index] = _clean(members[index][1])
+                else:
+                    texts[kind, index] = _clean(descriptions[index])
+            return texts[kind, index]
+
+        for (key, w, m, d), order in firsts.items():
+            group = groups[key]
+            _first(group["works"], text("works", w), order)
+            _first(group["plain"], text("plain", w), order)
+            _first(group["people"], text("people", m), order)
+            group["member_ids"][members[m][0] or ""] = True
+            if "member" in details:
+                _first(group["names"], text("people", m), order)
+            if "description" in details:
+                _first(group["descriptions"], text("descriptions", d), order)
         return placed
 
     def state(self) -> dict[str, Any]:
@@ -533,6 +581,56 @@ def resolve_currencies(entries: Iterable[TimeEntry], answers: Mapping[str, str])
         return entry if rate is entry.rate and amount is entry.amount else replace(entry, rate=rate, amount=amount)
 
     return [resolved(entry) for entry in entries]
+
+
+# --- entries folded --------------------------------------------------------------------------------
+# A stored preview page is also kept folded (services.imports): its entries as short records that index
+# small tables of what many share (project and task, member, description, and the terms: billable, kind,
+# rate, report currency), so the lines of any options are planned without decoding each entry again
+# (issue 15: a 66,000-entry quarter's "Show the lines" and confirm).
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=_UTC)
+
+
+def fold(entries: Iterable[TimeEntry], zone: str) -> dict[str, Any]:
+    """The entries (each id once, the first kept) as JSON: {"zone", "ids", "works", "members",
+    "descriptions", "terms", "records"}, each record ``[id, start in UTC (as _order), seconds, day in
+    zone, report amount, work, member, description, terms]`` (the last four: indexes into the tables)."""
+    where = ZoneInfo(zone)
+    tables: dict[str, dict] = {"works": {}, "members": {}, "descriptions": {}, "terms": {}}
+
+    def index(table: str, value: tuple | str) -> int:
+        found = tables[table]
+        return found.get(value) if value in found else found.setdefault(value, len(found))
+
+    records, ids = [], set()
+    for entry in entries:
+        if entry.id in ids:
+            continue
+        ids.add(entry.id)
+        rate, amount = entry.rate, entry.amount
+        terms = (entry.billable, entry.kind, entry.running, (entry.seconds or 0) <= 0,
+                 None if rate is None else str(rate.amount), None if rate is None else rate.currency,
+                 None if amount is None else amount.currency)
+        records.append([entry.id, entry.start.astimezone(_UTC).isoformat(timespec="microseconds"), entry.seconds,
+                        entry.start.astimezone(where).date().isoformat(), None if amount is None else str(amount.amount),
+                        index("works", (entry.project_id, entry.project_name, entry.task_id, entry.task_name)),
+                        index("members", (entry.user_id, entry.user_name)), index("descriptions", entry.description),
+                        index("terms", terms)])
+    return {"zone": zone, "ids": [record[0] for record in records],
+            **{name: [list(value) if isinstance(value, tuple) else value for value in table]
+               for name, table in tables.items()}, "records": records}
+
+
+def folded_terms(folded: dict[str, Any]) -> list[TimeEntry]:
+    """A fold's terms as entries (id, times, names and report amount aside): what skip_reason, the rate and
+    the reconciliation read of them."""
+    return [TimeEntry(id="", workspace_id="", user_id="", user_name=None, description="", start=_EPOCH,
+                      end=None if running else _EPOCH, seconds=None if running else int(not no_time),
+                      billable=billable, project_id=None, project_name=None, client_id=None, client_name=None,
+                      task_id=None, task_name=None, rate=None if rate is None else Money(Decimal(rate), rate_label),
+                      kind=kind, amount=None if amount_label is None else Money(Decimal(0), amount_label))
+            for billable, kind, running, no_time, rate, rate_label, amount_label in folded["terms"]]
 
 
 def unknown_labels(entries: Iterable[TimeEntry]) -> list[str]:
@@ -753,19 +851,46 @@ class Reconciler:
         self.entries = 0
 
     def add(self, entry: TimeEntry) -> None:
-        self.add_alike(entry, [(entry.id, None, entry.seconds, None, None if entry.amount is None else entry.amount.amount)])
+        currency, options = self.currency, self.options
+        self.entries += 1
+        rate_minor, source = entry_rate(entry, currency, self.fallback_minor)
+        billed_here = _earned(rate_minor, entry.seconds)  # type: ignore[arg-type]
+        self.exact += billed_here
+        self.rounded += _earned(rate_minor, options.round_seconds(entry.seconds))  # type: ignore[arg-type]
+        hundredths = reported_hundredths(entry, currency)
+        said = 0
+        if hundredths is None:
+            self.without_amount += 1
+        else:
+            self.reported += hundredths
+            said = hundredths_to_minor(hundredths, currency)
+            self.said_total += said
+        if not entry.billable:
+            kind = "non_billable"
+        elif source != "clockify":
+            kind = "rate_here"
+        elif hundredths is None:
+            kind = "no_report_amount"
+        elif hundredths != _earned(int(entry.rate.amount.scaleb(2)), entry.seconds):  # type: ignore[union-attr,arg-type]
+            kind = "clockify_differs"
+        else:
+            kind = "currency_rounding"  # Clockify's own arithmetic: only the currency's unit can differ
+        self.parts[kind] += billed_here - said
+        self.counts[kind] += 1
 
-    def add_alike(self, sample: TimeEntry, records: Iterable[tuple]) -> None:
-        """``add`` for entries that are ``sample`` but for their id, start, seconds, day and report amount,
-        each a record ``(id, start, seconds, day, report amount)`` (LinePlanner.add_alike's, the amount
-        last), with the label of ``sample.amount``."""
+    def add_folded(self, samples: list[TimeEntry], records: Iterable[list]) -> None:
+        """``add`` for records of a ``fold`` (LinePlanner.add_folded's, as it placed them)."""
         currency, round_seconds = self.currency, self.options.round_seconds
-        rate_minor, source = entry_rate(sample, currency, self.fallback_minor)
-        label = None if sample.amount is None else sample.amount.currency
-        own = None if sample.rate is None else int(sample.rate.amount.scaleb(2))  # Clockify's rate, hundredths
+        terms = []
+        for sample in samples:
+            rate_minor, source = entry_rate(sample, currency, self.fallback_minor)
+            terms.append((rate_minor, source, None if sample.amount is None else sample.amount.currency,
+                          None if sample.rate is None else int(sample.rate.amount.scaleb(2)), sample.billable))
         parts, counts = self.parts, self.counts
+        cents = minor_digits(currency) == 2  # Clockify's hundredths are the minor unit as they are
         for record in records:
             seconds = record[2]
+            rate_minor, source, label, own, billable = terms[record[8]]
             self.entries += 1
             billed_here = _earned(rate_minor, seconds)
             self.exact += billed_here
@@ -776,9 +901,9 @@ class Reconciler:
                 self.without_amount += 1
             else:
                 self.reported += hundredths
-                said = hundredths_to_minor(hundredths, currency)
+                said = hundredths if cents else hundredths_to_minor(hundredths, currency)
                 self.said_total += said
-            if not sample.billable:
+            if not billable:
                 kind = "non_billable"
             elif source != "clockify":
                 kind = "rate_here"
@@ -787,7 +912,7 @@ class Reconciler:
             elif hundredths != _earned(own, seconds):  # type: ignore[arg-type]
                 kind = "clockify_differs"
             else:
-                kind = "currency_rounding"  # Clockify's own arithmetic: only the currency's unit can differ
+                kind = "currency_rounding"
             parts[kind] += billed_here - said
             counts[kind] += 1
 

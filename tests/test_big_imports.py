@@ -16,8 +16,8 @@ from extensions import db
 from models import ImportedEntry, ImportPreview, ImportPreviewPage, Invoice, LineItem
 from sandbox import create_sandbox
 from services.clockify_types import Money
-from services.imports import Asked, classify, page_digest, plan_digest
-from services.lines import LinePlanner, Reconciler, plan_lines, reconcile
+from services.imports import Asked, classify, plan_digest
+from services.lines import LinePlanner, Reconciler, fold, plan_lines, reconcile
 from tests.test_concurrency import _all_at_once, _copies, _session
 from tests.test_imports import Wizard, connect
 from tests.test_import_races import TRIALS, _connect, _draft_to_confirm, _turns, lines_added_to  # noqa: F401
@@ -73,10 +73,10 @@ def test_a_plan_from_the_pages_digests_is_the_plan_of_every_entry_one_by_one(ent
     planner = LinePlanner(currency="USD", fallback_rate=fallback, options=options, time_zone=zone)
     sums, seen = Reconciler(currency="USD", fallback_rate=fallback, options=options), set()
     asked = Asked(currency="USD", zone=zone, billable=lambda entry_id: entry_id not in unticked,
-                  non_billable=ticked_non_billable.__contains__, ticked=None, answers={})
+                  non_billable=ticked_non_billable.__contains__, ticked=None, answers={}, billed=set())
     for start in range(0, len(entries), 3):  # pages of three entries, each after the first repeating the first entry
         page = [*entries[start:start + 3], *entries[:1]]
-        digest = json.loads(json.dumps(page_digest(page, zone)))  # as stored
+        digest = json.loads(json.dumps(fold(page, zone)))  # as stored
         plan_digest(digest, asked, planner, sums, seen, lambda page_ids: elsewhere & set(page_ids))
     result = planner.plan()
     assert result.lines == whole.lines
