@@ -1005,9 +1005,10 @@ def plan_step(preview: ImportPreview, invoice: Invoice, selection: Selection, op
                 continue
             if planned_now and not whole and time.monotonic() >= until:
                 break
+            paced = time.monotonic()
             _plan_page(preview, number, asked, planner, reconciler, seen)
             planned_now.append(number)
-            whole = whole or (len(planned_now) == 1 and _all_in_time(began, until, len(todo)))
+            whole = whole or (len(planned_now) == 1 and _all_in_time(paced, until, len(todo)))
             if not whole:
                 _keep_part(preview, number, {"for": tag, "lines": planner.state(), "sums": reconciler.state()})
                 planner, reconciler = fresh()
@@ -1034,7 +1035,8 @@ def plan_step(preview: ImportPreview, invoice: Invoice, selection: Selection, op
 
 
 def _all_in_time(began: float, until: float, pages: int) -> bool:
-    """Whether ``pages`` pages fit before ``until``, at twice the pace the first of them took (since ``began``)."""
+    """Whether ``pages`` pages fit before ``until``, at twice the pace the first of them took (from ``began``
+    to now), with their join: the step that plans them all answers within its time."""
     now = time.monotonic()
     return now + 2 * (now - began) * (pages - 1) < until
 
@@ -1118,7 +1120,6 @@ def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: 
     the preview confirmed or its run replaced by another tab, a ticked entry billed elsewhere, nothing to
     import). The draft is locked first, for the step's transaction: "Mark as sent" or "Delete draft"
     waits for the step or wins, and then the step changes nothing."""
-    began = time.monotonic()
     _lock(invoice)
     db.session.refresh(preview)
     if preview.confirmed_at is not None:
@@ -1131,8 +1132,9 @@ def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: 
     planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
     if step < pages:
         seen: set[str] = set()  # within this step; a part kept by another holds an entry once too (merge)
+        paced = time.monotonic()
         _plan_page(preview, step + 1, asked, planner, None, seen)
-        whole = until is not None and _all_in_time(began, until, pages - step)
+        whole = until is not None and _all_in_time(paced, until, pages - step)
         if whole:
             for number in range(step + 2, pages + 1):
                 _plan_page(preview, number, asked, planner, None, seen)
