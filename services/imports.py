@@ -21,7 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
-from sqlalchemy import JSON, TypeDecorator, func, insert, null, or_, select, text, type_coerce, update
+import msgspec
+from sqlalchemy import JSON, Text, TypeDecorator, cast, func, insert, null, or_, select, text, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -466,8 +467,9 @@ def _digest(preview: ImportPreview, number: int, zone: str) -> tuple[dict, bool]
     plan in another zone). Planning lines from each entry decoded, classified and planned one by one took
     most of "Show the lines" and of the confirm on a 66,000-entry quarter (issue 15), with no Clockify
     call in either."""
-    digest = db.session.scalar(select(ImportPreviewPage.digest).where(ImportPreviewPage.preview_id == preview.id,
-                                                                      ImportPreviewPage.number == number))
+    kept = db.session.scalar(select(cast(ImportPreviewPage.digest, Text)).where(
+        ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number))
+    digest = None if kept is None else msgspec.json.decode(kept)  # msgspec reads it in half json's time
     if digest is not None and digest.get("zone") == zone:
         return digest, True
     items = db.session.scalar(select(ImportPreviewPage.entries).where(
