@@ -597,29 +597,39 @@ def fold(entries: Iterable[TimeEntry], zone: str) -> dict[str, Any]:
     "descriptions", "terms", "records"}, each record ``[id, start in UTC (as _order), seconds, day in
     zone, report amount, work, member, description, terms]`` (the last four: indexes into the tables)."""
     where = ZoneInfo(zone)
-    tables: dict[str, dict] = {"works": {}, "members": {}, "descriptions": {}, "terms": {}}
-
-    def index(table: str, value: tuple | str) -> int:
-        found = tables[table]
-        return found.get(value) if value in found else found.setdefault(value, len(found))
-
+    works: dict[tuple, int] = {}
+    members: dict[tuple, int] = {}
+    descriptions: dict[str, int] = {}
+    terms: dict[tuple, int] = {}
     records, ids = [], set()
-    for entry in entries:
+    for entry in entries:  # inlined lookups: this runs for every entry of every page the preview stores
         if entry.id in ids:
             continue
         ids.add(entry.id)
-        rate, amount = entry.rate, entry.amount
-        terms = (entry.billable, entry.kind, entry.running, (entry.seconds or 0) <= 0,
-                 None if rate is None else str(rate.amount), None if rate is None else rate.currency,
-                 None if amount is None else amount.currency)
-        records.append([entry.id, entry.start.astimezone(_UTC).isoformat(timespec="microseconds"), entry.seconds,
-                        entry.start.astimezone(where).date().isoformat(), None if amount is None else str(amount.amount),
-                        index("works", (entry.project_id, entry.project_name, entry.task_id, entry.task_name)),
-                        index("members", (entry.user_id, entry.user_name)), index("descriptions", entry.description),
-                        index("terms", terms)])
-    return {"zone": zone, "ids": [record[0] for record in records],
-            **{name: [list(value) if isinstance(value, tuple) else value for value in table]
-               for name, table in tables.items()}, "records": records}
+        rate, amount, start = entry.rate, entry.amount, entry.start
+        work = (entry.project_id, entry.project_name, entry.task_id, entry.task_name)
+        w = works.get(work)
+        if w is None:
+            w = works[work] = len(works)
+        member = (entry.user_id, entry.user_name)
+        m = members.get(member)
+        if m is None:
+            m = members[member] = len(members)
+        d = descriptions.get(entry.description)
+        if d is None:
+            d = descriptions[entry.description] = len(descriptions)
+        term = (entry.billable, entry.kind, entry.end is None or entry.seconds is None, (entry.seconds or 0) <= 0,
+                None if rate is None else str(rate.amount), None if rate is None else rate.currency,
+                None if amount is None else amount.currency)
+        t = terms.get(term)
+        if t is None:
+            t = terms[term] = len(terms)
+        records.append([entry.id, start.astimezone(_UTC).isoformat(timespec="microseconds"), entry.seconds,
+                        start.astimezone(where).date().isoformat(), None if amount is None else str(amount.amount),
+                        w, m, d, t])
+    return {"zone": zone, "ids": [record[0] for record in records], "works": [list(work) for work in works],
+            "members": [list(member) for member in members], "descriptions": list(descriptions),
+            "terms": [list(term) for term in terms], "records": records}
 
 
 def folded_terms(folded: dict[str, Any]) -> list[TimeEntry]:
