@@ -622,6 +622,9 @@ class ImportPreviewPage(db.Model):
     # big-imports: this page's part of the lines of the confirm or "Show the lines" under way, tagged with
     # what it was planned for ({"for", "lines": LinePlanner.state, "sums": Reconciler.state}; lines-plan).
     planned: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # import-fast: the page's entries folded as it is stored, what the lines of any options and selection are
+    # planned from without decoding the entries again ({"zone", "cells"}: services.imports.page_digest).
+    digest: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class ClockifyCurrencyLabel(db.Model):

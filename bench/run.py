@@ -129,6 +129,8 @@ def quarter_rows(table: Table, result) -> None:
     ratio = result.whole_s / whole_floor if whole_floor else float("inf")
     table.add(f"whole, start -> committed ({result.whole_s:.2f} s) / floor of every call ({whole_floor:.1f} s)",
               f"{ratio:.2f}x", "<= 1.2x", ratio <= 1.2)
+    table.add("  its phases: setup / preview / Show the lines / confirm, s", " / ".join(
+        f"{seconds:.2f}" for seconds in (result.setup_s, result.preview_s, result.lines_s, result.confirm_s)))
     table.add(f"longest single request ({result.longest_request})", fmt_s(result.longest_request_s), "< 10 s",
               result.longest_request_s < 10)
     each = [" ".join(f"{seconds:.1f}" for seconds in times)

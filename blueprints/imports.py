@@ -517,7 +517,7 @@ def _confirming(invoice, preview: ImportPreview, run: str, refused):
     try:
         while True:
             with _unit_of_work():
-                progress = imports.confirm_step(preview, invoice, run, _zone())
+                progress = imports.confirm_step(preview, invoice, run, _zone(), until)
             now = time.monotonic()
             # The last step writes every line: it starts a request of its own unless there is time left.
             if progress.done or now >= until or (progress.planned == progress.pages and now - began > (until - began) / 2):

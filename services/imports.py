@@ -21,7 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
-from sqlalchemy import JSON, TypeDecorator, func, insert, null, or_, select, text, type_coerce, update
+import msgspec
+from sqlalchemy import JSON, Text, TypeDecorator, cast, func, insert, null, or_, select, text, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -32,7 +33,8 @@ from services.clockify import PAGE_SIZE, ClockifyClient, Forbidden, ReportRangeT
 from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, plain_json, to_plain
 from services.invoice_document import locale as document_locale
 from services.invoicing import InvoiceChanged, lock_draft, next_position
-from services.lines import (ImportPlan, LineOptions, LinePlanner, Reconciler, Reconciliation, entry_amounts,
+from services.lines import (ImportPlan, LineOptions, LinePlanner, Reconciler, Reconciliation, entry_amounts, fold,
+                            folded_terms,
                             resolve_currencies, skip_reason)
 from services.money import from_minor, line_amount_minor, to_minor
 
@@ -453,9 +455,91 @@ def _add_page(preview: ImportPreview, entries: list[TimeEntry], unreadable: list
         db.session.flush()
     preview.pages_loaded += 1
     preview.entry_count += len(entries)
+    digest = fold(entries, preview.filters["time_zone"])
     db.session.execute(insert(ImportPreviewPage).values(
         preview_id=preview.id, number=preview.pages_loaded, entries=type_coerce(plain_json(entries), _JSONText()),
-        unreadable=unreadable or None))
+        unreadable=unreadable or None, digest=type_coerce(plain_json(digest), _JSONText())))
+
+
+def _digest(preview: ImportPreview, number: int, zone: str) -> tuple[dict, bool]:
+    """Stored page ``number``'s entries folded (services.lines.fold) for ``zone``, and whether the page keeps
+    a fold: as kept when the page was stored, or folded now (a page stored before folds were kept, or a
+    plan in another zone). Planning lines from each entry decoded, classified and planned one by one took
+    most of "Show the lines" and of the confirm on a 66,000-entry quarter (issue 15), with no Clockify
+    call in either."""
+    kept = db.session.scalar(select(cast(ImportPreviewPage.digest, Text)).where(
+        ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number))
+    digest = None if kept is None else msgspec.json.decode(kept)  # msgspec reads it in half json's time
+    if digest is not None and digest.get("zone") == zone:
+        return digest, True
+    items = db.session.scalar(select(ImportPreviewPage.entries).where(
+        ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or []
+    return fold((from_plain(TimeEntry, item) for item in items), zone), digest is not None
+
+
+_BILLED = {  # the entries of a preview's kept folds that are billed already, in one statement
+    "sqlite": "SELECT billed.entry_id FROM import_preview_pages AS page, json_each(page.digest, '$.ids') AS item, "
+              "imported_entries AS billed WHERE page.preview_id = :preview AND billed.business_id = :business "
+              "AND billed.workspace_id = :workspace AND billed.entry_id = item.value",
+    "postgresql": "SELECT billed.entry_id FROM import_preview_pages AS page CROSS JOIN LATERAL "
+                  "json_array_elements_text(page.digest::json -> 'ids') AS item(value) JOIN imported_entries AS billed "
+                  "ON billed.entry_id = item.value WHERE page.preview_id = :preview AND billed.business_id = :business "
+                  "AND billed.workspace_id = :workspace",
+}
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a plan of the preview's stored pages depends on besides the options: the invoice's currency,
+    the zone, what is selected (``selected``'s rules, as ``_choosing`` gives them) and the currency answers."""
+
+    currency: str
+    zone: str
+    billable: Callable[[str], bool]
+    non_billable: Callable[[str], bool]
+    ticked: frozenset[str] | None
+    answers: dict[str, str]
+    billed: set[str]  # the entries of the preview's kept folds billed already
+
+
+def _asked(preview: ImportPreview, invoice: Invoice, selection: Selection, zone: str) -> Asked:
+    billable, non_billable, ticked = _choosing(selection.mode, selection.entry_ids, selection.excluded,
+                                               selection.shown(preview), selection.non_billable_ids)
+    billed = set(db.session.scalars(text(_BILLED[db.session.get_bind().dialect.name]), {
+        "preview": preview.id, "business": preview.business_id, "workspace": preview.workspace_id}))
+    return Asked(invoice.currency, zone, billable, non_billable, ticked,
+                 currency_answers(preview.connection_id, preview.workspace_id), billed)
+
+
+def _plan_page(preview: ImportPreview, number: int, asked: Asked, planner: LinePlanner,
+               reconciler: Reconciler | None, seen: set[str]) -> None:
+    """Stored page ``number``'s selected entries (those not in ``seen``) into the planner and the
+    reconciler, from the page's digest (``plan_digest``)."""
+    digest, kept = _digest(preview, number, asked.zone)
+    plan_digest(digest, asked, planner, reconciler, seen,
+                lambda ids: asked.billed & set(ids) if kept else _billed(preview.business_id, preview.workspace_id, ids))
+
+
+def plan_digest(digest: dict, asked: Asked, planner: LinePlanner, reconciler: Reconciler | None, seen: set[str],
+                billed_elsewhere: Callable[[list[str]], set[str]]) -> None:
+    """A page's folded entries (``_digest``) that are selected into the planner and the reconciler:
+    ``classify`` and ``selected``'s rules, for the entries not in ``seen`` (which this adds to);
+    ``billed_elsewhere`` says which of the ids are on another invoice. The entries come from the preview
+    the server fetched, never from the browser."""
+    samples = resolve_currencies(folded_terms(digest), asked.answers)
+    ids = [entry_id for entry_id in digest["ids"] if entry_id not in seen]
+    seen.update(ids)
+    fresh = set(ids)
+    elsewhere = billed_elsewhere(ids)
+    if asked.ticked is not None:
+        _refuse_taken(len(elsewhere & asked.ticked))
+    wanted = [None if skip_reason(sample, asked.currency, planner.said) else
+              asked.billable if sample.billable else asked.non_billable for sample in samples]
+    chosen = [record for record in digest["records"] if record[0] in fresh and wanted[record[8]] is not None
+              and record[0] not in elsewhere and wanted[record[8]](record[0])]
+    placed = planner.add_folded(digest, samples, chosen)
+    if reconciler is not None:
+        reconciler.add_folded(samples, placed)
 
 
 def unreadable_entries(preview: ImportPreview, page: int | None = None, through: int | None = None) -> list[dict]:
@@ -512,6 +596,15 @@ def imported_elsewhere(business_id: int, workspace_id: str, entry_ids: Iterable[
                    ImportedEntry.entry_id.in_(ids[start:start + 500])))
         found.update({entry_id: invoice for entry_id, invoice in rows})
     return found
+
+
+def _billed(business_id: int, workspace_id: str, entry_ids: list[str]) -> set[str]:
+    """Which of these entries are billed already (``imported_elsewhere`` without the invoices)."""
+    if not entry_ids:
+        return set()
+    return set(db.session.scalars(select(ImportedEntry.entry_id).where(
+        ImportedEntry.business_id == business_id, ImportedEntry.workspace_id == workspace_id,
+        ImportedEntry.entry_id.in_(entry_ids))))
 
 
 def ids_through_page(preview: ImportPreview, number: int) -> set[str]:
@@ -737,20 +830,32 @@ def selected(view: PreviewView, mode: str, entry_ids: Iterable[str], excluded: I
     Non-billable entries are billed only when ticked (``non_billable_ids``), whatever the mode. Ids the
     preview does not hold are ignored; a ticked entry billed elsewhere since the preview was shown stops
     the import (ImportProblem)."""
-    wanted_non_billable = set(non_billable_ids)
-    extra = [entry for entry in view.non_billable if entry.id in wanted_non_billable]
+    billable, non_billable, ticked = _choosing(mode, entry_ids, excluded, shown, non_billable_ids)
+    if ticked is not None:
+        _refuse_taken(sum(1 for entry, _ in view.elsewhere if entry.id in ticked))
+    return ([entry for entry in view.selectable if billable(entry.id)]
+            + [entry for entry in view.non_billable if non_billable(entry.id)])
+
+
+def _choosing(mode: str, entry_ids: Iterable[str], excluded: Iterable[str], shown: set[str] | None,
+              non_billable_ids: Iterable[str]) -> tuple[Callable[[str], bool], Callable[[str], bool], frozenset | None]:
+    """``selected``'s rules by entry id: whether a billable entry is billed, whether a non-billable one is,
+    and (mode "some") the ticked ids, none of which may be billed elsewhere."""
+    non_billable = frozenset(non_billable_ids).__contains__
     if mode == "all":
-        skip = set(excluded)
-        return [entry for entry in view.selectable if entry.id not in skip] + extra
-    wanted = set(entry_ids)
+        skip = frozenset(excluded)
+        return (lambda entry_id: entry_id not in skip), non_billable, None
+    wanted = frozenset(entry_ids)
     if mode == "shown":
-        skip = (shown or set()) - wanted
-        return [entry for entry in view.selectable if entry.id not in skip] + extra
-    taken = [entry for entry, _ in view.elsewhere if entry.id in wanted | wanted_non_billable]
-    if taken:
+        skip = frozenset((shown or set()) - wanted)
+        return (lambda entry_id: entry_id not in skip), non_billable, None
+    return wanted.__contains__, non_billable, wanted | frozenset(non_billable_ids)
+
+
+def _refuse_taken(count: int) -> None:
+    if count:
         raise ImportProblem(_("%(count)s of the ticked entries were billed on another invoice meanwhile (another "
-                              "tab?). Nothing was imported: preview again to see what is left.", count=len(taken)))
-    return [entry for entry in view.selectable if entry.id in wanted] + extra
+                              "tab?). Nothing was imported: preview again to see what is left.", count=count))
 
 
 def currency_answers(connection_id: int, workspace_id: str) -> dict[str, str]:
@@ -835,28 +940,6 @@ class Ticks:
         return self.only is None
 
 
-def _page_plan(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
-               rate: Decimal | None, time_zone: str, items: list[dict], seen: set[str],
-               shown: set[str] | None) -> tuple[LinePlanner, Reconciler]:
-    """One stored page's selected entries planned and reconciled: ``classify`` and ``selected`` on the
-    page's entries that no page before it holds (``seen``: their ids, which this adds to), so memory
-    holds one page of entries. The entries come from the preview the server fetched, never from the
-    browser."""
-    entries = []
-    for item in items:
-        if item["id"] not in seen:
-            seen.add(item["id"])
-            entries.append(from_plain(TimeEntry, item))
-    view = classify(preview, invoice.currency, time_zone, entries=entries)
-    planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
-    reconciler = Reconciler(currency=invoice.currency, fallback_rate=rate, options=options)
-    for entry in selected(view, selection.mode, selection.entry_ids, selection.excluded, shown=shown,
-                          non_billable_ids=selection.non_billable_ids):
-        if planner.add(entry):
-            reconciler.add(entry)
-    return planner, reconciler
-
-
 # --- showing the lines, page by page --------------------------------------------------------------
 # Planning every line of a 66,000-entry quarter takes longer than one request may (issue 15: 10 s), so
 # "Show the lines" is a run of steps like the confirm's: each request plans the stored pages its time
@@ -898,41 +981,46 @@ def plan_step(preview: ImportPreview, invoice: Invoice, selection: Selection, op
               rate: Decimal | None, time_zone: str, run: str, until: float) -> PlanProgress:
     """Plan the stored pages not planned for this run yet, one at least, until ``until``
     (time.monotonic); then, every page planned and time left, join them into the plan and its
-    reconciliation with Clockify's report. The caller commits (the pages' parts are kept for the next
-    request of the run)."""
+    reconciliation with Clockify's report. When the first page's pace says every page fits in the time,
+    they are planned in one planner and joined at once; else each page keeps its part (``planned``) for
+    the join of a later request. The caller commits."""
     began = time.monotonic()
     tag = _plan_tag(preview, invoice, selection, options, rate, time_zone, run)
     tags = dict(db.session.execute(select(ImportPreviewPage.number, ImportPreviewPage.planned["for"].as_string())
                                    .where(ImportPreviewPage.preview_id == preview.id)).all())
     numbers = sorted(tags)
     todo = [number for number in numbers if tags[number] != tag]
-    planned_now = 0
+
+    def fresh() -> tuple[LinePlanner, Reconciler]:
+        return (LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone),
+                Reconciler(currency=invoice.currency, fallback_rate=rate, options=options))
+
+    planner, reconciler = fresh()
+    planned_now: list[int] = []
+    whole = False
     if todo:
-        shown = selection.shown(preview)
+        asked = _asked(preview, invoice, selection, time_zone)
         seen = _ids_on_pages(preview, 1, todo[0] - 1)
         for number in numbers[numbers.index(todo[0]):]:
             if number not in todo:
                 seen |= _ids_on_pages(preview, number, number)
                 continue
-            if planned_now and time.monotonic() >= until:
+            if planned_now and not whole and time.monotonic() >= until:
                 break
-            items = db.session.scalar(select(ImportPreviewPage.entries).where(
-                ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or []
-            planner, reconciler = _page_plan(preview, invoice, selection, options, rate, time_zone, items, seen, shown)
-            del items
-            db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id,
-                                                               ImportPreviewPage.number == number)
-                               .values(planned={"for": tag, "lines": planner.state(), "sums": reconciler.state()})
-                               .execution_options(synchronize_session=False))
-            planned_now += 1
-    done = len(numbers) - len(todo) + planned_now
-    now = time.monotonic()
-    # Joining reads every part: a request of its own unless this one has time left.
-    if done < len(numbers) or (planned_now and now - began > (until - began) / 2):
+            paced = time.monotonic()
+            _plan_page(preview, number, asked, planner, reconciler, seen)
+            planned_now.append(number)
+            whole = whole or (len(planned_now) == 1 and _all_in_time(paced, until, len(todo)))
+            if not whole:
+                _keep_part(preview, number, {"for": tag, "lines": planner.state(), "sums": reconciler.state()})
+                planner, reconciler = fresh()
+    done = len(numbers) - len(todo) + len(planned_now)
+    # Joining kept parts reads every one: a request of its own unless this one has time left.
+    if not whole and (done < len(numbers) or (planned_now and time.monotonic() - began > (until - began) / 2)):
         return PlanProgress(run, done, len(numbers))
-    planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
-    reconciler = Reconciler(currency=invoice.currency, fallback_rate=rate, options=options)
     for number in numbers:
+        if whole and number in planned_now:
+            continue
         part = db.session.scalar(select(ImportPreviewPage.planned).where(
             ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or {}
         if part.get("for") != tag:  # planned again for something else meanwhile (another tab): go on next time
@@ -946,6 +1034,19 @@ def plan_step(preview: ImportPreview, invoice: Invoice, selection: Selection, op
                                                        ImportPreviewPage.planned["for"].as_string() == tag)
                        .values(planned=null()).execution_options(synchronize_session=False))  # kept for the run only
     return PlanProgress(run, len(numbers), len(numbers), plan=result, reconciliation=reconciler.result(result))
+
+
+def _all_in_time(began: float, until: float, pages: int) -> bool:
+    """Whether ``pages`` pages fit before ``until``, at twice the pace the first of them took (from ``began``
+    to now), with their join: the step that plans them all answers within its time."""
+    now = time.monotonic()
+    return now + 2 * (now - began) * (pages - 1) < until
+
+
+def _keep_part(preview: ImportPreview, number: int, part: dict) -> None:
+    db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id,
+                                                       ImportPreviewPage.number == number)
+                       .values(planned=part).execution_options(synchronize_session=False))
 
 
 # --- confirming, page by page ---------------------------------------------------------------------
@@ -1012,13 +1113,15 @@ def confirm_request(preview: ImportPreview) -> tuple[Selection, LineOptions, Dec
     return Selection(**chosen), LineOptions.from_form(kept.get("options") or {}), None if rate is None else Decimal(rate)
 
 
-def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: str) -> ConfirmProgress:
-    """The run's next step: plan the next stored page, or, every page planned, write the lines. (The
-    view loads every page first for "all N matching"; ticked entries come from the pages loaded.)
-    ImportProblem when the run cannot go on (the draft was sent or deleted, the preview confirmed or
-    its run replaced by another tab, a ticked entry billed elsewhere, nothing to import). The draft is
-    locked first, for the step's transaction: "Mark as sent" or "Delete draft" waits for the step or
-    wins, and then the step changes nothing."""
+def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: str,
+                 until: float | None = None) -> ConfirmProgress:
+    """The run's next step: plan the next stored page, or, every page planned, write the lines; when the
+    first page's pace says every page left fits before ``until`` (time.monotonic), plan them all and
+    write the lines in this step. (The view loads every page first for "all N matching"; ticked entries
+    come from the pages loaded.) ImportProblem when the run cannot go on (the draft was sent or deleted,
+    the preview confirmed or its run replaced by another tab, a ticked entry billed elsewhere, nothing to
+    import). The draft is locked first, for the step's transaction: "Mark as sent" or "Delete draft"
+    waits for the step or wins, and then the step changes nothing."""
     _lock(invoice)
     db.session.refresh(preview)
     if preview.confirmed_at is not None:
@@ -1026,52 +1129,42 @@ def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: 
     if preview.confirm_run != run:
         raise ImportProblem(_("This import was started again from another tab, or finished there: see the invoice."))
     selection, options, rate = confirm_request(preview)
-    step = preview.confirm_pages
-    if step < _stored_pages(preview):
-        planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
-        number, entries = _page_selection(preview, invoice, selection, time_zone, step + 1)
-        for entry in entries:
-            planner.add(entry)
+    asked = _asked(preview, invoice, selection, time_zone)
+    step, pages, mine = preview.confirm_pages, _stored_pages(preview), f"confirm:{run}"
+    planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
+    if step < pages:
+        seen: set[str] = set()  # within this step; a part kept by another holds an entry once too (merge)
+        paced = time.monotonic()
+        _plan_page(preview, step + 1, asked, planner, None, seen)
+        whole = until is not None and _all_in_time(paced, until, pages - step)
+        if whole:
+            for number in range(step + 2, pages + 1):
+                _plan_page(preview, number, asked, planner, None, seen)
         moved = db.session.execute(update(ImportPreview).where(
             ImportPreview.id == preview.id, ImportPreview.confirm_run == run, ImportPreview.confirm_pages == step,
-            ImportPreview.confirmed_at.is_(None)).values(confirm_pages=step + 1)
+            ImportPreview.confirmed_at.is_(None)).values(confirm_pages=pages if whole else step + 1)
             .execution_options(synchronize_session=False)).rowcount
         if moved != 1:
             raise ImportProblem(_("This import is going on in another tab: see the invoice in a moment."))
-        db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id,
-                                                           ImportPreviewPage.number == number)
-                           .values(planned={"for": f"confirm:{run}", "lines": planner.state()})
-                           .execution_options(synchronize_session=False))
-        return ConfirmProgress(run, step + 1, _stored_pages(preview))
-    planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
+        if not whole:
+            _keep_part(preview, step + 1, {"for": mine, "lines": planner.state()})
+            return ConfirmProgress(run, step + 1, pages)
     for number in range(1, step + 1):
         part = db.session.scalar(select(ImportPreviewPage.planned).where(
             ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or {}
-        if part.get("for") == f"confirm:{run}":
+        if part.get("for") == mine:
             planner.merge(part["lines"])
         else:  # the page's part was replaced meanwhile ("Show the lines" in another tab): plan it here
-            for entry in _page_selection(preview, invoice, selection, time_zone, number)[1]:
-                planner.add(entry)
+            _plan_page(preview, number, asked, planner, None, set())
         del part
     result = planner.plan(document_locale(invoice))  # in the customer's language, as its documents
     del planner
     _write(preview, invoice, run, result, options)
-    return ConfirmProgress(run, step, step, plan=result)
+    return ConfirmProgress(run, pages, pages, plan=result)
 
 
 def _stored_pages(preview: ImportPreview) -> int:
     return db.session.scalar(select(func.count(ImportPreviewPage.id)).where(ImportPreviewPage.preview_id == preview.id))
-
-
-def _page_selection(preview, invoice, selection: Selection, time_zone: str, number: int) -> tuple[int, list[TimeEntry]]:
-    """The selected entries of stored page ``number`` (an entry also on another page lands on its line
-    once: LinePlanner.merge)."""
-    items = db.session.scalar(select(ImportPreviewPage.entries).where(
-        ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == number)) or []
-    entries = [from_plain(TimeEntry, item) for item in items]
-    view = classify(preview, invoice.currency, time_zone, entries=entries)
-    return number, selected(view, selection.mode, selection.entry_ids, selection.excluded,
-                            shown=selection.shown(preview), non_billable_ids=selection.non_billable_ids)
 
 
 def _lock(invoice: Invoice) -> None:
@@ -1127,13 +1220,12 @@ def _write(preview: ImportPreview, invoice: Invoice, run: str, plan: ImportPlan,
             ids = dict(db.session.execute(select(LineItem.position, LineItem.id).where(
                 LineItem.invoice_id == invoice.id, LineItem.position >= first + start,
                 LineItem.position < first + start + len(batch))).all())
-            links = ({"business_id": invoice.business_id, "invoice_id": invoice.id,
-                      "line_item_id": ids[first + start + offset], "workspace_id": preview.workspace_id,
-                      "entry_id": entry_id, "seconds": seconds, "rate_minor": proposed.rate_minor}
+            links = ((invoice.business_id, invoice.id, ids[first + start + offset], preview.workspace_id, entry_id,
+                      seconds, proposed.rate_minor)
                      for offset, proposed in enumerate(batch)
                      for entry_id, seconds in zip(proposed.entry_ids, proposed.entry_seconds))
-            while chunk := list(itertools.islice(links, LINE_BATCH)):
-                db.session.execute(insert(ImportedEntry), chunk)
+            while chunk := list(itertools.islice(links, LINK_BATCH)):
+                _insert_links(chunk)
         invoice.customer.import_options = options.as_dict()
         db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id)
                            .values(planned=null()).execution_options(synchronize_session=False))
@@ -1142,6 +1234,23 @@ def _write(preview: ImportPreview, invoice: Invoice, run: str, plan: ImportPlan,
         raise ImportProblem(_("Some of these entries were billed on another invoice meanwhile (another tab?). "
                               "Nothing was imported: preview again to see what is left.")) from None
     db.session.expire(invoice)
+
+
+LINK_BATCH = 20000  # entry links per executemany
+_LINK_COLUMNS = ("business_id", "invoice_id", "line_item_id", "workspace_id", "entry_id", "seconds", "rate_minor")
+
+
+def _insert_links(rows: list[tuple]) -> None:
+    """ImportedEntry rows given as plain tuples (``_LINK_COLUMNS``). On SQLite they go to the driver's
+    executemany as they are: SQLAlchemy's parameter handling per row was most of a 66,000-entry confirm's
+    write (issue 15). PostgreSQL's driver gets SQLAlchemy's multi-row INSERTs (insertmanyvalues), which
+    are faster there than one statement a row."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.connection().exec_driver_sql(
+            f"INSERT INTO imported_entries ({', '.join(_LINK_COLUMNS)}) VALUES ({', '.join('?' * len(_LINK_COLUMNS))})",
+            rows)
+    else:
+        db.session.execute(insert(ImportedEntry), [dict(zip(_LINK_COLUMNS, row)) for row in rows])
 
 
 def _line_row(invoice: Invoice, position: int, proposed) -> dict:

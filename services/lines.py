@@ -21,15 +21,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, timezone, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 
-from services.clockify_types import TimeEntry
-from services.money import format_money, is_currency, line_amount_minor, to_minor
+from services.clockify_types import Money, TimeEntry
+from services.money import format_money, is_currency, line_amount_minor, minor_digits, to_minor
 
 GROUPINGS = ("entry", "project", "task", "member", "day", "description")
 ROUNDING_MINUTES = (0, 1, 5, 6, 10, 12, 15, 30, 60)  # Clockify's own report roundings among them
@@ -304,6 +304,7 @@ def _first(seen: dict[str, Any], value: str, order: tuple[str, str]) -> None:
 # What a planned line keeps of its entries besides their ids, each value with where it was first seen
 # (member_ids last: a plain set, kept as a dict).
 _SEEN = ("works", "names", "descriptions", "plain", "people", "member_ids")
+_PLAIN = frozenset({"project", "task"})  # the work a line names when its details name nothing
 
 
 class LinePlanner:
@@ -328,6 +329,7 @@ class LinePlanner:
         self.groups: dict[str, dict[str, Any]] = {}
         self.seen: dict[str, int] = {}  # entry id -> hash of the entry, for "each once"
         self.skipped: list[tuple[tuple[str, str], Skipped]] = []
+        self.said: dict = {}  # skip_reason's words, looked up once per cause
 
     def add(self, entry: TimeEntry) -> bool:
         """Plan one more entry; True when it lands on a line (not skipped, not seen before)."""
@@ -338,7 +340,7 @@ class LinePlanner:
             return False
         self.seen[entry.id] = fingerprint
         order = _order(entry)
-        reason = skip_reason(entry, self.currency)
+        reason = skip_reason(entry, self.currency, self.said)
         if reason:
             self.skipped.append((order, Skipped(entry, reason)))
             return False
@@ -366,6 +368,78 @@ class LinePlanner:
         if "description" in details:
             _first(group["descriptions"], _clean(entry.description), order)
         return True
+
+    def add_folded(self, folded: dict, samples: list[TimeEntry], records: Iterable[list]) -> list[list]:
+        """``add`` for the records of a ``fold`` (those the caller chose: none skipped, none passed before),
+        ``samples`` being its terms as entries (``folded_terms``, currencies resolved): what a line's key
+        and texts need is worked out once per project and task, member, description and terms, not per
+        entry. Returns the records that landed on a line."""
+        options = self.options
+        details, grouping, round_seconds = options.details, options.grouping, options.round_seconds
+        works, members, descriptions = folded["works"], folded["members"], folded["descriptions"]
+        rates = [entry_rate(sample, self.currency, self.fallback_minor) for sample in samples]
+        value_of = {"project": lambda w, m, d, day: works[w][0], "task": lambda w, m, d, day: (works[w][0], works[w][2]),
+                    "member": lambda w, m, d, day: members[m][0], "day": lambda w, m, d, day: day,
+                    "description": lambda w, m, d, day: _clean(descriptions[d])}.get(grouping)
+        index_of = {"project": 5, "task": 5, "member": 6, "day": 3, "description": 7}.get(grouping)
+        keys: dict[tuple, str] = {}
+        groups, firsts, placed = self.groups, {}, []
+        for record in records:
+            entry_id, start, seconds, day = record[0], record[1], record[2], record[3]
+            rate_minor, source = rates[record[8]]
+            if value_of is None:
+                key = json.dumps([entry_id, rate_minor, source])
+            else:
+                cached = (record[index_of], record[8])
+                key = keys.get(cached)
+                if key is None:
+                    value = value_of(record[5], record[6], record[7], day)
+                    key = keys[cached] = json.dumps([value, rate_minor, source], default=str)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = {"rate": rate_minor, "source": source, "entries": {}, "days": None,
+                                       "works": {}, "names": {}, "descriptions": {}, "plain": {},
+                                       "people": {}, "member_ids": {}}
+            entries = group["entries"]
+            if entry_id in entries:
+                continue
+            entries[entry_id] = [start, round_seconds(seconds)]
+            days = group["days"]
+            if days is None:
+                group["days"] = [day, day]
+            elif day < days[0] or day > days[1]:
+                group["days"] = [min(days[0], day), max(days[1], day)]
+            cell, order = (key, record[5], record[6], record[7]), (start, entry_id)
+            first = firsts.get(cell)
+            if first is None or order < first:
+                firsts[cell] = order
+            placed.append(record)
+        texts: dict[tuple, str] = {}
+
+        def text(kind: str, index: int) -> str:
+            if (kind, index) not in texts:
+                if kind in ("works", "plain"):
+                    _, project, _, task = works[index]
+                    names = [("project", project), ("task", task)]
+                    wanted = details if kind == "works" else _PLAIN
+                    texts[kind, index] = " / ".join(_clean(name) for detail, name in names if detail in wanted and _clean(name))
+                elif kind == "people":
+                    texts[kind, index] = _clean(members[index][1])
+                else:
+                    texts[kind, index] = _clean(descriptions[index])
+            return texts[kind, index]
+
+        for (key, w, m, d), order in firsts.items():
+            group = groups[key]
+            _first(group["works"], text("works", w), order)
+            _first(group["plain"], text("plain", w), order)
+            _first(group["people"], text("people", m), order)
+            group["member_ids"][members[m][0] or ""] = True
+            if "member" in details:
+                _first(group["names"], text("people", m), order)
+            if "description" in details:
+                _first(group["descriptions"], text("descriptions", d), order)
+        return placed
 
     def state(self) -> dict[str, Any]:
         """What was planned so far, as JSON (skipped entries are not kept: see the class)."""
@@ -507,6 +581,66 @@ def resolve_currencies(entries: Iterable[TimeEntry], answers: Mapping[str, str])
         return entry if rate is entry.rate and amount is entry.amount else replace(entry, rate=rate, amount=amount)
 
     return [resolved(entry) for entry in entries]
+
+
+# --- entries folded --------------------------------------------------------------------------------
+# A stored preview page is also kept folded (services.imports): its entries as short records that index
+# small tables of what many share (project and task, member, description, and the terms: billable, kind,
+# rate, report currency), so the lines of any options are planned without decoding each entry again
+# (issue 15: a 66,000-entry quarter's "Show the lines" and confirm).
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=_UTC)
+
+
+def fold(entries: Iterable[TimeEntry], zone: str) -> dict[str, Any]:
+    """The entries (each id once, the first kept) as JSON: {"zone", "ids", "works", "members",
+    "descriptions", "terms", "records"}, each record ``[id, start in UTC (as _order), seconds, day in
+    zone, report amount, work, member, description, terms]`` (the last four: indexes into the tables)."""
+    where = ZoneInfo(zone)
+    works: dict[tuple, int] = {}
+    members: dict[tuple, int] = {}
+    descriptions: dict[str, int] = {}
+    terms: dict[tuple, int] = {}
+    records, ids = [], set()
+    for entry in entries:  # inlined lookups: this runs for every entry of every page the preview stores
+        if entry.id in ids:
+            continue
+        ids.add(entry.id)
+        rate, amount, start = entry.rate, entry.amount, entry.start
+        work = (entry.project_id, entry.project_name, entry.task_id, entry.task_name)
+        w = works.get(work)
+        if w is None:
+            w = works[work] = len(works)
+        member = (entry.user_id, entry.user_name)
+        m = members.get(member)
+        if m is None:
+            m = members[member] = len(members)
+        d = descriptions.get(entry.description)
+        if d is None:
+            d = descriptions[entry.description] = len(descriptions)
+        term = (entry.billable, entry.kind, entry.end is None or entry.seconds is None, (entry.seconds or 0) <= 0,
+                None if rate is None else str(rate.amount), None if rate is None else rate.currency,
+                None if amount is None else amount.currency)
+        t = terms.get(term)
+        if t is None:
+            t = terms[term] = len(terms)
+        records.append([entry.id, start.astimezone(_UTC).isoformat(timespec="microseconds"), entry.seconds,
+                        start.astimezone(where).date().isoformat(), None if amount is None else str(amount.amount),
+                        w, m, d, t])
+    return {"zone": zone, "ids": [record[0] for record in records], "works": [list(work) for work in works],
+            "members": [list(member) for member in members], "descriptions": list(descriptions),
+            "terms": [list(term) for term in terms], "records": records}
+
+
+def folded_terms(folded: dict[str, Any]) -> list[TimeEntry]:
+    """A fold's terms as entries (id, times, names and report amount aside): what skip_reason, the rate and
+    the reconciliation read of them."""
+    return [TimeEntry(id="", workspace_id="", user_id="", user_name=None, description="", start=_EPOCH,
+                      end=None if running else _EPOCH, seconds=None if running else int(not no_time),
+                      billable=billable, project_id=None, project_name=None, client_id=None, client_name=None,
+                      task_id=None, task_name=None, rate=None if rate is None else Money(Decimal(rate), rate_label),
+                      kind=kind, amount=None if amount_label is None else Money(Decimal(0), amount_label))
+            for billable, kind, running, no_time, rate, rate_label, amount_label in folded["terms"]]
 
 
 def unknown_labels(entries: Iterable[TimeEntry]) -> list[str]:
@@ -666,9 +800,17 @@ def reported_hundredths(entry: TimeEntry, currency: str) -> int | None:
     """An entry's report amount in hundredths (Clockify's x100, the currency's own exponent aside), or
     None when the report gave none, or a non-zero one in another currency. Nothing is nothing in every
     currency: an entry without a rate earns 0 in its client's currency, and that 0 counts."""
-    if entry.amount is None or (entry.amount.currency != currency and entry.amount.amount):
+    return None if entry.amount is None else hundredths_reported(entry.amount.amount, entry.amount.currency, currency)
+
+
+def hundredths_reported(amount: Decimal | str | None, label: str | None, currency: str) -> int | None:
+    """``reported_hundredths`` of a report amount (Decimal or its text) and its (resolved) label."""
+    if amount is None:
         return None
-    return int(entry.amount.amount.scaleb(2))
+    amount = Decimal(amount)
+    if label != currency and amount:
+        return None
+    return int(amount.scaleb(2))
 
 
 def hundredths_to_minor(hundredths: int, currency: str) -> int:
@@ -745,6 +887,44 @@ class Reconciler:
             kind = "currency_rounding"  # Clockify's own arithmetic: only the currency's unit can differ
         self.parts[kind] += billed_here - said
         self.counts[kind] += 1
+
+    def add_folded(self, samples: list[TimeEntry], records: Iterable[list]) -> None:
+        """``add`` for records of a ``fold`` (LinePlanner.add_folded's, as it placed them)."""
+        currency, round_seconds = self.currency, self.options.round_seconds
+        terms = []
+        for sample in samples:
+            rate_minor, source = entry_rate(sample, currency, self.fallback_minor)
+            terms.append((rate_minor, source, None if sample.amount is None else sample.amount.currency,
+                          None if sample.rate is None else int(sample.rate.amount.scaleb(2)), sample.billable))
+        parts, counts = self.parts, self.counts
+        cents = minor_digits(currency) == 2  # Clockify's hundredths are the minor unit as they are
+        for record in records:
+            seconds = record[2]
+            rate_minor, source, label, own, billable = terms[record[8]]
+            self.entries += 1
+            billed_here = _earned(rate_minor, seconds)
+            self.exact += billed_here
+            self.rounded += _earned(rate_minor, round_seconds(seconds))
+            hundredths = hundredths_reported(record[4], label, currency)
+            said = 0
+            if hundredths is None:
+                self.without_amount += 1
+            else:
+                self.reported += hundredths
+                said = hundredths if cents else hundredths_to_minor(hundredths, currency)
+                self.said_total += said
+            if not billable:
+                kind = "non_billable"
+            elif source != "clockify":
+                kind = "rate_here"
+            elif hundredths is None:
+                kind = "no_report_amount"
+            elif hundredths != _earned(own, seconds):  # type: ignore[arg-type]
+                kind = "clockify_differs"
+            else:
+                kind = "currency_rounding"
+            parts[kind] += billed_here - said
+            counts[kind] += 1
 
     _SUMS = ("reported", "said_total", "without_amount", "exact", "rounded", "entries")
 

@@ -9,14 +9,15 @@ import re
 from dataclasses import replace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, settings, strategies as st
 from sqlalchemy import func, select
 
 from extensions import db
 from models import ImportedEntry, ImportPreview, ImportPreviewPage, Invoice, LineItem
 from sandbox import create_sandbox
-from services.imports import classify
-from services.lines import LinePlanner, Reconciler, plan_lines, reconcile
+from services.clockify_types import Money
+from services.imports import Asked, classify, plan_digest
+from services.lines import LinePlanner, Reconciler, fold, plan_lines, reconcile
 from tests.test_concurrency import _all_at_once, _copies, _session
 from tests.test_imports import Wizard, connect
 from tests.test_import_races import TRIALS, _connect, _draft_to_confirm, _turns, lines_added_to  # noqa: F401
@@ -50,6 +51,37 @@ def test_a_plan_built_in_parts_and_joined_is_the_plan_built_at_once(entries, opt
     assert [sum(line.entry_seconds) for line in result.lines] == [line.seconds for line in result.lines]
     assert sums.result(result) == reconcile([item for item in entries if billable(item)], whole, currency="USD",
                                             fallback_rate=fallback, options=options)
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_entries(), random_options, fallback_rates, time_zones, st.data())
+def test_a_plan_from_the_pages_digests_is_the_plan_of_every_entry_one_by_one(entries, options, fallback, zone, data):
+    """Show the lines and the confirm plan from each stored page's digest (its entries folded as the page
+    was stored, a cell per alike entries): the very lines, seconds and reconciliation of planning each
+    selected entry one by one, for every grouping, rounding and detail, over overlapping pages, with
+    entries unticked, billed elsewhere, non-billable (ticked or not) and with or without a report amount."""
+    entries = [replace(item, billable=data.draw(st.integers(0, 4)) > 0,
+                       amount=data.draw(st.sampled_from([None, Money.from_cents(4500, "USD"), Money.from_cents(123, "USD"),
+                                                         Money.from_cents(0, "EUR"), Money.from_cents(700, "EUR")])))
+               for item in entries]
+    ids = st.sampled_from([item.id for item in entries] or ["none"])
+    unticked, elsewhere, ticked_non_billable = (data.draw(st.frozensets(ids, max_size=4)) for _ in range(3))
+    chosen = [item for item in entries if billable(item) and item.id not in elsewhere
+              and (item.id not in unticked if item.billable else item.id in ticked_non_billable)]
+    whole = plan_lines(chosen, currency="USD", fallback_rate=fallback, options=options, time_zone=zone)
+
+    planner = LinePlanner(currency="USD", fallback_rate=fallback, options=options, time_zone=zone)
+    sums, seen = Reconciler(currency="USD", fallback_rate=fallback, options=options), set()
+    asked = Asked(currency="USD", zone=zone, billable=lambda entry_id: entry_id not in unticked,
+                  non_billable=ticked_non_billable.__contains__, ticked=None, answers={}, billed=set())
+    for start in range(0, len(entries), 3):  # pages of three entries, each after the first repeating the first entry
+        page = [*entries[start:start + 3], *entries[:1]]
+        digest = json.loads(json.dumps(fold(page, zone)))  # as stored
+        plan_digest(digest, asked, planner, sums, seen, lambda page_ids: elsewhere & set(page_ids))
+    result = planner.plan()
+    assert result.lines == whole.lines
+    assert [line.entry_seconds for line in result.lines] == [line.entry_seconds for line in whole.lines]
+    assert sums.result(result) == reconcile(chosen, whole, currency="USD", fallback_rate=fallback, options=options)
 
 
 @pytest.fixture(scope="module")
