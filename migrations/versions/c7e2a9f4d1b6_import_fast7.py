@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c7e2a9f4d1b6'
-down_revision = 'b2d8f4a6c1e3'
+down_revision = 'c7e1d3a5f902'
 branch_labels = None
 depends_on = None
 
