@@ -1,7 +1,7 @@
 """import fast: each stored preview page keeps its entries folded for planning lines
 
 Revision ID: c7e2a9f4d1b6
-Revises: b2d8f4a6c1e3
+Revises: c7e1d3a5f902
 Create Date: 2026-11-30 22:00:00.000000
 
 """
