@@ -16,6 +16,7 @@ The sandbox fixtures:
 """
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import tempfile
@@ -328,19 +329,78 @@ def sqlite_schema(tmp_path_factory) -> Path | None:
     return path
 
 
+# What the app fixture gives create_app, besides the database.
+TEST_CONFIG = {"TESTING": True, "HOURBILL_PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,
+               # A wizard request on a loaded test machine finishes what it began (tests of the
+               # page-by-page continuation set it to 0: tests/test_big_imports.py).
+               "HOURBILL_IMPORT_STEP_SECONDS": 60,
+               # Timing only (the number of attempts is unchanged): a 429 or 5xx is retried at once.
+               "HOURBILL_CLOCKIFY_RETRY_BACKOFF": 0.0}
+
+
+def _app_environment() -> tuple:
+    """The environment variables create_app reads (app._config_from_environment)."""
+    return tuple(sorted((name, value) for name, value in os.environ.items()
+                        if name.startswith(("HOURBILL_", "MAIL_")) or name in {"SECRET_KEY", "DATABASE_URL"}))
+
+
+class _WorkerApp:
+    """One app per worker, lent to each test that asks for `app`: a new app per test cost ~15 ms of CPU
+    (werkzeug's URL map, the extensions) and started with cold caches (each template loaded into a new Jinja
+    environment, Babel's catalogues, Flask-Babel's). Each test gets it with what is its own: a new engine on
+    its own database (so its own SQLite file, and the rate budget's file beside it), its own instance folder
+    (data key, secret-key file) and the configuration as made; after the test the configuration and the WSGI
+    app are put back. A test whose environment configures the app (HOURBILL_*, MAIL_*, SECRET_KEY,
+    DATABASE_URL set by monkeypatch before the app) gets an app of its own, as before."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.app = folder, None
+
+    def lend(self, database_url: str, instance: Path):
+        environment = _app_environment()
+        if self.app is None:
+            self.app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url},
+                                  instance_path=str(self.folder))
+            self.app.test_client_class = BrowserLikeClient
+            self.config, self.wsgi_app, self.environment = copy.deepcopy(dict(self.app.config)), self.app.wsgi_app, environment
+            self.secret = (self.folder / "secret_key").read_bytes()
+        elif environment != self.environment:
+            return None
+        app = self.app
+        instance.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(instance / "secret_key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(self.secret)
+        app.instance_path = str(instance)
+        app.extensions["hourbill.clockify"].key_file = instance / "data.key"
+        app.extensions["hourbill.secret_key_file"] = instance / "secret_key"
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+        options = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "url": database_url, "echo": False, "echo_pool": False}
+        db._apply_driver_defaults(options, app)
+        db._app_engines[app][None] = db._make_engine(None, options, app)
+        return app
+
+    def give_back(self) -> None:
+        self.app.config.clear()
+        self.app.config.update(copy.deepcopy(self.config))
+        self.app.wsgi_app = self.wsgi_app
+
+
+@pytest.fixture(scope="session")
+def worker_app(tmp_path_factory) -> _WorkerApp:
+    return _WorkerApp(tmp_path_factory.mktemp("worker-app"))
+
+
 @pytest.fixture
-def app(request, tmp_path, database_url, sqlite_schema):
+def app(request, tmp_path, database_url, sqlite_schema, worker_app):
     if database_url.startswith("sqlite:///"):
         shutil.copyfile(sqlite_schema, database_url.removeprefix("sqlite:///"))
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
-                      "HOURBILL_PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,
-                      # A wizard request on a loaded test machine finishes what it began (tests of the
-                      # page-by-page continuation set it to 0: tests/test_big_imports.py).
-                      "HOURBILL_IMPORT_STEP_SECONDS": 60,
-                      # Timing only (the number of attempts is unchanged): a 429 or 5xx is retried at once.
-                      "HOURBILL_CLOCKIFY_RETRY_BACKOFF": 0.0},
-                     instance_path=str(tmp_path / "instance"))
-    app.test_client_class = BrowserLikeClient
+    app = worker_app.lend(database_url, tmp_path / "instance")
+    shared = app is not None
+    if not shared:
+        app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url},
+                         instance_path=str(tmp_path / "instance"))
+        app.test_client_class = BrowserLikeClient
     if not request.node.stash.get(SCHEMA_READY, False):
         with app.app_context():
             db.create_all()  # nothing left to create on SQLite; on PostgreSQL a worker's first test's tables
@@ -348,6 +408,8 @@ def app(request, tmp_path, database_url, sqlite_schema):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    if shared:
+        worker_app.give_back()
 
 
 @pytest.fixture
