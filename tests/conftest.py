@@ -1,4 +1,5 @@
-"""Shared fixtures, for every test file: an app on a temporary database and instance folder, a test client
+"""Shared fixtures, for every test file: the worker's app (one per worker, lent to each test: _WorkerApp) on the
+test's own temporary database and instance folder, a test client
 that carries the CSRF token the way a browser page does (tests/client.py), helpers to make users and
 invoices, the Clockify sandbox on a free local port, and Chromium (tests/browser.py).
 
@@ -22,6 +23,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
@@ -492,7 +494,11 @@ class _Registered:
     """Ada registered and logged in, kept once per worker: the database as that real registration left it (an
     SQLite copy) and the cookie and CSRF token it gave the browser. A test that logs in on an empty SQLite
     database of the worker's app, configured as it was then, starts from that copy (~10 ms of CPU less than
-    registering again); any other registers through the pages."""
+    registering again); any other registers through the pages. The copy is made again every FRESH_SECONDS, so
+    that what is timed from the registration is as a test that had just registered finds it (its session is
+    touched after 5 minutes: services/accounts.TOUCH_EVERY, a write a test of a refused form would see)."""
+
+    FRESH_SECONDS = 10
 
     def __init__(self, folder: Path):
         self.path, self.made = folder / "registered.db", None
@@ -509,10 +515,12 @@ class _Registered:
     def log_in(self, app, worker_app, accounts: "Accounts") -> None:
         state = self._state(app, accounts.client) if app is worker_app.app else None
         database = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+        if self.made is not None and time.monotonic() - self.made_at > self.FRESH_SECONDS:
+            self.made = None  # made again by this test's registration
         if state is not None and self.made is not None and self.made[0] == state:
-            with sqlite3.connect(database) as target:
+            with closing(sqlite3.connect(database)) as target:
                 if target.execute(EVERY_ROW).fetchone()[0] == 0:
-                    with sqlite3.connect(self.path) as source:
+                    with closing(sqlite3.connect(self.path)) as source:
                         source.backup(target)
                     _, cookie, token = self.made
                     accounts.client.set_cookie("session", cookie)
@@ -520,9 +528,10 @@ class _Registered:
                     return
         accounts.register()
         if state is not None and self.made is None:
-            with sqlite3.connect(database) as source, sqlite3.connect(self.path) as copy:
+            with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(self.path)) as copy:
                 source.backup(copy)
             self.made = (state, accounts.client.get_cookie("session").value, accounts.client.csrf_token())
+            self.made_at = time.monotonic()
 
 
 @pytest.fixture(scope="session")
