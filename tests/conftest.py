@@ -48,7 +48,7 @@ CHEAP_PASSWORD_HASH = "pbkdf2:sha256:1"
 
 
 def _share_url_builders() -> None:
-    """Each test makes its own app, and most of create_app's time went to werkzeug compiling a URL
+    """Tests that make their own app (and the sqlite_schema fixture) spent most of create_app's time went to werkzeug compiling a URL
     builder (Python source, via ast and compile) for each of the ~85 routes, the same ones every time. The
     builder is a plain function of the rule's text, parts and defaults that takes the rule as its first
     argument, so one compiled per distinct rule serves every app (create_app: 57 -> 17 ms). Skipped if a
@@ -86,8 +86,8 @@ hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os
 
 
 class _SharedTemplateCode(jinja2.BytecodeCache):
-    """Each test makes its own app, so its own Jinja environment, which parsed and compiled every template
-    it rendered again: about 40% of the suite's time. Compiled templates kept in memory for the whole
+    """Every app (the worker's, the schema's, a test's own) has its own Jinja environment, which parsed and
+    compiled every template it rendered again: about 40% of the suite's time when each test made an app. Compiled templates kept in memory for the whole
     process serve every app (Jinja checks each against its source's checksum, so an edited template is
     compiled afresh); the apps are made alike, with the same extensions."""
 
@@ -107,7 +107,7 @@ flask.Flask.jinja_options = {**flask.Flask.jinja_options, "bytecode_cache": _Sha
 
 
 class _SharedCompiledSQL(sqlalchemy.util.LRUCache):
-    """Each test makes its own app, so its own engine, whose compiled-statement cache (and the ORM's
+    """Each test has its own engine (on its own database), whose compiled-statement cache (and the ORM's
     flush-statement cache on each mapper) is keyed by the engine's own dialect object: every test compiled
     again the ~30 statements each of its requests runs, ~15% of a request-level test's CPU. Dialects of one
     kind are interchangeable here (same class, driver settings and server version), so one cache keyed by
