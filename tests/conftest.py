@@ -48,7 +48,7 @@ CHEAP_PASSWORD_HASH = "pbkdf2:sha256:1"
 
 
 def _share_url_builders() -> None:
-    """Tests that make their own app (and the sqlite_schema fixture) spent most of create_app's time went to werkzeug compiling a URL
+    """Most of create_app's time (the worker's app, the schema's, a test's own) went to werkzeug compiling a URL
     builder (Python source, via ast and compile) for each of the ~85 routes, the same ones every time. The
     builder is a plain function of the rule's text, parts and defaults that takes the rule as its first
     argument, so one compiled per distinct rule serves every app (create_app: 57 -> 17 ms). Skipped if a
@@ -87,8 +87,8 @@ hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os
 
 class _SharedTemplateCode(jinja2.BytecodeCache):
     """Every app (the worker's, the schema's, a test's own) has its own Jinja environment, which parsed and
-    compiled every template it rendered again: about 40% of the suite's time when each test made an app. Compiled templates kept in memory for the whole
-    process serve every app (Jinja checks each against its source's checksum, so an edited template is
+    compiled every template it rendered again: about 40% of the suite's time when each test made an app.
+    Compiled templates kept in memory for the whole process serve every app (Jinja checks each against its source's checksum, so an edited template is
     compiled afresh); the apps are made alike, with the same extensions."""
 
     def __init__(self):
@@ -365,7 +365,8 @@ class _WorkerApp:
             self.app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url},
                                   instance_path=str(self.folder))
             self.app.test_client_class = BrowserLikeClient
-            self.config, self.wsgi_app, self.environment = copy.deepcopy(dict(self.app.config)), self.app.wsgi_app, environment
+            self.config, self.wsgi_app = copy.deepcopy(dict(self.app.config)), self.app.wsgi_app
+            self.environment = environment
             self.secret = (self.folder / "secret_key").read_bytes()
         elif environment != self.environment:
             return None
