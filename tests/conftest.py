@@ -88,8 +88,8 @@ hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os
 class _SharedTemplateCode(jinja2.BytecodeCache):
     """Every app (the worker's, the schema's, a test's own) has its own Jinja environment, which parsed and
     compiled every template it rendered again: about 40% of the suite's time when each test made an app.
-    Compiled templates kept in memory for the whole process serve every app (Jinja checks each against its source's checksum, so an edited template is
-    compiled afresh); the apps are made alike, with the same extensions."""
+    Compiled templates kept in memory for the whole process serve every app (Jinja checks each against its
+    source's checksum, so an edited template is compiled afresh); the apps are made alike, with the same extensions."""
 
     def __init__(self):
         self.code: dict[str, bytes] = {}
