@@ -1,4 +1,5 @@
-"""Shared fixtures, for every test file: an app on a temporary database and instance folder, a test client
+"""Shared fixtures, for every test file: the worker's app (one per worker, lent to each test: _WorkerApp) on the
+test's own temporary database and instance folder, a test client
 that carries the CSRF token the way a browser page does (tests/client.py), helpers to make users and
 invoices, the Clockify sandbox on a free local port, and Chromium (tests/browser.py).
 
@@ -16,10 +17,13 @@ The sandbox fixtures:
 """
 from __future__ import annotations
 
+import copy
 import os
 import shutil
+import sqlite3
 import tempfile
 import time
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,6 +32,7 @@ import hypothesis
 import jinja2
 import pytest
 import sqlalchemy
+import sqlalchemy.orm
 
 from app import create_app
 from app import database_url as server_url
@@ -43,7 +48,7 @@ CHEAP_PASSWORD_HASH = "pbkdf2:sha256:1"
 
 
 def _share_url_builders() -> None:
-    """Each test makes its own app, and most of create_app's time went to werkzeug compiling a URL
+    """Most of create_app's time (the worker's app, the schema's, a test's own) went to werkzeug compiling a URL
     builder (Python source, via ast and compile) for each of the ~85 routes, the same ones every time. The
     builder is a plain function of the rule's text, parts and defaults that takes the rule as its first
     argument, so one compiled per distinct rule serves every app (create_app: 57 -> 17 ms). Skipped if a
@@ -81,10 +86,10 @@ hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os
 
 
 class _SharedTemplateCode(jinja2.BytecodeCache):
-    """Each test makes its own app, so its own Jinja environment, which parsed and compiled every template
-    it rendered again: about 40% of the suite's time. Compiled templates kept in memory for the whole
-    process serve every app (Jinja checks each against its source's checksum, so an edited template is
-    compiled afresh); the apps are made alike, with the same extensions."""
+    """Every app (the worker's, the schema's, a test's own) has its own Jinja environment, which parsed and
+    compiled every template it rendered again: about 40% of the suite's time when each test made an app.
+    Compiled templates kept in memory for the whole process serve every app (Jinja checks each against its
+    source's checksum, so an edited template is compiled afresh); the apps are made alike, with the same extensions."""
 
     def __init__(self):
         self.code: dict[str, bytes] = {}
@@ -99,6 +104,53 @@ class _SharedTemplateCode(jinja2.BytecodeCache):
 
 
 flask.Flask.jinja_options = {**flask.Flask.jinja_options, "bytecode_cache": _SharedTemplateCode()}
+
+
+class _SharedCompiledSQL(sqlalchemy.util.LRUCache):
+    """Each test has its own engine (on its own database), whose compiled-statement cache (and the ORM's
+    flush-statement cache on each mapper) is keyed by the engine's own dialect object: every test compiled
+    again the ~30 statements each of its requests runs, ~15% of a request-level test's CPU. Dialects of one
+    kind are interchangeable here (same class, driver settings and server version), so one cache keyed by
+    what a dialect compiles for, rather than by which object it is, serves every engine in the process."""
+
+    def __init__(self):
+        super().__init__(20_000)  # a worker's whole run compiles a few thousand distinct statements
+        self.kinds: dict = {}
+
+    def _key(self, key):
+        dialect = key[0] if isinstance(key, tuple) and key else None
+        if not isinstance(dialect, sqlalchemy.engine.Dialect):
+            return key
+        kind = (type(dialect), dialect.server_version_info, dialect.paramstyle, dialect.label_length,
+                dialect.max_identifier_length, dialect.default_schema_name)
+        return (self.kinds.setdefault(kind, kind), *key[1:])
+
+    def get(self, key, default=None):
+        return super().get(self._key(key), default)
+
+    def __getitem__(self, key):
+        return super().__getitem__(self._key(key))
+
+    def __setitem__(self, key, value):
+        super().__setitem__(self._key(key), value)
+
+    def __contains__(self, key):
+        return super().__contains__(self._key(key))
+
+    def __delitem__(self, key):
+        super().__delitem__(self._key(key))
+
+
+def _share_compiled_sql() -> None:
+    shared = _SharedCompiledSQL()
+    # Engine.__init__ sets its own cache; this class attribute (a data descriptor) takes precedence.
+    sqlalchemy.engine.Engine._compiled_cache = property(lambda engine: shared, lambda engine, made: None)
+    sqlalchemy.orm.configure_mappers()  # which would otherwise drop the caches set below
+    for mapper in db.Model.registry.mappers:
+        mapper.base_mapper._compiled_cache = shared
+
+
+_share_compiled_sql()
 
 
 @sqlalchemy.event.listens_for(sqlalchemy.engine.Engine, "connect")
@@ -280,19 +332,79 @@ def sqlite_schema(tmp_path_factory) -> Path | None:
     return path
 
 
+# What the app fixture gives create_app, besides the database.
+TEST_CONFIG = {"TESTING": True, "HOURBILL_PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,
+               # A wizard request on a loaded test machine finishes what it began (tests of the
+               # page-by-page continuation set it to 0: tests/test_big_imports.py).
+               "HOURBILL_IMPORT_STEP_SECONDS": 60,
+               # Timing only (the number of attempts is unchanged): a 429 or 5xx is retried at once.
+               "HOURBILL_CLOCKIFY_RETRY_BACKOFF": 0.0}
+
+
+def _app_environment() -> tuple:
+    """The environment variables create_app reads (app._config_from_environment)."""
+    return tuple(sorted((name, value) for name, value in os.environ.items()
+                        if name.startswith(("HOURBILL_", "MAIL_")) or name in {"SECRET_KEY", "DATABASE_URL"}))
+
+
+class _WorkerApp:
+    """One app per worker, lent to each test that asks for `app`: a new app per test cost ~15 ms of CPU
+    (werkzeug's URL map, the extensions) and started with cold caches (each template loaded into a new Jinja
+    environment, Babel's catalogues, Flask-Babel's). Each test gets it with what is its own: a new engine on
+    its own database (so its own SQLite file, and the rate budget's file beside it), its own instance folder
+    (data key, secret-key file) and the configuration as made; after the test the configuration and the WSGI
+    app are put back. A test whose environment configures the app (HOURBILL_*, MAIL_*, SECRET_KEY,
+    DATABASE_URL set by monkeypatch before the app) gets an app of its own, as before."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.app = folder, None
+
+    def lend(self, database_url: str, instance: Path):
+        environment = _app_environment()
+        if self.app is None:
+            self.app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url},
+                                  instance_path=str(self.folder))
+            self.app.test_client_class = BrowserLikeClient
+            self.config, self.wsgi_app = copy.deepcopy(dict(self.app.config)), self.app.wsgi_app
+            self.environment = environment
+            self.secret = (self.folder / "secret_key").read_bytes()
+        elif environment != self.environment:
+            return None
+        app = self.app
+        instance.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(instance / "secret_key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(self.secret)
+        app.instance_path = str(instance)
+        app.extensions["hourbill.clockify"].key_file = instance / "data.key"
+        app.extensions["hourbill.secret_key_file"] = instance / "secret_key"
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+        options = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "url": database_url, "echo": False, "echo_pool": False}
+        db._apply_driver_defaults(options, app)
+        db._app_engines[app][None] = db._make_engine(None, options, app)
+        return app
+
+    def give_back(self) -> None:
+        self.app.config.clear()
+        self.app.config.update(copy.deepcopy(self.config))
+        self.app.wsgi_app = self.wsgi_app
+
+
+@pytest.fixture(scope="session")
+def worker_app(tmp_path_factory) -> _WorkerApp:
+    return _WorkerApp(tmp_path_factory.mktemp("worker-app"))
+
+
 @pytest.fixture
-def app(request, tmp_path, database_url, sqlite_schema):
+def app(request, tmp_path, database_url, sqlite_schema, worker_app):
     if database_url.startswith("sqlite:///"):
         shutil.copyfile(sqlite_schema, database_url.removeprefix("sqlite:///"))
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
-                      "HOURBILL_PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,
-                      # A wizard request on a loaded test machine finishes what it began (tests of the
-                      # page-by-page continuation set it to 0: tests/test_big_imports.py).
-                      "HOURBILL_IMPORT_STEP_SECONDS": 60,
-                      # Timing only (the number of attempts is unchanged): a 429 or 5xx is retried at once.
-                      "HOURBILL_CLOCKIFY_RETRY_BACKOFF": 0.0},
-                     instance_path=str(tmp_path / "instance"))
-    app.test_client_class = BrowserLikeClient
+    app = worker_app.lend(database_url, tmp_path / "instance")
+    shared = app is not None
+    if not shared:
+        app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url},
+                         instance_path=str(tmp_path / "instance"))
+        app.test_client_class = BrowserLikeClient
     if not request.node.stash.get(SCHEMA_READY, False):
         with app.app_context():
             db.create_all()  # nothing left to create on SQLite; on PostgreSQL a worker's first test's tables
@@ -300,6 +412,8 @@ def app(request, tmp_path, database_url, sqlite_schema):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    if shared:
+        worker_app.give_back()
 
 
 @pytest.fixture
@@ -372,9 +486,63 @@ def accounts(app, client):
     return Accounts(app, client)
 
 
+# Settings that registering does not read: a test may have changed them before logging in (the sandbox's URLs).
+NOT_READ_BY_REGISTERING = ("SQLALCHEMY_DATABASE_URI", "SEND_FILE_MAX_AGE_DEFAULT", "HOURBILL_CLOCKIFY_", "MAIL_")
+EVERY_ROW = "SELECT " + " + ".join(f'(SELECT count(*) FROM "{name}")' for name in EMPTYING_ORDER)
+
+
+class _Registered:
+    """Ada registered and logged in, kept once per worker: the database as that real registration left it (an
+    SQLite copy) and the cookie and CSRF token it gave the browser. A test that logs in on an empty SQLite
+    database of the worker's app, configured as it was then, starts from that copy (~10 ms of CPU less than
+    registering again); any other registers through the pages. The copy is made again every FRESH_SECONDS, so
+    that what is timed from the registration is as a test that had just registered finds it (its session is
+    touched after 5 minutes: services/accounts.TOUCH_EVERY, a write a test of a refused form would see)."""
+
+    FRESH_SECONDS = 10
+
+    def __init__(self, folder: Path):
+        self.path, self.made = folder / "registered.db", None
+
+    @staticmethod
+    def _state(app, client) -> tuple | None:
+        config = tuple(sorted((name, repr(value)) for name, value in app.config.items()
+                              if not name.startswith(NOT_READ_BY_REGISTERING)))
+        uri = app.config["SQLALCHEMY_DATABASE_URI"]
+        if SERVER_DATABASE or not uri.startswith("sqlite:///") or client.get_cookie("session") is not None:
+            return None
+        return config
+
+    def log_in(self, app, worker_app, accounts: "Accounts") -> None:
+        state = self._state(app, accounts.client) if app is worker_app.app else None
+        database = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+        if self.made is not None and time.monotonic() - self.made_at > self.FRESH_SECONDS:
+            self.made = None  # made again by this test's registration
+        if state is not None and self.made is not None and self.made[0] == state:
+            with closing(sqlite3.connect(database)) as target:
+                if target.execute(EVERY_ROW).fetchone()[0] == 0:
+                    with closing(sqlite3.connect(self.path)) as source:
+                        source.backup(target)
+                    _, cookie, token = self.made
+                    accounts.client.set_cookie("session", cookie)
+                    accounts.client._token = token
+                    return
+        accounts.register()
+        if state is not None and self.made is None:
+            with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(self.path)) as copy:
+                source.backup(copy)
+            self.made = (state, accounts.client.get_cookie("session").value, accounts.client.csrf_token())
+            self.made_at = time.monotonic()
+
+
+@pytest.fixture(scope="session")
+def registered(tmp_path_factory) -> _Registered:
+    return _Registered(tmp_path_factory.mktemp("registered"))
+
+
 @pytest.fixture
-def logged_in(accounts):
-    accounts.register()
+def logged_in(accounts, app, worker_app, registered):
+    registered.log_in(app, worker_app, accounts)
     return accounts
 
 
