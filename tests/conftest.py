@@ -556,11 +556,25 @@ def clockify_sandbox_server():
         yield running
 
 
+@pytest.fixture(scope="session")
+def small_sandbox_server():
+    """The seeded world with 8 members of 10 entries each (the shared sandbox has 55 of 40): every kind of
+    entry the wizard treats apart (timers, breaks, other currencies, non-billable) is there, and a preview
+    of a few dozen entries instead of ~700 makes each test a fraction of the work. The limits are the
+    shared sandbox's own. A module asks for it with `pytestmark = pytest.mark.small_sandbox`."""
+    with create_sandbox(members=8, entries_per_member=10).serve_in_thread() as running:
+        yield running
+
+
 @pytest.fixture
-def clockify_sandbox(clockify_sandbox_server) -> RunningSandbox:
-    clockify_sandbox_server.sandbox.reset()
-    yield clockify_sandbox_server
-    clockify_sandbox_server.sandbox.reset()
+def clockify_sandbox(request) -> RunningSandbox:
+    """The running sandbox, reset before and after the test: the shared world, or the small one for a
+    test marked small_sandbox."""
+    small = request.node.get_closest_marker("small_sandbox") is not None
+    running = request.getfixturevalue("small_sandbox_server" if small else "clockify_sandbox_server")
+    running.sandbox.reset()
+    yield running
+    running.sandbox.reset()
 
 
 @pytest.fixture

@@ -2,11 +2,15 @@
 tab still showing a trimmed preview is told it expired (in the wizard, not the 404 page)."""
 from __future__ import annotations
 
+import pytest
+
 from extensions import db
 from models import ImportPreview
 from sandbox import NORTHWIND_ID
 from services.imports import PREVIEWS_KEPT_PER_USER
-from tests.test_imports import Wizard, clockify, small_sandbox_server, wizard, words  # noqa: F401  (fixtures)
+from tests.test_imports import Wizard, wizard, words  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.small_sandbox  # 8 members of 10 entries (tests/conftest.py)
 
 
 EXPIRED = "This preview expired: preview again"

@@ -12,7 +12,9 @@ from extensions import db
 from models import Customer, ImportPreview
 from sandbox import ACME_ID, INTERNAL_ID, NORTHWIND_ID, WEBSITE_REDESIGN_ID, create_sandbox
 from tests.test_connections import connect
-from tests.test_imports import OCTOBER, Wizard, clockify, small_sandbox_server, wizard, words  # noqa: F401  (fixtures)
+from tests.test_imports import OCTOBER, Wizard, wizard, words  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.small_sandbox  # 8 members of 10 entries (tests/conftest.py)
 
 
 

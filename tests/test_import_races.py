@@ -14,7 +14,6 @@ from extensions import db
 from models import ImportedEntry, ImportPreview, ImportPreviewPage, Invoice
 from sandbox import ACME_ID, NORTHWIND_ID, create_sandbox
 from tests.test_concurrency import _all_at_once, _copies, _new_invoice, _session
-from tests.test_imports import small_sandbox_server  # noqa: F401  (a fixture: 8 members of 10 entries)
 
 
 TRIALS = 2  # the confirm writes first, then the other request
@@ -94,15 +93,6 @@ def test_ten_load_more_of_one_preview_at_once_fetch_the_next_page_once(app, live
 
 
 @pytest.fixture
-def clockify_sandbox(small_sandbox_server):
-    """The import tests' small sandbox (reset before and after each test): the order of the racing writes
-    is set by _turns, not by how long the confirm takes, so a few dozen entries race as hundreds did."""
-    small_sandbox_server.sandbox.reset()
-    yield small_sandbox_server
-    small_sandbox_server.sandbox.reset()
-
-
-@pytest.fixture
 def lines_added_to(app):
     """The status of the invoice at the moment lines were inserted into it (in the inserting transaction),
     for the confirm's plain INSERTs: anything but "draft" means lines were added to a sent invoice."""
@@ -120,6 +110,9 @@ def lines_added_to(app):
     event.remove(Session, "do_orm_execute", on_execute)
 
 
+# The small sandbox: the order of the racing writes is set by _turns, not by how long the confirm takes, so a
+# few dozen entries race as hundreds did.
+@pytest.mark.small_sandbox
 @pytest.mark.parametrize("action", ["send", "delete"])
 def test_confirm_racing_send_or_delete_never_adds_lines_to_an_invoice_that_left_draft(
         app, live_server, clockify_sandbox, lines_added_to, action):

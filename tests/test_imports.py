@@ -13,6 +13,8 @@ from sandbox import ACME_ID, FREE_ID, MAIN_KEY, NORTHWIND_ID, WEBSITE_REDESIGN_I
 from tests.conftest import SLOW_ANSWER, TIMING_OUT
 from tests.test_connections import connect
 
+pytestmark = pytest.mark.small_sandbox  # 8 members of 10 entries (tests/conftest.py)
+
 
 OCTOBER = {"range": "custom", "start": "2025-10-01", "end": "2025-10-31"}
 
@@ -20,29 +22,6 @@ OCTOBER = {"range": "custom", "start": "2025-10-01", "end": "2025-10-31"}
 def words(html: str) -> str:
     """The page's text as a person reads it: tags dropped, spaces collapsed."""
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
-
-
-@pytest.fixture(scope="module")
-def small_sandbox_server():
-    """The seeded world with 8 members of 10 entries each (the shared sandbox has 55 of 40): every kind of
-    entry the wizard treats apart (timers, breaks, other currencies, non-billable) is there, and a preview
-    of a few dozen entries instead of ~700 makes each test a fraction of the work. The limits are the
-    shared sandbox's own."""
-    from sandbox import create_sandbox
-
-    with create_sandbox(members=8, entries_per_member=10).serve_in_thread() as running:
-        yield running
-
-
-@pytest.fixture
-def clockify(app, small_sandbox_server):
-    """As tests/conftest.py's `clockify`, on the small sandbox (reset before and after each test)."""
-    small_sandbox_server.sandbox.reset()
-    app.config.update(HOURBILL_CLOCKIFY_API_URL=small_sandbox_server.api_url,
-                      HOURBILL_CLOCKIFY_REPORTS_URL=small_sandbox_server.reports_url,
-                      HOURBILL_CLOCKIFY_TIMEOUT=(2.0, 2.0))
-    yield small_sandbox_server
-    small_sandbox_server.sandbox.reset()
 
 
 @pytest.fixture
