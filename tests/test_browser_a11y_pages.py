@@ -116,16 +116,18 @@ def width_problems(page, where: str, width: str) -> list[str]:
 
 def check_pages(page, paths: list[str]) -> list[str]:
     """Each page loaded once, then checked at every width (resized in place: the layout follows the
-    viewport as it would on a reload, at one page load instead of one per width)."""
+    viewport as it would on a reload, at one page load instead of one per width). A page opens at the width
+    the one before it ended at, and is checked at that one first: one resize a page, not two."""
     problems = []
+    widths = list(WIDTHS)
     for path in paths:
-        at_width(page, "desktop")
         response = page.goto(path)
         assert response.status == 200, f"{path} answered {response.status}"
-        for width in WIDTHS:
+        for width in widths:
             at_width(page, width)
             problems += width_problems(page, path, width)
             screenshot(page, f"pages-{width}-" + path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-"))
+        widths.reverse()
     return problems
 
 
