@@ -87,12 +87,6 @@ def moving_and_removing_by_keyboard(page, width: int) -> None:
     expect(page.get_by_role("status").filter(has_text="Line restored.")).to_be_visible()
 
 
-def test_a_long_description_is_readable_in_full_and_multi_line(page, drafts):
-    log_in(page)
-    for _ in each_width(page, drafts):
-        long_description_readable(page)
-
-
 def long_description_readable(page) -> None:
     area = page.locator('form.line-row:not(.add-line) textarea[name="description"]').first
     # Every line of the text is shown: the box is as tall as its content, with nothing to scroll inside it.
@@ -155,9 +149,12 @@ def comma_quantity_billed(page) -> None:
     expect(page.locator('form.line-row:not(.add-line) input[name="quantity"]').first).to_have_value("7,5")
 
 
-def test_a_german_locale_types_a_decimal_comma_and_reads_amounts_its_way(page, drafts):
+def test_a_long_description_is_readable_in_full_and_a_german_locale_types_a_decimal_comma_and_reads_amounts_its_way(
+        page, drafts):
+    """One log-in for both (the description's second paragraph changes no amount)."""
     german_draft(page)
     for _ in each_width(page, drafts):
+        long_description_readable(page)
         quantity = page.locator('form.line-row:not(.add-line) input[name="quantity"]').first
         quantity.fill("7,5")
         quantity.press("Tab")
