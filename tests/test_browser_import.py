@@ -1,8 +1,9 @@
 """In Chromium, as a person: a draft invoice for Northwind, Import from Clockify against the Clockify
 sandbox (October 2025, Acme Studio, project Website redesign), untick two entries, one line per project
 rounded up to 15 minutes, Show the lines, Add to invoice, and the lines on the invoice and its PDF, without
-JavaScript (whole pages). With JavaScript (the wizard swaps in place) the same steps are the new user's
-journey's (tests/test_browser_journey.py): one walk, not two. The helpers here serve both."""
+JavaScript (whole pages, the step indicator going back without losing a choice). With JavaScript (the
+wizard swaps in place) the same steps are the new user's journey's (tests/test_browser_journey.py): one
+walk, not two. The helpers here serve both, and the wizard's steps by keyboard (test_browser_import_steps.py)."""
 import re
 from decimal import Decimal
 
@@ -148,14 +149,52 @@ def page_without_js(chromium, live_server):
     context.close()
 
 
-def preview_without_js(page):
-    """From the draft to the preview of October's entries, page by page; returns the entry boxes."""
+def steps(page):
+    return page.get_by_role("navigation", name="Import steps")
+
+
+def current_step(page) -> str:
+    return steps(page).locator('[aria-current="step"]').inner_text()
+
+
+def the_steps_are_pages_with_an_h1_labelled_dates_and_plain_checkboxes(page) -> None:
+    """From the draft, without JavaScript, to the entries and back through the step indicator, page by page:
+    the choices come along. Ends on the filters page, October's Website redesign chosen."""
     page.get_by_role("link", name="Import from Clockify").click()
     page.wait_for_url("**/import")
-    expect(page.get_by_role("heading", name="Import from Clockify")).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="Import from Clockify")).to_be_visible()
+    assert current_step(page) == "Workspace"
     page.get_by_label("Workspace").select_option(label="Acme Studio")
     page.get_by_role("button", name="Load clients, projects and members").click()
     page.wait_for_url(re.compile(r"/import/filters\?"))
+    expect(page.get_by_role("heading", level=1, name="Import from Clockify")).to_be_visible()
+    # From and To are there, saying when they count; no filter box without JavaScript.
+    expect(page.get_by_label("From (only for Custom range)")).to_be_visible()
+    expect(page.get_by_label("To (only for Custom range)")).to_be_visible()
+    expect(page.get_by_label("Filter projects")).to_be_hidden()
+    page.get_by_label("Client", exact=True).select_option(label="Northwind")
+    page.get_by_role("group", name=re.compile(r"^Projects")).get_by_label(PROJECT).check()
+    page.get_by_label(re.compile(r"^Dates")).select_option(label="Custom range")
+    page.get_by_label(re.compile(r"^From")).fill("2025-10-01")
+    page.get_by_label(re.compile(r"^To")).fill("2025-10-31")
+    page.get_by_role("button", name="Preview entries").click()
+    expect(page.get_by_text(re.compile(r"All \d+ entries loaded"))).to_be_visible()
+    assert current_step(page) == "Entries"
+    assert entry_boxes(page).count() >= 4
+
+    # Back through the indicator, page by page: the choices come along.
+    steps(page).get_by_role("link", name="Filters").click()
+    expect(page.get_by_role("group", name=re.compile(r"^Projects")).get_by_label(PROJECT)).to_be_checked()
+    expect(page.get_by_label(re.compile(r"^From"))).to_have_value("2025-10-01")
+    steps(page).get_by_role("link", name="Workspace").click()
+    page.get_by_role("button", name="Load clients, projects and members").click()
+    expect(page.get_by_role("group", name=re.compile(r"^Projects")).get_by_label(PROJECT)).to_be_checked()
+    expect(page.get_by_label(re.compile(r"^To"))).to_have_value("2025-10-31")
+    expect(page.get_by_label("Client", exact=True)).not_to_have_value("")
+
+
+def preview_without_js(page):
+    """From the filters page to the preview of October's entries; returns the entry boxes."""
     choose_filters(page, javascript=False)
     screenshot(page, "import-nojs-filters")
     page.get_by_role("button", name="Preview entries").click()
@@ -167,10 +206,12 @@ def preview_without_js(page):
     return boxes
 
 
-def test_import_without_javascript_through_whole_pages(page_without_js, accounts, small_clockify):
+def test_import_without_javascript_through_whole_pages_that_keep_the_choices_going_back(page_without_js, accounts,
+                                                                                       small_clockify):
     page = page_without_js
     set_up_ada(page, accounts)
     invoice_url = page.url
+    the_steps_are_pages_with_an_h1_labelled_dates_and_plain_checkboxes(page)
     boxes = preview_without_js(page)
     total = boxes.count()
     dropped = [boxes.nth(0).get_attribute("value"), boxes.nth(2).get_attribute("value")]
