@@ -126,7 +126,8 @@ WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 # axe's check, or null when axe is not in the page yet (one round trip to the page when it is, as it mostly is).
 AXE_RUN = """async ([include, only]) => {
     if (typeof window.axe !== 'object') return null;
-    const result = await axe.run(include ? {include: [include]} : document, {runOnly: only, resultTypes: ['violations']});
+    const result = await axe.run(include ? {include: [include]} : document,
+                                 {runOnly: only, resultTypes: ['violations']});
     return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
         nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: n.failureSummary}))}));
 }"""

@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import assert_accessible_at_both_widths, screenshot, settled
-from tests.test_browser_import import (PROJECT, choose_line_options, current_step, entry_boxes, set_up_ada,  # noqa: F401
-                                       small_clockify, steps)
+from tests.test_browser_import import (PROJECT, choose_line_options, current_step, entry_boxes,  # noqa: F401
+                                       set_up_ada, small_clockify, steps)
 
 pytestmark = pytest.mark.browser
 

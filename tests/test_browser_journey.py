@@ -3,9 +3,9 @@ the business profile, Integrations > Clockify > Connect with the key, see it mas
 a draft, Import from Clockify (workspace, client, project) in place (htmx swaps, the page never reloads),
 untick two entries (Select none / all, untick again), one line per project and rate, add them, edit a
 line's description and rate, add two lines by hand, change one's quantity and move it (the page never
-reloads), mark the invoice sent, download its PDF, disconnect Clockify. (The import
-without JavaScript, page by page, is tests/test_browser_import.py.) With HOURBILL_TEST_SCREENSHOTS=1, a screenshot per step, at desktop width and at 390 px, lands in
-tests/artifacts/journey/ (git-ignored)."""
+reloads), mark the invoice sent, download its PDF, disconnect Clockify. (The import without JavaScript,
+page by page, is tests/test_browser_import.py.) With HOURBILL_TEST_SCREENSHOTS=1, a screenshot per step, at
+desktop width and at 390 px, lands in tests/artifacts/journey/ (git-ignored)."""
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -172,8 +172,9 @@ def test_a_new_user_from_register_to_a_sent_invoice_and_back_to_not_connected(pa
     total = expect_totals(page, subtotal)
     settled(page)
     workshop.get_by_role("button", name="Move line down").click()
-    expect(page.locator(f'{LINE_ROWS} textarea[name="description"]').nth(line_count)).to_have_value("Report")
-    expect(page.locator(f'{LINE_ROWS} textarea[name="description"]').nth(line_count + 1)).to_have_value("Discovery workshop")
+    descriptions = page.locator(f'{LINE_ROWS} textarea[name="description"]')
+    expect(descriptions.nth(line_count)).to_have_value("Report")
+    expect(descriptions.nth(line_count + 1)).to_have_value("Discovery workshop")
     assert page.evaluate("window.stillTheSamePage") is True
     shot(page, "13b-lines-added-by-hand")
 
