@@ -123,26 +123,30 @@ LAYOUT_RULES = ["target-size", "scrollable-region-focusable"]
 WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 
 
+# axe's check, or null when axe is not in the page yet (one round trip to the page when it is, as it mostly is).
+AXE_RUN = """async ([include, only]) => {
+    if (typeof window.axe !== 'object') return null;
+    const result = await axe.run(include ? {include: [include]} : document,
+                                 {runOnly: only, resultTypes: ['violations']});
+    return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: n.failureSummary}))}));
+}"""
+
+
 def axe_violations(page, *, include: str | None = None, rules: list[str] | None = None) -> list[dict]:
     """Run the vendored axe-core in the page (through the DevTools protocol, so the app's CSP need not
     allow it) and return its violations: each rule with its nodes. Every rule of AXE_TAGS, or `rules`."""
-    if not page.evaluate("() => typeof window.axe === 'object'"):
+    only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": AXE_TAGS}
+    violations = page.evaluate(AXE_RUN, [include, only])
+    if violations is None:
         if not getattr(page.context, "_hourbill_axe", False):
             # From now on each page of this context opens with axe in it (sending axe's 550 KB into every page
             # checked took longer than the check); this one gets it now.
             page.context.add_init_script(path=str(AXE_SOURCE))
             page.context._hourbill_axe = True
         page.evaluate(AXE_SOURCE.read_text(encoding="utf-8"))
-    only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": AXE_TAGS}
-    return page.evaluate(
-        """async ([include, only]) => {
-            const result = await axe.run(include ? {include: [include]} : document,
-                                         {runOnly: only, resultTypes: ['violations']});
-            return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: n.failureSummary}))}));
-        }""",
-        [include, only],
-    )
+        violations = page.evaluate(AXE_RUN, [include, only])
+    return violations
 
 
 def assert_accessible(page, where: str = "", *, include: str | None = None, rules: list[str] | None = None) -> None:
@@ -160,8 +164,11 @@ def assert_accessible(page, where: str = "", *, include: str | None = None, rule
 
 
 def at_width(page, width: str) -> None:
-    """Resize the page to WIDTHS[width] in place (the layout follows, as on a reload, without one)."""
-    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width])))
+    """Resize the page to WIDTHS[width] in place (the layout follows, as on a reload, without one); nothing to
+    do (no call to the browser) when it is that size already."""
+    size = dict(zip(("width", "height"), WIDTHS[width]))
+    if page.viewport_size != size:
+        page.set_viewport_size(size)
 
 
 def sideways_scroll(page) -> int:

@@ -87,12 +87,6 @@ def moving_and_removing_by_keyboard(page, width: int) -> None:
     expect(page.get_by_role("status").filter(has_text="Line restored.")).to_be_visible()
 
 
-def test_a_long_description_is_readable_in_full_and_multi_line(page, drafts):
-    log_in(page)
-    for _ in each_width(page, drafts):
-        long_description_readable(page)
-
-
 def long_description_readable(page) -> None:
     area = page.locator('form.line-row:not(.add-line) textarea[name="description"]').first
     # Every line of the text is shown: the box is as tall as its content, with nothing to scroll inside it.
@@ -110,15 +104,6 @@ def long_description_readable(page) -> None:
         LONG_DESCRIPTION + "\nSecond paragraph of the line, on its own line.")
 
 
-def test_without_javascript_delete_asks_on_a_page_and_undo_works(chromium, live_server, drafts):
-    context = chromium.new_context(base_url=live_server, java_script_enabled=False)
-    try:
-        page = context.new_page()
-        log_in(page)
-        for _ in each_width(page, drafts):
-            delete_asks_without_javascript(page)
-    finally:
-        context.close()
 
 
 def delete_asks_without_javascript(page) -> None:
@@ -155,9 +140,12 @@ def comma_quantity_billed(page) -> None:
     expect(page.locator('form.line-row:not(.add-line) input[name="quantity"]').first).to_have_value("7,5")
 
 
-def test_a_german_locale_types_a_decimal_comma_and_reads_amounts_its_way(page, drafts):
+def test_a_long_description_is_readable_in_full_and_a_german_locale_types_a_decimal_comma_and_reads_amounts_its_way(
+        page, drafts):
+    """One log-in for both (the description's second paragraph changes no amount)."""
     german_draft(page)
     for _ in each_width(page, drafts):
+        long_description_readable(page)
         quantity = page.locator('form.line-row:not(.add-line) input[name="quantity"]').first
         quantity.fill("7,5")
         quantity.press("Tab")
@@ -167,9 +155,11 @@ def test_a_german_locale_types_a_decimal_comma_and_reads_amounts_its_way(page, d
         comma_quantity_billed(page)
 
 
-def test_without_javascript_a_german_locale_types_a_decimal_comma_and_saves_the_line(chromium, live_server, drafts):
-    """The same as above with JavaScript off, on a phone: the line's Save button posts the form, and the
-    page that comes back reads the comma as the decimal separator (7,5 h, not 75)."""
+def test_without_javascript_a_german_comma_saves_the_line_delete_asks_on_a_page_and_undo_works(
+        chromium, live_server, drafts):
+    """The German decimal comma as above with JavaScript off, on a phone: the line's Save button posts the form,
+    and the page that comes back reads the comma as the decimal separator (7,5 h, not 75). Then, in the same
+    session, removing a line and Undo, and deleting each draft after asking on a page, at each width."""
     context = chromium.new_context(base_url=live_server, java_script_enabled=False,
                                    viewport={"width": 390, "height": 844})
     try:
@@ -179,5 +169,7 @@ def test_without_javascript_a_german_locale_types_a_decimal_comma_and_saves_the_
         row.locator('input[name="quantity"]').fill("7,5")
         row.get_by_role("button", name="Save", exact=True).click()
         comma_quantity_billed(page)
+        for _ in each_width(page, drafts):
+            delete_asks_without_javascript(page)
     finally:
         context.close()

@@ -116,27 +116,29 @@ def width_problems(page, where: str, width: str) -> list[str]:
 
 def check_pages(page, paths: list[str]) -> list[str]:
     """Each page loaded once, then checked at every width (resized in place: the layout follows the
-    viewport as it would on a reload, at one page load instead of one per width)."""
+    viewport as it would on a reload, at one page load instead of one per width). A page opens at the width
+    the one before it ended at, and is checked at that one first: one resize a page, not two."""
     problems = []
+    widths = list(WIDTHS)
     for path in paths:
-        at_width(page, "desktop")
         response = page.goto(path)
         assert response.status == 200, f"{path} answered {response.status}"
-        for width in WIDTHS:
+        for width in widths:
             at_width(page, width)
             problems += width_problems(page, path, width)
             screenshot(page, f"pages-{width}-" + path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-"))
+        widths.reverse()
     return problems
 
 
-def test_every_page_of_an_owner_and_of_a_stranger_with_a_link_has_no_axe_violation_and_fits_the_width(
+def test_every_page_of_an_owner_a_visitor_and_a_stranger_with_a_link_has_no_axe_violation_and_fits_the_width(
         page, chromium, live_server, owner_pages):
-    """The owner's pages, then the confirmations before sending, then the pages a stranger opens from a link
-    (one test: the owner's data is made once)."""
+    """The owner's pages, then the confirmations before sending, then the landing, log-in and sign-up pages
+    and the pages a stranger opens from a link (one test: the owner's data is made once)."""
     log_in(page)
     problems = check_pages(page, owner_pages.paths)
     problems += confirmations_before_sending(page, owner_pages.unpriced)
-    problems += pages_a_stranger_opens(chromium, live_server, owner_pages.links)
+    problems += pages_a_stranger_opens(chromium, live_server, [*VISITOR_PAGES, *owner_pages.links])
     assert not problems, "\n".join(problems)
 
 
@@ -161,10 +163,11 @@ def confirmations_before_sending(page, unpriced: int) -> list[str]:
 
 
 def pages_a_stranger_opens(chromium, live_server, links: list[str]) -> list[str]:
-    """The customer's view link, an invitation and a request to connect Clockify, each in a browser without a
-    session (as the person the link was sent to opens it: one a width, its cookies cleared before each link),
-    and a view link that no longer works. At 390 px the browser is a phone's (it honours the page's viewport):
-    a page without one is laid out 980 px wide and shrunk."""
+    """`links` (the landing, log-in and sign-up pages, the customer's view link, an invitation and a request to
+    connect Clockify), each in a browser without a session (as a visitor, or the person the link was sent to,
+    opens it: one a width, its cookies cleared before each link), and a view link that no longer works. At
+    390 px the browser is a phone's (it honours the page's viewport): a page without one is laid out 980 px
+    wide and shrunk."""
     problems = []
     for width, size in WIDTHS.items():
         viewport = dict(zip(("width", "height"), size))
@@ -176,14 +179,11 @@ def pages_a_stranger_opens(chromium, live_server, links: list[str]) -> list[str]
                 stranger.clear_cookies()
                 assert view.goto(path).status == (404 if "no-longer" in path else 200), path
                 problems += width_problems(view, path, width)
-                screenshot(view, f"pages-{width}-link-" + path.split("/")[1] + ("-gone" if "no-longer" in path else ""))
+                screenshot(view, f"pages-{width}-link-" + (path.split("/")[1] or "landing")
+                           + ("-gone" if "no-longer" in path else ""))
                 if width == "phone" and view.evaluate("window.innerWidth") != 390:
                     problems.append(f"{path} is shrunk from a wider layout on a phone")
         finally:
             stranger.close()
     return problems
 
-
-def test_the_landing_log_in_and_sign_up_pages_have_no_axe_violation_and_fit_the_width(page):
-    problems = check_pages(page, VISITOR_PAGES)
-    assert not problems, "\n".join(problems)

@@ -1,7 +1,9 @@
 """In Chromium, as a person: a draft invoice for Northwind, Import from Clockify against the Clockify
 sandbox (October 2025, Acme Studio, project Website redesign), untick two entries, one line per project
-rounded up to 15 minutes, Show the lines, Add to invoice, and the lines on the invoice and its PDF.
-Once with JavaScript (the wizard swaps in place) and once without (whole pages)."""
+rounded up to 15 minutes, Show the lines, Add to invoice, and the lines on the invoice and its PDF, without
+JavaScript (whole pages, the step indicator going back without losing a choice). With JavaScript (the
+wizard swaps in place) the same steps are the new user's journey's (tests/test_browser_journey.py): one
+walk, not two. The helpers here serve both, and the wizard's steps by keyboard (test_browser_import_steps.py)."""
 import re
 from decimal import Decimal
 
@@ -138,55 +140,6 @@ def assert_pdf(page):
         assert pdf.read(4) == b"%PDF"
 
 
-def test_import_with_javascript_in_place_untick_group_round_and_add(page, accounts, small_clockify):
-    set_up_ada(page, accounts)
-    invoice_url = page.url
-    # A marker on window survives only if the page is never reloaded: htmx swaps in place.
-    page.evaluate("window.stillTheSamePage = true")
-
-    page.get_by_role("link", name="Import from Clockify").click()
-    wizard = page.locator("section#import-wizard")
-    expect(wizard.get_by_role("heading", name="Import from Clockify")).to_be_visible()
-    settled(page)
-    assert page.url == invoice_url
-    wizard.get_by_label("Workspace").select_option(label="Acme Studio")
-    wizard.get_by_role("button", name="Load clients, projects and members").click()
-    expect(wizard.get_by_text("Acme Studio · Clockify · clients, projects and members as of")).to_be_visible()
-    settled(page)
-    choose_filters(page)
-    # Choosing the client narrowed the projects to Northwind's.
-    projects = page.get_by_role("group", name=re.compile(r"^Projects")).get_by_role("listitem")
-    expect(projects.filter(has_not_text="· Northwind")).to_have_count(0)
-    screenshot(page, "import-js-filters")
-    total, ticked, amounts = preview_and_untick_two(page)
-    expect(wizard.get_by_text("2025-10-01 to 2025-10-31 (UTC) · billable only")).to_be_visible()
-    # Select none / all, then untick the same two again.
-    boxes, count = entry_boxes(page), page.locator("[data-selected-count]")
-    page.get_by_role("button", name="Select none").click()
-    expect(count).to_have_text("0")
-    page.get_by_role("button", name="Select all").click()
-    expect(count).to_have_text(str(total))
-    boxes.nth(0).uncheck()
-    boxes.nth(2).uncheck()
-    expect(count).to_have_text(str(ticked))
-    screenshot(page, "import-js-preview")
-
-    line_count, planned, plan_total = show_the_lines(page, ticked)
-    expect(page.get_by_text("Nothing is saved until you choose \"Add to invoice\".")).to_be_visible()
-    expect(page.get_by_test_id("total")).to_have_text("$0.00")  # nothing saved yet
-    screenshot(page, "import-js-lines")
-
-    hours = add_to_invoice(page, ticked, line_count, planned, plan_total)
-    quantities = page.locator('form.line-row:not(.add-line) input[name="quantity"]')
-    assert sum(Decimal(quantities.nth(i).input_value()) for i in range(line_count)) == hours
-    expect(page.get_by_test_id("total")).not_to_have_text("$0.00")
-    assert page.evaluate("window.stillTheSamePage") is True
-    assert page.url == invoice_url
-    screenshot(page, "import-js-done")
-
-    assert_pdf(page)
-
-
 @pytest.fixture
 def page_without_js(chromium, live_server):
     """A page with JavaScript off: every step is a whole page (links, GET and POST forms, redirects)."""
@@ -196,14 +149,52 @@ def page_without_js(chromium, live_server):
     context.close()
 
 
-def preview_without_js(page):
-    """From the draft to the preview of October's entries, page by page; returns the entry boxes."""
+def steps(page):
+    return page.get_by_role("navigation", name="Import steps")
+
+
+def current_step(page) -> str:
+    return steps(page).locator('[aria-current="step"]').inner_text()
+
+
+def the_steps_are_pages_with_an_h1_labelled_dates_and_plain_checkboxes(page) -> None:
+    """From the draft, without JavaScript, to the entries and back through the step indicator, page by page:
+    the choices come along. Ends on the filters page, October's Website redesign chosen."""
     page.get_by_role("link", name="Import from Clockify").click()
     page.wait_for_url("**/import")
-    expect(page.get_by_role("heading", name="Import from Clockify")).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="Import from Clockify")).to_be_visible()
+    assert current_step(page) == "Workspace"
     page.get_by_label("Workspace").select_option(label="Acme Studio")
     page.get_by_role("button", name="Load clients, projects and members").click()
     page.wait_for_url(re.compile(r"/import/filters\?"))
+    expect(page.get_by_role("heading", level=1, name="Import from Clockify")).to_be_visible()
+    # From and To are there, saying when they count; no filter box without JavaScript.
+    expect(page.get_by_label("From (only for Custom range)")).to_be_visible()
+    expect(page.get_by_label("To (only for Custom range)")).to_be_visible()
+    expect(page.get_by_label("Filter projects")).to_be_hidden()
+    page.get_by_label("Client", exact=True).select_option(label="Northwind")
+    page.get_by_role("group", name=re.compile(r"^Projects")).get_by_label(PROJECT).check()
+    page.get_by_label(re.compile(r"^Dates")).select_option(label="Custom range")
+    page.get_by_label(re.compile(r"^From")).fill("2025-10-01")
+    page.get_by_label(re.compile(r"^To")).fill("2025-10-31")
+    page.get_by_role("button", name="Preview entries").click()
+    expect(page.get_by_text(re.compile(r"All \d+ entries loaded"))).to_be_visible()
+    assert current_step(page) == "Entries"
+    assert entry_boxes(page).count() >= 4
+
+    # Back through the indicator, page by page: the choices come along.
+    steps(page).get_by_role("link", name="Filters").click()
+    expect(page.get_by_role("group", name=re.compile(r"^Projects")).get_by_label(PROJECT)).to_be_checked()
+    expect(page.get_by_label(re.compile(r"^From"))).to_have_value("2025-10-01")
+    steps(page).get_by_role("link", name="Workspace").click()
+    page.get_by_role("button", name="Load clients, projects and members").click()
+    expect(page.get_by_role("group", name=re.compile(r"^Projects")).get_by_label(PROJECT)).to_be_checked()
+    expect(page.get_by_label(re.compile(r"^To"))).to_have_value("2025-10-31")
+    expect(page.get_by_label("Client", exact=True)).not_to_have_value("")
+
+
+def preview_without_js(page):
+    """From the filters page to the preview of October's entries; returns the entry boxes."""
     choose_filters(page, javascript=False)
     screenshot(page, "import-nojs-filters")
     page.get_by_role("button", name="Preview entries").click()
@@ -215,10 +206,12 @@ def preview_without_js(page):
     return boxes
 
 
-def test_import_without_javascript_through_whole_pages(page_without_js, accounts, small_clockify):
+def test_import_without_javascript_through_whole_pages_that_keep_the_choices_going_back(page_without_js, accounts,
+                                                                                       small_clockify):
     page = page_without_js
     set_up_ada(page, accounts)
     invoice_url = page.url
+    the_steps_are_pages_with_an_h1_labelled_dates_and_plain_checkboxes(page)
     boxes = preview_without_js(page)
     total = boxes.count()
     dropped = [boxes.nth(0).get_attribute("value"), boxes.nth(2).get_attribute("value")]
@@ -239,8 +232,11 @@ def test_import_without_javascript_through_whole_pages(page_without_js, accounts
     expect(page.get_by_label("Round each entry")).to_have_value("15")
     expect(page.get_by_label("Rounding direction")).to_have_value("up")
     screenshot(page, "import-nojs-lines")
-    for value in dropped:  # the page that shows the lines keeps them unticked
+    for value in dropped:  # the page that shows the lines keeps them unticked, and counts the rest
         expect(page.locator(f'input[name="entry"][value="{value}"]')).not_to_be_checked()
+    expect(boxes.nth(0)).not_to_be_checked(timeout=1_000)
+    expect(boxes.nth(2)).not_to_be_checked(timeout=1_000)
+    expect(page.locator("[data-selected-count]")).to_have_text(str(ticked), timeout=1_000)
 
     page.get_by_role("button", name="Add to invoice").click()
     page.wait_for_url(invoice_url + "#lines")
@@ -257,17 +253,3 @@ def test_import_without_javascript_through_whole_pages(page_without_js, accounts
     screenshot(page, "import-nojs-done")
 
     assert_pdf(page)
-
-
-def test_without_javascript_show_the_lines_keeps_unticked_entries_unticked(page_without_js, accounts, small_clockify):
-    page = page_without_js
-    set_up_ada(page, accounts)
-    boxes = preview_without_js(page)
-    total = boxes.count()
-    boxes.nth(0).uncheck()
-    boxes.nth(2).uncheck()
-    page.get_by_role("button", name="Show the lines").click()
-    expect(page.locator("#import-plan h3")).to_have_text(re.compile(rf"from {total - 2} entries$"))
-    expect(boxes.nth(0)).not_to_be_checked(timeout=1_000)
-    expect(boxes.nth(2)).not_to_be_checked(timeout=1_000)
-    expect(page.locator("[data-selected-count]")).to_have_text(str(total - 2), timeout=1_000)

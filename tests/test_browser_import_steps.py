@@ -2,7 +2,8 @@
 points): the step indicator goes back without losing choices, From and To only for a custom range, the
 project and member lists with a filter box, the entry table as one tab stop moved through by arrow
 keys, focus on each new step, lines split by rate that say so; and axe on every step, at desktop width
-and at 390 px (its layout's rules there). Once with JavaScript, once without."""
+and at 390 px (its layout's rules there). With JavaScript; without it, the steps as pages are walked in the
+import without JavaScript (tests/test_browser_import.py)."""
 from __future__ import annotations
 
 import re
@@ -11,8 +12,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import assert_accessible_at_both_widths, screenshot, settled
-from tests.test_browser_import import (PROJECT, choose_line_options, entry_boxes, page_without_js,  # noqa: F401
-                                       set_up_ada, small_clockify)
+from tests.test_browser_import import (PROJECT, choose_line_options, current_step, entry_boxes,  # noqa: F401
+                                       set_up_ada, small_clockify, steps)
 
 pytestmark = pytest.mark.browser
 
@@ -21,14 +22,6 @@ def focused(page) -> str:
     """What has focus, as a person hears it: its accessible text."""
     return page.evaluate("""() => { const e = document.activeElement;
         return (e.getAttribute('aria-label') || e.textContent || e.value || '').trim().replace(/\\s+/g, ' '); }""")
-
-
-def steps(page):
-    return page.get_by_role("navigation", name="Import steps")
-
-
-def current_step(page) -> str:
-    return steps(page).locator('[aria-current="step"]').inner_text()
 
 
 def test_the_wizard_by_keyboard_with_steps_focus_filters_and_split_lines(page, accounts, small_clockify):
@@ -157,38 +150,3 @@ def test_the_wizard_by_keyboard_with_steps_focus_filters_and_split_lines(page, a
     wizard.get_by_role("link", name="Close").click()
     expect(page.locator("section#import-wizard")).to_have_count(0)
     expect(page.locator("#lines h2")).to_be_focused()  # after "Close" too
-
-
-def test_without_javascript_the_steps_are_pages_with_an_h1_labelled_dates_and_plain_checkboxes(page_without_js,
-                                                                                                accounts, small_clockify):
-    page = page_without_js
-    set_up_ada(page, accounts)
-    page.get_by_role("link", name="Import from Clockify").click()
-    expect(page.get_by_role("heading", level=1, name="Import from Clockify")).to_be_visible()
-    assert current_step(page) == "Workspace"
-    page.get_by_label("Workspace").select_option(label="Acme Studio")
-    page.get_by_role("button", name="Load clients, projects and members").click()
-    expect(page.get_by_role("heading", level=1, name="Import from Clockify")).to_be_visible()
-    # From and To are there, saying when they count; no filter box without JavaScript.
-    expect(page.get_by_label("From (only for Custom range)")).to_be_visible()
-    expect(page.get_by_label("To (only for Custom range)")).to_be_visible()
-    expect(page.get_by_label("Filter projects")).to_be_hidden()
-    page.get_by_label("Client", exact=True).select_option(label="Northwind")
-    page.get_by_role("group", name=re.compile(r"^Projects")).get_by_label(PROJECT).check()
-    page.get_by_label(re.compile(r"^Dates")).select_option(label="Custom range")
-    page.get_by_label(re.compile(r"^From")).fill("2025-10-01")
-    page.get_by_label(re.compile(r"^To")).fill("2025-10-31")
-    page.get_by_role("button", name="Preview entries").click()
-    expect(page.get_by_text(re.compile(r"All \d+ entries loaded"))).to_be_visible()
-    assert current_step(page) == "Entries"
-    assert entry_boxes(page).count() >= 4
-
-    # Back through the indicator, page by page: the choices come along.
-    steps(page).get_by_role("link", name="Filters").click()
-    expect(page.get_by_role("group", name=re.compile(r"^Projects")).get_by_label(PROJECT)).to_be_checked()
-    expect(page.get_by_label(re.compile(r"^From"))).to_have_value("2025-10-01")
-    steps(page).get_by_role("link", name="Workspace").click()
-    page.get_by_role("button", name="Load clients, projects and members").click()
-    expect(page.get_by_role("group", name=re.compile(r"^Projects")).get_by_label(PROJECT)).to_be_checked()
-    expect(page.get_by_label(re.compile(r"^To"))).to_have_value("2025-10-31")
-    expect(page.get_by_label("Client", exact=True)).not_to_have_value("")

@@ -82,10 +82,17 @@ def private_northwind(monkeypatch):
     monkeypatch.setattr(shapes, "project", private)
 
 
-def test_the_wizard_on_a_phone_narrows_members_to_the_clients_and_every_step_has_big_enough_targets(
+def test_on_a_phone_the_wizard_narrows_members_and_has_big_enough_targets_and_by_keyboard_void_asks_first(
         page, ada, private_northwind):
+    """One log-in on a phone for both walks (the import leaves the first steps and the sent invoices as they were)."""
     page.set_viewport_size(PHONE)
     log_in(page)
+    the_wizard_narrows_members_to_the_clients_and_every_step_has_big_enough_targets(page, ada)
+    page.goto("/")
+    by_keyboard_void_asks_first_the_zones_are_canonical_and_the_checklist_goes(page, ada)
+
+
+def the_wizard_narrows_members_to_the_clients_and_every_step_has_big_enough_targets(page, ada) -> None:
     page.goto(f"/invoices/{ada.draft}")
     assert_targets(page, "the draft", "button.primary")
     page.get_by_role("link", name="Import from Clockify").click()
@@ -174,9 +181,7 @@ def status(page) -> str:
     return page.get_by_test_id("status").inner_text().strip().lower()
 
 
-def test_on_a_phone_by_keyboard_void_asks_first_the_zones_are_canonical_and_the_checklist_goes(page, ada):
-    page.set_viewport_size(PHONE)
-    log_in(page)
+def by_keyboard_void_asks_first_the_zones_are_canonical_and_the_checklist_goes(page, ada) -> None:
     # First steps: all done but the business profile's address; filling it in makes the list go.
     checklist = page.locator("section.checklist")
     expect(checklist.get_by_role("link")).to_have_text(["Fill in your business profile"])
