@@ -44,7 +44,7 @@ def test_a_new_user_from_register_to_a_sent_invoice_and_back_to_not_connected(pa
     expect(page.get_by_role("heading", name="Business profile")).to_be_visible()
     shot(page, "01-register")
 
-    # 2. The business profile (a new account is in UTC, so the sandbox's October entries fall in October).
+    # 2. The business profile. (Connecting, below, gives the account Clockify's time zone, Australia/Sydney.)
     page.get_by_label("Business name").fill("Lovelace Analytics")
     page.get_by_label("Billing email").fill("billing@lovelace.example")
     page.get_by_label("Address").fill("12 St James's Square\nLondon")
