@@ -238,3 +238,37 @@ def test_a_pdf_styles_its_lines_once_not_each_element_s_footnote_and_note_pseudo
     assert "Line 39" in text and "€150.00" in text
     assert "A listed note" in text and "1." in text.split("Line 39")[1]  # a list keeps its marker
     assert len(styles) < 2 * 40, (len(styles), sorted(set(map(str, styles))))  # 1,301 before, 54 after
+
+
+def test_the_pdf_head_and_payment_details_are_laid_out_once_the_title_beside_the_sender(client, logged_in, app,
+                                                                                         monkeypatch):
+    """WeasyPrint lays a flex row's items out three times over; on paper the two heads are two-cell tables
+    (print.css), with the title and its facts at the right of the sender, the QR code at the right of the
+    bank details, as on screen."""
+    import weasyprint.layout.block
+
+    flex_rows = []
+    original = weasyprint.layout.block.flex_layout
+    monkeypatch.setattr(weasyprint.layout.block, "flex_layout",
+                        lambda context, box, *args, **kwargs: flex_rows.append(box) or original(context, box, *args,
+                                                                                                 **kwargs))
+    _payment_details(client)
+    invoice_id = logged_in.invoice(logged_in.customer("Bistro", "EUR"))
+    logged_in.line(invoice_id, description="Menu design", quantity="3", rate="120.5")
+    client.post(f"/invoices/{invoice_id}/send")
+    pdf = _pdf(client, invoice_id)
+    assert flex_rows == []
+    page = PdfReader(io.BytesIO(pdf)).pages[0]
+    where = {}
+
+    def seen(text, _cm, tm, _font, _size):
+        for word in ("Invoice", "Number", "Account holder", "Menu design"):
+            if text.startswith(word):
+                where.setdefault(word, (tm[4], tm[5]))
+
+    page.extract_text(visitor_text=seen)
+    width = float(page.mediabox.width)
+    assert where["Invoice"][0] > width / 2 and where["Number"][0] > width / 2, where  # the title at the right
+    assert where["Menu design"][0] < width / 4 and where["Account holder"][0] < width / 4, where
+    assert abs(where["Invoice"][1] - where["Number"][1]) < 40  # the facts under the title, beside the sender
+    assert len(_qr_codes(pdf)) == 1
