@@ -338,7 +338,12 @@ TEST_CONFIG = {"TESTING": True, "HOURBILL_PASSWORD_HASH_METHOD": CHEAP_PASSWORD_
                # page-by-page continuation set it to 0: tests/test_big_imports.py).
                "HOURBILL_IMPORT_STEP_SECONDS": 60,
                # Timing only (the number of attempts is unchanged): a 429 or 5xx is retried at once.
-               "HOURBILL_CLOCKIFY_RETRY_BACKOFF": 0.0}
+               "HOURBILL_CLOCKIFY_RETRY_BACKOFF": 0.0,
+               # Timing only: the app paces its Clockify calls at 10 a second per key, so a test's few dozen
+               # calls waited seconds on the budget (test_imports: 35 s of wall time for 10 s of CPU). The
+               # sandboxes here do not refuse a faster pace (rate_limit=None); the pacing has its own tests,
+               # which set both (tests/test_rate_budget.py, test_clockify_client.py, test_sandbox_control.py).
+               "HOURBILL_CLOCKIFY_REQUESTS_PER_SECOND": 1000}
 
 
 def _app_environment() -> tuple:
@@ -552,7 +557,7 @@ def money(text: str) -> Decimal:
 
 @pytest.fixture(scope="session")
 def clockify_sandbox_server():
-    with create_sandbox().serve_in_thread() as running:
+    with create_sandbox(rate_limit=None).serve_in_thread() as running:
         yield running
 
 
@@ -562,7 +567,7 @@ def small_sandbox_server():
     entry the wizard treats apart (timers, breaks, other currencies, non-billable) is there, and a preview
     of a few dozen entries instead of ~700 makes each test a fraction of the work. The limits are the
     shared sandbox's own. A module asks for it with `pytestmark = pytest.mark.small_sandbox`."""
-    with create_sandbox(members=8, entries_per_member=10).serve_in_thread() as running:
+    with create_sandbox(members=8, entries_per_member=10, rate_limit=None).serve_in_thread() as running:
         yield running
 
 
