@@ -7,8 +7,11 @@ The suite runs in parallel (pytest-xdist, `make test`): everything a test writes
 every server listens on a port the system picks, and on PostgreSQL each worker has its own database.
 
 The sandbox fixtures:
-- `clockify_sandbox_server`: one sandbox (default knobs) served for the whole session (per worker).
-- `clockify_sandbox`: that server, reset before and after the test (keys, faults, knobs, log, limits).
+- `clockify_sandbox_server`: one sandbox (default knobs, but no per-key rate limit: the app under test
+  paces its calls at 1,000 a second, see TEST_CONFIG) served for the whole session (per worker).
+- `small_sandbox_server`: the same with 8 members of 10 entries, for a module or test marked small_sandbox.
+- `clockify_sandbox`: that server (or the small one), reset before and after the test (keys, faults, knobs,
+  log, limits).
   Use `.sandbox` for the Python API and `.api_url` / `.reports_url` / `.global_reports_url` for URLs.
 - `clockify_env`: the same, with HOURBILL_CLOCKIFY_API_URL and HOURBILL_CLOCKIFY_REPORTS_URL pointing at it.
 - `sandbox_api`: a `SandboxCaller` (client-shaped `requests` calls with the demo key) on that server, with
