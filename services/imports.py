@@ -1029,11 +1029,31 @@ def plan_step(preview: ImportPreview, invoice: Invoice, selection: Selection, op
         reconciler.merge(part["sums"])
         del part
     result = planner.plan(document_locale(invoice))  # the texts the confirm writes
-    del planner
     db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id,
                                                        ImportPreviewPage.planned["for"].as_string() == tag)
                        .values(planned=null()).execution_options(synchronize_session=False))  # kept for the run only
+    if whole and len(planned_now) == len(numbers) and _all_folded(preview):  # every page now, against one billed set
+        _keep_part(preview, numbers[0], type_coerce(msgspec.json.encode(
+            {"for": _shown_tag(preview, invoice, selection, options, rate, time_zone, asked.billed, len(numbers)),
+             "lines": planner.state()}).decode(), _JSONText()))
+    del planner
     return PlanProgress(run, len(numbers), len(numbers), plan=result, reconciliation=reconciler.result(result))
+
+
+def _all_folded(preview: ImportPreview) -> bool:
+    """Whether every stored page keeps its fold, whose ids tell the entries billed elsewhere (``_BILLED``)."""
+    return db.session.scalar(select(func.count(ImportPreviewPage.id)).where(
+        ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.digest.is_(None))) == 0
+
+
+def _shown_tag(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
+               rate: Decimal | None, time_zone: str, billed: set[str], pages: int) -> str:
+    """What the lines "Show the lines" planned in one step are kept for (on the first page's ``planned``):
+    the same request (``_plan_tag`` of no run), the same stored pages and the same entries billed
+    elsewhere. A confirm asked for the same writes them as they are (``confirm_step``)."""
+    billed_now = hashlib.sha256("\n".join(sorted(billed)).encode()).hexdigest()[:16]
+    return f"shown:{pages}:{preview.entry_count}:{billed_now}:" + _plan_tag(preview, invoice, selection, options, rate,
+                                                                            time_zone, "")
 
 
 def _all_in_time(began: float, until: float, pages: int) -> bool:
@@ -1098,7 +1118,9 @@ def start_confirm(preview: ImportPreview, invoice: Invoice, selection: Selection
                                  .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
         raise ImportProblem(ALREADY_CONFIRMED)
-    db.session.execute(update(ImportPreviewPage).where(ImportPreviewPage.preview_id == preview.id)
+    db.session.execute(update(ImportPreviewPage).where(  # every part but the lines shown (confirm_step)
+        ImportPreviewPage.preview_id == preview.id,
+        or_(ImportPreviewPage.number != 1, ImportPreviewPage.planned["for"].as_string().not_like("shown:%")))
                        .values(planned=null()).execution_options(synchronize_session=False))
     db.session.refresh(preview)
     return run
@@ -1132,7 +1154,10 @@ def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: 
     asked = _asked(preview, invoice, selection, time_zone)
     step, pages, mine = preview.confirm_pages, _stored_pages(preview), f"confirm:{run}"
     planner = LinePlanner(currency=invoice.currency, fallback_rate=rate, options=options, time_zone=time_zone)
-    if step < pages:
+    # The lines "Show the lines" planned for the very same request, pages and billed entries: written as they are.
+    shown = step == 0 and pages > 0 and _shown(
+        preview, _shown_tag(preview, invoice, selection, options, rate, time_zone, asked.billed, pages), planner)
+    if step < pages and not shown:
         seen: set[str] = set()  # within this step; a part kept by another holds an entry once too (merge)
         paced = time.monotonic()
         _plan_page(preview, step + 1, asked, planner, None, seen)
@@ -1161,6 +1186,17 @@ def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: 
     del planner
     _write(preview, invoice, run, result, options)
     return ConfirmProgress(run, pages, pages, plan=result)
+
+
+def _shown(preview: ImportPreview, tag: str, planner: LinePlanner) -> bool:
+    """Whether the first page keeps the lines shown for ``tag`` (``_shown_tag``); if so the planner takes them."""
+    kept = db.session.scalar(select(cast(ImportPreviewPage.planned, Text)).where(
+        ImportPreviewPage.preview_id == preview.id, ImportPreviewPage.number == 1,
+        ImportPreviewPage.planned["for"].as_string() == tag))
+    if kept is None:
+        return False
+    planner.groups = msgspec.json.decode(kept)["lines"]
+    return True
 
 
 def _stored_pages(preview: ImportPreview) -> int:
