@@ -586,25 +586,36 @@ def preview_entries(preview: ImportPreview) -> list[TimeEntry]:
     return [entry for page in preview_pages(preview) for entry in page]
 
 
+_AMONG = {  # the billed entries among ids sent as one JSON array: one parameter, not one per id
+    "sqlite": "SELECT entry_id, invoice_id FROM imported_entries WHERE business_id = :business AND "
+              "workspace_id = :workspace AND entry_id IN (SELECT value FROM json_each(:ids))",
+    "postgresql": "SELECT entry_id, invoice_id FROM imported_entries WHERE business_id = :business AND "
+                  "workspace_id = :workspace AND entry_id IN (SELECT json_array_elements_text(CAST(:ids AS json)))",
+}
+
+
+def _billed_among(business_id: int, workspace_id: str, entry_ids: list[str]) -> list[tuple[str, int]]:
+    """(entry id, invoice id) of these entries that are billed already. The ids go as one JSON text: an IN
+    of a bound parameter per id cost a 1,000-entry preview page ~5 ms of SQLAlchemy's compiling (issue 15)."""
+    if not entry_ids:
+        return []
+    return db.session.execute(text(_AMONG[db.session.get_bind().dialect.name]), {
+        "business": business_id, "workspace": workspace_id, "ids": msgspec.json.encode(entry_ids).decode()}).all()
+
+
 def imported_elsewhere(business_id: int, workspace_id: str, entry_ids: Iterable[str]) -> dict[str, Invoice]:
-    """Entry id -> the invoice it is already billed on, for these entries (queried in chunks)."""
-    ids, found = list(entry_ids), {}
-    for start in range(0, len(ids), 500):
-        rows = db.session.execute(
-            select(ImportedEntry.entry_id, Invoice).join(Invoice, Invoice.id == ImportedEntry.invoice_id)
-            .where(ImportedEntry.business_id == business_id, ImportedEntry.workspace_id == workspace_id,
-                   ImportedEntry.entry_id.in_(ids[start:start + 500])))
-        found.update({entry_id: invoice for entry_id, invoice in rows})
-    return found
+    """Entry id -> the invoice it is already billed on, for these entries."""
+    rows = _billed_among(business_id, workspace_id, list(entry_ids))
+    if not rows:
+        return {}
+    invoices = {invoice.id: invoice for invoice in db.session.scalars(
+        select(Invoice).where(Invoice.id.in_({invoice_id for _, invoice_id in rows})))}
+    return {entry_id: invoices[invoice_id] for entry_id, invoice_id in rows}
 
 
 def _billed(business_id: int, workspace_id: str, entry_ids: list[str]) -> set[str]:
     """Which of these entries are billed already (``imported_elsewhere`` without the invoices)."""
-    if not entry_ids:
-        return set()
-    return set(db.session.scalars(select(ImportedEntry.entry_id).where(
-        ImportedEntry.business_id == business_id, ImportedEntry.workspace_id == workspace_id,
-        ImportedEntry.entry_id.in_(entry_ids))))
+    return {entry_id for entry_id, _ in _billed_among(business_id, workspace_id, entry_ids)}
 
 
 def ids_through_page(preview: ImportPreview, number: int) -> set[str]:
