@@ -586,6 +586,10 @@ def resolve_currencies(entries: Iterable[TimeEntry], answers: Mapping[str, str])
         # Most labels are ISO codes already: the entry is kept as it is (a copy costs time on 66,000).
         return entry if rate is entry.rate and amount is entry.amount else replace(entry, rate=rate, amount=amount)
 
+    entries = list(entries)
+    labels = {money.currency for entry in entries for money in (entry.rate, entry.amount) if money is not None}
+    if all(code(Money(Decimal(0), label)).currency == label for label in labels):
+        return entries  # every label an ISO code already (most pages): nothing to copy, no call per entry
     return [resolved(entry) for entry in entries]
 
 
