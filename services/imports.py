@@ -959,7 +959,8 @@ class Ticks:
 # Reconciler.merge: the same lines and sums as one pass). The tag names the run (``new_plan_run``, from
 # the first request, so a page planned for an earlier click is never reused) and everything the plan
 # depends on, so a page planned for other options, by another tab or by a confirm (which tags its own
-# pages) is planned again, never joined. Nothing is billed from these parts: confirming plans anew.
+# pages) is planned again, never joined. Nothing is billed from these parts; the lines joined in one step are
+# kept on the first page (``_shown_tag``), and a confirm asked for the very same writes them as they are.
 
 @dataclass(frozen=True)
 class PlanProgress:
