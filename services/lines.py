@@ -383,7 +383,9 @@ class LinePlanner:
                     "description": lambda w, m, d, day: _clean(descriptions[d])}.get(grouping)
         index_of = {"project": 5, "task": 5, "member": 6, "day": 3, "description": 7}.get(grouping)
         keys: dict[tuple, str] = {}
-        groups, firsts, placed = self.groups, {}, []
+        # The earliest place of each work (0), member (1) and description (2) on each line: the texts a line
+        # keeps are looked up once per line and value, not per entry, and descriptions only when shown.
+        groups, firsts, placed, no_descriptions = self.groups, {}, [], "description" not in details
         for record in records:
             entry_id, start, seconds, day = record[0], record[1], record[2], record[3]
             rate_minor, source = rates[record[8]]
@@ -409,10 +411,12 @@ class LinePlanner:
                 group["days"] = [day, day]
             elif day < days[0] or day > days[1]:
                 group["days"] = [min(days[0], day), max(days[1], day)]
-            cell, order = (key, record[5], record[6], record[7]), (start, entry_id)
-            first = firsts.get(cell)
-            if first is None or order < first:
-                firsts[cell] = order
+            order = (start, entry_id)
+            for cell in ((key, 0, record[5]), (key, 1, record[6])) if no_descriptions else (
+                    (key, 0, record[5]), (key, 1, record[6]), (key, 2, record[7])):
+                first = firsts.get(cell)
+                if first is None or order < first:
+                    firsts[cell] = order
             placed.append(record)
         texts: dict[tuple, str] = {}
 
@@ -429,16 +433,18 @@ class LinePlanner:
                     texts[kind, index] = _clean(descriptions[index])
             return texts[kind, index]
 
-        for (key, w, m, d), order in firsts.items():
+        for (key, kind, index), order in firsts.items():
             group = groups[key]
-            _first(group["works"], text("works", w), order)
-            _first(group["plain"], text("plain", w), order)
-            _first(group["people"], text("people", m), order)
-            group["member_ids"][members[m][0] or ""] = True
-            if "member" in details:
-                _first(group["names"], text("people", m), order)
-            if "description" in details:
-                _first(group["descriptions"], text("descriptions", d), order)
+            if kind == 0:
+                _first(group["works"], text("works", index), order)
+                _first(group["plain"], text("plain", index), order)
+            elif kind == 1:
+                _first(group["people"], text("people", index), order)
+                group["member_ids"][members[index][0] or ""] = True
+                if "member" in details:
+                    _first(group["names"], text("people", index), order)
+            else:
+                _first(group["descriptions"], text("descriptions", index), order)
         return placed
 
     def state(self) -> dict[str, Any]:
@@ -580,6 +586,10 @@ def resolve_currencies(entries: Iterable[TimeEntry], answers: Mapping[str, str])
         # Most labels are ISO codes already: the entry is kept as it is (a copy costs time on 66,000).
         return entry if rate is entry.rate and amount is entry.amount else replace(entry, rate=rate, amount=amount)
 
+    entries = list(entries)
+    labels = {money.currency for entry in entries for money in (entry.rate, entry.amount) if money is not None}
+    if all(code(Money(Decimal(0), label)).currency == label for label in labels):
+        return entries  # every label an ISO code already (most pages): nothing to copy, no call per entry
     return [resolved(entry) for entry in entries]
 
 

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from extensions import db
 from models import Business, ClockifyConnection, ImportedEntry, ImportPreview, Invoice, User
@@ -156,11 +156,13 @@ class Target:
             return state
 
     def rows(self, skip=()) -> dict:
-        """Every row of every table, as text (SQLite and PostgreSQL alike). The Clockify rate budget is
-        bookkeeping of calls, written by every call (on PostgreSQL in the database), never user data."""
+        """Every row of every table, as text (SQLite and PostgreSQL alike); ``skip`` names tables, or
+        "table.column" a column left out. The Clockify rate budget is bookkeeping of calls, written by every
+        call (on PostgreSQL in the database), never user data."""
         skip = {*skip, "clockify_rate_budget"}
         with self.app.app_context(), db.engine.connect() as connection:
-            return {table.name: sorted(repr(tuple(row)) for row in connection.execute(table.select()))
+            return {table.name: sorted(repr(tuple(row)) for row in connection.execute(
+                        select(*[column for column in table.c if f"{table.name}.{column.name}" not in skip])))
                     for table in db.metadata.sorted_tables if table.name not in skip}
 
     def state(self, skip=()) -> tuple:
@@ -527,7 +529,9 @@ def test_wizard_lines_survive_hostile_input_and_never_write(wizard):
 
     @survives("wizard lines", data=form_data(_options_fields(wizard)), hx=st.booleans())
     def run(data, hx):
-        target.send("wizard lines", f"{wizard.base}/{wizard.token}/lines", data, hx=hx, writes=False)
+        # What is planned is kept for a confirm of the same (import_preview_pages.planned), never user data.
+        target.send("wizard lines", f"{wizard.base}/{wizard.token}/lines", data, hx=hx, writes=False,
+                    skip=("import_preview_pages.planned",))
 
 
 def test_wizard_confirm_survives_hostile_input(wizard):

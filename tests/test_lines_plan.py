@@ -9,7 +9,9 @@ import re
 import time
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import ImportPreview, ImportPreviewPage, Invoice
@@ -97,6 +99,76 @@ def test_the_plan_made_a_page_per_step_is_the_plan_made_in_one_pass(app, client,
                 assert made.reconciliation == expected_reconciliation
             assert progress.plan.entry_count == len({entry_id for line in expected.lines for entry_id in line.entry_ids})
         assert db.session.scalar(select(ImportPreviewPage.id).where(ImportPreviewPage.planned.is_not(None))) is None
+
+
+def _fold_pages(app) -> None:
+    """Each stored page keeps its fold, as a page the preview stores does (``_previewed`` stores none)."""
+    from services.clockify_types import TimeEntry, from_plain
+    from services.lines import fold
+
+    with app.app_context():
+        for page in db.session.scalars(select(ImportPreviewPage)):
+            page.digest = fold([from_plain(TimeEntry, item) for item in page.entries], "UTC")
+        db.session.commit()
+
+
+def test_a_confirm_of_the_lines_just_shown_writes_them_without_planning_a_page_again(app, client, logged_in,
+                                                                                     three_pages, monkeypatch):
+    """"Add to invoice" with the options and selection "Show the lines" just planned in one request writes
+    those lines (issue 15: the quarter's confirm planned them again); other options are planned anew."""
+    wizard = _previewed(app, client, logged_in, three_pages, pages=3, size=100)
+    _fold_pages(app)
+    token = wizard.preview_token
+    assert "lines from" in wizard.post(token, "lines", **ALL_BY_PROJECT).get_data(as_text=True)
+    by_task = {**ALL_BY_PROJECT, "grouping": "task", "details": ["project", "task"]}
+    assert "lines from" in wizard.post(token, "lines", **by_task).get_data(as_text=True)
+    with app.app_context():
+        preview, invoice = db.session.scalar(select(ImportPreview)), db.session.get(Invoice, wizard.invoice_id)
+        expected, _ = _one_pass(preview, invoice, imports.Selection(mode="all"),
+                                LineOptions.from_form(by_task), Decimal("90"), "UTC")
+    planned = []
+    monkeypatch.setattr(imports, "_plan_page", lambda *args: planned.append(args[1]))
+    done = wizard.post(token, "confirm", **by_task).get_data(as_text=True)
+    assert "Imported" in done and planned == []
+    assert [(line.description, line.quantity, line.rate_minor) for line in wizard.lines()] == [
+        (line.description, line.quantity, line.rate_minor) for line in expected.lines]
+    assert sorted(row.entry_id for row in wizard.imported()) == sorted(i for line in expected.lines for i in line.entry_ids)
+    with app.app_context():  # an entry written twice (a race) trips the unique key, on either database's bulk write
+        row = wizard.imported()[0]
+        with pytest.raises(IntegrityError):
+            imports._insert_links([(row.business_id, row.invoice_id, row.line_item_id, row.workspace_id, row.entry_id,
+                                    1, 1)])
+        db.session.rollback()
+
+
+@pytest.mark.parametrize("folded", [True, False])
+def test_a_confirm_plans_again_when_an_entry_shown_was_billed_elsewhere_meanwhile(app, client, logged_in,
+                                                                                  three_pages, folded):
+    """An entry of the lines shown billed on another invoice since: the confirm of "all" bills the rest,
+    as it would without the lines shown (they are not written as they are); with pages that keep their
+    fold (as every page stored now) and without (stored before folds were kept)."""
+    from models import ImportedEntry, LineItem
+
+    wizard = _previewed(app, client, logged_in, three_pages, pages=3, size=100)
+    if folded:
+        _fold_pages(app)
+    token = wizard.preview_token
+    assert "lines from" in wizard.post(token, "lines", **ALL_BY_PROJECT).get_data(as_text=True)
+    other = logged_in.invoice(logged_in.customer("Other", "USD"))
+    with app.app_context():
+        preview = db.session.scalar(select(ImportPreview))
+        billable = [entry.id for entry in imports.classify(preview, "USD", "UTC").selectable]
+        line = LineItem(invoice_id=other, position=1, description="Billed", quantity=Decimal(1), unit="h",
+                        rate_minor=100, amount_minor=100, source="clockify")
+        db.session.add(line)
+        db.session.flush()
+        db.session.add(ImportedEntry(business_id=preview.business_id, invoice_id=other, line_item_id=line.id,
+                                     workspace_id=preview.workspace_id, entry_id=billable[5], seconds=1, rate_minor=1))
+        db.session.commit()
+    done = wizard.post(token, "confirm", **ALL_BY_PROJECT).get_data(as_text=True)
+    assert f"Imported {len(billable) - 1} entries" in done
+    ours = {row.entry_id for row in wizard.imported() if row.invoice_id == wizard.invoice_id}
+    assert ours == set(billable) - {billable[5]}
 
 
 def test_show_the_lines_goes_on_request_by_request_and_a_confirm_keeps_its_own_lines(app, client, logged_in,
