@@ -26,9 +26,8 @@ from sqlalchemy import JSON, Text, TypeDecorator, cast, func, insert, null, or_,
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from models import (Business, ClockifyCache, ClockifyCurrencyLabel, ClockifyConnection, Customer, ImportedEntry,
-                    ImportPreview, ImportPreviewPage, Invoice,
-                    LineItem, User, utcnow)
+from models import (Business, ClockifyCache, ClockifyCurrencyLabel, ClockifyConnection, Customer, ImportPreview,
+                    ImportPreviewPage, Invoice, LineItem, User, utcnow)
 from services.clockify import PAGE_SIZE, ClockifyClient, Forbidden, ReportRangeTooLong
 from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, plain_json, to_plain
 from services.invoice_document import locale as document_locale
