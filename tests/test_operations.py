@@ -96,3 +96,31 @@ def test_the_gunicorn_configuration_loads_and_serves_the_app():
     result = subprocess.run([sys.executable, "-m", "gunicorn", "--check-config", "-c", "gunicorn.conf.py",
                              "app:create_app()"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_new_process_renders_from_templates_compiled_by_an_earlier_one(tmp_path, monkeypatch):
+    """Compiled templates are kept on disk (Jinja's FileSystemBytecodeCache), so a fresh worker does not
+    compile again a template an earlier process compiled."""
+    import flask
+    import jinja2
+
+    # The suite shares one cache in memory (tests/conftest.py): take the app's own, in this test's folder.
+    options = {name: value for name, value in flask.Flask.jinja_options.items() if name != "bytecode_cache"}
+    monkeypatch.setattr(flask.Flask, "jinja_options", options)
+
+    def fresh_app(name: str):
+        made = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}"},
+                          instance_path=str(tmp_path / name))
+        assert isinstance(made.jinja_env.bytecode_cache, jinja2.FileSystemBytecodeCache)
+        made.jinja_env.bytecode_cache.directory = str(tmp_path)
+        return made
+
+    fresh_app("first").jinja_env.get_template("auth/login.html")
+    assert list(tmp_path.glob("__jinja2_*.cache")), "nothing kept on disk"
+
+    second = fresh_app("second")
+    compiled = []
+    real_compile = second.jinja_env.compile
+    monkeypatch.setattr(second.jinja_env, "compile", lambda *a, **k: compiled.append(a) or real_compile(*a, **k))
+    second.jinja_env.get_template("auth/login.html")
+    assert compiled == []  # loaded from what the first process compiled
