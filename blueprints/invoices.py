@@ -96,16 +96,17 @@ def index():
                                               mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="invoices-{today.isoformat()}.csv"'
         return response
+    sums = invoice_list.totals(business.id, filters, today)
+    matches = sum(total.count for total in sums)
     try:
-        found = invoice_list.page(business.id, filters, today, request.args.get("after") or None)
+        found = invoice_list.page(business.id, filters, today, request.args.get("after") or None, matches=matches)
     except invoice_list.BadCursor:
         flash(_("That page link is out of date: this is the first page."), "info")
-        found = invoice_list.page(business.id, filters, today)
+        found = invoice_list.page(business.id, filters, today, matches=matches)
     query = {name: value for name, value in request.args.items() if name not in ("after", "format") and value}
     words = {shown: str(word) for shown, word in payments.STATUS_WORDS.items()}  # translated once, not per row
     return render_template("invoices/index.html", **context | dict(found=found, query=query, filtered=len(query) > 0,
-                                                                    sums=invoice_list.totals(business.id, filters, today),
-                                                                    status_words=words))
+                                                                    sums=sums, status_words=words))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -7,14 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import String, cast, event, update
 
 from extensions import db
-from models import Business, Customer, Invoice
-from services import payments
+from models import Business, Invoice
+from services import invoice_list, payments
 from services.invoice_list import PAGE_SIZE, safe_cell
 
 TODAY = datetime.now(timezone.utc).date()
@@ -278,3 +278,22 @@ def test_a_search_by_customer_reads_the_invoices_index_instead_of_walking_every_
     assert re.findall(r"Acme|Globex|Initech", rows) == ["Initech", "Globex", "Acme"]
     (plan,) = _plans(app, client, "/invoices/?q=globex&sort=customer_desc")
     assert plan.startswith("SEARCH invoices USING INDEX ix_invoices_business_issue"), plan  # not customers first
+
+
+def test_a_search_matching_many_walks_the_customers_index_as_without_a_search(app, client, logged_in, monkeypatch):
+    """A search that matches many invoices (MANY_MATCHES or more, as the page's totals count them) finds a page
+    within the first customers' invoices: sorting all its matches took ~20 ms of 10,000 invoices, the walk 0.2."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite's query plan")
+    monkeypatch.setattr(invoice_list, "MANY_MATCHES", 3)
+    for name in ("Globex", "Acme", "Initech"):
+        logged_in.invoice(logged_in.customer(name, "USD"))
+    with app.app_context():  # sent: the totals count them (drafts are not invoiced yet)
+        db.session.execute(update(Invoice).values(status="sent", number="T-" + cast(Invoice.id, String)))
+        db.session.commit()
+    rows = client.get("/invoices/?q=e&sort=customer_desc").get_data(as_text=True).split("<tbody", 1)[1]
+    assert re.findall(r"Acme|Globex|Initech", rows) == ["Initech", "Globex", "Acme"]
+    (plan,) = _plans(app, client, "/invoices/?q=e&sort=customer_desc")
+    assert "ix_customers_business_name" in plan and "TEMP B-TREE" not in plan, plan
+    (plan,) = _plans(app, client, "/invoices/?q=globex&sort=customer_desc")  # one match: its matches sorted
+    assert plan.startswith("SEARCH invoices USING INDEX ix_invoices_business_issue"), plan
