@@ -271,3 +271,17 @@ def test_the_draft_form_sent_twice_mails_once(app, client, draft, smtp):
     assert ("info", "Invoice INV-0001 was sent already (in another tab?): nothing was sent again. "
                     "To mail it once more, use “Email the invoice again”.") in flashes(page)
     assert len(smtp.messages) == 1 and len(attempts(app)) == 1
+
+
+def test_an_over_long_recipient_is_refused_by_its_length_without_reading_it_as_an_address(monkeypatch):
+    """A To or Cc part longer than an address can be is refused at once, with the usual message, before
+    email_validator reads it (it spent ~36 ms on 100,000 characters)."""
+    from services import mail
+
+    read = []
+    real = mail.validate_email
+    monkeypatch.setattr(mail, "validate_email", lambda part, **kw: read.append(part) or real(part, **kw))
+    with pytest.raises(mail.AddressError, match="is not an email address"):
+        mail.parse_addresses("ada@example.com, " + "a" * 100_000 + "@example.com")
+    assert read == ["ada@example.com"]
+    assert mail.parse_addresses("a" * 64 + "@example.com") == ["a" * 64 + "@example.com"]
