@@ -153,11 +153,12 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n), newstyle=True)
     app.add_template_global(vat_reason)
     if app.jinja_env.bytecode_cache is None:  # the test suite brings one kept in memory (tests/conftest.py)
-        # Each process compiled every template it rendered afresh, on first use: a gunicorn worker (recycled
-        # every max_requests) made its first user wait, e.g. ~0.1 s more on the first import's confirm. The
-        # compiled code is kept in a folder of this user's own (Jinja's: in the system's temporary folder,
-        # mode 0700, its owner checked) and each template's is checked against its source before use.
-        app.jinja_env.bytecode_cache = jinja2.FileSystemBytecodeCache()
+        folder = Path(app.instance_path) / "template-cache"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            app.jinja_env.bytecode_cache = _CompiledTemplates(str(folder))
+        except OSError:  # a read-only instance folder: each process compiles its templates, as before
+            pass
 
     def shown_locale() -> str:
         """A document's locale while one is rendered (invoice_document.in_language), else the person's:
@@ -246,6 +247,25 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         return response
 
     return app
+
+
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept in instance/template-cache for the next process: each process compiled every
+    template it rendered afresh, so a fresh or recycled gunicorn worker (max_requests) made its first user
+    wait, e.g. ~0.1 s more on the first import's confirm. Jinja checks each against its source before use. A
+    folder that cannot be written (full, read-only) keeps nothing and never fails a page."""
+
+    def load_bytecode(self, bucket):
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            pass
+
+    def dump_bytecode(self, bucket):
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
 
 
 def _config_from_environment(app: Flask) -> None:

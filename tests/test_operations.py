@@ -2,6 +2,7 @@
 the gunicorn configuration."""
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -99,28 +100,30 @@ def test_the_gunicorn_configuration_loads_and_serves_the_app():
 
 
 def test_a_new_process_renders_from_templates_compiled_by_an_earlier_one(tmp_path, monkeypatch):
-    """Compiled templates are kept on disk (Jinja's FileSystemBytecodeCache), so a fresh worker does not
-    compile again a template an earlier process compiled."""
+    """Compiled templates are kept in instance/template-cache, so a fresh worker does not compile again a
+    template an earlier process compiled; a folder that cannot be written keeps nothing and fails no page."""
     import flask
-    import jinja2
 
-    # The suite shares one cache in memory (tests/conftest.py): take the app's own, in this test's folder.
+    # The suite shares one cache in memory (tests/conftest.py): take the app's own.
     options = {name: value for name, value in flask.Flask.jinja_options.items() if name != "bytecode_cache"}
     monkeypatch.setattr(flask.Flask, "jinja_options", options)
 
-    def fresh_app(name: str):
-        made = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}"},
-                          instance_path=str(tmp_path / name))
-        assert isinstance(made.jinja_env.bytecode_cache, jinja2.FileSystemBytecodeCache)
-        made.jinja_env.bytecode_cache.directory = str(tmp_path)
-        return made
+    def fresh_app():
+        return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}"},
+                          instance_path=str(tmp_path / "instance"))
 
-    fresh_app("first").jinja_env.get_template("auth/login.html")
-    assert list(tmp_path.glob("__jinja2_*.cache")), "nothing kept on disk"
+    fresh_app().jinja_env.get_template("auth/login.html")
+    kept = tmp_path / "instance" / "template-cache"
+    assert list(kept.glob("__jinja2_*.cache")), "nothing kept on disk"
 
-    second = fresh_app("second")
+    second = fresh_app()
     compiled = []
     real_compile = second.jinja_env.compile
     monkeypatch.setattr(second.jinja_env, "compile", lambda *a, **k: compiled.append(a) or real_compile(*a, **k))
     second.jinja_env.get_template("auth/login.html")
     assert compiled == []  # loaded from what the first process compiled
+
+    third = fresh_app()
+    shutil.rmtree(kept)
+    kept.write_text("")  # a folder that cannot be written (even by root): nothing can be kept
+    assert third.jinja_env.get_template("auth/register.html").name == "auth/register.html"  # compiled, not kept
