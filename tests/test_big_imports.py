@@ -53,6 +53,12 @@ def test_a_plan_built_in_parts_and_joined_is_the_plan_built_at_once(entries, opt
                                             fallback_rate=fallback, options=options)
 
 
+# Made once (a strategy made per draw is labelled and validated again each time).
+ONE_IN_FIVE = st.integers(0, 4)
+REPORT_AMOUNTS = st.sampled_from([None, Money.from_cents(4500, "USD"), Money.from_cents(123, "USD"), Money.from_cents(0, "EUR"),
+                                  Money.from_cents(700, "EUR")])
+
+
 @settings(max_examples=60, deadline=None)
 @given(random_entries(), random_options, fallback_rates, time_zones, st.data())
 def test_a_plan_from_the_pages_digests_is_the_plan_of_every_entry_one_by_one(entries, options, fallback, zone, data):
@@ -60,10 +66,7 @@ def test_a_plan_from_the_pages_digests_is_the_plan_of_every_entry_one_by_one(ent
     was stored, a cell per alike entries): the very lines, seconds and reconciliation of planning each
     selected entry one by one, for every grouping, rounding and detail, over overlapping pages, with
     entries unticked, billed elsewhere, non-billable (ticked or not) and with or without a report amount."""
-    entries = [replace(item, billable=data.draw(st.integers(0, 4)) > 0,
-                       amount=data.draw(st.sampled_from([None, Money.from_cents(4500, "USD"), Money.from_cents(123, "USD"),
-                                                         Money.from_cents(0, "EUR"), Money.from_cents(700, "EUR")])))
-               for item in entries]
+    entries = [replace(item, billable=data.draw(ONE_IN_FIVE) > 0, amount=data.draw(REPORT_AMOUNTS)) for item in entries]
     ids = st.sampled_from([item.id for item in entries] or ["none"])
     unticked, elsewhere, ticked_non_billable = (data.draw(st.frozensets(ids, max_size=4)) for _ in range(3))
     chosen = [item for item in entries if billable(item) and item.id not in elsewhere

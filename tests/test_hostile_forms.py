@@ -106,20 +106,23 @@ def field(*valid):
     return st.one_of(*valid, HOSTILE) if valid else HOSTILE
 
 
+SHAPES, ODD_FIELD_NAMES = st.integers(0, 9), st.text(min_size=1, max_size=12)
+
+
 @st.composite
 def form_data(draw, fields: dict):
     """A form as a browser (or anything else) might send it: each field once, twice, or not at all, and
     now and then a field no form has. A drawn list is sent as repeated values."""
     data = {}
     for name, values in fields.items():
-        shape = draw(st.integers(0, 9))
+        shape = draw(SHAPES)
         if shape == 0:
             continue
         sent = [draw(values), draw(values)] if shape == 1 else [draw(values)]
         flat = [item for value in sent for item in (value if isinstance(value, list) else [value])]
         data[name] = flat if len(flat) != 1 else flat[0]
-    if draw(st.integers(0, 9)) == 0:
-        data[draw(st.text(min_size=1, max_size=12))] = draw(HOSTILE)
+    if draw(SHAPES) == 0:
+        data[draw(ODD_FIELD_NAMES)] = draw(HOSTILE)
     return data
 
 

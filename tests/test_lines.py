@@ -303,18 +303,26 @@ DST_CHANGES = [datetime(2024, 3, 31, 1, tzinfo=UTC), datetime(2024, 10, 27, 1, t
 QUARTER = timedelta(minutes=15)
 
 
+# The strategies an entry is drawn from, made once: made anew for each draw (a new strategy is labelled,
+# hashed and validated on first use) they took most of the properties' time; the values drawn are the same.
+_COUNTS, _CHANGES, _QUARTERS = st.integers(0, 20), st.sampled_from(DST_CHANGES), st.integers(-3 * 96, 3 * 96)
+_MEMBERS, _SECONDS, _RATES = st.sampled_from(MEMBERS), st.integers(0, 12 * 3600), st.sampled_from(RATES)
+_PROJECTS, _TASKS, _DESCRIPTIONS = st.sampled_from(PROJECTS), st.sampled_from(TASKS), st.sampled_from(DESCRIPTIONS)
+_KINDS, _ONE_IN_16 = st.sampled_from(["REGULAR"] * 8 + ["BREAK", "TIME_OFF"]), st.integers(0, 15)
+
+
 @st.composite
 def random_entries(draw):
     entries = []
-    for number in range(draw(st.integers(0, 20))):
-        start = draw(st.sampled_from(DST_CHANGES)) + QUARTER * draw(st.integers(-3 * 96, 3 * 96))
-        member_id, member = draw(st.sampled_from(MEMBERS))
+    for number in range(draw(_COUNTS)):
+        start = draw(_CHANGES) + QUARTER * draw(_QUARTERS)
+        member_id, member = draw(_MEMBERS)
         entries.append(entry(
-            f"e{number}", start=start, seconds=draw(st.integers(0, 12 * 3600)), rate=draw(st.sampled_from(RATES)),
-            project=draw(st.sampled_from(PROJECTS)), task=draw(st.sampled_from(TASKS)), member=member,
-            member_id=member_id, description=draw(st.sampled_from(DESCRIPTIONS)),
-            kind=draw(st.sampled_from(["REGULAR"] * 8 + ["BREAK", "TIME_OFF"])),
-            running=draw(st.integers(0, 15)) == 0,
+            f"e{number}", start=start, seconds=draw(_SECONDS), rate=draw(_RATES),
+            project=draw(_PROJECTS), task=draw(_TASKS), member=member,
+            member_id=member_id, description=draw(_DESCRIPTIONS),
+            kind=draw(_KINDS),
+            running=draw(_ONE_IN_16) == 0,
         ))
     return entries
 
