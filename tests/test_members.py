@@ -180,7 +180,7 @@ def test_members_of_another_business_are_not_found(app, client, accounts, logged
 
 def test_ten_accepts_of_one_invitation_at_once_give_one_membership(app, live_server):
     owner = _session(live_server)
-    for round_ in range(4):
+    for round_ in range(2):  # each round is the race (_FirstWrites: all ten read the link unused first)
         email = f"bob{round_}@example.com"
         page = owner.post(f"{live_server}/business/members/invite", data={"email": email, "role": "member"}).text
         path = re.search(r"/invitations/[\w-]+", page).group(0)
