@@ -98,8 +98,14 @@ def _reports(running) -> list[dict]:
     return [call.json for call in running.sandbox.requests if call.path.endswith("/reports/detailed")]
 
 
-def test_the_whole_preview_of_three_pages_is_one_browser_request_after_the_first(app, client, logged_in,
-                                                                                  three_pages):
+def test_the_whole_preview_of_three_pages_is_one_browser_request_after_the_first_and_its_lines_total_every_line(
+        app, client, logged_in, three_pages):
+    """The pages after the first come in one request, each asked once, and their rows a page at a time on
+    demand; then, one line per entry of 2,500, "Show the lines" lists LINES_LISTED of them, says how many more
+    there are, and its total is the total of every line "Add to invoice" then adds. (Two tests once: both
+    walked this same preview of three pages, the costliest part of each.)"""
+    from services.imports import LINES_LISTED
+
     app.config.update(HOURBILL_CLOCKIFY_API_URL=three_pages.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=three_pages.reports_url)
     assert connect(client).status_code == 303
     wizard = Wizard(app, client, three_pages, logged_in.invoice(logged_in.customer("Everyone", "USD")))
@@ -131,6 +137,18 @@ def test_the_whole_preview_of_three_pages_is_one_browser_request_after_the_first
         assert f'id="page-part-{number}" hx-swap-oob="true"' in shown  # its sums leave the totals
         listed += re.findall(r'name="entry" value="([^"]+)"', shown)
     assert len(listed) == len(set(listed)) and set(listed) == billable_ids
+
+    one_per_entry = {**ALL_BY_PROJECT, "grouping": "entry"}
+    page = wizard.post(token, "lines", **one_per_entry).get_data(as_text=True)
+
+    count = int(re.search(r"(\d+) lines from \1 entries", page).group(1))
+    assert count == len(billable_ids)
+    assert page.count('<td data-label="Description">') == LINES_LISTED < count
+    assert f"and {count - LINES_LISTED} more" in page
+    total = re.search(r'data-testid="plan-total">\$([\d,.]+)<', page).group(1).replace(",", "")
+    assert wizard.post(token, "confirm", **one_per_entry).status_code == 200
+    lines = wizard.lines()
+    assert len(lines) == count and sum(line.amount_minor for line in lines) == int(total.replace(".", ""))
 
 
 
@@ -300,29 +318,6 @@ def test_without_javascript_rows_come_a_page_at_a_time_and_the_unticked_stay_unb
         **options, "shown_pages": "2", "entry": [entry_id for entry_id, on in second.items() if on]})
     assert done.status_code == 303
     assert {row.entry_id for row in wizard.imported()} == billable - set(unticked)
-
-
-def test_show_the_lines_lists_the_first_lines_and_totals_every_line(app, client, logged_in, three_pages):
-    """One line per entry of 2,500: "Show the lines" lists LINES_LISTED of them, says how many more there
-    are, and its total is the total of every line "Add to invoice" then adds."""
-    from services.imports import LINES_LISTED
-
-    app.config.update(HOURBILL_CLOCKIFY_API_URL=three_pages.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=three_pages.reports_url)
-    assert connect(client).status_code == 303
-    wizard = Wizard(app, client, three_pages, logged_in.invoice(logged_in.customer("Everyone", "USD")))
-    token = wizard.token(wizard.preview(billable=None))
-    client.post(f"{wizard.base}/{token}/more", hx=True).get_data()
-    one_per_entry = {**ALL_BY_PROJECT, "grouping": "entry"}
-
-    page = wizard.post(token, "lines", **one_per_entry).get_data(as_text=True)
-
-    count = int(re.search(r"(\d+) lines from \1 entries", page).group(1))
-    assert page.count('<td data-label="Description">') == LINES_LISTED < count
-    assert f"and {count - LINES_LISTED} more" in page
-    total = re.search(r'data-testid="plan-total">\$([\d,.]+)<', page).group(1).replace(",", "")
-    assert wizard.post(token, "confirm", **one_per_entry).status_code == 200
-    lines = wizard.lines()
-    assert len(lines) == count and sum(line.amount_minor for line in lines) == int(total.replace(".", ""))
 
 
 def test_each_entry_is_listed_apart_with_its_own_reason_when_reasons_are_read_once_per_kind_of_entry(app):
