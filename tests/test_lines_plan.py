@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import ImportPreview, ImportPreviewPage, Invoice
+from sandbox import create_sandbox
 from services import imports
 from services.lines import DETAILS, GROUPINGS, LineOptions, LinePlanner, Reconciler
 from tests.test_big_imports import ALL_BY_PROJECT, three_pages  # noqa: F401 (a fixture)
@@ -37,13 +38,21 @@ def _one_pass(preview, invoice, selection, options, rate, zone):
     return plan, reconciler.result(plan)
 
 
+@pytest.fixture(scope="module")
+def one_page():
+    """A month of 600 entries: one report page, which _previewed stores again as pages of its own (a preview
+    of three_pages' 2,500 rendered its first 1,000 rows for the ~300 entries kept)."""
+    with create_sandbox(members=5, entries_per_member=120, rate_limit=None).serve_in_thread() as running:
+        yield running
+
+
 def _previewed(app, client, logged_in, running, pages: int, size: int) -> Wizard:
     """A preview of the sandbox's entries stored again as ``pages`` pages of ``size`` entries, each page
     after the first repeating the entry before it, as overlapping report pages of Clockify's can."""
     app.config.update(HOURBILL_CLOCKIFY_API_URL=running.api_url, HOURBILL_CLOCKIFY_REPORTS_URL=running.reports_url)
     assert connect(client).status_code == 303
     wizard = Wizard(app, client, running, logged_in.invoice(logged_in.customer("Everyone", "USD")))
-    wizard.preview_token = wizard.token(wizard.preview(billable=None))  # its first report page: 1,000 entries
+    wizard.preview_token = wizard.token(wizard.preview(billable=None))  # its first report page
     with app.app_context():
         preview = db.session.scalar(select(ImportPreview))
         items = [item for page in db.session.scalars(select(ImportPreviewPage.entries).where(
@@ -58,10 +67,10 @@ def _previewed(app, client, logged_in, running, pages: int, size: int) -> Wizard
     return wizard
 
 
-def test_the_plan_made_a_page_per_step_is_the_plan_made_in_one_pass(app, client, logged_in, three_pages):
+def test_the_plan_made_a_page_per_step_is_the_plan_made_in_one_pass(app, client, logged_in, one_page):
     """Random selections and options (seeded), every grouping, over 480 entries stored as six
     overlapping pages: step by step, one page per step, then the join."""
-    wizard = _previewed(app, client, logged_in, three_pages, pages=6, size=80)
+    wizard = _previewed(app, client, logged_in, one_page, pages=6, size=80)
     rng = random.Random(15)
     with app.app_context():
         preview = db.session.scalar(select(ImportPreview))
@@ -113,10 +122,10 @@ def _fold_pages(app) -> None:
 
 
 def test_a_confirm_of_the_lines_just_shown_writes_them_without_planning_a_page_again(app, client, logged_in,
-                                                                                     three_pages, monkeypatch):
+                                                                                     one_page, monkeypatch):
     """"Add to invoice" with the options and selection "Show the lines" just planned in one request writes
     those lines (issue 15: the quarter's confirm planned them again); other options are planned anew."""
-    wizard = _previewed(app, client, logged_in, three_pages, pages=3, size=100)
+    wizard = _previewed(app, client, logged_in, one_page, pages=3, size=100)
     _fold_pages(app)
     token = wizard.preview_token
     assert "lines from" in wizard.post(token, "lines", **ALL_BY_PROJECT).get_data(as_text=True)
@@ -143,13 +152,13 @@ def test_a_confirm_of_the_lines_just_shown_writes_them_without_planning_a_page_a
 
 @pytest.mark.parametrize("folded", [True, False])
 def test_a_confirm_plans_again_when_an_entry_shown_was_billed_elsewhere_meanwhile(app, client, logged_in,
-                                                                                  three_pages, folded):
+                                                                                  one_page, folded):
     """An entry of the lines shown billed on another invoice since: the confirm of "all" bills the rest,
     as it would without the lines shown (they are not written as they are); with pages that keep their
     fold (as every page stored now) and without (stored before folds were kept)."""
     from models import ImportedEntry, LineItem
 
-    wizard = _previewed(app, client, logged_in, three_pages, pages=3, size=100)
+    wizard = _previewed(app, client, logged_in, one_page, pages=3, size=100)
     if folded:
         _fold_pages(app)
     token = wizard.preview_token
@@ -172,11 +181,11 @@ def test_a_confirm_plans_again_when_an_entry_shown_was_billed_elsewhere_meanwhil
 
 
 def test_show_the_lines_goes_on_request_by_request_and_a_confirm_keeps_its_own_lines(app, client, logged_in,
-                                                                                      three_pages):
+                                                                                      one_page):
     """Three stored pages, one step per request: the progress asks again (htmx) or says "Continue"
     (no JavaScript), and the last request lists the lines. A confirm under way meanwhile, whose parts
     the other options' "Show the lines" replaced, still adds the lines of its own options."""
-    wizard = _previewed(app, client, logged_in, three_pages, pages=3, size=100)
+    wizard = _previewed(app, client, logged_in, one_page, pages=3, size=100)
     app.config["HOURBILL_IMPORT_STEP_SECONDS"] = 0
     token, by_day = wizard.preview_token, {**ALL_BY_PROJECT, "grouping": "day", "details": ["date"]}
     with app.app_context():
@@ -242,14 +251,14 @@ def _summed_in_python(preview, currency, rate, shown):
 
 
 def test_the_sums_of_pages_not_shown_made_by_the_database_are_those_made_in_python(app, client, logged_in,
-                                                                                   three_pages):
+                                                                                   one_page):
     """Whole pages and currency answers sum the pages they do not list in SQL: the same counts, seconds,
     amounts and report amounts as classify and entry_amounts give, for entries of every kind (running,
     a break, no time, other and ambiguous currency labels before and after the answer, report amounts
     in another currency, none, non-billable, billed elsewhere, repeated within and across pages)."""
     from models import ImportedEntry, LineItem
 
-    wizard = _previewed(app, client, logged_in, three_pages, pages=4, size=60)
+    wizard = _previewed(app, client, logged_in, one_page, pages=4, size=60)
     with app.app_context():
         preview = db.session.scalar(select(ImportPreview))
         pages = {page.number: page for page in db.session.scalars(select(ImportPreviewPage).where(
