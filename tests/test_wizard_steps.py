@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlsplit
 
+import pytest
 from werkzeug.datastructures import MultiDict
 
 from sandbox import ACME_ID, FREE_ID, NORTHWIND_ID, WEBSITE_REDESIGN_ID
@@ -16,6 +17,8 @@ from services.clockify_types import Member, Project, ReferenceData
 from tests.test_import_integrity import form_of
 from tests.test_imports import OCTOBER, wizard, words  # noqa: F401  (wizard is a fixture)
 from tests.test_lines import at, entry, plan, usd
+
+pytestmark = pytest.mark.small_sandbox  # the wizard's steps read as well from 8 members of 10 entries as of 55 of 40
 
 
 def steps_of(html: str) -> list[tuple[str, str | None, bool]]:
