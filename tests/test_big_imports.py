@@ -233,6 +233,7 @@ def test_a_confirm_goes_on_page_by_page_and_bills_each_entry_once(app, client, l
     assert "already imported" in again and len(wizard.imported()) == len(expected)  # a late "Continue" adds nothing
 
 
+@pytest.mark.small_sandbox  # the order of the writes is set by _turns, not by the size of the import
 @pytest.mark.parametrize("racing_step", ["plan", "write"])
 def test_a_confirm_step_racing_send_adds_all_its_lines_or_none(app, live_server, clockify_sandbox, lines_added_to,
                                                                 racing_step):

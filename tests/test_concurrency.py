@@ -155,6 +155,7 @@ def _new_invoice(session, base) -> int:
     return int(created.headers["Location"].rstrip("/").split("/")[-1])
 
 
+@pytest.mark.small_sandbox  # one set of lines or several: a few dozen entries tell as well as hundreds
 def test_ten_requests_confirming_the_same_import_give_one_set_of_lines(app, live_server, clockify_sandbox):
     app.config.update(HOURBILL_CLOCKIFY_API_URL=clockify_sandbox.api_url,
                       HOURBILL_CLOCKIFY_REPORTS_URL=clockify_sandbox.reports_url)
