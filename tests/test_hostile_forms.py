@@ -242,6 +242,22 @@ def target(app, client, logged_in) -> Target:
 # --- accounts and settings --------------------------------------------------------------------------------
 
 
+def logged_out_browsers(app):
+    """A new logged-out browser per call, each holding the same anonymous session (its CSRF token) as if it
+    had loaded a page once: a new test client fetched a page for its token first, an extra request an example."""
+    first = app.test_client()
+    token = first.csrf_token()
+    cookie = first.get_cookie("session").value
+
+    def new():
+        client = app.test_client()
+        client.set_cookie("session", cookie)
+        client._token = token
+        return client
+
+    return new
+
+
 def test_register_survives_hostile_input(app):
     target = Target(app, None, 0, 0, [])
     accounts = Accounts(app, app.test_client())
@@ -250,9 +266,11 @@ def test_register_survives_hostile_input(app):
               "email": field(st.emails()),
               "password": field(st.just(PASSWORD)), "confirm": field(st.just(PASSWORD))}
 
+    browser = logged_out_browsers(app)
+
     @survives("register", data=form_data(fields), hx=st.booleans())
     def run(data, hx):
-        client = app.test_client()  # logged out, every time
+        client = browser()  # logged out, every time
         response = target.send("register", "/register", data, hx=hx, client=client)
         if response.status_code == 303:
             target.pages_render("/settings/profile", "/invoices/", client=client)
@@ -265,10 +283,12 @@ def test_login_survives_hostile_input_and_never_redirects_off_site(app):
     fields = {"email": field(st.just("ada@example.com"), st.just("ADA@example.com ")),
               "password": field(st.just(PASSWORD)), "remember": field(st.just("y"))}
 
+    browser = logged_out_browsers(app)
+
     @survives("login", data=form_data(fields),
               next_page=st.none() | field(st.just("/customers/"), st.just("//evil.example/")), hx=st.booleans())
     def run(data, next_page, hx):
-        client = app.test_client()
+        client = browser()
         query = None if next_page is None else {"next": next_page}
         response = target.send("login", "/login", data, query=query, hx=hx, client=client, skip=("login_attempts",))
         if response.status_code == 303:
