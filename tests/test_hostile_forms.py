@@ -495,7 +495,9 @@ class WizardTarget:
 
 
 @pytest.fixture
-def wizard(target, on_small_clockify) -> WizardTarget:
+def connected(target, on_small_clockify) -> int:
+    """Ada's draft with a Clockify connection (its id): what a test of the wizard's forms needs before any
+    step (the pinned bugs below need no more)."""
     app, client = target.app, target.client
     with app.app_context():
         db.session.scalar(db.select(User)).time_zone = "UTC"
@@ -504,7 +506,12 @@ def wizard(target, on_small_clockify) -> WizardTarget:
     connect = {"name": "Agency", "region": "global", "api_key": MAIN_KEY}
     assert client.post("/settings/integrations/clockify/new", data=connect).status_code == 303
     with app.app_context():
-        connection_id = db.session.scalar(db.select(ClockifyConnection.id))
+        return db.session.scalar(db.select(ClockifyConnection.id))
+
+
+@pytest.fixture
+def wizard(target, connected) -> WizardTarget:
+    client, connection_id = target.client, connected
     base = f"/invoices/{target.invoice_id}/import"
     assert client.get(base).status_code == 200
     for workspace in (ACME_ID, FREE_ID):  # cache both workspaces' clients, projects and members
@@ -606,28 +613,28 @@ def test_wizard_confirm_survives_hostile_input(wizard):
 # --- the bugs these tests found, pinned until fixed --------------------------------------------------------
 
 
-def test_a_connection_id_that_is_not_a_usable_number_is_a_404(wizard):
+def test_a_connection_id_that_is_not_a_usable_number_is_a_404(target, connected):
     """Found by the property tests above (fixed meanwhile in 22d1f76): "²" passed str.isdigit() and failed
-    int(), and ids past BIGINT failed in the database. (One wizard for all five ids: it is read-only here.)"""
-    target = wizard.target
+    int(), and ids past BIGINT failed in the database. (One draft for all five ids: it is read-only here.)"""
+    base = f"/invoices/{target.invoice_id}/import"
     for connection in ["²", "9" * 30, "9" * 5000, "-1", " 1e3"]:
         form = {"connection": connection, "workspace": ACME_ID, "range": "this_month"}
-        assert target.client.post(f"{wizard.base}/preview", data=form, hx=True).status_code == 404, connection
-        assert target.client.get(f"{wizard.base}/filters", query_string=form).status_code == 404, connection
-        assert target.client.get(wizard.base, query_string={"connection": connection}).status_code == 404, connection
+        assert target.client.post(f"{base}/preview", data=form, hx=True).status_code == 404, connection
+        assert target.client.get(f"{base}/filters", query_string=form).status_code == 404, connection
+        assert target.client.get(base, query_string={"connection": connection}).status_code == 404, connection
 
 
-def test_a_free_workspace_range_ending_on_the_last_day_of_9999_is_answered(wizard):
-    form = {"connection": wizard.connection_id, "workspace": FREE_ID, "range": "custom", "start": "9999-12-01",
+def test_a_free_workspace_range_ending_on_the_last_day_of_9999_is_answered(target, connected):
+    form = {"connection": connected, "workspace": FREE_ID, "range": "custom", "start": "9999-12-01",
             "end": "9999-12-31", "submitted": "1"}
-    response = wizard.target.client.post(f"{wizard.base}/preview", data=form, hx=True)
+    response = target.client.post(f"/invoices/{target.invoice_id}/import/preview", data=form, hx=True)
     assert response.status_code in (200, 422)
 
 
-def test_a_range_in_year_one_is_refused_by_the_form_not_by_clockify(wizard):
-    form = {"connection": wizard.connection_id, "workspace": ACME_ID, "range": "custom", "start": "0001-01-01",
+def test_a_range_in_year_one_is_refused_by_the_form_not_by_clockify(target, connected):
+    form = {"connection": connected, "workspace": ACME_ID, "range": "custom", "start": "0001-01-01",
             "end": "0001-01-31", "submitted": "1"}
-    response = wizard.target.client.post(f"{wizard.base}/preview", data=form, hx=True)
+    response = target.client.post(f"/invoices/{target.invoice_id}/import/preview", data=form, hx=True)
     assert response.status_code in (200, 422), response.status_code
 
 
