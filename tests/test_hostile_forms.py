@@ -163,13 +163,15 @@ class Target:
         """Every row of every table, as text (SQLite and PostgreSQL alike); ``skip`` names tables, or
         "table.column" a column left out. The Clockify rate budget is bookkeeping of calls, written by every
         call (on PostgreSQL in the database), never user data."""
-        reads = self._reads.get(frozenset(skip))
-        if reads is None:
-            reads = self._reads[frozenset(skip)] = self._statements({*skip, "clockify_rate_budget"})
         # Read with the driver's own cursor: through SQLAlchemy (a statement built, cached and its rows
         # typed, ~25 tables twice a request) this was a fifth of the file's CPU. A JSON value is read as
-        # SQLAlchemy reads it (on SQLite the driver gives its text: JSON null and SQL NULL are both None).
+        # SQLAlchemy reads it (SQLite's driver gives its text, psycopg the value: JSON null and SQL NULL are
+        # both None).
         with self.app.app_context(), db.engine.connect() as connection:
+            reads = self._reads.get(frozenset(skip))
+            if reads is None:
+                reads = self._reads[frozenset(skip)] = self._statements(
+                    {*skip, "clockify_rate_budget"}, json_as_text=connection.dialect.name == "sqlite")
             cursor = connection.connection.cursor()
             try:
                 state = {}
@@ -183,13 +185,13 @@ class Target:
                 cursor.close()
 
     @staticmethod
-    def _statements(skip: set) -> list:
+    def _statements(skip: set, json_as_text: bool) -> list:
         reads = []
         for table in db.metadata.sorted_tables:
             if table.name not in skip:
                 columns = [column for column in table.c if f"{table.name}.{column.name}" not in skip]
                 sql = "SELECT {} FROM \"{}\"".format(", ".join(f'"{column.name}"' for column in columns), table.name)
-                reads.append((table.name, sql, [isinstance(column.type, JSON) for column in columns]))
+                reads.append((table.name, sql, [json_as_text and isinstance(column.type, JSON) for column in columns]))
         return reads
 
     def state(self, skip=()) -> dict:
