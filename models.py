@@ -159,7 +159,8 @@ class UserSession(db.Model):
     user_agent: Mapped[str] = mapped_column(String(120), default="")
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    user: Mapped[User] = relationship()
+    # Loaded with its login, in the same query: every logged-in request reads both (the user loader).
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
 
 class RecoveryCode(db.Model):

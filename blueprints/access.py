@@ -16,10 +16,11 @@ from datetime import date, datetime
 from functools import wraps
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
+from flask import (abort, current_app, flash, g, has_request_context, make_response, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import inspect, or_, select
 from werkzeug.exceptions import Forbidden
 
 from extensions import db
@@ -80,9 +81,17 @@ class NotAllowed(Forbidden):
 # --- the current business --------------------------------------------------------------------------
 
 def memberships() -> list[Membership]:
-    """The logged-in person's memberships, read once per request."""
+    """The logged-in person's memberships, read once per request: on a GET as the user loader read them, with the
+    login (services.accounts.WITH_MEMBERSHIPS: one query less on every page); afresh on a request that may change
+    them (a new business, an accepted invitation, a business deleted) before it asks."""
     if "memberships" not in g:
-        g.memberships = businesses.memberships_of(current_user.id) if current_user.is_authenticated else []
+        if not current_user.is_authenticated:
+            g.memberships = []
+        elif (has_request_context() and request.method in ("GET", "HEAD")
+              and "memberships" in inspect(current_user._get_current_object()).dict):
+            g.memberships = list(current_user.memberships)
+        else:
+            g.memberships = businesses.memberships_of(current_user.id)
     return g.memberships
 
 

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from extensions import db
-from models import User, UserSession, utcnow
+from models import Membership, User, UserSession, utcnow
 
 MIN_PASSWORD_LENGTH = 10  # a new password's, at registration and at a change
 MAX_PASSWORD_LENGTH = 200
@@ -66,6 +67,11 @@ def start_session(user: User, user_agent: str | None, max_age: timedelta, now: d
     return token
 
 
+# A login is read with its user and the user's memberships with their businesses, in one query: every page needs
+# them (blueprints/access.py: the current business and role).
+WITH_MEMBERSHIPS = (joinedload(UserSession.user).joinedload(User.memberships).joinedload(Membership.business),)
+
+
 def load_session_user(token: str, max_age: timedelta, now: datetime | None = None) -> User | None:
     """The user of a live login, or None (unknown, revoked, or unused for longer than max_age).
 
@@ -74,7 +80,7 @@ def load_session_user(token: str, max_age: timedelta, now: datetime | None = Non
     rather than commit someone else's half-done work."""
     now = now or utcnow()
     untouched = not db.session().in_transaction()
-    row = db.session.get(UserSession, token_hash(token)) if 20 <= len(token) <= 100 else None
+    row = db.session.get(UserSession, token_hash(token), options=WITH_MEMBERSHIPS) if 20 <= len(token) <= 100 else None
     if row is None or row.revoked_at is not None or row.last_seen_at <= now - max_age:
         return None
     user = row.user

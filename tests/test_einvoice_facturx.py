@@ -7,7 +7,6 @@ import io
 import pytest
 from lxml import etree
 from pypdf import PdfReader
-from weasyprint import HTML
 
 from services.einvoice import cii, facturx
 from services.einvoice.rules import Format, compile_all, validate_format
@@ -18,6 +17,8 @@ TINY = "<html lang='en'><body><h1>Invoice 2026-0042</h1><p>Total due: 1,234.56 E
 
 @pytest.fixture(scope="module")
 def pdf_a3():
+    from weasyprint import HTML  # here: the only WeasyPrint import at collection (~0.7 s a worker)
+
     return HTML(string=TINY).write_pdf(pdf_variant="pdf/a-3b")
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from openapi_core.templating.paths.exceptions import PathNotFound
-from openapi_core.validation.response.exceptions import InvalidData
 
 from sandbox import (ACME_ID, DEMO_USER_ID, EURO_SIGN_ID, FREE_ID, KANJI_ID, LIGHTHOUSE_ID, NORTHWIND_ID, SUBDOMAIN_KEY,
                      SUPPORT_RETAINER_ID, TOKYO_ID, WEBSITE_REDESIGN_ID)
@@ -86,6 +84,8 @@ def test_new_workspaces_reports_follow_the_spec(sandbox_api, clockify_sandbox, w
 
 
 def test_workspace_rounding_settings_follow_the_spec(sandbox_api, clockify_sandbox):
+    from openapi_core.validation.response.exceptions import InvalidData
+
     response = sandbox_api.get("/workspaces")
     validate_response("GET", clockify_sandbox.api_url + "/workspaces", 200, response.content)
     (tokyo,) = [w for w in response.json() if w["id"] == TOKYO_ID]
@@ -102,6 +102,9 @@ def test_subdomain_workspace_answers_follow_the_spec(sandbox_api, clockify_sandb
 
 
 def test_the_contract_bites(sandbox_api):
+    from openapi_core.templating.paths.exceptions import PathNotFound
+    from openapi_core.validation.response.exceptions import InvalidData
+
     core = "http://127.0.0.1:5050/api/v1"
     reports = "http://127.0.0.1:5050/report/v1"
     key = {"X-Api-Key": "k"}

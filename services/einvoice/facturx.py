@@ -7,7 +7,6 @@ attachment, its /AF relationship and the Factur-X XMP extension schema.
 """
 from __future__ import annotations
 
-import facturx as _facturx
 from lxml import etree
 
 from . import cii
@@ -22,6 +21,8 @@ class InvalidFacturX(ValueError):
 
 
 def check_xsd(xml: bytes) -> None:
+    import facturx as _facturx  # here, not at the top: with pypdf and fontTools ~0.35 s of every app's start
+
     try:
         _facturx.xml_check_xsd(xml, flavor="factur-x", level=LEVEL)
     except Exception as error:  # the package raises bare Exceptions for XSD failures
@@ -30,6 +31,8 @@ def check_xsd(xml: bytes) -> None:
 
 def embed(pdf: bytes, xml: bytes, *, title: str = "", author: str = "", lang: str = "en") -> bytes:
     """PDF/A-3 bytes with `xml` attached as factur-x.xml (XSD-checked first)."""
+    import facturx as _facturx
+
     check_xsd(xml)
     metadata = {"author": author, "keywords": "Factur-X, Invoice", "title": title, "subject": title} if title else None
     try:
@@ -48,6 +51,8 @@ def document_pdf(doc: Document, pdf: bytes, *, lang: str = "en") -> bytes:
 
 def extract(pdf: bytes) -> tuple[str, bytes]:
     """(attachment name, XML) of the Factur-X XML inside a PDF; raises when there is none."""
+    import facturx as _facturx
+
     name, xml = _facturx.get_facturx_xml_from_pdf(pdf, check_xsd=False)
     if not xml:
         raise InvalidFacturX("the PDF has no Factur-X XML attached")
