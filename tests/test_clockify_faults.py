@@ -21,18 +21,13 @@ nothing but reads sent to Clockify.
 Speed: the client's retry backoff is set to zero and its own 10-a-second budget lifted (settings) (timing only:
 the number of attempts is unchanged), the read timeout is 0.05 s for the timeout fault (TIMING_OUT: two attempts, 0.1 s a step), each step
 reuses one logged-in app for all 20 faults, and each test starts from a copy of the world the first one
-made (_Prepared).
+made (tests/prepared.py).
 """
 from __future__ import annotations
 
 import fnmatch
 import json
 import re
-import shutil
-import sqlite3
-import time
-from contextlib import closing
-from pathlib import Path
 from dataclasses import dataclass, field
 from html import unescape
 from typing import Callable
@@ -42,7 +37,8 @@ import pytest
 from extensions import db
 from models import Business, ClockifyConnection, ImportPreview, User
 from sandbox import ACME_ID, FREE_ID, MAIN_KEY, NORTHWIND_ID
-from tests.conftest import SERVER_DATABASE, SLOW_ANSWER
+from tests.conftest import SLOW_ANSWER
+from tests.prepared import Prepared
 
 
 # The timeout fault: the sandbox holds its answer SLOW_ANSWER's 0.5 s, so any read timeout below that times
@@ -140,56 +136,11 @@ class World:
                                HOURBILL_CLOCKIFY_REPORTS_URL=root + "/report/v1")
 
 
-class _Prepared:
-    """The world as the fixture first made it, kept once per worker: its database (an SQLite copy), its data
-    key (the stored Clockify key is sealed with it), the browser's cookie and CSRF token and the world's ids.
-    A test on SQLite with the worker's app starts from that copy (~0.35 s of CPU less than connecting,
-    loading the filters twice and a three-window preview again); any other makes the world through the pages.
-    The copy is made again after FRESH_SECONDS, well inside what ages in it (the Clockify caches, 15 minutes;
-    a session's touch, 5)."""
-
-    FRESH_SECONDS = 60
-
-    def __init__(self, folder: Path):
-        self.folder, self.made_at, self.made = folder, None, None
-
-    @staticmethod
-    def _database(app) -> str | None:
-        uri = app.config["SQLALCHEMY_DATABASE_URI"]
-        return None if SERVER_DATABASE or not uri.startswith("sqlite:///") else uri.removeprefix("sqlite:///")
-
-    def restore(self, world: World) -> bool:
-        database = self._database(world.app)
-        if database is None or self.made is None or time.monotonic() - self.made_at > self.FRESH_SECONDS \
-                or self.made["secret"] != world.app.secret_key:
-            return False
-        with world.app.app_context():
-            db.engine.dispose()
-        with closing(sqlite3.connect(self.folder / "world.db")) as source, closing(sqlite3.connect(database)) as target:
-            source.backup(target)
-        shutil.copyfile(self.folder / "data.key", Path(world.app.instance_path) / "data.key")
-        world.client.set_cookie("session", self.made["cookie"])
-        world.client._token = self.made["csrf"]
-        for name in ("connection_id", "invoice_id", "base", "token"):
-            setattr(world, name, self.made[name])
-        return True
-
-    def keep(self, world: World) -> None:
-        database = self._database(world.app)
-        if database is None:
-            return
-        with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(self.folder / "world.db")) as copy:
-            source.backup(copy)
-        shutil.copyfile(Path(world.app.instance_path) / "data.key", self.folder / "data.key")
-        self.made = {"secret": world.app.secret_key, "cookie": world.client.get_cookie("session").value,
-                     "csrf": world.client.csrf_token(),
-                     **{name: getattr(world, name) for name in ("connection_id", "invoice_id", "base", "token")}}
-        self.made_at = time.monotonic()
-
-
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory) -> _Prepared:
-    return _Prepared(tmp_path_factory.mktemp("faults-world"))
+def prepared(tmp_path_factory) -> Prepared:
+    """The world as the first test made it (tests/prepared.py): a later test starts from its copy, ~0.35 s of
+    CPU less than connecting, loading the filters twice and a three-window preview again."""
+    return Prepared(tmp_path_factory.mktemp("faults-world"))
 
 
 @pytest.fixture
@@ -201,7 +152,10 @@ def world(app, client, logged_in, clockify_sandbox, prepared) -> World:
     world = World(app, client, clockify_sandbox)
     world.point_at(clockify_sandbox.url)
     app.config["HOURBILL_CLOCKIFY_TIMEOUT"] = TIMEOUT
-    if prepared.restore(world):
+    kept = prepared.restore(app, client, made_for=clockify_sandbox.url)
+    if kept is not None:
+        for name, value in kept.items():
+            setattr(world, name, value)
         return world
     with app.app_context():
         db.session.scalar(db.select(User)).time_zone = "UTC"
@@ -223,7 +177,8 @@ def world(app, client, logged_in, clockify_sandbox, prepared) -> World:
     assert preview.status_code == 200, preview.get_data(as_text=True)[:500]
     world.token = re.search(r"/import/([\w-]+)/lines", preview.get_data(as_text=True)).group(1)
     assert world.preview_state()[0] is False  # incomplete: the other windows load later
-    prepared.keep(world)
+    prepared.keep(app, client, made_for=clockify_sandbox.url, values={
+        name: getattr(world, name) for name in ("connection_id", "invoice_id", "base", "token")})
     return world
 
 
