@@ -12,6 +12,7 @@ from app import create_app
 from blueprints.access import PERMISSIONS, RANK, ROLE_DESCRIPTIONS, role_allows
 from extensions import db
 from models import ROLES, Business, ClockifyConnection, Customer, Invoice, LineItem, Membership, Payment, User
+from tests.prepared import Prepared
 
 PUBLIC = {"auth.login", "auth.register", "static", "index", "health",
           "members.invitation", "colleague.connect", "public.invoice", "public.pdf"}  # a link's token is its credential
@@ -206,16 +207,24 @@ def _snapshot(app) -> dict:
                 for model in (Business, Membership, Customer, Invoice, LineItem, ClockifyConnection, Payment)}
 
 
+TEAM = Prepared()
+
+
 @pytest.fixture
-def team(client, accounts, app):
+def team(client, accounts, app, tmp_path_factory):
     """Ada's business: Ada (owner) made a customer, a draft with a line, a sent invoice and a Clockify
-    connection; Olga (owner too), Adam (admin), Mia (member) and Vic (viewer) work in it. Logged out."""
+    connection; Olga (owner too), Adam (admin), Mia (member) and Vic (viewer) work in it. Logged out. Made
+    through the pages once, then copied (tests/prepared.py)."""
+    kept = TEAM.restore(app, client, made_for=None)
+    if kept is not None:
+        return kept
     ids = _adas_business(client, accounts, app, shared=True)  # shared: every member sees it
     accounts.logout()
     emails = {"owner": "olga@example.com", "admin": "adam@example.com", "member": "mia@example.com",
               "viewer": "vic@example.com"}
     for role, email in emails.items():
         accounts.add_member(email, role)
+    TEAM.keep(app, client, None, {"ids": ids, "emails": emails}, tmp_path_factory)
     return {"ids": ids, "emails": emails}
 
 

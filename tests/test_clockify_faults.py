@@ -136,15 +136,13 @@ class World:
                                HOURBILL_CLOCKIFY_REPORTS_URL=root + "/report/v1")
 
 
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory) -> Prepared:
-    """The world as the first test made it (tests/prepared.py): a later test starts from its copy, ~0.35 s of
-    CPU less than connecting, loading the filters twice and a three-window preview again."""
-    return Prepared(tmp_path_factory.mktemp("faults-world"))
+# The world as the first test made it (tests/prepared.py): a later test starts from its copy, ~0.35 s of CPU
+# less than connecting, loading the filters twice and a three-window preview again.
+WORLD = Prepared()
 
 
 @pytest.fixture
-def world(app, client, logged_in, clockify_sandbox, prepared) -> World:
+def world(app, client, logged_in, clockify_sandbox, tmp_path_factory) -> World:
     # timing only (the number of attempts is unchanged): retries at once, the key's budget lifted
     app.config.update(HOURBILL_CLOCKIFY_RETRY_BACKOFF=0.0, HOURBILL_CLOCKIFY_REQUESTS_PER_SECOND=1000)
     clockify_sandbox.sandbox.rate_limit = None  # the sandbox fixture puts the knobs back afterwards
@@ -152,7 +150,7 @@ def world(app, client, logged_in, clockify_sandbox, prepared) -> World:
     world = World(app, client, clockify_sandbox)
     world.point_at(clockify_sandbox.url)
     app.config["HOURBILL_CLOCKIFY_TIMEOUT"] = TIMEOUT
-    kept = prepared.restore(app, client, made_for=clockify_sandbox.url)
+    kept = WORLD.restore(app, client, made_for=clockify_sandbox.url)
     if kept is not None:
         for name, value in kept.items():
             setattr(world, name, value)
@@ -177,8 +175,9 @@ def world(app, client, logged_in, clockify_sandbox, prepared) -> World:
     assert preview.status_code == 200, preview.get_data(as_text=True)[:500]
     world.token = re.search(r"/import/([\w-]+)/lines", preview.get_data(as_text=True)).group(1)
     assert world.preview_state()[0] is False  # incomplete: the other windows load later
-    prepared.keep(app, client, made_for=clockify_sandbox.url, values={
-        name: getattr(world, name) for name in ("connection_id", "invoice_id", "base", "token")})
+    WORLD.keep(app, client, made_for=clockify_sandbox.url, values={
+        name: getattr(world, name) for name in ("connection_id", "invoice_id", "base", "token")},
+        tmp_path_factory=tmp_path_factory)
     return world
 
 

@@ -13,6 +13,7 @@ from extensions import db
 from models import Business, ClockifyConnection, Invoice, User
 from services import payments
 from tests.clock import today  # noqa: F401  (a fixture: the app's today)
+from tests.prepared import Prepared
 
 
 def words(html: str) -> str:
@@ -87,9 +88,16 @@ def _pay(app, invoice_id: int, amount: str, on: date) -> None:
         db.session.commit()
 
 
+BOOKS = Prepared()
+
+
 @pytest.fixture
-def books(app, client, logged_in, today):
-    """Two USD customers and one EUR customer with invoices in every state; returns their ids."""
+def books(app, client, logged_in, today, tmp_path_factory):
+    """Two USD customers and one EUR customer with invoices in every state; returns their ids. Made through
+    the pages once for a day, then copied (tests/prepared.py)."""
+    kept = BOOKS.restore(app, client, made_for=today)
+    if kept is not None:
+        return kept
     north = logged_in.customer("Northwind", "USD")
     acme = logged_in.customer("Acme", "USD")
     globex = logged_in.customer("Globex", "EUR")
@@ -111,6 +119,7 @@ def books(app, client, logged_in, today):
     assert client.post(f"/invoices/{void}/void").status_code == 303  # nor is a void invoice
     _pay(app, ids["north_late"], "120", month_start)
     _pay(app, ids["acme_paid"], "80", last_year)
+    BOOKS.keep(app, client, today, ids, tmp_path_factory)
     return ids
 
 

@@ -26,7 +26,7 @@ def words(html: str) -> str:
 
 
 WIZARD_FROM_A_COPY = True  # see `wizard`
-_COPIES: list[Prepared] = []  # the wizard's kept state, one per worker
+WIZARD = Prepared()
 
 
 @pytest.fixture
@@ -53,18 +53,15 @@ def wizard(request, app, client, logged_in, clockify):
     (tests/prepared.py: ~0.1 s of CPU a test less than connecting, which asks Clockify for the key's user, the
     workspaces and the key's role in each)."""
     copy = getattr(request.module, "WIZARD_FROM_A_COPY", False)
-    if copy and not _COPIES:
-        _COPIES.append(Prepared(request.getfixturevalue("tmp_path_factory").mktemp("wizard")))
     state = clockify.sandbox.state()
-    made_for = (clockify.url, repr({name: state[name] for name in ("knobs", "size", "keys", "faults")}),
-                repr(sorted((name, repr(value)) for name, value in app.config.items()
-                            if name != "SQLALCHEMY_DATABASE_URI")))
-    kept = _COPIES[0].restore(app, client, made_for) if copy else None
+    made_for = (clockify.url, repr({name: state[name] for name in ("knobs", "size", "keys", "faults")}))
+    kept = WIZARD.restore(app, client, made_for) if copy else None
     if kept is not None:
         return Wizard(app, client, clockify, kept["invoice_id"])
     wizard = _connected(app, client, logged_in, clockify)
     if copy:
-        _COPIES[0].keep(app, client, made_for, {"invoice_id": wizard.invoice_id})
+        WIZARD.keep(app, client, made_for, {"invoice_id": wizard.invoice_id},
+                    request.getfixturevalue("tmp_path_factory"))
     return wizard
 
 

@@ -17,6 +17,7 @@ from models import Business, Invoice
 from services import invoice_list, payments
 from services.invoice_list import PAGE_SIZE, safe_cell
 from tests.clock import a_day_on, today  # noqa: F401  (fixtures)
+from tests.prepared import Prepared
 
 
 def words(html: str) -> str:
@@ -44,10 +45,17 @@ def _sent(accounts, client, customer_id, rate, description="Design work", issued
     return invoice_id
 
 
+BOOKS = Prepared()
+
+
 @pytest.fixture
-def books(app, client, logged_in, today):
+def books(app, client, logged_in, today, tmp_path_factory):
     """INV-0001 Acme 100 USD overdue, half paid; INV-0002 Acme 40 USD paid; INV-0003 =HYPERLINK Ltd 70 EUR
-    open, issued a month ago; a USD draft for Acme (999); INV-0004 Bistro 20 USD void."""
+    open, issued a month ago; a USD draft for Acme (999); INV-0004 Bistro 20 USD void. Made through the
+    pages once for a day, then copied (tests/prepared.py)."""
+    kept = BOOKS.restore(app, client, made_for=today)
+    if kept is not None:
+        return kept
     acme = logged_in.customer("Acme", "USD")
     formula = logged_in.customer("=HYPERLINK(\"http://evil.example\")", "EUR")
     bistro = logged_in.customer("Bistro", "USD")
@@ -66,6 +74,7 @@ def books(app, client, logged_in, today):
                                 note="", by=None, today=today)
         db.session.commit()
     ids.update(acme=acme, formula=formula)
+    BOOKS.keep(app, client, today, ids, tmp_path_factory)
     return ids
 
 
