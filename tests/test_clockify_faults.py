@@ -19,9 +19,9 @@ connection to "needs a new key", which it must), the key in no page or header, n
 nothing but reads sent to Clockify.
 
 Speed: the client's retry backoff is set to zero and its own 10-a-second budget lifted (settings) (timing only:
-the number of attempts is unchanged), the read timeout is 0.05 s for the timeout fault (TIMING_OUT: two attempts, 0.1 s a step), each step
-reuses one logged-in app for all 20 faults, and each test starts from a copy of the world the first one
-made (tests/prepared.py).
+the number of attempts is unchanged), the read timeout is 0.05 s for the timeout fault (TIMING_OUT: two
+attempts, 0.1 s a step), each step reuses one logged-in app for all 20 faults, and each test starts from a
+copy of the world the first one made (tests/prepared.py).
 """
 from __future__ import annotations
 
