@@ -44,10 +44,12 @@ def _fetch_with_its_own_app(database_url: str, instance: str, api_url: str, repo
 
 
 def two_processes_at_once(database_url: str, workdir, api_url: str, reports_url: str, key: str,
-                          arrivals, shared: bool = True, calls: int = CALLS_EACH) -> Outcome:
+                          arrivals, shared: bool = True, calls: int = CALLS_EACH,
+                          context: multiprocessing.context.BaseContext | None = None) -> Outcome:
     """Run the two processes and judge what arrived; ``arrivals()`` returns the sandbox's log of their
-    requests as (arrival time, status) pairs. The database must have its tables."""
-    context = multiprocessing.get_context("spawn")
+    requests as (arrival time, status) pairs. The database must have its tables. The processes start
+    fresh (spawn) unless ``context`` says otherwise (the tests fork them from a server that imported the app)."""
+    context = context or multiprocessing.get_context("spawn")
     ready = context.Barrier(2)
     processes = [context.Process(target=_fetch_with_its_own_app, args=(
         database_url, str(workdir / f"instance-{n}"), api_url, reports_url, key, shared, calls, ready))

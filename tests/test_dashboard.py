@@ -4,7 +4,7 @@ most), all from invoices made, sent and paid through the app."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,8 +12,8 @@ import pytest
 from extensions import db
 from models import Business, ClockifyConnection, Invoice, User
 from services import payments
-
-TODAY = datetime.now(timezone.utc).date()
+from tests.clock import today  # noqa: F401  (a fixture: the app's today)
+from tests.prepared import Prepared
 
 
 def words(html: str) -> str:
@@ -88,30 +88,38 @@ def _pay(app, invoice_id: int, amount: str, on: date) -> None:
         db.session.commit()
 
 
+BOOKS = Prepared()
+
+
 @pytest.fixture
-def books(app, client, logged_in):
-    """Two USD customers and one EUR customer with invoices in every state; returns their ids."""
+def books(app, client, logged_in, today, tmp_path_factory):
+    """Two USD customers and one EUR customer with invoices in every state; returns their ids. Made through
+    the pages once for a day, then copied (tests/prepared.py)."""
+    kept = BOOKS.restore(app, client, made_for=today)
+    if kept is not None:
+        return kept
     north = logged_in.customer("Northwind", "USD")
     acme = logged_in.customer("Acme", "USD")
     globex = logged_in.customer("Globex", "EUR")
-    month_start = TODAY.replace(day=1)
-    last_year = date(TODAY.year - 1, 12, 15)
+    month_start = today.replace(day=1)
+    last_year = date(today.year - 1, 12, 15)
     ids = {
         # Northwind: 100 open, due in the future; 300 overdue, 120 of it paid this month.
-        "north_open": _sent(logged_in, client, north, "100", TODAY, TODAY + timedelta(days=30)),
-        "north_late": _sent(logged_in, client, north, "300", TODAY - timedelta(days=60), TODAY - timedelta(days=30)),
+        "north_open": _sent(logged_in, client, north, "100", today, today + timedelta(days=30)),
+        "north_late": _sent(logged_in, client, north, "300", today - timedelta(days=60), today - timedelta(days=30)),
         # Acme: 50 overdue; 80 paid in full last December (not this year, but within 12 months or not).
-        "acme_late": _sent(logged_in, client, acme, "50", TODAY - timedelta(days=40), TODAY - timedelta(days=1)),
+        "acme_late": _sent(logged_in, client, acme, "50", today - timedelta(days=40), today - timedelta(days=1)),
         "acme_paid": _sent(logged_in, client, acme, "80", last_year, last_year),
         # Globex: 1000 EUR due today (not overdue yet).
-        "globex": _sent(logged_in, client, globex, "1000", TODAY, TODAY),
+        "globex": _sent(logged_in, client, globex, "1000", today, today),
     }
     draft = logged_in.invoice(north)
     logged_in.line(draft, quantity="1", rate="999")  # a draft is never owed
-    void = _sent(logged_in, client, globex, "700", TODAY, TODAY)
+    void = _sent(logged_in, client, globex, "700", today, today)
     assert client.post(f"/invoices/{void}/void").status_code == 303  # nor is a void invoice
     _pay(app, ids["north_late"], "120", month_start)
     _pay(app, ids["acme_paid"], "80", last_year)
+    BOOKS.keep(app, client, today, ids, tmp_path_factory)
     return ids
 
 
@@ -133,16 +141,16 @@ def test_paid_this_month_and_this_year_count_payments_by_their_date(client, book
     assert "$50.00 1 invoice" not in section(html, "overdue") and "$180.00 1 invoice" in section(html, "overdue")
 
 
-def test_the_chart_and_its_table_show_each_of_the_last_twelve_months(client, books):
+def test_the_chart_and_its_table_show_each_of_the_last_twelve_months(client, books, today):
     html = client.get("/").get_data(as_text=True)
     table = re.search(r'<table class="list" id="received-USD">.*?</table>', html, re.S).group(0)
     rows = re.findall(r'<th scope="row">([^<]+)</th><td class="num">([^<]+)</td>', table)
-    assert len(rows) == 12 and rows[-1] == (TODAY.strftime("%b %Y"), "$120.00")
-    received_december = dict(rows).get(date(TODAY.year - 1, 12, 1).strftime("%b %Y"))
-    assert received_december == ("$80.00" if TODAY.month < 12 else None)  # December is in the window unless now
+    assert len(rows) == 12 and rows[-1] == (today.strftime("%b %Y"), "$120.00")
+    received_december = dict(rows).get(date(today.year - 1, 12, 1).strftime("%b %Y"))
+    assert received_december == ("$80.00" if today.month < 12 else None)  # December is in the window unless now
     bars = re.findall(r'<rect class="bar"[^>]*height="(\d+)"\s+data-month="([\d-]+)"', html)
     heights = {month: int(height) for height, month in bars}
-    assert heights[TODAY.strftime("%Y-%m")] == 120  # the tallest bar fills the chart
+    assert heights[today.strftime("%Y-%m")] == 120  # the tallest bar fills the chart
     assert sum(1 for height in heights.values() if height == 0) == 12 - len([value for _, value in rows
                                                                             if value != "$0.00"])
 
@@ -161,14 +169,14 @@ def test_another_business_sees_none_of_it(client, books, accounts):
 
 
 def test_the_dashboard_and_the_list_count_a_partly_paid_partly_credited_invoice_as_the_same_overdue(
-        app, client, logged_in):
+        app, client, logged_in, today):
     """One rule (services/payments.py): a balance after payments AND credit notes. 100 paid 30 and credited
     20: 50 overdue on both. 100 paid 40 + 20 and credited 70 is paid; its 20 deleted, it stays paid (40 + 70
     covers it; it became "partially paid" with nothing to pay, and the dashboard counted it overdue at -10)."""
     from models import Payment
     from tests.test_credit_notes import credit, partial
     customer = logged_in.customer("Initech", "USD")
-    issued, due = TODAY - timedelta(days=60), TODAY - timedelta(days=30)
+    issued, due = today - timedelta(days=60), today - timedelta(days=30)
     owed, settled = (_sent(logged_in, client, customer, "100", issued, due) for _ in range(2))
     for invoice_id, paid, credited in ((owed, ("30",), "20"), (settled, ("40", "20"), "70")):
         for amount in paid:

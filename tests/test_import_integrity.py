@@ -15,6 +15,7 @@ from tests.test_connections import connect
 from tests.test_imports import OCTOBER, Wizard, wizard, words  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.small_sandbox  # 8 members of 10 entries (tests/conftest.py)
+WIZARD_FROM_A_COPY = True  # no test here looks at what connecting asked Clockify (tests/test_imports.py wizard)
 
 
 

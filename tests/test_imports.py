@@ -11,6 +11,7 @@ from extensions import db
 from models import Business, ImportedEntry, ImportPreview, Invoice, LineItem, User
 from sandbox import ACME_ID, FREE_ID, MAIN_KEY, NORTHWIND_ID, WEBSITE_REDESIGN_ID
 from tests.conftest import SLOW_ANSWER, TIMING_OUT
+from tests.prepared import Prepared
 from tests.test_connections import connect
 
 pytestmark = pytest.mark.small_sandbox  # 8 members of 10 entries (tests/conftest.py)
@@ -24,9 +25,18 @@ def words(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
+WIZARD_FROM_A_COPY = True  # see `wizard`
+WIZARD = Prepared()
+
+
 @pytest.fixture
-def wizard(app, client, logged_in, clockify):
-    """Ada, connected to the sandbox, with a draft invoice in USD for Northwind. Returns helpers."""
+def cold_wizard(app, client, logged_in, clockify):
+    """Ada, connected to the sandbox through the page now (the sandbox sees each of its calls), with a draft
+    invoice in USD for Northwind. Returns helpers."""
+    return _connected(app, client, logged_in, clockify)
+
+
+def _connected(app, client, logged_in, clockify):
     assert connect(client).status_code == 303
     with app.app_context():  # after connecting: the first connection adopts Clockify's time zone
         db.session.scalar(db.select(User)).time_zone = "UTC"
@@ -34,6 +44,25 @@ def wizard(app, client, logged_in, clockify):
         db.session.commit()
     invoice_id = logged_in.invoice(logged_in.customer("Northwind", "USD"))
     return Wizard(app, client, clockify, invoice_id)
+
+
+@pytest.fixture
+def wizard(request, app, client, logged_in, clockify):
+    """The cold wizard's state. A module that sets WIZARD_FROM_A_COPY (its tests never look at what connecting
+    asked Clockify) starts from a copy of the first one made for the same sandbox, configuration and knobs
+    (tests/prepared.py: ~0.1 s of CPU a test less than connecting, which asks Clockify for the key's user, the
+    workspaces and the key's role in each)."""
+    copy = getattr(request.module, "WIZARD_FROM_A_COPY", False)
+    state = clockify.sandbox.state()
+    made_for = (clockify.url, repr({name: state[name] for name in ("knobs", "size", "keys", "faults")}))
+    kept = WIZARD.restore(app, client, made_for) if copy else None
+    if kept is not None:
+        return Wizard(app, client, clockify, kept["invoice_id"])
+    wizard = _connected(app, client, logged_in, clockify)
+    if copy:
+        WIZARD.keep(app, client, made_for, {"invoice_id": wizard.invoice_id},
+                    request.getfixturevalue("tmp_path_factory"))
+    return wizard
 
 
 class Wizard:
@@ -85,7 +114,8 @@ class Wizard:
             return rows
 
 
-def test_the_whole_import_from_cold_start_costs_at_most_eight_calls(wizard):
+def test_the_whole_import_from_cold_start_costs_at_most_eight_calls(cold_wizard):
+    wizard = cold_wizard  # the sandbox saw connecting's calls
     start = wizard.start(hx=True)
     assert start.status_code == 200 and "Acme Studio" in start.get_data(as_text=True)
     filters = wizard.filters()

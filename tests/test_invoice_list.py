@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import String, cast, event, update
@@ -16,8 +16,8 @@ from extensions import db
 from models import Business, Invoice
 from services import invoice_list, payments
 from services.invoice_list import PAGE_SIZE, safe_cell
-
-TODAY = datetime.now(timezone.utc).date()
+from tests.clock import a_day_on, today  # noqa: F401  (fixtures)
+from tests.prepared import Prepared
 
 
 def words(html: str) -> str:
@@ -37,8 +37,7 @@ def totals_row(html: str, currency: str) -> list[str]:
 def _sent(accounts, client, customer_id, rate, description="Design work", issued=None, due=None) -> int:
     invoice_id = accounts.invoice(customer_id)
     accounts.line(invoice_id, description=description, quantity="1", rate=rate)
-    if issued or due:
-        issued, due = issued or TODAY, due or TODAY
+    if issued:
         assert client.post(f"/invoices/{invoice_id}/details", data={
             "issue_date": issued.isoformat(), "due_date": due.isoformat(), "tax_rate": "0", "discount": "0",
             "notes": ""}).status_code == 303
@@ -46,28 +45,36 @@ def _sent(accounts, client, customer_id, rate, description="Design work", issued
     return invoice_id
 
 
+BOOKS = Prepared()
+
+
 @pytest.fixture
-def books(app, client, logged_in):
+def books(app, client, logged_in, today, tmp_path_factory):
     """INV-0001 Acme 100 USD overdue, half paid; INV-0002 Acme 40 USD paid; INV-0003 =HYPERLINK Ltd 70 EUR
-    open, issued a month ago; a USD draft for Acme (999); INV-0004 Bistro 20 USD void."""
+    open, issued a month ago; a USD draft for Acme (999); INV-0004 Bistro 20 USD void. Made through the
+    pages once for a day, then copied (tests/prepared.py)."""
+    kept = BOOKS.restore(app, client, made_for=today)
+    if kept is not None:
+        return kept
     acme = logged_in.customer("Acme", "USD")
     formula = logged_in.customer("=HYPERLINK(\"http://evil.example\")", "EUR")
     bistro = logged_in.customer("Bistro", "USD")
-    ids = {"late": _sent(logged_in, client, acme, "100", "Logo sketches", TODAY - timedelta(days=20),
-                         TODAY - timedelta(days=5)),
+    ids = {"late": _sent(logged_in, client, acme, "100", "Logo sketches", today - timedelta(days=20),
+                         today - timedelta(days=5)),
            "paid": _sent(logged_in, client, acme, "40", "Hosting"),
-           "euro": _sent(logged_in, client, formula, "70", "Workshop", TODAY - timedelta(days=31),
-                         TODAY + timedelta(days=10))}
+           "euro": _sent(logged_in, client, formula, "70", "Workshop", today - timedelta(days=31),
+                         today + timedelta(days=10))}
     ids["draft"] = logged_in.invoice(acme)
     logged_in.line(ids["draft"], description="Unsent idea", quantity="1", rate="999")
     ids["void"] = _sent(logged_in, client, bistro, "20", "Menu")
     assert client.post(f"/invoices/{ids['void']}/void").status_code == 303
     assert client.post(f"/invoices/{ids['paid']}/paid").status_code == 303
     with app.app_context():
-        payments.record_payment(db.session.get(Invoice, ids["late"]), paid_on=TODAY, amount_minor=5000, method="",
-                                note="", by=None)
+        payments.record_payment(db.session.get(Invoice, ids["late"]), paid_on=today, amount_minor=5000, method="",
+                                note="", by=None, today=today)
         db.session.commit()
     ids.update(acme=acme, formula=formula)
+    BOOKS.keep(app, client, today, ids, tmp_path_factory)
     return ids
 
 
@@ -88,7 +95,8 @@ def test_search_finds_by_number_customer_and_line_text(client, books):
     assert "No invoices match" in client.get("/invoices/?q=nothing-like-it").get_data(as_text=True)
 
 
-def test_filters_by_status_including_overdue_customer_and_issue_dates(client, books):
+@pytest.mark.usefixtures("a_day_on")  # the run crossed midnight UTC after this module was imported
+def test_filters_by_status_including_overdue_customer_and_issue_dates(client, books, today):
     def numbers(**query):
         response = client.get("/invoices/", query_string=query)
         assert response.status_code == 200
@@ -100,7 +108,7 @@ def test_filters_by_status_including_overdue_customer_and_issue_dates(client, bo
     assert numbers(status="draft") == ["Draft"]
     assert numbers(status="void") == ["INV-0004"]
     assert numbers(customer=books["formula"]) == ["INV-0003"]
-    assert numbers(issued_from=(TODAY - timedelta(days=25)).isoformat(), issued_to=TODAY.isoformat()) == \
+    assert numbers(issued_from=(today - timedelta(days=25)).isoformat(), issued_to=today.isoformat()) == \
         ["Draft", "INV-0001", "INV-0002", "INV-0004"]
     overdue = client.get("/invoices/?status=overdue").get_data(as_text=True)
     assert totals_row(overdue, "USD") == ["1", "$100.00", "$50.00", "$50.00"] and "overdue" in words(overdue)
@@ -115,9 +123,9 @@ def test_sorting_orders_the_rows(client, books):
     assert order("customer_asc")[0] == "INV-0003" and order("customer_desc")[0] == "INV-0004"  # "=HYP..." < "Acme"
 
 
-def test_bad_filters_are_messages_at_their_fields_never_an_error(client, books):
+def test_bad_filters_are_messages_at_their_fields_never_an_error(client, books, today):
     for query, said in [("status=lost", "Not a valid choice"), ("issued_from=yesterday", "Not a valid date"),
-                        (f"issued_from={TODAY}&issued_to={TODAY - timedelta(days=1)}", "swap the dates"),
+                        (f"issued_from={today}&issued_to={today - timedelta(days=1)}", "swap the dates"),
                         ("q=" + "x" * 300, "at most 200"), ("sort=price", "Not a valid choice"),
                         ("customer=999999", "Not a valid choice")]:
         response = client.get(f"/invoices/?{query}")
@@ -126,13 +134,13 @@ def test_bad_filters_are_messages_at_their_fields_never_an_error(client, books):
     assert stale.status_code == 200 and "out of date" in stale.get_data(as_text=True)
 
 
-def test_pages_follow_one_another_without_repeating_or_skipping_an_invoice(app, client, logged_in):
+def test_pages_follow_one_another_without_repeating_or_skipping_an_invoice(app, client, logged_in, today):
     customer_id = logged_in.customer("Acme", "USD")
     with app.app_context():
         business_id = db.session.scalar(db.select(Business.id))
         for day in range(PAGE_SIZE * 2 + 7):  # several invoices share an issue date: ties go by id
             db.session.add(Invoice(business_id=business_id, customer_id=customer_id, status="draft",
-                                   issue_date=TODAY - timedelta(days=day // 3), due_date=TODAY, currency="USD"))
+                                   issue_date=today - timedelta(days=day // 3), due_date=today, currency="USD"))
         db.session.commit()
         expected = [row.id for row in db.session.execute(db.select(Invoice.id).order_by(Invoice.issue_date.desc(),
                                                                                         Invoice.id.desc()))]
@@ -207,7 +215,8 @@ def _walk(client, url: str) -> list[int]:
     return seen
 
 
-def test_pages_by_customer_list_every_invoice_once_in_name_order_with_ties_by_customer(app, client, logged_in):
+def test_pages_by_customer_list_every_invoice_once_in_name_order_with_ties_by_customer(app, client, logged_in,
+                                                                                     today):
     """Two customers of one name (in other case) keep their invoices together, in the order the customers
     were added; a "|" in a name does not confuse the page link; both directions, over three pages."""
     names = ["acme", "Tom | Jerry", "ACME", "Bistro", "tom | jerry"]
@@ -216,7 +225,7 @@ def test_pages_by_customer_list_every_invoice_once_in_name_order_with_ties_by_cu
         business_id = db.session.scalar(db.select(Business.id))
         for n in range(PAGE_SIZE * 2 + 13):  # each customer's invoices interleaved with the others' by id
             db.session.add(Invoice(business_id=business_id, customer_id=list(ids)[n % len(ids)], status="draft",
-                                   issue_date=TODAY, due_date=TODAY, currency="USD"))
+                                   issue_date=today, due_date=today, currency="USD"))
         db.session.commit()
         rows = db.session.execute(db.select(Invoice.id, Invoice.customer_id)).all()
     expected = [invoice for invoice, customer in sorted(rows, key=lambda row: (ids[row[1]].lower(), row[1], row[0]))]
@@ -224,7 +233,7 @@ def test_pages_by_customer_list_every_invoice_once_in_name_order_with_ties_by_cu
     assert _walk(client, "/invoices/?sort=customer_desc") == expected[::-1]
     # A link of another order or version, or a hand-made one (a superscript digit is a digit to str.isdigit
     # but no number to int).
-    for stale in ("acme|12", f"{TODAY.isoformat()}|12", "acme|x|12", "acme|\u00b2|12"):
+    for stale in ("acme|12", f"{today.isoformat()}|12", "acme|x|12", "acme|\u00b2|12"):
         html = client.get(f"/invoices/?sort=customer_asc&after={stale}").get_data(as_text=True)
         listed_ids = [int(each) for each in re.findall(r'<tr data-invoice="(\d+)">', html)]
         assert "out of date" in html and listed_ids == expected[:PAGE_SIZE], stale
