@@ -89,6 +89,16 @@ def page(chromium, live_server, request):
     assert not errors, f"the page reported errors: {errors}"
 
 
+def logged_in(page, accounts) -> None:
+    """The browser logged in as the test client is (its session cookie, for the live server's host): a test about
+    something else starts there without loading and posting the log-in form, two page loads (~0.4 s of Chromium's
+    CPU). The log-in form itself is walked in the browser by tests/test_browser_a11y_pages.py."""
+    cookie = accounts.client.get_cookie("session")
+    assert cookie is not None, "the test client is not logged in"
+    page.context.add_cookies([{"name": "session", "value": cookie.value, "domain": "127.0.0.1", "path": "/",
+                               "httpOnly": True, "sameSite": "Lax"}])
+
+
 def screenshot(page, name: str) -> None:
     """`name`.png in tests/artifacts, with HOURBILL_TEST_SCREENSHOTS=1 only."""
     if not SCREENSHOTS:
