@@ -16,9 +16,19 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 # HOURBILL_TEST_SCREENSHOTS=1 (test-only). The ~150 full-page ones of a run took about a quarter of the
 # browser tests' time.
 SCREENSHOTS = os.environ.get("HOURBILL_TEST_SCREENSHOTS", "") not in ("", "0")
+# Playwright's own --disable-features list (playwright-core's chromiumSwitches.ts, 1.65): Chromium keeps the
+# last --disable-features it is given, so ours repeats Playwright's and adds RenderDocument. Without it each
+# navigation builds a new frame in the renderer, and Playwright sets that frame up again: ~20% of Chromium's
+# CPU for a page load (a page load is ~0.2 s of Chromium's CPU, ~0.15 s with it; a page behaves the same).
+PLAYWRIGHT_DISABLED_FEATURES = [
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding", "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin", "OptimizationHints", "NetworkTimeServiceQuerying",
+    "AimEnabled", "PreconnectToSearch", "msForceBrowserSignIn", "msEdgeUpdateLaunchServicesPreferredVersion"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+                 "--disable-dev-shm-usage",
+                 "--disable-features=" + ",".join([*PLAYWRIGHT_DISABLED_FEATURES, "RenderDocument"])]
 
 
 def serve(wsgi_app) -> tuple[str, callable]:
@@ -79,6 +89,16 @@ def page(chromium, live_server, request):
     assert not errors, f"the page reported errors: {errors}"
 
 
+def logged_in(page, accounts) -> None:
+    """The browser logged in as the test client is (its session cookie, for the live server's host): a test about
+    something else starts there without loading and posting the log-in form, two page loads (~0.4 s of Chromium's
+    CPU). The log-in form itself is walked in the browser by tests/test_browser_a11y_pages.py."""
+    cookie = accounts.client.get_cookie("session")
+    assert cookie is not None, "the test client is not logged in"
+    page.context.add_cookies([{"name": "session", "value": cookie.value, "domain": "127.0.0.1", "path": "/",
+                               "httpOnly": True, "sameSite": "Lax"}])
+
+
 def screenshot(page, name: str) -> None:
     """`name`.png in tests/artifacts, with HOURBILL_TEST_SCREENSHOTS=1 only."""
     if not SCREENSHOTS:
@@ -124,8 +144,11 @@ WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 
 
 # axe's check, or null when axe is not in the page yet (one round trip to the page when it is, as it mostly is).
+# noHtml: axe keeps no copy of each element's HTML it checks (the report names elements by selector): ~18% of
+# axe's time on the app's pages.
 AXE_RUN = """async ([include, only]) => {
     if (typeof window.axe !== 'object') return null;
+    axe.configure({noHtml: true});
     const result = await axe.run(include ? {include: [include]} : document,
                                  {runOnly: only, resultTypes: ['violations']});
     return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import LAYOUT_RULES, assert_accessible, screenshot, settled, sideways_scroll
-from tests.test_browser_a11y_pages import LONG_DESCRIPTION, log_in
+from tests.browser import LAYOUT_RULES, assert_accessible, logged_in, screenshot, settled, sideways_scroll
+from tests.test_browser_a11y_pages import LONG_DESCRIPTION
 
 pytestmark = pytest.mark.browser
 
@@ -46,8 +46,8 @@ def descriptions(page) -> list[str]:
         "areas => areas.map(a => a.value)")
 
 
-def test_moving_and_removing_lines_by_keyboard_keeps_focus_and_undo_restores_the_line(page, drafts):
-    log_in(page)
+def test_moving_and_removing_lines_by_keyboard_keeps_focus_and_undo_restores_the_line(page, accounts, drafts):
+    logged_in(page, accounts)
     for width, _ in each_width(page, drafts):
         moving_and_removing_by_keyboard(page, width)
 
@@ -122,9 +122,9 @@ def delete_asks_without_javascript(page) -> None:
     expect(page.get_by_text("Draft deleted.")).to_be_visible()
 
 
-def german_draft(page, draft: int | None = None) -> None:
+def german_draft(page, accounts, draft: int | None = None) -> None:
     """Log in, choose German numbers and dates, and open the draft (if one is given)."""
-    log_in(page)
+    logged_in(page, accounts)
     page.goto("/settings/personal")
     page.get_by_label("Numbers and dates").select_option("de_DE")
     page.get_by_role("button", name="Save").click()
@@ -141,9 +141,9 @@ def comma_quantity_billed(page) -> None:
 
 
 def test_a_long_description_is_readable_in_full_and_a_german_locale_types_a_decimal_comma_and_reads_amounts_its_way(
-        page, drafts):
+        page, accounts, drafts):
     """One log-in for both (the description's second paragraph changes no amount)."""
-    german_draft(page)
+    german_draft(page, accounts)
     for _ in each_width(page, drafts):
         long_description_readable(page)
         quantity = page.locator('form.line-row:not(.add-line) input[name="quantity"]').first
@@ -156,7 +156,7 @@ def test_a_long_description_is_readable_in_full_and_a_german_locale_types_a_deci
 
 
 def test_without_javascript_a_german_comma_saves_the_line_delete_asks_on_a_page_and_undo_works(
-        chromium, live_server, drafts):
+        chromium, live_server, accounts, drafts):
     """The German decimal comma as above with JavaScript off, on a phone: the line's Save button posts the form,
     and the page that comes back reads the comma as the decimal separator (7,5 h, not 75). Then, in the same
     session, removing a line and Undo, and deleting each draft after asking on a page, at each width."""
@@ -164,7 +164,7 @@ def test_without_javascript_a_german_comma_saves_the_line_delete_asks_on_a_page_
                                    viewport={"width": 390, "height": 844})
     try:
         page = context.new_page()
-        german_draft(page, drafts[0])
+        german_draft(page, accounts, drafts[0])
         row = page.locator("form.line-row:not(.add-line)").first
         row.locator('input[name="quantity"]').fill("7,5")
         row.get_by_role("button", name="Save", exact=True).click()

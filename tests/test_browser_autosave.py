@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 
 from extensions import db
 from models import Invoice
-from tests.browser import screenshot, settled
-from tests.test_browser_a11y_pages import log_in
+from tests.browser import logged_in, screenshot, settled
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +48,7 @@ def test_typing_through_every_autosaving_field_with_latency_keeps_what_was_typed
     invoice_id = accounts.invoice(accounts.customer())
     for description in ("First", "Second"):
         assert accounts.line(invoice_id, description=description, quantity="1", rate="10").status_code < 400
-    log_in(page)
+    logged_in(page, accounts)
     page.goto(f"/invoices/{invoice_id}")
     expect(page.get_by_test_id("total")).to_have_text("$20.00")
 

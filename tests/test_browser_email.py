@@ -3,9 +3,8 @@ view link in a fresh browser with no session, see the invoice and get its PDF; t
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import screenshot
+from tests.browser import logged_in, screenshot
 from tests.smtp import smtp  # noqa: F401  (fixture)
-from tests.test_browser_a11y_pages import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +18,7 @@ def test_send_by_email_then_the_customer_opens_the_view_link_without_a_session(p
     assert profile.status_code == 303, profile.get_data(as_text=True)
     invoice = accounts.invoice(accounts.customer("Northwind Traders", email="billing@northwind.example"))
     assert accounts.line(invoice, description="Discovery workshop", quantity="3", rate="120").status_code < 400
-    log_in(page)
+    logged_in(page, accounts)
     page.goto(f"/invoices/{invoice}")
     page.get_by_role("link", name="Send by email").click()
     expect(page.get_by_label("To")).to_have_value("billing@northwind.example")

@@ -11,8 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from sandbox import MAIN_KEY, create_sandbox
-from tests.browser import screenshot, settled
-from tests.test_browser_a11y_pages import log_in
+from tests.browser import logged_in, screenshot, settled
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +45,7 @@ def set_up_ada(page, accounts):
     personal = client.post("/settings/personal", data={"display_name": "Ada Lovelace", "time_zone": "UTC", "locale": ""})
     assert personal.status_code == 303, personal.get_data(as_text=True)
     draft = accounts.invoice(accounts.customer("Northwind", "USD"))
-    log_in(page)
+    logged_in(page, accounts)
     page.goto(f"/invoices/{draft}")
     expect(page.get_by_test_id("total")).to_have_text("$0.00")
 

@@ -4,7 +4,7 @@ journey's: tests/test_browser_journey.py.) The helpers here serve both."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_browser_a11y_pages import log_in
+from tests.browser import logged_in
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,7 @@ def test_a_wrong_value_shows_its_error_in_the_row_and_keeps_the_totals(page, acc
     accounts.register(name="Ada Lovelace")
     invoice = accounts.invoice(accounts.customer())
     assert accounts.line(invoice, description="Design", quantity="2", rate="50").status_code < 400
-    log_in(page)
+    logged_in(page, accounts)
     page.goto(f"/invoices/{invoice}")
     expect(page.get_by_test_id("total")).to_have_text("$100.00")
     rate = page.locator('form.line-row:not(.add-line) input[name="rate"]').first

@@ -15,8 +15,7 @@ from playwright.sync_api import expect
 
 from sandbox import MAIN_KEY, shapes
 from sandbox.data import DEMO_USER_ID, MARIA_ID, NORTHWIND_ID
-from tests.browser import assert_accessible, assert_targets, screenshot, settled, sideways_scroll
-from tests.test_browser_a11y_pages import log_in
+from tests.browser import assert_accessible, assert_targets, logged_in, screenshot, settled, sideways_scroll
 from tests.test_browser_import import PROJECT, choose_line_options, entry_boxes
 
 pytestmark = pytest.mark.browser
@@ -83,10 +82,10 @@ def private_northwind(monkeypatch):
 
 
 def test_on_a_phone_the_wizard_narrows_members_and_has_big_enough_targets_and_by_keyboard_void_asks_first(
-        page, ada, private_northwind):
+        page, accounts, ada, private_northwind):
     """One log-in on a phone for both walks (the import leaves the first steps and the sent invoices as they were)."""
     page.set_viewport_size(PHONE)
-    log_in(page)
+    logged_in(page, accounts)
     the_wizard_narrows_members_to_the_clients_and_every_step_has_big_enough_targets(page, ada)
     page.goto("/")
     by_keyboard_void_asks_first_the_zones_are_canonical_and_the_checklist_goes(page, ada)
@@ -239,13 +238,13 @@ def by_keyboard_void_asks_first_the_zones_are_canonical_and_the_checklist_goes(p
 
 
 def test_without_javascript_void_and_sending_ask_first_and_a_customer_page_links_and_changes_its_clockify_client(
-        chromium, live_server, ada, private_northwind):
+        chromium, live_server, accounts, ada, private_northwind):
     context = chromium.new_context(base_url=live_server, java_script_enabled=False,
                                    viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     try:
         page = context.new_page()
-        log_in(page)
+        logged_in(page, accounts)
         invoice = f"/invoices/{ada.sent[1]}"
         page.goto(invoice)
         page.get_by_role("link", name="Void invoice…").click()
