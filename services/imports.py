@@ -34,7 +34,7 @@ from services.invoice_document import locale as document_locale
 from services.invoicing import InvoiceChanged, lock_draft, next_position
 from services.lines import (ImportPlan, LineOptions, LinePlanner, Reconciler, Reconciliation, entry_amounts, fold,
                             folded_terms,
-                            resolve_currencies, skip_reason)
+                            resolve_currencies, skip_reason, start_order)
 from services.money import from_minor, line_amount_minor, to_minor
 
 FREE_PLAN_WINDOW_DAYS = 31  # a Free workspace's report covers at most 31 days per request
@@ -811,7 +811,7 @@ def classify(preview: ImportPreview, currency: str, time_zone: str,
     (the report pages by id)."""
     entries = sorted(resolve_currencies(preview_entries(preview) if entries is None else entries,
                                         currency_answers(preview.connection_id, preview.workspace_id)),
-                     key=lambda e: (e.start, e.id))
+                     key=start_order)
     elsewhere = imported_elsewhere(preview.business_id, preview.workspace_id, [entry.id for entry in entries])
     selectable, skipped, non_billable = [], [], []
     said: dict = {}  # each cause's words looked up once (skip_reason)
