@@ -550,10 +550,15 @@ def entry_amounts(entries: Iterable[TimeEntry], currency: str,
     amounts = {}
     for entry in entries:
         rate_minor, source = entry_rate(entry, currency, fallback_minor)
-        hours = (Decimal(entry.seconds) / _HOUR).quantize(_QUANTITY_STEP, rounding=ROUND_HALF_UP)
-        amounts[entry.id] = (line_amount_minor(hours, rate_minor), source, rate_minor,
+        amounts[entry.id] = (entry_amount_minor(entry.seconds, rate_minor), source, rate_minor,
                              reported_hundredths(entry, currency))
     return amounts
+
+
+def entry_amount_minor(seconds: int, rate_minor: int) -> int:
+    """What an entry of ``seconds`` earns at ``rate_minor`` on a line of its own without rounding: its hours
+    to 4 places, times the rate, as LineItem computes a line's amount."""
+    return line_amount_minor((Decimal(seconds) / _HOUR).quantize(_QUANTITY_STEP, rounding=ROUND_HALF_UP), rate_minor)
 
 
 def start_order(entry: TimeEntry) -> tuple[datetime, str]:
