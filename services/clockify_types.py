@@ -22,6 +22,8 @@ from typing import Any
 import msgspec
 from flask_babel import gettext as _
 
+from services import collector
+
 
 # The line form's limits (blueprints/invoices.py LineForm: QUANTITY_LIMIT hours, RATE_LIMIT, a 2000-character
 # description); an entry past them is listed as unreadable instead of becoming a line the form would refuse.
@@ -508,6 +510,7 @@ class _ReportBody(msgspec.Struct):
 _report_decoder = msgspec.json.Decoder(_ReportBody)
 
 
+@collector.paused()  # a page's entries are thousands of tracked objects (services/collector.py)
 def read_report_fast(content: bytes, workspace_id: str, currency: str | None) -> tuple[list[TimeEntry], int, Any] | None:
     """A detailed report page's (entries, items on the page, totals) when the page is in the plain shape
     and every entry readable, as ``TimeEntry.from_api`` reads each; None when any is not (or the body is

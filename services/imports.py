@@ -8,15 +8,12 @@ exceptions commit here, each saying so where it does: ``cached`` (what was fetch
 from __future__ import annotations
 
 import functools
-import gc
 import hashlib
 import itertools
 import json
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -31,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from extensions import db
 from models import (Business, ClockifyCache, ClockifyCurrencyLabel, ClockifyConnection, Customer, ImportPreview,
                     ImportPreviewPage, Invoice, LineItem, User, utcnow)
+from services import collector
 from services.clockify import PAGE_SIZE, ClockifyClient, Forbidden, ReportRangeTooLong
 from services.clockify_types import ReferenceData, TimeEntry, Workspace, from_plain, plain_json, to_plain
 from services.invoice_document import locale as document_locale
@@ -1014,29 +1012,6 @@ class Ticks:
         return self.only is None
 
 
-_PAUSES, _PAUSING = 0, threading.Lock()
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector paused while the block runs (and no other thread still wants it paused).
-    Planning a big preview allocates tens of thousands of lists (each page's decoded records, each line's
-    entries) and keeps many alive, so the collector ran again and again over a growing heap: a third of
-    "Show the lines" on 13,000 entries (132 -> 48 ms in LinePlanner.add_folded). Nothing planned makes a cycle;
-    what a cycle elsewhere leaves is collected once the collector runs again."""
-    global _PAUSES
-    with _PAUSING:
-        _PAUSES += 1
-        gc.disable()
-    try:
-        yield
-    finally:
-        with _PAUSING:
-            _PAUSES -= 1
-            if not _PAUSES:
-                gc.enable()
-
-
 # --- showing the lines, page by page --------------------------------------------------------------
 # Planning every line of a 66,000-entry quarter takes longer than one request may (issue 15: 10 s), so
 # "Show the lines" is a run of steps like the confirm's: each request plans the stored pages its time
@@ -1075,7 +1050,7 @@ def _plan_tag(preview: ImportPreview, invoice: Invoice, selection: Selection, op
     return "lines:" + hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()[:40]
 
 
-@_collector_paused()
+@collector.paused()
 def plan_step(preview: ImportPreview, invoice: Invoice, selection: Selection, options: LineOptions,
               rate: Decimal | None, time_zone: str, run: str, until: float) -> PlanProgress:
     """Plan the stored pages not planned for this run yet, one at least, until ``until``
@@ -1234,7 +1209,7 @@ def confirm_request(preview: ImportPreview) -> tuple[Selection, LineOptions, Dec
     return Selection(**chosen), LineOptions.from_form(kept.get("options") or {}), None if rate is None else Decimal(rate)
 
 
-@_collector_paused()
+@collector.paused()
 def confirm_step(preview: ImportPreview, invoice: Invoice, run: str, time_zone: str,
                  until: float | None = None) -> ConfirmProgress:
     """The run's next step: plan the next stored page, or, every page planned, write the lines; when the
