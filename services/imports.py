@@ -543,16 +543,19 @@ def plan_digest(digest: dict, asked: Asked, planner: LinePlanner, reconciler: Re
     ``billed_elsewhere`` says which of the ids are on another invoice. The entries come from the preview
     the server fetched, never from the browser."""
     samples = resolve_currencies(folded_terms(digest), asked.answers)
-    ids = [entry_id for entry_id in digest["ids"] if entry_id not in seen]
+    ids, fresh = digest["ids"], None  # a fold holds each id once
+    if not seen.isdisjoint(ids):  # pages overlap (seldom): the entries of earlier pages are left out
+        ids = [entry_id for entry_id in ids if entry_id not in seen]
+        fresh = set(ids)
     seen.update(ids)
-    fresh = set(ids)
     elsewhere = billed_elsewhere(ids)
     if asked.ticked is not None:
         _refuse_taken(len(elsewhere & asked.ticked))
     wanted = [None if skip_reason(sample, asked.currency, planner.said) else
               asked.billable if sample.billable else asked.non_billable for sample in samples]
-    chosen = [record for record in digest["records"] if record[0] in fresh and wanted[record[8]] is not None
-              and record[0] not in elsewhere and wanted[record[8]](record[0])]
+    chosen = [record for record in digest["records"] if (want := wanted[record[8]]) is not None and want(record[0])]
+    if fresh is not None or elsewhere:
+        chosen = [record for record in chosen if (fresh is None or record[0] in fresh) and record[0] not in elsewhere]
     placed = planner.add_folded(digest, samples, chosen)
     if reconciler is not None:
         reconciler.add_folded(samples, placed)

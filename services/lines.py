@@ -19,6 +19,7 @@ it, so whoever checks the invoice by hand gets the same number.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone, tzinfo
@@ -304,6 +305,7 @@ def _first(seen: dict[str, Any], value: str, order: tuple[str, str]) -> None:
 # What a planned line keeps of its entries besides their ids, each value with where it was first seen
 # (member_ids last: a plain set, kept as a dict).
 _SEEN = ("works", "names", "descriptions", "plain", "people", "member_ids")
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+").fullmatch  # an id json.dumps writes as it is, between quotes
 _PLAIN = frozenset({"project", "task"})  # the work a line names when its details name nothing
 
 
@@ -330,6 +332,7 @@ class LinePlanner:
         self.seen: dict[str, int] = {}  # entry id -> hash of the entry, for "each once"
         self.skipped: list[tuple[tuple[str, str], Skipped]] = []
         self.said: dict = {}  # skip_reason's words, looked up once per cause
+        self._key_texts: dict[tuple, str] = {}  # add_folded: (grouping value, rate, source) -> the group's key
 
     def add(self, entry: TimeEntry) -> bool:
         """Plan one more entry; True when it lands on a line (not skipped, not seen before)."""
@@ -383,20 +386,27 @@ class LinePlanner:
                     "description": lambda w, m, d, day: _clean(descriptions[d])}.get(grouping)
         index_of = {"project": 5, "task": 5, "member": 6, "day": 3, "description": 7}.get(grouping)
         keys: dict[tuple, str] = {}
+        key_texts = self._key_texts
         # The earliest place of each work (0), member (1) and description (2) on each line: the texts a line
         # keeps are looked up once per line and value, not per entry, and descriptions only when shown.
         groups, firsts, placed, no_descriptions = self.groups, {}, [], "description" not in details
+        rounding, firsts_get = options.rounding_minutes, firsts.get
         for record in records:
             entry_id, start, seconds, day = record[0], record[1], record[2], record[3]
             rate_minor, source = rates[record[8]]
-            if value_of is None:
-                key = json.dumps([entry_id, rate_minor, source])
+            if value_of is None:  # json.dumps([entry_id, rate_minor, source]) as it writes an id of plain characters
+                key = (f'["{entry_id}", {rate_minor}, "{source}"]' if _PLAIN_ID(entry_id)
+                       else json.dumps([entry_id, rate_minor, source]))
             else:
                 cached = (record[index_of], record[8])
                 key = keys.get(cached)
                 if key is None:
                     value = value_of(record[5], record[6], record[7], day)
-                    key = keys[cached] = json.dumps([value, rate_minor, source], default=str)
+                    texts_of = (value, rate_minor, source)  # the same line on every page: its key written once
+                    key = key_texts.get(texts_of)
+                    if key is None:
+                        key = key_texts[texts_of] = json.dumps([value, rate_minor, source], default=str)
+                    keys[cached] = key
             group = groups.get(key)
             if group is None:
                 group = groups[key] = {"rate": rate_minor, "source": source, "entries": {}, "days": None,
@@ -405,16 +415,24 @@ class LinePlanner:
             entries = group["entries"]
             if entry_id in entries:
                 continue
-            entries[entry_id] = [start, round_seconds(seconds)]
+            entries[entry_id] = [start, round_seconds(seconds) if rounding else seconds]
             days = group["days"]
             if days is None:
                 group["days"] = [day, day]
             elif day < days[0] or day > days[1]:
                 group["days"] = [min(days[0], day), max(days[1], day)]
             order = (start, entry_id)
-            for cell in ((key, 0, record[5]), (key, 1, record[6])) if no_descriptions else (
-                    (key, 0, record[5]), (key, 1, record[6]), (key, 2, record[7])):
-                first = firsts.get(cell)
+            cell = (key, 0, record[5])  # each cell written out: this runs for every entry planned
+            first = firsts_get(cell)
+            if first is None or order < first:
+                firsts[cell] = order
+            cell = (key, 1, record[6])
+            first = firsts_get(cell)
+            if first is None or order < first:
+                firsts[cell] = order
+            if not no_descriptions:
+                cell = (key, 2, record[7])
+                first = firsts_get(cell)
                 if first is None or order < first:
                     firsts[cell] = order
             placed.append(record)
@@ -920,21 +938,23 @@ class Reconciler:
                           None if sample.rate is None else int(sample.rate.amount.scaleb(2)), sample.billable))
         parts, counts = self.parts, self.counts
         cents = minor_digits(currency) == 2  # Clockify's hundredths are the minor unit as they are
+        rounding = self.options.rounding_minutes
+        entries = exact = rounded = without_amount = reported = said_total = 0  # added to the sums at the end
         for record in records:
             seconds = record[2]
             rate_minor, source, label, own, billable = terms[record[8]]
-            self.entries += 1
+            entries += 1
             billed_here = _earned(rate_minor, seconds)
-            self.exact += billed_here
-            self.rounded += _earned(rate_minor, round_seconds(seconds))
+            exact += billed_here
+            rounded += _earned(rate_minor, round_seconds(seconds)) if rounding else billed_here
             hundredths = hundredths_reported(record[4], label, currency)
             said = 0
             if hundredths is None:
-                self.without_amount += 1
+                without_amount += 1
             else:
-                self.reported += hundredths
+                reported += hundredths
                 said = hundredths if cents else hundredths_to_minor(hundredths, currency)
-                self.said_total += said
+                said_total += said
             if not billable:
                 kind = "non_billable"
             elif source != "clockify":
@@ -947,6 +967,12 @@ class Reconciler:
                 kind = "currency_rounding"
             parts[kind] += billed_here - said
             counts[kind] += 1
+        self.entries += entries
+        self.exact += exact
+        self.rounded += rounded
+        self.without_amount += without_amount
+        self.reported += reported
+        self.said_total += said_total
 
     _SUMS = ("reported", "said_total", "without_amount", "exact", "rounded", "entries")
 
