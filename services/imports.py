@@ -542,7 +542,7 @@ def plan_digest(digest: dict, asked: Asked, planner: LinePlanner, reconciler: Re
     ``classify`` and ``selected``'s rules, for the entries not in ``seen`` (which this adds to);
     ``billed_elsewhere`` says which of the ids are on another invoice. The entries come from the preview
     the server fetched, never from the browser."""
-    samples = resolve_currencies(folded_terms(digest), asked.answers)
+    samples = resolve_currencies(folded_terms(digest, planner.terms), asked.answers)
     ids, fresh = digest["ids"], None  # a fold holds each id once
     if not seen.isdisjoint(ids):  # pages overlap (seldom): the entries of earlier pages are left out
         ids = [entry_id for entry_id in ids if entry_id not in seen]

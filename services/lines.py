@@ -333,6 +333,8 @@ class LinePlanner:
         self.skipped: list[tuple[tuple[str, str], Skipped]] = []
         self.said: dict = {}  # skip_reason's words, looked up once per cause
         self._key_texts: dict[tuple, str] = {}  # add_folded: (grouping value, rate, source) -> the group's key
+        self._texts: dict[tuple, str] = {}  # add_folded: (kind, the names or text it is made of) -> the text
+        self.terms: dict[tuple, TimeEntry] = {}  # folded_terms' entries of the pages planned here
 
     def add(self, entry: TimeEntry) -> bool:
         """Plan one more entry; True when it lands on a line (not skipped, not seen before)."""
@@ -436,20 +438,23 @@ class LinePlanner:
                 if first is None or order < first:
                     firsts[cell] = order
             placed.append(record)
-        texts: dict[tuple, str] = {}
+        texts, made = {}, self._texts  # this page's by index; every page's by what they are made of
 
         def text(kind: str, index: int) -> str:
-            if (kind, index) not in texts:
+            found = texts.get((kind, index))
+            if found is None:
                 if kind in ("works", "plain"):
                     _, project, _, task = works[index]
-                    names = [("project", project), ("task", task)]
-                    wanted = details if kind == "works" else _PLAIN
-                    texts[kind, index] = " / ".join(_clean(name) for detail, name in names if detail in wanted and _clean(name))
-                elif kind == "people":
-                    texts[kind, index] = _clean(members[index][1])
+                    found = made.get(of := (kind, project, task))
+                    if found is None:
+                        names = [("project", project), ("task", task)]
+                        wanted = details if kind == "works" else _PLAIN
+                        found = made[of] = " / ".join(_clean(name) for detail, name in names
+                                                      if detail in wanted and _clean(name))
                 else:
-                    texts[kind, index] = _clean(descriptions[index])
-            return texts[kind, index]
+                    found = _clean(members[index][1] if kind == "people" else descriptions[index])
+                texts[kind, index] = found
+            return found
 
         for (key, kind, index), order in firsts.items():
             group = groups[key]
@@ -672,15 +677,24 @@ def fold(entries: Iterable[TimeEntry], zone: str) -> dict[str, Any]:
             "terms": [list(term) for term in terms], "records": records}
 
 
-def folded_terms(folded: dict[str, Any]) -> list[TimeEntry]:
+def folded_terms(folded: dict[str, Any], known: dict[tuple, TimeEntry] | None = None) -> list[TimeEntry]:
     """A fold's terms as entries (id, times, names and report amount aside): what skip_reason, the rate and
-    the reconciliation read of them."""
-    return [TimeEntry(id="", workspace_id="", user_id="", user_name=None, description="", start=_EPOCH,
-                      end=None if running else _EPOCH, seconds=None if running else int(not no_time),
-                      billable=billable, project_id=None, project_name=None, client_id=None, client_name=None,
-                      task_id=None, task_name=None, rate=None if rate is None else Money(Decimal(rate), rate_label),
-                      kind=kind, amount=None if amount_label is None else Money(Decimal(0), amount_label))
-            for billable, kind, running, no_time, rate, rate_label, amount_label in folded["terms"]]
+    the reconciliation read of them. ``known`` keeps each term's entry for the next page's (a planner plans
+    66 pages whose terms are mostly the same: LinePlanner.terms)."""
+    known = {} if known is None else known
+    samples = []
+    for term in folded["terms"]:
+        sample = known.get(key := tuple(term))
+        if sample is None:
+            billable, kind, running, no_time, rate, rate_label, amount_label = term
+            sample = known[key] = TimeEntry(
+                id="", workspace_id="", user_id="", user_name=None, description="", start=_EPOCH,
+                end=None if running else _EPOCH, seconds=None if running else int(not no_time), billable=billable,
+                project_id=None, project_name=None, client_id=None, client_name=None, task_id=None, task_name=None,
+                rate=None if rate is None else Money(Decimal(rate), rate_label), kind=kind,
+                amount=None if amount_label is None else Money(Decimal(0), amount_label))
+        samples.append(sample)
+    return samples
 
 
 def unknown_labels(entries: Iterable[TimeEntry]) -> list[str]:
