@@ -329,15 +329,13 @@ def _more_rows(invoice, preview: ImportPreview, connection: ClockifyConnection) 
     rate, zone, loaded = imports.fallback_rate(current_business(), invoice), _zone(), False
     try:
         with _client(connection) as client:
-            for fresh in imports.load_pages(preview, client, _until()):
+            for stored in imports.load_pages(preview, client, _until()):
                 loaded = True
-                view = imports.classify(preview, invoice.currency, zone, entries=fresh)
                 if preview.pages_loaded > imports.SHOWN_PAGES:
-                    amounts = entry_amounts(view.selectable, invoice.currency, rate)
-                    unreadable = len(imports.unreadable_entries(preview, preview.pages_loaded))
-                    yield render_block(TEMPLATE, "part_more",
-                                       part=imports.PagePart.of(preview.pages_loaded, view, amounts, unreadable))
+                    yield render_block(TEMPLATE, "part_more", part=imports.folded_part(
+                        preview, preview.pages_loaded, stored, invoice.currency, rate))
                     continue
+                view = imports.classify(preview, invoice.currency, zone, entries=stored.entries)
                 yield _page_rows(invoice, preview, view, preview.pages_loaded, rate, zone, imports.Ticks())
     except (ClockifyError, DataKeyError) as error:
         current_app.logger.info("Clockify import step failed: %r", error)

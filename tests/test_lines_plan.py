@@ -4,6 +4,7 @@ one pass over every selected entry gives; a confirm whose parts "Show the lines"
 still writes its own lines."""
 from __future__ import annotations
 
+import json
 import random
 import re
 import time
@@ -290,3 +291,30 @@ def test_the_sums_of_pages_not_shown_made_by_the_database_are_those_made_in_pyth
                 assert sum(part.skipped for part in summed) >= 3 and sum(part.elsewhere for part in summed) == 1
             _, parts = imports.shown_and_parts(preview, "USD", "UTC", None, 1)
             assert parts == _summed_in_python(preview, "USD", None, 1) and [part.number for part in parts] == [2, 3, 4]
+            for currency, rate in (("USD", None), ("USD", Decimal("52.5")), ("EUR", Decimal("80"))):
+                assert [_folded(preview, number, page, currency, rate) for number, page in pages.items()] == [
+                    _classified(preview, number, page, currency, rate) for number, page in pages.items()]
+
+
+def _page_entries(page) -> list:
+    """A stored page's entries, each once (its fold keeps an entry repeated on the page once)."""
+    from services.clockify_types import TimeEntry, from_plain
+
+    return list({item["id"]: from_plain(TimeEntry, item) for item in reversed(page.entries)}.values())[::-1]
+
+
+def _folded(preview, number, page, currency, rate):
+    """The sums a page streamed into the preview shows (imports.folded_part, from the page's fold)."""
+    from services.lines import fold
+
+    entries = _page_entries(page)
+    stored = imports.StoredPage(entries, json.loads(json.dumps(fold(entries, "UTC"))), len(page.unreadable or ()))
+    return imports.folded_part(preview, number, stored, currency, rate)
+
+
+def _classified(preview, number, page, currency, rate):
+    """The oracle: the page's entries classified and priced one by one (PagePart.of)."""
+    from services.lines import entry_amounts
+
+    view = imports.classify(preview, currency, "UTC", entries=_page_entries(page))
+    return imports.PagePart.of(number, view, entry_amounts(view.selectable, currency, rate), len(page.unreadable or ()))
