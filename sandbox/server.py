@@ -69,7 +69,9 @@ class RunningSandbox:
         self.api_url = self.url + CORE  # HOURBILL_CLOCKIFY_API_URL
         self.reports_url = self.url + "/report/v1"  # HOURBILL_CLOCKIFY_REPORTS_URL (regional/subdomain shape)
         self.global_reports_url = self.url + "/v1"  # the global reports host's shape
-        self.thread = threading.Thread(target=self.server.serve_forever, name="clockify-sandbox", daemon=True)
+        # stop() waits for the serving loop's next poll (werkzeug's 0.5 s by default)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       name="clockify-sandbox", daemon=True)
         self.thread.start()
 
     def stop(self) -> None:

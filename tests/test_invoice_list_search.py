@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from extensions import db
 from models import Business, Customer, Invoice
-from tests.test_invoice_list import TODAY, books, listed, totals_row  # noqa: F401  (books: fixture)
+from tests.clock import today  # noqa: F401  (fixture)
+from tests.test_invoice_list import books, listed, totals_row  # noqa: F401  (books: fixture)
 
 
-def test_search_by_customer_name_lists_and_totals_that_customer_only(app, client, books):  # noqa: F811
+def test_search_by_customer_name_lists_and_totals_that_customer_only(app, client, books, today):  # noqa: F811
     with app.app_context():  # another business with an "Acme" of its own and a sent invoice
         other = Business(name="Elsewhere")
         db.session.add(other)
@@ -19,7 +20,7 @@ def test_search_by_customer_name_lists_and_totals_that_customer_only(app, client
         db.session.add(acme)
         db.session.flush()
         db.session.add(Invoice(business_id=other.id, customer_id=acme.id, number="ELSE-1", status="sent",
-                               issue_date=TODAY, due_date=TODAY + timedelta(days=30), currency="USD",
+                               issue_date=today, due_date=today + timedelta(days=30), currency="USD",
                                total_minor=77_700, paid_minor=0))
         db.session.commit()
     html = client.get("/invoices/?q=ACME").get_data(as_text=True)
