@@ -127,6 +127,97 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+# WeasyPrint 70 (pinned <71 in pyproject.toml): work it repeats for the same style, done once per style.
+# Rows that look alike share one computed style (WeasyPrint's own cache), so a 200-line PDF has a few dozen.
+# Each override gives the same PDF byte for byte (tests/test_pdf.py renders with and without them); on another
+# WeasyPrint version none is installed and its own functions run.
+
+def _shared_pango_setup(original):
+    """Layout.setup, called for every Pango layout (two to seven a table cell: laying out, then drawing), made a
+    new Pango context, set its direction and language, and built a font description, the same for every cell of
+    a style. Per style, the context and description are made once (per font configuration, so per thread, as
+    Pango's font maps are not thread-safe) and each layout only is new. Styles with text decorations or font
+    features keep WeasyPrint's own setup (their metrics and attribute lists are per layout)."""
+    from weasyprint.text.constants import LST_TO_ISO, PANGO_DIRECTION
+    from weasyprint.text.ffi import ffi, gobject, pango, unicode_to_char_p
+    from weasyprint.text.fonts import font_features, get_font_description
+
+    def shared(style):
+        if style["text_decoration_line"] != "none" or font_features(
+                style["font_kerning"], style["font_variant_ligatures"], style["font_variant_position"],
+                style["font_variant_caps"], style["font_variant_numeric"], style["font_variant_alternates"],
+                style["font_variant_east_asian"], style["font_feature_settings"]):
+            return None
+        context = ffi.gc(pango.pango_font_map_create_context(style.font_config.font_map), gobject.g_object_unref)
+        pango.pango_context_set_round_glyph_positions(context, False)
+        pango.pango_context_set_base_dir(context, PANGO_DIRECTION[style["direction"]])
+        override = style["font_language_override"]
+        lang = LST_TO_ISO.get(override.lower(), override) if override != "normal" else style["lang"]
+        if lang:
+            language = pango.pango_language_from_string(unicode_to_char_p(lang)[0])
+            pango.pango_context_set_language(context, language)
+        else:
+            language = pango.pango_language_get_default()
+        return context, language, get_font_description(style)
+
+    def setup(layout, style):
+        try:
+            kept = style.__dict__["_hourbill_pango"]
+        except KeyError:
+            kept = style.__dict__["_hourbill_pango"] = shared(style)
+        if kept is None:
+            return original(layout, style)
+        context, layout.language, description = kept
+        layout.style, layout.first_line_direction = style, 0
+        layout.layout = ffi.gc(pango.pango_layout_new(context), gobject.g_object_unref)
+        pango.pango_layout_set_auto_dir(layout.layout, False)
+        pango.pango_layout_set_font_description(layout.layout, description)
+        layout.ascent = layout.underline_position = layout.strikethrough_position = None
+
+    return setup
+
+
+def _strut_per_style(original):
+    """strut(style), the line height and baseline of a style, asked for every line box and text box: WeasyPrint
+    keeps its result per font configuration under a key it builds each time as the text of a 14-value tuple.
+    Kept on the style, the key is built once per style."""
+    def strut(style):
+        try:
+            return style.__dict__["_hourbill_strut"]
+        except KeyError:
+            kept = style.__dict__["_hourbill_strut"] = original(style)
+            return kept
+
+    return strut
+
+
+def _speedups() -> list[tuple[object, str, object]]:
+    """(module or class, name, our function) for each override, [] on a WeasyPrint other than 70."""
+    import weasyprint
+    from weasyprint.css import computed_values, units
+    from weasyprint.layout import inline
+    from weasyprint.text import line_break
+
+    if weasyprint.__version__.split(".")[0] != "70":
+        return []
+    strut = _strut_per_style(line_break.strut)
+    return [(line_break.Layout, "setup", _shared_pango_setup(line_break.Layout.setup)),
+            *((module, "strut", strut) for module in (line_break, inline, units, computed_values))]
+
+
+_SPEEDUPS = _speedups()
+_ORIGINALS = [(owner, name, getattr(owner, name)) for owner, name, _ in _SPEEDUPS]
+
+
+def install_speedups(on: bool = True) -> None:
+    """WeasyPrint's own functions back (on=False: the tests compare both PDFs), or ours again."""
+    for owner, name, function in (_SPEEDUPS if on else _ORIGINALS):
+        setattr(owner, name, function)
+
+
+install_speedups()
+
+
 class TooManyLines(Exception):
     """The invoice is longer than a PDF may be: the message says what to do instead."""
 
