@@ -191,18 +191,74 @@ def _strut_per_style(original):
     return strut
 
 
+_USED = ("margin_left", "margin_right", "margin_top", "margin_bottom", "padding_left", "padding_right", "padding_top",
+         "padding_bottom", "width", "min_width", "max_width", "height", "min_height", "max_height",
+         "border_top_width", "border_right_width", "border_bottom_width", "border_left_width")
+
+
+def _percentages_per_style(original):
+    """resolve_percentages(box, containing_block) sets a box's margins, paddings, sizes and borders from its style
+    and its containing block's size, 14 lookups and conversions for each box laid out (each cell, line and text
+    of each row, again on every pass). The same style in the same size of block gives the same values: they are
+    kept on the style, per size. Collapsed borders (set by the table, per box) and a box-sizing other than
+    content-box (read back from the box) keep WeasyPrint's own."""
+    from weasyprint.formatting_structure.boxes import Box, PageBox
+
+    def resolve_percentages(box, containing_block):
+        style = box.style
+        if style["border_collapse"] == "collapse" or style["box_sizing"] != "content-box":
+            return original(box, containing_block)
+        if isinstance(containing_block, Box):
+            size = containing_block.width, containing_block.height, isinstance(box, PageBox)
+        else:
+            size = *containing_block, isinstance(box, PageBox)
+        try:
+            kept = style.__dict__["_hourbill_used"]
+        except KeyError:
+            kept = style.__dict__["_hourbill_used"] = {}
+        if (values := kept.get(size)) is None:
+            original(box, containing_block)
+            kept[size] = tuple(getattr(box, name) for name in _USED)
+        else:
+            for name, value in zip(_USED, values):
+                setattr(box, name, value)
+
+    return resolve_percentages
+
+
+def _in_flow_per_style(original):
+    """Box.is_in_normal_flow() reads the style five times through five methods, for each box at each step of
+    laying it out; it depends on the style only (but for a flex item, whose is_floated WeasyPrint replaces)."""
+    def is_in_normal_flow(box):
+        if "is_floated" in box.__dict__:
+            return original(box)
+        try:
+            return box.style.__dict__["_hourbill_in_flow"]
+        except KeyError:
+            kept = box.style.__dict__["_hourbill_in_flow"] = original(box)
+            return kept
+
+    return is_in_normal_flow
+
+
 def _speedups() -> list[tuple[object, str, object]]:
     """(module or class, name, our function) for each override, [] on a WeasyPrint other than 70."""
     import weasyprint
     from weasyprint.css import computed_values, units
-    from weasyprint.layout import inline
+    from weasyprint.formatting_structure.boxes import Box
+    from weasyprint.layout import absolute, block, column, grid, inline, page, percent, table
+    from weasyprint.layout import float as floats
     from weasyprint.text import line_break
 
     if weasyprint.__version__.split(".")[0] != "70":
         return []
     strut = _strut_per_style(line_break.strut)
+    percentages = _percentages_per_style(percent.resolve_percentages)
     return [(line_break.Layout, "setup", _shared_pango_setup(line_break.Layout.setup)),
-            *((module, "strut", strut) for module in (line_break, inline, units, computed_values))]
+            (Box, "is_in_normal_flow", _in_flow_per_style(Box.is_in_normal_flow)),
+            *((module, "strut", strut) for module in (line_break, inline, units, computed_values)),
+            *((module, "resolve_percentages", percentages)
+              for module in (percent, absolute, block, column, floats, grid, inline, page, table))]
 
 
 _SPEEDUPS = _speedups()
