@@ -287,6 +287,28 @@ def _bare_per_style(original):
     return layout_box_backgrounds
 
 
+def _no_floats(original):
+    """avoid_collisions(context, box, containing_block) places a box beside the floats of its formatting context,
+    asked three times for each line box; an invoice floats nothing. With no float about (and left to right), the
+    box keeps its place and the containing block's width, in the same arithmetic as WeasyPrint's, without its
+    search; otherwise WeasyPrint's own runs."""
+    def avoid_collisions(context, box, containing_block, outer=True):
+        if context.excluded_shapes or containing_block.style["direction"] != "ltr":
+            return original(context, box, containing_block, outer)
+        position_y = box.position_y if outer else box.border_box_y()
+        if box.border_height() == 0 and box.is_floated():
+            return 0, position_y, containing_block.width
+        left = containing_block.content_box_x()
+        right = left + containing_block.width
+        if outer:
+            return left, position_y, right - left
+        left += box.margin_left
+        right -= box.margin_right
+        return left - box.margin_left, position_y - box.margin_top, right - left
+
+    return avoid_collisions
+
+
 def _speedups() -> list[tuple[object, str, object]]:
     """(module or class, name, our function) for each override, [] on a WeasyPrint other than 70."""
     import weasyprint
@@ -300,10 +322,12 @@ def _speedups() -> list[tuple[object, str, object]]:
         return []
     strut = _strut_per_style(line_break.strut)
     percentages = _percentages_per_style(percent.resolve_percentages)
+    no_floats = _no_floats(floats.avoid_collisions)
     return [(line_break.Layout, "setup", _shared_pango_setup(line_break.Layout.setup)),
             (Box, "is_in_normal_flow", _in_flow_per_style(Box.is_in_normal_flow)),
             (background, "layout_box_backgrounds", _bare_per_style(background.layout_box_backgrounds)),
             *((module, "strut", strut) for module in (line_break, inline, units, computed_values)),
+            *((module, "avoid_collisions", no_floats) for module in (floats, block, inline)),
             *((module, "resolve_percentages", percentages)
               for module in (percent, absolute, block, column, floats, grid, inline, page, table))]
 

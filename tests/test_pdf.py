@@ -277,7 +277,8 @@ def test_the_pdf_head_and_payment_details_are_laid_out_once_the_title_beside_the
 def test_the_weasyprint_speedups_leave_the_pdf_the_same_byte_for_byte(client, logged_in, app):
     """services/pdf.py overrides a few WeasyPrint 70 functions to do once per style what it did for every cell: the
     same invoice (wrapped and unbroken descriptions, a QR code, the head tables) and a page with what they leave
-    to WeasyPrint (underlines, font features, another language) come out the same with and without them."""
+    to WeasyPrint (a float, right to left, underlines, font features, another language) come out the same with
+    and without them."""
     import weasyprint
 
     from services.pdf import html_to_pdf, install_speedups
@@ -289,7 +290,8 @@ def test_the_weasyprint_speedups_leave_the_pdf_the_same_byte_for_byte(client, lo
     _add_lines(app, invoice_id, 10, description=lambda n: f"Design review, round {n} " * (n % 4 + 1)
                + ("https://example.com/" + "x" * 90 if n == 7 else "") + ("\nsecond line" if n == 9 else ""))
     client.post(f"/invoices/{invoice_id}/send")
-    other = ('<p>Plain, <u>underlined</u>, <span style="font-kerning: none; font-variant: small-caps">no kerning'
+    other = ('<p style="float: right; width: 40%; border-radius: 3pt; background: #eee">Floated</p>'
+             f'<p>{"Wrapped beside the float. " * 12}</p><p dir="rtl">Right to left</p><p>Plain, <u>underlined</u>, <span style="font-kerning: none; font-variant: small-caps">no kerning'
              '</span>, <span lang="de" style="hyphens: auto">Rechnungsausgangsbuch</span></p>')
     made = {}
     for on in (False, True):
@@ -299,4 +301,4 @@ def test_the_weasyprint_speedups_leave_the_pdf_the_same_byte_for_byte(client, lo
         finally:
             install_speedups()
     assert made[True] == made[False]
-    assert "round 10" in "".join(_pages(made[True][0])) and "underlined" in _pages(made[True][1])[0]
+    assert "round 10" in "".join(_pages(made[True][0])) and "Floated" in _pages(made[True][1])[0]
