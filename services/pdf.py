@@ -35,12 +35,12 @@ they are the design. HTML parsing (tinyhtml5, pure Python) is about 3% (0.15 s o
 
 Python work WeasyPrint repeats for the same style (its rows share computed styles: a few dozen a PDF) is done once
 per style on WeasyPrint 70 (install_speedups, below): a Pango context and font description per layout, strut()'s
-text key, each box's used margins/paddings/sizes, is_in_normal_flow, the look for a background. Instructions of
-a warm 200-line PDF (callgrind): 3.63 G with WeasyPrint's own; about 3.37 G with the context and strut (-7%); 3.15 G
-with the used sizes and the flow test too (-13.4%); 2.997 G with the backgrounds (-17.5%). The PDFs are the same
-byte for byte (tests/test_pdf.py; `python -m bench.pdf --without-speedups` times WeasyPrint's own). Tried and
-left: widths of 50% for the two footer margin boxes (WeasyPrint then measures neither footer text on a page): the
-same bytes, but -0.35% only."""
+text key, each box's used margins/paddings/sizes, is_in_normal_flow, the look for a background (and, floats aside,
+the search for them). Instructions of a warm 200-line PDF (callgrind): 3.63 G with WeasyPrint's own; about 3.37 G
+with the context and strut (-7%); 3.15 G with the used sizes and the flow test too (-13.4%); 2.997 G with the
+backgrounds (-17.5%); 2.93 G with no float search (-19.4%). The PDFs are the same byte for byte (tests/test_pdf.py;
+`python -m bench.pdf --without-speedups` times WeasyPrint's own). Tried and left: widths of 50% for the two footer
+margin boxes (WeasyPrint then measures neither footer text on a page): the same bytes, but -0.35% only."""
 from __future__ import annotations
 
 import gc
