@@ -4,7 +4,8 @@ In this process with Flask's test client (SQLite in a temporary directory): a eu
 details (so the EPC QR code is drawn) of 200 and 1,000 lines, each PDF timed `runs` times after one
 untimed PDF (WeasyPrint's import, fonts); wall and CPU seconds, median and (CPU) least of the runs (the least
 CPU is the steadiest figure on a busy machine: compare changes by it), the pages, and the process's peak RSS afterwards. Then an invoice one line past the limit: the refusal's
-time and answer. `--lines` adds lengths (e.g. `--lines 3000` to see how the time grows)."""
+time and answer. `--lines` adds lengths (e.g. `--lines 3000` to see how the time grows); `--without-speedups` times WeasyPrint's
+own functions instead of services/pdf.py's per-style overrides (install_speedups), to compare the two."""
 from __future__ import annotations
 
 import argparse
@@ -102,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.pdf", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="timed PDFs per length (median; default 3)")
     parser.add_argument("--lines", type=int, nargs="*", default=[], help="more lengths to time")
+    parser.add_argument("--without-speedups", action="store_true", help="WeasyPrint's own functions only")
     args = parser.parse_args(argv)
+    if args.without_speedups:
+        from services.pdf import install_speedups
+        install_speedups(False)
     results, (seconds, status, said), limit = measure([200, 1000, *args.lines], args.runs)
     targets = {200: 1.0, 1000: 5.0}
     print(f"{'PDF of':<28}{'wall s':>8}{'CPU s':>8}{'min':>7}{'ms/line':>9}{'pages':>7}{'peak RSS':>10}  target")
