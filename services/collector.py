@@ -4,7 +4,8 @@ Reading a 1,000-entry report page makes thousands of tracked objects (entries, t
 and planning a big preview tens of thousands of lists (each page's decoded records, each line's
 entries), many of them kept: the collector ran again and again over a heap that only grew, a third of
 "Show the lines" on 13,000 entries and a third of reading each report page in the app (issue 15). Neither
-makes reference cycles; whatever a cycle elsewhere leaves is collected once the collector runs again."""
+makes reference cycles; whatever a cycle elsewhere leaves is collected once the collector runs again. A PDF's
+boxes and styles likewise (services/pdf.py)."""
 from __future__ import annotations
 
 import gc

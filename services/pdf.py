@@ -7,7 +7,7 @@ HOURBILL_PDF_MAX_LINES (2,000 by default: about 11 s and 200 MB more at that rat
 gunicorn's 60 s timeout) is refused before rendering starts, with a message, rather than run past
 the timeout and end as a killed worker (an 11,000-line invoice took 66 s).
 
-Python's cyclic garbage collector is paused while WeasyPrint works: the boxes and styles it makes for
+Python's cyclic garbage collector is paused while WeasyPrint works (services/collector.py): the boxes and styles it makes for
 every line kept triggering full collections, each walking every object of the app's process, a fifth
 of a 1,000-line PDF's CPU time (bench/pdf.py, timed with gc.callbacks). What the render leaves
 is freed by reference counting when the document goes, the rest by the first collection after it.
@@ -43,11 +43,8 @@ backgrounds (-17.5%); 2.93 G with no float search (-19.4%). The PDFs are the sam
 margin boxes (WeasyPrint then measures neither footer text on a page): the same bytes, but -0.35% only."""
 from __future__ import annotations
 
-import gc
 import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -56,6 +53,8 @@ from flask_babel import gettext as _
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
+
+from services import collector
 
 
 class StaticFilesOnly(URLFetcher):
@@ -76,7 +75,7 @@ def html_to_pdf(html: str, static_folder: str, pdf_variant: str | None = None) -
     """pdf_variant: WeasyPrint's, e.g. "pdf/a-3b" for a Factur-X PDF (services/einvoice/facturx.py)."""
     static = Path(static_folder).resolve()
     fetcher = StaticFilesOnly(static)
-    with collector_paused():
+    with collector.paused():
         stylesheet = _print_css(static, (static / "css" / "print.css").stat().st_mtime_ns)
         return _Page(string=html, base_url=str(static) + "/", url_fetcher=fetcher).write_pdf(
             stylesheets=[stylesheet], pdf_variant=pdf_variant, font_config=_fonts())
@@ -121,19 +120,6 @@ def _fonts() -> FontConfiguration:
     if not hasattr(_per_thread, "fonts"):
         _per_thread.fonts = FontConfiguration()
     return _per_thread.fonts
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """No automatic cyclic garbage collection inside (see above); it is back on after, however the block
-    ends. Two renders in two threads: the first to finish turns it back on, and the other runs on with it."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # WeasyPrint 70 (pinned <71 in pyproject.toml): work it repeats for the same style, done once per style.
