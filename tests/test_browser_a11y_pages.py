@@ -1,6 +1,7 @@
 """Every page a signed-in owner (with demo-like data) and a visitor can open, in Chromium at desktop
 width and at 390 px: axe-core finds no violation (every rule at desktop width, the layout's rules at
-390 px: tests/browser.py LAYOUT_RULES), and no page scrolls sideways on a phone."""
+390 px: tests/browser.py LAYOUT_RULES; a page whose markup another holds is checked on that twin), and no
+page scrolls sideways on a phone."""
 from __future__ import annotations
 
 from types import SimpleNamespace
