@@ -2,7 +2,9 @@
 meanwhile, and the same entries fetched the way common connectors do it."""
 from __future__ import annotations
 
+import os
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -157,8 +159,10 @@ def run_import(app_url: str, sandbox_url: str, app_child, billable_only: bool = 
         if billable_only:
             form["billable"] = "on"
         asked, cpu = time.perf_counter(), (app_child.cpu_seconds(), sandbox_child and sandbox_child.cpu_seconds())
+        marks = [("preview", time.time())]
         page = expect(app.post(f"{base}/preview", form, hx=True), 200, "preview").text
         result.first_page_s = time.perf_counter() - asked
+        marks.append(("first page shown", time.time()))
         result.timed("preview (first page)", result.first_page_s)
         token = re.search(r"/import/([\w-]+)/lines", page).group(1)
         for _ in range(MAX_MORE_PAGES):
@@ -169,6 +173,8 @@ def run_import(app_url: str, sandbox_url: str, app_child, billable_only: bool = 
             sent = time.perf_counter()
             page = expect(app.post(more.group(1), hx=True), 200, "more").text
             result.more_s.append(time.perf_counter() - sent)
+            marks.append((f"more #{len(result.more_s)} sent", time.time() - result.more_s[-1]))
+            marks.append((f"more #{len(result.more_s)} shown", time.time()))
             result.timed(f"more #{len(result.more_s)}", result.more_s[-1])
         else:
             raise RuntimeError("the preview never completed")
@@ -218,6 +224,11 @@ def run_import(app_url: str, sandbox_url: str, app_child, billable_only: bool = 
         kind = kind_of(record["path"])
         result.calls_by_kind[kind] = result.calls_by_kind.get(kind, 0) + 1
     result.status_429 = sum(1 for record in log if record.get("status") == 429)
+    if os.environ.get("HOURBILL_BENCH_TIMELINE"):  # where the preview's seconds go: calls against browser requests
+        reports = sorted(record["at"] for record in log if kind_of(record["path"]) == "report")
+        events = sorted([(at, what) for what, at in marks] + [(at, f"report {n + 1}") for n, at in enumerate(reports)])
+        for at, what in events:
+            print(f"timeline {at - marks[0][1]:7.3f} {what}", file=sys.stderr)
     return result
 
 

@@ -342,3 +342,12 @@ def test_each_entry_is_listed_apart_with_its_own_reason_when_reasons_are_read_on
         (e.id, skip_reason(e, "USD")) for e in entries if skip_reason(e, "USD"))
     assert {e.id for e in view.selectable} == {e.id for e in entries if not skip_reason(e, "USD") and e.billable}
     assert {e.id for e in view.non_billable} == {e.id for e in entries if not skip_reason(e, "USD") and not e.billable}
+
+
+def test_a_pages_entries_come_last_so_reading_its_digest_or_plan_does_not_walk_them(app):
+    """SQLite reads a row's columns in order: a page's ~0.7 MB of entries before its digest made every read
+    of the digest (Show the lines, the confirm) walk the entries' overflow pages (import-fast10). The models
+    and the migration (d4f8b2a6c913) put them last."""
+    with app.app_context():
+        columns = [column["name"] for column in db.inspect(db.engine).get_columns("import_preview_pages")]
+    assert columns[-1] == "entries" and {"digest", "planned"} <= set(columns)

@@ -14,7 +14,7 @@ from models import ClockifyRateBudget
 from sandbox import MAIN_KEY
 from services import connections, rate_budget
 from bench.shared_budget import Outcome, two_processes_at_once
-from services.rate_budget import WINDOW, DatabaseBudget, LocalBudget, key_hash
+from services.rate_budget import ANSWERED, WINDOW, DatabaseBudget, LocalBudget, key_hash
 
 
 
@@ -38,7 +38,8 @@ def test_a_full_second_sends_the_next_request_a_window_after_the_oldest():
 
 def test_a_slot_counts_from_the_answer_so_a_late_arrival_cannot_crowd_the_next_second():
     """Clockify counts a request when it arrives, at the latest when its answer leaves: a request whose
-    answer came 0.3 s after its booked time holds its slot until then."""
+    answer came 0.3 s after its booked time holds its slot until then, and a second from then (ANSWERED:
+    no margin for jitter, which cannot move an arrival past its answer)."""
     clock = Clock()
     budget = LocalBudget(clock=clock)
     slots = [budget.reserve("k") for _ in range(10)]
@@ -46,7 +47,13 @@ def test_a_slot_counts_from_the_answer_so_a_late_arrival_cannot_crowd_the_next_s
     budget.finished("k", slots[0].at)  # the first answer is in, 0.3 s late
     for slot in slots[1:]:
         budget.finished("k", slot.at)  # the others are too, the same moment
-    assert budget.reserve("k").wait == pytest.approx(WINDOW)  # a window from the answers, not the bookings
+    assert budget.reserve("k").wait == pytest.approx(ANSWERED)  # a window from the answers, not the bookings
+    assert 1.0 < ANSWERED < WINDOW
+    clock.now += 2 * WINDOW
+    slots = [budget.reserve("k") for _ in range(10)]
+    for slot in slots:
+        budget.finished("k", slot.at)  # answered at once: the booking, WINDOW before the next, is later
+    assert budget.reserve("k").wait == pytest.approx(WINDOW)
 
 
 def test_two_processes_share_the_database_budget(app):
@@ -64,7 +71,7 @@ def test_two_processes_share_the_database_budget(app):
         assert second.reserve("k").wait == pytest.approx(WINDOW - 0.5)  # eight slots are still at 5000
         for _ in range(8):
             first.finished("k", 5000.0)
-        assert second.reserve("k").wait == pytest.approx(WINDOW)  # counted from the answers now
+        assert second.reserve("k").wait == pytest.approx(ANSWERED)  # counted from the answers now
 
 
 def test_the_budget_names_a_key_by_a_hash_and_never_stores_the_key(app):
