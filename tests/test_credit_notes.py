@@ -12,6 +12,7 @@ import pytest
 from extensions import db
 from models import Business, ImportedEntry, Invoice
 from services import dashboard
+from tests.clock import today  # noqa: F401  (fixture: the year the app numbers by)
 from tests.test_imports import wizard  # noqa: F401  (a fixture: a draft for Northwind and the sandbox)
 
 
@@ -64,14 +65,14 @@ def invoice_row(app, invoice_id: int) -> Invoice:
 
 
 def test_a_full_credit_note_credits_every_line_is_numbered_in_its_own_sequence_and_settles_the_invoice(
-        app, client, logged_in):
+        app, client, logged_in, today):
     invoice_id = sent_invoice(logged_in)
     page = words(client.get(f"/invoices/{invoice_id}").get_data(as_text=True))
     assert "Create credit note" in page
     response = credit(client, invoice_id)
     assert response.status_code == 303
     page = words(client.get(response.headers["Location"]).get_data(as_text=True))
-    year = date.today().year
+    year = today.year
     assert f"Credit note CN-{year}-0001" in page and "Credit note for invoice INV-0001" in page
     assert "Total credited $242.00" in page  # (100 + 120) + 10% VAT
     original = invoice_row(app, invoice_id)
@@ -85,7 +86,7 @@ def test_a_full_credit_note_credits_every_line_is_numbered_in_its_own_sequence_a
     assert credit(client, invoice_id).status_code == 422
 
 
-def test_a_partial_credit_note_credits_the_chosen_lines_and_leaves_the_rest_owed(app, client, logged_in):
+def test_a_partial_credit_note_credits_the_chosen_lines_and_leaves_the_rest_owed(app, client, logged_in, today):
     invoice_id = sent_invoice(logged_in)
     response = credit(client, invoice_id, partial(app, invoice_id, {1: ("1.5", "40")}))
     assert response.status_code == 303, words(response.get_data(as_text=True))
@@ -97,7 +98,7 @@ def test_a_partial_credit_note_credits_the_chosen_lines_and_leaves_the_rest_owed
     assert "Balance due $176.00" in shown and "Credited $66.00" in shown and "Create credit note" in shown
     # The next credit note takes the next number of the credit note sequence, not of the invoices.
     response = credit(client, invoice_id, partial(app, invoice_id, {0: ("1", "50")}))
-    assert f"CN-{date.today().year}-0002" in words(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert f"CN-{today.year}-0002" in words(client.get(response.headers["Location"]).get_data(as_text=True))
     client.post(f"/invoices/{invoice_id}/void")  # a credited invoice is corrected further by credit notes only
     assert invoice_row(app, invoice_id).status == "sent"
 
@@ -349,14 +350,14 @@ def test_every_refused_credit_note_says_why_in_the_page_and_stores_nothing(app, 
         assert db.session.scalar(db.select(db.func.count()).where(Invoice.kind == "credit_note")) == before
 
 
-def test_a_credit_note_of_a_credit_note_leads_to_the_credit_note_saying_why(app, client, logged_in):
+def test_a_credit_note_of_a_credit_note_leads_to_the_credit_note_saying_why(app, client, logged_in, today):
     invoice_id = sent_invoice(logged_in)
     note_id = int(credit(client, invoice_id).headers["Location"].rsplit("/", 1)[1])
     for ask in (lambda: client.get(f"/invoices/{note_id}/credit-note"), lambda: credit(client, note_id)):
         response = ask()
         assert response.status_code == 303 and response.headers["Location"].endswith(f"/credit-notes/{note_id}")
         page = words(client.get(response.headers["Location"]).get_data(as_text=True))
-        assert f"CN-{date.today().year}-0001 is a credit note, and a credit note cannot itself be credited" in page
+        assert f"CN-{today.year}-0001 is a credit note, and a credit note cannot itself be credited" in page
         assert "credit invoice INV-0001 again" in page
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).where(Invoice.kind == "credit_note")) == 1
