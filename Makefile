@@ -39,7 +39,7 @@ demo: migrate
 # see .ci/postgres), the tests that touch the database run a second time on PostgreSQL, each worker on
 # its own database beside that one. Either run failing fails `make test`.
 # One worker more than cores: the tests wait on servers, browsers and subprocesses about a third of the time
-# (2 cores, quiet: -n 2 306 s, -n 3 275 s).
+# (2 cores, quiet: -n 2 306 s, -n 3 275 s; later -n 3 163 s, -n 5 185 s: the run is CPU-bound).
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
 
