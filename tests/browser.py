@@ -75,16 +75,22 @@ def live_server(app):
     stop()
 
 
+def page_errors(page) -> list[str]:
+    """The list the page's JavaScript errors and console errors are added to as they happen. Chromium logs every
+    4xx as a console error; a 422 is a form answering with its errors, as designed."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" and "status of 422" not in message.text else None)
+    return errors
+
+
 @pytest.fixture
 def page(chromium, live_server, request):
     context = chromium.new_context(base_url=live_server, accept_downloads=True)
     context.set_default_timeout(10_000)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    # Chromium logs every 4xx as a console error; a 422 is a form answering with its errors, as designed.
-    page.on("console", lambda message: errors.append(message.text)
-            if message.type == "error" and "status of 422" not in message.text else None)
+    errors = page_errors(page)
     yield page
     context.close()
     assert not errors, f"the page reported errors: {errors}"

@@ -14,7 +14,8 @@ from extensions import db
 from models import ClockifyConnection, Invoice
 from services import sending
 from sandbox import MAIN_KEY
-from tests.browser import LAYOUT_RULES, WIDTHS, assert_accessible, at_width, screenshot, sideways_scroll, small_targets
+from tests.browser import (LAYOUT_RULES, WIDTHS, assert_accessible, at_width, page_errors, screenshot, sideways_scroll,
+                           small_targets)
 from tests.conftest import PASSWORD
 from tests.smtp import smtp  # noqa: F401  (fixture: the send-by-email pages show their form)
 
@@ -182,9 +183,13 @@ def pages_a_stranger_opens(chromium, live_server, links: list[str]) -> list[str]
                                         has_touch=width == "phone")
         try:
             view = stranger.new_page()
+            errors = page_errors(view)
             for path in [*links, "/v/no-longer-a-link"]:
                 stranger.clear_cookies()
+                errors.clear()
                 assert view.goto(path).status == (404 if "no-longer" in path else 200), path
+                problems += [f"{path} ({width}): {error}" for error in errors  # the gone link's own 404 aside
+                             if not ("no-longer" in path and "status of 404" in error)]
                 problems += width_problems(view, path, width)
                 screenshot(view, f"pages-{width}-link-" + (path.split("/")[1] or "landing")
                            + ("-gone" if "no-longer" in path else ""))

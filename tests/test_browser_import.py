@@ -233,8 +233,6 @@ def test_import_without_javascript_through_whole_pages_that_keep_the_choices_goi
     screenshot(page, "import-nojs-lines")
     for value in dropped:  # the page that shows the lines keeps them unticked, and counts the rest
         expect(page.locator(f'input[name="entry"][value="{value}"]')).not_to_be_checked()
-    expect(boxes.nth(0)).not_to_be_checked(timeout=1_000)
-    expect(boxes.nth(2)).not_to_be_checked(timeout=1_000)
     expect(page.locator("[data-selected-count]")).to_have_text(str(ticked), timeout=1_000)
 
     page.get_by_role("button", name="Add to invoice").click()

@@ -3,12 +3,12 @@ numbered with the year, a sent invoice paid in a partial and a final payment (on
 with its status and balance following, the dashboard's figures following each payment, and a payment
 undone."""
 import re
-from datetime import datetime, timezone
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser import screenshot
+from tests.clock import today  # noqa: F401  (fixture: the date the app records payments on)
 from tests.test_browser_invoicing import register
 
 pytestmark = pytest.mark.browser
@@ -26,8 +26,8 @@ def record(page, amount: str, paid_on: str, method: str = ""):
     form.get_by_role("button", name="Record payment").click()
 
 
-def test_a_visitor_signs_up_numbers_with_the_year_and_payments_change_the_invoice_and_the_dashboard(page, accounts):
-    today = datetime.now(timezone.utc).date()  # a new account is in UTC
+def test_a_visitor_signs_up_numbers_with_the_year_and_payments_change_the_invoice_and_the_dashboard(page, accounts,
+                                                                                                   today):
     year = today.year
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("turns your Clockify hours into invoices")

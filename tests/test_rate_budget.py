@@ -210,6 +210,7 @@ def _two_processes(tmp_path, database_url, clockify_sandbox, processes, shared: 
 
 def test_two_app_processes_with_one_key_never_exceed_10_a_second_at_clockify(app, tmp_path, database_url,
                                                                              clockify_sandbox, processes):
+    clockify_sandbox.sandbox.rate_limit = 10  # Clockify's limit, refusing what passes it (the tests' sandboxes do not)
     outcome = _two_processes(tmp_path, database_url, clockify_sandbox, processes, shared=True)
     assert outcome.exit_codes == [0, 0]
     assert outcome.status_429 == 0 and outcome.calls == 2 * CALLS_EACH  # every call went once, none refused
