@@ -17,7 +17,7 @@ TINY = "<html lang='en'><body><h1>Invoice 2026-0042</h1><p>Total due: 1,234.56 E
 
 @pytest.fixture(scope="module")
 def pdf_a3():
-    from weasyprint import HTML  # here: the only WeasyPrint import at collection (~0.7 s a worker)
+    from services.pdf import HTML  # here: the only WeasyPrint import at collection (~0.7 s a worker); services.pdf skips its library search
 
     return HTML(string=TINY).write_pdf(pdf_variant="pdf/a-3b")
 

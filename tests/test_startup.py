@@ -1,0 +1,50 @@
+"""What a process pays before its first request (issue 14): the libraries it imports and the processes it starts."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from app import create_app
+from tests.conftest import TEST_CONFIG
+
+
+def test_the_app_is_made_and_serves_without_importing_flask_migrate_or_alembic(monkeypatch, tmp_path):
+    """Flask-Migrate (with alembic, mako, pygments: a fifth of `import app`) is imported by `flask db ...` and
+    the migration tests only, not by every gunicorn worker and `flask` command (extensions.py)."""
+    for name in ("flask_migrate", "flask_migrate.cli", "alembic"):
+        monkeypatch.setitem(sys.modules, name, None)  # importing it now raises ImportError
+
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}"},
+                     instance_path=str(tmp_path / "instance"))
+
+    assert app.test_client().get("/health").status_code == 200
+    assert "Perform database migrations." in app.test_cli_runner().invoke(args=["--help"]).output
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the library search runs gcc on Linux only")
+def test_weasyprint_s_libraries_are_opened_by_their_names_without_running_ldconfig_or_gcc(monkeypatch):
+    """services/pdf.py imports WeasyPrint with no search by short name: cffi's search (ctypes.util.find_library)
+    ran ldconfig, gcc and ld about 70 times, a quarter of a second of CPU in each process that made a PDF."""
+    import ctypes.util
+
+    import cffi
+
+    from services.pdf import library_names_only
+
+    started = []
+
+    def no_process(self, args, *more, **options):
+        started.append(args)
+        raise OSError("no process may start here")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", no_process)
+    search = ctypes.util.find_library
+    ffi = cffi.FFI()
+    with library_names_only():
+        with pytest.raises(OSError):
+            ffi.dlopen("gobject-2.0")  # a short name, as WeasyPrint tries first: not searched for
+        assert ffi.dlopen("libgobject-2.0.so.0")  # the library's own name (also in WeasyPrint's list): opened
+    assert started == []
+    assert ctypes.util.find_library is search  # and afterwards the search is as it was
