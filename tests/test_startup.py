@@ -25,13 +25,14 @@ def test_the_app_is_made_and_serves_without_importing_flask_migrate_or_alembic(m
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the library search runs gcc on Linux only")
 def test_weasyprint_s_libraries_are_opened_by_their_names_without_running_ldconfig_or_gcc(monkeypatch):
-    """services/pdf.py imports WeasyPrint with no search by short name: cffi's search (ctypes.util.find_library)
-    ran ldconfig, gcc and ld about 70 times, a quarter of a second of CPU in each process that made a PDF."""
+    """services/pdf.py imports WeasyPrint with no search by short name (services/libraries.py): cffi's search
+    (ctypes.util.find_library) ran ldconfig, gcc and ld about 70 times, a quarter of a second of CPU in each
+    process that made a PDF."""
     import ctypes.util
 
     import cffi
 
-    from services.pdf import library_names_only
+    from services.libraries import library_names_only
 
     started = []
 
