@@ -1,0 +1,109 @@
+"""Databases at an older revision for the migration tests, built once per worker on SQLite.
+
+A test that checks a migration builds the chain from an empty database up to the revision it fills at,
+fills it as that schema was, and upgrades on from there; on SQLite each state on the way is kept (in memory,
+per process) and a later test starts from a copy of the nearest one below its own (the same revisions run on
+the same rows: the same database), running the rest itself. The empty chain is kept too, so a test that
+fills at revision R walks from empty only once per worker. What a test checks (its upgrade from `to`, or
+from `revision` when `to` is the head) always runs in the test. On PostgreSQL every test builds its chain."""
+from __future__ import annotations
+
+import copy
+import sqlite3
+from contextlib import closing, contextmanager
+
+import sqlalchemy
+from flask_migrate import upgrade
+
+from app import create_app
+from extensions import db
+
+
+def tables(connection):
+    """The tables as the database has them at its current revision (not as models.py has them)."""
+    metadata = sqlalchemy.MetaData()
+    metadata.reflect(connection)
+    return metadata.tables
+
+
+def rows(connection):
+    return {name: [dict(row) for row in connection.execute(table.select().order_by(*table.primary_key.columns))
+                   .mappings()]
+            for name, table in tables(connection).items() if name != "alembic_version"}
+
+
+class Snapshots:
+    """SQLite databases this process migrated, kept in memory per (revision filled at, fill), or per None
+    for the empty chain, and per revision reached."""
+
+    def __init__(self):
+        self.kept: dict[tuple | None, dict[str, sqlite3.Connection]] = {}
+        self.filled_rows: dict[tuple, dict] = {}
+        self.order: dict[str, int] = {}
+
+    def _position(self, revision: str) -> int:
+        if not self.order:
+            from alembic.script import ScriptDirectory
+            from flask import current_app
+
+            script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+            chain = [each.revision for each in script.walk_revisions()]  # head first
+            self.order = {name: len(chain) - index for index, name in enumerate(chain)}
+            self.order["head"] = len(chain)
+        return self.order[revision]
+
+    def restore(self, key, target: str, path: str | None) -> str | None:
+        """Copy the kept state of `key` nearest below (or at) `target` to `path`; its revision, or None."""
+        usable = [name for name in self.kept.get(key, {}) if self._position(name) <= self._position(target)]
+        if path is None or not usable:
+            return None
+        nearest = max(usable, key=self._position)
+        with closing(sqlite3.connect(path)) as copy_to:
+            self.kept[key][nearest].backup(copy_to)
+        return nearest
+
+    def keep(self, key, revision: str, path: str | None) -> None:
+        if path is None or revision in self.kept.get(key, {}):
+            return
+        kept = sqlite3.connect(":memory:", check_same_thread=False)
+        with closing(sqlite3.connect(path)) as source:
+            source.backup(kept)
+        self.kept.setdefault(key, {})[revision] = kept
+
+
+snapshots = Snapshots()
+
+
+def sqlite_path(database_url: str) -> str | None:
+    return database_url.removeprefix("sqlite:///") if database_url.startswith("sqlite:///") else None
+
+
+def upgrade_empty(database_url: str, revision: str) -> None:
+    """In the app context: the empty database (nothing filled in it) upgraded to `revision`, kept on SQLite."""
+    path = sqlite_path(database_url)
+    if snapshots.restore(None, revision, path) != revision:
+        upgrade(revision=revision)
+        snapshots.keep(None, revision, path)
+
+
+@contextmanager
+def migrated_from(tmp_path, database_url, revision, fill, to="head"):
+    """In the app context of a database built up to `revision`, filled there as that schema was (`fill`),
+    then upgraded `to` a later revision; gives the rows as they were filled."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
+    path = sqlite_path(database_url)
+    filled = (revision, fill.__module__, fill.__qualname__)
+    with app.app_context():
+        # Up to `to` when the test's check begins there, else up to `revision` (the upgrade is the check).
+        reached = snapshots.restore(filled, revision if to == "head" else to, path)
+        if not reached:
+            upgrade_empty(database_url, revision)
+            with db.engine.begin() as connection:
+                fill(connection)
+                snapshots.filled_rows[filled] = rows(connection)
+            snapshots.keep(filled, revision, path)
+        before = copy.deepcopy(snapshots.filled_rows[filled])
+        upgrade(revision=to)
+        if to != "head":
+            snapshots.keep(filled, to, path)
+        yield before
