@@ -8,21 +8,21 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from app import create_app
 from extensions import db
 from services import invoicing
-from tests.migrating import migrated_from, rows as _rows, tables as _tables, upgrade_empty
+from tests.migrating import migrated_from, migrating, rows as _rows, tables as _tables, upgrade_empty
 
 BEFORE_BUSINESSES = "a7c3e1f09b42"  # the head before businesses owned the data
 BEFORE_PAGER_COLUMNS = "c0a7e11e6a01"  # the head before the preview's pager left its filters
 BEFORE_PAYMENTS = "5c2d8e7f1a93"  # the head before payments (and before the e-invoice columns)
+BEFORE_LINE_CREDITS = "c4e7d2a1b803"  # the head before a line knew what its credit notes credited of it
+BEFORE_PAYMENT_CURRENCY = "f3a9c1d7e5b2"  # the head before a payment kept its invoice's currency
 
 
 def test_upgrade_from_empty_matches_the_models(tmp_path, database_url):
     """An empty database (a new install) upgraded through every revision has the models' schema. Its
     downgrade is walked with rows in it, down to an empty database: the test below."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
-    with app.app_context():
+    with migrating(tmp_path, database_url):
         # Through the revisions other tests fill at, kept on the way (tests/migrating.py): the same walk.
         upgrade_empty(database_url, BEFORE_BUSINESSES)
         upgrade_empty(database_url, BEFORE_PAYMENTS)
@@ -97,9 +97,12 @@ def test_upgrade_keeps_every_row_makes_each_user_the_owner_and_the_downgrade_giv
     businesses (every row as it was filled) and to an empty database (no table left)."""
     from models import Business, Invoice
 
-    with migrated_from(tmp_path, database_url, BEFORE_BUSINESSES, _fill_as_of_before_businesses) as before:
+    with migrated_from(tmp_path, database_url, BEFORE_BUSINESSES, _fill_as_of_before_businesses,
+                       stops=(BEFORE_LINE_CREDITS, BEFORE_PAYMENT_CURRENCY)) as before:
         with db.engine.connect() as connection:
             after = _rows(connection)
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, db.metadata) == []
         for invoice in db.session.scalars(db.select(Invoice)):  # 2 h at 90.00, 19% tax, as before
             assert (invoicing.totals(invoice).tax, invoicing.totals(invoice).total) == (3420, 21420)
         business = Business(name="New")  # a business made after the upgrade gets a new id
@@ -165,9 +168,6 @@ def test_upgrade_keeps_every_row_makes_each_user_the_owner_and_the_downgrade_giv
     assert "vat_category" not in before_payments["line_items"][0]
 
 
-BEFORE_LINE_CREDITS = "c4e7d2a1b803"  # the head before a line knew what its credit notes credited of it
-
-
 def test_the_lines_of_invoices_credited_before_the_upgrade_count_their_credit_notes(tmp_path, database_url):
     with migrated_from(tmp_path, database_url, BEFORE_BUSINESSES, _fill_as_of_before_businesses, to=BEFORE_LINE_CREDITS):
         with db.engine.begin() as connection:
@@ -187,9 +187,6 @@ def test_the_lines_of_invoices_credited_before_the_upgrade_count_their_credit_no
         with db.engine.connect() as connection:
             credited = {row["id"]: row["credited_minor"] for row in _rows(connection)["line_items"]}
         assert credited == {1111: 4500, 1112: 18000, 1121: 0, 1122: 0, 2000: 0}
-
-
-BEFORE_PAYMENT_CURRENCY = "f3a9c1d7e5b2"  # the head before a payment kept its invoice's currency
 
 
 def test_payments_recorded_before_the_upgrade_take_their_invoices_currency(tmp_path, database_url):
