@@ -21,17 +21,19 @@ from app import create_app
 from extensions import db
 
 
-def tables(connection):
-    """The tables as the database has them at its current revision (not as models.py has them)."""
+def tables(connection, *names):
+    """The tables as the database has them at its current revision (not as models.py has them): all, or those
+    named (reflecting every table takes ~75 ms of CPU)."""
     metadata = sqlalchemy.MetaData()
-    metadata.reflect(connection)
+    metadata.reflect(connection, only=names or None, resolve_fks=False)
     return metadata.tables
 
 
-def rows(connection):
+def rows(connection, *names):
+    """Every row of every table (or of those named), as {column: value}, in primary key order."""
     return {name: [dict(row) for row in connection.execute(table.select().order_by(*table.primary_key.columns))
                    .mappings()]
-            for name, table in tables(connection).items() if name != "alembic_version"}
+            for name, table in tables(connection, *names).items() if name != "alembic_version"}
 
 
 class Snapshots:

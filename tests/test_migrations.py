@@ -112,10 +112,11 @@ def test_upgrade_keeps_every_row_makes_each_user_the_owner_and_the_downgrade_giv
         db.session.rollback()
         db.session.remove()
         downgraded = {}
-        for revision in (BEFORE_PAYMENTS, BEFORE_PAGER_COLUMNS, BEFORE_BUSINESSES):
+        for revision, names in ((BEFORE_PAYMENTS, ("businesses", "line_items")),
+                                (BEFORE_PAGER_COLUMNS, ("import_previews",)), (BEFORE_BUSINESSES, ())):
             downgrade(revision=revision)
             with db.engine.connect() as connection:
-                downgraded[revision] = _rows(connection)
+                downgraded[revision] = _rows(connection, *names)
         downgrade(revision="base")
         with db.engine.connect() as connection:
             assert set(db.inspect(connection).get_table_names()) <= {"alembic_version"}
@@ -169,9 +170,10 @@ def test_upgrade_keeps_every_row_makes_each_user_the_owner_and_the_downgrade_giv
 
 
 def test_the_lines_of_invoices_credited_before_the_upgrade_count_their_credit_notes(tmp_path, database_url):
-    with migrated_from(tmp_path, database_url, BEFORE_BUSINESSES, _fill_as_of_before_businesses, to=BEFORE_LINE_CREDITS):
+    with migrated_from(tmp_path, database_url, BEFORE_BUSINESSES, _fill_as_of_before_businesses,
+                       to=BEFORE_LINE_CREDITS):
         with db.engine.begin() as connection:
-            tables = _tables(connection)
+            tables = _tables(connection, "invoices", "line_items")
             invoices, lines = tables["invoices"], tables["line_items"]
             original = dict(connection.execute(invoices.select().where(invoices.c.id == 111)).mappings().one())
             # Invoice 111 (one line "Work" of 180.00) partly credited by a note of its own line, 112 in full.
@@ -185,14 +187,15 @@ def test_the_lines_of_invoices_credited_before_the_upgrade_count_their_credit_no
                                                                                      credited_minor=18000))
         upgrade()
         with db.engine.connect() as connection:
-            credited = {row["id"]: row["credited_minor"] for row in _rows(connection)["line_items"]}
+            credited = {row["id"]: row["credited_minor"] for row in _rows(connection, "line_items")["line_items"]}
         assert credited == {1111: 4500, 1112: 18000, 1121: 0, 1122: 0, 2000: 0}
 
 
 def test_payments_recorded_before_the_upgrade_take_their_invoices_currency(tmp_path, database_url):
-    with migrated_from(tmp_path, database_url, BEFORE_BUSINESSES, _fill_as_of_before_businesses, to=BEFORE_PAYMENT_CURRENCY):
+    with migrated_from(tmp_path, database_url, BEFORE_BUSINESSES, _fill_as_of_before_businesses,
+                       to=BEFORE_PAYMENT_CURRENCY):
         with db.engine.begin() as connection:
-            tables = _tables(connection)
+            tables = _tables(connection, "invoices", "payments")
             invoices, payments = tables["invoices"], tables["payments"]
             connection.execute(invoices.update().where(invoices.c.id == 112).values(currency="JPY"))
             connection.execute(payments.insert(), [
@@ -203,5 +206,5 @@ def test_payments_recorded_before_the_upgrade_take_their_invoices_currency(tmp_p
             currencies = dict(connection.execute(sqlalchemy.select(invoices.c.id, invoices.c.currency)).all())
         upgrade()
         with db.engine.connect() as connection:
-            paid_in = {row["invoice_id"]: row["currency"] for row in _rows(connection)["payments"]}
+            paid_in = {row["invoice_id"]: row["currency"] for row in _rows(connection, "payments")["payments"]}
     assert paid_in == {111: currencies[111], 112: "JPY"} and currencies[111] not in ("", "JPY")
