@@ -1,16 +1,20 @@
-"""Databases at an older revision for the migration tests, built once per worker on SQLite.
+"""Databases at an older revision for the migration tests, built once a run on SQLite.
 
 A test that checks a migration builds the chain from an empty database up to the revision it fills at,
-fills it as that schema was, and upgrades on from there; on SQLite each state on the way is kept (in memory,
-per process) and a later test starts from a copy of the nearest one below its own (the same revisions run on
-the same rows: the same database), running the rest itself. The empty chain is kept too, so a test that
-fills at revision R walks from empty only once per worker. What a test checks (its upgrade from `to`, or
+fills it as that schema was, and upgrades on from there; on SQLite each state on the way is kept (a file the
+run's workers share: Snapshots) and a later test starts from a copy of the nearest one below its own (the
+same revisions run on the same rows: the same database), running the rest itself. The empty chain is kept
+too, so a test that fills at revision R walks from empty only once a run. What a test checks (its upgrade from `to`, or
 from `revision` when `to` is the head) always runs in the test. On PostgreSQL every test builds its chain."""
 from __future__ import annotations
 
-import copy
+import hashlib
+import os
+import pickle
 import sqlite3
+import tempfile
 from contextlib import closing, contextmanager
+from pathlib import Path
 from unittest import mock
 
 import sqlalchemy
@@ -37,17 +41,23 @@ def rows(connection, *names):
 
 
 class Snapshots:
-    """SQLite databases this process migrated, kept in memory per (revision filled at, fill), or per None
-    for the empty chain, and per revision reached."""
+    """SQLite databases migrated in this run, kept as files in a folder every worker of the run shares, per
+    (revision filled at, fill) or per None for the empty chain, and per revision reached: a test starts from
+    a state another worker made as well. A file is written whole under another name and then renamed, so
+    a worker reads a state complete or not at all (two workers making the same state write the same)."""
 
     def __init__(self):
-        self.kept: dict[tuple | None, dict[str, sqlite3.Connection]] = {}
-        self.filled_rows: dict[tuple, dict] = {}
+        self.folder: Path | None = None
         self.order: dict[str, int] = {}
+
+    def use(self, tmp_path: Path) -> None:
+        """The run's folder: above the worker's own with pytest-xdist, else above the test's."""
+        run = tmp_path.parent.parent if os.environ.get("PYTEST_XDIST_WORKER") else tmp_path.parent
+        self.folder = run / "migrated"
+        self.folder.mkdir(exist_ok=True)
 
     def _position(self, revision: str) -> int:
         if not self.order:
-            from alembic.script import ScriptDirectory
             from flask import current_app
 
             script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
@@ -56,23 +66,44 @@ class Snapshots:
             self.order["head"] = len(chain)
         return self.order[revision]
 
+    def _name(self, key) -> str:
+        return hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+
+    def _write(self, name: str, write) -> None:
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".writing-")
+        os.close(handle)
+        write(temporary)
+        os.replace(temporary, self.folder / name)
+
     def restore(self, key, target: str, path: str | None) -> str | None:
         """Copy the kept state of `key` nearest below (or at) `target` to `path`; its revision, or None."""
-        usable = [name for name in self.kept.get(key, {}) if self._position(name) <= self._position(target)]
-        if path is None or not usable:
+        if path is None:
+            return None
+        prefix = f"{self._name(key)}-"
+        usable = [kept.stem.removeprefix(prefix) for kept in self.folder.glob(f"{prefix}*.db")]
+        usable = [name for name in usable if self._position(name) <= self._position(target)]
+        if not usable:
             return None
         nearest = max(usable, key=self._position)
-        with closing(sqlite3.connect(path)) as copy_to:
-            self.kept[key][nearest].backup(copy_to)
+        with closing(sqlite3.connect(self.folder / f"{prefix}{nearest}.db")) as kept, \
+                closing(sqlite3.connect(path)) as copy_to:
+            kept.backup(copy_to)
         return nearest
 
     def keep(self, key, revision: str, path: str | None) -> None:
-        if path is None or revision in self.kept.get(key, {}):
+        if path is None or (self.folder / f"{self._name(key)}-{revision}.db").exists():
             return
-        kept = sqlite3.connect(":memory:", check_same_thread=False)
-        with closing(sqlite3.connect(path)) as source:
-            source.backup(kept)
-        self.kept.setdefault(key, {})[revision] = kept
+
+        def copy_database(to):
+            with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(to)) as kept:
+                source.backup(kept)
+        self._write(f"{self._name(key)}-{revision}.db", copy_database)
+
+    def keep_rows(self, key, filled: dict) -> None:
+        self._write(f"{self._name(key)}.rows", lambda to: Path(to).write_bytes(pickle.dumps(filled)))
+
+    def filled_rows(self, key) -> dict:
+        return pickle.loads((self.folder / f"{self._name(key)}.rows").read_bytes())
 
 
 snapshots = Snapshots()
@@ -97,6 +128,7 @@ def migrating(tmp_path, database_url):
     """The app context of an app on `database_url` (an empty database), its migration commands reading the
     revision files once per process."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
+    snapshots.use(tmp_path)
     with mock.patch.object(ScriptDirectory, "from_config", classmethod(_revisions_read_once)), app.app_context():
         yield app
 
@@ -123,13 +155,16 @@ def migrated_from(tmp_path, database_url, revision, fill, to="head", stops=()):
     with migrating(tmp_path, database_url):
         # Up to `to` when the test's check begins there, else up to `revision` (the upgrade is the check).
         reached = snapshots.restore(filled, revision if to == "head" else to, path)
-        if not reached:
+        if reached:
+            before = snapshots.filled_rows(filled)
+        else:
             upgrade_empty(database_url, revision)
             with db.engine.begin() as connection:
                 fill(connection)
-                snapshots.filled_rows[filled] = rows(connection)
-            snapshots.keep(filled, revision, path)
-        before = copy.deepcopy(snapshots.filled_rows[filled])
+                before = rows(connection)
+            if path:
+                snapshots.keep_rows(filled, before)  # before the database: a state is never without its rows
+                snapshots.keep(filled, revision, path)
         for stop in stops if path else ():
             upgrade(revision=stop)
             snapshots.keep(filled, stop, path)
