@@ -4,8 +4,9 @@ A test that checks a migration builds the chain from an empty database up to the
 fills it as that schema was, and upgrades on from there; on SQLite each state on the way is kept (a file the
 run's workers share: Snapshots) and a later test starts from a copy of the nearest one below its own (the
 same revisions run on the same rows: the same database), running the rest itself. The empty chain is kept
-too, so a test that fills at revision R walks from empty only once a run. What a test checks (its upgrade from `to`, or
-from `revision` when `to` is the head) always runs in the test. On PostgreSQL every test builds its chain."""
+too, so a test that fills at revision R walks from empty only once a run. What a test checks (its upgrade
+from `to`, or from `revision` when `to` is the head) always runs in the test. On PostgreSQL every test
+builds its chain."""
 from __future__ import annotations
 
 import hashlib
@@ -115,7 +116,7 @@ _from_config = ScriptDirectory.from_config.__func__
 
 def _revisions_read_once(cls, config):
     """Alembic's ScriptDirectory.from_config, but the revision files read once per process: each upgrade()
-    or downgrade() makes a new ScriptDirectory, which imported the 28 revision files again (~25 ms of
+    or downgrade() makes a new ScriptDirectory, which imported the 27 revision files again (~25 ms of
     CPU a command, as much as a step of the walk). The revisions run exactly as before."""
     script = _from_config(cls, config)
     script.revision_map = _REVISION_MAPS.setdefault((script.dir, tuple(script.version_locations)),
