@@ -503,30 +503,3 @@ def test_a_standard_rate_of_zero_and_a_mix_with_outside_the_scope_are_named_in_p
     page = words(client.get(f"/invoices/{invoice_id}").get_data(as_text=True))
     assert "Outside the scope of VAT cannot be mixed with other VAT treatments" in page
     assert f'href="/invoices/{invoice_id}/vat"' in client.get(f"/invoices/{invoice_id}").get_data(as_text=True)
-
-
-# --- the migration ----------------------------------------------------------------------------------------
-
-def test_the_upgrade_keeps_free_text_addresses_and_every_total_and_downgrades(tmp_path, database_url):
-    from flask_migrate import downgrade
-
-    from tests.test_migrations import _rows, migrated_from
-
-    with migrated_from(tmp_path, database_url):
-        with db.engine.connect() as connection:
-            after = _rows(connection)
-        ada = after["businesses"][0]
-        assert (ada["address"], ada["tax_id"], ada["address_line1"], ada["country"], ada["vat_id"]) == (
-            "1 Road", "DE1", "", "", "")
-        assert {(row["einvoice_format"], row["invoice_language"], row["buyer_reference"])
-                for row in after["customers"]} == {("none", "en", "")}
-        assert {(row["vat_category"], row["vat_exemption_reason"]) for row in after["invoices"]} == {("S", "")}
-        assert {row["vat_category"] for row in after["line_items"]} == {None}
-        for invoice in db.session.scalars(db.select(Invoice)):  # 2 h at 90.00, 19% tax, as before
-            assert (invoicing.totals(invoice).tax, invoicing.totals(invoice).total) == (3420, 21420)
-        db.session.remove()
-        downgrade(revision="5c2d8e7f1a93")
-        with db.engine.connect() as connection:
-            before = _rows(connection)
-    assert before["businesses"][0]["address"] == "1 Road" and "vat_id" not in before["businesses"][0]
-    assert "vat_category" not in before["line_items"][0]

@@ -1,35 +1,43 @@
-"""The migrations build exactly the schema models.py describes, from an empty database."""
+"""The migrations build exactly the schema models.py describes, from an empty database, and move every row a
+user had through each change and back."""
 from datetime import date, datetime, timezone
-from contextlib import closing, contextmanager
-import copy
 import logging
-import sqlite3
 
 import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from app import create_app
 from extensions import db
+from services import invoicing
+from tests.migrating import migrated_from, migrating, rows as _rows, tables as _tables, upgrade_empty
+
+BEFORE_BUSINESSES = "a7c3e1f09b42"  # the head before businesses owned the data
+BEFORE_PAGER_COLUMNS = "c0a7e11e6a01"  # the head before the preview's pager left its filters
+BEFORE_PAYMENTS = "5c2d8e7f1a93"  # the head before payments (and before the e-invoice columns)
+BEFORE_LINE_CREDITS = "c4e7d2a1b803"  # the head before a line knew what its credit notes credited of it
+BEFORE_PAYMENT_CURRENCY = "f3a9c1d7e5b2"  # the head before a payment kept its invoice's currency
 
 
-def test_upgrade_from_empty_matches_the_models_and_downgrades_cleanly(tmp_path, database_url):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
-    with app.app_context():
+def test_upgrade_from_empty_matches_the_models(tmp_path, database_url):
+    """An empty database (a new install) upgraded through every revision has the models' schema. Its
+    downgrade is walked with rows in it, down to an empty database: the test below."""
+    with migrating(tmp_path, database_url):
+        # Through the revisions other tests fill at, kept on the way (tests/migrating.py): the same walk.
+        upgrade_empty(database_url, BEFORE_BUSINESSES)
+        upgrade_empty(database_url, BEFORE_PAYMENTS)
         upgrade()
         with db.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, db.metadata) == []
         # An upgrade inside a running app leaves the app's loggers working (migrations/env.py)
         assert not logging.getLogger("services.clockify").disabled
-        downgrade(revision="base")
-        with db.engine.connect() as connection:
-            tables = set(db.inspect(connection).get_table_names())
-        assert tables <= {"alembic_version"}
 
 
-BEFORE_BUSINESSES = "a7c3e1f09b42"  # the head before businesses owned the data
+# A preview paged through three windows, stopped at the second page of the second: its pager in its filters,
+# as the code before BEFORE_PAGER_COLUMNS kept it (revisions up to that one copy filters as they are).
+ASKED = {"workspace_id": "w", "start": "2025-01-01", "end": "2025-03-31", "plan": "FREE"}
+PIECES = [["2025-01-01", "2025-01-31"], ["2025-02-01", "2025-03-03"], ["2025-03-04", "2025-03-31"]]
 
 
 def _fill_as_of_before_businesses(connection):
@@ -70,7 +78,8 @@ def _fill_as_of_before_businesses(connection):
     connection.execute(t["clockify_currency_labels"].insert(), [dict(connection_id=51, workspace_id="w",
                                                                      label="EURO", currency="EUR")])
     connection.execute(t["import_previews"].insert(), [
-        dict(id=70, token="t" * 43, user_id=1, invoice_id=111, connection_id=51, workspace_id="w", filters={},
+        dict(id=70, token="t" * 43, user_id=1, invoice_id=111, connection_id=51, workspace_id="w",
+             filters={**ASKED, "windows": PIECES, "cursor": [1, 2]},
              entry_count=1, pages_loaded=1, complete=True, created_at=at)])
     connection.execute(t["import_preview_pages"].insert(), [dict(preview_id=70, number=1, entries=[{"id": "e1"}])])
     # The same Clockify entry billed once by each user.
@@ -79,111 +88,40 @@ def _fill_as_of_before_businesses(connection):
              workspace_id="w", entry_id="e1", seconds=7200, rate_minor=9000) for user in (1, 2)])
 
 
-def _tables(connection):
-    """The tables as the database has them at its current revision (not as models.py has them)."""
-    metadata = sqlalchemy.MetaData()
-    metadata.reflect(connection)
-    return metadata.tables
-
-
-def _rows(connection):
-    return {name: [dict(row) for row in connection.execute(table.select().order_by(*table.primary_key.columns))
-                   .mappings()]
-            for name, table in _tables(connection).items() if name != "alembic_version"}
-
-
-class _Snapshots:
-    """SQLite databases this process migrated, kept (in memory) at the revisions tests started from: each test
-    built the chain from an empty database to its start, filled it and upgraded it to the revision its own
-    check begins at, ~0.2-0.8 s of CPU of the ~1.5-2.5 s each. A test now starts from a copy of the nearest
-    state an earlier test left on the way to its own (the same revisions run on the same rows: the same
-    database), and runs the rest itself; what a test checks (its upgrade from `to`, or from `revision` when
-    `to` is the head) is always run. On PostgreSQL every test builds its chain."""
-
-    def __init__(self):
-        self.kept: dict[tuple, dict[str, sqlite3.Connection]] = {}  # (start, fill) -> {revision: database}
-        self.filled_rows: dict[tuple, dict] = {}
-        self.order: dict[str, int] = {}
-
-    def _position(self, revision: str) -> int:
-        if not self.order:
-            from alembic.script import ScriptDirectory
-            from flask import current_app
-
-            script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
-            chain = [each.revision for each in script.walk_revisions()]  # head first
-            self.order = {name: len(chain) - index for index, name in enumerate(chain)}
-            self.order["head"] = len(chain)
-        return self.order[revision]
-
-    def restore(self, key: tuple, target: str, path: str) -> str | None:
-        """Copy the kept state of `key` nearest below (or at) `target` to `path`; its revision, or None."""
-        usable = [name for name in self.kept.get(key, {}) if self._position(name) <= self._position(target)]
-        if not usable:
-            return None
-        nearest = max(usable, key=self._position)
-        with closing(sqlite3.connect(path)) as copy_to:
-            self.kept[key][nearest].backup(copy_to)
-        return nearest
-
-    def keep(self, key: tuple, revision: str, path: str) -> None:
-        kept = sqlite3.connect(":memory:", check_same_thread=False)
-        with closing(sqlite3.connect(path)) as source:
-            source.backup(kept)
-        self.kept.setdefault(key, {})[revision] = kept
-
-
-_snapshots = _Snapshots()
-
-
-@contextmanager
-def migrated_from(tmp_path, database_url, revision=BEFORE_BUSINESSES, fill=_fill_as_of_before_businesses,
-                  to="head"):
-    """In the app context of a database built up to `revision`, filled there as that schema was (`fill`),
-    then upgraded `to` a later revision; gives the rows as they were filled. (On SQLite it may start from a
-    copy of that database an earlier test built: _Snapshots.)"""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path / "instance"))
-    path = database_url.removeprefix("sqlite:///") if database_url.startswith("sqlite:///") else None
-    filled = (revision, fill.__module__, fill.__qualname__)
-    with app.app_context():
-        # Up to `to` when the test's check begins there, else up to `revision` (the upgrade is the check).
-        reached = path and _snapshots.restore(filled, revision if to == "head" else to, path)
-        if not reached:
-            upgrade(revision=revision)
-            with db.engine.begin() as connection:
-                fill(connection)
-                _snapshots.filled_rows[filled] = _rows(connection)
-            if path:
-                _snapshots.keep(filled, revision, path)
-        before = copy.deepcopy(_snapshots.filled_rows[filled])
-        upgrade(revision=to)
-        if path and to != "head" and reached != to:
-            _snapshots.keep(filled, to, path)
-        yield before
-
-
 def test_upgrade_keeps_every_row_makes_each_user_the_owner_and_the_downgrade_gives_them_back(tmp_path,
                                                                                              database_url):
-    """One migrated database for the three checks (each built the chain anew): the rows after the upgrade,
-    a business made after it (rolled back, so the downgrade sees the upgraded rows only), the downgrade."""
-    from models import Business
+    """One migrated database for every check (each built the chain anew): the rows after the upgrade, the
+    pager moved into its columns, the e-invoice columns and the totals, a business made after it (rolled
+    back, so the downgrade sees the upgraded rows only), then the downgrade step by step: before payments
+    (the e-invoice columns gone), before the pager columns (the pager back in the filters), before
+    businesses (every row as it was filled) and to an empty database (no table left)."""
+    from models import Business, Invoice
 
-    with migrated_from(tmp_path, database_url) as before:
+    with migrated_from(tmp_path, database_url, BEFORE_BUSINESSES, _fill_as_of_before_businesses,
+                       stops=(BEFORE_LINE_CREDITS, BEFORE_PAYMENT_CURRENCY)) as before:
         with db.engine.connect() as connection:
             after = _rows(connection)
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, db.metadata) == []
+        for invoice in db.session.scalars(db.select(Invoice)):  # 2 h at 90.00, 19% tax, as before
+            assert (invoicing.totals(invoice).tax, invoicing.totals(invoice).total) == (3420, 21420)
         business = Business(name="New")  # a business made after the upgrade gets a new id
         db.session.add(business)
         db.session.flush()
         assert business.id == 3
         db.session.rollback()
         db.session.remove()
-        downgrade(revision=BEFORE_BUSINESSES)
+        downgraded = {}
+        for revision, names in ((BEFORE_PAYMENTS, ("businesses", "line_items")),
+                                (BEFORE_PAGER_COLUMNS, ("import_previews",)), (BEFORE_BUSINESSES, ())):
+            downgrade(revision=revision)
+            with db.engine.connect() as connection:
+                downgraded[revision] = _rows(connection, *names)
+        downgrade(revision="base")
         with db.engine.connect() as connection:
-            downgraded = _rows(connection)
+            assert set(db.inspect(connection).get_table_names()) <= {"alembic_version"}
     for name in before:  # the downgrade gives the rows back to their owner
-        assert downgraded[name] == before[name], name
+        assert downgraded[BEFORE_BUSINESSES][name] == before[name], name
 
     for name, rows in before.items():
         assert len(after[name]) == len(rows), name
@@ -212,35 +150,30 @@ def test_upgrade_keeps_every_row_makes_each_user_the_owner_and_the_downgrade_giv
     assert "business_name" not in after["users"][0]
     assert after["customers"][0]["import_options"] == {"grouping": "project"}
 
+    # The pager moves out of the filters into its columns, and back.
+    (preview,) = after["import_previews"]
+    assert (preview["filters"], preview["windows"], preview["cursor_window"], preview["cursor_page"],
+            bool(preview["per_member"])) == (ASKED, PIECES, 1, 2, False)
+    (preview,) = downgraded[BEFORE_PAGER_COLUMNS]["import_previews"]
+    assert preview["filters"] == {**ASKED, "windows": PIECES, "cursor": [1, 2]} and "windows" not in preview
 
-BEFORE_PAGER_COLUMNS = "c0a7e11e6a01"  # the head before the preview's pager left its filters
-
-
-def test_the_pager_moves_out_of_the_filters_into_its_columns_and_back(tmp_path, database_url):
-    asked = {"workspace_id": "w", "start": "2025-01-01", "end": "2025-03-31", "plan": "FREE"}
-    pieces = [["2025-01-01", "2025-01-31"], ["2025-02-01", "2025-03-03"], ["2025-03-04", "2025-03-31"]]
-    with migrated_from(tmp_path, database_url, to=BEFORE_PAGER_COLUMNS):
-        previews = sqlalchemy.table("import_previews", sqlalchemy.column("id"), sqlalchemy.column("filters", db.JSON))
-        with db.engine.begin() as connection:
-            connection.execute(previews.update().values(filters={**asked, "windows": pieces, "cursor": [1, 2]}))
-        upgrade()
-        with db.engine.connect() as connection:
-            row = _rows(connection)["import_previews"][0]
-        assert (row["filters"], row["windows"], row["cursor_window"], row["cursor_page"], bool(row["per_member"])) \
-            == (asked, pieces, 1, 2, False)
-        downgrade(revision=BEFORE_PAGER_COLUMNS)
-        with db.engine.connect() as connection:
-            row = _rows(connection)["import_previews"][0]
-        assert row["filters"] == {**asked, "windows": pieces, "cursor": [1, 2]} and "windows" not in row
-
-
-BEFORE_LINE_CREDITS = "c4e7d2a1b803"  # the head before a line knew what its credit notes credited of it
+    # The e-invoice columns keep the free-text addresses (to be completed) and every total; gone on the way down.
+    assert (ada["address"], ada["tax_id"], ada["address_line1"], ada["country"], ada["vat_id"]) == (
+        "1 Road", "DE1", "", "", "")
+    assert {(row["einvoice_format"], row["invoice_language"], row["buyer_reference"])
+            for row in after["customers"]} == {("none", "en", "")}
+    assert {(row["vat_category"], row["vat_exemption_reason"]) for row in after["invoices"]} == {("S", "")}
+    assert {row["vat_category"] for row in after["line_items"]} == {None}
+    before_payments = downgraded[BEFORE_PAYMENTS]
+    assert before_payments["businesses"][0]["address"] == "1 Road" and "vat_id" not in before_payments["businesses"][0]
+    assert "vat_category" not in before_payments["line_items"][0]
 
 
 def test_the_lines_of_invoices_credited_before_the_upgrade_count_their_credit_notes(tmp_path, database_url):
-    with migrated_from(tmp_path, database_url, to=BEFORE_LINE_CREDITS):
+    with migrated_from(tmp_path, database_url, BEFORE_BUSINESSES, _fill_as_of_before_businesses,
+                       to=BEFORE_LINE_CREDITS):
         with db.engine.begin() as connection:
-            tables = _tables(connection)
+            tables = _tables(connection, "invoices", "line_items")
             invoices, lines = tables["invoices"], tables["line_items"]
             original = dict(connection.execute(invoices.select().where(invoices.c.id == 111)).mappings().one())
             # Invoice 111 (one line "Work" of 180.00) partly credited by a note of its own line, 112 in full.
@@ -254,17 +187,15 @@ def test_the_lines_of_invoices_credited_before_the_upgrade_count_their_credit_no
                                                                                      credited_minor=18000))
         upgrade()
         with db.engine.connect() as connection:
-            credited = {row["id"]: row["credited_minor"] for row in _rows(connection)["line_items"]}
+            credited = {row["id"]: row["credited_minor"] for row in _rows(connection, "line_items")["line_items"]}
         assert credited == {1111: 4500, 1112: 18000, 1121: 0, 1122: 0, 2000: 0}
 
 
-BEFORE_PAYMENT_CURRENCY = "f3a9c1d7e5b2"  # the head before a payment kept its invoice's currency
-
-
 def test_payments_recorded_before_the_upgrade_take_their_invoices_currency(tmp_path, database_url):
-    with migrated_from(tmp_path, database_url, to=BEFORE_PAYMENT_CURRENCY):
+    with migrated_from(tmp_path, database_url, BEFORE_BUSINESSES, _fill_as_of_before_businesses,
+                       to=BEFORE_PAYMENT_CURRENCY):
         with db.engine.begin() as connection:
-            tables = _tables(connection)
+            tables = _tables(connection, "invoices", "payments")
             invoices, payments = tables["invoices"], tables["payments"]
             connection.execute(invoices.update().where(invoices.c.id == 112).values(currency="JPY"))
             connection.execute(payments.insert(), [
@@ -275,5 +206,5 @@ def test_payments_recorded_before_the_upgrade_take_their_invoices_currency(tmp_p
             currencies = dict(connection.execute(sqlalchemy.select(invoices.c.id, invoices.c.currency)).all())
         upgrade()
         with db.engine.connect() as connection:
-            paid_in = {row["invoice_id"]: row["currency"] for row in _rows(connection)["payments"]}
+            paid_in = {row["invoice_id"]: row["currency"] for row in _rows(connection, "payments")["payments"]}
     assert paid_in == {111: currencies[111], 112: "JPY"} and currencies[111] not in ("", "JPY")

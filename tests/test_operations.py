@@ -15,6 +15,7 @@ from app import create_app
 from extensions import db
 from models import Customer, Invoice, LineItem, User
 from services.demo import DEMO_EMAIL, ensure_demo_account
+from tests.migrating import migrating
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_REVISION = "6436807aed08"
@@ -53,23 +54,21 @@ def test_backup_is_a_consistent_copy_that_restores(client, logged_in, app, runne
 
 def test_upgrading_a_database_filled_by_the_first_release_keeps_everything(tmp_path):
     path = tmp_path / "old.db"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}, instance_path=str(tmp_path / "instance"))
-    with app.app_context():
+    with migrating(tmp_path, f"sqlite:///{path}"):
         upgrade(revision=FIRST_REVISION)
-    with sqlite3.connect(path) as old:  # rows as the first release wrote them
-        old.execute("INSERT INTO users (id, email, password_hash, display_name, time_zone, created_at, business_name,"
-                    " business_address, business_email, tax_id, default_currency, default_hourly_rate_minor,"
-                    " default_tax_rate, invoice_prefix, next_invoice_number, payment_terms_days) VALUES"
-                    " (1, 'old@example.com', 'x', 'Old', 'UTC', '2026-01-01 00:00:00', 'Old Co', '', '', '', 'EUR',"
-                    " 8000, 19000, 'OLD-', 7, 14)")
-        old.execute("INSERT INTO customers (id, user_id, name, email, address, currency, clockify_client_id, created_at)"
-                    " VALUES (1, 1, 'Client', '', '', 'EUR', NULL, '2026-01-01 00:00:00')")
-        old.execute("INSERT INTO invoices (id, user_id, customer_id, number, status, issue_date, due_date, currency,"
-                    " notes, tax_rate, discount_minor, created_at) VALUES (1, 1, 1, 'OLD-0006', 'sent', '2026-01-01',"
-                    " '2026-01-15', 'EUR', 'n', 19000, 0, '2026-01-01 00:00:00')")
-        old.execute("INSERT INTO line_items (id, invoice_id, position, description, quantity, unit, rate_minor,"
-                    " amount_minor, source) VALUES (1, 1, 1, 'Work', 15000, 'h', 8000, 12000, 'manual')")
-    with app.app_context():
+        with sqlite3.connect(path) as old:  # rows as the first release wrote them
+            old.execute("INSERT INTO users (id, email, password_hash, display_name, time_zone, created_at, business_name,"
+                        " business_address, business_email, tax_id, default_currency, default_hourly_rate_minor,"
+                        " default_tax_rate, invoice_prefix, next_invoice_number, payment_terms_days) VALUES"
+                        " (1, 'old@example.com', 'x', 'Old', 'UTC', '2026-01-01 00:00:00', 'Old Co', '', '', '', 'EUR',"
+                        " 8000, 19000, 'OLD-', 7, 14)")
+            old.execute("INSERT INTO customers (id, user_id, name, email, address, currency, clockify_client_id, created_at)"
+                        " VALUES (1, 1, 'Client', '', '', 'EUR', NULL, '2026-01-01 00:00:00')")
+            old.execute("INSERT INTO invoices (id, user_id, customer_id, number, status, issue_date, due_date, currency,"
+                        " notes, tax_rate, discount_minor, created_at) VALUES (1, 1, 1, 'OLD-0006', 'sent', '2026-01-01',"
+                        " '2026-01-15', 'EUR', 'n', 19000, 0, '2026-01-01 00:00:00')")
+            old.execute("INSERT INTO line_items (id, invoice_id, position, description, quantity, unit, rate_minor,"
+                        " amount_minor, source) VALUES (1, 1, 1, 'Work', 15000, 'h', 8000, 12000, 'manual')")
         upgrade()
         business = db.session.get(User, 1).memberships[0].business
         invoice = db.session.get(Invoice, 1)

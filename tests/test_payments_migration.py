@@ -9,7 +9,7 @@ import sqlalchemy
 from flask_migrate import downgrade
 
 from extensions import db
-from tests.test_migrations import migrated_from
+from tests.migrating import migrated_from
 
 BEFORE_PAYMENTS = "5c2d8e7f1a93"
 
