@@ -191,6 +191,9 @@ class Workspace:
     _by_id: list[tuple[float, Entry]] = field(default_factory=list)  # (start as a timestamp, entry) in id order
     _by_id_last: tuple = ()  # the last window asked for in id order, and its entries: a report's pages ask alike
     _reported_last: tuple = ()  # the same without running timers: what the report lists (preview-cpu)
+    # The detailed report's answers, by what decides them (routes.py): the world only changes through
+    # set_entries, which empties it. Tests ask the same pages again and again (suite-heavy9).
+    report_pages: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.member_by_id = {m.id: m for m in self.members}
@@ -204,6 +207,7 @@ class Workspace:
         self._starts = [e.start for e in self.entries]
         self._by_id = [(e.start.timestamp(), e) for e in sorted(self.entries, key=lambda e: e.id)]
         self._by_id_last = self._reported_last = ()
+        self.report_pages = {}
         self.entries_by_user: dict[str, list[Entry]] = {}
         for e in self.entries:
             self.entries_by_user.setdefault(e.user_id, []).append(e)

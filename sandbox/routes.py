@@ -3,6 +3,7 @@ read-only client makes (core API under /api/v1, the detailed report under /v1 an
 the way Clockify does (docs/clockify-notes.md). A mixin of Sandbox (server.py), whose state it reads."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,6 +18,16 @@ from .control import add_control_routes
 from .data import Workspace
 
 _REPORT_ENCODER = msgspec.json.Encoder()
+_KEPT_REPORT_BYTES = 16 * 1024 * 1024  # per workspace: a quarter's 1,000-entry pages are 0.7 MB each
+
+
+def _keep(pages: dict, key: tuple, answer: bytes) -> None:
+    """Keep one report answer, dropping the oldest while the kept ones would pass _KEPT_REPORT_BYTES."""
+    total = sum(map(len, pages.values())) + len(answer)
+    while pages and total > _KEPT_REPORT_BYTES:
+        total -= len(pages.pop(next(iter(pages))))
+    pages[key] = answer
+
 
 class ClockifyRoutes:
     """The Flask app behind Sandbox's WSGI front (server.py)."""
@@ -278,7 +289,17 @@ class ClockifyRoutes:
         if not 1 <= size <= MAX_REPORT_PAGE_SIZE:
             raise ErrorAnswer(400, f"detailedFilter.pageSize: must be between 1 and {MAX_REPORT_PAGE_SIZE}", 501)
         page = max(page, 1)
+        # The answer is a function of the workspace's entries, the zone and the body alone: kept, so a page
+        # asked again (every test of a worker shares the cached world) is not built again.
+        cache_key = (zone.key, json.dumps(body, sort_keys=True))
+        answer = ws.report_pages.get(cache_key)
+        if answer is None:
+            answer = self._report_page(ws, body, start, end, zone, detailed, page, size)
+            _keep(ws.report_pages, cache_key, answer)
+        return Response(answer, mimetype="application/json")
 
+    def _report_page(self, ws: Workspace, body: dict, start: datetime, end: datetime, zone: ZoneInfo,
+                     detailed: dict, page: int, size: int) -> bytes:
         column = detailed.get("sortColumn", "DATE")
         window = (ws.reported_between_by_id(start, end) if column == "ID"
                   else [e for e in ws.entries_between(start, end) if e.seconds is not None])
@@ -299,8 +320,8 @@ class ClockifyRoutes:
         chunk = entries[(page - 1) * size: page * size]
         # No Last-Page header here: clients stop on a short or empty page.
         # msgspec writes the page's 0.7 MB in a fifth of json.dumps's time: the same JSON (preview-cpu)
-        return Response(_REPORT_ENCODER.encode({"totals": totals, "timeentries": [
-            shapes.report_entry(ws, e, zone, rounding) for e in chunk]}), mimetype="application/json")
+        return _REPORT_ENCODER.encode({"totals": totals, "timeentries": [
+            shapes.report_entry(ws, e, zone, rounding) for e in chunk]})
 
     @staticmethod
     def _report_filter(ws: Workspace, body: dict, entries: list) -> list:

@@ -129,3 +129,38 @@ def test_the_contract_bites(sandbox_api):
                           json_body=sandbox_api.report_body())
     with pytest.raises(InvalidData):  # hourlyRate.amount is an integer number of cents, never a string
         validate_response("GET", f"{core}{WS}/projects", 200, json.dumps([{"id": "p", "hourlyRate": {"amount": "45.00"}}]))
+
+
+def test_a_report_asked_again_is_the_same_answer_and_a_changed_world_is_answered_anew(sandbox_api, clockify_sandbox):
+    """The sandbox keeps report answers (sandbox/routes.py): kept only for the same question, never past a
+    change of the workspace's entries."""
+    from dataclasses import replace
+
+    workspace = clockify_sandbox.sandbox.world.workspaces[TOKYO_ID]
+    body = sandbox_api.report_body("Asia/Tokyo", size=5)
+    first = sandbox_api.report(TOKYO_ID, body)
+    assert first.status_code == 200 and len(first.json()["timeentries"]) == 5
+    assert sandbox_api.report(TOKYO_ID, body).content == first.content
+    in_utc = sandbox_api.report(TOKYO_ID, sandbox_api.report_body("UTC", size=5)).json()["timeentries"]
+    assert in_utc[0]["timeInterval"]["start"].endswith("+00:00")  # the zone is part of the question
+    assert first.json()["timeentries"][0]["timeInterval"]["start"].endswith("+09:00")
+    assert sandbox_api.report(TOKYO_ID, {**body, "description": "no such words"}).json()["timeentries"] == []
+    original = list(workspace.entries)
+    try:  # the world is shared (build_world's cache): changed through set_entries, then put back
+        workspace.set_entries([replace(entry, description="Changed") for entry in original])
+        assert {e["description"] for e in sandbox_api.report(TOKYO_ID, body).json()["timeentries"]} == {"Changed"}
+    finally:
+        workspace.set_entries(original)
+    assert sandbox_api.report(TOKYO_ID, body).content == first.content
+
+
+def test_the_kept_report_answers_stay_under_their_byte_budget(monkeypatch):
+    from sandbox import routes
+
+    monkeypatch.setattr(routes, "_KEPT_REPORT_BYTES", 10)
+    pages: dict = {}
+    for name in "abcd":
+        routes._keep(pages, (name,), name.encode() * 4)
+    assert pages == {("c",): b"cccc", ("d",): b"dddd"}  # the oldest dropped first
+    routes._keep(pages, ("big",), b"x" * 11)  # alone past the budget: kept alone, for the request that made it
+    assert pages == {("big",): b"x" * 11}
