@@ -1,7 +1,8 @@
-"""What every logged-in request asks the database before its page's own work: on a page (GET), one query for the
-login with its user and the user's memberships with their businesses (services.accounts.WITH_MEMBERSHIPS);
-a form (POST), which may change the memberships, reads them afresh. The common pages' totals stay where they
-are (a query added to every request costs every page)."""
+"""What every logged-in request asks the database before its page's own work: one query for the login with its
+user and the user's memberships with their businesses (services.accounts.WITH_MEMBERSHIPS), on a page (GET) and
+on a form (POST) whose role @requires checks before its view runs; a form's view that may have changed the
+memberships (a new business) reads them afresh when it asks. The common pages' totals stay where they are (a
+query added to every request costs every page), and the log-in POST's too."""
 from __future__ import annotations
 
 from tests.test_list_queries import _counting
@@ -24,4 +25,18 @@ def test_a_page_reads_the_login_user_and_memberships_in_one_query_and_common_pag
 
     with _counting(app) as statements:
         assert logged_in.line(invoice).status_code == 303
-    assert sum("FROM memberships" in each for each in statements) == 1, statements  # afresh, once
+    assert not any("FROM memberships" in each for each in statements), statements  # checked before the view: as loaded
+
+    with _counting(app) as statements:  # a view that makes a membership, then chooses its business
+        assert client.post("/businesses/new", data={"name": "Side Project"}).status_code == 303
+    assert sum("FROM memberships" in each for each in statements) == 1, statements  # afresh, once, after the change
+    assert "Side Project · owner" in client.get("/").get_data(as_text=True)
+
+
+def test_a_log_in_asks_at_most_13_queries(app, client, accounts):
+    accounts.register()
+    accounts.logout()
+    with _counting(app) as statements:
+        assert accounts.login().status_code == 303
+    assert len(statements) <= 13, (len(statements), statements)
+    assert "Log out" in client.get("/").get_data(as_text=True)
