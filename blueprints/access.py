@@ -80,14 +80,15 @@ class NotAllowed(Forbidden):
 
 # --- the current business --------------------------------------------------------------------------
 
-def memberships() -> list[Membership]:
-    """The logged-in person's memberships, read once per request: on a GET as the user loader read them, with the
-    login (services.accounts.WITH_MEMBERSHIPS: one query less on every page); afresh on a request that may change
-    them (a new business, an accepted invitation, a business deleted) before it asks."""
+def memberships(before_the_view: bool = False) -> list[Membership]:
+    """The logged-in person's memberships, read once per request: as the user loader read them, with the login
+    (services.accounts.WITH_MEMBERSHIPS: one query less on every request), on a GET or before a form's view has
+    run (@requires asks first: nothing has changed them yet); afresh when a form's view asks after it may have
+    changed them (a new business, an accepted invitation, a business deleted)."""
     if "memberships" not in g:
         if not current_user.is_authenticated:
             g.memberships = []
-        elif (has_request_context() and request.method in ("GET", "HEAD")
+        elif ((before_the_view or (has_request_context() and request.method in ("GET", "HEAD")))
               and "memberships" in inspect(current_user._get_current_object()).dict):
             g.memberships = list(current_user.memberships)
         else:
@@ -160,6 +161,7 @@ def requires(action: str):
     def decorate(view):
         @wraps(view)
         def checked(*args, **kwargs):
+            memberships(before_the_view=True)
             membership = current_membership()
             if membership is None:
                 return _no_business()

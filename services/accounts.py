@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 from flask_babel import gettext as _
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -68,8 +68,11 @@ def start_session(user: User, user_agent: str | None, max_age: timedelta, now: d
 
 
 # A login is read with its user and the user's memberships with their businesses, in one query: every page needs
-# them (blueprints/access.py: the current business and role).
+# them (blueprints/access.py: the current business and role). One statement made once, its token a parameter:
+# SQLAlchemy keys its compiled-SQL cache by a statement's structure, which it works out again for every new
+# statement object (Session.get builds one per call: a quarter of the login's CPU), but only once for this one.
 WITH_MEMBERSHIPS = (joinedload(UserSession.user).joinedload(User.memberships).joinedload(Membership.business),)
+LOGIN_WITH_MEMBERSHIPS = select(UserSession).where(UserSession.id == bindparam("token_hash")).options(*WITH_MEMBERSHIPS)
 
 
 def load_session_user(token: str, max_age: timedelta, now: datetime | None = None) -> User | None:
@@ -80,7 +83,8 @@ def load_session_user(token: str, max_age: timedelta, now: datetime | None = Non
     rather than commit someone else's half-done work."""
     now = now or utcnow()
     untouched = not db.session().in_transaction()
-    row = db.session.get(UserSession, token_hash(token), options=WITH_MEMBERSHIPS) if 20 <= len(token) <= 100 else None
+    row = (db.session.execute(LOGIN_WITH_MEMBERSHIPS, {"token_hash": token_hash(token)}).unique().scalar_one_or_none()
+           if 20 <= len(token) <= 100 else None)
     if row is None or row.revoked_at is not None or row.last_seen_at <= now - max_age:
         return None
     user = row.user

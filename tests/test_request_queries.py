@@ -1,7 +1,9 @@
-"""What every logged-in request asks the database before its page's own work: on a page (GET), one query for the
-login with its user and the user's memberships with their businesses (services.accounts.WITH_MEMBERSHIPS);
-a form (POST), which may change the memberships, reads them afresh. The common pages' totals stay where they
-are (a query added to every request costs every page)."""
+"""What every logged-in request asks the database before its page's own work: one query for the login with its
+user and the user's memberships with their businesses (services.accounts.WITH_MEMBERSHIPS), on a page (GET) and
+on a form (POST) whose role @requires checks before its view runs; a form's view that may have changed the
+memberships (a new business) reads them afresh when it asks. The common pages' totals stay where they are (a
+query added to every request costs every page), and the log-in POST's too. Then what every request keeps from
+the one before rather than work out again (bench/requests.py measures it): the layout's links, WTForms' messages."""
 from __future__ import annotations
 
 from tests.test_list_queries import _counting
@@ -24,4 +26,41 @@ def test_a_page_reads_the_login_user_and_memberships_in_one_query_and_common_pag
 
     with _counting(app) as statements:
         assert logged_in.line(invoice).status_code == 303
-    assert sum("FROM memberships" in each for each in statements) == 1, statements  # afresh, once
+    assert not any("FROM memberships" in each for each in statements), statements  # checked before the view: as loaded
+
+    with _counting(app) as statements:  # a view that makes a membership, then chooses its business
+        assert client.post("/businesses/new", data={"name": "Side Project"}).status_code == 303
+    assert sum("FROM memberships" in each for each in statements) == 1, statements  # afresh, once, after the change
+    assert "Side Project · owner" in client.get("/").get_data(as_text=True)
+
+
+def test_a_log_in_asks_at_most_13_queries(app, client, accounts):
+    accounts.register()
+    accounts.logout()
+    with _counting(app) as statements:
+        assert accounts.login().status_code == 303
+    assert len(statements) <= 13, (len(statements), statements)
+    assert "Log out" in client.get("/").get_data(as_text=True)
+
+
+def test_the_layout_links_follow_the_mount_point_of_each_request(client, logged_in):
+    """base.html builds its fixed links once per mount point (app.layout_url): an app served under /billing (a
+    proxy's SCRIPT_NAME) links there, and the same app served at / still links to /."""
+    mounted = client.get("/customers/", base_url="http://localhost/billing").get_data(as_text=True)
+    assert 'href="/billing/static/css/app.css"' in mounted and 'href="/billing/invoices/"' in mounted
+    plain = client.get("/customers/").get_data(as_text=True)
+    assert 'href="/static/css/app.css"' in plain and 'href="/invoices/"' in plain and "/billing" not in plain
+
+
+def test_wtforms_messages_are_read_once_per_language_and_in_the_language_being_written(app):
+    """Flask-WTF read WTForms' catalogue from disk in every request that made a form (app._Request)."""
+    from flask import request
+    from flask_babel import force_locale
+
+    with app.test_request_context("/"):
+        english = request.wtforms_translations
+        assert english.gettext("Not a valid choice.") == "Not a valid choice."
+    with app.test_request_context("/"):
+        assert request.wtforms_translations is english
+    with app.test_request_context("/"), force_locale("de"):
+        assert request.wtforms_translations.gettext("Not a valid choice.") == "Keine gültige Auswahl."
