@@ -1,0 +1,45 @@
+"""The worker's browser pages are lent to each test and reset after it (tests/browser.py): nothing one test
+leaves in the browser reaches the next one's page: cookies (a session), the origin's storage, history,
+listeners, routes, extra headers, permissions, being offline, another page, the viewport, axe."""
+import pytest
+
+from tests.browser import _POOL, DEFAULT_VIEWPORT, axe_violations, browser_page
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_page_lent_again_keeps_nothing_of_the_test_before(chromium, live_server):
+    page = browser_page(chromium)
+    context = page.context
+    page.goto("/register")
+    page.goto("/login")
+    context.add_cookies([{"name": "session", "value": "a-test-before", "url": live_server}])
+    page.evaluate("localStorage.setItem('kept', '1'); sessionStorage.setItem('kept', '1')")
+    heard = []
+    page.on("console", lambda message: heard.append(message.text))
+    context.on("request", lambda request: heard.append(request.url))
+    page.route("**/login", lambda route: route.fulfill(body="routed"))
+    context.set_extra_http_headers({"X-Test-Before": "1"})
+    context.grant_permissions(["geolocation"])
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert axe_violations(page, rules=["document-title"]) == []
+    context.new_page()
+    context.set_offline(True)
+
+    _POOL.give_back()  # as at the end of a test
+    again = browser_page(chromium)
+    assert again.context == context and len(context.pages) == 1, "the page was not lent again, or another one stayed"
+    assert again.url == "about:blank" and again.go_back() is None, "the test before's history is still there"
+    assert context.cookies() == [] and again.viewport_size == DEFAULT_VIEWPORT
+    with again.expect_request("**/login") as request:
+        response = again.goto("/login")  # online, through no route
+    assert response.status == 200 and "X-Test-Before" not in request.value.headers.keys() | {
+        name.title() for name in request.value.all_headers()}
+    assert "routed" not in again.content() and again.get_by_role("button", name="Log in").count() == 1
+    assert again.evaluate("[localStorage.getItem('kept'), sessionStorage.getItem('kept'), typeof window.axe]") == [
+        None, None, "undefined"]
+    assert again.evaluate("navigator.permissions.query({name: 'geolocation'}).then(p => p.state)") == "prompt"
+    heard.clear()
+    again.evaluate("console.log('after the reset')")
+    again.reload()
+    assert heard == [], "a listener of the test before still hears the page"
