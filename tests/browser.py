@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("HOURBILL_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
+AXE_SOURCE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 # Screenshots are for a person to look at (tests/artifacts/, git-ignored), never a check: taken only with
 # HOURBILL_TEST_SCREENSHOTS=1 (test-only). The ~150 full-page ones of a run took about a quarter of the
 # browser tests' time.
@@ -75,12 +76,17 @@ class _Dispatcher:
 
     def __call__(self, environ, start_response):
         app = self.app
+        if environ["PATH_INFO"] == AXE_PATH:
+            # The vendored axe-core (tests/vendor) at the app's origin, for axe_violations: a test's only.
+            start_response("200 OK", [("Content-Type", "text/javascript"), ("Cache-Control", "max-age=3600")])
+            return [AXE_SOURCE.read_bytes()]
         if app is None:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"no test is being served"]
         return app(environ, start_response)
 
 
+AXE_PATH = "/__tests__/axe.min.js"
 _SERVER: tuple[str, _Dispatcher] | None = None
 
 
@@ -177,7 +183,7 @@ STORAGE_TYPES = ("local_storage,indexeddb,websql,cache_storage,service_workers,f
 
 def _reset(context, page, url: str) -> None:
     """The context and its page as they were made: no other page, cookie, permission, storage of the origin,
-    history, listener, route, extra header, init script (axe's); online; the default viewport and timeouts.
+    history, listener, route, extra header; online; the default viewport and timeouts.
     What stays is what a browser keeps for any visitor: its HTTP cache and compiled scripts."""
     for other in context.pages:
         if other._impl_obj is not page._impl_obj:
@@ -201,10 +207,6 @@ def _reset(context, page, url: str) -> None:
     page.set_default_navigation_timeout(10_000)
     if page.viewport_size != DEFAULT_VIEWPORT:
         page.set_viewport_size(DEFAULT_VIEWPORT)
-    axe = getattr(context, "_hourbill_axe", None)
-    if axe is not None:
-        axe.close()
-        context._hourbill_axe = None
 
 
 def browser_page(chromium, *, javascript: bool = True, viewport: dict | None = None, phone: bool = False):
@@ -277,7 +279,6 @@ def settled(page) -> None:
     expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
 
 
-AXE_SOURCE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 # WCAG 2.0/2.1/2.2 A and AA, plus axe's best practices (landmarks, one h1, ...).
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 # The rules whose verdict depends on the viewport's width: a target crowded by its neighbours, a region
@@ -301,16 +302,15 @@ AXE_RUN = """async ([include, only]) => {
 
 
 def axe_violations(page, *, include: str | None = None, rules: list[str] | None = None) -> list[dict]:
-    """Run the vendored axe-core in the page (through the DevTools protocol, so the app's CSP need not
-    allow it) and return its violations: each rule with its nodes. Every rule of AXE_TAGS, or `rules`."""
+    """Run the vendored axe-core in the page (the worker's live server serves it at AXE_PATH) and return its
+    violations: each rule with its nodes. Every rule of AXE_TAGS, or `rules`."""
     only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": AXE_TAGS}
     violations = page.evaluate(AXE_RUN, [include, only])
     if violations is None:
-        if getattr(page.context, "_hourbill_axe", None) is None:
-            # From now on, until the test ends, each page of this context opens with axe in it (sending axe's
-            # 550 KB into every page checked took longer than the check); this one gets it now.
-            page.context._hourbill_axe = page.context.add_init_script(path=str(AXE_SOURCE))
-        page.evaluate(AXE_SOURCE.read_text(encoding="utf-8"))
+        # axe as the page's own script from the live server (the CSP's 'self'), kept in the browser's cache and
+        # its compiled code in the code cache: an init script in every later page of the context (as before the
+        # pool) or axe's source sent to each page was parsed in full on each (a11y_pages: ~8% more CPU).
+        page.add_script_tag(url=AXE_PATH)
         violations = page.evaluate(AXE_RUN, [include, only])
     return violations
 
