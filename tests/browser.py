@@ -118,8 +118,10 @@ DEFAULT_VIEWPORT = {"width": 1280, "height": 720}  # Playwright's
 class _Pool:
     """The worker's browser contexts, one page each, lent to a test and reset when it ends: a new context and
     its first page load cost ~1 s of Chromium's CPU, a page lent again ~0.05 s more than its navigations.
-    Contexts differ only in what a context cannot change later (JavaScript on or off, a phone's mobile
-    viewport and touch); the rest (the viewport's size) is set on the page as it is lent."""
+    Contexts differ only in what a context cannot change later (a phone's mobile viewport and touch); the rest
+    is set on the page as it is lent: the viewport's size, and JavaScript turned off as Playwright does for a
+    context with java_script_enabled=False (the DevTools protocol's Emulation.setScriptExecutionDisabled on
+    the page), so a test without JavaScript finds the static files cached too."""
 
     def __init__(self):
         self.browser, self.free, self.lent = None, {}, []
@@ -128,12 +130,12 @@ class _Pool:
              phone: bool = False):
         if self.browser is not browser:  # a new Chromium (a worker launches one; nothing of another is kept)
             self.browser, self.free = browser, {}
-        key = (javascript, phone)
+        key = phone
         if self.free.get(key):
             context, page = self.free[key].pop()
         else:
-            context = browser.new_context(base_url=url, java_script_enabled=javascript, is_mobile=phone,
-                                          has_touch=phone, viewport=DEFAULT_VIEWPORT, accept_downloads=True)
+            context = browser.new_context(base_url=url, is_mobile=phone, has_touch=phone, viewport=DEFAULT_VIEWPORT,
+                                          accept_downloads=True)
             context.set_default_timeout(10_000)
             page = context.new_page()
             # What Playwright itself listens to: a reset removes every other listener.
@@ -141,6 +143,9 @@ class _Pool:
             page._hourbill_listeners = _listeners(page)
             page._hourbill_cdp = context.new_cdp_session(page)
         self.lent.append((key, context, page, url))
+        if not javascript:
+            page._hourbill_cdp.send("Emulation.setScriptExecutionDisabled", {"value": True})
+            page._hourbill_no_js = True
         if viewport and viewport != DEFAULT_VIEWPORT:
             page.set_viewport_size(viewport)
         return page
@@ -183,7 +188,7 @@ STORAGE_TYPES = ("local_storage,indexeddb,websql,cache_storage,service_workers,f
 
 def _reset(context, page, url: str) -> None:
     """The context and its page as they were made: no other page, cookie, permission, storage of the origin,
-    history, listener, route, extra header; online; the default viewport and timeouts.
+    history, listener, route, extra header; JavaScript on, online; the default viewport and timeouts.
     What stays is what a browser keeps for any visitor: its HTTP cache and compiled scripts."""
     for other in context.pages:
         if other._impl_obj is not page._impl_obj:
@@ -191,6 +196,9 @@ def _reset(context, page, url: str) -> None:
     _remove_listeners(page)
     _remove_listeners(context)
     page.goto("about:blank")
+    if getattr(page, "_hourbill_no_js", False):
+        page._hourbill_cdp.send("Emulation.setScriptExecutionDisabled", {"value": False})
+        page._hourbill_no_js = False
     page._hourbill_cdp.send("Page.resetNavigationHistory")
     page._hourbill_cdp.send("Storage.clearDataForOrigin", {"origin": url, "storageTypes": STORAGE_TYPES})
     page.unroute_all(behavior="ignoreErrors")

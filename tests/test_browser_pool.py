@@ -1,6 +1,6 @@
 """The worker's browser pages are lent to each test and reset after it (tests/browser.py): nothing one test
 leaves in the browser reaches the next one's page: cookies (a session), the origin's storage, history,
-listeners, routes, extra headers, permissions, being offline, another page, the viewport."""
+listeners, routes, extra headers, permissions, being offline, another page, the viewport, JavaScript off."""
 import pytest
 
 from tests.browser import _POOL, DEFAULT_VIEWPORT, browser_page
@@ -36,8 +36,20 @@ def test_a_page_lent_again_keeps_nothing_of_the_test_before(chromium, live_serve
         name.title() for name in request.value.all_headers()}
     assert "routed" not in again.content() and again.get_by_role("button", name="Log in").count() == 1
     assert again.evaluate("[localStorage.getItem('kept'), sessionStorage.getItem('kept')]") == [None, None]
+    assert again.evaluate("document.documentElement.className") == "js", "the app's script did not run"
     assert again.evaluate("navigator.permissions.query({name: 'geolocation'}).then(p => p.state)") == "prompt"
     heard.clear()
     again.evaluate("console.log('after the reset')")
     again.reload()
     assert heard == [], "a listener of the test before still hears the page"
+
+
+def test_a_page_lent_without_javascript_runs_none_and_has_it_again_when_lent_next(chromium, live_server):
+    page = browser_page(chromium, javascript=False)
+    page.goto("/login")
+    assert page.locator("html.js").count() == 0, "the app's script ran in a page without JavaScript"
+    _POOL.give_back()
+    again = browser_page(chromium)
+    assert again.context == page.context
+    again.goto("/login")
+    assert again.locator("html.js").count() == 1, "JavaScript is still off in the page lent next"
