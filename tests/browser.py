@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("HOURBILL_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
+AXE_SOURCE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 # Screenshots are for a person to look at (tests/artifacts/, git-ignored), never a check: taken only with
 # HOURBILL_TEST_SCREENSHOTS=1 (test-only). The ~150 full-page ones of a run took about a quarter of the
 # browser tests' time.
@@ -65,14 +66,163 @@ def chromium():
         browser.close()
 
 
+class _Dispatcher:
+    """The worker's one live server's WSGI app: each request goes to the app of the test being served (none
+    between tests: a 503). One server at one address for the worker keeps the browser's origin, so its HTTP
+    cache and compiled scripts stay warm from test to test (a new port a test fetched and compiled every static
+    file again), and a test starts and stops no server."""
+
+    app = None
+
+    def __call__(self, environ, start_response):
+        app = self.app
+        if environ["PATH_INFO"] == AXE_PATH:
+            # The vendored axe-core (tests/vendor) at the app's origin, for axe_violations: a test's only.
+            start_response("200 OK", [("Content-Type", "text/javascript"), ("Cache-Control", "max-age=3600")])
+            return [AXE_SOURCE.read_bytes()]
+        if app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"no test is being served"]
+        return app(environ, start_response)
+
+
+AXE_PATH = "/__tests__/axe.min.js"
+_SERVER: tuple[str, _Dispatcher] | None = None
+
+
 @pytest.fixture
 def live_server(app):
+    """The URL serving the test's app: the worker's server, its app this test's for the test. After it, the
+    pages the test was lent (`page`, browser_page) are reset and given back."""
+    global _SERVER
+    if _SERVER is None:
+        dispatcher = _Dispatcher()
+        _SERVER = serve(dispatcher)[0], dispatcher
+    url, dispatcher = _SERVER
     # Test-only: the browser keeps the static files for the test (Flask's default has it ask again on every
     # page, six 304s a page through the app), so a page load is one request to the app, not seven.
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
-    url, stop = serve(app)
-    yield url
-    stop()
+    dispatcher.app = app
+    try:
+        yield url
+    finally:
+        try:
+            _POOL.give_back()
+        finally:
+            dispatcher.app = None
+
+
+DEFAULT_VIEWPORT = {"width": 1280, "height": 720}  # Playwright's
+
+
+class _Pool:
+    """The worker's browser contexts, one page each, lent to a test and reset when it ends: a new context and
+    its first page load cost ~1 s of Chromium's CPU, a page lent again ~0.05 s more than its navigations.
+    Contexts differ only in what a context cannot change later (a phone's mobile viewport and touch); the rest
+    is set on the page as it is lent: the viewport's size, and JavaScript turned off as Playwright does for a
+    context with java_script_enabled=False (the DevTools protocol's Emulation.setScriptExecutionDisabled on
+    the page), so a test without JavaScript finds the static files cached too."""
+
+    def __init__(self):
+        self.browser, self.free, self.lent = None, {}, []
+
+    def lend(self, browser, url: str, *, javascript: bool = True, viewport: dict | None = None,
+             phone: bool = False):
+        if self.browser is not browser:  # a new Chromium (a worker launches one; nothing of another is kept)
+            self.browser, self.free = browser, {}
+        key = phone
+        if self.free.get(key):
+            context, page = self.free[key].pop()
+        else:
+            context = browser.new_context(base_url=url, is_mobile=phone, has_touch=phone, viewport=DEFAULT_VIEWPORT,
+                                          accept_downloads=True)
+            context.set_default_timeout(10_000)
+            page = context.new_page()
+            # What Playwright itself listens to: a reset removes every other listener.
+            context._hourbill_listeners = _listeners(context)
+            page._hourbill_listeners = _listeners(page)
+            page._hourbill_cdp = context.new_cdp_session(page)
+        self.lent.append((key, context, page, url))
+        if not javascript:
+            page._hourbill_cdp.send("Emulation.setScriptExecutionDisabled", {"value": True})
+            page._hourbill_no_js = True
+        if viewport and viewport != DEFAULT_VIEWPORT:
+            page.set_viewport_size(viewport)
+        return page
+
+    def give_back(self):
+        lent, self.lent, failed = self.lent, [], None
+        for key, context, page, url in lent:
+            try:
+                _reset(context, page, url)
+            except Exception as error:  # a page that cannot be reset (the test crashed it) is not lent again
+                failed = failed or error
+                context.close()
+            else:
+                self.free.setdefault(key, []).append((context, page))
+        if failed:
+            raise failed
+
+
+_POOL = _Pool()
+
+
+def _listeners(owner) -> dict:
+    emitter = owner._impl_obj
+    return {event: list(emitter.listeners(event)) for event in emitter.event_names()}
+
+
+def _remove_listeners(owner) -> None:
+    """Every listener added to a page or context since it was made (a test's, the `page` fixture's)."""
+    emitter, kept = owner._impl_obj, owner._hourbill_listeners
+    for event in list(emitter.event_names()):
+        for listener in list(emitter.listeners(event)):
+            if listener not in kept.get(event, ()):
+                emitter.remove_listener(event, listener)
+
+
+# The origin's storage a page can write (its cookies are the context's, cleared on their own).
+STORAGE_TYPES = ("local_storage,indexeddb,websql,cache_storage,service_workers,file_systems,shared_storage,"
+                 "storage_buckets")
+
+
+def _reset(context, page, url: str) -> None:
+    """The context and its page as they were made: no other page, cookie, permission, storage of the origin,
+    history, listener, route, extra header; JavaScript on, online; the default viewport and timeouts.
+    What stays is what a browser keeps for any visitor: its HTTP cache and compiled scripts."""
+    for other in context.pages:
+        if other._impl_obj is not page._impl_obj:
+            other.close()
+    _remove_listeners(page)
+    _remove_listeners(context)
+    page.goto("about:blank")
+    if getattr(page, "_hourbill_no_js", False):
+        page._hourbill_cdp.send("Emulation.setScriptExecutionDisabled", {"value": False})
+        page._hourbill_no_js = False
+    page._hourbill_cdp.send("Page.resetNavigationHistory")
+    page._hourbill_cdp.send("Storage.clearDataForOrigin", {"origin": url, "storageTypes": STORAGE_TYPES})
+    page.unroute_all(behavior="ignoreErrors")
+    context.unroute_all(behavior="ignoreErrors")
+    page.set_extra_http_headers({})
+    context.set_extra_http_headers({})
+    context.clear_cookies()
+    context.clear_permissions()
+    context.set_offline(False)
+    context.set_geolocation(None)
+    context.set_default_timeout(10_000)
+    context.set_default_navigation_timeout(10_000)
+    page.set_default_timeout(10_000)
+    page.set_default_navigation_timeout(10_000)
+    if page.viewport_size != DEFAULT_VIEWPORT:
+        page.set_viewport_size(DEFAULT_VIEWPORT)
+
+
+def browser_page(chromium, *, javascript: bool = True, viewport: dict | None = None, phone: bool = False):
+    """A page of its own, as a second browser would open it (no cookies, no history), at the live server's
+    origin (relative URLs): JavaScript off with javascript=False; `viewport`'s size; a phone's mobile viewport
+    and touch with phone=True. Reset and given back when the test's live server stops (do not close it)."""
+    assert _SERVER is not None and _SERVER[1].app is not None, "browser_page needs the live_server fixture"
+    return _POOL.lend(chromium, _SERVER[0], javascript=javascript, viewport=viewport, phone=phone)
 
 
 def page_errors(page) -> list[str]:
@@ -86,13 +236,10 @@ def page_errors(page) -> list[str]:
 
 
 @pytest.fixture
-def page(chromium, live_server, request):
-    context = chromium.new_context(base_url=live_server, accept_downloads=True)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
+def page(chromium, live_server):
+    page = browser_page(chromium)
     errors = page_errors(page)
     yield page
-    context.close()
     assert not errors, f"the page reported errors: {errors}"
 
 
@@ -140,7 +287,6 @@ def settled(page) -> None:
     expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
 
 
-AXE_SOURCE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 # WCAG 2.0/2.1/2.2 A and AA, plus axe's best practices (landmarks, one h1, ...).
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 # The rules whose verdict depends on the viewport's width: a target crowded by its neighbours, a region
@@ -164,17 +310,17 @@ AXE_RUN = """async ([include, only]) => {
 
 
 def axe_violations(page, *, include: str | None = None, rules: list[str] | None = None) -> list[dict]:
-    """Run the vendored axe-core in the page (through the DevTools protocol, so the app's CSP need not
-    allow it) and return its violations: each rule with its nodes. Every rule of AXE_TAGS, or `rules`."""
+    """Run the vendored axe-core in the page (the worker's live server serves it at AXE_PATH) and return its
+    violations: each rule with its nodes. Every rule of AXE_TAGS, or `rules`."""
     only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": AXE_TAGS}
     violations = page.evaluate(AXE_RUN, [include, only])
     if violations is None:
-        if not getattr(page.context, "_hourbill_axe", False):
-            # From now on each page of this context opens with axe in it (sending axe's 550 KB into every page
-            # checked took longer than the check); this one gets it now.
-            page.context.add_init_script(path=str(AXE_SOURCE))
-            page.context._hourbill_axe = True
-        page.evaluate(AXE_SOURCE.read_text(encoding="utf-8"))
+        # axe as the page's own script from the live server (the CSP's 'self'; the browser caches the file and
+        # its compiled code), only in a page checked. Measured against an init script in every later page of the
+        # context (as before the pool, then removed at the reset): the same Chromium CPU for the four files that
+        # run axe (46.2 CPU-s each way; a checked page ~0.02 s more, a page not checked ~0.025 s less), and
+        # nothing of axe's is left in a context for the next test.
+        page.add_script_tag(url=AXE_PATH)
         violations = page.evaluate(AXE_RUN, [include, only])
     return violations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import LAYOUT_RULES, assert_accessible, logged_in, screenshot, settled, sideways_scroll
+from tests.browser import LAYOUT_RULES, assert_accessible, browser_page, logged_in, screenshot, settled, sideways_scroll
 from tests.test_browser_a11y_pages import LONG_DESCRIPTION
 
 pytestmark = pytest.mark.browser
@@ -160,16 +160,11 @@ def test_without_javascript_a_german_comma_saves_the_line_delete_asks_on_a_page_
     """The German decimal comma as above with JavaScript off, on a phone: the line's Save button posts the form,
     and the page that comes back reads the comma as the decimal separator (7,5 h, not 75). Then, in the same
     session, removing a line and Undo, and deleting each draft after asking on a page, at each width."""
-    context = chromium.new_context(base_url=live_server, java_script_enabled=False,
-                                   viewport={"width": 390, "height": 844})
-    try:
-        page = context.new_page()
-        german_draft(page, accounts, drafts[0])
-        row = page.locator("form.line-row:not(.add-line)").first
-        row.locator('input[name="quantity"]').fill("7,5")
-        row.get_by_role("button", name="Save", exact=True).click()
-        comma_quantity_billed(page)
-        for _ in each_width(page, drafts):
-            delete_asks_without_javascript(page)
-    finally:
-        context.close()
+    page = browser_page(chromium, javascript=False, viewport={"width": 390, "height": 844})
+    german_draft(page, accounts, drafts[0])
+    row = page.locator("form.line-row:not(.add-line)").first
+    row.locator('input[name="quantity"]').fill("7,5")
+    row.get_by_role("button", name="Save", exact=True).click()
+    comma_quantity_billed(page)
+    for _ in each_width(page, drafts):
+        delete_asks_without_javascript(page)

@@ -14,8 +14,8 @@ from extensions import db
 from models import ClockifyConnection, Invoice
 from services import sending
 from sandbox import MAIN_KEY
-from tests.browser import (LAYOUT_RULES, WIDTHS, assert_accessible, at_width, page_errors, screenshot, sideways_scroll,
-                           small_targets)
+from tests.browser import (LAYOUT_RULES, WIDTHS, assert_accessible, at_width, browser_page, page_errors, screenshot,
+                           sideways_scroll, small_targets)
 from tests.conftest import PASSWORD
 from tests.smtp import smtp  # noqa: F401  (fixture: the send-by-email pages show their form)
 
@@ -146,7 +146,7 @@ def test_every_page_of_an_owner_a_visitor_and_a_stranger_with_a_link_has_no_axe_
     log_in(page)
     problems = check_pages(page, owner_pages.paths)
     problems += confirmations_before_sending(page, owner_pages.unpriced)
-    problems += pages_a_stranger_opens(chromium, live_server, [*VISITOR_PAGES, *owner_pages.links])
+    problems += pages_a_stranger_opens(chromium, [*VISITOR_PAGES, *owner_pages.links])
     assert not problems, "\n".join(problems)
 
 
@@ -170,7 +170,7 @@ def confirmations_before_sending(page, unpriced: int) -> list[str]:
     return problems
 
 
-def pages_a_stranger_opens(chromium, live_server, links: list[str]) -> list[str]:
+def pages_a_stranger_opens(chromium, links: list[str]) -> list[str]:
     """`links` (the landing, log-in and sign-up pages, the customer's view link, an invitation and a request to
     connect Clockify), each in a browser without a session (as a visitor, or the person the link was sent to,
     opens it: one a width, its cookies cleared before each link), and a view link that no longer works. At
@@ -179,23 +179,18 @@ def pages_a_stranger_opens(chromium, live_server, links: list[str]) -> list[str]
     problems = []
     for width, size in WIDTHS.items():
         viewport = dict(zip(("width", "height"), size))
-        stranger = chromium.new_context(base_url=live_server, viewport=viewport, is_mobile=width == "phone",
-                                        has_touch=width == "phone")
-        try:
-            view = stranger.new_page()
-            errors = page_errors(view)
-            for path in [*links, "/v/no-longer-a-link"]:
-                stranger.clear_cookies()
-                errors.clear()
-                assert view.goto(path).status == (404 if "no-longer" in path else 200), path
-                problems += [f"{path} ({width}): {error}" for error in errors  # the gone link's own 404 aside
-                             if not ("no-longer" in path and "status of 404" in error)]
-                problems += width_problems(view, path, width)
-                screenshot(view, f"pages-{width}-link-" + (path.split("/")[1] or "landing")
-                           + ("-gone" if "no-longer" in path else ""))
-                if width == "phone" and view.evaluate("window.innerWidth") != 390:
-                    problems.append(f"{path} is shrunk from a wider layout on a phone")
-        finally:
-            stranger.close()
+        view = browser_page(chromium, viewport=viewport, phone=width == "phone")
+        errors = page_errors(view)
+        for path in [*links, "/v/no-longer-a-link"]:
+            view.context.clear_cookies()
+            errors.clear()
+            assert view.goto(path).status == (404 if "no-longer" in path else 200), path
+            problems += [f"{path} ({width}): {error}" for error in errors  # the gone link's own 404 aside
+                         if not ("no-longer" in path and "status of 404" in error)]
+            problems += width_problems(view, path, width)
+            screenshot(view, f"pages-{width}-link-" + (path.split("/")[1] or "landing")
+                       + ("-gone" if "no-longer" in path else ""))
+            if width == "phone" and view.evaluate("window.innerWidth") != 390:
+                problems.append(f"{path} is shrunk from a wider layout on a phone")
     return problems
 

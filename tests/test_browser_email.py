@@ -3,7 +3,7 @@ view link in a fresh browser with no session, see the invoice and get its PDF; t
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import logged_in, screenshot
+from tests.browser import browser_page, logged_in, screenshot
 from tests.smtp import smtp  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
@@ -33,22 +33,18 @@ def test_send_by_email_then_the_customer_opens_the_view_link_without_a_session(p
     assert link.startswith(f"{live_server}/v/") and link in message.get_body(("plain",)).get_content()
     screenshot(page, "email-sent")
 
-    customer = chromium.new_context(accept_downloads=True)  # no cookies: a stranger's browser
-    try:
-        view = customer.new_page()
-        response = view.goto(link)
-        assert response.status == 200 and response.headers["referrer-policy"] == "no-referrer"
-        expect(view.locator("body")).to_contain_text("INV-0001")
-        expect(view.locator("body")).to_contain_text("Discovery workshop")
-        expect(view.locator("body")).not_to_contain_text("Log out")
-        with view.expect_download() as download:
-            view.get_by_role("link", name="Download PDF").click()
-        assert download.value.suggested_filename == "invoice-INV-0001.pdf"
-        with open(download.value.path(), "rb") as pdf:
-            assert pdf.read(5) == b"%PDF-"
-        screenshot(view, "email-view-link")
-    finally:
-        customer.close()
+    view = browser_page(chromium)  # no cookies: a stranger's browser
+    response = view.goto(link)
+    assert response.status == 200 and response.headers["referrer-policy"] == "no-referrer"
+    expect(view.locator("body")).to_contain_text("INV-0001")
+    expect(view.locator("body")).to_contain_text("Discovery workshop")
+    expect(view.locator("body")).not_to_contain_text("Log out")
+    with view.expect_download() as download:
+        view.get_by_role("link", name="Download PDF").click()
+    assert download.value.suggested_filename == "invoice-INV-0001.pdf"
+    with open(download.value.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+    screenshot(view, "email-view-link")
 
     page.reload()
     expect(page.get_by_test_id("viewed")).to_have_text("Viewed")

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from sandbox import MAIN_KEY, create_sandbox
-from tests.browser import logged_in, screenshot, settled
+from tests.browser import browser_page, logged_in, screenshot, settled
 
 pytestmark = pytest.mark.browser
 
@@ -142,10 +142,7 @@ def assert_pdf(page):
 @pytest.fixture
 def page_without_js(chromium, live_server):
     """A page with JavaScript off: every step is a whole page (links, GET and POST forms, redirects)."""
-    context = chromium.new_context(base_url=live_server, java_script_enabled=False, accept_downloads=True)
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
+    return browser_page(chromium, javascript=False)
 
 
 def steps(page):

@@ -4,7 +4,7 @@ journey's: tests/test_browser_journey.py.) The helpers here serve both."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import logged_in
+from tests.browser import browser_page, logged_in
 
 pytestmark = pytest.mark.browser
 
@@ -51,20 +51,16 @@ def test_a_wrong_value_shows_its_error_in_the_row_and_keeps_the_totals(page, acc
 
 
 def test_everything_works_without_javascript(chromium, live_server):
-    context = chromium.new_context(base_url=live_server, java_script_enabled=False)
-    page = context.new_page()
-    try:
-        register(page)
-        add_customer(page)
-        page.goto("/invoices/new")
-        page.get_by_role("button", name="Create draft").click()
-        add_line(page, "Consulting", "2", "75")
-        expect(page.get_by_test_id("total")).to_have_text("$150.00")
-        row_quantity = page.locator('form.line-row:not(.add-line) input[name="quantity"]').first
-        row_quantity.fill("3")
-        page.locator("form.line-row:not(.add-line)").first.get_by_role("button", name="Save").click()
-        expect(page.get_by_test_id("total")).to_have_text("$225.00")
-        page.get_by_role("button", name="Mark as sent").click()
-        page.get_by_role("heading", name="Invoice INV-0001").wait_for()
-    finally:
-        context.close()
+    page = browser_page(chromium, javascript=False)
+    register(page)
+    add_customer(page)
+    page.goto("/invoices/new")
+    page.get_by_role("button", name="Create draft").click()
+    add_line(page, "Consulting", "2", "75")
+    expect(page.get_by_test_id("total")).to_have_text("$150.00")
+    row_quantity = page.locator('form.line-row:not(.add-line) input[name="quantity"]').first
+    row_quantity.fill("3")
+    page.locator("form.line-row:not(.add-line)").first.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("total")).to_have_text("$225.00")
+    page.get_by_role("button", name="Mark as sent").click()
+    page.get_by_role("heading", name="Invoice INV-0001").wait_for()

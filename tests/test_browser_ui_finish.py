@@ -15,7 +15,8 @@ from playwright.sync_api import expect
 
 from sandbox import MAIN_KEY, shapes
 from sandbox.data import DEMO_USER_ID, MARIA_ID, NORTHWIND_ID
-from tests.browser import assert_accessible, assert_targets, logged_in, screenshot, settled, sideways_scroll
+from tests.browser import (assert_accessible, assert_targets, browser_page, logged_in, screenshot, settled,
+                           sideways_scroll)
 from tests.test_browser_import import PROJECT, choose_line_options, entry_boxes
 
 pytestmark = pytest.mark.browser
@@ -239,88 +240,82 @@ def by_keyboard_void_asks_first_the_zones_are_canonical_and_the_checklist_goes(p
 
 def test_without_javascript_void_and_sending_ask_first_and_a_customer_page_links_and_changes_its_clockify_client(
         chromium, live_server, accounts, ada, private_northwind):
-    context = chromium.new_context(base_url=live_server, java_script_enabled=False,
-                                   viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    try:
-        page = context.new_page()
-        logged_in(page, accounts)
-        invoice = f"/invoices/{ada.sent[1]}"
-        page.goto(invoice)
-        page.get_by_role("link", name="Void invoice…").click()
-        question = page.get_by_role("heading", level=1, name="Void Invoice INV-0002?")
-        expect(question).to_be_visible()
-        expect(page.get_by_text("The invoice stays in the list, marked void")).to_be_visible()
-        page.get_by_role("link", name="Cancel").click()
-        assert status(page) == "sent"
-        page.get_by_role("link", name="Void invoice…").click()
-        page.get_by_role("button", name="Void invoice").click()
-        expect(page.get_by_text("Invoice INV-0002 is void.")).to_be_visible()
-        assert status(page) == "void"
-        # Void already: the page that asks says so, with no button to press.
-        page.goto(f"{invoice}/void")
-        expect(page.get_by_role("alert")).to_contain_text("Only a sent invoice can be voided: this one is void.")
-        expect(page.get_by_role("button", name="Void invoice")).to_have_count(0)
+    page = browser_page(chromium, javascript=False, viewport={"width": 1280, "height": 900})
+    logged_in(page, accounts)
+    invoice = f"/invoices/{ada.sent[1]}"
+    page.goto(invoice)
+    page.get_by_role("link", name="Void invoice…").click()
+    question = page.get_by_role("heading", level=1, name="Void Invoice INV-0002?")
+    expect(question).to_be_visible()
+    expect(page.get_by_text("The invoice stays in the list, marked void")).to_be_visible()
+    page.get_by_role("link", name="Cancel").click()
+    assert status(page) == "sent"
+    page.get_by_role("link", name="Void invoice…").click()
+    page.get_by_role("button", name="Void invoice").click()
+    expect(page.get_by_text("Invoice INV-0002 is void.")).to_be_visible()
+    assert status(page) == "void"
+    # Void already: the page that asks says so, with no button to press.
+    page.goto(f"{invoice}/void")
+    expect(page.get_by_role("alert")).to_contain_text("Only a sent invoice can be voided: this one is void.")
+    expect(page.get_by_role("button", name="Void invoice")).to_have_count(0)
 
-        # The customer list links to the customer's page: their invoices, what they owe, and the Clockify
-        # client, chosen from the connection's clients.
-        page.goto("/customers/")
-        page.get_by_role("link", name="Northwind", exact=True).click()
-        customer_page = page.url
-        expect(page.get_by_test_id("balance")).to_contain_text("$100.00")  # INV-0001 (INV-0002 is void)
-        numbers = page.get_by_role("region", name="Invoices").get_by_role("link")
-        expect(numbers).to_have_count(3)
-        assert sorted(numbers.all_inner_texts()) == ["Draft", "INV-0001", "INV-0002"]
-        linked = page.get_by_test_id("linked-client")
-        expect(linked).to_have_text("Not linked to a Clockify client.")
-        page.get_by_role("link", name="Choose the Clockify client").click()
-        choice = page.get_by_role("combobox", name="Clockify client")
+    # The customer list links to the customer's page: their invoices, what they owe, and the Clockify
+    # client, chosen from the connection's clients.
+    page.goto("/customers/")
+    page.get_by_role("link", name="Northwind", exact=True).click()
+    customer_page = page.url
+    expect(page.get_by_test_id("balance")).to_contain_text("$100.00")  # INV-0001 (INV-0002 is void)
+    numbers = page.get_by_role("region", name="Invoices").get_by_role("link")
+    expect(numbers).to_have_count(3)
+    assert sorted(numbers.all_inner_texts()) == ["Draft", "INV-0001", "INV-0002"]
+    linked = page.get_by_test_id("linked-client")
+    expect(linked).to_have_text("Not linked to a Clockify client.")
+    page.get_by_role("link", name="Choose the Clockify client").click()
+    choice = page.get_by_role("combobox", name="Clockify client")
 
-        def save_link(label, shown, said=None):
-            """Saves the Clockify client `label`; the page says `said` (when given) and the link reads `shown`."""
-            choice.select_option(label=label)
-            page.get_by_role("button", name="Save the link").click()
-            if said:
-                expect(page.get_by_text(said)).to_be_visible()
-            expect(linked).to_have_text(shown)
-        expect(choice).to_have_value("")
-        assert "Northwind · Acme Studio" in choice.locator("option").all_inner_texts()
-        assert_targets(page, "choosing the Clockify client", "button.primary")
-        save_link("Northwind · Acme Studio", "Linked to Northwind · Acme Studio.",
-                  said="Northwind is linked to the Clockify client Northwind · Acme Studio.")
+    def save_link(label, shown, said=None):
+        """Saves the Clockify client `label`; the page says `said` (when given) and the link reads `shown`."""
+        choice.select_option(label=label)
+        page.get_by_role("button", name="Save the link").click()
+        if said:
+            expect(page.get_by_text(said)).to_be_visible()
+        expect(linked).to_have_text(shown)
+    expect(choice).to_have_value("")
+    assert "Northwind · Acme Studio" in choice.locator("option").all_inner_texts()
+    assert_targets(page, "choosing the Clockify client", "button.primary")
+    save_link("Northwind · Acme Studio", "Linked to Northwind · Acme Studio.",
+              said="Northwind is linked to the Clockify client Northwind · Acme Studio.")
 
-        # The wizard starts from the linked client, its members narrowed to those of the client's projects.
-        page.goto(f"/invoices/{ada.draft}")
-        page.get_by_role("link", name="Import from Clockify").click()
-        page.get_by_label("Workspace").select_option(label="Acme Studio")
-        page.get_by_role("button", name="Load clients, projects and members").click()
-        expect(page.get_by_label("Client", exact=True).locator("option:checked")).to_have_text("Northwind")
-        expect(page.get_by_text("Linked to Northwind.")).to_be_visible()
-        members = page.get_by_role("group", name=re.compile(r"^Team members"))
-        expect(members.get_by_text("The members of this client's projects")).to_be_visible()
-        expect(members.get_by_role("checkbox")).to_have_count(2)
+    # The wizard starts from the linked client, its members narrowed to those of the client's projects.
+    page.goto(f"/invoices/{ada.draft}")
+    page.get_by_role("link", name="Import from Clockify").click()
+    page.get_by_label("Workspace").select_option(label="Acme Studio")
+    page.get_by_role("button", name="Load clients, projects and members").click()
+    expect(page.get_by_label("Client", exact=True).locator("option:checked")).to_have_text("Northwind")
+    expect(page.get_by_text("Linked to Northwind.")).to_be_visible()
+    members = page.get_by_role("group", name=re.compile(r"^Team members"))
+    expect(members.get_by_text("The members of this client's projects")).to_be_visible()
+    expect(members.get_by_role("checkbox")).to_have_count(2)
 
-        # Changed on the customer's page: the form opens on the linked client, and Cancel changes nothing.
-        page.goto(customer_page)
-        page.get_by_role("link", name="Change the Clockify client").click()
-        expect(choice.locator("option:checked")).to_have_text("Northwind · Acme Studio")
-        page.get_by_role("link", name="Cancel").click()
-        expect(linked).to_have_text("Linked to Northwind · Acme Studio.")
-        page.get_by_role("link", name="Change the Clockify client").click()
-        save_link("Globex · Acme Studio", "Linked to Globex · Acme Studio.")
-        page.get_by_role("link", name="Change the Clockify client").click()
-        save_link("No client (not linked)", "Not linked to a Clockify client.",
-                  said="Northwind is no longer linked to a Clockify client.")
+    # Changed on the customer's page: the form opens on the linked client, and Cancel changes nothing.
+    page.goto(customer_page)
+    page.get_by_role("link", name="Change the Clockify client").click()
+    expect(choice.locator("option:checked")).to_have_text("Northwind · Acme Studio")
+    page.get_by_role("link", name="Cancel").click()
+    expect(linked).to_have_text("Linked to Northwind · Acme Studio.")
+    page.get_by_role("link", name="Change the Clockify client").click()
+    save_link("Globex · Acme Studio", "Linked to Globex · Acme Studio.")
+    page.get_by_role("link", name="Change the Clockify client").click()
+    save_link("No client (not linked)", "Not linked to a Clockify client.",
+              said="Northwind is no longer linked to a Clockify client.")
 
-        # Sending a line that bills nothing asks first on a page, naming the line; back leaves it a draft.
-        page.goto(f"/invoices/{ada.draft}")
-        page.get_by_role("button", name="Mark as sent").click()
-        expect(page.get_by_role("heading", level=1, name="Send this invoice as it is?")).to_be_visible()
-        expect(page.get_by_test_id("unpriced-line")).to_have_text(["Line 1: “Courtesy call”, 1 h at $0.00"])
-        page.get_by_role("link", name="Back to the draft").click()
-        assert status(page) == "draft"
-        page.get_by_role("button", name="Mark as sent").click()
-        page.get_by_role("button", name="Send anyway").click()
-        expect(page.get_by_role("heading", level=1, name=re.compile("^Invoice INV-0003"))).to_be_visible()
-    finally:
-        context.close()
+    # Sending a line that bills nothing asks first on a page, naming the line; back leaves it a draft.
+    page.goto(f"/invoices/{ada.draft}")
+    page.get_by_role("button", name="Mark as sent").click()
+    expect(page.get_by_role("heading", level=1, name="Send this invoice as it is?")).to_be_visible()
+    expect(page.get_by_test_id("unpriced-line")).to_have_text(["Line 1: “Courtesy call”, 1 h at $0.00"])
+    page.get_by_role("link", name="Back to the draft").click()
+    assert status(page) == "draft"
+    page.get_by_role("button", name="Mark as sent").click()
+    page.get_by_role("button", name="Send anyway").click()
+    expect(page.get_by_role("heading", level=1, name=re.compile("^Invoice INV-0003"))).to_be_visible()
