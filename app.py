@@ -154,7 +154,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         pgettext=lambda c, s: translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n), newstyle=True)
     app.add_template_global(vat_reason)
-    if app.jinja_env.bytecode_cache is None:  # the test suite brings one kept in memory (tests/conftest.py)
+    if app.jinja_env.bytecode_cache is None:  # the test suite brings one kept in memory (tests/fixtures.py)
         folder = Path(app.instance_path) / "template-cache"
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -143,6 +143,9 @@ class _Pool:
             page._hourbill_listeners = _listeners(page)
             page._hourbill_cdp = context.new_cdp_session(page)
         self.lent.append((key, context, page, url))
+        # The window in front: with pooled pages open beside it, a page left behind them may get no animation
+        # frames, and Playwright's clicks wait for an element to hold still over two frames (a 10 s timeout).
+        page.bring_to_front()
         if not javascript:
             page._hourbill_cdp.send("Emulation.setScriptExecutionDisabled", {"value": True})
             page._hourbill_no_js = True

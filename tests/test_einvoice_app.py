@@ -22,7 +22,7 @@ from services.einvoice.model import SMALL_BUSINESS_DE
 from services.einvoice.rules import Format, compile_all, is_country, validate_format
 from tests.test_imports import wizard  # noqa: F401  (a fixture: a draft)
 
-pytestmark = pytest.mark.small_sandbox  # 8 members of 10 entries (tests/conftest.py)
+pytestmark = pytest.mark.small_sandbox  # 8 members of 10 entries (tests/fixtures.py)
 
 SELLER = {"address_line1": "Hauptstraße 1", "address_line2": "2. OG", "postcode": "10115", "city": "Berlin",
           "country": "DE", "vat_id": "DE136695976", "tax_number": "12/345/67890", "registration_id": "HRB 12345",

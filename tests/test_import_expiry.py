@@ -10,7 +10,7 @@ from sandbox import NORTHWIND_ID
 from services.imports import PREVIEWS_KEPT_PER_USER
 from tests.test_imports import Wizard, wizard, words  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.small_sandbox  # 8 members of 10 entries (tests/conftest.py)
+pytestmark = pytest.mark.small_sandbox  # 8 members of 10 entries (tests/fixtures.py)
 
 
 EXPIRED = "This preview expired: preview again"

@@ -14,7 +14,7 @@ from sandbox import ACME_ID, INTERNAL_ID, NORTHWIND_ID, WEBSITE_REDESIGN_ID, cre
 from tests.test_connections import connect
 from tests.test_imports import OCTOBER, Wizard, wizard, words  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.small_sandbox  # 8 members of 10 entries (tests/conftest.py)
+pytestmark = pytest.mark.small_sandbox  # 8 members of 10 entries (tests/fixtures.py)
 WIZARD_FROM_A_COPY = True  # no test here looks at what connecting asked Clockify (tests/test_imports.py wizard)
 
 

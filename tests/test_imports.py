@@ -14,7 +14,7 @@ from tests.conftest import SLOW_ANSWER, TIMING_OUT
 from tests.prepared import Prepared
 from tests.test_connections import connect
 
-pytestmark = pytest.mark.small_sandbox  # 8 members of 10 entries (tests/conftest.py)
+pytestmark = pytest.mark.small_sandbox  # 8 members of 10 entries (tests/fixtures.py)
 
 
 OCTOBER = {"range": "custom", "start": "2025-10-01", "end": "2025-10-31"}

@@ -357,7 +357,7 @@ def billable(item: TimeEntry) -> bool:
             and (item.rate is None or item.rate.currency == "USD"))
 
 
-@settings(deadline=None)  # the profile's examples (tests/conftest.py: 100; HYPOTHESIS_PROFILE=deep searches further)
+@settings(deadline=None)  # the profile's examples (tests/fixtures.py: 100; HYPOTHESIS_PROFILE=deep searches further)
 @given(random_entries(), random_options, fallback_rates, time_zones, st.randoms(use_true_random=False))
 def test_properties_of_every_plan_whatever_the_input_order(entries, options, fallback, zone, rng):
     """(a) to (g) on each plan, and (h) the same plan from the entries in another order. (One test: two drew

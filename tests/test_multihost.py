@@ -295,6 +295,9 @@ def browser_page(chromium, balancer, empty_database):
     context = chromium.new_context(base_url=balancer.url)
     context.set_default_timeout(15_000)
     page = context.new_page()
+    # In front of the pages tests/browser.py keeps open for later tests: a new window behind them got no animation
+    # frames, so a click waited for its checkbox to hold still until it timed out.
+    page.bring_to_front()
     answers: list[tuple] = []  # (method, url, status, upstream addresses) of every response
     errors: list[str] = []
     page.on("response", lambda response: answers.append(

@@ -103,7 +103,7 @@ def test_a_new_process_renders_from_templates_compiled_by_an_earlier_one(tmp_pat
     template an earlier process compiled; a folder that cannot be written keeps nothing and fails no page."""
     import flask
 
-    # The suite shares one cache in memory (tests/conftest.py): take the app's own.
+    # The suite shares one cache in memory (tests/fixtures.py): take the app's own.
     options = {name: value for name, value in flask.Flask.jinja_options.items() if name != "bytecode_cache"}
     monkeypatch.setattr(flask.Flask, "jinja_options", options)
 
