@@ -6,7 +6,7 @@ alone, for a sampling profiler: `py-spy record -f raw -- python -m bench.request
 
     .venv/bin/python -m bench.requests [--runs 200] [--profile dashboard]
 
-The app is configured as the test suite's (tests/conftest.TEST_CONFIG: a one-round password hash, so the
+The app is configured as the test suite's (tests/fixtures.TEST_CONFIG: a one-round password hash, so the
 log-in POST measures the app around the hash, not scrypt)."""
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _make(workdir: Path):
     from app import create_app
     from extensions import db
     from models import Customer
-    from tests.conftest import TEST_CONFIG
+    from tests.fixtures import TEST_CONFIG
 
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'app.db'}",
                       "SECRET_KEY": "bench-" * 8}, instance_path=str(workdir / "instance"))

@@ -3,7 +3,7 @@ collects and runs tests, the shared fixtures (tests/fixtures.py: the app, the da
 Chromium...). Not in the xdist controller, which only hands the tests to its workers and reports: importing the
 fixtures (the app, SQLAlchemy's mappers, hypothesis, the sandbox) cost it about a second of CPU for nothing.
 
-Test modules import the fixtures' helpers from here as before (`from tests.conftest import PASSWORD`)."""
+Test modules import the fixtures' helpers from there (`from tests.fixtures import PASSWORD`)."""
 from __future__ import annotations
 
 import os
@@ -49,11 +49,3 @@ def _schedules_only(config) -> bool:
     return (not hasattr(config, "workerinput") and not config.getoption("collectonly")
             and config.getoption("dist", "no") != "no" and bool(config.getoption("tx", None)))
 
-
-def __getattr__(name: str):
-    """`from tests.conftest import PASSWORD, Accounts, ...`: the fixtures' module holds them now."""
-    if name.startswith(("_", "pytest", "collect_ignore")):  # what pytest itself looks for in a conftest
-        raise AttributeError(name)
-    import tests.fixtures
-
-    return getattr(tests.fixtures, name)

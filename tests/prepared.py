@@ -17,7 +17,7 @@ from contextlib import closing
 from pathlib import Path
 
 from extensions import db
-from tests.conftest import SERVER_DATABASE
+from tests.fixtures import SERVER_DATABASE
 
 
 def configuration(app) -> str:

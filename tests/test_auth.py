@@ -3,7 +3,7 @@ from werkzeug.security import check_password_hash
 
 from extensions import db
 from models import User
-from tests.conftest import PASSWORD
+from tests.fixtures import PASSWORD
 
 
 def test_register_logs_in_and_asks_for_the_business_profile(client, accounts, app):

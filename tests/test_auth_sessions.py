@@ -4,7 +4,7 @@ import pytest
 
 from extensions import db
 from models import UserSession
-from tests.conftest import PASSWORD
+from tests.fixtures import PASSWORD
 
 NEW_PASSWORD = "a brand new passphrase"
 

@@ -16,7 +16,7 @@ from extensions import db
 from models import LoginAttempt, User
 from services import login_throttle
 from tests.browser import serve
-from tests.conftest import PASSWORD
+from tests.fixtures import PASSWORD
 from tests.test_concurrency import _all_at_once, _copies
 
 

@@ -10,7 +10,7 @@ import pytest
 from extensions import db
 from models import RecoveryCode, User
 from services import connections, two_factor
-from tests.conftest import PASSWORD
+from tests.fixtures import PASSWORD
 
 
 def enroll(client) -> tuple[str, list[str]]:

@@ -16,7 +16,7 @@ from services import sending
 from sandbox import MAIN_KEY
 from tests.browser import (LAYOUT_RULES, WIDTHS, assert_accessible, at_width, browser_page, page_errors, screenshot,
                            sideways_scroll, small_targets)
-from tests.conftest import PASSWORD
+from tests.fixtures import PASSWORD
 from tests.smtp import smtp  # noqa: F401  (fixture: the send-by-email pages show their form)
 
 pytestmark = pytest.mark.browser

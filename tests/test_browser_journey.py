@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from sandbox import DEMO_USER_EMAIL, MAIN_KEY
 from tests.browser import screenshot_and_phone, settled
-from tests.conftest import money
+from tests.fixtures import money
 from tests.test_browser_connections import disconnect, no_key_in_html, open_integrations
 from tests.test_browser_import import (add_to_invoice, assert_pdf, choose_filters, entry_boxes, preview_and_untick_two,
                                        show_the_lines, small_clockify)  # noqa: F401  (fixture)

@@ -37,7 +37,7 @@ import pytest
 from extensions import db
 from models import Business, ClockifyConnection, ImportPreview, User
 from sandbox import ACME_ID, FREE_ID, MAIN_KEY, NORTHWIND_ID
-from tests.conftest import SLOW_ANSWER
+from tests.fixtures import SLOW_ANSWER
 from tests.prepared import Prepared
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from extensions import db
 from models import Business, ImportedEntry, Invoice, LineItem, User
 from sandbox import ACME_ID, NORTHWIND_ID
-from tests.conftest import PASSWORD
+from tests.fixtures import PASSWORD
 
 
 # As many as _FirstWrites holds (AT_MOST): each has read before any writes, so every run is the race. (It

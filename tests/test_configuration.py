@@ -14,7 +14,7 @@ from app import create_app
 from extensions import db
 from models import User
 from tests.client import BrowserLikeClient
-from tests.conftest import CHEAP_PASSWORD_HASH, PASSWORD
+from tests.fixtures import CHEAP_PASSWORD_HASH, PASSWORD
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

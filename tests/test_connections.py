@@ -11,7 +11,7 @@ from models import ClockifyConnection
 from sandbox import DEMO_USER_ID, MAIN_KEY, SUBDOMAIN_KEY
 from services import connections
 from services.clockify import InvalidKey
-from tests.conftest import SLOW_ANSWER, TIMING_OUT
+from tests.fixtures import SLOW_ANSWER, TIMING_OUT
 
 
 CANARY = "CANARY-KEY-4f1c9a-do-not-leak"

@@ -47,7 +47,7 @@ from sandbox import (ACME_ID, DEMO_USER_ID, FREE_ID, GLOBEX_ID, LIGHTHOUSE_ID, M
                      PRIYA_ID, SUPPORT_RETAINER_ID, UMBRELLA_ID, WEBSITE_REDESIGN_ID, create_sandbox)
 from services import invoicing
 from services.lines import DETAILS, GROUPINGS
-from tests.conftest import PASSWORD, Accounts
+from tests.fixtures import PASSWORD, Accounts
 
 EXAMPLES = {"register": 12, "login": 12, "profile": 15, "customer new": 15, "customer edit": 15,
             "invoice new": 12, "invoice details": 20, "add line": 20, "edit line": 20, "move line": 10,

@@ -10,7 +10,7 @@ import pytest
 from extensions import db
 from models import Business, ImportedEntry, ImportPreview, Invoice, LineItem, User
 from sandbox import ACME_ID, FREE_ID, MAIN_KEY, NORTHWIND_ID, WEBSITE_REDESIGN_ID
-from tests.conftest import SLOW_ANSWER, TIMING_OUT
+from tests.fixtures import SLOW_ANSWER, TIMING_OUT
 from tests.prepared import Prepared
 from tests.test_connections import connect
 

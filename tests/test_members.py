@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from extensions import db
 from models import Business, ClockifyConnection, Invitation, Membership, User, utcnow
-from tests.conftest import PASSWORD
+from tests.fixtures import PASSWORD
 from tests.test_concurrency import _all_at_once, _copies, _session
 
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from app import create_app
-from tests.conftest import TEST_CONFIG
+from tests.fixtures import TEST_CONFIG
 
 
 def test_the_app_is_made_and_serves_without_importing_flask_migrate_or_alembic(monkeypatch, tmp_path):

@@ -11,7 +11,7 @@ from extensions import db
 from models import Business, ClockifyCache, ClockifyConnection, ConnectionRequest, Membership, User, utcnow
 from sandbox import ACME_ID, DEMO_USER_ID, MARIA_ID, NORTHWIND_ID
 from services.connections import MEMBER_KEY_CAVEAT
-from tests.conftest import Accounts
+from tests.fixtures import Accounts
 from tests.test_concurrency import _all_at_once
 from tests.test_connections import CANARY, connect
 from tests.test_imports import Wizard
