@@ -218,6 +218,7 @@ def _reset(context, page, url: str) -> None:
     page.set_default_navigation_timeout(10_000)
     if page.viewport_size != DEFAULT_VIEWPORT:
         page.set_viewport_size(DEFAULT_VIEWPORT)
+    page.emulate_media(media="null", color_scheme="null", reduced_motion="null", forced_colors="null")
 
 
 def browser_page(chromium, *, javascript: bool = True, viewport: dict | None = None, phone: bool = False):

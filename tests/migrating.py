@@ -98,6 +98,9 @@ class Snapshots:
         def copy_database(to):
             with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(to)) as kept:
                 source.backup(kept)
+                # The copy keeps the app's WAL mode, whose -wal and -shm files beside a file every worker opens (and
+                # another may replace) SQLite warns can corrupt it: kept as one file.
+                kept.execute("PRAGMA journal_mode=DELETE")
         self._write(f"{self._name(key)}-{revision}.db", copy_database)
 
     def keep_rows(self, key, filled: dict) -> None:

@@ -10,16 +10,24 @@ from app import create_app
 from tests.fixtures import TEST_CONFIG
 
 
-def test_the_app_is_made_and_serves_without_importing_flask_migrate_or_alembic(monkeypatch, tmp_path):
+def test_the_app_is_made_and_serves_without_importing_flask_migrate_or_alembic(tmp_path):
     """Flask-Migrate (with alembic, mako, pygments: a fifth of `import app`) is imported by `flask db ...` and
     the migration tests only, not by every gunicorn worker and `flask` command (extensions.py)."""
-    for name in ("flask_migrate", "flask_migrate.cli", "alembic"):
-        monkeypatch.setitem(sys.modules, name, None)  # importing it now raises ImportError
+    # In a new process: in this one the app's modules were imported already, so an import of Flask-Migrate put
+    # back at the top of extensions.py or app.py would have gone unseen.
+    made = subprocess.run([sys.executable, "-c", f"""
+import sys
+from app import create_app
+app = create_app({{"SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": "sqlite:///{tmp_path / 'fresh.db'}"}},
+                 instance_path="{tmp_path / 'fresh'}")
+assert app.test_client().get("/health").status_code == 200
+print(sorted({{"flask_migrate", "alembic"}} & sys.modules.keys()))
+"""], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == "[]", f"imported by making the app and serving a request: {made.stdout}"
 
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}"},
                      instance_path=str(tmp_path / "instance"))
-
-    assert app.test_client().get("/health").status_code == 200
     assert "Perform database migrations." in app.test_cli_runner().invoke(args=["--help"]).output
 
 
