@@ -26,11 +26,6 @@ from services.secrets import DataKeyError
 bp = Blueprint("auth", __name__)
 
 
-def _hash_password(password: str) -> str:
-    """scrypt unless configured otherwise (HOURBILL_PASSWORD_HASH_METHOD: the tests use a cheap one)."""
-    return generate_password_hash(password, method=current_app.config["HOURBILL_PASSWORD_HASH_METHOD"])
-
-
 def _no_such_user_hash() -> str:
     return _dummy_hash(current_app.config["HOURBILL_PASSWORD_HASH_METHOD"])
 
@@ -144,7 +139,7 @@ def register():
         else:
             login_throttle.release(attempt)
             user = User(email=email, display_name=form.display_name.data.strip(),
-                        password_hash=_hash_password(form.password.data))
+                        password_hash=accounts.hash_password(form.password.data, current_app.config))
             db.session.add(user)
             try:
                 db.session.flush()

@@ -9,7 +9,6 @@ from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import generate_password_hash
 from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
 
@@ -207,8 +206,7 @@ def _join_with_new_account(invitation: Invitation):
     if db.session.scalar(select(User.id).where(func.lower(User.email) == invitation.email.lower())):
         return _invitation_page(invitation, 409, join_form=form, has_account=True)
     user = User(email=invitation.email.lower(), display_name=form.display_name.data.strip(),
-                password_hash=generate_password_hash(form.password.data,
-                                                     method=current_app.config["HOURBILL_PASSWORD_HASH_METHOD"]))
+                password_hash=accounts.hash_password(form.password.data, current_app.config))
     db.session.add(user)
     try:
         db.session.flush()

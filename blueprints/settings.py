@@ -15,7 +15,7 @@ from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, Nu
 
 from blueprints.access import (can, current_business, data_key_problem, keyring, personal, requires, scoped_select,
                                today)
-from blueprints.forms import (TIME_ZONES, DecimalText, WholeNumber, currency_code, email_address, locale_choices,
+from blueprints.forms import (DecimalText, WholeNumber, currency_code, email_address, locale_choices,
                              new_password_length, time_zone)
 from extensions import db
 from services.clockify import REGIONS
@@ -62,7 +62,7 @@ class ProfileForm(FlaskForm):
 
 class PersonalForm(FlaskForm):
     display_name = StringField(_l("Your name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)])
-    time_zone = SelectField(_l("Time zone"), choices=TIME_ZONES, validate_choice=False, validators=[time_zone])
+    time_zone = SelectField(_l("Time zone"), choices=accounts.TIME_ZONES, validate_choice=False, validators=[time_zone])
     locale = SelectField(_l("Numbers and dates"), choices=[], validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
@@ -70,8 +70,8 @@ class PersonalForm(FlaskForm):
         self.locale.choices = [("", _("As this Hourbill writes them (%(locale)s)",
                                       locale=current_app.config["HOURBILL_LOCALE"])),
                                *locale_choices()]
-        if self.time_zone.object_data and self.time_zone.object_data not in TIME_ZONES:  # chosen before
-            self.time_zone.choices = [self.time_zone.object_data, *TIME_ZONES]
+        if self.time_zone.object_data and self.time_zone.object_data not in accounts.TIME_ZONES:  # chosen before
+            self.time_zone.choices = [self.time_zone.object_data, *accounts.TIME_ZONES]
 
 
 # The form's field -> the business's column (the form keeps the names its pages and tests know).
@@ -208,7 +208,7 @@ def account_password():
         return _account_page(422, password_form=form)
     try:
         ended = accounts.change_password(current_user, form.current_password.data, form.new_password.data,
-                                         current_app.config["HOURBILL_PASSWORD_HASH_METHOD"])
+                                         current_app.config)
     except accounts.WrongPassword:
         form.current_password.errors.append(_("That is not your current password."))
         return _account_page(422, password_form=form)

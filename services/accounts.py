@@ -11,6 +11,9 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import TZPATH, available_timezones
+
 from flask_babel import gettext as _
 
 from sqlalchemy import bindparam, delete, or_, select, update
@@ -65,6 +68,29 @@ def start_session(user: User, user_agent: str | None, max_age: timedelta, now: d
     db.session.flush()
     user.session_token = token
     return token
+
+
+# The time zones of a profile (the personal settings form; a first Clockify connection adopts its account's).
+def _canonical_time_zones() -> list[str]:
+    """The time zones a person picks from: the tz database's own zones (Europe/Berlin, UTC), not its
+    aliases and oddities (Factory, localtime, posixrules, US/Eastern, Etc/GMT+5, Europe/Kiev). The
+    database's tzdata.zi names every alias ("L" lines); without it, the zones of the regions."""
+    regions = ("Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atlantic/", "Australia/", "Europe/",
+               "Indian/", "Pacific/")
+    zones = {zone for zone in available_timezones() if zone.startswith(regions)} | {"UTC"}
+    for folder in TZPATH:
+        try:
+            text = (Path(folder) / "tzdata.zi").read_text(encoding="utf-8")
+        except OSError:
+            continue
+        zones -= {line.split()[2] for line in text.splitlines() if line.startswith("L ")} - {"UTC"}
+        break
+    return sorted(zones)
+
+
+TIME_ZONES = _canonical_time_zones()
+# A zone a person chose before the list was narrowed stays valid for them until they change it.
+KNOWN_TIME_ZONES = available_timezones() - {"Factory", "localtime", "posixrules", "posix", "right"}
 
 
 # A login is read with its user and the user's memberships with their businesses, in one query: every page needs
@@ -124,10 +150,15 @@ class WrongPassword(Exception):
     """The current password given was not the account's."""
 
 
-def change_password(user: User, current: str, new: str, hash_method: str) -> int:
+def hash_password(password: str, config) -> str:
+    """scrypt unless configured otherwise (HOURBILL_PASSWORD_HASH_METHOD: the tests use a cheap one)."""
+    return generate_password_hash(password, method=config["HOURBILL_PASSWORD_HASH_METHOD"])
+
+
+def change_password(user: User, current: str, new: str, config) -> int:
     """Set a new password when the current one is right, and end every other login of the user (a
     stolen cookie stops working with the old password). Returns how many logins were ended."""
     if not check_password_hash(user.password_hash, current):
         raise WrongPassword()
-    user.password_hash = generate_password_hash(new, method=hash_method)
+    user.password_hash = hash_password(new, config)
     return revoke_all(user, except_token=user.session_token)

@@ -10,14 +10,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from zoneinfo import available_timezones
 from flask_babel import gettext as _
 
 from sqlalchemy import exists, select, update
 
 from extensions import db
 from models import ClockifyConnection, User, utcnow
-from services import rate_budget, two_factor
+from services import accounts, rate_budget, two_factor
 from services.mail import N_
 from services.clockify import ClockifyClient, ClockifyError, ClockifyUser, InvalidKey, RetryPolicy
 from services.secrets import DataKeyError, EncryptedSecret, KeyRing, load_keyring, reencrypt, write_key_file
@@ -117,9 +116,9 @@ def adopt_time_zone(user: User, connection: ClockifyConnection, who: ClockifyUse
     """On a user's first connection, their profile takes the Clockify account's time zone, so that a
     month here is the month of Clockify's own reports: only while the profile still has the default (a
     zone the user chose is never changed, even by a save racing this one) and when Clockify's is a zone
-    the profile form offers. Returns the zone adopted, or None."""
+    the profile form accepts (accounts.KNOWN_TIME_ZONES). Returns the zone adopted, or None."""
     zone = who.time_zone
-    if not zone or zone == DEFAULT_TIME_ZONE or zone not in available_timezones():
+    if not zone or zone == DEFAULT_TIME_ZONE or zone not in accounts.KNOWN_TIME_ZONES:
         return None
     earlier = exists().where(ClockifyConnection.created_by_user_id == user.id, ClockifyConnection.id != connection.id)
     adopted = db.session.execute(update(User).where(User.id == user.id, User.time_zone == DEFAULT_TIME_ZONE, ~earlier)

@@ -4,11 +4,12 @@ filled in, and a customer linked to the sandbox's Northwind client, ready to con
 import."""
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from extensions import db
 from models import Customer, Membership, User
+from services.accounts import hash_password
 from services.businesses import create_business
 
 DEMO_EMAIL = "demo@hourbill.example"
@@ -23,11 +24,11 @@ def ensure_demo_account(northwind_client_id: str) -> User:
     user = db.session.scalar(select(User).where(User.email == DEMO_EMAIL))
     if user is None:
         user = User(email=DEMO_EMAIL, display_name="Demo Freelancer", time_zone="UTC",
-                    password_hash=generate_password_hash(DEMO_PASSWORD, method="scrypt"))
+                    password_hash=hash_password(DEMO_PASSWORD, current_app.config))
         member = User(email=DEMO_MEMBER_EMAIL, display_name="Demo Colleague", time_zone="UTC",
-                      password_hash=generate_password_hash(DEMO_PASSWORD, method="scrypt"))
+                      password_hash=hash_password(DEMO_PASSWORD, current_app.config))
         viewer = User(email=DEMO_VIEWER_EMAIL, display_name="Demo Accountant", time_zone="UTC",
-                      password_hash=generate_password_hash(DEMO_PASSWORD, method="scrypt"))
+                      password_hash=hash_password(DEMO_PASSWORD, current_app.config))
         db.session.add_all([user, member, viewer])
         db.session.flush()
         business = create_business(user, "Demo Studio", address="1 Example Street\n10115 Berlin", email=DEMO_EMAIL,

@@ -88,6 +88,7 @@ def test_only_the_first_connection_sets_the_zone(client, logged_in, berlin_key):
 
 @pytest.mark.parametrize("settings", [
     {"timeZone": "Mars/Olympus_Mons"},
+    {"timeZone": "Factory"},  # in the tz database, not a zone of anywhere: the profile form refuses it
     {"timeZone": "../../etc/passwd"},
     {"timeZone": ""},
     {"timeZone": None},
