@@ -65,9 +65,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         HOURBILL_LOGIN_SLOW_DOWN_SECONDS=2,
         HOURBILL_IMPORT_STEP_SECONDS=5,  # one import request's work; the wizard continues in the next (big-imports)
         HOURBILL_PREVIEW_MAX_AGE_DAYS=7,  # `flask purge-previews`: confirmed or abandoned previews older go
-        HOURBILL_PASSWORD_HASH_METHOD="scrypt",
+        HOURBILL_PASSWORD_HASH_METHOD="scrypt",  # werkzeug's generate_password_hash(method=...)
         HOURBILL_PDF_MAX_LINES=2000,  # a longer invoice's PDF is refused up front (services/pdf.py says why)
-        HOURBILL_INVITATION_DAYS=7,  # how long an invitation link works  # werkzeug's generate_password_hash(method=...)
+        HOURBILL_INVITATION_DAYS=7,  # how long an invitation link works
         # Mail (Flask-Mailman's names; services/mail.py). No MAIL_SERVER: nothing is mailed, pages say how.
         MAIL_SERVER="", MAIL_PORT=25, MAIL_USERNAME="", MAIL_PASSWORD="", MAIL_USE_TLS=False, MAIL_USE_SSL=False,
         MAIL_DEFAULT_SENDER="", MAIL_TIMEOUT=20,  # seconds: well inside a worker's timeout

@@ -1,4 +1,4 @@
-"""Logins that can be revoked, and password changes.
+"""Logins that can be revoked, password hashes and changes, and the time zones a profile may have.
 
 Each successful log-in starts a UserSession: a random token goes to the browser (Flask-Login keeps it
 in the session and in the remember-me cookie, as the user's "id"), and only its SHA-256 is stored. A
