@@ -6,8 +6,9 @@ alone, for a sampling profiler: `py-spy record -f raw -- python -m bench.request
 
     .venv/bin/python -m bench.requests [--runs 200] [--profile dashboard]
 
-The app is configured as the test suite's (tests/fixtures.TEST_CONFIG: a one-round password hash, so the
-log-in POST measures the app around the hash, not scrypt)."""
+The app is configured as in production but for a one-round password hash (as bench/einvoice.py), so the log-in
+POST measures the app around the hash, not scrypt. Not the test suite's fixtures: importing them would bring
+their test-only changes to SQLAlchemy and SQLite (a compiled-SQL cache shared by engines, no fsync)."""
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,7 @@ def _make(workdir: Path):
     from app import create_app
     from extensions import db
     from models import Customer
-    from tests.fixtures import TEST_CONFIG
-
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'app.db'}",
+    app = create_app({"HOURBILL_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'app.db'}",
                       "SECRET_KEY": "bench-" * 8}, instance_path=str(workdir / "instance"))
     app.test_client_class = BrowserLikeClient
     with app.app_context():
