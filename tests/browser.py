@@ -1,5 +1,6 @@
-"""Fixtures for browser tests: the app served on a free local port, and Debian's Chromium driven by
-Playwright (never a browser Playwright downloads). With CI=true a missing browser fails the run."""
+"""Fixtures for browser tests: one live server per worker that hands each request to the current test's app,
+pooled browser pages, and Debian's Chromium driven by Playwright (never a browser Playwright downloads). With
+CI=true a missing browser fails the run."""
 from __future__ import annotations
 
 import os
@@ -35,7 +36,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 def serve(wsgi_app) -> tuple[str, callable]:
     """Serve a WSGI app on 127.0.0.1 in a thread; returns its base URL and a stop function."""
     server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
-    # Stopping waits for the serving loop's next poll: werkzeug's 0.5 s by default, ~0.45 s of every live-server test.
+    # Stopping waits for the serving loop's next poll: werkzeug's 0.5 s by default (test_auth_throttle stops one).
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
 
@@ -194,7 +195,7 @@ def _reset(context, page, url: str) -> None:
     history, listener, route, extra header; JavaScript on, online; the default viewport and timeouts.
     What stays is what a browser keeps for any visitor: its HTTP cache and compiled scripts."""
     for other in context.pages:
-        if other._impl_obj is not page._impl_obj:
+        if other != page:
             other.close()
     _remove_listeners(page)
     _remove_listeners(context)
@@ -331,8 +332,8 @@ def axe_violations(page, *, include: str | None = None, rules: list[str] | None 
 
 def assert_accessible(page, where: str = "", *, include: str | None = None, rules: list[str] | None = None) -> None:
     """Fail listing every axe violation on the page (or inside `include`), each with its elements. The page
-    needs JavaScript on (a context with java_script_enabled=False never answers page.evaluate): check a
-    no-JS page by opening the same URL with JavaScript."""
+    needs JavaScript on (axe is a script the page loads): check a no-JS page by opening the same URL in a page
+    lent with JavaScript."""
     violations = axe_violations(page, include=include, rules=rules)
     if violations:
         lines = [f"{len(violations)} axe violation(s) on {where or page.url}:"]

@@ -42,7 +42,7 @@ from tests.prepared import Prepared
 
 
 # The timeout fault: the sandbox holds its answer SLOW_ANSWER's 0.5 s, so any read timeout below that times
-# out however loaded the machine; 0.05 s waits a tenth of conftest's TIMING_OUT on each of the two tries.
+# out however loaded the machine; 0.05 s waits a tenth of tests/fixtures.py's TIMING_OUT on each of the two tries.
 TIMING_OUT = (2.0, 0.05)  # connect, read
 CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens on port 9 (discard)
 TIMEOUT = (2.0, 3.0)  # connect, read: roomy, so a loaded machine never turns a fault into a timeout

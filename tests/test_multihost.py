@@ -290,7 +290,7 @@ def empty_database(deployment):
 
 
 @pytest.fixture
-def browser_page(chromium, balancer, empty_database):
+def balancer_page(chromium, balancer, empty_database):
     """A Chromium page on the balancer's address that records which instance answered each request."""
     context = chromium.new_context(base_url=balancer.url)
     context.set_default_timeout(15_000)
@@ -385,13 +385,13 @@ def set_up_ada(page):
 
 
 def test_the_journey_through_the_balancer_alternates_hosts_that_share_sessions_forms_and_keys(
-        browser_page, balancer, hosts):
+        balancer_page, balancer, hosts):
     # Round-robin: each request goes to the other host.
     served = [requests.get(f"{balancer.url}/health", timeout=10).headers[UPSTREAM] for _ in range(6)]
     assert {served[0], served[1]} == {host.address for host in hosts}
     assert served == served[:2] * 3
 
-    page, answers = browser_page
+    page, answers = balancer_page
     logged = {host.name: len(host.requests_served()) for host in hosts}
     set_up_ada(page)
     invoice_url = page.url
@@ -417,8 +417,8 @@ def test_the_journey_through_the_balancer_alternates_hosts_that_share_sessions_f
 
 
 def test_one_host_stopped_mid_import_and_the_journey_goes_on_on_the_other_with_nothing_lost(
-        browser_page, balancer, hosts):
-    page, answers = browser_page
+        balancer_page, balancer, hosts):
+    page, answers = balancer_page
     stopped, survivor = hosts[1], hosts[0]
     logged = len(stopped.requests_served())
     set_up_ada(page)

@@ -3,7 +3,7 @@ user and the user's memberships with their businesses (services.accounts.WITH_ME
 on a form (POST) whose role @requires checks before its view runs; a form's view that may have changed the
 memberships (a new business) reads them afresh when it asks. The common pages' totals stay where they are (a
 query added to every request costs every page), and the log-in POST's too. Then what every request keeps from
-the one before rather than work out again (bench/requests.py measures it): the layout's links, WTForms' messages."""
+the one before rather than work out again (bench/request_cpu.py measures it): the layout's links, WTForms' messages."""
 from __future__ import annotations
 
 from tests.test_list_queries import _counting

@@ -140,7 +140,7 @@ def test_a_report_asked_again_is_the_same_answer_and_a_changed_world_is_answered
     body = sandbox_api.report_body("Asia/Tokyo", size=5)
     first = sandbox_api.report(TOKYO_ID, body)
     assert first.status_code == 200 and len(first.json()["timeentries"]) == 5
-    assert sandbox_api.report(TOKYO_ID, body).content == first.content
+    assert sandbox_api.report(TOKYO_ID, body).content == first.content and workspace.report_pages  # kept
     in_utc = sandbox_api.report(TOKYO_ID, sandbox_api.report_body("UTC", size=5)).json()["timeentries"]
     assert in_utc[0]["timeInterval"]["start"].endswith("+00:00")  # the zone is part of the question
     assert first.json()["timeentries"][0]["timeInterval"]["start"].endswith("+09:00")
@@ -148,6 +148,7 @@ def test_a_report_asked_again_is_the_same_answer_and_a_changed_world_is_answered
     original = list(workspace.entries)
     try:  # the world is shared (build_world's cache): changed through set_entries, then put back
         workspace.set_entries([replace(entry, description="Changed") for entry in original])
+        assert workspace.report_pages == {}  # nothing kept past the change
         assert {e["description"] for e in sandbox_api.report(TOKYO_ID, body).json()["timeentries"]} == {"Changed"}
     finally:
         workspace.set_entries(original)

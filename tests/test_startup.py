@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from app import create_app
 from tests.fixtures import TEST_CONFIG
+
+ROOT = Path(__file__).parent.parent  # this checkout's app, whatever the working directory
 
 
 def test_the_app_is_made_and_serves_without_importing_flask_migrate_or_alembic(tmp_path):
@@ -22,7 +25,7 @@ app = create_app({{"SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": "sqlite:///{
                  instance_path="{tmp_path / 'fresh'}")
 assert app.test_client().get("/health").status_code == 200
 print(sorted({{"flask_migrate", "alembic"}} & sys.modules.keys()))
-"""], capture_output=True, text=True, timeout=60)
+"""], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert made.returncode == 0, made.stderr
     assert made.stdout.strip() == "[]", f"imported by making the app and serving a request: {made.stdout}"
 

@@ -2,9 +2,9 @@
 each request costs the app whatever the page (the login's user and memberships, the before/after hooks, the
 layout, CSRF) plus the page's own work. Prints CPU (time.process_time) and wall per request, median of RUNS, and
 the queries each asks; `--profile NAME` prints cProfile's top functions over RUNS requests of one page (`--only NAME`: that page
-alone, for a sampling profiler: `py-spy record -f raw -- python -m bench.requests --only dashboard`).
+alone, for a sampling profiler: `py-spy record -f raw -- python -m bench.request_cpu --only dashboard`).
 
-    .venv/bin/python -m bench.requests [--runs 200] [--profile dashboard]
+    .venv/bin/python -m bench.request_cpu [--runs 200] [--profile dashboard]
 
 The app is configured as in production but for a one-round password hash (as bench/einvoice.py), so the log-in
 POST measures the app around the hash, not scrypt. Not the test suite's fixtures: importing them would bring
@@ -25,6 +25,7 @@ from bench.inprocess import PASSWORD
 from tests.client import BrowserLikeClient
 
 EMAIL = "bench@example.com"
+PAGES = ("dashboard", "invoices", "draft", "customer", "customers", "not-found", "login")  # measure's names
 
 
 def _make(workdir: Path):
@@ -96,7 +97,6 @@ def measure(runs: int, profile: str | None = None, only: str | None = None) -> l
             for index in range(3):  # warm: templates compiled, statements cached
                 one(index)
             queries, cpu, wall = 0, [], []
-            cpu, wall = [], []
             profiler = cProfile.Profile() if profile else None
             for index in range(runs):
                 at = len(statements)
@@ -120,10 +120,9 @@ def measure(runs: int, profile: str | None = None, only: str | None = None) -> l
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--profile", default=None, help="dashboard, invoices, draft, customer, customers, "
-                                                        "not-found or login")
-    parser.add_argument("--only", default=None, help="one page as --profile names them, without cProfile (for "
-                                                     "a sampling profiler such as py-spy)")
+    parser.add_argument("--profile", default=None, choices=PAGES, help="cProfile's top functions for this page")
+    parser.add_argument("--only", default=None, choices=PAGES, help="this page alone, without cProfile (for a "
+                                                                   "sampling profiler such as py-spy)")
     arguments = parser.parse_args()
     results = measure(arguments.runs, arguments.profile, arguments.only)
     print(f"{'request':32} {'CPU ms':>8} {'wall ms':>8} {'queries':>8}")
